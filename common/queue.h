@@ -1,0 +1,125 @@
+#ifndef COMMON_QUEUE_H
+#define COMMON_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "attr.h"
+
+/* The queue file: the one definition of its format.
+ *
+ * Every path here is relative to $queue_directory (daemons chdir there).
+ * A queue file lives in incoming/, active/, deferred/, hold/ or corrupt/
+ * under its queue ID. While smtpd or pickup writes it, it is named
+ * incoming/.ID (qmgr ignores dot files); commit writes, fsyncs, renames
+ * it to incoming/ID and fsyncs incoming/.
+ *
+ * Layout (see queue_file.c for the byte-level record grammar):
+ *   a fixed-width header line: magic, version, content offset and length
+ *   envelope records, each "<type><decimal length>:<data>\n"
+ *   the content: the message as received, dot-unstuffed, every line
+ *   ending in a bare LF.
+ * Recipient records have a status byte that qmgr overwrites in place
+ * (pwrite + fdatasync) when a recipient is finished, so a finished
+ * recipient survives a crash. */
+
+#define QUEUE_ID_SIZE 24	/* with NUL */
+
+#define QUEUE_INCOMING	"incoming"
+#define QUEUE_ACTIVE	"active"
+#define QUEUE_DEFERRED	"deferred"
+#define QUEUE_HOLD	"hold"
+#define QUEUE_CORRUPT	"corrupt"
+#define QUEUE_MAILDROP	"maildrop"
+#define QUEUE_PRIVATE	"private"
+#define QUEUE_PUBLIC	"public"
+
+/* Every queue subdirectory with its mode, for init and check. */
+struct queue_dir_spec {
+	const char *name;
+	unsigned mode;
+};
+extern const struct queue_dir_spec queue_dirs[];	/* ends with NULL */
+
+/* Recipient status byte. */
+#define QUEUE_RCPT_TODO		'R'
+#define QUEUE_RCPT_DONE		'D'	/* delivered */
+#define QUEUE_RCPT_BOUNCED	'B'	/* bounced, DSN queued */
+
+/* DSN NOTIFY bits (RFC 3461). */
+#define QUEUE_NOTIFY_NEVER	0x1
+#define QUEUE_NOTIFY_SUCCESS	0x2
+#define QUEUE_NOTIFY_FAILURE	0x4
+#define QUEUE_NOTIFY_DELAY	0x8
+
+/* A new unique, time-ordered ID usable as a file name: ordering by
+ * strcmp equals ordering by creation time (microseconds), with a
+ * per-process suffix to keep concurrent writers apart. */
+void queue_id_new(char id[QUEUE_ID_SIZE]);
+/* True if s looks like a queue ID (only ID characters, right length). */
+bool queue_id_valid(const char *s);
+
+struct queue_rcpt {
+	char *address;		/* as routed (lower-cased domain) */
+	char *orig;		/* ORCPT / as the client wrote it; may be NULL */
+	unsigned notify;	/* QUEUE_NOTIFY_* or 0 for default */
+	char status;		/* QUEUE_RCPT_* */
+	off_t status_offset;	/* where the status byte lives in the file */
+};
+
+/* Writing (smtpd, pickup, bounces). */
+struct queue_writer;
+
+/* Create incoming/.ID. Returns NULL with errno set. */
+struct queue_writer *queue_writer_create(void);
+const char *queue_writer_id(const struct queue_writer *w);
+void queue_writer_sender(struct queue_writer *w, const char *sender);
+/* Envelope attributes: client_addr, client_name, helo, protocol,
+ * sasl_username, envid, ret, ... */
+void queue_writer_attr(struct queue_writer *w, const char *name,
+		       const char *value);
+void queue_writer_rcpt(struct queue_writer *w, const char *address,
+		       const char *orig, unsigned notify);
+/* Append content bytes (already unstuffed, LF line ends). Buffered; the
+ * envelope must be complete before the first call. False on a write
+ * error (errno set). */
+bool queue_writer_content(struct queue_writer *w, const void *data,
+			  size_t len);
+size_t queue_writer_size(const struct queue_writer *w);
+/* Finish: header, fsync, rename to incoming/ID, fsync incoming/. False
+ * with errno set; the file is then removed. */
+bool queue_writer_commit(struct queue_writer *w);
+/* Remove the partial file and free. */
+void queue_writer_abort(struct queue_writer **w);
+void queue_writer_free(struct queue_writer **w);
+
+/* Reading (qmgr, delivery agents, "correo queue"). */
+struct queue_msg {
+	char id[QUEUE_ID_SIZE];
+	char *path;
+	int fd;			/* O_RDWR if opened for update */
+	time_t arrival;
+	long arrival_usec;
+	char *sender;		/* "" for the null sender */
+	struct attr_list attrs;
+	struct queue_rcpt *rcpts;
+	size_t nrcpt;
+	off_t content_offset;
+	off_t content_len;
+};
+
+/* Open and parse a queue file. Returns -1 on I/O error (errno), 0 when
+ * the file is corrupt (*error_r says why: quarantine it), 1 on success. */
+int queue_msg_open(const char *path, bool for_update,
+		   struct queue_msg **msg_r, const char **error_r);
+void queue_msg_free(struct queue_msg **msg);
+/* Durably set recipient i's status (pwrite + fdatasync). */
+bool queue_msg_mark(struct queue_msg *msg, size_t i, char status);
+/* Number of recipients still QUEUE_RCPT_TODO. */
+size_t queue_msg_todo(const struct queue_msg *msg);
+/* Move a queue file between queue directories (rename + fsync). */
+bool queue_move(const char *id, const char *from_dir, const char *to_dir);
+
+#endif
