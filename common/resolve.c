@@ -1,0 +1,3 @@
+/* stub: to be written */
+#include "config.h"
+extern int stub_resolve;
