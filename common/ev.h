@@ -35,6 +35,10 @@ void ev_timer_del(struct ev_loop *loop, struct ev_timer **timer);
 /* Deliver signo through the loop (blocks it for the process). */
 void ev_signal_add(struct ev_loop *loop, int signo, ev_signal_cb *cb,
 		   void *ctx);
+/* Restore the signal mask from before ev_signal_add blocked anything; a
+ * child forked from a process with a loop calls it before exec, since the
+ * mask survives execve. */
+void ev_signal_unblock(const struct ev_loop *loop);
 
 /* Run until ev_stop. */
 void ev_run(struct ev_loop *loop);
