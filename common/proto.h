@@ -12,6 +12,8 @@
 #define PROTO_ATTR_REQUEST	"request"
 #define PROTO_ATTR_STATUS	"status"
 #define PROTO_ATTR_REASON	"reason"
+/* The handshake: "protocol=NAME" then a blank line, from the server. */
+#define PROTO_ATTR_PROTOCOL	"protocol"
 
 #define PROTO_STATUS_OK		"ok"
 #define PROTO_STATUS_DEFER	"defer"	/* temporary failure */
@@ -26,6 +28,7 @@
 /* Test protocol: "echo" answers a request with its attributes. It exists
  * so the request protocol can be tested end to end. */
 #define PROTO_ECHO		"echo"
+#define PROTO_REQ_ECHO		"echo"
 
 /* Delivery (qmgr -> local, smtp): request "deliver". Defined fully by the
  * delivery issue; listed here so every name has one home. */
