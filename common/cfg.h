@@ -65,6 +65,10 @@ bool cfg_bool(struct cfg *cfg, const char *key);
 char **cfg_list(struct cfg *cfg, const char *key);
 /* True if the file (or cfg_set) gave the key a value. */
 bool cfg_is_set(const struct cfg *cfg, const char *key);
+/* The default of a declared key, unexpanded; for config_directory,
+ * myhostname and mydomain the value computed for this cfg. NULL for an
+ * undeclared key. */
+const char *cfg_default(const struct cfg *cfg, const char *key);
 
 /* Print "key = value" for the keys named (NULL: all keys; non_default:
  * only keys set in the file), expanded. Used by "correo config". */

@@ -1,3 +1,155 @@
-/* stub: to be written */
+/*
+ * cfg_keys: the one table of every correo.conf parameter (cfg.h).
+ *
+ * Each entry is { name, type, default, one-line doc }. Defaults may refer
+ * to other parameters with $name; cfg.c expands them at lookup time. The
+ * table stays in human order, grouped by area with one section comment
+ * each; cfg.c sorts an index of it once for lookups, so order here does
+ * not matter to the code. To add a parameter, add one entry to the
+ * section of the program that reads it and document it in
+ * doc/man/correo.conf.5.
+ *
+ * Three defaults are computed in cfg.c rather than written here (their
+ * entry holds "" and says so): config_directory (the directory correo.conf
+ * was read from), myhostname (gethostname(), lowercased) and mydomain
+ * (myhostname minus its first label, or "localdomain").
+ *
+ * SECURITY: static data only.
+ */
 #include "config.h"
-extern int stub_cfg_keys;
+
+#include <stddef.h>
+
+#include "cfg.h"
+
+#ifndef PKGLIBEXECDIR
+#define PKGLIBEXECDIR "/usr/local/libexec/correo"
+#endif
+#ifndef SBINDIR
+#define SBINDIR "/usr/local/sbin"
+#endif
+
+const struct cfg_key cfg_keys[] = {
+	/* ---- General ---- */
+	{ "config_directory", CFG_STR, "",
+	  "Directory of correo.conf and services.conf (set from where the"
+	  " file was read)" },
+	{ "queue_directory", CFG_STR, "/var/spool/correo",
+	  "Root of the mail queue; also the chroot directory" },
+	{ "daemon_directory", CFG_STR, PKGLIBEXECDIR,
+	  "Directory of the daemon programs that master starts" },
+	{ "command_directory", CFG_STR, SBINDIR,
+	  "Directory of the correo and sendmail commands" },
+	{ "mail_owner", CFG_STR, "correo",
+	  "Unprivileged user that owns the queue and runs most daemons" },
+	{ "setgid_group", CFG_STR, "correodrop",
+	  "Group of the maildrop directory, used by the sendmail command" },
+	{ "default_privs", CFG_STR, "nobody",
+	  "User for deliveries to commands and files without an owner" },
+	{ "message_size_limit", CFG_SIZE, "10240000",
+	  "Largest message accepted, in bytes, headers included" },
+	{ "line_length_limit", CFG_INT, "2048",
+	  "Longest line kept whole; longer lines are split" },
+
+	/* ---- Master and processes ---- */
+	{ "master_pid_file", CFG_STR, "$queue_directory/pid/master.pid",
+	  "Pid file of the master process (also its lock)" },
+	{ "default_process_limit", CFG_INT, "100",
+	  "Process limit of a service whose maxproc column is \"-\"" },
+	{ "max_use", CFG_INT, "100",
+	  "Clients a daemon serves before it exits (0: no limit)" },
+	{ "max_idle", CFG_TIME, "100s",
+	  "Time an idle daemon waits for a client before it exits" },
+	{ "service_throttle_time", CFG_TIME, "60s",
+	  "Pause before restarting a service whose process failed" },
+	{ "daemon_timeout", CFG_TIME, "18000s",
+	  "Time a daemon may spend on one request before it is killed" },
+	{ "ipc_timeout", CFG_TIME, "3600s",
+	  "Time limit of one internal request over a Unix socket" },
+
+	/* ---- Logging ---- */
+	{ "log_file", CFG_STR, "",
+	  "Log to this file instead of syslog (empty: syslog, LOG_MAIL)" },
+	{ "syslog_name", CFG_STR, "correo",
+	  "Prefix of the syslog ident (\"correo/smtpd\")" },
+
+	/* ---- Addresses and domains ---- */
+	{ "myhostname", CFG_STR, "",
+	  "Fully qualified name of this host (default: gethostname())" },
+	{ "mydomain", CFG_STR, "",
+	  "Domain of this host (default: $myhostname minus its first"
+	  " label)" },
+	{ "myorigin", CFG_STR, "$myhostname",
+	  "Domain added to unqualified addresses of local senders" },
+	{ "mydestination", CFG_LIST, "$myhostname, localhost.$mydomain,"
+	  " localhost",
+	  "Domains delivered locally to system users and aliases" },
+	{ "mynetworks", CFG_LIST, "127.0.0.0/8 [::1]/128",
+	  "Client networks trusted to relay" },
+	{ "inet_interfaces", CFG_LIST, "all",
+	  "Addresses that inet services without a host listen on" },
+	{ "inet_protocols", CFG_LIST, "all",
+	  "IP versions to use: ipv4, ipv6 or all" },
+	{ "recipient_delimiter", CFG_STR, "+",
+	  "Characters that separate a user from an address extension" },
+	{ "virtual_mailbox_domains", CFG_LIST, "",
+	  "Domains whose users have virtual mailboxes" },
+	{ "virtual_alias_maps", CFG_LIST, "",
+	  "Tables that rewrite recipient addresses to other addresses" },
+
+	/* ---- Lookup tables ---- */
+	{ "alias_maps", CFG_LIST, "hash:$config_directory/aliases",
+	  "Tables of local aliases used by local delivery" },
+	{ "alias_database", CFG_LIST, "$alias_maps",
+	  "Alias tables that \"correo newaliases\" rebuilds" },
+
+	/* ---- smtpd ---- */
+	{ "smtpd_banner", CFG_STR, "$myhostname ESMTP correo",
+	  "Text after \"220 \" in the greeting" },
+	{ "smtpd_recipient_limit", CFG_INT, "1000",
+	  "Recipients accepted per message" },
+	{ "smtpd_timeout", CFG_TIME, "300s",
+	  "Time to wait for a client command or data" },
+	{ "smtpd_hard_error_limit", CFG_INT, "20",
+	  "Errors after which the client is disconnected" },
+	{ "smtpd_soft_error_limit", CFG_INT, "10",
+	  "Errors after which each reply is delayed by one second" },
+	{ "smtpd_client_connection_count_limit", CFG_INT, "50",
+	  "Simultaneous connections from one client (0: no limit)" },
+	{ "smtpd_forbid_bare_newline", CFG_BOOL, "yes",
+	  "Reject a bare LF in commands and DATA (SMTP smuggling)" },
+
+	/* ---- qmgr ---- */
+	{ "queue_run_delay", CFG_TIME, "300s",
+	  "Time between scans of the deferred queue" },
+	{ "minimal_backoff_time", CFG_TIME, "300s",
+	  "Least time a deferred message waits before its next attempt" },
+	{ "maximal_backoff_time", CFG_TIME, "4000s",
+	  "Most time a deferred message waits before its next attempt" },
+	{ "maximal_queue_lifetime", CFG_TIME, "5d",
+	  "Time after which an undeliverable message is bounced" },
+	{ "bounce_queue_lifetime", CFG_TIME, "5d",
+	  "Time after which an undeliverable bounce is discarded" },
+	{ "qmgr_message_active_limit", CFG_INT, "20000",
+	  "Messages in the active queue (and in qmgr's memory)" },
+	{ "default_destination_concurrency_limit", CFG_INT, "20",
+	  "Parallel deliveries to one destination" },
+	{ "local_destination_concurrency_limit", CFG_INT, "10",
+	  "Parallel local deliveries to one recipient" },
+
+	/* ---- local delivery ---- */
+	{ "home_mailbox", CFG_STR, "Maildir/",
+	  "Maildir of a system user, relative to the home directory" },
+	{ "allow_mail_to_commands", CFG_LIST, "alias, forward",
+	  "Where |command destinations are allowed: alias, forward, include" },
+	{ "allow_mail_to_files", CFG_LIST, "alias, forward",
+	  "Where /file destinations are allowed: alias, forward, include" },
+	{ "virtual_mailbox_base", CFG_STR, "",
+	  "Directory prefixed to the paths in virtual_mailbox_maps" },
+	{ "virtual_mailbox_maps", CFG_LIST, "",
+	  "Tables of virtual address -> Maildir path under the base" },
+	{ "virtual_owner", CFG_STR, "vmail",
+	  "User that owns and delivers to every virtual mailbox" },
+
+	{ NULL, CFG_STR, NULL, NULL }
+};
