@@ -1,3 +1,277 @@
-/* stub: to be written */
+/*
+ * correo_check: "correo check", the sanity check that also guards
+ * "correo start".
+ *
+ * It loads correo.conf and services.conf (errors carry FILE:LINE), walks
+ * the queue tree comparing every directory of queue_dirs[] with its
+ * expected mode and owner ($mail_owner when run as root, the invoking
+ * user in instance mode), and looks for every daemon services.conf names
+ * in $daemon_directory. Each problem is one plain sentence that ends
+ * with the fix.
+ *
+ * Interface: correo_check_cmd (tools/correo.h), tool_check (tool.h).
+ *
+ * SECURITY: only reads: stat(2), access(2) and the configuration files.
+ * Runs with the invoker's privileges.
+ */
 #include "config.h"
-extern int stub_correo_check;
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "mem.h"
+#include "msg.h"
+#include "priv.h"
+#include "queue.h"
+#include "str.h"
+#include "svc.h"
+
+#include "correo.h"
+#include "tool.h"
+
+struct check {
+	struct cfg *cfg;
+	struct svc_table *services;
+	const char *queue_dir;
+	bool have_owner;	/* expected_uid is meaningful */
+	uid_t expected_uid;
+	const char *expected_name;
+	bool quiet;
+	int problems;
+};
+
+static void check_problem(struct check *c, const char *fmt, ...)
+	MSG_PRINTF(2, 3);
+
+static void check_problem(struct check *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->problems++;
+	if (c->quiet)
+		return;
+	fflush(stdout);
+	fputs(TOOL_NAME ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static const char *check_user_name(uid_t uid, char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		return pw->pw_name;
+	str_snprintf(buf, size, "%ld", (long)uid);
+	return buf;
+}
+
+/* Who should own the queue: $mail_owner under root, else ourselves. */
+static void check_expected_owner(struct check *c)
+{
+	static char name[64];
+	struct priv_user user;
+	const char *owner;
+	int r;
+
+	if (!priv_is_root()) {
+		c->expected_uid = getuid();
+		c->expected_name = check_user_name(getuid(), name,
+						   sizeof(name));
+		c->have_owner = true;
+		return;
+	}
+	owner = tool_cfg_str(c->cfg, "mail_owner", "correo");
+	r = priv_user_lookup(owner, &user);
+	if (r <= 0) {
+		check_problem(c, "mail_owner user %s does not exist: create it "
+			      "with \"useradd --system --no-create-home "
+			      "--shell /usr/sbin/nologin %s\" (correo init "
+			      "does this when run as root)", owner, owner);
+		return;
+	}
+	str_snprintf(name, sizeof(name), "%s", user.name);
+	c->expected_uid = user.uid;
+	c->expected_name = name;
+	c->have_owner = true;
+	priv_user_free(&user);
+}
+
+static void check_queue_dir(struct check *c, const struct queue_dir_spec *q)
+{
+	char *path = tool_path(c->queue_dir, q->name);
+	char name[64];
+	struct stat st;
+	unsigned mode;
+
+	if (stat(path, &st) < 0) {
+		check_problem(c, "queue directory %s is missing (%s): create it "
+			      "with \"mkdir -m %o %s\"", path, strerror(errno),
+			      q->mode, path);
+		goto done;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		check_problem(c, "%s is not a directory: move it away and run "
+			      "\"mkdir -m %o %s\"", path, q->mode, path);
+		goto done;
+	}
+	mode = st.st_mode & 07777;
+	if (mode != q->mode)
+		check_problem(c, "queue directory %s is mode %04o, expected "
+			      "%04o: chmod %o %s", path, mode, q->mode, q->mode,
+			      path);
+	/* Under root the pid directory stays root's: whoever can write it
+	 * can make "correo stop" signal any process. */
+	if (priv_is_root() && strcmp(q->name, QUEUE_PID) == 0) {
+		if (st.st_uid != 0)
+			check_problem(c, "queue directory %s is owned by %s, "
+				      "expected root: chown root %s", path,
+				      check_user_name(st.st_uid, name,
+						      sizeof(name)), path);
+	} else if (c->have_owner && st.st_uid != c->expected_uid) {
+		check_problem(c, "queue directory %s is owned by %s, expected "
+			      "%s: chown %s %s", path,
+			      check_user_name(st.st_uid, name, sizeof(name)),
+			      c->expected_name, c->expected_name, path);
+	}
+done:
+	mem_free(path);
+}
+
+static void check_queue(struct check *c)
+{
+	const struct queue_dir_spec *q;
+	struct stat st;
+
+	if (stat(c->queue_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		check_problem(c, "queue_directory %s does not exist: create the "
+			      "tree with \"correo init\" or fix queue_directory "
+			      "in correo.conf", c->queue_dir);
+		return;
+	}
+	check_expected_owner(c);
+	for (q = queue_dirs; q->name != NULL; q++)
+		check_queue_dir(c, q);
+}
+
+/* One executable, reported once however many rows run it. */
+static void check_program(struct check *c, const char *dir, const char *cmd,
+			  const char *why)
+{
+	char *path = cmd[0] == '/' ? mem_strdup(cmd) : tool_path(dir, cmd);
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		check_problem(c, "%s %s does not exist (%s): build and install "
+			      "it, or point daemon_directory in correo.conf at "
+			      "the directory that holds it", why, path,
+			      strerror(errno));
+	else if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0)
+		check_problem(c, "%s %s is not an executable file: chmod 755 %s",
+			      why, path, path);
+	mem_free(path);
+}
+
+static void check_daemons(struct check *c)
+{
+	const char *dir = tool_cfg_str(c->cfg, "daemon_directory",
+				       PKGLIBEXECDIR);
+	struct stat st;
+	int i;
+	int j;
+
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		check_problem(c, "daemon_directory %s does not exist: build "
+			      "correo (make) or install it (make install), or "
+			      "fix daemon_directory in correo.conf", dir);
+		return;
+	}
+	check_program(c, dir, "master", "the supervisor");
+	if (c->services == NULL)
+		return;
+	for (i = 0; i < c->services->count; i++) {
+		const char *cmd = c->services->svcs[i].argv[0];
+
+		for (j = 0; j < i; j++)
+			if (strcmp(c->services->svcs[j].argv[0], cmd) == 0)
+				break;
+		if (j == i)
+			check_program(c, dir, cmd, "the daemon");
+	}
+}
+
+static void check_log(struct check *c)
+{
+	const char *log_file = tool_cfg_str(c->cfg, "log_file", "");
+	char *dir;
+	char *slash;
+	struct stat st;
+
+	if (*log_file == '\0')
+		return;
+	dir = mem_strdup(log_file);
+	slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+			check_problem(c, "the directory of log_file %s does not "
+				      "exist: mkdir -p %s", log_file, dir);
+	}
+	mem_free(dir);
+}
+
+int tool_check(const char *config_dir, bool quiet)
+{
+	struct check c = { .quiet = quiet };
+	char *error = NULL;
+
+	c.cfg = tool_load_config(config_dir, &error);
+	if (c.cfg == NULL) {
+		check_problem(&c, "%s", error);
+		mem_free(error);
+		return -1;
+	}
+	c.services = tool_load_services(config_dir, &error);
+	if (c.services == NULL) {
+		check_problem(&c, "%s", error);
+		mem_free(error);
+	}
+	c.queue_dir = tool_cfg_str(c.cfg, "queue_directory",
+				   "/var/spool/correo");
+	check_queue(&c);
+	check_daemons(&c);
+	check_log(&c);
+	if (c.services != NULL)
+		svc_table_free(&c.services);
+	cfg_main = NULL;
+	cfg_free(&c.cfg);
+	return c.problems;
+}
+
+int correo_check_cmd(const char *config_dir, int argc, char **argv)
+{
+	int problems;
+
+	if (argc != 1) {
+		fprintf(stderr, "usage: correo [-c DIR] check\n");
+		return 2;
+	}
+	problems = tool_check(config_dir, false);
+	if (problems == 0) {
+		tool_say("%s: no problems found", config_dir);
+		return 0;
+	}
+	if (problems > 0)
+		tool_complain("%d problem%s found", problems,
+			      problems == 1 ? "" : "s");
+	return 1;
+}

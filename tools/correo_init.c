@@ -1,3 +1,540 @@
-/* stub: to be written */
+/*
+ * correo_init: "correo init DIR", a complete, ready instance in one step.
+ *
+ *   correo init DIR [--domain D] [--ports BASE] [--listen ADDR]
+ *                   [--daemon-dir PATH]
+ *
+ * Writes DIR/correo.conf (every path under DIR), DIR/services.conf (smtp
+ * on ADDR:BASE+25, qmgr, local; later services commented out), the queue
+ * tree of queue_dirs[] with its modes, DIR/log/, DIR/mail/ and a demo
+ * virtual mailbox demo@D with its tables built. BASE defaults to a range
+ * whose ports are free right now; ADDR to 127.0.0.1, so instances on a
+ * shared machine do not take the real ports or other interfaces.
+ *
+ * Run as root it also creates the system users and group the
+ * privilege-separated setup needs (mail_owner, virtual_owner,
+ * setgid_group) and hands the queue and mail trees to them, so the same
+ * instance runs privilege-separated when root starts it.
+ *
+ * Interface: correo_init_cmd (tools/correo.h).
+ *
+ * SECURITY: refuses a DIR that exists and is not empty, so it never
+ * overwrites anything. As root it runs useradd/groupadd by absolute
+ * path with a fixed argument vector (no shell) and chowns only what it
+ * just created.
+ */
 #include "config.h"
-extern int stub_correo_init;
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dict.h"
+#include "mem.h"
+#include "msg.h"
+#include "priv.h"
+#include "queue.h"
+#include "safe_file.h"
+#include "str.h"
+
+#include "correo.h"
+#include "tool.h"
+
+#define INIT_MAIL_OWNER "correo"
+#define INIT_VMAIL "vmail"
+#define INIT_DROP_GROUP "correodrop"
+#define INIT_PORT_MIN 10000
+#define INIT_PORT_MAX 60000
+#define INIT_PORT_STEP 1000
+
+/* Offsets from BASE: smtp first, then the rows kept for later issues. */
+static const int init_port_offsets[] = { 25, 587, 465, 110, 143, 993, 995 };
+#define INIT_NPORTS (sizeof(init_port_offsets) / sizeof(init_port_offsets[0]))
+
+struct init {
+	char *dir;		/* absolute */
+	const char *domain;
+	const char *listen;
+	char *daemon_dir;
+	long port_base;		/* 0: pick one */
+	bool root;
+	uid_t owner_uid, vmail_uid;
+	gid_t owner_gid, vmail_gid, drop_gid;
+};
+
+static int init_usage(void)
+{
+	fprintf(stderr, "usage: correo init DIR [--domain DOMAIN] "
+		"[--ports BASE] [--listen ADDR] [--daemon-dir PATH]\n");
+	return 2;
+}
+
+static bool init_domain_ok(const char *d)
+{
+	const char *p;
+
+	if (*d == '\0' || *d == '.' || *d == '-' || strlen(d) > 253)
+		return false;
+	for (p = d; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
+			return false;
+	return strstr(d, "..") == NULL && p[-1] != '.';
+}
+
+/* "--name value" or "--name=value"; advances *i past what it used. */
+static const char *init_opt(const char *name, int argc, char **argv, int *i)
+{
+	size_t len = strlen(name);
+
+	if (strncmp(argv[*i], name, len) != 0)
+		return NULL;
+	if (argv[*i][len] == '=')
+		return argv[*i] + len + 1;
+	if (argv[*i][len] != '\0' || *i + 1 >= argc)
+		return NULL;
+	return argv[++*i];
+}
+
+static bool init_parse(struct init *in, int argc, char **argv,
+		       const char **dir_r)
+{
+	const char *v;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if ((v = init_opt("--domain", argc, argv, &i)) != NULL)
+			in->domain = v;
+		else if ((v = init_opt("--listen", argc, argv, &i)) != NULL)
+			in->listen = v;
+		else if ((v = init_opt("--daemon-dir", argc, argv, &i)) != NULL)
+			in->daemon_dir = mem_strdup(v);
+		else if ((v = init_opt("--ports", argc, argv, &i)) != NULL) {
+			if (!str_to_long(v, 1, 65535 - 995, &in->port_base)) {
+				tool_complain("--ports %s: expected a number "
+					      "between 1 and %d", v, 65535 - 995);
+				return false;
+			}
+		} else if (argv[i][0] == '-' || *dir_r != NULL)
+			return false;
+		else
+			*dir_r = argv[i];
+	}
+	return true;
+}
+
+static bool init_port_free(const char *addr, int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int one = 1;
+	bool ok;
+	int fd;
+
+	sin.sin_port = htons((unsigned short)port);
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return false;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ok = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* A base whose ports are all free now, starting at a random place so
+ * instances created side by side (parallel tests) rarely collide. */
+static long init_pick_ports(const char *addr)
+{
+	long n = (INIT_PORT_MAX - INIT_PORT_MIN) / INIT_PORT_STEP;
+	long start = ((long)getpid() ^ (long)time(NULL)) % n;
+	long k;
+	size_t j;
+
+	for (k = 0; k < n; k++) {
+		long base = INIT_PORT_MIN + ((start + k) % n) * INIT_PORT_STEP;
+
+		for (j = 0; j < INIT_NPORTS; j++)
+			if (!init_port_free(addr, (int)base +
+					    init_port_offsets[j]))
+				break;
+		if (j == INIT_NPORTS)
+			return base;
+	}
+	return 0;
+}
+
+/* DIR may exist only as an empty directory. */
+static bool init_make_dir(const char *dir)
+{
+	DIR *d;
+	struct dirent *e;
+	bool empty = true;
+
+	if (mkdir(dir, 0755) == 0)
+		return true;
+	if (errno == ENOENT && safe_mkdir_p(dir, 0755))
+		return true;
+	if (errno != EEXIST || (d = opendir(dir)) == NULL) {
+		tool_complain("cannot create %s: %s", dir, strerror(errno));
+		return false;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			empty = false;
+	closedir(d);
+	if (!empty)
+		tool_complain("%s exists and is not empty: choose a new "
+			      "directory (correo init never overwrites)", dir);
+	return empty;
+}
+
+/* The build tree's libexec/ when this correo runs from a build tree. */
+static char *init_daemon_dir(void)
+{
+	char *self = tool_self_dir();
+	char *dir;
+	char *master;
+	bool found;
+
+	if (self == NULL)
+		return mem_strdup(PKGLIBEXECDIR);
+	dir = tool_path(self, "libexec");
+	master = tool_path(dir, "master");
+	found = access(master, X_OK) == 0;
+	mem_free(master);
+	mem_free(self);
+	if (found)
+		return dir;
+	mem_free(dir);
+	return mem_strdup(PKGLIBEXECDIR);
+}
+
+static bool init_write(const char *dir, const char *name, const char *text,
+		       mode_t mode)
+{
+	char *path = tool_path(dir, name);
+	bool ok = safe_write_file(path, text, strlen(text), mode);
+
+	if (!ok)
+		tool_complain("cannot write %s: %s", path, strerror(errno));
+	mem_free(path);
+	return ok;
+}
+
+static bool init_config(const struct init *in)
+{
+	struct str s = STR_INIT;
+	bool ok;
+
+	str_printf(&s,
+		   "# correo.conf: written by \"correo init\". Every path "
+		   "lives under this\n"
+		   "# directory. \"correo -c %s config\" shows every "
+		   "parameter.\n"
+		   "queue_directory = $config_directory/queue\n"
+		   "daemon_directory = %s\n"
+		   "log_file = $config_directory/log/correo.log\n"
+		   "myhostname = mail.%s\n"
+		   "mydomain = %s\n"
+		   "mydestination = $myhostname, localhost\n"
+		   "virtual_mailbox_domains = %s\n"
+		   "virtual_mailbox_maps = hash:$config_directory/vmailbox\n"
+		   "virtual_mailbox_base = $config_directory/mail\n"
+		   "alias_maps = hash:$config_directory/aliases\n",
+		   in->dir, in->daemon_dir, in->domain, in->domain,
+		   in->domain);
+	ok = init_write(in->dir, "correo.conf", str_c(&s), 0644);
+	str_release(&s);
+	return ok;
+}
+
+static bool init_services(const struct init *in)
+{
+	struct str s = STR_INIT;
+	struct str host = STR_INIT;
+	const char *a;
+	long b = in->port_base;
+	bool ok;
+
+	/* An IPv6 address needs brackets before ":port". */
+	str_printf(&host, strchr(in->listen, ':') != NULL ? "[%s]" : "%s",
+		   in->listen);
+	a = str_c(&host);
+
+	str_printf(&s,
+		   "# services.conf: the services master runs (see correo(8)).\n"
+		   "# service        type private user chroot wakeup maxproc "
+		   "command + args\n"
+		   "%s:%ld  inet n - n - 100 smtpd\n"
+		   "qmgr             unix n - n 300 1 qmgr\n"
+		   "local            unix - root n - 10 local\n"
+		   "# Services of later releases; uncomment when the daemon "
+		   "exists.\n"
+		   "#%s:%ld inet n - n - 100 smtpd -o "
+		   "smtpd_sasl_auth_enable=yes\n"
+		   "#%s:%ld inet n - n - 100 smtpd -o smtpd_tls_wrappermode=yes\n"
+		   "#pickup          unix n - n 60 1 pickup\n"
+		   "#smtp            unix - - n - - smtp\n"
+		   "#%s:%ld inet n - n - 100 pop3d\n"
+		   "#%s:%ld inet n - n - 100 imapd\n",
+		   a, b + 25, a, b + 587, a, b + 465, a, b + 110, a, b + 143);
+	ok = init_write(in->dir, "services.conf", str_c(&s), 0644);
+	str_release(&s);
+	str_release(&host);
+	return ok;
+}
+
+/* mkdir + chmod (umask must not decide) + chown under root. */
+static bool init_mkdir(const char *path, mode_t mode, uid_t uid, gid_t gid,
+		       bool root)
+{
+	if (mkdir(path, mode) < 0 && errno != EEXIST) {
+		tool_complain("cannot create %s: %s", path, strerror(errno));
+		return false;
+	}
+	if (chmod(path, mode) < 0 || (root && chown(path, uid, gid) < 0)) {
+		tool_complain("cannot set up %s: %s", path, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+static bool init_queue(const struct init *in)
+{
+	char *queue = tool_path(in->dir, "queue");
+	const struct queue_dir_spec *q;
+	bool ok = init_mkdir(queue, 0755, 0, 0, in->root);
+
+	for (q = queue_dirs; ok && q->name != NULL; q++) {
+		char *path = tool_path(queue, q->name);
+		uid_t uid = in->owner_uid;
+		gid_t gid = in->owner_gid;
+
+		if (strcmp(q->name, QUEUE_PID) == 0)
+			uid = gid = 0;
+		else if (strcmp(q->name, QUEUE_MAILDROP) == 0 ||
+			 strcmp(q->name, QUEUE_PUBLIC) == 0)
+			gid = in->drop_gid;
+		ok = init_mkdir(path, q->mode, uid, gid, in->root);
+		mem_free(path);
+	}
+	mem_free(queue);
+	return ok;
+}
+
+/* The demo mailbox: tables (text + .db) and the Maildir itself. */
+static bool init_demo(const struct init *in)
+{
+	struct str s = STR_INIT;
+	const char *sub[] = { "", "/demo", "/demo/cur", "/demo/new",
+			      "/demo/tmp" };
+	char *error = NULL;
+	char *path;
+	bool ok = true;
+	size_t i;
+
+	str_printf(&s, "# virtual address -> Maildir under "
+		   "virtual_mailbox_base.\n# Rebuild: correo -c %s map "
+		   "hash:%s/vmailbox\ndemo@%s %s/demo/\n", in->dir, in->dir,
+		   in->domain, in->domain);
+	ok = init_write(in->dir, "vmailbox", str_c(&s), 0644);
+	str_clear(&s);
+	str_printf(&s, "# local aliases. Rebuild: correo -c %s newaliases\n"
+		   "postmaster: demo@%s\nabuse: demo@%s\nroot: demo@%s\n"
+		   "mailer-daemon: postmaster\n", in->dir, in->domain,
+		   in->domain, in->domain);
+	ok = ok && init_write(in->dir, "aliases", str_c(&s), 0644);
+	for (i = 0; ok && i < 2; i++) {
+		path = tool_path(in->dir, i == 0 ? "vmailbox" : "aliases");
+		if (!dict_build("hash", path, &error)) {
+			tool_complain("%s", error);
+			mem_free(error);
+			ok = false;
+		}
+		mem_free(path);
+	}
+	for (i = 0; ok && i < sizeof(sub) / sizeof(sub[0]); i++) {
+		str_clear(&s);
+		str_printf(&s, "%s/mail/%s%s", in->dir, in->domain, sub[i]);
+		ok = init_mkdir(str_c(&s), 0700, in->vmail_uid, in->vmail_gid,
+				in->root);
+	}
+	str_release(&s);
+	return ok;
+}
+
+static bool init_dirs(const struct init *in)
+{
+	char *log = tool_path(in->dir, "log");
+	char *mail = tool_path(in->dir, "mail");
+	bool ok;
+
+	ok = init_mkdir(log, 0755, 0, 0, false) &&
+	     init_mkdir(mail, 0700, in->vmail_uid, in->vmail_gid, in->root);
+	mem_free(log);
+	mem_free(mail);
+	return ok;
+}
+
+/* Run a program (absolute path, no shell); true if it exited 0. */
+static bool init_run(char *const argv[])
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		return false;
+	if (pid == 0) {
+		execv(argv[0], argv);
+		fprintf(stderr, "correo: cannot run %s: %s\n", argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return false;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static bool init_group(const char *name, gid_t *gid_r)
+{
+	char *const add[] = { "/usr/sbin/groupadd", "--system", (char *)name,
+			      NULL };
+	struct group *gr = getgrnam(name);
+
+	if (gr == NULL) {
+		tool_say("creating system group %s", name);
+		if (!init_run(add) || (gr = getgrnam(name)) == NULL) {
+			tool_complain("cannot create group %s", name);
+			return false;
+		}
+	}
+	*gid_r = gr->gr_gid;
+	return true;
+}
+
+static bool init_user(const char *name, uid_t *uid_r, gid_t *gid_r)
+{
+	char *const add[] = { "/usr/sbin/useradd", "--system", "--user-group",
+			      "--no-create-home", "--home-dir", "/nonexistent",
+			      "--shell", "/usr/sbin/nologin", (char *)name,
+			      NULL };
+	struct passwd *pw = getpwnam(name);
+
+	if (pw == NULL) {
+		tool_say("creating system user %s", name);
+		if (!init_run(add) || (pw = getpwnam(name)) == NULL) {
+			tool_complain("cannot create user %s", name);
+			return false;
+		}
+	}
+	*uid_r = pw->pw_uid;
+	*gid_r = pw->pw_gid;
+	return true;
+}
+
+/* Root only: the accounts of the privilege-separated setup. */
+static bool init_accounts(struct init *in)
+{
+	return init_user(INIT_MAIL_OWNER, &in->owner_uid, &in->owner_gid) &&
+	       init_user(INIT_VMAIL, &in->vmail_uid, &in->vmail_gid) &&
+	       init_group(INIT_DROP_GROUP, &in->drop_gid);
+}
+
+static void init_report(const struct init *in)
+{
+	char *self_dir = tool_self_dir();
+	struct str correo = STR_INIT;
+	long smtp = in->port_base + 25;
+
+	str_printf(&correo, "%s%scorreo -c %s",
+		   self_dir != NULL ? self_dir : "",
+		   self_dir != NULL ? "/" : "", in->dir);
+	tool_say("created a correo instance in %s", in->dir);
+	printf("  config:    %s/correo.conf, %s/services.conf\n"
+	       "  daemons:   %s\n"
+	       "  queue:     %s/queue\n"
+	       "  log:       %s/log/correo.log\n"
+	       "  mailbox:   demo@%s -> %s/mail/%s/demo/ (Maildir)\n"
+	       "  smtp:      %s port %ld\n"
+	       "%s"
+	       "Start it:    %s start\n"
+	       "Status:      %s status\n"
+	       "Send a test: swaks --server %s --port %ld --to demo@%s "
+	       "--from you@example.org\n"
+	       "Read it:     ls %s/mail/%s/demo/new/\n"
+	       "Stop it:     %s stop\n",
+	       in->dir, in->dir, in->daemon_dir, in->dir, in->dir,
+	       in->domain, in->dir, in->domain, in->listen, smtp,
+	       in->root ? "  (run as root: queue owned by " INIT_MAIL_OWNER
+			  ", mailboxes by " INIT_VMAIL ")\n" : "",
+	       str_c(&correo), str_c(&correo), in->listen, smtp, in->domain,
+	       in->dir, in->domain, str_c(&correo));
+	str_release(&correo);
+	mem_free(self_dir);
+}
+
+static bool init_absolute(struct init *in, const char *dir)
+{
+	char buf[PATH_MAX];
+
+	if (!init_make_dir(dir))
+		return false;
+	if (realpath(dir, buf) == NULL) {
+		tool_complain("%s: %s", dir, strerror(errno));
+		return false;
+	}
+	in->dir = mem_strdup(buf);
+	return true;
+}
+
+int correo_init_cmd(const char *config_dir, int argc, char **argv)
+{
+	struct init in = { .domain = "demo.test", .listen = "127.0.0.1" };
+	const char *dir = NULL;
+	int ret = 1;
+
+	if (!init_parse(&in, argc, argv, &dir))
+		return init_usage();
+	if (dir == NULL && strcmp(config_dir, SYSCONFDIR) != 0)
+		dir = config_dir;
+	if (dir == NULL || !init_domain_ok(in.domain)) {
+		if (dir != NULL)
+			tool_complain("--domain %s: not a domain name",
+				      in.domain);
+		return init_usage();
+	}
+	in.root = priv_is_root();
+	if (in.port_base == 0 && (in.port_base =
+				  init_pick_ports(in.listen)) == 0) {
+		tool_complain("no free port range found on %s; give one with "
+			      "--ports BASE", in.listen);
+		return 1;
+	}
+	if (in.daemon_dir == NULL)
+		in.daemon_dir = init_daemon_dir();
+	if ((in.root && !init_accounts(&in)) || !init_absolute(&in, dir))
+		goto done;
+	if (init_config(&in) && init_services(&in) && init_queue(&in) &&
+	    init_dirs(&in) && init_demo(&in)) {
+		init_report(&in);
+		ret = 0;
+	}
+done:
+	mem_free(in.dir);
+	mem_free(in.daemon_dir);
+	return ret;
+}
