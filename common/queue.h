@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "attr.h"
+#include "str.h"
 
 /* The queue file: the one definition of its format.
  *
@@ -26,6 +27,7 @@
  * recipient survives a crash. */
 
 #define QUEUE_ID_SIZE 24	/* with NUL */
+#define QUEUE_ID_LEN 18		/* every ID has exactly this length */
 
 #define QUEUE_INCOMING	"incoming"
 #define QUEUE_ACTIVE	"active"
@@ -35,6 +37,7 @@
 #define QUEUE_MAILDROP	"maildrop"
 #define QUEUE_PRIVATE	"private"
 #define QUEUE_PUBLIC	"public"
+#define QUEUE_PID	"pid"
 
 /* Every queue subdirectory with its mode, for init and check. */
 struct queue_dir_spec {
@@ -60,6 +63,8 @@ extern const struct queue_dir_spec queue_dirs[];	/* ends with NULL */
 void queue_id_new(char id[QUEUE_ID_SIZE]);
 /* True if s looks like a queue ID (only ID characters, right length). */
 bool queue_id_valid(const char *s);
+/* The creation time encoded in a valid ID; false if id is not valid. */
+bool queue_id_time(const char *id, struct timespec *ts_r);
 
 struct queue_rcpt {
 	char *address;		/* as routed (lower-cased domain) */
@@ -87,6 +92,7 @@ void queue_writer_rcpt(struct queue_writer *w, const char *address,
  * error (errno set). */
 bool queue_writer_content(struct queue_writer *w, const void *data,
 			  size_t len);
+/* Content bytes appended so far (for message_size_limit). */
 size_t queue_writer_size(const struct queue_writer *w);
 /* Finish: header, fsync, rename to incoming/ID, fsync incoming/. False
  * with errno set; the file is then removed. */
@@ -111,15 +117,40 @@ struct queue_msg {
 };
 
 /* Open and parse a queue file. Returns -1 on I/O error (errno), 0 when
- * the file is corrupt (*error_r says why: quarantine it), 1 on success. */
+ * the file is corrupt (*error_r says why: quarantine it), 1 on success.
+ * msg->id is the file's base name if that is a valid ID, else "".
+ * *error_r points to a static buffer, valid until the next call. */
 int queue_msg_open(const char *path, bool for_update,
 		   struct queue_msg **msg_r, const char **error_r);
 void queue_msg_free(struct queue_msg **msg);
 /* Durably set recipient i's status (pwrite + fdatasync). */
 bool queue_msg_mark(struct queue_msg *msg, size_t i, char status);
+/* Set recipient i's status without syncing; call queue_msg_sync once
+ * after marking a batch (one fdatasync for many recipients). */
+bool queue_msg_set_status(struct queue_msg *msg, size_t i, char status);
+bool queue_msg_sync(struct queue_msg *msg);
 /* Number of recipients still QUEUE_RCPT_TODO. */
 size_t queue_msg_todo(const struct queue_msg *msg);
+
+/* Content access for delivery agents (the fd may be O_RDONLY).
+ * Read up to len content bytes starting at content position pos (0 is
+ * the first content byte): returns the count, 0 at the end, -1 on error
+ * (errno; EIO if the file shrank under us). */
+ssize_t queue_msg_content_read(struct queue_msg *msg, off_t pos,
+			       void *buf, size_t len);
+/* Append the whole content to out (bounces, small messages); false if
+ * it is larger than max bytes (EFBIG) or on a read error. */
+bool queue_msg_content(struct queue_msg *msg, struct str *out, size_t max);
+/* Copy the whole content to out_fd at its current position
+ * (copy_file_range where possible, else read/write). */
+bool queue_msg_content_copy(struct queue_msg *msg, int out_fd);
+
 /* Move a queue file between queue directories (rename + fsync). */
 bool queue_move(const char *id, const char *from_dir, const char *to_dir);
+/* Call cb for every valid queue ID in dir (dot files and other names
+ * are skipped) until cb returns false. Returns the number of IDs seen
+ * or -1 (errno). No order is guaranteed: sort if you need one. */
+int queue_scan(const char *dir, bool (*cb)(const char *id, void *ctx),
+	       void *ctx);
 
 #endif
