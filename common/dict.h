@@ -16,6 +16,17 @@
  * line: "key value" (whitespace or ':' after the key, for aliases),
  * '#' comments, lines starting with whitespace continue the value.
  * Keys are folded to lower case when built and when looked up.
+ * Precisely (dict_text.c): the key ends at the first whitespace and one
+ * ':' ending it is dropped ("alice: bob"), so keys such as
+ * "[mx.test]:587" or IPv6 addresses stay whole; comment and blank lines
+ * may sit between a line and its continuation; continuation lines are
+ * joined with one space. A duplicate key keeps the first value and logs
+ * a warning "FILE:LINE: duplicate entry" (as Postfix's postmap does).
+ *
+ * hash: and btree: files store keys folded to lower case, and keys and
+ * values both include their terminating NUL byte, like the files
+ * Postfix's postmap writes. A .db file gets mode 0644, or the source's
+ * mode if the source is not world-readable.
  *
  * A db table notices when its file was rebuilt (atomically replaced) and
  * reopens it on the next lookup, so long-running daemons see new
@@ -29,7 +40,7 @@ void dict_close(struct dict **dict);
 const char *dict_name(const struct dict *dict);
 
 /* -1 error (*error_r set, static or owned by dict), 0 not found, 1 found
- * (value copied into value_r). */
+ * (value copied into value_r, replacing its contents). */
 int dict_lookup(struct dict *dict, const char *key, struct str *value_r,
 		const char **error_r);
 
