@@ -96,6 +96,10 @@ const struct cfg_key cfg_keys[] = {
 	  "Domains whose users have virtual mailboxes" },
 	{ "virtual_alias_maps", CFG_LIST, "",
 	  "Tables that rewrite recipient addresses to other addresses" },
+	{ "virtual_alias_recursion_limit", CFG_INT, "100",
+	  "Deepest nesting of virtual and local aliases" },
+	{ "virtual_alias_expansion_limit", CFG_INT, "1000",
+	  "Most addresses one recipient may expand into" },
 
 	/* ---- Lookup tables ---- */
 	{ "alias_maps", CFG_LIST, "hash:$config_directory/aliases",
@@ -136,6 +140,8 @@ const struct cfg_key cfg_keys[] = {
 	  "Parallel deliveries to one destination" },
 	{ "local_destination_concurrency_limit", CFG_INT, "10",
 	  "Parallel local deliveries to one recipient" },
+	{ "qmgr_local_batch_limit", CFG_INT, "50",
+	  "Recipients of one message sent to local in one request" },
 
 	/* ---- local delivery ---- */
 	{ "home_mailbox", CFG_STR, "Maildir/",
@@ -150,6 +156,12 @@ const struct cfg_key cfg_keys[] = {
 	  "Tables of virtual address -> Maildir path under the base" },
 	{ "virtual_owner", CFG_STR, "vmail",
 	  "User that owns and delivers to every virtual mailbox" },
+	{ "command_time_limit", CFG_TIME, "1000s",
+	  "Time limit of a delivery to a |command" },
+	{ "mailbox_size_limit", CFG_SIZE, "0",
+	  "Largest message one Maildir delivery may write (0: no limit)" },
+	{ "local_delivery_timeout", CFG_TIME, "600s",
+	  "Time qmgr waits for local to answer one delivery request" },
 
 	{ NULL, CFG_STR, NULL, NULL }
 };
