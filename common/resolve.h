@@ -42,4 +42,55 @@ enum resolve_class resolve_domain_class(struct resolver *r,
 int resolve_rcpt_exists(struct resolver *r, const char *address,
 			const char **error_r);
 
+/* Expansion (qmgr, local): one recipient becomes its final deliveries. */
+enum resolve_kind {
+	RESOLVE_MAILDIR,	/* path is a Maildir (ends in '/') */
+	RESOLVE_MAILBOX,	/* path is an mbox file */
+	RESOLVE_COMMAND,	/* path is a shell command (from "|cmd") */
+	RESOLVE_FILE,		/* path is a file to append to ("/file") */
+	RESOLVE_FORWARD,	/* address is not ours: relay it */
+	RESOLVE_BOUNCE,		/* permanent failure: reason, dsn 5.x.x */
+	RESOLVE_DEFER,		/* temporary failure: reason, dsn 4.x.x */
+};
+
+struct resolve_delivery {
+	enum resolve_kind kind;
+	enum resolve_class class;
+	char *address;		/* the final address (the alias for |, /) */
+	char *path;		/* Maildir, mbox, command or file; or NULL */
+	char *user;		/* owner to run as (when root); or NULL */
+	char *reason;		/* BOUNCE/DEFER: why */
+	const char *dsn;	/* BOUNCE/DEFER: enhanced status code */
+};
+
+struct resolve_result {
+	struct resolve_delivery *items;
+	size_t count;
+	size_t cap;
+};
+
+#define RESOLVE_RESULT_INIT { NULL, 0, 0 }
+
+/* Expand address (lower-case domain) through virtual_alias_maps, then
+ * alias_maps for local domains (each recursively, depth limited by
+ * resolve_depth_limit, loops bounced as "mail forwarding loop"), into
+ * final deliveries appended to res. Never fails as a whole: table errors
+ * become RESOLVE_DEFER items, unknown users RESOLVE_BOUNCE items. Commands
+ * and files are RESOLVE_BOUNCE unless allow_mail_to_commands /
+ * allow_mail_to_files permit them. Duplicate final targets are dropped. */
+void resolve_expand(struct resolver *r, const char *address,
+		    struct resolve_result *res);
+/* The mailbox of one final address, without alias expansion: fills
+ * *d (kind RESOLVE_MAILDIR or RESOLVE_MAILBOX, path, user). -1 table
+ * error (*error_r), 0 no such mailbox, 1 found. Free d with
+ * resolve_delivery_clear. */
+int resolve_mailbox(struct resolver *r, const char *address,
+		    struct resolve_delivery *d, const char **error_r);
+void resolve_delivery_clear(struct resolve_delivery *d);
+void resolve_result_clear(struct resolve_result *res);
+/* Split "local@domain" (the last '@'); domain "" when there is none. The
+ * local part loses a recipient_delimiter extension when strip is true. */
+void resolve_split(struct resolver *r, const char *address, bool strip,
+		   struct str *local_r, struct str *domain_r);
+
 #endif

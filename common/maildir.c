@@ -1,0 +1,253 @@
+/*
+ * maildir: deliver messages into a Maildir and Maildir++ folders
+ * (maildir.h).
+ *
+ * The steps follow the Maildir spec: a unique name, create tmp/NAME
+ * exclusively, write, fsync, rename into new/, fsync new/. The unique
+ * name is "SECONDS.M<usec>P<pid>Q<counter>.HOST", the "Q" counter
+ * separating deliveries by one process within the same microsecond; the
+ * host name has '/' and ':' written as \057 and \072 as the spec asks.
+ * A Maildir or folder missing on first delivery is created (0700).
+ *
+ * Interface: maildir_unique_name, maildir_create, maildir_deliver,
+ * maildir_errno_status.
+ *
+ * SECURITY: runs as the mailbox owner (local switches before calling),
+ * never as root on a user's directory. The Maildir path comes from the
+ * resolver (configuration and lookup tables), the folder name from the
+ * caller; a folder with '/' or a ".." component is refused. Files are
+ * created O_EXCL|O_NOFOLLOW mode 0600, so a planted symlink in tmp/ is
+ * never followed.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "maildir.h"
+#include "mem.h"
+#include "safe_file.h"
+#include "str.h"
+
+static unsigned long maildir_counter;
+
+/* The host part of unique names, with '/' and ':' escaped. */
+static void maildir_host(struct str *out)
+{
+	char host[256];
+	const char *p;
+
+	if (gethostname(host, sizeof(host)) != 0)
+		(void)str_snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	for (p = host; *p != '\0'; p++) {
+		if (*p == '/')
+			str_append(out, "\\057");
+		else if (*p == ':')
+			str_append(out, "\\072");
+		else
+			str_append_c(out, *p);
+	}
+}
+
+void maildir_unique_name(struct str *name)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	str_clear(name);
+	str_printf(name, "%lld.M%ldP%ldQ%lu.", (long long)tv.tv_sec,
+		   (long)tv.tv_usec, (long)getpid(), ++maildir_counter);
+	maildir_host(name);
+}
+
+/* ".Folder" from "Folder" or ".Folder"; false for unsafe names. */
+static bool maildir_folder_dir(const char *maildir, const char *folder,
+			       struct str *dir)
+{
+	str_set(dir, maildir);
+	if (folder == NULL || *folder == '\0')
+		return true;
+	if (strchr(folder, '/') != NULL || strstr(folder, "..") != NULL ||
+	    strcmp(folder, ".") == 0) {
+		errno = EINVAL;
+		return false;
+	}
+	if (dir->len > 0 && dir->data[dir->len - 1] != '/')
+		str_append_c(dir, '/');
+	if (folder[0] != '.')
+		str_append_c(dir, '.');
+	str_append(dir, folder);
+	return true;
+}
+
+/* tmp/ new/ cur/ under dir. */
+static bool maildir_make_subdirs(const char *dir)
+{
+	static const char *const subs[] = { "tmp", "new", "cur" };
+	struct str path = STR_INIT;
+	bool ok = true;
+
+	for (size_t i = 0; i < 3 && ok; i++) {
+		str_clear(&path);
+		str_printf(&path, "%s/%s", dir, subs[i]);
+		if (mkdir(str_c(&path), 0700) != 0 && errno != EEXIST)
+			ok = false;
+	}
+	str_release(&path);
+	return ok;
+}
+
+bool maildir_create(const char *maildir, const char *folder)
+{
+	struct str dir = STR_INIT, marker = STR_INIT;
+	bool ok = false;
+	int fd;
+
+	if (!safe_mkdir_p(maildir, 0700) || !maildir_make_subdirs(maildir))
+		goto out;
+	if (!maildir_folder_dir(maildir, folder, &dir))
+		goto out;
+	if (folder != NULL && *folder != '\0') {
+		if (mkdir(str_c(&dir), 0700) != 0 && errno != EEXIST)
+			goto out;
+		if (!maildir_make_subdirs(str_c(&dir)))
+			goto out;
+		str_printf(&marker, "%s/maildirfolder", str_c(&dir));
+		fd = open(str_c(&marker), O_WRONLY | O_CREAT | O_NOFOLLOW,
+			  0600);
+		if (fd < 0)
+			goto out;
+		close(fd);
+	}
+	ok = true;
+out:
+	str_release(&dir);
+	str_release(&marker);
+	return ok;
+}
+
+enum maildir_status maildir_errno_status(int err, const char **dsn_r)
+{
+	switch (err) {
+	case EFBIG:
+		*dsn_r = "5.2.3";
+		return MAILDIR_BOUNCE;
+	case ENOSPC:
+	case EDQUOT:
+		*dsn_r = "4.2.2";
+		return MAILDIR_DEFER;
+	default:
+		*dsn_r = "4.2.0";
+		return MAILDIR_DEFER;
+	}
+}
+
+/* Create tmp/NAME, creating the Maildir on the first ENOENT. */
+static int maildir_open_tmp(const char *maildir, const char *folder,
+			    const char *dir, const char *name,
+			    struct str *tmp)
+{
+	int fd;
+
+	str_clear(tmp);
+	str_printf(tmp, "%s/tmp/%s", dir, name);
+	fd = open(str_c(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		  O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENOENT) {
+		if (!maildir_create(maildir, folder))
+			return -1;
+		fd = open(str_c(tmp), O_WRONLY | O_CREAT | O_EXCL |
+			  O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	return fd;
+}
+
+/* Write, check the size, fsync, close. */
+static bool maildir_fill(int fd, maildir_write_fn *write_fn, void *ctx,
+			 long long size_limit)
+{
+	struct stat st;
+	int saved;
+
+	if (!write_fn(fd, ctx))
+		goto fail;
+	if (size_limit > 0) {
+		if (fstat(fd, &st) != 0)
+			goto fail;
+		if (st.st_size > size_limit) {
+			errno = EFBIG;
+			goto fail;
+		}
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	return close(fd) == 0;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return false;
+}
+
+enum maildir_status maildir_deliver(const char *maildir, const char *folder,
+				    maildir_write_fn *write_fn, void *ctx,
+				    long long size_limit, struct str *path_r,
+				    struct str *error_r, const char **dsn_r)
+{
+	struct str dir = STR_INIT, name = STR_INIT, tmp = STR_INIT;
+	struct str dst = STR_INIT;
+	enum maildir_status status = MAILDIR_OK;
+	const char *step;
+	int fd, saved;
+
+	*dsn_r = "2.0.0";
+	step = "bad folder name";
+	if (!maildir_folder_dir(maildir, folder, &dir))
+		goto fail;
+	maildir_unique_name(&name);
+	step = "create";
+	fd = maildir_open_tmp(maildir, folder, str_c(&dir), str_c(&name),
+			      &tmp);
+	if (fd < 0)
+		goto fail;
+	step = "write";
+	if (!maildir_fill(fd, write_fn, ctx, size_limit))
+		goto fail_unlink;
+	str_printf(&dst, "%s/new/%s", str_c(&dir), str_c(&name));
+	step = "rename into new/";
+	if (rename(str_c(&tmp), str_c(&dst)) != 0)
+		goto fail_unlink;
+	step = "fsync new/";
+	if (!safe_fsync_dir(str_c(&dst)))
+		goto fail;
+	if (path_r != NULL)
+		str_set(path_r, str_c(&dst));
+	goto out;
+fail_unlink:
+	saved = errno;
+	unlink(str_c(&tmp));
+	errno = saved;
+fail:
+	saved = errno;
+	status = maildir_errno_status(saved, dsn_r);
+	str_clear(error_r);
+	if (saved == EFBIG)
+		str_printf(error_r, "message too large for maildir %s",
+			   maildir);
+	else
+		str_printf(error_r, "maildir delivery failed: %s %s: %s",
+			   step, tmp.len > 0 ? str_c(&tmp) : maildir,
+			   strerror(saved));
+out:
+	str_release(&dir);
+	str_release(&name);
+	str_release(&tmp);
+	str_release(&dst);
+	return status;
+}

@@ -1,0 +1,50 @@
+#ifndef COMMON_MAILDIR_H
+#define COMMON_MAILDIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "str.h"
+
+/* Writing into a Maildir (https://cr.yp.to/proto/maildir.html) and its
+ * Maildir++ folders. local delivers with it; pop3d/imapd create folders
+ * with it.
+ *
+ * A delivery writes tmp/NAME, fsyncs it, renames it to new/NAME and
+ * fsyncs new/, so once maildir_deliver returns MAILDIR_OK the message
+ * survives a crash. NAME is "SECONDS.M<usec>P<pid>Q<counter>.HOST", unique
+ * per host even for deliveries in the same microsecond by one process. */
+
+enum maildir_status {
+	MAILDIR_OK = 0,
+	MAILDIR_DEFER = 1,	/* temporary: try again later */
+	MAILDIR_BOUNCE = 2,	/* permanent (e.g. over the size limit) */
+};
+
+/* Writes the message into fd (an empty file); false with errno set. */
+typedef bool maildir_write_fn(int fd, void *ctx);
+
+/* A new unique base name (no directory) into name, replacing it. */
+void maildir_unique_name(struct str *name);
+
+/* Create maildir and its tmp/ new/ cur/ (mode 0700; parents too). With
+ * folder (e.g. "Sent" or ".Sent"), also create the Maildir++ folder
+ * maildir/.Sent with its maildirfolder marker. False with errno set. */
+bool maildir_create(const char *maildir, const char *folder);
+
+/* Deliver one message into maildir (folder NULL: INBOX), creating what
+ * is missing. size_limit > 0 refuses (permanently) messages that would
+ * be larger. On success the new file's path (maildir/[.Folder/]new/NAME)
+ * is in path_r if not NULL. On failure returns MAILDIR_DEFER or
+ * MAILDIR_BOUNCE with a reason in error_r and the matching enhanced
+ * status code ("4.2.2", "5.2.3", ...) in dsn_r (a static string). */
+enum maildir_status maildir_deliver(const char *maildir, const char *folder,
+				    maildir_write_fn *write_fn, void *ctx,
+				    long long size_limit, struct str *path_r,
+				    struct str *error_r, const char **dsn_r);
+
+/* The status class of a failed system call during delivery: ENOSPC,
+ * EDQUOT and most errors defer; EFBIG bounces. */
+enum maildir_status maildir_errno_status(int err, const char **dsn_r);
+
+#endif
