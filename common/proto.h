@@ -45,5 +45,27 @@
 #define PROTO_ATTR_USER		"user"
 #define PROTO_ATTR_DSN		"dsn"
 #define PROTO_ATTR_RELAY	"relay"
+#define PROTO_ATTR_TARGET	"target"
+#define PROTO_ATTR_RCPT_STATUS	"rcpt_status"
+
+/* The "deliver" request to local (PROTO_DELIVERY), one per message and
+ * batch of recipients; a connection carries many requests in turn:
+ *
+ *   request=deliver  queue_id=ID  queue_file=active/ID  sender=S
+ *   then for each delivery, a group in this order:
+ *     recipient=R         the final address (after alias expansion)
+ *     orig_recipient=O    the queue recipient it came from
+ *     rcpt_index=N        that recipient's index in the queue file
+ *     [target=T]          only for "|command" or "/file" targets
+ *
+ * local resolves the mailbox of R itself (resolve_mailbox), so qmgr never
+ * names a path local writes to; a target is honoured only if expanding O
+ * yields it and allow_mail_to_* permit it. local opens the queue file
+ * read-only and answers
+ *
+ *   status=ok (or status=error reason=... for a malformed request)
+ *   then for each delivery, in request order:
+ *     rcpt_index=N  rcpt_status=ok|defer|bounce  dsn=X.Y.Z  reason=TEXT
+ */
 
 #endif
