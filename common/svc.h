@@ -20,6 +20,8 @@
  * chroot:  y/n/- (- means n); the chroot directory is $queue_directory.
  * wakeup:  seconds between wakeup triggers sent by master; "-"/0: none.
  * maxproc: process limit; "-" means $default_process_limit; 0 no limit.
+ * An argument written "{ text with spaces }" is one argument (the text
+ * inside the braces, trimmed), as in "-o { smtpd_banner = $myhostname }".
  * Lines starting with whitespace continue the previous row. */
 
 enum svc_type {
@@ -41,6 +43,7 @@ struct svc {
 	int argc;
 	char *file;		/* where it was defined, for messages */
 	int line;
+	char *key;		/* svc_key() */
 };
 
 struct svc_table {
