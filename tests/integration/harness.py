@@ -1,0 +1,635 @@
+"""harness: real correo instances for the integration tests.
+
+Standard library only. An Instance is a complete correo set up by
+"correo init" in a fresh temporary directory, on loopback ports nobody
+else uses, driven through the real correo command of the build tree
+($CORREO_BUILDDIR, set by "make check").
+
+    import harness
+    from harness import Instance
+
+    class T(harness.TestCase):
+        def test_mail(self):
+            with Instance() as inst:          # correo init
+                inst.start()                  # correo start (must succeed)
+                inst.send_mail("a@example.org", ["demo@demo.test"],
+                               "Subject: hi\\n\\nhello\\n")
+                msgs = inst.wait_for_maildir("demo.test/demo", 1)
+
+    if __name__ == "__main__":
+        harness.main()                        # exit 0 / 1 / 77 (skip)
+
+Who runs what. Instance mode is the normal case: everything runs as an
+ordinary user. When the tests themselves run as root (CI), the harness
+creates (once) the system user "correotest" and runs "correo init",
+"correo start" and friends as that user, in a temporary directory that
+user owns; the harness itself stays root so it can inspect and kill.
+Instance(root_mode=True) instead runs correo as root, so master switches
+users and chroots as configured (those tests skip unless run as root).
+
+Ports. Each instance gets a base port (Instance.base); correo init puts
+smtp on base+25. Tests may use any port in [base, base+1000) for their
+own services: use inst.port(N) for base+N.
+
+Custom services. Instance(services=TEXT) replaces services.conf after
+init. TEXT may use {base}, {port1}..{port9} (base+1..), {smtp_port},
+{dir} and {queue}, filled in with str.format.
+
+Cleanup always happens: on leaving the with block, at interpreter exit
+(atexit) and from Instance.cleanup(): "correo stop", then SIGKILL for
+any process that still belongs to the instance, then the directory is
+removed (kept if $CORREO_KEEP_TEST_DIRS is set).
+"""
+
+import atexit
+import errno
+import grp
+import os
+import pwd
+import random
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SKIP = 77
+TEST_USER = "correotest"
+DEFAULT_DOMAIN = "demo.test"
+BUILDDIR = os.environ.get("CORREO_BUILDDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+SRCDIR = os.environ.get("CORREO_SRCDIR") or BUILDDIR
+
+_live_instances = []
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+def correo_binary():
+    return os.path.join(BUILDDIR, "correo")
+
+
+def libexec(name):
+    """Path of a daemon in the build tree (libexec/NAME)."""
+    return os.path.join(BUILDDIR, "libexec", name)
+
+
+def have_daemon(name):
+    return os.access(libexec(name), os.X_OK)
+
+
+def require_daemons(testcase, *names):
+    """Skip the calling test unless every daemon named is built."""
+    missing = [n for n in names if not have_daemon(n)]
+    if missing:
+        testcase.skipTest("not built yet: " + ", ".join(missing))
+
+
+def wait_for(predicate, timeout=10.0, interval=0.05, what="condition"):
+    """Call predicate until it returns a true value; return that value.
+    Raises AssertionError naming `what` after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s"
+                                 % (timeout, what))
+        time.sleep(interval)
+
+
+def port_is_free(port, host="127.0.0.1"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def pick_port_base():
+    """A base B (multiple of 1000) with B+1..B+30 free now. Random start,
+    so parallel test programs rarely collide."""
+    bases = list(range(10000, 60000, 1000))
+    random.shuffle(bases)
+    for base in bases:
+        if all(port_is_free(base + n) for n in range(1, 31)):
+            return base
+    raise RuntimeError("no free port range on 127.0.0.1")
+
+
+def can_connect(port, host="127.0.0.1", timeout=1.0):
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def can_connect_unix(path, timeout=1.0):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+# ---- the test user ------------------------------------------------------
+
+def ensure_test_user():
+    """Create the system user correotest once (root only); idempotent and
+    safe when several test programs race to do it."""
+    try:
+        return pwd.getpwnam(TEST_USER)
+    except KeyError:
+        pass
+    subprocess.run(["/usr/sbin/useradd", "--system", "--user-group",
+                    "--no-create-home", "--home-dir", "/nonexistent",
+                    "--shell", "/usr/sbin/nologin", TEST_USER],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(50):
+        try:
+            return pwd.getpwnam(TEST_USER)
+        except KeyError:
+            time.sleep(0.1)
+    raise RuntimeError("cannot create the test user " + TEST_USER)
+
+
+_bin_copy = None
+
+
+def _user_can_run(pw, path):
+    r = subprocess.run([path, "help"], user=pw.pw_uid, group=pw.pw_gid,
+                       extra_groups=[], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    return r.returncode == 0
+
+
+def _test_user_bindir(pw):
+    """The directory holding correo and libexec/ as the test user can
+    reach them. A build tree under /root is not reachable by others:
+    then the binaries are copied once into a world-readable temp dir
+    (correo init finds libexec/ next to the correo it runs)."""
+    global _bin_copy
+    if _user_can_run(pw, correo_binary()):
+        return BUILDDIR
+    if _bin_copy is None:
+        _bin_copy = tempfile.mkdtemp(prefix="correo-bin-")
+        os.chmod(_bin_copy, 0o755)
+        shutil.copy2(correo_binary(), _bin_copy)
+        shutil.copytree(os.path.join(BUILDDIR, "libexec"),
+                        os.path.join(_bin_copy, "libexec"))
+        atexit.register(shutil.rmtree, _bin_copy, True)
+    return _bin_copy
+
+
+# ---- processes ----------------------------------------------------------
+
+def proc_info(pid):
+    """dict(pid, ppid, uid, user, comm, argv, root) or None if gone."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            argv = [a.decode(errors="replace")
+                    for a in f.read().split(b"\0") if a]
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+        uid = os.stat("/proc/%d" % pid).st_uid
+    except OSError:
+        return None
+    comm = stat[stat.index("(") + 1:stat.rindex(")")]
+    fields = stat[stat.rindex(")") + 2:].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = str(uid)
+    try:
+        root = os.readlink("/proc/%d/root" % pid)
+    except OSError:
+        root = None
+    return dict(pid=pid, ppid=int(fields[1]), uid=uid, user=user,
+                comm=comm, argv=argv, root=root)
+
+
+def all_processes():
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            info = proc_info(int(name))
+            if info is not None:
+                out.append(info)
+    return out
+
+
+def pid_alive(pid):
+    return proc_info(pid) is not None
+
+
+# ---- the internal attribute protocol (common/attr.h) --------------------
+
+def attr_encode(value):
+    out = []
+    for b in value.encode():
+        if b == 0x25 or b < 0x20 or b >= 0x7f:
+            out.append("%%%02X" % b)
+        else:
+            out.append(chr(b))
+    return "".join(out)
+
+
+def attr_decode(value):
+    return re.sub(r"%([0-9A-Fa-f]{2})",
+                  lambda m: chr(int(m.group(1), 16)), value)
+
+
+class AttrClient:
+    """A client of the internal request protocol: name=value lines, a
+    blank line ends a list, the server speaks first with
+    protocol=NAME."""
+
+    def __init__(self, sock, timeout=10.0):
+        sock.settimeout(timeout)
+        self.sock = sock
+        self.rfile = sock.makefile("rb")
+
+    @classmethod
+    def unix(cls, path, timeout=10.0):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect(path)
+        return cls(s, timeout)
+
+    @classmethod
+    def tcp(cls, port, host="127.0.0.1", timeout=10.0):
+        return cls(socket.create_connection((host, port), timeout=timeout),
+                   timeout)
+
+    def read_list(self):
+        """One attribute list as [(name, value), ...]; None at EOF."""
+        attrs = []
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return None if not attrs else attrs
+            line = line.decode().rstrip("\n")
+            if line == "":
+                return attrs
+            name, _, value = line.partition("=")
+            attrs.append((name, attr_decode(value)))
+
+    def hello(self, protocol):
+        got = self.read_list()
+        if got != [("protocol", protocol)]:
+            raise AssertionError("expected protocol=%s hello, got %r"
+                                 % (protocol, got))
+
+    def request(self, attrs):
+        """Send a list (dict or pairs) and return the reply list."""
+        if isinstance(attrs, dict):
+            attrs = list(attrs.items())
+        text = "".join("%s=%s\n" % (n, attr_encode(v)) for n, v in attrs)
+        self.sock.sendall((text + "\n").encode())
+        return self.read_list()
+
+    def close(self):
+        self.rfile.close()
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def echo_request(client, attrs):
+    """Handshake with an echod and send one request; the reply list."""
+    client.hello("echo")
+    return client.request(attrs)
+
+
+# ---- Maildir --------------------------------------------------------------
+
+def maildir_messages(path):
+    """The files of a Maildir's new/ and cur/ as [(name, bytes)], sorted by
+    name. A missing Maildir is empty."""
+    out = []
+    for sub in ("new", "cur"):
+        d = os.path.join(path, sub)
+        try:
+            names = sorted(os.listdir(d))
+        except FileNotFoundError:
+            continue
+        for name in names:
+            with open(os.path.join(d, name), "rb") as f:
+                out.append((sub + "/" + name, f.read()))
+    return out
+
+
+# ---- the instance ---------------------------------------------------------
+
+class Instance:
+    """One correo instance in a temporary directory. See the module doc.
+
+    Attributes: dir (the config directory), queue, log_file, mail_dir,
+    base (port base), smtp_port, domain, root_mode, user (who runs
+    correo: a pwd entry, or None for the current user)."""
+
+    def __init__(self, domain=DEFAULT_DOMAIN, config=None, services=None,
+                 root_mode=False, init=True):
+        if not os.access(correo_binary(), os.X_OK):
+            raise unittest.SkipTest("correo not built in " + BUILDDIR)
+        self.domain = domain
+        self.root_mode = root_mode
+        self.base = pick_port_base()
+        self.smtp_port = self.base + 25
+        self.user = None
+        self.bindir = BUILDDIR
+        if root_mode and not is_root():
+            raise unittest.SkipTest("root-mode test needs root")
+        if is_root() and not root_mode:
+            self.user = ensure_test_user()
+            self.bindir = _test_user_bindir(self.user)
+        self.tmp = tempfile.mkdtemp(prefix="correo-test-")
+        os.chmod(self.tmp, 0o755)
+        if self.user is not None:
+            os.chown(self.tmp, self.user.pw_uid, self.user.pw_gid)
+        self.dir = os.path.join(self.tmp, "inst")
+        self.queue = os.path.join(self.dir, "queue")
+        self.log_file = os.path.join(self.dir, "log", "correo.log")
+        self.mail_dir = os.path.join(self.dir, "mail")
+        self.cleaned = False
+        _live_instances.append(self)
+        if init:
+            self.init(config=config, services=services)
+
+    # -- running the correo command --
+
+    def correo_path(self):
+        return os.path.join(self.bindir, "correo")
+
+    def run(self, args, check=False, timeout=60):
+        """Run a program as the instance's user; CompletedProcess with
+        text stdout/stderr. check=True raises with both shown."""
+        kw = {}
+        if self.user is not None:
+            kw = dict(user=self.user.pw_uid, group=self.user.pw_gid,
+                      extra_groups=[])
+        env = dict(os.environ)
+        env.pop("CORREO_CONFIG_DIR", None)
+        r = subprocess.run(args, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True,
+                           timeout=timeout, env=env, cwd=self.tmp, **kw)
+        if check and r.returncode != 0:
+            raise AssertionError("%s exited %d\nstdout:\n%s\nstderr:\n%s%s"
+                                 % (" ".join(args), r.returncode, r.stdout,
+                                    r.stderr, self.log_tail()))
+        return r
+
+    def correo(self, *args, check=False, timeout=60):
+        """correo -c DIR ARGS..."""
+        return self.run([self.correo_path(), "-c", self.dir] + list(args),
+                        check=check, timeout=timeout)
+
+    def init(self, config=None, services=None, extra_args=()):
+        self.correo_init_result = self.run(
+            [self.correo_path(), "init", self.dir, "--domain", self.domain,
+             "--ports", str(self.base)] + list(extra_args), check=True)
+        if config:
+            self.add_config(config)
+        if services is not None:
+            self.set_services(services)
+        return self.correo_init_result
+
+    def add_config(self, config):
+        """Append lines (a string, or a dict of key -> value)."""
+        if isinstance(config, dict):
+            config = "".join("%s = %s\n" % kv for kv in config.items())
+        with open(os.path.join(self.dir, "correo.conf"), "a") as f:
+            f.write("\n# added by the test harness\n" + config + "\n")
+
+    def port(self, n):
+        return self.base + n
+
+    def format(self, text):
+        values = dict(base=self.base, smtp_port=self.smtp_port,
+                      dir=self.dir, queue=self.queue)
+        for n in range(1, 10):
+            values["port%d" % n] = self.base + n
+        return text.format(**values)
+
+    def set_services(self, text):
+        """Replace services.conf (placeholders: see the module doc)."""
+        path = os.path.join(self.dir, "services.conf")
+        with open(path, "w") as f:
+            f.write(self.format(text))
+        if self.user is not None:
+            os.chown(path, self.user.pw_uid, self.user.pw_gid)
+
+    def start(self, check=True):
+        return self.correo("start", check=check)
+
+    def stop(self, check=True):
+        return self.correo("stop", check=check)
+
+    def reload(self, check=True):
+        return self.correo("reload", check=check)
+
+    def status(self):
+        return self.correo("status")
+
+    # -- observing --
+
+    def master_pid(self):
+        """The pid in the pid file if that process lives, else None."""
+        try:
+            with open(os.path.join(self.queue, "pid", "master.pid")) as f:
+                pid = int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if pid_alive(pid) else None
+
+    def processes(self):
+        """Live processes of this instance: the master, everything below
+        it, and anything whose command line names the instance dir."""
+        procs = all_processes()
+        mine = {p["pid"] for p in procs
+                if any(self.dir in a for a in p["argv"])}
+        master = self.master_pid()
+        if master is not None:
+            mine.add(master)
+        changed = True
+        while changed:
+            changed = False
+            for p in procs:
+                if p["ppid"] in mine and p["pid"] not in mine:
+                    mine.add(p["pid"])
+                    changed = True
+        return [p for p in procs if p["pid"] in mine]
+
+    def children(self, command=None):
+        """Processes of the instance other than master; with command,
+        only those whose program's base name is command."""
+        master = self.master_pid()
+        out = []
+        for p in self.processes():
+            if p["pid"] == master:
+                continue
+            prog = os.path.basename(p["argv"][0]) if p["argv"] else ""
+            if command is None or prog == command or p["comm"] == command:
+                out.append(p)
+        return out
+
+    def wait_for_port(self, port, host="127.0.0.1", timeout=10.0):
+        wait_for(lambda: can_connect(port, host), timeout,
+                 what="%s:%d to accept connections" % (host, port))
+
+    def wait_for_port_closed(self, port, host="127.0.0.1", timeout=10.0):
+        wait_for(lambda: not can_connect(port, host), timeout,
+                 what="%s:%d to stop accepting connections" % (host, port))
+
+    def unix_socket(self, name, private=True):
+        return os.path.join(self.queue, "private" if private else "public",
+                            name)
+
+    def wait_for_unix(self, name, private=True, timeout=10.0):
+        path = self.unix_socket(name, private)
+        wait_for(lambda: can_connect_unix(path), timeout,
+                 what="unix socket %s" % path)
+        return path
+
+    def log(self):
+        try:
+            with open(self.log_file, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines=30):
+        text = self.log().splitlines()[-lines:]
+        if not text:
+            return ""
+        return "\n--- %s (last %d lines):\n%s\n" % (
+            self.log_file, len(text), "\n".join(text))
+
+    def wait_for_log(self, pattern, timeout=10.0):
+        """Wait until a log line matches the regex; return the match."""
+        rx = re.compile(pattern)
+        return wait_for(lambda: rx.search(self.log()), timeout,
+                        what="log line matching %r%s" % (pattern,
+                                                          self.log_tail()))
+
+    # -- mail --
+
+    def smtp(self, port=None, timeout=10.0):
+        """A connected smtplib.SMTP to the instance's smtp port."""
+        return smtplib.SMTP("127.0.0.1", port or self.smtp_port,
+                            timeout=timeout)
+
+    def send_mail(self, sender, rcpts, message, port=None):
+        """Send one message over SMTP; smtplib's refused-recipients dict.
+        message is str or bytes (a full message, headers included)."""
+        with self.smtp(port) as s:
+            return s.sendmail(sender, rcpts, message)
+
+    def maildir(self, path):
+        """Messages of the Maildir at mail/PATH (e.g. "demo.test/demo")."""
+        return maildir_messages(os.path.join(self.mail_dir, path))
+
+    def wait_for_maildir(self, path, count, timeout=15.0):
+        return wait_for(
+            lambda: (lambda m: m if len(m) >= count else None)(
+                self.maildir(path)),
+            timeout, what="%d message(s) in %s%s" % (count, path,
+                                                     self.log_tail()))
+
+    # -- cleanup --
+
+    def cleanup(self):
+        """Stop master, kill leftovers, remove the directory. Idempotent."""
+        if self.cleaned:
+            return
+        self.cleaned = True
+        try:
+            if self.master_pid() is not None:
+                self.correo("stop", timeout=30)
+        except Exception as e:  # keep cleaning up
+            print("harness: correo stop failed: %s" % e, file=sys.stderr)
+        for p in self.processes():
+            try:
+                os.kill(p["pid"], signal.SIGKILL)
+            except OSError:
+                pass
+        if os.environ.get("CORREO_KEEP_TEST_DIRS"):
+            print("harness: kept %s" % self.tmp, file=sys.stderr)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        if self in _live_instances:
+            _live_instances.remove(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+@atexit.register
+def _cleanup_all():
+    for inst in list(_live_instances):
+        inst.cleanup()
+
+
+def _on_signal(signum, frame):
+    _cleanup_all()
+    sys.exit(128 + signum)
+
+
+class TestCase(unittest.TestCase):
+    """unittest.TestCase with instance helpers: self.instance(...) makes
+    an Instance cleaned up after the test (even on failure)."""
+
+    def instance(self, **kw):
+        inst = Instance(**kw)
+        self.addCleanup(inst.cleanup)
+        return inst
+
+    def assertRuns(self, result, msg=None):
+        """Assert a CompletedProcess exited 0, showing its output if not."""
+        if result.returncode != 0:
+            self.fail("%s: exit %d\nstdout:\n%s\nstderr:\n%s" % (
+                msg or " ".join(result.args), result.returncode,
+                result.stdout, result.stderr))
+
+
+def main():
+    """Run the unittest tests of __main__; exit 0 on success, 1 on any
+    failure, 77 (automake's skip) if every test was skipped."""
+    signal.signal(signal.SIGTERM, _on_signal)
+    if not os.access(correo_binary(), os.X_OK):
+        print("SKIP: correo not built in %s" % BUILDDIR)
+        sys.exit(SKIP)
+    prog = unittest.main(module="__main__", exit=False, verbosity=2)
+    result = prog.result
+    _cleanup_all()
+    if not result.wasSuccessful():
+        sys.exit(1)
+    if result.testsRun > 0 and len(result.skipped) == result.testsRun:
+        sys.exit(SKIP)
+    sys.exit(0)

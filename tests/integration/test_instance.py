@@ -1,2 +1,308 @@
+"""Integration tests of an instance's life: correo init, check, start,
+status, the master's supervision (restart after a kill, reload), stop,
+and, as root, privilege separation (users and chroot).
+
+Run by "make check" (CORREO_BUILDDIR set); see harness.py."""
+
+import os
+import re
+import signal
+import stat
+import subprocess
 import sys
-sys.exit(77)
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+from harness import Instance, wait_for  # noqa: E402
+
+# The queue tree correo init must create (DESIGN.md, common/queue.c).
+QUEUE_MODES = {
+    "incoming": 0o700, "active": 0o700, "deferred": 0o700, "hold": 0o700,
+    "corrupt": 0o700, "maildrop": 0o1730, "private": 0o700,
+    "public": 0o710, "pid": 0o755,
+}
+
+# Two echod listeners: one inet port, one unix socket (public/echo).
+ECHO_SERVICES = """\
+# service type private user chroot wakeup maxproc command
+127.0.0.1:{port1} inet n - n - 10 echod
+echo unix n - n - 10 echod
+"""
+
+TEST_CONFIG = {"service_throttle_time": "1s"}
+
+
+def echo_tcp(port):
+    with harness.AttrClient.tcp(port) as c:
+        return harness.echo_request(c, [("request", "ping"),
+                                        ("text", "a b%c\x01")])
+
+
+def echo_unix(path):
+    with harness.AttrClient.unix(path) as c:
+        return harness.echo_request(c, [("request", "ping"),
+                                        ("text", "over unix")])
+
+
+class InitTest(harness.TestCase):
+    def test_init_creates_tree_and_config(self):
+        inst = self.instance()
+        out = inst.correo_init_result.stdout
+        self.assertIn("created a correo instance in " + inst.dir, out)
+        self.assertIn("swaks", out)
+        uid = inst.user.pw_uid if inst.user else os.getuid()
+        for name, mode in QUEUE_MODES.items():
+            st = os.stat(os.path.join(inst.queue, name))
+            self.assertTrue(stat.S_ISDIR(st.st_mode), name)
+            self.assertEqual(stat.S_IMODE(st.st_mode), mode,
+                             "queue/%s mode %o" % (name, st.st_mode))
+            self.assertEqual(st.st_uid, uid, "queue/%s owner" % name)
+        for name in ("log", "mail", "mail/demo.test/demo/new",
+                     "mail/demo.test/demo/cur", "mail/demo.test/demo/tmp"):
+            self.assertTrue(os.path.isdir(os.path.join(inst.dir, name)),
+                            name)
+        self.assertEqual(stat.S_IMODE(os.stat(inst.mail_dir).st_mode),
+                         0o700)
+        with open(os.path.join(inst.dir, "correo.conf")) as f:
+            conf = f.read()
+        for line in ("queue_directory = $config_directory/queue",
+                     "log_file = $config_directory/log/correo.log",
+                     "myhostname = mail.demo.test",
+                     "virtual_mailbox_domains = demo.test",
+                     "virtual_mailbox_maps = hash:$config_directory/vmailbox",
+                     "daemon_directory = " + os.path.join(inst.bindir,
+                                                          "libexec")):
+            self.assertIn(line + "\n", conf)
+        with open(os.path.join(inst.dir, "services.conf")) as f:
+            svcs = f.read()
+        self.assertRegex(svcs, r"(?m)^127\.0\.0\.1:%d\s+inet\s.*smtpd$"
+                         % inst.smtp_port)
+        self.assertRegex(svcs, r"(?m)^qmgr\s+unix\s+n\s+-\s+n\s+300\s+1\s")
+        self.assertRegex(svcs, r"(?m)^local\s+unix\s")
+        with open(os.path.join(inst.dir, "vmailbox")) as f:
+            self.assertIn("demo@demo.test demo.test/demo/\n", f.read())
+        for db in ("vmailbox.db", "aliases.db"):
+            self.assertTrue(os.path.isfile(os.path.join(inst.dir, db)), db)
+
+    def test_init_refuses_non_empty_dir(self):
+        inst = self.instance()
+        r = inst.run([inst.correo_path(), "init", inst.dir])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("exists and is not empty", r.stderr)
+
+    def test_init_picks_free_ports(self):
+        inst = self.instance(init=False)
+        r = inst.run([inst.correo_path(), "init", inst.dir,
+                      "--domain", "example.test"], check=True)
+        with open(os.path.join(inst.dir, "services.conf")) as f:
+            m = re.search(r"(?m)^127\.0\.0\.1:(\d+)\s+inet", f.read())
+        self.assertIsNotNone(m)
+        port = int(m.group(1))
+        self.assertEqual(port % 1000, 25)
+        self.assertTrue(harness.port_is_free(port))
+        self.assertIn("demo@example.test", r.stdout)
+
+    def test_init_usage(self):
+        inst = self.instance(init=False)
+        for args in ([], [inst.dir, "--ports", "x"],
+                     [inst.dir, "--domain", "bad domain"],
+                     [inst.dir, "--bogus"]):
+            r = inst.run([inst.correo_path(), "init"] + args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn("usage: correo init", r.stderr)
+        r = inst.run([inst.correo_path(), "frobnicate"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('unknown command "frobnicate"', r.stderr)
+
+
+class CheckTest(harness.TestCase):
+    def test_check_passes_on_fresh_instance(self):
+        harness.require_daemons(self, "master", "smtpd", "qmgr", "local")
+        inst = self.instance()
+        r = inst.correo("check")
+        self.assertRuns(r)
+        self.assertIn("no problems found", r.stdout)
+
+    def test_check_passes_with_echod(self):
+        harness.require_daemons(self, "master", "echod")
+        inst = self.instance(services=ECHO_SERVICES)
+        self.assertRuns(inst.correo("check"))
+
+    def test_check_reports_queue_mode(self):
+        inst = self.instance(services=ECHO_SERVICES)
+        active = os.path.join(inst.queue, "active")
+        os.chmod(active, 0o755)
+        r = inst.correo("check")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("queue directory %s is mode 0755, expected 0700: "
+                      "chmod 700 %s" % (active, active), r.stderr)
+        os.rmdir(os.path.join(inst.queue, "hold"))
+        r = inst.correo("check")
+        self.assertIn("queue directory %s/hold is missing" % inst.queue,
+                      r.stderr)
+        self.assertIn("2 problems found", r.stderr)
+
+    def test_check_reports_missing_daemon(self):
+        inst = self.instance(services="nosuch unix n - n - 1 nosuchd\n")
+        r = inst.correo("check")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("nosuchd does not exist", r.stderr)
+        r = inst.correo("start")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not starting", r.stderr)
+
+    def test_check_reports_config_error_with_line(self):
+        inst = self.instance(config="max_use = many\n")
+        r = inst.correo("check")
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, r"correo\.conf:\d+:.*max_use")
+        inst = self.instance(services="echo unix n - n - 10\n")
+        r = inst.correo("check")
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, r"services\.conf:1:")
+
+
+class RunTest(harness.TestCase):
+    def setUp(self):
+        harness.require_daemons(self, "master", "echod")
+        self.inst = self.instance(services=ECHO_SERVICES, config=TEST_CONFIG)
+
+    def start(self):
+        inst = self.inst
+        r = inst.start()
+        self.assertIn("starting the correo mail system", r.stdout)
+        inst.wait_for_port(inst.port(1))
+        inst.wait_for_unix("echo", private=False)
+
+    def echod_pids(self):
+        return {p["pid"] for p in self.inst.children("echod")}
+
+    def test_start_status_stop(self):
+        inst = self.inst
+        self.start()
+        pid = inst.master_pid()
+        self.assertIsNotNone(pid)
+        r = inst.status()
+        self.assertRuns(r)
+        self.assertIn("the correo mail system is running: PID: %d" % pid,
+                      r.stdout)
+        self.assertRegex(r.stdout, r"service 127\.0\.0\.1:%d .*echod.*: "
+                         r"accepting connections" % inst.port(1))
+        self.assertRegex(r.stdout, r"service echo \(unix public/echo, "
+                         r"echod\): accepting connections")
+        r = inst.start(check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("already running: PID: %d" % pid, r.stderr)
+        self.assertEqual(inst.master_pid(), pid)
+        r = inst.stop()
+        self.assertIn("stopping the correo mail system", r.stdout)
+        wait_for(lambda: not inst.processes(), 10,
+                 what="every process of the instance to exit")
+        r = inst.status()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("the correo mail system is not running", r.stdout)
+        r = inst.stop(check=False)
+        self.assertEqual(r.returncode, 1)
+
+    def test_echo_round_trip(self):
+        self.start()
+        reply = echo_tcp(self.inst.port(1))
+        self.assertIn(("request", "ping"), reply)
+        self.assertIn(("text", "a b%c\x01"), reply)
+        reply = echo_unix(self.inst.unix_socket("echo", private=False))
+        self.assertIn(("text", "over unix"), reply)
+
+    def test_killed_child_is_replaced(self):
+        inst = self.inst
+        self.start()
+        echo_tcp(inst.port(1))
+        before = wait_for(self.echod_pids, what="an echod process")
+        victim = min(before)
+        os.kill(victim, signal.SIGKILL)
+        inst.wait_for_log(r"pid %d killed by signal 9" % victim)
+
+        def new_child():
+            try:
+                echo_tcp(inst.port(1))
+                echo_unix(inst.unix_socket("echo", private=False))
+            except OSError:
+                return None
+            return self.echod_pids() - before
+
+        wait_for(new_child, 15, what="a new echod process")
+        self.assertNotIn(victim, self.echod_pids())
+
+    def test_reload_adds_a_port(self):
+        inst = self.inst
+        self.start()
+        master = inst.master_pid()
+        inst.set_services(ECHO_SERVICES +
+                          "127.0.0.1:{port2} inet n - n - 10 echod\n")
+        r = inst.reload()
+        self.assertIn("refreshing the correo mail system", r.stdout)
+        inst.wait_for_port(inst.port(2))
+        self.assertIn(("request", "ping"), echo_tcp(inst.port(2)))
+        self.assertIn(("request", "ping"), echo_tcp(inst.port(1)))
+        self.assertEqual(inst.master_pid(), master)
+
+    def test_start_failure_shows_why(self):
+        inst = self.inst
+        fake = os.path.join(inst.tmp, "fakebin")
+        os.mkdir(fake)
+        with open(os.path.join(fake, "master"), "w") as f:
+            f.write("#!/bin/sh\necho 'master: cannot bind: boom' >&2\n"
+                    "exit 1\n")
+        os.chmod(os.path.join(fake, "master"), 0o755)
+        os.symlink(harness.libexec("echod"), os.path.join(fake, "echod"))
+        inst.add_config({"daemon_directory": fake})
+        r = inst.start(check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("did not start", r.stderr)
+        self.assertIn("master: cannot bind: boom", r.stderr)
+
+
+class RootModeTest(harness.TestCase):
+    """master started by root: users switch and chroot happens."""
+
+    def setUp(self):
+        if not harness.is_root():
+            self.skipTest("needs root")
+        harness.require_daemons(self, "master", "echod")
+
+    def test_users_and_chroot(self):
+        inst = self.instance(root_mode=True, config=TEST_CONFIG, services="""\
+127.0.0.1:{port1} inet n nobody n - 10 echod
+127.0.0.1:{port2} inet n - y - 10 echod
+""")
+        r = inst.correo("check")
+        self.assertRuns(r)
+        inst.start()
+        for n in (1, 2):
+            inst.wait_for_port(inst.port(n))
+            echo_tcp(inst.port(n))
+        master = inst.master_pid()
+        self.assertEqual(harness.proc_info(master)["user"], "root")
+        want = {"127.0.0.1:%d" % inst.port(1): "nobody",
+                "127.0.0.1:%d" % inst.port(2): "correo"}
+        seen = {}
+        for p in inst.children("echod"):
+            service = [s for s in want if s in p["argv"]]
+            self.assertEqual(len(service), 1, p["argv"])
+            ps = subprocess.run(["ps", "-o", "user=,comm=", "-p",
+                                 str(p["pid"])], stdout=subprocess.PIPE,
+                                text=True).stdout.split()
+            self.assertEqual(ps, [want[service[0]], "echod"], p)
+            seen[service[0]] = p
+        self.assertEqual(set(seen), set(want))
+        chrooted = seen["127.0.0.1:%d" % inst.port(2)]
+        self.assertEqual(chrooted["root"], os.path.realpath(inst.queue))
+        self.assertEqual(seen["127.0.0.1:%d" % inst.port(1)]["root"], "/")
+        inst.stop()
+        wait_for(lambda: not inst.processes(), 10,
+                 what="every process of the instance to exit")
+
+
+if __name__ == "__main__":
+    harness.main()
