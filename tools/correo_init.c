@@ -260,39 +260,56 @@ static bool init_config(const struct init *in)
 	return ok;
 }
 
+/* One services.conf row, columns aligned; "#" prefix for rows kept for
+ * later releases. */
+static void init_row(struct str *s, const char *prefix, const char *name,
+		     const char *rest)
+{
+	str_printf(s, "%s%-*s %s\n", prefix, 20 - (int)strlen(prefix), name,
+		   rest);
+}
+
+static void init_inet_row(struct str *s, const struct init *in,
+			  const char *prefix, int offset, const char *rest)
+{
+	struct str name = STR_INIT;
+
+	/* An IPv6 address needs brackets before ":port". */
+	str_printf(&name, strchr(in->listen, ':') != NULL ? "[%s]:%ld"
+		   : "%s:%ld", in->listen, in->port_base + offset);
+	init_row(s, prefix, str_c(&name), rest);
+	str_release(&name);
+}
+
 static bool init_services(const struct init *in)
 {
 	struct str s = STR_INIT;
-	struct str host = STR_INIT;
-	const char *a;
-	long b = in->port_base;
 	bool ok;
 
-	/* An IPv6 address needs brackets before ":port". */
-	str_printf(&host, strchr(in->listen, ':') != NULL ? "[%s]" : "%s",
-		   in->listen);
-	a = str_c(&host);
-
-	str_printf(&s,
-		   "# services.conf: the services master runs (see correo(8)).\n"
-		   "# service        type private user chroot wakeup maxproc "
-		   "command + args\n"
-		   "%s:%ld  inet n - n - 100 smtpd\n"
-		   "qmgr             unix n - n 300 1 qmgr\n"
-		   "local            unix - root n - 10 local\n"
-		   "# Services of later releases; uncomment when the daemon "
-		   "exists.\n"
-		   "#%s:%ld inet n - n - 100 smtpd -o "
-		   "smtpd_sasl_auth_enable=yes\n"
-		   "#%s:%ld inet n - n - 100 smtpd -o smtpd_tls_wrappermode=yes\n"
-		   "#pickup          unix n - n 60 1 pickup\n"
-		   "#smtp            unix - - n - - smtp\n"
-		   "#%s:%ld inet n - n - 100 pop3d\n"
-		   "#%s:%ld inet n - n - 100 imapd\n",
-		   a, b + 25, a, b + 587, a, b + 465, a, b + 110, a, b + 143);
+	str_append(&s, "# services.conf: the services master runs "
+		   "(correo(8)).\n");
+	init_row(&s, "# ", "service", "type private user chroot wakeup "
+		 "maxproc command + args");
+	init_inet_row(&s, in, "", 25, "inet n       -    n      -      100"
+		      "     smtpd");
+	init_row(&s, "", "qmgr", "unix n       -    n      300    1       "
+		 "qmgr");
+	init_row(&s, "", "local", "unix -       root n      -      10      "
+		 "local");
+	str_append(&s, "# Services of later releases: uncomment when the "
+		   "daemon exists.\n");
+	init_inet_row(&s, in, "#", 587, "inet n       -    n      -      100"
+		      "     smtpd -o smtpd_sasl_auth_enable=yes");
+	init_row(&s, "#", "pickup", "unix n       -    n      60     1       "
+		 "pickup");
+	init_row(&s, "#", "smtp", "unix -       -    n      -      -       "
+		 "smtp");
+	init_inet_row(&s, in, "#", 110, "inet n       -    n      -      100"
+		      "     pop3d");
+	init_inet_row(&s, in, "#", 143, "inet n       -    n      -      100"
+		      "     imapd");
 	ok = init_write(in->dir, "services.conf", str_c(&s), 0644);
 	str_release(&s);
-	str_release(&host);
 	return ok;
 }
 
