@@ -649,8 +649,11 @@ static int qp_rcpt(struct qparse *qp, const char *d, size_t len,
 	size_t olen;
 	int notify;
 
-	if (len < 5 || (d[0] != QUEUE_RCPT_TODO && d[0] != QUEUE_RCPT_DONE &&
-			d[0] != QUEUE_RCPT_BOUNCED))
+	if (len < 5)
+		return qp_corrupt(error_r, "offset %zu: short recipient",
+				  qp->pos);
+	if (d[0] != QUEUE_RCPT_TODO && d[0] != QUEUE_RCPT_DONE &&
+	    d[0] != QUEUE_RCPT_BOUNCED)
 		return qp_corrupt(error_r, "offset %zu: bad recipient status",
 				  qp->pos);
 	if ((notify = hex_digit(d[1])) < 0)
@@ -713,7 +716,10 @@ static int qp_record(struct qparse *qp, const char **error_r)
 		ret = qp_rcpt(qp, d, len, error_r);
 		break;
 	case REC_END:
-		if (len != 0 || d + 1 != end)
+		if (len != 0)
+			return qp_corrupt(error_r, "offset %zu: end record "
+					  "not empty", qp->pos);
+		if (d + 1 != end)
 			return qp_corrupt(error_r, "offset %zu: end record "
 					  "not at the content offset %zu",
 					  qp->pos, qp->end);
