@@ -1,0 +1,68 @@
+#ifndef COMMON_TLS_H
+#define COMMON_TLS_H
+
+#include <stdbool.h>
+
+#include "lio.h"
+#include "str.h"
+
+/* TLS over lio (OpenSSL 3). A context is made once per process (in
+ * pre_init, while the key files are still readable), a connection per
+ * client. After the handshake the connection installs itself as lio's
+ * I/O layer, so protocol code keeps using lio_read_line/lio_write.
+ *
+ * Server side: a default certificate chain and key, optional SNI
+ * certificates (a table "name -> keyfile certfile"), minimum protocol
+ * TLS 1.2 unless configured otherwise, a modern cipher list, and session
+ * resumption with tickets whose key is shared by every process that
+ * loads the same ticket key file (so prefork children resume each
+ * other's sessions). */
+
+struct tls_settings {
+	const char *cert_file;		/* PEM chain, leaf first */
+	const char *key_file;		/* PEM key; "" = in cert_file */
+	const char *min_protocol;	/* "TLSv1.2" (default), "TLSv1.3" */
+	const char *ciphers;		/* TLS <= 1.2 list; "" = default */
+	const char *sni_map;		/* dict spec or "" */
+	const char *ticket_key_file;	/* 80 random bytes or "" */
+	const char *ca_file;		/* client: trust anchors; "" = system */
+};
+
+struct tls_ctx;
+struct tls_conn;
+
+struct tls_ctx *tls_server_ctx(const struct tls_settings *set,
+			       char **error_r);
+struct tls_ctx *tls_client_ctx(const struct tls_settings *set,
+			       char **error_r);
+void tls_ctx_free(struct tls_ctx **ctx);
+
+/* Handshake on lio's fd within timeout seconds; on success the lio talks
+ * TLS from now on. Any input buffered in lio before the call is
+ * discarded first (CVE-2011-0411: nothing sent before the handshake may
+ * be taken as sent after it). NULL with a static reason on failure. */
+struct tls_conn *tls_server_start(struct tls_ctx *ctx, struct lio *lio,
+				  int timeout, const char **error_r);
+/* servername: SNI and, with verify, the name checked in the
+ * certificate. */
+struct tls_conn *tls_client_start(struct tls_ctx *ctx, struct lio *lio,
+				  const char *servername, bool verify,
+				  int timeout, const char **error_r);
+/* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" */
+const char *tls_conn_info(const struct tls_conn *conn);
+bool tls_conn_verified(const struct tls_conn *conn);
+/* Send close_notify and detach from lio (which keeps the fd). */
+void tls_conn_free(struct tls_conn **conn, struct lio *lio);
+
+/* Make a self-signed certificate for hostname (EC P-256, 10 years) and
+ * write the key (0600) and certificate. */
+bool tls_make_selfsigned(const char *cert_file, const char *key_file,
+			 const char *hostname, char **error_r);
+/* Write 80 random bytes for session tickets (0600). */
+bool tls_make_ticket_key(const char *path, char **error_r);
+/* Describe a chain for "correo tls check": subject, issuer, expiry, and
+ * whether the key matches. False if the files are unusable. */
+bool tls_describe(const char *cert_file, const char *key_file,
+		  struct str *out);
+
+#endif
