@@ -180,6 +180,7 @@ static bool init_make_dir(const char *dir)
 {
 	DIR *d;
 	struct dirent *e;
+	struct stat st;
 	bool empty = true;
 
 	if (mkdir(dir, 0755) == 0)
@@ -188,6 +189,13 @@ static bool init_make_dir(const char *dir)
 		return true;
 	if (errno != EEXIST || (d = opendir(dir)) == NULL) {
 		tool_complain("cannot create %s: %s", dir, strerror(errno));
+		return false;
+	}
+	/* root must not fill a directory someone else prepared (/tmp). */
+	if (fstat(dirfd(d), &st) == 0 && st.st_uid != geteuid()) {
+		closedir(d);
+		tool_complain("%s exists and belongs to another user: choose "
+			      "a new directory", dir);
 		return false;
 	}
 	while ((e = readdir(d)) != NULL)
