@@ -440,6 +440,7 @@ static bool dict_inline_entry(struct dict_inline *in, char *entry)
 {
 	char *eq = strchr(entry, '='), *key, *value;
 
+	entry = str_trim(entry);
 	if (eq == NULL)
 		return dict_inline_fail(in, "entry \"%s\" has no '='", entry);
 	*eq = '\0';
