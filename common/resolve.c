@@ -603,7 +603,8 @@ static void resolve_final_postmaster(struct resolve_ctx *ctx,
 	}
 	str_printf(&pm, "root@%s", ctx->r->myhostname);
 	if (resolve_local_mailbox(ctx->r, str_c(&pm), &d, &error) == 1) {
-		d.address = mem_strdup(address);
+		/* The address local can look the mailbox up by. */
+		d.address = mem_strdup(str_c(&pm));
 		resolve_push(ctx, &d);
 	} else {
 		resolve_fail(ctx, RESOLVE_DEFER, address, "4.3.0",

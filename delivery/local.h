@@ -1,0 +1,81 @@
+#ifndef DELIVERY_LOCAL_H
+#define DELIVERY_LOCAL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "queue.h"
+#include "resolve.h"
+#include "str.h"
+
+/* local: the local delivery agent. It serves "deliver" requests from
+ * qmgr (proto.h) on private/local and writes into Maildirs, mbox files,
+ * alias files and commands, as the mailbox owner. */
+
+enum local_status {
+	LOCAL_OK,
+	LOCAL_DEFER,
+	LOCAL_BOUNCE,
+};
+
+struct local_result {
+	enum local_status status;
+	const char *dsn;	/* static "2.0.0", "4.2.0", ... */
+	struct str reason;	/* "delivered to maildir", or why not */
+};
+
+/* One delivery of a request. */
+struct local_rcpt {
+	const char *address;	/* final address */
+	const char *orig;	/* the queue recipient */
+	const char *target;	/* "|cmd" or "/file", or NULL */
+	long index;
+};
+
+/* Process-wide settings and tables, set up by local_pre_init. */
+struct local_state {
+	struct resolver *resolver;
+	bool switch_user;	/* root: deliver as the owner */
+	long long size_limit;	/* mailbox_size_limit, 0 none */
+	long command_timeout;	/* seconds */
+	long request_timeout;	/* seconds between requests */
+	long daemon_timeout;	/* seconds per request */
+};
+
+extern struct local_state local_state;
+
+void local_pre_init(void *ctx);
+void local_post_init(void *ctx);
+/* Serve one qmgr connection: requests until EOF or idle timeout. */
+void local_serve(int fd, void *ctx);
+
+/* Deliver msg to one recipient; fills res (reason cleared first). */
+void local_deliver(struct queue_msg *msg, const struct local_rcpt *rcpt,
+		   struct local_result *res);
+
+/* local_content.c: what each delivery writes. */
+struct local_content {
+	struct queue_msg *msg;
+	const char *sender;	/* "" for the null sender */
+	const char *rcpt;	/* Delivered-To */
+};
+/* Return-Path + Delivered-To + the content (maildir_write_fn shape). */
+bool local_content_write(int fd, void *ctx);
+/* The same as an mbox entry: From_ line, ">From " quoting, blank line. */
+bool local_content_write_mbox(int fd, void *ctx);
+/* 1 if the message header has "Delivered-To: rcpt" (a loop), 0 if not,
+ * -1 on a read error. */
+int local_content_loop(struct queue_msg *msg, const char *rcpt);
+
+/* local_command.c: pipe the message into "/bin/sh -c cmd". Runs as the
+ * current user (the caller switched already). */
+void local_command(const struct local_content *content, const char *cmd,
+		   long timeout, struct local_result *res);
+/* local_mbox.c: append an mbox entry to path, locked. */
+void local_mbox(const struct local_content *content, const char *path,
+		struct local_result *res);
+
+void local_result_set(struct local_result *res, enum local_status status,
+		      const char *dsn, const char *fmt, ...) MSG_PRINTF(4, 5);
+
+#endif

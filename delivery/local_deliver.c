@@ -1,0 +1,249 @@
+/*
+ * local_deliver: one delivery of one message to one final recipient
+ * (local.h).
+ *
+ * The target is found here, not taken from qmgr: a mailbox through
+ * resolve_mailbox, a "|command" or "/file" only when expanding the
+ * original recipient yields exactly that target (so a confused or
+ * compromised qmgr cannot make local write anywhere). Then the
+ * Delivered-To loop check, then the write as the owner.
+ *
+ * Running as root, each delivery happens in a child that drops to the
+ * owner (priv_drop, verified) and reports back over a pipe; root itself
+ * never touches a mailbox. In instance mode everything runs in-process:
+ * no fork per message.
+ *
+ * Interface: local_deliver, local_result_set.
+ *
+ * SECURITY: the only code in local that runs with a user's identity on
+ * that user's files. Deliveries for uid 0 are refused: alias root to a
+ * person.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "local.h"
+#include "maildir.h"
+#include "mem.h"
+#include "msg.h"
+#include "priv.h"
+#include "safe_file.h"
+
+void local_result_set(struct local_result *res, enum local_status status,
+		      const char *dsn, const char *fmt, ...)
+{
+	va_list ap;
+
+	res->status = status;
+	res->dsn = dsn;
+	str_clear(&res->reason);
+	va_start(ap, fmt);
+	str_vprintf(&res->reason, fmt, ap);
+	va_end(ap);
+}
+
+/* The write itself, as whoever we are now. */
+static void local_write(const struct local_content *c,
+			const struct resolve_delivery *d,
+			struct local_result *res)
+{
+	struct str error = STR_INIT;
+	enum maildir_status st;
+	const char *dsn;
+
+	switch (d->kind) {
+	case RESOLVE_MAILDIR:
+		st = maildir_deliver(d->path, NULL, local_content_write,
+				     (void *)c, local_state.size_limit, NULL,
+				     &error, &dsn);
+		if (st == MAILDIR_OK)
+			local_result_set(res, LOCAL_OK, "2.0.0",
+					 "delivered to maildir");
+		else
+			local_result_set(res, st == MAILDIR_DEFER ?
+					 LOCAL_DEFER : LOCAL_BOUNCE, dsn,
+					 "%s", str_c(&error));
+		break;
+	case RESOLVE_MAILBOX:
+	case RESOLVE_FILE:
+		local_mbox(c, d->path, res);
+		break;
+	case RESOLVE_COMMAND:
+		local_command(c, d->path, local_state.command_timeout, res);
+		break;
+	default:
+		local_result_set(res, LOCAL_BOUNCE, "5.3.0",
+				 "not a local delivery target");
+		break;
+	}
+	str_release(&error);
+}
+
+/* Child -> parent: "S dsn reason" in one write. */
+static void local_child_report(int fd, const struct local_result *res)
+{
+	struct str out = STR_INIT;
+
+	str_printf(&out, "%d %s %s", (int)res->status, res->dsn,
+		   str_c(&res->reason));
+	(void)safe_write_all(fd, out.data, out.len);
+	str_release(&out);
+}
+
+static bool local_parent_read(int fd, struct local_result *res)
+{
+	static char dsn[16];	/* one delivery at a time per process */
+	struct str in = STR_INIT;
+	char buf[4096], *sp;
+	ssize_t n;
+	int status;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 &&
+							 errno == EINTR))
+		if (n > 0)
+			str_append_n(&in, buf, (size_t)n);
+	sp = strchr(str_c(&in), ' ');
+	if (sp == NULL || sscanf(str_c(&in), "%d %15s", &status, dsn) != 2 ||
+	    status < LOCAL_OK || status > LOCAL_BOUNCE) {
+		str_release(&in);
+		return false;
+	}
+	sp = strchr(sp + 1, ' ');
+	local_result_set(res, (enum local_status)status, dsn, "%s",
+			 sp != NULL ? sp + 1 : "");
+	str_release(&in);
+	return true;
+}
+
+/* Root: fork, drop to the owner, write, report. */
+static void local_write_as(const struct local_content *c,
+			   const struct resolve_delivery *d,
+			   struct local_result *res)
+{
+	struct priv_user user;
+	const char *error;
+	int fds[2], ret, status;
+	pid_t pid;
+
+	ret = priv_user_lookup(d->user, &user);
+	if (ret <= 0) {
+		local_result_set(res, LOCAL_DEFER, "4.3.0",
+				 "cannot find owner \"%s\" of %s", d->user,
+				 d->path);
+		return;
+	}
+	if (user.uid == 0) {
+		local_result_set(res, LOCAL_DEFER, "4.3.0",
+				 "will not deliver as root to %s: alias root"
+				 " to a user", d->path);
+		priv_user_free(&user);
+		return;
+	}
+	if (pipe2(fds, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
+		local_result_set(res, LOCAL_DEFER, "4.3.0", "fork: %s",
+				 strerror(errno));
+		priv_user_free(&user);
+		return;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		if (!priv_drop(user.name, user.uid, user.gid, &error))
+			local_result_set(res, LOCAL_DEFER, "4.3.0",
+					 "cannot switch to %s: %s", user.name,
+					 error);
+		else
+			local_write(c, d, res);
+		local_child_report(fds[1], res);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (!local_parent_read(fds[0], res))
+		local_result_set(res, LOCAL_DEFER, "4.3.0",
+				 "delivery process for %s failed", d->path);
+	close(fds[0]);
+	(void)waitpid(pid, &status, 0);
+	priv_user_free(&user);
+}
+
+/* Find the command/file target in the expansion of the original
+ * recipient. */
+static bool local_find_target(const struct local_rcpt *rcpt,
+			      struct resolve_delivery *d)
+{
+	struct resolve_result res = RESOLVE_RESULT_INIT;
+	enum resolve_kind kind = rcpt->target[0] == '|' ? RESOLVE_COMMAND :
+		RESOLVE_FILE;
+	bool found = false;
+
+	resolve_expand(local_state.resolver, rcpt->orig, &res);
+	for (size_t i = 0; i < res.count && !found; i++) {
+		struct resolve_delivery *it = &res.items[i];
+
+		if (it->kind == kind && strcmp(it->path, rcpt->target +
+					       (kind == RESOLVE_COMMAND)) == 0) {
+			*d = *it;
+			memset(it, 0, sizeof(*it));
+			found = true;
+		}
+	}
+	resolve_result_clear(&res);
+	return found;
+}
+
+/* Fill d with the target; false with res set when there is none. */
+static bool local_target(const struct local_rcpt *rcpt,
+			 struct resolve_delivery *d, struct local_result *res)
+{
+	const char *error = "";
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	if (rcpt->target != NULL) {
+		if (local_find_target(rcpt, d))
+			return true;
+		local_result_set(res, LOCAL_BOUNCE, "5.3.0",
+				 "%s is not a delivery target of %s",
+				 rcpt->target, rcpt->orig);
+		return false;
+	}
+	ret = resolve_mailbox(local_state.resolver, rcpt->address, d, &error);
+	if (ret == 1)
+		return true;
+	if (ret < 0)
+		local_result_set(res, LOCAL_DEFER, "4.3.0",
+				 "mailbox lookup failed: %s", error);
+	else
+		local_result_set(res, LOCAL_BOUNCE, "5.1.1",
+				 "unknown user: \"%s\"", rcpt->address);
+	return false;
+}
+
+void local_deliver(struct queue_msg *msg, const struct local_rcpt *rcpt,
+		   struct local_result *res)
+{
+	struct resolve_delivery d;
+	struct local_content c = { msg, msg->sender, rcpt->address };
+	int loop;
+
+	if (!local_target(rcpt, &d, res))
+		return;
+	loop = local_content_loop(msg, rcpt->address);
+	if (loop < 0)
+		local_result_set(res, LOCAL_DEFER, "4.3.0",
+				 "cannot read queue file: %s", strerror(errno));
+	else if (loop > 0)
+		local_result_set(res, LOCAL_BOUNCE, "5.4.6",
+				 "mail forwarding loop for %s", rcpt->address);
+	else if (local_state.switch_user && d.user != NULL)
+		local_write_as(&c, &d, res);
+	else
+		local_write(&c, &d, res);
+	resolve_delivery_clear(&d);
+}
