@@ -57,7 +57,7 @@
  * user-defined one (an element of cfg->extras). */
 struct cfg_val {
 	char *name;		/* extras only; declared keys use cfg_keys */
-	char *value;		/* from the file or cfg_set; NULL: default */
+	char *value;		/* file or cfg_set; NULL: the default */
 	int line;		/* where value was set; 0: cfg_set */
 	char *expanded;		/* cache, cleared by validation */
 	char **list;		/* cfg_list cache */
@@ -682,8 +682,9 @@ static void cfg_warn_unknown(struct cfg *cfg)
 	const char *near;
 	size_t i;
 
-	qsort(cfg->extras, cfg->nextras, sizeof(*cfg->extras),
-	      cfg_extra_line_cmp);
+	if (cfg->nextras > 0)
+		qsort(cfg->extras, cfg->nextras, sizeof(*cfg->extras),
+		      cfg_extra_line_cmp);
 	for (i = 0; i < cfg->nextras; i++) {
 		const struct cfg_val *val = &cfg->extras[i];
 

@@ -692,6 +692,8 @@ static Suite *cfg_suite(void)
 	tcase_add_test(tc, test_list);
 	tcase_add_test(tc, test_print);
 	tcase_add_test(tc, test_load);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("panic");
 	tcase_add_test_raise_signal(tc, test_panic_undeclared, SIGABRT);
 	tcase_add_test_raise_signal(tc, test_panic_wrong_type, SIGABRT);
 	tcase_add_test_raise_signal(tc, test_panic_user_defined, SIGABRT);
