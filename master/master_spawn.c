@@ -1,0 +1,384 @@
+/*
+ * master_spawn: the children of each service (master.h).
+ *
+ * Each service keeps a pool: one child from the start, another whenever
+ * every child reports BUSY, up to maxproc. A child counts as idle from
+ * its birth until it says BUSY, so a burst of clients does not fork a
+ * storm before the first child has even run. Children are reaped on
+ * SIGCHLD (delivered by the event loop); an unexpected exit is logged
+ * the way Postfix admins grep for, and a child that fails before it ever
+ * served a client makes the service "throttled": no restarts for
+ * $service_throttle_time, instead of forking in a tight loop.
+ *
+ * The exec contract is server.h's: fd 3 the write end of the status
+ * pipe, the listeners from fd 4 on, their count in CORREO_LISTEN_FDS,
+ * every other fd closed, no signal blocked.
+ *
+ * SECURITY: runs as master (root, or the invoker). Status messages come
+ * from our own children but are still checked: a pid that is not ours
+ * is ignored. Children drop privileges themselves (server.c).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "master.h"
+#include "mem.h"
+#include "msg.h"
+#include "proto.h"
+#include "server.h"
+#include "str.h"
+
+/* Exit status of a child whose exec (or fd setup) failed. */
+#define MASTER_EXEC_FAILED 127
+
+/* Close every fd from first on; close_range where the kernel has it. */
+static void master_close_from(int first)
+{
+	int fd;
+
+	if (close_range((unsigned)first, ~0U, 0) == 0)
+		return;
+	for (fd = first; fd < 4096; fd++)
+		close(fd);
+}
+
+/* In the child between fork and exec. Nothing here may log: the log fd
+ * may be one of the numbers being rearranged. */
+static void master_child_exec(struct master *m, struct master_service *s)
+{
+	int base = SERVER_LISTEN_FD + s->nfds;
+	int tmp[MASTER_MAX_LISTEN + 1];
+	char count[16];
+	int i;
+
+	ev_signal_unblock(m->loop);
+	signal(SIGPIPE, SIG_DFL);
+	/* Move everything above the target range first, so no dup2 can
+	 * clobber a source. */
+	tmp[0] = fcntl(m->status_wr, F_DUPFD, base);
+	for (i = 0; i < s->nfds; i++)
+		tmp[i + 1] = fcntl(s->fds[i], F_DUPFD, base);
+	for (i = 0; i <= s->nfds; i++)
+		if (tmp[i] < 0 || dup2(tmp[i], SERVER_STATUS_FD + i) < 0)
+			_exit(MASTER_EXEC_FAILED);
+	master_close_from(base);
+	if (!str_snprintf(count, sizeof(count), "%d", s->nfds) ||
+	    setenv(SERVER_ENV_LISTEN_FDS, count, 1) < 0)
+		_exit(MASTER_EXEC_FAILED);
+	execv(s->path, s->argv);
+	_exit(MASTER_EXEC_FAILED);
+}
+
+static void master_throttle(struct master_service *s);
+
+static void master_spawn_one(struct master_service *s)
+{
+	struct master *m = s->master;
+	struct master_child *c;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0) {
+		msg_warn("fork: %m");
+		master_throttle(s);
+		return;
+	}
+	if (pid == 0)
+		master_child_exec(m, s);
+	c = mem_alloc(sizeof(*c));
+	c->pid = pid;
+	c->service = s;
+	c->start_ms = ev_now_ms();
+	c->next = m->children;
+	m->children = c;
+	s->nproc++;
+	s->navail++;
+	msg_debug("service %s: started %s pid %ld", s->name, s->path,
+		  (long)pid);
+}
+
+/* Is an old generation of a single-process service still running? A
+ * reload must not briefly run two queue managers. */
+static bool master_predecessor_alive(const struct master_service *s)
+{
+	const struct master_service *o;
+
+	for (o = s->master->services; o != NULL; o = o->next)
+		if (o->stale && o->nproc > 0 && strcmp(o->key, s->key) == 0)
+			return true;
+	return false;
+}
+
+void master_spawn_fill(struct master_service *s)
+{
+	if (s->stale || s->throttled || s->master->stopping ||
+	    s->navail > 0)
+		return;
+	if (s->maxproc > 0 && s->nproc >= s->maxproc) {
+		if (s->nproc > 1)
+			msg_debug("service %s: all %d processes busy",
+				  s->name, s->nproc);
+		return;
+	}
+	if (s->maxproc == 1 && master_predecessor_alive(s))
+		return;
+	master_spawn_one(s);
+}
+
+static void master_unthrottle(void *ctx)
+{
+	struct master_service *s = ctx;
+
+	s->throttle_timer = NULL;
+	s->throttled = false;
+	master_spawn_fill(s);
+}
+
+static void master_throttle(struct master_service *s)
+{
+	long secs = cfg_time(s->master->cfg, "service_throttle_time");
+
+	if (s->throttled)
+		return;
+	msg_warn("%s: bad command startup -- throttling for %ld seconds",
+		 s->path, secs);
+	s->throttled = true;
+	s->throttle_timer = ev_timer_add(s->master->loop, secs * 1000,
+					 master_unthrottle, s);
+}
+
+static struct master_child *master_child_find(struct master *m, pid_t pid,
+					      bool unlink)
+{
+	struct master_child **pp, *c;
+
+	for (pp = &m->children; (c = *pp) != NULL; pp = &c->next) {
+		if (c->pid != pid)
+			continue;
+		if (unlink)
+			*pp = c->next;
+		return c;
+	}
+	return NULL;
+}
+
+static void master_status_one(struct master *m,
+			      const struct server_status_msg *msg)
+{
+	struct master_child *c = master_child_find(m, msg->pid, false);
+
+	/* Already reaped (the exit overtook the last report), or junk. */
+	if (c == NULL)
+		return;
+	if (msg->code == SERVER_STATUS_BUSY && !c->busy) {
+		c->busy = true;
+		c->use_count++;
+		c->service->navail--;
+		master_spawn_fill(c->service);
+	} else if (msg->code == SERVER_STATUS_IDLE && c->busy) {
+		c->busy = false;
+		c->service->navail++;
+	}
+}
+
+static void master_status_event(int fd, unsigned events, void *ctx)
+{
+	struct server_status_msg msgs[64];
+	ssize_t n;
+	size_t i;
+
+	for (;;) {
+		n = read(fd, msgs, sizeof(msgs));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		/* Each report is one atomic pipe write, so reads come in
+		 * whole reports. */
+		if (n % (ssize_t)sizeof(msgs[0]) != 0)
+			msg_warn("status pipe: partial report ignored");
+		for (i = 0; i < (size_t)n / sizeof(msgs[0]); i++)
+			master_status_one(ctx, &msgs[i]);
+		if ((size_t)n < sizeof(msgs))
+			return;
+	}
+}
+
+/* Signals that mean "someone stopped it", not "it could not start". */
+static bool master_external_signal(int sig)
+{
+	return sig == SIGKILL || sig == SIGTERM || sig == SIGINT ||
+		sig == SIGHUP || sig == SIGUSR1;
+}
+
+static void master_log_exit(const struct master_child *c, int status)
+{
+	const char *path = c->service->path;
+	int sig;
+
+	if (WIFEXITED(status)) {
+		if (WEXITSTATUS(status) == MASTER_EXEC_FAILED)
+			msg_warn("process %s pid %ld exit status %d (could "
+				 "not be started)", path, (long)c->pid,
+				 WEXITSTATUS(status));
+		else if (WEXITSTATUS(status) != 0)
+			msg_warn("process %s pid %ld exit status %d", path,
+				 (long)c->pid, WEXITSTATUS(status));
+		return;
+	}
+	if (!WIFSIGNALED(status))
+		return;
+	sig = WTERMSIG(status);
+	if (c->signalled && (sig == SIGTERM || sig == SIGKILL))
+		return;
+	msg_warn("process %s pid %ld killed by signal %d", path,
+		 (long)c->pid, sig);
+}
+
+static bool master_bad_startup(const struct master_child *c, int status)
+{
+	if (c->use_count > 0 || c->signalled)
+		return false;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status) != 0;
+	return WIFSIGNALED(status) && !master_external_signal(WTERMSIG(status));
+}
+
+/* A stale service whose last child is gone: forget it, and let a
+ * successor that waited for it (maxproc 1) start. */
+static void master_stale_gone(struct master *m, struct master_service *s)
+{
+	struct master_service **pp, *o;
+
+	for (pp = &m->services; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	master_spawn_cancel_timers(s);
+	master_svc_free(&s);
+	for (o = m->services; o != NULL; o = o->next)
+		master_spawn_fill(o);
+}
+
+static void master_child_exited(struct master *m, struct master_child *c,
+				int status)
+{
+	struct master_service *s = c->service;
+
+	s->nproc--;
+	if (!c->busy)
+		s->navail--;
+	if (!m->stopping)
+		master_log_exit(c, status);
+	if (!s->stale && !m->stopping && master_bad_startup(c, status))
+		master_throttle(s);
+	free(c);
+	if (s->stale) {
+		if (s->nproc == 0)
+			master_stale_gone(m, s);
+		return;
+	}
+	master_spawn_fill(s);
+}
+
+void master_spawn_reap(struct master *m)
+{
+	struct master_child *c;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		c = master_child_find(m, pid, true);
+		if (c != NULL)
+			master_child_exited(m, c, status);
+	}
+	if (m->stopping && m->children == NULL)
+		ev_stop(m->loop);
+}
+
+static void master_sigchld(int signo, void *ctx)
+{
+	master_spawn_reap(ctx);
+}
+
+void master_spawn_signal(struct master *m, struct master_service *s,
+			 int signo)
+{
+	struct master_child *c;
+
+	for (c = m->children; c != NULL; c = c->next) {
+		if (s != NULL && c->service != s)
+			continue;
+		if (signo == SIGTERM || signo == SIGKILL)
+			c->signalled = true;
+		if (kill(c->pid, signo) < 0 && errno != ESRCH)
+			msg_warn("kill %ld: %m", (long)c->pid);
+	}
+}
+
+static void master_wakeup_event(void *ctx)
+{
+	struct master_service *s = ctx;
+
+	s->wakeup_timer = NULL;
+	/* A full backlog means the service is busy anyway. */
+	if (!server_trigger(s->sock_path, PROTO_TRIGGER_WAKEUP) &&
+	    errno != EAGAIN)
+		msg_warn("service %s: wakeup %s/%s: %m", s->name,
+			 s->master->queue_dir, s->sock_path);
+	master_spawn_wakeup(s);
+}
+
+void master_spawn_wakeup(struct master_service *s)
+{
+	if (s->wakeup <= 0 || s->type != SVC_UNIX || s->stale ||
+	    s->master->stopping || s->wakeup_timer != NULL)
+		return;
+	s->wakeup_timer = ev_timer_add(s->master->loop, s->wakeup * 1000,
+				       master_wakeup_event, s);
+}
+
+void master_spawn_cancel_timers(struct master_service *s)
+{
+	if (s->wakeup_timer != NULL)
+		ev_timer_del(s->master->loop, &s->wakeup_timer);
+	if (s->throttle_timer != NULL)
+		ev_timer_del(s->master->loop, &s->throttle_timer);
+}
+
+int master_spawn_count(const struct master *m)
+{
+	const struct master_child *c;
+	int n = 0;
+
+	for (c = m->children; c != NULL; c = c->next)
+		n++;
+	return n;
+}
+
+void master_spawn_init(struct master *m)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		msg_fatal("status pipe: %m");
+	/* Only master's end is non-blocking: a child that finds the pipe
+	 * full waits for master rather than losing a report. */
+	if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0)
+		msg_fatal("status pipe: %m");
+	m->status_rd = p[0];
+	m->status_wr = p[1];
+	ev_io_add(m->loop, m->status_rd, EV_READ, master_status_event, m);
+	ev_signal_add(m->loop, SIGCHLD, master_sigchld, m);
+}
