@@ -175,7 +175,7 @@ static void qw_flush(struct queue_writer *w)
 
 static void qw_put(struct queue_writer *w, const void *data, size_t len)
 {
-	if (w->error != 0)
+	if (w->error != 0 || len == 0)
 		return;
 	if (len > QUEUE_BUF_SIZE - w->buf_len) {
 		qw_flush(w);
