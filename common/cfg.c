@@ -17,8 +17,9 @@
  * cannot fail once a cfg has loaded: they panic only on a programming
  * error (undeclared key, wrong type).
  *
- * Interface: cfg_load/cfg_parse/cfg_free, cfg_set, the typed getters,
- * cfg_print, cfg_key_find/cfg_key_nearest over the table in cfg_keys.c.
+ * Interface: cfg_load/cfg_parse/cfg_free, cfg_set(_assignment), the typed
+ * getters, cfg_print, cfg_key_find/cfg_key_nearest over the table in
+ * cfg_keys.c.
  *
  * SECURITY: correo.conf is written by the administrator and read by every
  * process, privileged or not. It is trusted not to be hostile, but it is
@@ -855,6 +856,26 @@ bool cfg_set(struct cfg *cfg, const char *name, const char *value,
 	if (!cfg_validate(cfg, &ignore))
 		msg_panic("cfg_set: cannot restore %s: %s", name, ignore);
 	return false;
+}
+
+bool cfg_set_assignment(struct cfg *cfg, const char *assignment,
+			char **error_r)
+{
+	const char *eq = strchr(assignment, '=');
+	char *key, *value;
+	bool ok;
+
+	if (eq == NULL) {
+		*error_r = cfg_error("expected \"key=value\", got \"%.60s\"",
+				     assignment);
+		return false;
+	}
+	key = mem_strndup(assignment, (size_t)(eq - assignment));
+	value = mem_strdup(eq + 1);
+	ok = cfg_set(cfg, str_trim(key), str_trim(value), error_r);
+	free(key);
+	free(value);
+	return ok;
 }
 
 /* ---- Getters ---- */

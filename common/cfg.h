@@ -52,6 +52,10 @@ void cfg_free(struct cfg **cfg);
  * the wrong type. */
 bool cfg_set(struct cfg *cfg, const char *key, const char *value,
 	     char **error_r);
+/* cfg_set from "key=value" (blanks around '=' and the value trimmed), the
+ * form of a services.conf "-o" argument. */
+bool cfg_set_assignment(struct cfg *cfg, const char *assignment,
+			char **error_r);
 
 /* Typed getters with $expansion done. Asking for an undeclared key or
  * with the wrong type is a programming error (msg_panic). The returned

@@ -525,6 +525,19 @@ START_TEST(test_set)
 	mem_free(error);
 	ck_assert(!cfg_is_set(cfg, "mydomain"));
 	ck_assert_str_eq(cfg_str(cfg, "myorigin"), cfg_str(cfg, "mydomain"));
+
+	ck_assert(cfg_set_assignment(cfg, "smtpd_banner = $$ ${max_use} x ",
+				     &error));
+	ck_assert_str_eq(cfg_str(cfg, "smtpd_banner"), "$ 9 x");
+	ck_assert(cfg_set_assignment(cfg, "max_use=12", &error));
+	ck_assert_int_eq(cfg_int(cfg, "max_use"), 12);
+	ck_assert(!cfg_set_assignment(cfg, "max_use 12", &error));
+	ck_assert_str_eq(error, "expected \"key=value\", got \"max_use 12\"");
+	mem_free(error);
+	ck_assert(!cfg_set_assignment(cfg, "max_use=", &error));
+	ck_assert_str_eq(error, "max_use: expected a whole number like 100,"
+			 " got \"\"");
+	mem_free(error);
 	cfg_free(&cfg);
 }
 END_TEST
