@@ -18,7 +18,8 @@
  * it to incoming/ID and fsyncs incoming/.
  *
  * Layout (see queue_file.c for the byte-level record grammar):
- *   a fixed-width header line: magic, version, content offset and length
+ *   a fixed-width header line: magic, version, content offset and length,
+ *   recipient count (filled in at commit)
  *   envelope records, each "<type><decimal length>:<data>\n"
  *   the content: the message as received, dot-unstuffed, every line
  *   ending in a bare LF.
