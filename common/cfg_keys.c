@@ -117,11 +117,17 @@ const struct cfg_key cfg_keys[] = {
 	{ "smtpd_hard_error_limit", CFG_INT, "20",
 	  "Errors after which the client is disconnected" },
 	{ "smtpd_soft_error_limit", CFG_INT, "10",
-	  "Errors after which each reply is delayed by one second" },
+	  "Errors after which each error reply is delayed" },
+	{ "smtpd_error_sleep_time", CFG_TIME, "1s",
+	  "Delay of each error reply past smtpd_soft_error_limit" },
 	{ "smtpd_client_connection_count_limit", CFG_INT, "50",
 	  "Simultaneous connections from one client (0: no limit)" },
 	{ "smtpd_forbid_bare_newline", CFG_BOOL, "yes",
-	  "Reject a bare LF in commands and DATA (SMTP smuggling)" },
+	  "Refuse a message with a bare LF in DATA (SMTP smuggling)" },
+	{ "smtpd_peername_lookup", CFG_BOOL, "no",
+	  "Look up the client's name in DNS (no: \"unknown\")" },
+	{ "smtpd_helo_required", CFG_BOOL, "no",
+	  "Require HELO or EHLO before MAIL" },
 
 	/* ---- qmgr ---- */
 	{ "queue_run_delay", CFG_TIME, "300s",
@@ -162,6 +168,20 @@ const struct cfg_key cfg_keys[] = {
 	  "Largest message one Maildir delivery may write (0: no limit)" },
 	{ "local_delivery_timeout", CFG_TIME, "600s",
 	  "Time qmgr waits for local to answer one delivery request" },
+
+	/* ---- TLS ---- */
+	{ "tls_cert_file", CFG_STR, "$config_directory/tls/cert.pem",
+	  "Server certificate chain (PEM, leaf first)" },
+	{ "tls_key_file", CFG_STR, "$config_directory/tls/key.pem",
+	  "Private key of tls_cert_file (PEM)" },
+	{ "tls_min_protocol", CFG_STR, "TLSv1.2",
+	  "Oldest TLS version accepted or offered: TLSv1.2 or TLSv1.3" },
+	{ "tls_ciphers", CFG_STR, "",
+	  "OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's default)" },
+	{ "tls_sni_maps", CFG_STR, "",
+	  "Table of server name -> \"keyfile certfile\" for SNI" },
+	{ "tls_session_ticket_key", CFG_STR, "$config_directory/tls/ticket.key",
+	  "80-byte key shared by all processes for session tickets" },
 
 	{ NULL, CFG_STR, NULL, NULL }
 };
