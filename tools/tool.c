@@ -127,6 +127,26 @@ bool tool_pid_alive(pid_t pid)
 	return alive;
 }
 
+/* A stale pid file may name a pid reused by another program: believe it
+ * only if that process runs a program called master (when /proc can
+ * tell). */
+static bool tool_pid_is_master(pid_t pid)
+{
+	char path[64];
+	struct str cmd = STR_INIT;
+	const char *base;
+	bool ok = true;
+
+	str_snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
+	if (safe_read_file(path, &cmd, 4096) && cmd.len > 0) {
+		base = strrchr(str_c(&cmd), '/');
+		base = base != NULL ? base + 1 : str_c(&cmd);
+		ok = strcmp(base, "master") == 0;
+	}
+	str_release(&cmd);
+	return ok;
+}
+
 pid_t tool_master_pid(struct cfg *cfg)
 {
 	char *path = tool_pid_file(cfg);
@@ -141,7 +161,8 @@ pid_t tool_master_pid(struct cfg *cfg)
 	}
 	str_release(&text);
 	mem_free(path);
-	if (pid > 0 && !tool_pid_alive((pid_t)pid))
+	if (pid > 0 && (!tool_pid_alive((pid_t)pid) ||
+			!tool_pid_is_master((pid_t)pid)))
 		pid = 0;
 	return (pid_t)pid;
 }
