@@ -1,0 +1,202 @@
+#ifndef SMTPD_SMTPD_H
+#define SMTPD_SMTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "addr.h"
+#include "lio.h"
+#include "str.h"
+
+/* Internal interfaces of the SMTP server (libsmtpd.a). One process
+ * serves one client at a time (SERVER_SINGLE); the configuration and
+ * the lookup tables are opened once per process and shared by every
+ * session it serves. */
+
+struct cidr_list;
+struct queue_writer;
+struct resolver;
+
+/* ---- smtpd_parse.c: command lines, pure functions ---- */
+
+enum smtpd_verb {
+	SMTPD_UNKNOWN,
+	SMTPD_HELO,
+	SMTPD_EHLO,
+	SMTPD_MAIL,
+	SMTPD_RCPT,
+	SMTPD_DATA,
+	SMTPD_BDAT,
+	SMTPD_RSET,
+	SMTPD_NOOP,
+	SMTPD_VRFY,
+	SMTPD_HELP,
+	SMTPD_QUIT,
+	SMTPD_FORBIDDEN,	/* GET, POST, CONNECT: not SMTP at all */
+	SMTPD_VERB_COUNT
+};
+
+struct smtpd_cmd {
+	enum smtpd_verb verb;
+	const char *name;	/* "MAIL", or "unknown" */
+	const char *args;	/* after the verb and its spaces; "" if none */
+	size_t args_len;	/* trailing spaces removed */
+};
+
+/* Split a command line (CRLF or LF already removed) into verb and
+ * arguments. Verbs are case-insensitive. */
+void smtpd_parse_command(const char *line, size_t len, struct smtpd_cmd *cmd);
+/* The lower-case name used in the disconnect log line ("ehlo"). */
+const char *smtpd_verb_logname(enum smtpd_verb verb);
+
+enum smtpd_body {
+	SMTPD_BODY_NONE,
+	SMTPD_BODY_7BIT,
+	SMTPD_BODY_8BITMIME,
+	SMTPD_BODY_BINARYMIME,
+};
+
+/* A parse failure: the whole reply line, without CRLF. */
+struct smtpd_perr {
+	char reply[512];
+};
+
+struct smtpd_mail {
+	struct addr addr;	/* addr.null for <> */
+	char orig[ADDR_PATH_MAX + 1];	/* as the client wrote it */
+	long long size;		/* SIZE=, -1 if absent */
+	enum smtpd_body body;
+	bool smtputf8;
+};
+
+/* "FROM:<path> [params]" (Postfix leniency: spaces after the colon, and
+ * a bare address without brackets). */
+bool smtpd_parse_mail(const char *args, size_t len, struct smtpd_mail *m,
+		      struct smtpd_perr *err);
+
+struct smtpd_rcpt_arg {
+	struct addr addr;
+	char orig[ADDR_PATH_MAX + 1];
+};
+
+/* "TO:<path>" (no parameters are advertised yet, so any is refused).
+ * smtputf8: the transaction declared SMTPUTF8. A bare local part is
+ * accepted only for postmaster (RFC 5321 4.5.1). */
+bool smtpd_parse_rcpt(const char *args, size_t len, bool smtputf8,
+		      struct smtpd_rcpt_arg *r, struct smtpd_perr *err);
+
+/* "count [LAST]". */
+bool smtpd_parse_bdat(const char *args, size_t len, unsigned long long *n_r,
+		      bool *last_r, struct smtpd_perr *err);
+
+/* The client's HELO/EHLO name: the first word, printable ASCII, at most
+ * 255 octets. */
+bool smtpd_parse_helo(const char *args, size_t len, char *out, size_t size);
+
+/* ---- smtpd_server.c: per-process configuration ---- */
+
+struct smtpd_config {
+	const char *myhostname;
+	const char *banner;
+	long long size_limit;		/* 0: none */
+	long rcpt_limit;
+	size_t line_limit;		/* command lines */
+	long hard_error_limit;
+	long soft_error_limit;
+	long error_sleep;		/* seconds */
+	int timeout;
+	bool forbid_bare_lf;
+	bool peername_lookup;
+	bool helo_required;
+	struct cidr_list *mynetworks;
+	struct resolver *resolver;
+};
+
+/* ---- smtpd_proto.c: one session ---- */
+
+struct smtpd_rcpt {
+	char *address;		/* canonical, routed */
+	char *orig;		/* as the client wrote it */
+};
+
+struct smtpd_session {
+	const struct smtpd_config *cfg;
+	struct lio *lio;
+	int fd;
+	struct str line;	/* input, reused */
+	struct str buf;		/* scratch, reused */
+	char client_addr[64];
+	char client_name[256];
+	char server_addr[64];
+	char helo[256];
+	bool esmtp;
+	bool trusted;		/* client in $mynetworks */
+
+	/* The transaction. */
+	bool in_mail;
+	char sender[ADDR_TEXT_MAX + 1];
+	bool smtputf8;
+	enum smtpd_body body;
+	struct smtpd_rcpt *rcpts;
+	size_t nrcpt, rcpt_cap;
+	struct queue_writer *qw;
+	char queue_id[32];
+	bool bdat;		/* a BDAT transfer is under way */
+	bool bdat_cr;		/* last BDAT byte was a held-back CR */
+	char bdat_last;		/* last content octet stored from BDAT */
+	const char *bdat_error;	/* reply for the rest of the chunks */
+	unsigned long long msg_size;	/* content bytes stored */
+
+	/* Bookkeeping. */
+	unsigned counts[SMTPD_VERB_COUNT][2];	/* [ok, total] */
+	unsigned ncommands[2];
+	unsigned errors;
+	int last_code;		/* code of the last reply sent */
+	const char *where;	/* last command name, for log lines */
+	bool quit;		/* end the session after this command */
+};
+
+/* Serve one connected client on fd (closed on return). */
+void smtpd_session_run(const struct smtpd_config *cfg, int fd);
+/* Forget the transaction (RSET, HELO, after DATA); aborts a half-written
+ * queue file. */
+void smtpd_transaction_reset(struct smtpd_session *s);
+/* An I/O failure st while reading in state s->where: log it the Postfix
+ * way, answer 421 on a timeout, and end the session. */
+void smtpd_io_failed(struct smtpd_session *s, enum lio_status st);
+
+/* ---- smtpd_reply.c ---- */
+
+/* Queue one reply line ("250 2.0.0 Ok"); CRLF is added. Replies go out
+ * when the session is about to wait for input, so a pipelined batch is
+ * answered in one write. A 4xx/5xx counts as an error. */
+void smtpd_reply(struct smtpd_session *s, const char *fmt, ...)
+	MSG_PRINTF(2, 3);
+/* Reply and log "NOQUEUE: reject: CMD from NAME[ADDR]: REPLY; from=<..>
+ * to=<..> proto=.. helo=<..>" (queue ID instead of NOQUEUE when there is
+ * one). to may be NULL. */
+void smtpd_reject(struct smtpd_session *s, const char *to,
+		  const char *fmt, ...) MSG_PRINTF(3, 4);
+/* Best effort direct write of a final 421 after lio failed. */
+void smtpd_reply_raw(struct smtpd_session *s, const char *text);
+/* The EHLO reply. */
+void smtpd_reply_ehlo(struct smtpd_session *s);
+
+/* ---- smtpd_check.c: recipient acceptance and relay control ---- */
+
+/* Decide about one RCPT. Returns true with the routed address in
+ * *address_r (allocated); false with the reply in err. */
+bool smtpd_check_rcpt(struct smtpd_session *s, const struct smtpd_rcpt_arg *r,
+		      char **address_r, struct smtpd_perr *err);
+
+/* ---- smtpd_data.c: message content into the queue ---- */
+
+void smtpd_cmd_data(struct smtpd_session *s, const struct smtpd_cmd *cmd);
+void smtpd_cmd_bdat(struct smtpd_session *s, const struct smtpd_cmd *cmd);
+
+/* Hop count above which a message is refused (mail loop). */
+#define SMTPD_HOPCOUNT_LIMIT 50
+/* Bytes read from the client per piece in DATA lines and BDAT chunks. */
+#define SMTPD_DATA_PIECE 65536
+
+#endif

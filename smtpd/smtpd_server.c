@@ -1,0 +1,77 @@
+/*
+ * smtpd_server: the smtpd process around its sessions (smtpd.h,
+ * smtpd_server.h).
+ *
+ * Configuration is read once per process: smtpd_pre_init (privileged,
+ * before any chroot) opens the lookup tables through resolve_create and
+ * parses $mynetworks; smtpd_post_init reads the limits. smtpd_serve then
+ * runs one session per accepted client with no further config work, so
+ * a session costs no more than its protocol.
+ *
+ * SECURITY: pre_init runs with the privileges master gave us, only to
+ * open tables the admin configured; everything after runs as the mail
+ * owner. A bad $mynetworks is fatal: guessing could open a relay.
+ */
+#include "config.h"
+
+#include <unistd.h>
+#include <stdlib.h>
+
+#include "cfg.h"
+#include "cidr.h"
+#include "mem.h"
+#include "msg.h"
+#include "resolve.h"
+#include "smtpd.h"
+#include "smtpd_server.h"
+
+static struct smtpd_config smtpd_config;
+
+void smtpd_pre_init(void *ctx)
+{
+	char *error = NULL;
+
+	smtpd_config.mynetworks = cidr_list_create(cfg_list(cfg_main,
+							    "mynetworks"),
+						   &error);
+	if (smtpd_config.mynetworks == NULL)
+		msg_fatal("mynetworks: %s", error);
+	smtpd_config.resolver = resolve_create(cfg_main, &error);
+	if (smtpd_config.resolver == NULL)
+		msg_fatal("cannot open address tables: %s", error);
+}
+
+void smtpd_config_load(struct smtpd_config *c, struct cfg *cfg)
+{
+	long line = cfg_int(cfg, "line_length_limit");
+
+	c->myhostname = cfg_str(cfg, "myhostname");
+	c->banner = cfg_str(cfg, "smtpd_banner");
+	c->size_limit = cfg_size(cfg, "message_size_limit");
+	c->rcpt_limit = cfg_int(cfg, "smtpd_recipient_limit");
+	/* RFC 5321 4.5.3.1.4: command lines of 512 octets must fit. */
+	c->line_limit = (size_t)(line < 512 ? 512 : line);
+	c->hard_error_limit = cfg_int(cfg, "smtpd_hard_error_limit");
+	c->soft_error_limit = cfg_int(cfg, "smtpd_soft_error_limit");
+	c->error_sleep = cfg_time(cfg, "smtpd_error_sleep_time");
+	c->timeout = (int)cfg_time(cfg, "smtpd_timeout");
+	c->forbid_bare_lf = cfg_bool(cfg, "smtpd_forbid_bare_newline");
+	c->peername_lookup = cfg_bool(cfg, "smtpd_peername_lookup");
+	c->helo_required = cfg_bool(cfg, "smtpd_helo_required");
+}
+
+void smtpd_post_init(void *ctx)
+{
+	smtpd_config_load(&smtpd_config, cfg_main);
+}
+
+void smtpd_serve(int fd, void *ctx)
+{
+	int own = dup(fd);	/* lio_free closes it; the skeleton closes fd */
+
+	if (own < 0) {
+		msg_warn("dup: %m");
+		return;
+	}
+	smtpd_session_run(&smtpd_config, own);
+}
