@@ -1,0 +1,134 @@
+/*
+ * qmgr: setup, triggers and timers of the queue manager (qmgr.h).
+ *
+ * qmgr is a SERVER_EVENT daemon. Its listening socket is private/qmgr:
+ * smtpd and pickup connect, write one byte (PROTO_TRIGGER_SCAN after a
+ * new message, PROTO_TRIGGER_WAKEUP from master's timer,
+ * PROTO_TRIGGER_FLUSH from "correo queue flush") and close. Triggers are
+ * coalesced: a burst of them leads to one scan a few milliseconds later.
+ * Every queue_run_delay the deferred queue is scanned as well.
+ *
+ * Interface: qmgr_pre_init, qmgr_event_init, qmgr_schedule_scan, qmgr.
+ *
+ * SECURITY: anyone who can reach private/qmgr (mode 0700: only
+ * mail_owner) can only cause a scan; the byte is read and nothing else.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "msg.h"
+#include "proto.h"
+#include "qmgr.h"
+
+#define QMGR_SCAN_DELAY_MS 5
+
+struct qmgr qmgr;
+
+void qmgr_pre_init(void *ctx)
+{
+	char *error = NULL;
+
+	qmgr.resolver = resolve_create(cfg_main, &error);
+	if (qmgr.resolver == NULL)
+		msg_fatal("open lookup tables: %s", error);
+	qmgr.active_limit = cfg_int(cfg_main, "qmgr_message_active_limit");
+	if (qmgr.active_limit < 1)
+		qmgr.active_limit = 1;
+	qmgr.local_limit = cfg_int(cfg_main,
+				   "local_destination_concurrency_limit");
+	if (qmgr.local_limit < 1)
+		qmgr.local_limit = 1;
+	qmgr.batch_limit = cfg_int(cfg_main, "qmgr_local_batch_limit");
+	if (qmgr.batch_limit < 1)
+		qmgr.batch_limit = 1;
+	qmgr.min_backoff = cfg_time(cfg_main, "minimal_backoff_time");
+	qmgr.max_backoff = cfg_time(cfg_main, "maximal_backoff_time");
+	qmgr.queue_lifetime = cfg_time(cfg_main, "maximal_queue_lifetime");
+	qmgr.bounce_lifetime = cfg_time(cfg_main, "bounce_queue_lifetime");
+	qmgr.run_delay = cfg_time(cfg_main, "queue_run_delay");
+	if (qmgr.run_delay < 1)
+		qmgr.run_delay = 1;
+	qmgr.local_timeout = cfg_time(cfg_main, "local_delivery_timeout");
+	qmgr.myhostname = cfg_str(cfg_main, "myhostname");
+	qmgr.jobs_tail = &qmgr.jobs;
+}
+
+static void qmgr_scan_now(void *ctx)
+{
+	bool deferred = qmgr.scan_deferred, flush = qmgr.flush;
+
+	qmgr.scan_timer = NULL;
+	qmgr.scan_deferred = false;
+	qmgr.flush = false;
+	qmgr_scan(deferred, flush);
+}
+
+void qmgr_schedule_scan(bool deferred, bool flush)
+{
+	qmgr.scan_deferred |= deferred;
+	qmgr.flush |= flush;
+	if (qmgr.scan_timer == NULL)
+		qmgr.scan_timer = ev_timer_add(qmgr.loop, QMGR_SCAN_DELAY_MS,
+					       qmgr_scan_now, NULL);
+}
+
+static void qmgr_queue_run(void *ctx)
+{
+	qmgr.run_timer = ev_timer_add(qmgr.loop, qmgr.run_delay * 1000,
+				      qmgr_queue_run, NULL);
+	qmgr_schedule_scan(true, false);
+}
+
+static void qmgr_trigger_read(int fd, unsigned events, void *ctx)
+{
+	char buf[16];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == PROTO_TRIGGER_WAKEUP)
+			qmgr_schedule_scan(true, false);
+		else if (buf[i] == PROTO_TRIGGER_FLUSH)
+			qmgr_schedule_scan(true, true);
+		else
+			qmgr_schedule_scan(false, false);
+	}
+	if (n <= 0 || n < (ssize_t)sizeof(buf)) {
+		ev_io_del(qmgr.loop, fd);
+		close(fd);
+	}
+}
+
+static void qmgr_trigger_accept(int lfd, unsigned events, void *ctx)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			msg_warn("accept trigger: %m");
+		return;
+	}
+	ev_io_add(qmgr.loop, fd, EV_READ, qmgr_trigger_read, NULL);
+}
+
+void qmgr_event_init(struct ev_loop *loop, const int *fds, int nfds,
+		     void *ctx)
+{
+	qmgr.loop = loop;
+	for (int i = 0; i < nfds; i++) {
+		(void)fcntl(fds[i], F_SETFL, O_NONBLOCK);
+		ev_io_add(loop, fds[i], EV_READ, qmgr_trigger_accept, NULL);
+	}
+	qmgr_scan_recover();
+	qmgr_schedule_scan(true, false);
+	qmgr.run_timer = ev_timer_add(loop, qmgr.run_delay * 1000,
+				      qmgr_queue_run, NULL);
+}

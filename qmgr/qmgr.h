@@ -1,0 +1,123 @@
+#ifndef QMGR_QMGR_H
+#define QMGR_QMGR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "attr.h"
+#include "ev.h"
+#include "queue.h"
+#include "resolve.h"
+#include "str.h"
+
+/* qmgr: the queue manager. It moves messages incoming/ -> active/,
+ * expands their recipients (resolve_expand), hands the deliveries to
+ * local over a few kept-open connections, records each recipient's
+ * outcome in the queue file before going on, and finally removes the
+ * file or moves it to deferred/ with its next attempt time as mtime. */
+
+/* One final delivery sent to local. */
+struct qmgr_dlv {
+	size_t rcpt;		/* queue recipient index */
+	char *address;		/* final address */
+	char *target;		/* "|cmd" / "/file", or NULL for a mailbox */
+};
+
+/* Per queue recipient, while the message is active. */
+struct qmgr_rstate {
+	size_t pending;		/* deliveries not yet answered */
+	bool deferred, delivered, bounced;
+};
+
+struct qmgr_msg {
+	struct queue_msg *qm;
+	struct qmgr_rstate *rs;
+	size_t jobs;		/* requests not yet answered */
+	double t_arrival, t_active;	/* wall clock, seconds */
+	struct str bounces;	/* "rcpt: reason\n" lines for the sender */
+	struct str defer_reason;	/* the last deferral, for expiry */
+	struct qmgr_msg *next, *prev;
+};
+
+/* One request to local: a batch of deliveries of one message. */
+struct qmgr_job {
+	struct qmgr_msg *msg;
+	struct qmgr_dlv *dlvs;
+	size_t count;
+	double t_sent;
+	int attempts;		/* connection failures so far */
+	struct qmgr_job *next;
+};
+
+/* The result of one delivery, as local answered it. */
+struct qmgr_result {
+	long index;
+	const char *status;	/* PROTO_STATUS_OK/DEFER/BOUNCE */
+	const char *dsn;
+	const char *reason;
+};
+
+struct qmgr {
+	struct ev_loop *loop;
+	struct resolver *resolver;
+	struct qmgr_msg *msgs;	/* active messages */
+	size_t nmsgs;
+	struct qmgr_job *jobs, **jobs_tail;	/* waiting for a conn */
+	struct ev_timer *scan_timer, *retry_timer, *run_timer;
+	bool scan_deferred;	/* the pending scan includes deferred/ */
+	bool flush;		/* ... and ignores next-attempt times */
+	bool incoming_left;	/* incoming/ had more than we took */
+	/* Settings. */
+	long active_limit, local_limit, batch_limit;
+	long min_backoff, max_backoff, queue_lifetime, bounce_lifetime;
+	long run_delay, local_timeout;
+	const char *myhostname;
+};
+
+extern struct qmgr qmgr;
+
+/* qmgr.c */
+void qmgr_pre_init(void *ctx);
+void qmgr_event_init(struct ev_loop *loop, const int *fds, int nfds,
+		     void *ctx);
+/* Scan soon (coalesces bursts of triggers). */
+void qmgr_schedule_scan(bool deferred, bool flush);
+
+/* qmgr_scan.c */
+void qmgr_scan_recover(void);
+void qmgr_scan(bool deferred, bool flush);
+
+/* qmgr_msg.c */
+/* Take active/ID: open, log, expand, queue jobs. */
+void qmgr_msg_start(const char *id);
+/* local answered job (results NULL: the request failed; reason says
+ * why and every delivery is deferred). Frees the job. */
+void qmgr_msg_job_done(struct qmgr_job *job,
+		       const struct qmgr_result *results, size_t nresults,
+		       const char *reason);
+
+/* qmgr_local.c: the connections to local. */
+void qmgr_local_enqueue(struct qmgr_job *job);
+void qmgr_local_dispatch(void);
+/* Parse a reply into results (pointers into reply). Returns the count or
+ * -1 if the reply is malformed; *results_r is allocated. */
+long qmgr_local_parse_reply(const struct attr_list *reply,
+			    struct qmgr_result **results_r);
+
+/* qmgr_bounce.c */
+/* Queue a plain-text bounce to msg's sender listing msg->bounces. False
+ * with errno on a write error. Never called for the null sender. */
+bool qmgr_bounce_send(struct qmgr_msg *msg);
+
+/* qmgr_time.c: pure helpers. */
+/* Next attempt time of a message that arrived at arrival and was just
+ * deferred at now: now + its age, clamped to [min, max] (Postfix). */
+time_t qmgr_backoff_next(time_t now, time_t arrival, long min_backoff,
+			 long max_backoff);
+/* A delay the way Postfix logs it: "0", "0.02", "1.2", "35". */
+void qmgr_delay_format(struct str *out, double seconds);
+/* Wall clock in seconds with microseconds. */
+double qmgr_now(void);
+
+#endif

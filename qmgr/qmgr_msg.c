@@ -1,0 +1,398 @@
+/*
+ * qmgr_msg: one message's life in the active queue (qmgr.h).
+ *
+ * start: open active/ID for update (corrupt files go to corrupt/, never
+ * deleted), log "from=", expand each recipient still to do into final
+ * deliveries, and queue them for local in batches. Failures found while
+ * expanding (unknown users, loops, relay destinations we cannot reach
+ * yet) are logged and recorded at once.
+ *
+ * job_done: for each answered delivery log "to=... status=", and once
+ * every delivery of a queue recipient is answered, record the recipient
+ * (done or bounced) in the queue file, synced, before anything else
+ * happens to the message. A recipient with any deferred delivery stays
+ * to do. When no job is left the message is removed (nothing to do) or
+ * moved to deferred/ with its next attempt time as mtime.
+ *
+ * Interface: qmgr_msg_start, qmgr_msg_job_done.
+ *
+ * SECURITY: runs as mail_owner. Queue files are written by smtpd and
+ * pickup; anything unparsable is quarantined. Addresses are logged as
+ * they are in the envelope, which smtpd validated.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mem.h"
+#include "msg.h"
+#include "proto.h"
+#include "qmgr.h"
+
+static void qmgr_msg_link(struct qmgr_msg *m)
+{
+	m->next = qmgr.msgs;
+	if (qmgr.msgs != NULL)
+		qmgr.msgs->prev = m;
+	qmgr.msgs = m;
+	qmgr.nmsgs++;
+}
+
+static void qmgr_msg_free(struct qmgr_msg *m)
+{
+	if (m->prev != NULL)
+		m->prev->next = m->next;
+	else
+		qmgr.msgs = m->next;
+	if (m->next != NULL)
+		m->next->prev = m->prev;
+	qmgr.nmsgs--;
+	queue_msg_free(&m->qm);
+	mem_free(m->rs);
+	str_release(&m->bounces);
+	str_release(&m->defer_reason);
+	free(m);
+}
+
+/* "ID: to=<a>, orig_to=<o>, relay=R, delay=, delays=, dsn=, status=S (r)" */
+static void qmgr_log_rcpt(struct qmgr_msg *m, size_t rcpt,
+			  const char *address, const char *relay,
+			  double t_sent, const char *dsn, const char *status,
+			  const char *reason)
+{
+	struct str line = STR_INIT;
+	const struct queue_rcpt *r = &m->qm->rcpts[rcpt];
+	const char *orig = r->orig != NULL && *r->orig != '\0' ? r->orig :
+		r->address;
+	double now = qmgr_now();
+
+	str_printf(&line, "to=<%s>, ", address);
+	if (strcasecmp(orig, address) != 0)
+		str_printf(&line, "orig_to=<%s>, ", orig);
+	str_printf(&line, "relay=%s, delay=", relay);
+	qmgr_delay_format(&line, now - m->t_arrival);
+	str_append(&line, ", delays=");
+	qmgr_delay_format(&line, m->t_active - m->t_arrival);
+	str_append_c(&line, '/');
+	qmgr_delay_format(&line, t_sent > 0 ? t_sent - m->t_active : 0);
+	str_append(&line, "/0/");
+	qmgr_delay_format(&line, t_sent > 0 ? now - t_sent : 0);
+	str_printf(&line, ", dsn=%s, status=%s (%s)", dsn, status, reason);
+	msg_info("%s: %s", m->qm->id, str_c(&line));
+	str_release(&line);
+}
+
+/* Record one delivery's outcome in the recipient's state. */
+static void qmgr_note(struct qmgr_msg *m, size_t rcpt, const char *address,
+		      const char *relay, double t_sent, const char *status,
+		      const char *dsn, const char *reason)
+{
+	struct qmgr_rstate *rs = &m->rs[rcpt];
+
+	if (strcmp(status, PROTO_STATUS_OK) == 0) {
+		rs->delivered = true;
+		qmgr_log_rcpt(m, rcpt, address, relay, t_sent, dsn, "sent",
+			      reason);
+	} else if (strcmp(status, PROTO_STATUS_BOUNCE) == 0) {
+		rs->bounced = true;
+		qmgr_log_rcpt(m, rcpt, address, relay, t_sent, dsn, "bounced",
+			      reason);
+		str_printf(&m->bounces, "<%s>: %s\n", address, reason);
+	} else {
+		rs->deferred = true;
+		qmgr_log_rcpt(m, rcpt, address, relay, t_sent, dsn, "deferred",
+			      reason);
+		str_set(&m->defer_reason, reason);
+	}
+}
+
+/* A recipient whose deliveries are all answered: record it (unsynced;
+ * the caller syncs once per batch). */
+static bool qmgr_rcpt_settle(struct qmgr_msg *m, size_t rcpt)
+{
+	struct qmgr_rstate *rs = &m->rs[rcpt];
+	char status;
+
+	if (rs->pending > 0 || rs->deferred)
+		return false;
+	status = rs->delivered ? QUEUE_RCPT_DONE : QUEUE_RCPT_BOUNCED;
+	if (!queue_msg_set_status(m->qm, rcpt, status)) {
+		msg_warn("%s: cannot record recipient %zu: %m", m->qm->id,
+			 rcpt);
+		rs->deferred = true;
+		return false;
+	}
+	return true;
+}
+
+static void qmgr_msg_sync(struct qmgr_msg *m)
+{
+	if (!queue_msg_sync(m->qm))
+		msg_warn("%s: fdatasync queue file: %m", m->qm->id);
+}
+
+/* Give up on what is left of an expired message. */
+static void qmgr_msg_expire(struct qmgr_msg *m)
+{
+	for (size_t i = 0; i < m->qm->nrcpt; i++) {
+		if (m->qm->rcpts[i].status != QUEUE_RCPT_TODO)
+			continue;
+		qmgr_log_rcpt(m, i, m->qm->rcpts[i].address, "none", 0,
+			      "4.4.7", "expired",
+			      m->defer_reason.len > 0 ?
+			      str_c(&m->defer_reason) : "queue lifetime");
+		str_printf(&m->bounces, "<%s>: message expired: %s\n",
+			   m->qm->rcpts[i].address, str_c(&m->defer_reason));
+		(void)queue_msg_set_status(m->qm, i, QUEUE_RCPT_BOUNCED);
+	}
+	qmgr_msg_sync(m);
+}
+
+static void qmgr_msg_defer(struct qmgr_msg *m)
+{
+	time_t now = time(NULL);
+	time_t next = qmgr_backoff_next(now, m->qm->arrival, qmgr.min_backoff,
+					qmgr.max_backoff);
+	struct timespec ts[2] = { { next, 0 }, { next, 0 } };
+	struct str path = STR_INIT;
+
+	if (!queue_move(m->qm->id, QUEUE_ACTIVE, QUEUE_DEFERRED)) {
+		msg_warn("%s: move to %s: %m", m->qm->id, QUEUE_DEFERRED);
+		return;
+	}
+	str_printf(&path, "%s/%s", QUEUE_DEFERRED, m->qm->id);
+	if (utimensat(AT_FDCWD, str_c(&path), ts, 0) != 0)
+		msg_warn("%s: set next attempt time: %m", m->qm->id);
+	str_release(&path);
+}
+
+/* Every job answered: bounce notice, then remove or defer. */
+static void qmgr_msg_finish(struct qmgr_msg *m)
+{
+	const char *id = m->qm->id;
+	long lifetime = *m->qm->sender == '\0' ? qmgr.bounce_lifetime :
+		qmgr.queue_lifetime;
+
+	if (queue_msg_todo(m->qm) > 0 &&
+	    time(NULL) - m->qm->arrival >= lifetime) {
+		qmgr_msg_expire(m);
+	}
+	if (m->bounces.len > 0 && *m->qm->sender != '\0') {
+		if (!qmgr_bounce_send(m))
+			msg_warn("%s: cannot queue bounce notice: %m", id);
+	}
+	if (queue_msg_todo(m->qm) == 0) {
+		if (unlink(m->qm->path) != 0 && errno != ENOENT)
+			msg_warn("%s: remove %s: %m", id, m->qm->path);
+		else
+			msg_info("%s: removed", id);
+	} else {
+		qmgr_msg_defer(m);
+	}
+	qmgr_msg_free(m);
+	if (qmgr.incoming_left)
+		qmgr_schedule_scan(false, false);
+}
+
+void qmgr_msg_job_done(struct qmgr_job *job,
+		       const struct qmgr_result *results, size_t nresults,
+		       const char *reason)
+{
+	struct qmgr_msg *m = job->msg;
+	bool settled = false;
+
+	for (size_t i = 0; i < job->count; i++) {
+		const struct qmgr_dlv *d = &job->dlvs[i];
+		const struct qmgr_result *r = results != NULL && i < nresults ?
+			&results[i] : NULL;
+
+		if (r != NULL && r->index == (long)d->rcpt)
+			qmgr_note(m, d->rcpt, d->address, "local",
+				  job->t_sent, r->status, r->dsn, r->reason);
+		else
+			qmgr_note(m, d->rcpt, d->address, "local",
+				  job->t_sent, PROTO_STATUS_DEFER, "4.3.0",
+				  reason != NULL ? reason :
+				  "malformed reply from local");
+		m->rs[d->rcpt].pending--;
+		settled |= qmgr_rcpt_settle(m, d->rcpt);
+		mem_free(job->dlvs[i].address);
+		mem_free(job->dlvs[i].target);
+	}
+	if (settled)
+		qmgr_msg_sync(m);
+	free(job->dlvs);
+	free(job);
+	if (--m->jobs == 0)
+		qmgr_msg_finish(m);
+}
+
+/* active/ID is unreadable: quarantine it, never delete it. */
+static void qmgr_msg_corrupt(const char *id, const char *reason)
+{
+	msg_warn("%s: corrupt queue file: %s; moved to %s/", id, reason,
+		 QUEUE_CORRUPT);
+	if (!queue_move(id, QUEUE_ACTIVE, QUEUE_CORRUPT))
+		msg_warn("%s: move to %s: %m", id, QUEUE_CORRUPT);
+}
+
+/* Is this (address, target) already a delivery of the message? */
+static bool qmgr_msg_dup(struct qmgr_job *jobs, const char *address,
+			 const char *target)
+{
+	for (struct qmgr_job *j = jobs; j != NULL; j = j->next) {
+		for (size_t i = 0; i < j->count; i++) {
+			const struct qmgr_dlv *d = &j->dlvs[i];
+
+			if (strcasecmp(d->address, address) == 0 &&
+			    ((d->target == NULL && target == NULL) ||
+			     (d->target != NULL && target != NULL &&
+			      strcmp(d->target, target) == 0)))
+				return true;
+		}
+	}
+	return false;
+}
+
+struct qmgr_batch {
+	struct qmgr_msg *msg;
+	struct qmgr_job *first, *last;
+};
+
+static void qmgr_batch_add(struct qmgr_batch *b, size_t rcpt,
+			   const struct resolve_delivery *d)
+{
+	struct str target = STR_INIT;
+	struct qmgr_job *job = b->last;
+	struct qmgr_dlv *dlv;
+
+	if (d->kind == RESOLVE_COMMAND)
+		str_printf(&target, "|%s", d->path);
+	else if (d->kind == RESOLVE_FILE)
+		str_set(&target, d->path);
+	if (qmgr_msg_dup(b->first, d->address, target.len > 0 ?
+			 str_c(&target) : NULL)) {
+		/* Another recipient of this message has the same target. */
+		b->msg->rs[rcpt].delivered = true;
+		str_release(&target);
+		return;
+	}
+	if (job == NULL || job->count >= (size_t)qmgr.batch_limit) {
+		job = mem_alloc(sizeof(*job));
+		job->msg = b->msg;
+		if (b->last != NULL)
+			b->last->next = job;
+		else
+			b->first = job;
+		b->last = job;
+		b->msg->jobs++;
+	}
+	job->dlvs = mem_array_realloc(job->dlvs, job->count + 1,
+				      sizeof(*job->dlvs));
+	dlv = &job->dlvs[job->count++];
+	dlv->rcpt = rcpt;
+	dlv->address = mem_strdup(d->address);
+	dlv->target = target.len > 0 ? str_steal(&target) : NULL;
+	b->msg->rs[rcpt].pending++;
+}
+
+/* Expand recipient i; deliveries go to the batch, failures are noted. */
+static void qmgr_msg_expand(struct qmgr_batch *b, size_t i)
+{
+	struct qmgr_msg *m = b->msg;
+	struct resolve_result res = RESOLVE_RESULT_INIT;
+
+	resolve_expand(qmgr.resolver, m->qm->rcpts[i].address, &res);
+	for (size_t k = 0; k < res.count; k++) {
+		const struct resolve_delivery *d = &res.items[k];
+
+		switch (d->kind) {
+		case RESOLVE_BOUNCE:
+			qmgr_note(m, i, d->address, "none", 0,
+				  PROTO_STATUS_BOUNCE, d->dsn, d->reason);
+			break;
+		case RESOLVE_DEFER:
+			qmgr_note(m, i, d->address, "none", 0,
+				  PROTO_STATUS_DEFER, d->dsn, d->reason);
+			break;
+		case RESOLVE_FORWARD:
+			/* XXX: the relay issue adds the smtp client. */
+			qmgr_note(m, i, d->address, "none", 0,
+				  PROTO_STATUS_DEFER, "4.4.1",
+				  "no smtp transport yet");
+			break;
+		default:
+			qmgr_batch_add(b, i, d);
+			break;
+		}
+	}
+	resolve_result_clear(&res);
+}
+
+static void qmgr_msg_log_from(struct qmgr_msg *m)
+{
+	long long size = (long long)m->qm->content_len;
+
+	msg_info("%s: from=<%s>, size=%lld, nrcpt=%zu (queue active)",
+		 m->qm->id, m->qm->sender, size, m->qm->nrcpt);
+}
+
+void qmgr_msg_start(const char *id)
+{
+	struct qmgr_batch b = { NULL, NULL, NULL };
+	struct qmgr_msg *m;
+	struct queue_msg *qm = NULL;
+	const char *error = "";
+	struct str path = STR_INIT;
+	bool settled = false;
+	int ret;
+
+	str_printf(&path, "%s/%s", QUEUE_ACTIVE, id);
+	ret = queue_msg_open(str_c(&path), true, &qm, &error);
+	str_release(&path);
+	if (ret == 0) {
+		qmgr_msg_corrupt(id, error);
+		return;
+	}
+	if (ret < 0) {
+		msg_warn("%s: open queue file: %m", id);
+		if (!queue_move(id, QUEUE_ACTIVE, QUEUE_DEFERRED))
+			msg_warn("%s: move to %s: %m", id, QUEUE_DEFERRED);
+		return;
+	}
+	if (strcmp(qm->id, id) != 0)
+		(void)str_snprintf(qm->id, sizeof(qm->id), "%s", id);
+	m = mem_alloc(sizeof(*m));
+	m->qm = qm;
+	m->rs = mem_array(qm->nrcpt > 0 ? qm->nrcpt : 1, sizeof(*m->rs));
+	m->t_arrival = (double)qm->arrival + (double)qm->arrival_usec / 1e6;
+	m->t_active = qmgr_now();
+	qmgr_msg_link(m);
+	qmgr_msg_log_from(m);
+	b.msg = m;
+	/* One job reference while expanding, so nothing finishes early. */
+	m->jobs++;
+	for (size_t i = 0; i < qm->nrcpt; i++) {
+		if (qm->rcpts[i].status != QUEUE_RCPT_TODO)
+			continue;
+		qmgr_msg_expand(&b, i);
+		settled |= qmgr_rcpt_settle(m, i);
+	}
+	if (settled)
+		qmgr_msg_sync(m);
+	for (struct qmgr_job *j = b.first, *next; j != NULL; j = next) {
+		next = j->next;
+		j->next = NULL;
+		qmgr_local_enqueue(j);
+	}
+	if (--m->jobs == 0)
+		qmgr_msg_finish(m);
+	else
+		qmgr_local_dispatch();
+}

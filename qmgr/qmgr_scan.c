@@ -1,0 +1,122 @@
+/*
+ * qmgr_scan: feeding the active queue (qmgr.h).
+ *
+ * At start, files left in active/ by a stopped or killed qmgr go back to
+ * incoming/ (their finished recipients are already marked, so only the
+ * rest is delivered again). A scan takes incoming/ in ID order (which is
+ * arrival order) and, when asked, the deferred/ files whose next attempt
+ * time (their mtime) has come, moving each to active/ until
+ * qmgr_message_active_limit messages are in memory.
+ *
+ * Interface: qmgr_scan_recover, qmgr_scan.
+ *
+ * SECURITY: only names that are valid queue IDs are touched
+ * (queue_scan), so a stray file cannot make qmgr rename arbitrary
+ * paths.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "mem.h"
+#include "msg.h"
+#include "qmgr.h"
+
+struct qmgr_idlist {
+	char **ids;
+	size_t count;
+	bool due_only;		/* deferred/: only files whose time came */
+	time_t now;
+	const char *dir;
+};
+
+static bool qmgr_collect(const char *id, void *ctx)
+{
+	struct qmgr_idlist *l = ctx;
+	struct stat st;
+	char path[256];
+
+	if (l->due_only) {
+		if (!str_snprintf(path, sizeof(path), "%s/%s", l->dir, id) ||
+		    stat(path, &st) != 0 || st.st_mtime > l->now)
+			return true;
+	}
+	l->ids = mem_array_realloc(l->ids, l->count + 1, sizeof(*l->ids));
+	l->ids[l->count++] = mem_strdup(id);
+	return true;
+}
+
+static int qmgr_idcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void qmgr_idlist_free(struct qmgr_idlist *l)
+{
+	for (size_t i = 0; i < l->count; i++)
+		mem_free(l->ids[i]);
+	mem_free(l->ids);
+	l->count = 0;
+}
+
+static void qmgr_list(struct qmgr_idlist *l, const char *dir, bool due_only)
+{
+	memset(l, 0, sizeof(*l));
+	l->dir = dir;
+	l->due_only = due_only;
+	l->now = time(NULL);
+	if (queue_scan(dir, qmgr_collect, l) < 0)
+		msg_warn("scan %s: %m", dir);
+	qsort(l->ids, l->count, sizeof(*l->ids), qmgr_idcmp);
+}
+
+void qmgr_scan_recover(void)
+{
+	struct qmgr_idlist l;
+
+	qmgr_list(&l, QUEUE_ACTIVE, false);
+	for (size_t i = 0; i < l.count; i++)
+		if (!queue_move(l.ids[i], QUEUE_ACTIVE, QUEUE_INCOMING))
+			msg_warn("%s: move to %s: %m", l.ids[i],
+				 QUEUE_INCOMING);
+	if (l.count > 0)
+		msg_info("recovered %zu messages from %s/", l.count,
+			 QUEUE_ACTIVE);
+	qmgr_idlist_free(&l);
+}
+
+/* Move the listed IDs from dir into active/ while there is room.
+ * Returns false if some were left. */
+static bool qmgr_take(const char *dir, bool due_only)
+{
+	struct qmgr_idlist l;
+	size_t i, count;
+
+	qmgr_list(&l, dir, due_only);
+	count = l.count;
+	for (i = 0; i < l.count; i++) {
+		if (qmgr.nmsgs >= (size_t)qmgr.active_limit)
+			break;
+		if (!queue_move(l.ids[i], dir, QUEUE_ACTIVE)) {
+			if (errno != ENOENT)
+				msg_warn("%s: move to %s: %m", l.ids[i],
+					 QUEUE_ACTIVE);
+			continue;
+		}
+		qmgr_msg_start(l.ids[i]);
+	}
+	qmgr_idlist_free(&l);
+	return i >= count;
+}
+
+void qmgr_scan(bool deferred, bool flush)
+{
+	/* Deferred first so old mail is not starved by a flood of new. */
+	if (deferred)
+		(void)qmgr_take(QUEUE_DEFERRED, !flush);
+	qmgr.incoming_left = !qmgr_take(QUEUE_INCOMING, false);
+}
