@@ -281,7 +281,11 @@ class RootModeTest(harness.TestCase):
         inst.start()
         for n in (1, 2):
             inst.wait_for_port(inst.port(n))
-            echo_tcp(inst.port(n))
+            try:
+                echo_tcp(inst.port(n))
+            except OSError as e:
+                self.fail("echo on port %d: %s%s" % (inst.port(n), e,
+                                                     inst.log_tail()))
         master = inst.master_pid()
         self.assertEqual(harness.proc_info(master)["user"], "root")
         want = {"127.0.0.1:%d" % inst.port(1): "nobody",
