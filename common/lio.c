@@ -206,28 +206,39 @@ static ssize_t lio_raw_read(struct lio *lio, void *buf, size_t len,
 
 static enum lio_status lio_flush_until(struct lio *lio, long long deadline);
 
-/* Read at least one byte into buf (up to len); LIO_EOF at end of input.
- * Before waiting for the peer, queued output is sent. */
+/* Before waiting for the peer, send what it may be waiting for. */
+static enum lio_status lio_flush_before_wait(struct lio *lio,
+					     long long deadline)
+{
+	if (lio->out.len == lio->out_pos)
+		return LIO_OK;
+	return lio_flush_until(lio, deadline);
+}
+
+/* Read at least one byte into buf (up to len); LIO_EOF at end of input. */
 static enum lio_status lio_read_some(struct lio *lio, void *buf, size_t len,
 				     long long deadline, size_t *got_r)
 {
-	bool want_write, polled = false;
+	bool want_write, poll_first;
 	ssize_t n;
 
 	if (lio->error != LIO_OK)
 		return lio->error;
 	if (lio->eof)
 		return LIO_EOF;
-	if (lio->out.len > lio->out_pos &&
-	    lio_flush_until(lio, deadline) != LIO_OK)
+	/* A read from a pipe or tty may block: flush first. With a timeout,
+	 * poll first, or a blocking fd would ignore it. */
+	poll_first = lio->ops == NULL && lio->kind != LIO_KIND_SOCKET;
+	if (poll_first && lio_flush_before_wait(lio, deadline) != LIO_OK)
 		return lio->error;
+	poll_first = poll_first && deadline >= 0;
+	want_write = false;
 	for (;;) {
-		/* A blocking pipe or tty would ignore the timeout. */
-		if (lio->ops == NULL && lio->kind != LIO_KIND_SOCKET &&
-		    deadline >= 0 && !polled) {
-			if (lio_wait(lio, POLLIN, deadline) != LIO_OK)
+		if (poll_first) {
+			if (lio_flush_before_wait(lio, deadline) != LIO_OK ||
+			    lio_wait(lio, want_write ? POLLOUT : POLLIN,
+				     deadline) != LIO_OK)
 				return lio->error;
-			polled = true;
 		}
 		n = lio_raw_read(lio, buf, len, &want_write);
 		if (n > 0) {
@@ -238,14 +249,13 @@ static enum lio_status lio_read_some(struct lio *lio, void *buf, size_t len,
 			lio->eof = true;
 			return LIO_EOF;
 		}
-		if (errno == EINTR)
+		if (errno == EINTR) {
+			poll_first = false;
 			continue;
+		}
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return lio_fail(lio, LIO_ERROR);
-		if (lio_wait(lio, want_write ? POLLOUT : POLLIN,
-			     deadline) != LIO_OK)
-			return lio->error;
-		polled = true;
+		poll_first = true;
 	}
 }
 

@@ -467,7 +467,13 @@ START_TEST(test_printf_and_read_flushes)
 	ck_assert_uint_eq(lio_output_pending(lio), 24);
 	/* Nothing is sent before a flush... */
 	ck_assert_int_eq(recv(peer, buf, sizeof(buf), MSG_DONTWAIT), -1);
-	/* ...or before a read that has to wait for the peer. */
+	/* ...nor by a read that finds input already there (pipelining:
+	 * replies go out together)... */
+	peer_write("NOOP\r\n", 6);
+	EXPECT(lio, &line, 100, LIO_OK, "NOOP\r\n");
+	ck_assert_uint_eq(lio_output_pending(lio), 24);
+	ck_assert_int_eq(recv(peer, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	/* ...but a read that has to wait for the peer sends it first. */
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
