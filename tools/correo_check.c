@@ -114,9 +114,9 @@ static void check_queue_dir(struct check *c, const struct queue_dir_spec *q)
 	unsigned mode;
 
 	if (stat(path, &st) < 0) {
-		check_problem(c, "queue directory %s is missing (%s): create it "
-			      "with \"mkdir -m %o %s\"", path, strerror(errno),
-			      q->mode, path);
+		check_problem(c, "queue directory %s is missing (%s): create "
+			      "it with \"mkdir -m %o %s\"", path,
+			      strerror(errno), q->mode, path);
 		goto done;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -153,9 +153,9 @@ static void check_queue(struct check *c)
 	struct stat st;
 
 	if (stat(c->queue_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		check_problem(c, "queue_directory %s does not exist: create the "
-			      "tree with \"correo init\" or fix queue_directory "
-			      "in correo.conf", c->queue_dir);
+		check_problem(c, "queue_directory %s does not exist: create "
+			      "the tree with \"correo init\" or fix "
+			      "queue_directory in correo.conf", c->queue_dir);
 		return;
 	}
 	check_expected_owner(c);
@@ -176,8 +176,8 @@ static void check_program(struct check *c, const char *dir, const char *cmd,
 			      "the directory that holds it", why, path,
 			      strerror(errno));
 	else if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0)
-		check_problem(c, "%s %s is not an executable file: chmod 755 %s",
-			      why, path, path);
+		check_problem(c, "%s %s is not an executable file: "
+			      "chmod 755 %s", why, path, path);
 	mem_free(path);
 }
 
@@ -223,8 +223,8 @@ static void check_log(struct check *c)
 	if (slash != NULL && slash != dir) {
 		*slash = '\0';
 		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-			check_problem(c, "the directory of log_file %s does not "
-				      "exist: mkdir -p %s", log_file, dir);
+			check_problem(c, "the directory of log_file %s does "
+				      "not exist: mkdir -p %s", log_file, dir);
 	}
 	mem_free(dir);
 }

@@ -195,7 +195,8 @@ int correo_start_cmd(const char *config_dir, int argc, char **argv)
 	problems = tool_check(config_dir, false);
 	if (problems != 0) {
 		tool_complain("not starting: fix the problems above "
-			      "(\"correo -c %s check\" lists them)", config_dir);
+			      "(\"correo -c %s check\" lists them)",
+			      config_dir);
 		goto done;
 	}
 	/* tool_check loaded its own copy and made it cfg_main. */

@@ -124,7 +124,8 @@ static bool init_parse(struct init *in, int argc, char **argv,
 		else if ((v = init_opt("--ports", argc, argv, &i)) != NULL) {
 			if (!str_to_long(v, 1, 65535 - 995, &in->port_base)) {
 				tool_complain("--ports %s: expected a number "
-					      "between 1 and %d", v, 65535 - 995);
+					      "between 1 and %d", v,
+					      65535 - 995);
 				return false;
 			}
 		} else if (argv[i][0] == '-' || *dir_r != NULL)
