@@ -261,10 +261,12 @@ static enum lio_status attr_check(const struct attr_list *list,
 		s = attr_spec_find(spec, name);
 		if (s == NULL)
 			return attr_violation(error_r, "line %zu: unexpected "
-					      "attribute '%.64s'", lineno, name);
+					      "attribute '%.64s'", lineno,
+					      name);
 		if (!s->repeat && attr_get(list, name) != NULL)
 			return attr_violation(error_r, "line %zu: repeated "
-					      "attribute '%.64s'", lineno, name);
+					      "attribute '%.64s'", lineno,
+					      name);
 	}
 	if (!attr_decode_buf(value, len, &len))
 		return attr_violation(error_r, "line %zu: malformed %%-escape "

@@ -302,7 +302,7 @@ END_TEST
 
 struct heap_item {
 	struct ev_timer *t;
-	long long when;		/* absolute, by our clock at ev_timer_add */
+	long long when;		/* absolute, our clock at ev_timer_add */
 	int id;
 	bool fired;
 };
