@@ -277,7 +277,12 @@ struct ev_timer *ev_timer_add(struct ev_loop *loop, long msec,
 {
 	struct ev_timer *t = mem_alloc(sizeof(*t));
 
-	t->when = ev_now_ms() + (msec > 0 ? msec : 0);
+	/* Clamped to about 30 years so the sum cannot overflow. */
+	if (msec < 0)
+		msec = 0;
+	if (msec > 1000000000000L)
+		msec = 1000000000000L;
+	t->when = ev_now_ms() + msec;
 	t->seq = loop->seq++;
 	t->cb = cb;
 	t->ctx = ctx;
