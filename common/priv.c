@@ -136,11 +136,13 @@ static int priv_expected_groups(const char *name, gid_t gid, gid_t **gids_r)
 	return priv_gid_normalize(gids, n, gid);
 }
 
-static bool priv_verify_groups(const char *name, gid_t gid,
+/* want/nwant: the groups computed before the change (the group file may
+ * be out of reach in a chroot afterwards). */
+static bool priv_verify_groups(const gid_t *want, int nwant, gid_t gid,
 			       const char **error_r)
 {
-	gid_t *want = NULL, *have;
-	int nwant, nhave;
+	gid_t *have;
+	int nhave;
 	bool ok;
 
 	nhave = getgroups(0, NULL);
@@ -153,10 +155,8 @@ static bool priv_verify_groups(const char *name, gid_t gid,
 		return priv_fail(error_r, "getgroups");
 	}
 	nhave = priv_gid_normalize(have, nhave, gid);
-	nwant = priv_expected_groups(name, gid, &want);
 	ok = nwant == nhave && (nhave == 0 ||
 	     memcmp(want, have, (size_t)nhave * sizeof(*have)) == 0);
-	free(want);
 	free(have);
 	if (!ok)
 		return priv_fail_msg(error_r, "supplementary groups are not "
@@ -164,8 +164,8 @@ static bool priv_verify_groups(const char *name, gid_t gid,
 	return true;
 }
 
-static bool priv_verify(const char *name, uid_t uid, gid_t gid,
-			const char **error_r)
+static bool priv_verify(uid_t uid, gid_t gid, const gid_t *groups,
+			int ngroups, const char **error_r)
 {
 	uid_t ruid, euid, suid;
 	gid_t rgid, egid, sgid;
@@ -183,7 +183,7 @@ static bool priv_verify(const char *name, uid_t uid, gid_t gid,
 	if (uid != 0 && setuid(0) == 0)
 		return priv_fail_msg(error_r, "setuid(0) succeeded after "
 				     "dropping privileges");
-	return priv_verify_groups(name, gid, error_r);
+	return priv_verify_groups(groups, ngroups, gid, error_r);
 }
 
 /* initgroups() happily sets just gid for a name it does not know, so
@@ -207,11 +207,10 @@ static bool priv_check_name(const char *name, uid_t uid,
 	return true;
 }
 
-bool priv_drop(const char *name, uid_t uid, gid_t gid, const char **error_r)
+static bool priv_change(const char *name, uid_t uid, gid_t gid,
+			const char *dir, const char **error_r)
 {
 	if (name != NULL) {
-		if (!priv_check_name(name, uid, error_r))
-			return false;
 		if (initgroups(name, gid) < 0)
 			return priv_fail(error_r, "initgroups");
 	} else if (setgroups(1, &gid) < 0) {
@@ -220,9 +219,34 @@ bool priv_drop(const char *name, uid_t uid, gid_t gid, const char **error_r)
 	/* Group first: once the uid is gone we could not change it. */
 	if (setresgid(gid, gid, gid) < 0)
 		return priv_fail(error_r, "setresgid");
+	if (dir != NULL && !priv_chroot(dir, error_r))
+		return false;
 	if (setresuid(uid, uid, uid) < 0)
 		return priv_fail(error_r, "setresuid");
-	return priv_verify(name, uid, gid, error_r);
+	return true;
+}
+
+bool priv_drop_chroot(const char *name, uid_t uid, gid_t gid,
+		      const char *dir, const char **error_r)
+{
+	gid_t *groups = NULL;
+	int ngroups;
+	bool ok;
+
+	if (name != NULL && !priv_check_name(name, uid, error_r))
+		return false;
+	ngroups = priv_expected_groups(name, gid, &groups);
+	if (ngroups < 0)
+		return priv_fail_msg(error_r, "too many groups");
+	ok = priv_change(name, uid, gid, dir, error_r) &&
+		priv_verify(uid, gid, groups, ngroups, error_r);
+	free(groups);
+	return ok;
+}
+
+bool priv_drop(const char *name, uid_t uid, gid_t gid, const char **error_r)
+{
+	return priv_drop_chroot(name, uid, gid, NULL, error_r);
 }
 
 bool priv_chroot(const char *dir, const char **error_r)

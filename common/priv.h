@@ -24,6 +24,11 @@ bool priv_is_root(void);
  * then verify real/effective/saved ids and that setuid(0) fails.
  * Returns false with a static message in *error_r. */
 bool priv_drop(const char *name, uid_t uid, gid_t gid, const char **error_r);
+/* priv_drop with chroot(dir) between the group and the user change, so
+ * the user and group files are read outside the jail (as Postfix's
+ * chroot_uid does). dir NULL: no chroot. */
+bool priv_drop_chroot(const char *name, uid_t uid, gid_t gid,
+		      const char *dir, const char **error_r);
 /* chdir(dir), chroot("."), chdir("/"). */
 bool priv_chroot(const char *dir, const char **error_r);
 

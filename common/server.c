@@ -173,32 +173,31 @@ static void server_inherit_fds(const char *env)
 	unsetenv(SERVER_ENV_LISTEN_FDS);
 }
 
-static void server_do_chroot(const struct server_opts *opts)
-{
-	const char *error;
-
-	if (!opts->chroot)
-		return;
-	if (server_instance_mode) {
-		msg_info("not running as root: chroot skipped");
-		return;
-	}
-	/* server_main already did chdir $queue_directory. */
-	if (!priv_chroot(".", &error))
-		msg_fatal("chroot %s: %s",
-			  cfg_str(cfg_main, "queue_directory"), error);
-}
-
-static void server_drop(const struct server_opts *opts,
+/* Chroot (-r) and drop to the service user. The user is looked up and
+ * the groups set before the chroot, while /etc is still in reach. */
+static void server_jail(const struct server_opts *opts,
 			const struct server_spec *spec)
 {
 	const char *name = opts->user;
+	const char *dir = opts->chroot ? "." : NULL;
 	struct priv_user user;
 	const char *error;
 	int ret;
 
-	if (server_instance_mode || spec->privileged)
+	if (server_instance_mode) {
+		if (opts->chroot)
+			msg_info("not running as root: chroot skipped");
 		return;
+	}
+	/* Timestamps need the zone file, which the jail does not have. */
+	tzset();
+	if (spec->privileged) {
+		/* server_main already did chdir $queue_directory. */
+		if (dir != NULL && !priv_chroot(dir, &error))
+			msg_fatal("chroot %s: %s",
+				  cfg_str(cfg_main, "queue_directory"), error);
+		return;
+	}
 	if (name == NULL)
 		name = cfg_str(cfg_main, "mail_owner");
 	ret = priv_user_lookup(name, &user);
@@ -210,8 +209,11 @@ static void server_drop(const struct server_opts *opts,
 	if (user.uid == 0)
 		msg_fatal("user %s has uid 0: %s refuses to run as root",
 			  name, spec->name);
-	if (!priv_drop(user.name, user.uid, user.gid, &error))
-		msg_fatal("drop privileges to %s: %s", name, error);
+	if (!priv_drop_chroot(user.name, user.uid, user.gid, dir, &error))
+		msg_fatal("drop privileges to %s%s%s: %s", name,
+			  dir != NULL ? " in chroot " : "",
+			  dir != NULL ? cfg_str(cfg_main, "queue_directory") :
+			  "", error);
 	priv_user_free(&user);
 }
 
@@ -512,8 +514,7 @@ int server_main(int argc, char **argv, const struct server_spec *spec)
 		msg_fatal("chdir %s: %m", queue_dir);
 	if (spec->pre_init != NULL)
 		spec->pre_init(spec->ctx);
-	server_do_chroot(&opts);
-	server_drop(&opts, spec);
+	server_jail(&opts, spec);
 	server_watch_master();
 	if (spec->post_init != NULL)
 		spec->post_init(spec->ctx);

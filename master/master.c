@@ -145,7 +145,8 @@ static void master_write_pid(struct master *m)
 	str_release(&tmp);
 }
 
-/* One master per queue: an exclusive lock held for master's lifetime. */
+/* One master per queue: an exclusive lock held for master's lifetime,
+ * taken before any socket is touched. */
 static void master_lock(struct master *m)
 {
 	long pid;
@@ -167,7 +168,6 @@ static void master_lock(struct master *m)
 			  "(queue %s is locked)", m->queue_dir);
 	}
 	m->lock_fd = fd;
-	master_write_pid(m);
 }
 
 static void master_stop_final(void *ctx)
@@ -428,6 +428,8 @@ int master_main(const struct master_opts *opts)
 	ev_signal_add(m.loop, SIGINT, master_sigterm, &m);
 	master_spawn_init(&m);
 	master_start_services(&m);
+	/* Only now: "correo start" takes the pid file as "up and ready". */
+	master_write_pid(&m);
 	if (ready_fd >= 0)
 		master_detach(ready_fd);
 	ev_run(m.loop);

@@ -220,6 +220,73 @@ START_TEST(test_chroot)
 }
 END_TEST
 
+/* The drop with a chroot in between: the jail has no /etc, yet the
+ * name is checked and the groups verified. */
+static int drop_chroot_child(void *arg)
+{
+	const char *dir = arg;
+	struct priv_user user;
+	const char *error;
+	struct stat before, after;
+
+	if (stat(dir, &before) < 0 || priv_user_lookup("nobody", &user) != 1)
+		return 40;
+	if (!priv_drop_chroot(user.name, user.uid, user.gid, dir, &error)) {
+		fprintf(stderr, "drop_chroot failed: %s\n", error);
+		return 41;
+	}
+	if (getuid() != user.uid || getgid() != user.gid || setuid(0) == 0)
+		return 42;
+	if (stat("/", &after) < 0 || after.st_ino != before.st_ino)
+		return 43;
+	if (access("/marker", F_OK) < 0)
+		return 44;
+	/* No way back out, and no user database in here. */
+	if (priv_user_lookup("nobody", &user) == 1 && user.uid == 0)
+		return 45;
+	return 0;
+}
+
+START_TEST(test_drop_chroot)
+{
+	char dir[] = "/tmp/test_priv.XXXXXX";
+	char marker[64];
+	int fd;
+
+	if (skip_unless_root("priv_drop_chroot"))
+		return;
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert(str_snprintf(marker, sizeof(marker), "%s/marker", dir));
+	fd = open(marker, O_CREAT | O_WRONLY, 0644);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(run_child(drop_chroot_child, dir), 0);
+	unlink(marker);
+	rmdir(dir);
+}
+END_TEST
+
+static int drop_chroot_missing(void *arg)
+{
+	const char *error = NULL;
+
+	if (priv_drop_chroot(NULL, 65534, 65534, "/nonexistent/jail",
+			     &error))
+		return 50;
+	if (strstr(error, "chdir") == NULL)
+		return 51;
+	return 0;
+}
+
+START_TEST(test_drop_chroot_missing)
+{
+	if (skip_unless_root("priv_drop_chroot to a missing directory"))
+		return;
+	ck_assert_int_eq(run_child(drop_chroot_missing, NULL), 0);
+}
+END_TEST
+
 START_TEST(test_chroot_missing)
 {
 	const char *error = NULL;
@@ -245,6 +312,8 @@ static Suite *priv_suite(void)
 	tcase_add_test(tc, test_drop_not_root);
 	tcase_add_test(tc, test_chroot);
 	tcase_add_test(tc, test_chroot_missing);
+	tcase_add_test(tc, test_drop_chroot);
+	tcase_add_test(tc, test_drop_chroot_missing);
 	suite_add_tcase(s, tc);
 	return s;
 }
