@@ -111,8 +111,10 @@ bool local_content_write_mbox(int fd, void *ctx)
 	}
 	if (n < 0 || !local_mbox_lines(fd, &buf, &out, true))
 		goto out;
-	/* End the last line, then the blank line between entries. */
-	ok = safe_write_all(fd, "\n", 1);
+	/* End the last line if needed, then the blank line between
+	 * entries. */
+	ok = out.len > 0 && out.data[out.len - 1] != '\n' ?
+		safe_write_all(fd, "\n\n", 2) : safe_write_all(fd, "\n", 1);
 out:
 	str_release(&buf);
 	str_release(&out);
