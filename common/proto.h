@@ -68,4 +68,38 @@
  *     rcpt_index=N  rcpt_status=ok|defer|bounce  dsn=X.Y.Z  reason=TEXT
  */
 
+/* The "deliver" request to smtp and lmtp (PROTO_DELIVERY, on
+ * private/smtp or private/lmtp, or any services.conf row running the
+ * smtp program): local's request and reply, plus
+ *
+ *   request:  nexthop=N          where to (transport.h syntax:
+ *                                "example.com", "[192.0.2.1]:2525",
+ *                                "unix:/path" for lmtp); required
+ *             [size=BYTES]       content size, for ESMTP SIZE
+ *             [ret=FULL|HDRS]    DSN RET (RFC 3461)
+ *             [envid=TEXT]       DSN ENVID (plain text; xtext is the
+ *                                agent's business)
+ *             per delivery, after rcpt_index:
+ *             [notify=N]         "NEVER" or a comma list of SUCCESS,
+ *                                FAILURE, DELAY
+ *             [orcpt=ADDR]       the original recipient for ORCPT
+ *   DSN attributes go out only when the peer announces DSN.
+ *
+ *   reply:    status=ok  [dest_status=defer]
+ *             then per delivery, in request order:
+ *             rcpt_index=N rcpt_status=ok|defer|bounce dsn=X.Y.Z
+ *             reason=TEXT relay=HOST[ADDR]:PORT ("none" if no session
+ *             was made)
+ *   dest_status=defer means the destination as a whole failed (no
+ *   host answered, DNS trouble): qmgr may hold back other mail for the
+ *   same next hop. reason then reads like Postfix's, e.g. "connect to
+ *   mx.example.com[192.0.2.1]:25: Connection refused". */
+#define PROTO_ATTR_NEXTHOP	"nexthop"
+#define PROTO_ATTR_SIZE		"size"
+#define PROTO_ATTR_RET		"ret"
+#define PROTO_ATTR_ENVID	"envid"
+#define PROTO_ATTR_NOTIFY	"notify"
+#define PROTO_ATTR_ORCPT	"orcpt"
+#define PROTO_ATTR_DEST_STATUS	"dest_status"
+
 #endif
