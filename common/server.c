@@ -91,14 +91,29 @@ static void server_parse_args(int argc, char **argv, const char *name,
 	 * daemon's own arguments from services.conf pass through. */
 	while ((c = getopt(argc, argv, "+c:s:t:u:ro:v")) != -1) {
 		switch (c) {
-		case 'c': opts->config_dir = optarg; break;
-		case 's': opts->service = optarg; break;
-		case 't': opts->type = optarg; break;
-		case 'u': opts->user = optarg; break;
-		case 'r': opts->chroot = true; break;
-		case 'o': opts->overrides[opts->noverrides++] = optarg; break;
-		case 'v': opts->verbose++; break;
-		default: server_usage(name);
+		case 'c':
+			opts->config_dir = optarg;
+			break;
+		case 's':
+			opts->service = optarg;
+			break;
+		case 't':
+			opts->type = optarg;
+			break;
+		case 'u':
+			opts->user = optarg;
+			break;
+		case 'r':
+			opts->chroot = true;
+			break;
+		case 'o':
+			opts->overrides[opts->noverrides++] = optarg;
+			break;
+		case 'v':
+			opts->verbose++;
+			break;
+		default:
+			server_usage(name);
 		}
 	}
 	if (opts->service == NULL || opts->type == NULL)

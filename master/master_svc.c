@@ -407,24 +407,29 @@ static bool master_listen_inet(struct master_service *s, struct cfg *cfg,
 			       const char *host, const char *port,
 			       char **error_r)
 {
-	static const char *loopback[] = { "127.0.0.1", "::1", NULL };
-	static const char *wildcard[] = { NULL };
+	static const char *loopback[] = { "127.0.0.1", "::1" };
 	char **protocols = cfg_list(cfg, "inet_protocols");
 	char **ifaces = cfg_list(cfg, "inet_interfaces");
 	bool all = master_list_has(protocols, "all");
 	bool v4 = all || master_list_has(protocols, "ipv4");
 	bool v6 = all || master_list_has(protocols, "ipv6");
 	const char *const *hosts = (const char *const *)ifaces;
-	const char *one[2] = { host, NULL };
-	size_t i;
+	const char *one[1] = { host };
+	size_t i, n = 0;
 
-	if (host != NULL)
+	/* A NULL host is the wildcard address. */
+	if (host != NULL || ifaces[0] == NULL ||
+	    master_list_has(ifaces, "all")) {
 		hosts = one;
-	else if (ifaces[0] == NULL || master_list_has(ifaces, "all"))
-		hosts = wildcard;
-	else if (master_list_has(ifaces, "loopback-only"))
+		n = 1;
+	} else if (master_list_has(ifaces, "loopback-only")) {
 		hosts = loopback;
-	for (i = 0; i == 0 || hosts[i] != NULL; i++) {
+		n = 2;
+	} else {
+		while (ifaces[n] != NULL)
+			n++;
+	}
+	for (i = 0; i < n; i++) {
 		if (v4 && !master_listen_host(s, hosts[i], port, AF_INET,
 					      !all, error_r))
 			return false;

@@ -10,6 +10,7 @@ clients), wakeups arrive, a second master is refused naming the first,
 master's death takes the children with it, and a stop leaves nothing.
 """
 
+import errno
 import os
 import pwd
 import re
@@ -80,6 +81,31 @@ class MasterTest(harness.TestCase):
         self.assertEqual(argv[argv.index("-c") + 1], inst.dir)
         self.assertEqual(argv[argv.index("-t") + 1], "unix")
         self.assertNotIn("-r", argv)
+
+    def test_bare_port_binds_ipv4_and_ipv6(self):
+        inst = self.started(services="{port3} inet n - n - 2 echod\n",
+                            config=dict(FAST, inet_interfaces="all"))
+        inst.wait_for_port(inst.port(3))
+        self.assertEqual(self.echo_tcp(inst.port(3))["status"], "ok")
+        if not socket.has_ipv6:
+            return
+        try:
+            s = socket.create_connection(("::1", inst.port(3)), timeout=5)
+        except OSError as e:
+            if e.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+                return
+            raise
+        with AttrClient(s) as c:
+            self.assertEqual(dict(echo_request(c, {"n": "6"}))["status"],
+                             "ok")
+        # Two sockets, the IPv6 one v6-only.
+        master = inst.master_pid()
+        kinds = set()
+        for fd in os.listdir("/proc/%d/fd" % master):
+            link = os.readlink("/proc/%d/fd/%s" % (master, fd))
+            if link.startswith("socket:"):
+                kinds.add(link)
+        self.assertGreaterEqual(len(kinds), 2)
 
     def test_killed_child_is_logged_and_replaced(self):
         inst = self.started()
