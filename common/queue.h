@@ -80,6 +80,11 @@ struct queue_writer;
 
 /* Create incoming/.ID. Returns NULL with errno set. */
 struct queue_writer *queue_writer_create(void);
+/* The same in another directory (sendmail: "maildrop", or an absolute
+ * path), with file mode mode (subject to the umask): the file is
+ * DIR/.ID while written and DIR/ID after commit, which fsyncs DIR. */
+#define QUEUE_DIR_NAME_MAX 4095
+struct queue_writer *queue_writer_create_in(const char *dir, unsigned mode);
 const char *queue_writer_id(const struct queue_writer *w);
 void queue_writer_sender(struct queue_writer *w, const char *sender);
 /* Envelope attributes: client_addr, client_name, helo, protocol,

@@ -122,7 +122,8 @@
 struct queue_writer {
 	int fd;
 	char id[QUEUE_ID_SIZE];
-	char tmp_path[sizeof(QUEUE_INCOMING) + QUEUE_ID_SIZE + 2];
+	char dir[QUEUE_DIR_NAME_MAX + 1];	/* incoming, or maildrop */
+	char tmp_path[QUEUE_DIR_NAME_MAX + QUEUE_ID_SIZE + 2];
 	char *buf;
 	size_t buf_len;
 	off_t flushed;		/* bytes written to fd so far */
@@ -252,17 +253,24 @@ static void qw_arrival(struct queue_writer *w)
 
 struct queue_writer *queue_writer_create(void)
 {
+	return queue_writer_create_in(QUEUE_INCOMING, 0600);
+}
+
+struct queue_writer *queue_writer_create_in(const char *dir, unsigned mode)
+{
 	struct queue_writer *w = mem_alloc(sizeof(*w));
 	char header[QUEUE_HEADER_SIZE];
 	int tries;
 
+	if (!str_snprintf(w->dir, sizeof(w->dir), "%s", dir))
+		msg_panic("queue_writer: directory name too long: %s", dir);
 	for (tries = 0; tries < 10; tries++) {
 		queue_id_new(w->id);
 		if (!str_snprintf(w->tmp_path, sizeof(w->tmp_path), "%s/.%s",
-				  QUEUE_INCOMING, w->id))
+				  w->dir, w->id))
 			msg_panic("queue_writer: path overflow");
 		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL |
-			     O_CLOEXEC | O_NOFOLLOW, 0600);
+			     O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
 		if (w->fd >= 0 || errno != EEXIST)
 			break;
 	}
@@ -425,15 +433,14 @@ bool queue_writer_commit(struct queue_writer *w)
 		qw_fail(w, E2BIG);
 	if (!qw_sync(w))
 		goto fail;
-	if (!str_snprintf(final, sizeof(final), "%s/%s", QUEUE_INCOMING,
-			  w->id))
+	if (!str_snprintf(final, sizeof(final), "%s/%s", w->dir, w->id))
 		msg_panic("queue_writer: path overflow");
 	if (rename(w->tmp_path, final) < 0) {
 		qw_fail(w, errno);
 		goto fail;
 	}
 	remove = final;
-	if (!fsync_dir(QUEUE_INCOMING)) {
+	if (!fsync_dir(w->dir)) {
 		qw_fail(w, errno);
 		goto fail;
 	}
