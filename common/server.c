@@ -300,7 +300,7 @@ static void server_setup_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	server_signal(SIGPIPE, SIG_IGN, 0);
 	server_signal(SIGTERM, server_sigterm, 0);
-	server_signal(SIGUSR1, server_sigusr1, 0);
+	server_signal(SIGUSR1, server_sigusr1, SA_RESTART);
 	server_signal(SIGALRM, server_watchdog, SA_RESETHAND);
 }
 
