@@ -301,7 +301,7 @@ static bool init_services(const struct init *in)
 		 "maxproc command + args");
 	init_inet_row(&s, in, "", 25, "inet n       -    n      -      100"
 		      "     smtpd");
-	init_row(&s, "", "qmgr", "unix n       -    n      300    1       "
+	init_row(&s, "", "qmgr", "unix -       -    n      300    1       "
 		 "qmgr");
 	init_row(&s, "", "local", "unix -       root n      -      10      "
 		 "local");

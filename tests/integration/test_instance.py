@@ -79,7 +79,7 @@ class InitTest(harness.TestCase):
             svcs = f.read()
         self.assertRegex(svcs, r"(?m)^127\.0\.0\.1:%d\s+inet\s.*smtpd$"
                          % inst.smtp_port)
-        self.assertRegex(svcs, r"(?m)^qmgr\s+unix\s+n\s+-\s+n\s+300\s+1\s")
+        self.assertRegex(svcs, r"(?m)^qmgr\s+unix\s+-\s+-\s+n\s+300\s+1\s")
         self.assertRegex(svcs, r"(?m)^local\s+unix\s")
         with open(os.path.join(inst.dir, "vmailbox")) as f:
             self.assertIn("demo@demo.test demo.test/demo/\n", f.read())
@@ -124,6 +124,19 @@ class CheckTest(harness.TestCase):
         r = inst.correo("check")
         self.assertRuns(r)
         self.assertIn("no problems found", r.stdout)
+
+    def test_fresh_instance_delivers_mail(self):
+        """What correo init prints must work: start, send, read."""
+        harness.require_daemons(self, "master", "smtpd", "qmgr", "local")
+        inst = self.instance(config=TEST_CONFIG)
+        inst.start()
+        inst.wait_for_port(inst.smtp_port)
+        refused = inst.send_mail("you@example.org", ["demo@demo.test"],
+                                 "Subject: hello\n\nfirst mail\n")
+        self.assertEqual(refused, {})
+        msgs = inst.wait_for_maildir("demo.test/demo", 1)
+        self.assertIn(b"first mail", msgs[0][1])
+        inst.wait_for_log(r"to=<demo@demo\.test>.*status=sent")
 
     def test_check_passes_with_echod(self):
         harness.require_daemons(self, "master", "echod")
