@@ -287,11 +287,12 @@ static void master_reload(struct master *m)
 	struct cfg *cfg;
 	char *error;
 
-	if (!master_svc_load(m, m->config_dir, &cfg, &fresh, &error) ||
-	    !master_reload_listen(m, cfg, fresh, &error)) {
-		msg_error("reload: %s; keeping the old configuration", error);
-		free(error);
-		return;
+	if (!master_svc_load(m, m->config_dir, &cfg, &fresh, &error))
+		goto fail;
+	if (!master_reload_listen(m, cfg, fresh, &error)) {
+		master_svc_free_list(&fresh);
+		cfg_free(&cfg);
+		goto fail;
 	}
 	if (strcmp(cfg_str(cfg, "queue_directory"), m->queue_dir) != 0)
 		msg_warn("reload: queue_directory changed; that takes a "
@@ -306,6 +307,10 @@ static void master_reload(struct master *m)
 		master_spawn_fill(s);
 		master_spawn_wakeup(s);
 	}
+	return;
+fail:
+	msg_error("reload: %s; keeping the old configuration", error);
+	free(error);
 }
 
 static void master_sighup(int signo, void *ctx)

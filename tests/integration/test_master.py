@@ -210,6 +210,25 @@ class MasterTest(harness.TestCase):
         self.assertEqual(self.echo_unix(inst, "secret", True)["status"],
                          "ok")
 
+    def test_reload_with_busy_port_keeps_old_config(self):
+        inst = self.started()
+        blocker = socket.socket()
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        blocker.bind(("127.0.0.1", inst.port(4)))
+        blocker.listen(1)
+        self.addCleanup(blocker.close)
+        inst.set_services("fresh unix n - n - 1 echod\n"
+                          "127.0.0.1:{port4} inet n - n - 1 echod\n")
+        inst.reload()
+        inst.wait_for_log(r"error: reload: bind 127.0.0.1 port %d: Address "
+                          r"already in use; keeping the old configuration"
+                          % inst.port(4))
+        # Nothing of the failed attempt is left behind.
+        self.assertFalse(os.path.exists(inst.unix_socket("fresh", False)))
+        self.assertEqual(self.echo_unix(inst, "secret", True)["status"],
+                         "ok")
+        self.assertEqual(self.echo_tcp(inst.port(1))["status"], "ok")
+
     def test_wakeup(self):
         inst = self.started(services="tick unix - - n 1 1 echod\n")
         wait_for(lambda: len(re.findall(r"echod\[\d+\]: trigger W",
