@@ -246,6 +246,26 @@ const struct cfg_key cfg_keys[] = {
 	{ "lmtp_mx_address_limit", CFG_INT, "5",
 	  "Most addresses tried per LMTP delivery" },
 
+	/* ---- auth ---- */
+	{ "auth_password_maps", CFG_LIST, "hash:$config_directory/passwd",
+	  "Tables of lower-cased login address -> crypt(3) password hash" },
+	{ "auth_mechanisms", CFG_LIST, "PLAIN LOGIN",
+	  "SASL mechanisms auth accepts and front ends offer: PLAIN, LOGIN" },
+	{ "auth_failure_delay", CFG_STR, "1s",
+	  "Delay of the reply to a failed login (ms or s), doubled per"
+	  " recent failure" },
+	{ "auth_failure_delay_max", CFG_STR, "15s",
+	  "Longest delay of a failed login's reply (ms or s)" },
+	{ "auth_lockout_threshold", CFG_INT, "10",
+	  "Failures of one user from one client address that lock both"
+	  " out (0: never)" },
+	{ "auth_lockout_address_threshold", CFG_INT, "20",
+	  "Failures from one client address that lock it out (0: never)" },
+	{ "auth_lockout_window", CFG_TIME, "15m",
+	  "Quiet time after which failures are forgotten" },
+	{ "auth_lockout_time", CFG_TIME, "15m",
+	  "How long a lockout lasts" },
+
 	/* ---- TLS ---- */
 	{ "tls_cert_file", CFG_STR, "$config_directory/tls/cert.pem",
 	  "Server certificate chain (PEM, leaf first)" },

@@ -102,4 +102,44 @@
 #define PROTO_ATTR_ORCPT	"orcpt"
 #define PROTO_ATTR_DEST_STATUS	"dest_status"
 
+/* Authentication (smtpd, the POP3/IMAP front ends -> auth, over
+ * private/auth; see auth(8) and common/auth_client.h). The front end
+ * relays the SASL exchange without understanding it: every client
+ * response goes to auth verbatim (base64 as the client sent it, "=" for
+ * an empty initial response), every challenge comes back verbatim. A
+ * connection carries any number of exchanges, one at a time.
+ *
+ *   request=authenticate  service=smtp|pop3|imap  mechanism=PLAIN|LOGIN
+ *     client_address=IP  [client_name=HOST]  [response=BASE64]
+ *       (response: the initial response, if the client sent one)
+ *   request=continue  response=BASE64|"*"
+ *       (the client's answer to the last challenge; "*" cancels)
+ *
+ * Replies:
+ *   status=continue  challenge=BASE64
+ *   status=ok  user=ADDRESS  [mailbox=PATH  uid=N  gid=N]
+ *       (user is the canonical, lower-cased login name; the mailbox
+ *       attributes are absent when the user has no mailbox)
+ *   status=fail  temporary=0|1  delay=MSEC  reason=TEXT
+ *       (auth already waited delay milliseconds before answering; a
+ *       temporary failure is a lockout or a table error)
+ *   status=error  reason=TEXT  (a malformed request)
+ * Wrong password and unknown user get the same reply, after the same
+ * work. */
+#define PROTO_AUTH		"auth"
+#define PROTO_REQ_AUTHENTICATE	"authenticate"
+#define PROTO_REQ_CONTINUE	"continue"
+#define PROTO_ATTR_SERVICE	"service"
+#define PROTO_ATTR_MECHANISM	"mechanism"
+#define PROTO_ATTR_CLIENT_ADDR	"client_address"
+#define PROTO_ATTR_CLIENT_NAME	"client_name"
+#define PROTO_ATTR_RESPONSE	"response"
+#define PROTO_ATTR_CHALLENGE	"challenge"
+#define PROTO_ATTR_UID		"uid"
+#define PROTO_ATTR_GID		"gid"
+#define PROTO_ATTR_TEMPORARY	"temporary"
+#define PROTO_ATTR_DELAY	"delay"
+#define PROTO_STATUS_CONTINUE	"continue"
+#define PROTO_STATUS_FAIL	"fail"
+
 #endif
