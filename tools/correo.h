@@ -19,5 +19,7 @@ int correo_init_cmd(const char *config_dir, int argc, char **argv);
 int correo_user_cmd(const char *config_dir, int argc, char **argv);
 /* "correo newaliases" / "correo queue" (later issues). */
 int correo_newaliases_cmd(const char *config_dir, int argc, char **argv);
+/* "correo queue ..." (tools/correo_queue.c). */
+int correo_queue_cmd(const char *config_dir, int argc, char **argv);
 
 #endif

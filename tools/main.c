@@ -51,6 +51,8 @@ static const struct correo_command correo_commands[] = {
 	  "create a ready instance: init DIR [--domain D] [--ports BASE]" },
 	{ "user", correo_user_cmd, "manage mailbox users" },
 	{ "newaliases", correo_newaliases_cmd, "rebuild the alias tables" },
+	{ "queue", correo_queue_cmd,
+	  "list or change the mail queue (mailq, flush, hold, delete...)" },
 	{ "help", correo_help_cmd, "show this list" },
 	{ NULL, NULL, NULL },
 };
