@@ -134,21 +134,38 @@ static void ctl_show_stderr(FILE *err)
 		fprintf(stderr, "  %s", line);
 }
 
-/* XXX: master's stderr goes to an unlinked temporary file so a failure
- * before it opens its log can be shown; a master run in the background
- * writes to stderr only in verbose/foreground modes, so it stays small. */
+/* master's stderr (and so its children's: sanitizer reports, a crash
+ * before the log is open) goes to $queue_directory/pid/master.stderr,
+ * truncated at each start, so a failure can be shown and a later one
+ * read. Falls back to an unlinked temporary file. */
+static FILE *ctl_open_stderr(struct cfg *cfg)
+{
+	struct str path = STR_INIT;
+	FILE *fp = NULL;
+	int fd;
+
+	str_printf(&path, "%s/pid/master.stderr",
+		   tool_cfg_str(cfg, "queue_directory", ""));
+	fd = open(str_c(&path), O_RDWR | O_CREAT | O_TRUNC | O_APPEND |
+		  O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0 && (fp = fdopen(fd, "r+")) == NULL)
+		close(fd);
+	str_release(&path);
+	return fp != NULL ? fp : tmpfile();
+}
+
 static int ctl_start(struct cfg *cfg, const char *config_dir)
 {
 	const char *daemon_dir = tool_cfg_str(cfg, "daemon_directory",
 					      PKGLIBEXECDIR);
 	char *master = tool_path(daemon_dir, "master");
-	FILE *err = tmpfile();
+	FILE *err = ctl_open_stderr(cfg);
 	pid_t child;
 	pid_t pid;
 	int ret = 1;
 
 	if (err == NULL) {
-		tool_complain("cannot create a temporary file: %s",
+		tool_complain("cannot create a file for master's stderr: %s",
 			      strerror(errno));
 		goto done;
 	}

@@ -521,12 +521,29 @@ class Instance:
         except FileNotFoundError:
             return ""
 
-    def log_tail(self, lines=30):
-        text = self.log().splitlines()[-lines:]
-        if not text:
+    def master_stderr(self):
+        """What master and its children wrote to stderr (sanitizer
+        reports, crashes before the log was open): correo start sends it
+        to queue/pid/master.stderr."""
+        try:
+            with open(os.path.join(self.queue, "pid", "master.stderr"),
+                      errors="replace") as f:
+                return f.read()
+        except OSError:
             return ""
-        return "\n--- %s (last %d lines):\n%s\n" % (
-            self.log_file, len(text), "\n".join(text))
+
+    def log_tail(self, lines=30):
+        """The end of the log and of master.stderr, for failure messages."""
+        out = ""
+        text = self.log().splitlines()[-lines:]
+        if text:
+            out += "\n--- %s (last %d lines):\n%s\n" % (
+                self.log_file, len(text), "\n".join(text))
+        err = self.master_stderr().splitlines()[-lines * 2:]
+        if err:
+            out += "\n--- master.stderr (last %d lines):\n%s\n" % (
+                len(err), "\n".join(err))
+        return out
 
     def wait_for_log(self, pattern, timeout=10.0):
         """Wait until a log line matches the regex; return the match."""

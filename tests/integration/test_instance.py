@@ -301,21 +301,32 @@ class RootModeTest(harness.TestCase):
                                                      inst.log_tail()))
         master = inst.master_pid()
         self.assertEqual(harness.proc_info(master)["user"], "root")
-        want = {"127.0.0.1:%d" % inst.port(1): "nobody",
-                "127.0.0.1:%d" % inst.port(2): "correo"}
-        seen = {}
-        for p in inst.children("echod"):
-            service = [s for s in want if s in p["argv"]]
-            self.assertEqual(len(service), 1, p["argv"])
-            ps = subprocess.run(["ps", "-o", "user=,comm=", "-p",
-                                 str(p["pid"])], stdout=subprocess.PIPE,
-                                text=True).stdout.split()
-            self.assertEqual(ps, [want[service[0]], "echod"], p)
-            seen[service[0]] = p
-        self.assertEqual(set(seen), set(want))
-        chrooted = seen["127.0.0.1:%d" % inst.port(2)]
-        self.assertEqual(chrooted["root"], os.path.realpath(inst.queue))
-        self.assertEqual(seen["127.0.0.1:%d" % inst.port(1)]["root"], "/")
+        svc1 = "127.0.0.1:%d" % inst.port(1)
+        svc2 = "127.0.0.1:%d" % inst.port(2)
+        # service -> (user, root directory) every child must end up with.
+        want = {svc1: ("nobody", "/"),
+                svc2: ("correo", os.path.realpath(inst.queue))}
+        last = {}
+
+        def settled():
+            # A child that master just forked is still root and not yet
+            # chrooted: wait until every child has finished its setup.
+            last.clear()
+            for p in inst.children("echod"):
+                service = [s for s in want if s in p["argv"]]
+                self.assertEqual(len(service), 1, p["argv"])
+                ps = subprocess.run(["ps", "-o", "user=,comm=", "-p",
+                                     str(p["pid"])], stdout=subprocess.PIPE,
+                                    text=True).stdout.split()
+                last.setdefault(service[0], []).append((ps, p["root"]))
+            return set(last) == set(want) and all(
+                ps == [want[s][0], "echod"] and root == want[s][1]
+                for s in last for ps, root in last[s])
+
+        try:
+            wait_for(settled, 10, what="echod children as configured")
+        except AssertionError:
+            self.fail("want %r, have %r" % (want, last))
         inst.stop()
         wait_for(lambda: not inst.processes(), 10,
                  what="every process of the instance to exit")
