@@ -384,15 +384,18 @@ class Instance:
     def correo_path(self):
         return os.path.join(self.bindir, "correo")
 
-    def run(self, args, check=False, timeout=60):
+    def run(self, args, check=False, timeout=60, env=None):
         """Run a program as the instance's user; CompletedProcess with
-        text stdout/stderr. check=True raises with both shown."""
+        text stdout/stderr. check=True raises with both shown. env: extra
+        environment variables."""
         kw = {}
         if self.user is not None:
             kw = dict(user=self.user.pw_uid, group=self.user.pw_gid,
                       extra_groups=[])
-        env = dict(os.environ)
-        env.pop("CORREO_CONFIG_DIR", None)
+        full_env = dict(os.environ)
+        full_env.pop("CORREO_CONFIG_DIR", None)
+        full_env.update(env or {})
+        env = full_env
         r = subprocess.run(args, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True,
                            timeout=timeout, env=env, cwd=self.tmp, **kw)

@@ -117,6 +117,24 @@ class InitTest(harness.TestCase):
         self.assertIn('unknown command "frobnicate"', r.stderr)
 
 
+    def test_config_dir_from_environment(self):
+        inst = self.instance()
+        correo = inst.correo_path()
+        r = inst.run([correo, "status"], env={"CORREO_CONFIG_DIR": inst.dir})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("the correo mail system is not running", r.stdout)
+        r = inst.run([correo, "status"],
+                     env={"CORREO_CONFIG_DIR": inst.tmp + "/nowhere"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(inst.tmp + "/nowhere/correo.conf", r.stderr)
+        r = inst.run([correo, "-c", inst.dir, "status"],
+                     env={"CORREO_CONFIG_DIR": inst.tmp + "/nowhere"})
+        self.assertIn("not running", r.stdout)
+        r = inst.run([correo, "help"])
+        self.assertRuns(r)
+        self.assertIn("usage: correo [-c DIR]", r.stdout)
+
+
 class CheckTest(harness.TestCase):
     def test_check_passes_on_fresh_instance(self):
         harness.require_daemons(self, "master", "smtpd", "qmgr", "local")
