@@ -7,7 +7,9 @@
  * whole (local writes it in one flush). A request that fails on a
  * connection that had already served others (local exited on max_use or
  * an idle timeout just then) is retried once on a fresh connection; any
- * other failure defers the request's deliveries. A connect failure
+ * other failure defers the request's deliveries. The greeting of a new
+ * connection is awaited through the event loop too, so a local that
+ * hangs before it accepts never stalls qmgr. A connect failure
  * (local being restarted) keeps the job queued and retries each second,
  * deferring it after QMGR_CONNECT_TRIES tries.
  *
@@ -39,6 +41,7 @@ struct qmgr_conn {
 	struct lio *lio;
 	struct qmgr_job *job;	/* NULL when idle */
 	struct ev_timer *timer;	/* request timeout or idle close */
+	bool ready;		/* local's protocol greeting was read */
 	long served;
 	struct qmgr_conn *next;
 };
@@ -178,6 +181,9 @@ static void qmgr_conn_request_timeout(void *ctx)
 	qmgr_conn_job_failed(c, "timeout waiting for local");
 }
 
+static void qmgr_conn_send(struct qmgr_conn *c, struct qmgr_job *job);
+static void qmgr_local_connect_failed(struct qmgr_job *job);
+
 static void qmgr_conn_readable(int fd, unsigned events, void *ctx)
 {
 	struct qmgr_conn *c = ctx;
@@ -190,6 +196,21 @@ static void qmgr_conn_readable(int fd, unsigned events, void *ctx)
 
 	if (job == NULL) {	/* EOF (or junk) on an idle connection */
 		qmgr_conn_close(c);
+		return;
+	}
+	if (!c->ready) {
+		if (!attr_client_hello(c->lio, PROTO_DELIVERY, &error)) {
+			/* local died or is being restarted: like a failed
+			 * connect, try again soon. */
+			msg_warn("%s: no greeting from local: %s",
+				 job->msg->qm->id, error);
+			c->job = NULL;
+			qmgr_conn_close(c);
+			qmgr_local_connect_failed(job);
+			return;
+		}
+		c->ready = true;
+		qmgr_conn_send(c, job);
 		return;
 	}
 	st = attr_read(c->lio, &reply, NULL, &error);
@@ -212,27 +233,6 @@ static void qmgr_conn_readable(int fd, unsigned events, void *ctx)
 	qmgr_local_dispatch();
 }
 
-static struct qmgr_conn *qmgr_conn_open(void)
-{
-	struct qmgr_conn *c;
-	const char *error;
-	int fd = lio_connect_unix(QMGR_LOCAL_SOCKET, (int)qmgr.local_timeout);
-
-	if (fd < 0)
-		return NULL;
-	c = mem_alloc(sizeof(*c));
-	c->lio = lio_create(fd, (int)qmgr.local_timeout);
-	if (!attr_client_hello(c->lio, PROTO_DELIVERY, &error)) {
-		msg_warn("connect to %s: %s", QMGR_LOCAL_SOCKET, error);
-		lio_free(&c->lio);
-		free(c);
-		return NULL;
-	}
-	c->next = qmgr_conns;
-	qmgr_conns = c;
-	qmgr_nconns++;
-	return c;
-}
 
 static void qmgr_job_request(const struct qmgr_job *job,
 			     struct attr_list *req)
@@ -257,7 +257,7 @@ static void qmgr_job_request(const struct qmgr_job *job,
 	str_release(&path);
 }
 
-static bool qmgr_conn_send(struct qmgr_conn *c, struct qmgr_job *job)
+static void qmgr_conn_send(struct qmgr_conn *c, struct qmgr_job *job)
 {
 	struct attr_list req = ATTR_LIST_INIT;
 	enum lio_status st;
@@ -271,11 +271,30 @@ static bool qmgr_conn_send(struct qmgr_conn *c, struct qmgr_job *job)
 	st = lio_flush(c->lio);
 	if (st != LIO_OK) {
 		qmgr_conn_job_failed(c, "lost connection with local");
-		return false;
+		return;
 	}
 	c->timer = ev_timer_add(qmgr.loop, qmgr.local_timeout * 1000,
 				qmgr_conn_request_timeout, c);
 	ev_io_add(qmgr.loop, lio_fd(c->lio), EV_READ, qmgr_conn_readable, c);
+}
+
+/* Connect for job; the request goes out once local has greeted us. */
+static bool qmgr_conn_open(struct qmgr_job *job)
+{
+	struct qmgr_conn *c;
+	int fd = lio_connect_unix(QMGR_LOCAL_SOCKET, (int)qmgr.local_timeout);
+
+	if (fd < 0)
+		return false;
+	c = mem_alloc(sizeof(*c));
+	c->lio = lio_create(fd, (int)qmgr.local_timeout);
+	c->job = job;
+	c->next = qmgr_conns;
+	qmgr_conns = c;
+	qmgr_nconns++;
+	c->timer = ev_timer_add(qmgr.loop, qmgr.local_timeout * 1000,
+				qmgr_conn_request_timeout, c);
+	ev_io_add(qmgr.loop, fd, EV_READ, qmgr_conn_readable, c);
 	return true;
 }
 
@@ -312,10 +331,9 @@ void qmgr_local_dispatch(void)
 		if (c == NULL && qmgr_nconns >= qmgr.local_limit)
 			return;
 		job = qmgr_local_pop();
-		if (c == NULL && (c = qmgr_conn_open()) == NULL) {
+		if (c != NULL)
+			qmgr_conn_send(c, job);
+		else if (!qmgr_conn_open(job))
 			qmgr_local_connect_failed(job);
-			continue;
-		}
-		(void)qmgr_conn_send(c, job);
 	}
 }

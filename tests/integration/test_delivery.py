@@ -1,0 +1,197 @@
+"""Local delivery end to end: smtpd -> queue -> qmgr -> local -> Maildir.
+
+Virtual mailboxes, virtual aliases and catch-alls land in the right
+Maildir with Return-Path and Delivered-To; an alias to an unknown user
+bounces (and the sender gets a notice); the log traces one queue ID from
+arrival to "removed"; garbage in incoming/ ends in corrupt/; messages in
+active/ left by a killed qmgr are delivered after its restart.
+"""
+
+import os
+import re
+import signal
+import socket
+import time
+
+import harness
+from harness import Instance, wait_for
+
+SERVICES = """
+127.0.0.1:{smtp_port} inet n - n - 100 smtpd
+qmgr unix - - n 300 1 qmgr
+local unix - root n - 10 local
+"""
+
+CONFIG = {
+    "virtual_alias_maps": "texthash:$config_directory/virtual",
+    "service_throttle_time": "1s",
+    "minimal_backoff_time": "1s",
+    "maximal_backoff_time": "2s",
+    "queue_run_delay": "1s",
+}
+
+VIRTUAL = """\
+alias@demo.test demo@demo.test
+@catch.test demo@demo.test
+ghost@demo.test nobody@demo.test
+"""
+
+
+def message(subject, msgid=None):
+    msgid = msgid or "<%s.%f@test>" % (subject.replace(" ", "."),
+                                       time.time())
+    return ("From: sender@example.org\nTo: someone\nSubject: %s\n"
+            "Message-ID: %s\n\nbody of %s\n" % (subject, msgid, subject))
+
+
+def headers(raw):
+    head = raw.split(b"\n\n", 1)[0].decode()
+    return head.splitlines()
+
+
+class DeliveryTest(harness.TestCase):
+
+    def setUp(self):
+        harness.require_daemons(self, "smtpd", "qmgr", "local", "master")
+        self.inst = self.instance(services=SERVICES, config=CONFIG)
+        path = os.path.join(self.inst.dir, "virtual")
+        with open(path, "w") as f:
+            f.write(VIRTUAL)
+        if self.inst.user is not None:
+            os.chown(path, self.inst.user.pw_uid, self.inst.user.pw_gid)
+        self.inst.start()
+
+    def queue_ids(self, sub):
+        try:
+            return [n for n in os.listdir(os.path.join(self.inst.queue, sub))
+                    if not n.startswith(".")]
+        except FileNotFoundError:
+            return []
+
+    def test_virtual_alias_catchall(self):
+        inst = self.inst
+        inst.send_mail("a@example.org", ["demo@demo.test"], message("one"))
+        inst.send_mail("a@example.org", ["alias@demo.test"], message("two"))
+        inst.send_mail("a@example.org", ["whoever@catch.test"],
+                       message("three"))
+        msgs = inst.wait_for_maildir("demo.test/demo", 3)
+        by_subject = {}
+        for name, raw in msgs:
+            self.assertTrue(name.startswith("new/"), name)
+            lines = headers(raw)
+            subject = [l for l in lines if l.startswith("Subject:")][0]
+            by_subject[subject[9:]] = lines
+        self.assertEqual(set(by_subject), {"one", "two", "three"})
+        for lines in by_subject.values():
+            self.assertEqual(lines[0], "Return-Path: <a@example.org>")
+            # The final address, after alias expansion.
+            self.assertEqual(lines[1], "Delivered-To: demo@demo.test")
+        # tmp/ is left clean.
+        self.assertEqual(os.listdir(os.path.join(
+            inst.mail_dir, "demo.test", "demo", "tmp")), [])
+        log = inst.wait_for_log(r"orig_to=<alias@demo\.test>")
+        self.assertIsNotNone(log)
+
+    def test_log_traces_queue_id(self):
+        inst = self.inst
+        inst.send_mail("a@example.org", ["demo@demo.test"], message("trace"))
+        inst.wait_for_maildir("demo.test/demo", 1)
+        m = inst.wait_for_log(r"smtpd\[\d+\]: (\w+): client=")
+        qid = m.group(1)
+        inst.wait_for_log(qid + r": removed")
+        lines = [l for l in inst.log().splitlines() if qid + ":" in l]
+        text = "\n".join(lines)
+        self.assertRegex(text, qid + r": from=<a@example\.org>, size=\d+, "
+                         r"nrcpt=1 \(queue active\)")
+        self.assertRegex(text, qid + r": to=<demo@demo\.test>, "
+                         r"relay=local, delay=[\d.]+, "
+                         r"delays=[\d.]+/[\d.]+/[\d.]+/[\d.]+, dsn=2\.0\.0, "
+                         r"status=sent \(delivered to maildir\)")
+        # In order: arrival, active, delivery, removal.
+        kinds = []
+        for l in lines:
+            for k in ("client=", "from=", "status=sent", "removed"):
+                if k in l:
+                    kinds.append(k)
+        self.assertEqual(kinds, ["client=", "from=", "status=sent",
+                                 "removed"])
+        self.assertEqual(self.queue_ids("incoming"), [])
+        self.assertEqual(self.queue_ids("active"), [])
+
+    def test_alias_to_unknown_bounces(self):
+        inst = self.inst
+        # The sender is local, so the bounce notice lands in a Maildir.
+        inst.send_mail("demo@demo.test", ["ghost@demo.test"],
+                       message("lost"))
+        m = inst.wait_for_log(r"(\w+): to=<nobody@demo\.test>, "
+                              r"orig_to=<ghost@demo\.test>, relay=none, "
+                              r".*dsn=5\.1\.1, status=bounced "
+                              r"\(unknown user")
+        qid = m.group(1)
+        inst.wait_for_log(qid + r": removed")
+        msgs = inst.wait_for_maildir("demo.test/demo", 1)
+        raw = msgs[0][1]
+        self.assertIn(b"Return-Path: <>", raw)
+        self.assertIn(b"Subject: Undelivered Mail Returned to Sender", raw)
+        self.assertIn(b"<nobody@demo.test>: unknown user", raw)
+        self.assertIn(b"Subject: lost", raw)
+
+    def test_garbage_goes_to_corrupt(self):
+        inst = self.inst
+        inst.send_mail("a@example.org", ["demo@demo.test"], message("x"))
+        qid = inst.wait_for_log(r"(\w+): removed").group(1)
+        # Another valid ID: the same with its last character changed.
+        bad = qid[:-1] + ("1" if qid[-1] != "1" else "2")
+        path = os.path.join(inst.queue, "incoming", bad)
+        with open(path, "wb") as f:
+            f.write(b"this is not a queue file\n")
+        if inst.user is not None:
+            os.chown(path, inst.user.pw_uid, inst.user.pw_gid)
+        # Any new mail triggers a scan.
+        inst.send_mail("a@example.org", ["demo@demo.test"], message("y"))
+        inst.wait_for_log(bad + r": corrupt queue file: .*; moved to "
+                          r"corrupt/")
+        wait_for(lambda: bad in self.queue_ids("corrupt"),
+                 what="the file in corrupt/")
+        self.assertNotIn(bad, self.queue_ids("incoming"))
+        inst.wait_for_maildir("demo.test/demo", 2)
+
+    def test_active_recovered_after_qmgr_killed(self):
+        inst = self.inst
+        inst.wait_for_unix("local")
+        # Hold local still so messages stay in active/.
+        wait_for(lambda: inst.children("local"), what="a local process")
+        held = [p["pid"] for p in inst.children("local")]
+        for pid in held:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            for i in range(3):
+                inst.send_mail("a@example.org", ["demo@demo.test"],
+                               message("held %d" % i))
+            wait_for(lambda: len(self.queue_ids("active")) == 3,
+                     what="3 messages in active/")
+            for p in inst.children("qmgr"):
+                os.kill(p["pid"], signal.SIGKILL)
+        finally:
+            for pid in held:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    os.kill(pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+        inst.wait_for_log(r"recovered \d+ messages from active/",
+                          timeout=15)
+        msgs = inst.wait_for_maildir("demo.test/demo", 3, timeout=20)
+        subjects = set()
+        for _, raw in msgs:
+            for l in headers(raw):
+                if l.startswith("Subject:"):
+                    subjects.add(l[9:])
+        self.assertEqual(subjects, {"held 0", "held 1", "held 2"})
+        wait_for(lambda: not self.queue_ids("active") and
+                 not self.queue_ids("incoming"), timeout=15,
+                 what="an empty queue")
+
+
+if __name__ == "__main__":
+    harness.main()
