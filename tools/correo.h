@@ -1,6 +1,10 @@
 #ifndef TOOLS_CORREO_H
 #define TOOLS_CORREO_H
 
+#include <stdbool.h>
+
+#include "str.h"
+
 /* The subcommands of the correo admin command. tools/main.c parses the
  * global options (-c DIR, -v), then calls one of these with argv[0] set
  * to the subcommand name. Each returns the process exit status (0 ok,
@@ -21,5 +25,28 @@ int correo_user_cmd(const char *config_dir, int argc, char **argv);
 int correo_newaliases_cmd(const char *config_dir, int argc, char **argv);
 /* "correo queue ..." (tools/correo_queue.c). */
 int correo_queue_cmd(const char *config_dir, int argc, char **argv);
+
+/* Login passwords (tools/correo_passwd.c, auth issue). */
+/* "correo user passwd ADDRESS [--password-stdin]", argv[0] "passwd". */
+int correo_passwd_cmd(const char *config_dir, int argc, char **argv);
+/* Ask for (terminal, twice, no echo) or read (one stdin line) a password
+ * and store its crypt(3) hash for address in auth_password_maps. Returns
+ * an exit status; prints its own messages. */
+int correo_passwd_set(const char *config_dir, const char *address,
+		      bool from_stdin);
+/* Drop address's password entry, if any. Returns an exit status. */
+int correo_passwd_remove(const char *config_dir, const char *address);
+/* Remove "--password-stdin" from argv (updating *argc) and say how "user
+ * add" gets its password: from stdin, by prompting (stdin is a terminal)
+ * or none (no terminal and no option: a mailbox without a login). */
+#define CORREO_PASSWD_NONE	0
+#define CORREO_PASSWD_PROMPT	1
+#define CORREO_PASSWD_STDIN	2
+int correo_passwd_option(int *argc, char **argv);
+/* The text source text with address's line (and continuation lines)
+ * replaced by "address hash", or appended; hash NULL removes it. True if
+ * the address had an entry. */
+bool correo_passwd_update(const char *text, const char *address,
+			  const char *hash, struct str *out);
 
 #endif

@@ -305,6 +305,8 @@ static bool init_services(const struct init *in)
 		 "qmgr");
 	init_row(&s, "", "local", "unix -       root n      -      10      "
 		 "local");
+	init_row(&s, "", "auth", "unix -       correo-auth n      -      1       "
+		 "auth");
 	str_append(&s, "# Services of later releases: uncomment when the "
 		   "daemon exists.\n");
 	init_inet_row(&s, in, "#", 587, "inet n       -    n      -      100"
@@ -475,8 +477,12 @@ static bool init_user(const char *name, uid_t *uid_r, gid_t *gid_r)
 /* Root only: the accounts of the privilege-separated setup. */
 static bool init_accounts(struct init *in)
 {
+	uid_t auth_uid;		/* auth(8) reads the password table */
+	gid_t auth_gid;
+
 	return init_user(INIT_MAIL_OWNER, &in->owner_uid, &in->owner_gid) &&
 	       init_user(INIT_VMAIL, &in->vmail_uid, &in->vmail_gid) &&
+	       init_user("correo-auth", &auth_uid, &auth_gid) &&
 	       init_group(INIT_DROP_GROUP, &in->drop_gid);
 }
 

@@ -373,8 +373,11 @@ int correo_user_cmd(const char *config_dir, int argc, char **argv)
 	struct user_table t = { "", NULL };
 	struct cfg *cfg;
 	char *error = NULL;
-	int ret;
+	int ret, pw;
 
+	if (argc >= 2 && strcmp(argv[1], "passwd") == 0)
+		return correo_passwd_cmd(config_dir, argc - 1, argv + 1);
+	pw = correo_passwd_option(&argc, argv);	/* --password-stdin */
 	if (argc < 2)
 		return user_usage();
 	if ((strcmp(argv[1], "add") == 0 && argc != 3 && argc != 4) ||
@@ -389,11 +392,16 @@ int correo_user_cmd(const char *config_dir, int argc, char **argv)
 	}
 	if (!user_table(cfg, &t))
 		return 1;
-	if (strcmp(argv[1], "add") == 0)
+	if (strcmp(argv[1], "add") == 0) {
 		ret = user_add(cfg, &t, argc - 1, argv + 1);
-	else if (strcmp(argv[1], "del") == 0)
+		if (ret == 0 && pw != CORREO_PASSWD_NONE)
+			ret = correo_passwd_set(config_dir, argv[2],
+						pw == CORREO_PASSWD_STDIN);
+	} else if (strcmp(argv[1], "del") == 0) {
 		ret = user_del(&t, argv[2]);
-	else if (strcmp(argv[1], "list") == 0)
+		if (ret == 0)
+			ret = correo_passwd_remove(config_dir, argv[2]);
+	} else if (strcmp(argv[1], "list") == 0)
 		ret = user_list(&t);
 	else
 		ret = user_usage();
