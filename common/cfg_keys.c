@@ -149,6 +149,12 @@ const struct cfg_key cfg_keys[] = {
 	{ "qmgr_local_batch_limit", CFG_INT, "50",
 	  "Recipients of one message sent to local in one request" },
 
+	/* ---- sendmail and pickup ---- */
+	{ "append_at_myorigin", CFG_BOOL, "yes",
+	  "sendmail: add @$myorigin to addresses without a domain" },
+	{ "pickup_recipient_limit", CFG_INT, "1000",
+	  "Most recipients of one message submitted with sendmail" },
+
 	/* ---- local delivery ---- */
 	{ "home_mailbox", CFG_STR, "Maildir/",
 	  "Maildir of a system user, relative to the home directory" },

@@ -440,7 +440,10 @@ bool queue_writer_commit(struct queue_writer *w)
 		goto fail;
 	}
 	remove = final;
-	if (!fsync_dir(w->dir)) {
+	/* sendmail may write to maildrop/ (mode 1730) but not read it,
+	 * so it cannot fsync it; pickup's own commit is synced. */
+	if (!fsync_dir(w->dir) &&
+	    !(errno == EACCES && strcmp(w->dir, QUEUE_INCOMING) != 0)) {
 		qw_fail(w, errno);
 		goto fail;
 	}
@@ -834,8 +837,10 @@ int queue_msg_open(const char *path, bool for_update,
 
 	*msg_r = NULL;
 	*error_r = NULL;
+	/* O_NONBLOCK: a FIFO planted in maildrop/ must not hang pickup
+	 * (it is then refused as "not a regular file"). */
 	msg->fd = open(path, (for_update ? O_RDWR : O_RDONLY) | O_CLOEXEC |
-		       O_NOFOLLOW);
+		       O_NOFOLLOW | O_NONBLOCK);
 	if (msg->fd < 0) {
 		saved = errno;
 		mem_free(msg);

@@ -307,12 +307,12 @@ static bool init_services(const struct init *in)
 		 "local");
 	init_row(&s, "", "auth", "unix -       correo-auth n      -      1       "
 		 "auth");
+	init_row(&s, "", "pickup", "unix n       -    n      60     1       "
+		 "pickup");
 	str_append(&s, "# Services of later releases: uncomment when the "
 		   "daemon exists.\n");
 	init_inet_row(&s, in, "#", 587, "inet n       -    n      -      100"
 		      "     smtpd -o smtpd_sasl_auth_enable=yes");
-	init_row(&s, "#", "pickup", "unix n       -    n      60     1       "
-		 "pickup");
 	init_row(&s, "#", "smtp", "unix -       -    n      -      -       "
 		 "smtp");
 	init_inet_row(&s, in, "#", 110, "inet n       -    n      -      100"
