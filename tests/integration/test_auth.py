@@ -235,6 +235,20 @@ class AuthTest(harness.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("--password-stdin", r.stderr)
 
+    def test_request_one_byte_at_a_time(self):
+        with self.connect() as c:
+            req = ("request=authenticate\nservice=imap\nmechanism=PLAIN\n"
+                   "client_address=10.4.4.4\nresponse=%s\n\n"
+                   % plain("bob@demo.test", PASSWORD)).encode()
+            # Two requests back to back, the second pipelined.
+            req += req
+            for i in range(len(req)):
+                c.sock.sendall(req[i:i + 1])
+                time.sleep(0.001)
+            for _ in range(2):
+                r = dict(c.read_list())
+                self.assertEqual(r["status"], "ok", r)
+
     def test_refusals(self):
         with self.connect() as c:
             r = self.authenticate(c, "CRAM-MD5")

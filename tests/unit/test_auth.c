@@ -3,16 +3,24 @@
  * (auth_throttle.c, time passed in, no sleeping), the SASL state machine
  * (auth_sasl.c: PLAIN and LOGIN, cancel, malformed and over-long
  * input), request checks (auth_request.c), log
- * sanitizing, and the password table edit of tools/correo_passwd.c.
+ * sanitizing, the password table edit of tools/correo_passwd.c, and
+ * common/auth_client.c against a scripted fake auth server.
  */
 #include "config.h"
 
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "attr.h"
 #include "auth.h"
+#include "auth_client.h"
+#include "lio.h"
+#include "proto.h"
 #include "sasl.h"
 #include "str.h"
 
@@ -492,6 +500,135 @@ START_TEST(test_passwd_update)
 }
 END_TEST
 
+/* ---- auth_client against a fake server ---- */
+
+/* Read one request; exit(1) unless its "request" is want. */
+static void fake_expect(struct lio *lio, const char *want,
+			const char *attr, const char *value)
+{
+	struct attr_list req = ATTR_LIST_INIT;
+	const char *error, *got;
+
+	if (attr_read(lio, &req, NULL, &error) != LIO_OK ||
+	    (got = attr_get(&req, PROTO_ATTR_REQUEST)) == NULL ||
+	    strcmp(got, want) != 0)
+		_exit(1);
+	if (attr != NULL && ((got = attr_get(&req, attr)) == NULL ||
+			     strcmp(got, value) != 0))
+		_exit(1);
+	attr_list_clear(&req);
+}
+
+static void fake_reply(struct lio *lio, const char *const *kv)
+{
+	struct attr_list l = ATTR_LIST_INIT;
+
+	for (; kv[0] != NULL; kv += 2)
+		attr_add(&l, kv[0], kv[1]);
+	attr_write(lio, &l);
+	if (lio_flush(lio) != LIO_OK)
+		_exit(1);
+	attr_list_clear(&l);
+}
+
+static struct lio *fake_accept(int lfd)
+{
+	int fd = accept(lfd, NULL, NULL);
+	struct lio *lio;
+
+	if (fd < 0)
+		_exit(1);
+	lio = lio_create(fd, 5);
+	attr_server_hello(lio, PROTO_AUTH);
+	return lio;
+}
+
+/* The script: a LOGIN-like exchange, then the connection drops (the
+ * client must reconnect), a failure, and a malformed reply. */
+static void fake_server(int lfd)
+{
+	static const char *const cont[] = { "status", "continue",
+		"challenge", "UGFzc3dvcmQ6", NULL };
+	static const char *const ok[] = { "status", "ok", "user", "bob@x",
+		"mailbox", "/m/bob/", "uid", "42", "gid", "43", NULL };
+	static const char *const fail[] = { "status", "fail", "temporary",
+		"1", "delay", "250", "reason", "locked", NULL };
+	static const char *const junk[] = { "status", "maybe", NULL };
+	struct lio *lio = fake_accept(lfd);
+
+	fake_expect(lio, "authenticate", "client_address", "192.0.2.1");
+	fake_reply(lio, cont);
+	fake_expect(lio, "continue", "response", "c2VjcmV0");
+	fake_reply(lio, ok);
+	lio_free(&lio);
+	lio = fake_accept(lfd);
+	fake_expect(lio, "authenticate", "response", "=");
+	fake_reply(lio, fail);
+	fake_expect(lio, "authenticate", "mechanism", "PLAIN");
+	fake_reply(lio, junk);
+	lio_free(&lio);
+	_exit(0);
+}
+
+START_TEST(test_auth_client)
+{
+	char dir[] = "/tmp/test_auth.XXXXXX";
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct auth_client_request req = {
+		.service = "smtp", .mechanism = "LOGIN",
+		.client_address = "192.0.2.1",
+	};
+	struct auth_client_reply r = { 0 };
+	struct auth_client *ac;
+	int lfd, status;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	(void)str_snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/auth",
+			   dir);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		fake_server(lfd);
+	close(lfd);
+	ac = auth_client_create(sun.sun_path, 5);
+	ck_assert_int_eq(auth_client_start(ac, &req, &r),
+			 AUTH_CLIENT_CONTINUE);
+	ck_assert_str_eq(r.challenge, "UGFzc3dvcmQ6");
+	ck_assert_int_eq(auth_client_continue(ac, "c2VjcmV0", &r),
+			 AUTH_CLIENT_OK);
+	ck_assert_str_eq(r.user, "bob@x");
+	ck_assert_str_eq(r.mailbox, "/m/bob/");
+	ck_assert_int_eq(r.uid, 42);
+	ck_assert_int_eq(r.gid, 43);
+	/* The server dropped the connection: the client reconnects. */
+	req.mechanism = "PLAIN";
+	req.initial_response = "=";
+	ck_assert_int_eq(auth_client_start(ac, &req, &r), AUTH_CLIENT_FAIL);
+	ck_assert(r.temporary);
+	ck_assert_int_eq(r.delay_ms, 250);
+	ck_assert_str_eq(r.reason, "locked");
+	ck_assert_int_eq(auth_client_start(ac, &req, &r), AUTH_CLIENT_ERROR);
+	ck_assert_str_eq(r.reason, "malformed reply from auth");
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* Nobody listens any more. */
+	ck_assert_int_eq(auth_client_start(ac, &req, &r), AUTH_CLIENT_ERROR);
+	ck_assert_str_eq(r.reason, "cannot connect to the auth service");
+	/* A continue fails the same way. */
+	ck_assert_int_eq(auth_client_continue(ac, "eA==", &r),
+			 AUTH_CLIENT_ERROR);
+	auth_client_reply_clear(&r);
+	auth_client_free(&ac);
+	ck_assert_ptr_null(ac);
+	unlink(sun.sun_path);
+	rmdir(dir);
+}
+END_TEST
+
 static Suite *auth_suite(void)
 {
 	Suite *s = suite_create("auth");
@@ -520,6 +657,7 @@ static Suite *auth_suite(void)
 	tcase_add_test(tc, test_request_refusals);
 	tcase_add_test(tc, test_log_safe);
 	tcase_add_test(tc, test_passwd_update);
+	tcase_add_test(tc, test_auth_client);
 	suite_add_tcase(s, tc);
 	return s;
 }
