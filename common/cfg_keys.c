@@ -272,6 +272,14 @@ const struct cfg_key cfg_keys[] = {
 	{ "auth_lockout_time", CFG_TIME, "15m",
 	  "How long a lockout lasts" },
 
+	/* ---- pop3 ---- */
+	{ "pop3_disable_plaintext_auth", CFG_BOOL, "yes",
+	  "Refuse USER/PASS and AUTH before STLS, loopback included" },
+	{ "pop3_timeout", CFG_TIME, "600s",
+	  "Idle time after which a POP3 client is disconnected" },
+	{ "pop3_tls_wrapper", CFG_BOOL, "no",
+	  "Start TLS at connect (port 995) instead of waiting for STLS" },
+
 	/* ---- TLS ---- */
 	{ "tls_cert_file", CFG_STR, "$config_directory/tls/cert.pem",
 	  "Server certificate chain (PEM, leaf first)" },

@@ -362,6 +362,37 @@ enum lio_status lio_read_exact(struct lio *lio, struct str *out, size_t len)
 	return LIO_OK;
 }
 
+enum lio_status lio_read_avail(struct lio *lio, struct str *out, size_t max)
+{
+	enum lio_status st;
+	size_t n;
+
+	if (lio->error != LIO_OK)
+		return lio->error;
+	if (lio_buffered(lio) == 0) {
+		st = lio_fill(lio, lio_deadline(lio));
+		if (st != LIO_OK)
+			return st;
+	}
+	n = lio_buffered(lio) < max ? lio_buffered(lio) : max;
+	str_append_n(out, lio->in + lio->in_pos, n);
+	lio->in_pos += n;
+	return LIO_OK;
+}
+
+bool lio_push_input(struct lio *lio, const void *data, size_t len)
+{
+	size_t have = lio_buffered(lio);
+
+	if (len > LIO_CHUNK - have)
+		return false;
+	memmove(lio->in + len, lio->in + lio->in_pos, have);
+	memcpy(lio->in, data, len);
+	lio->in_pos = 0;
+	lio->in_len = have + len;
+	return true;
+}
+
 size_t lio_pending(const struct lio *lio)
 {
 	size_t n = lio_buffered(lio);

@@ -55,6 +55,16 @@ enum lio_status lio_read_line(struct lio *lio, struct str *line, size_t max);
 /* Read exactly len bytes (appended to out), e.g. a BDAT chunk or a
  * literal. LIO_EOF if the peer closes first. */
 enum lio_status lio_read_exact(struct lio *lio, struct str *out, size_t len);
+/* Append to out whatever input is available, at most max bytes: the
+ * buffered bytes if any, else one read (waiting up to the timeout). For
+ * relays (a TLS proxy) and for handing pipelined input to another
+ * process. LIO_EOF at end of file. */
+enum lio_status lio_read_avail(struct lio *lio, struct str *out, size_t max);
+/* Make data the next input, ahead of anything still to be read from the
+ * fd: input that another process read before handing the connection
+ * over. False if it does not fit in the input buffer (16 kB with what is
+ * already buffered). */
+bool lio_push_input(struct lio *lio, const void *data, size_t len);
 /* Bytes received but not yet consumed by a read call (plus bytes pending
  * in the ops layer). Used to detect pipelined input. */
 size_t lio_pending(const struct lio *lio);

@@ -1,0 +1,70 @@
+#ifndef POP3D_POP3D_H
+#define POP3D_POP3D_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lio.h"
+#include "str.h"
+#include "uidlist.h"
+
+/* The POP3 mail side (libexec/pop3d).
+ *
+ * The pop3d service (pop3d_service.c) runs as root (the invoking user in
+ * instance mode) under master on private/pop3d. Each front-end process
+ * keeps one connection to it; over it pop3d relays SASL exchanges to auth
+ * and, after a successful one, forks a mail process that drops to the
+ * mailbox owner and serves the session (pop3d_session.c) on the
+ * descriptor the front end passed. The mailbox is read through
+ * pop3d_mbox.c. */
+
+/* What a mail process is started with. */
+struct pop3d_session_args {
+	const char *user;
+	const char *mailbox;	/* Maildir path */
+	uid_t uid;
+	gid_t gid;
+	const char *addr;	/* client address, for logs */
+	bool tls;
+	const char *input;	/* client input the front end read ahead */
+	size_t input_len;
+	int timeout;		/* pop3_timeout */
+};
+
+/* Service callbacks (main.c). */
+void pop3d_pre_init(void *ctx);
+void pop3d_serve(int fd, void *ctx);
+
+/* Serve one session on fd and exit. Called in the forked child, still
+ * privileged; drops to args->uid/gid first. */
+void pop3d_session_run(int fd, const struct pop3d_session_args *args)
+	__attribute__((noreturn));
+
+/* The INBOX as one session sees it: message n is recs[n - 1]. */
+struct pop3d_mbox {
+	struct uidlist ul;
+	unsigned char *deleted;	/* one flag per message */
+	size_t ndeleted;
+	uint64_t size;		/* of the messages not deleted */
+};
+
+/* Synchronize and load the Maildir in the current directory. False with
+ * a reason. */
+bool pop3d_mbox_open(struct pop3d_mbox *mb, struct str *error_r);
+void pop3d_mbox_free(struct pop3d_mbox *mb);
+/* Open message idx (0-based) for reading; -1 with errno set. Follows a
+ * file renamed since the scan (its flags changed). */
+int pop3d_mbox_open_msg(struct pop3d_mbox *mb, size_t idx);
+/* Stream the message on fd to lio with CRLF line ends and dot-stuffing,
+ * ending with ".\r\n". body_lines >= 0: the header, the blank line and
+ * that many body lines only (TOP). Adds the message's bytes to *sent_r.
+ * False on a read error (the reply is then cut short: drop the client). */
+bool pop3d_mbox_send(struct lio *lio, int fd, long body_lines,
+		     uint64_t *sent_r);
+/* UPDATE state: remove the messages marked deleted. Returns how many
+ * could not be removed. */
+size_t pop3d_mbox_expunge(struct pop3d_mbox *mb);
+
+#endif
