@@ -180,6 +180,7 @@ int transport_lookup(struct transport_table *t, const char *domain,
 	} else {
 		if (!transport_split(str_c(&t->value), &route_r->transport,
 				     &route_r->nexthop)) {
+			str_clear(&t->error);
 			str_printf(&t->error, "transport_maps entry for %s: "
 				   "bad transport name in \"%s\"", key,
 				   str_c(&t->value));
@@ -196,6 +197,7 @@ int transport_lookup(struct transport_table *t, const char *domain,
 		}
 	}
 	if (!transport_route_check(route_r, &why)) {
+		str_clear(&t->error);
 		str_printf(&t->error, "next hop \"%s\" for %s: %s",
 			   route_r->nexthop, key, why);
 		*error_r = str_c(&t->error);

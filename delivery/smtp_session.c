@@ -569,6 +569,7 @@ static struct smtp_session *smtp_try_unix(struct smtp_target *t)
 		t->at.how = SMTP_START_TROUBLE;
 		t->at.status = SMTP_DEFER;
 		memcpy(t->at.dsn, "4.4.1", 6);
+		str_clear(&t->at.reason);
 		str_printf(&t->at.reason, "connect to %s: %s",
 			   t->nh->unix_path, strerror(errno));
 		msg_info("%s", str_c(&t->at.reason));
