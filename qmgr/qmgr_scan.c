@@ -71,7 +71,8 @@ static void qmgr_list(struct qmgr_idlist *l, const char *dir, bool due_only)
 	l->now = time(NULL);
 	if (queue_scan(dir, qmgr_collect, l) < 0)
 		msg_warn("scan %s: %m", dir);
-	qsort(l->ids, l->count, sizeof(*l->ids), qmgr_idcmp);
+	if (l->count > 1)
+		qsort(l->ids, l->count, sizeof(*l->ids), qmgr_idcmp);
 }
 
 void qmgr_scan_recover(void)
