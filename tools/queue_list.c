@@ -301,6 +301,11 @@ int queue_list_print(FILE *out, const char *prog, bool json)
 	struct str log = STR_INIT;
 	int status = 0;
 
+	if (access(QUEUE_INCOMING, R_OK | X_OK) < 0) {
+		fprintf(stderr, "%s: cannot read the queue: %s (run it as "
+			"root or as the mail owner)\n", prog, strerror(errno));
+		return 1;
+	}
 	for (size_t q = 0; list_queues[q] != NULL; q++) {
 		if (queue_scan(list_queues[q], list_collect, &ids) < 0) {
 			fprintf(stderr, "%s: cannot read %s/: %s\n", prog,

@@ -95,6 +95,7 @@ static void sm_privs_drop(void)
 			sm_prog, strerror(errno));
 		exit(EX_OSERR);
 	}
+	sm_drop_gid = sm_real_gid;	/* sm_privs_raise: nothing left */
 }
 
 static void sm_privs_raise(void)
