@@ -97,7 +97,7 @@ struct auth_sasl {
 enum auth_step_kind {
 	AUTH_STEP_CHALLENGE,	/* send challenge (base64) to the client */
 	AUTH_STEP_VERIFY,	/* check user and password */
-	AUTH_STEP_FAIL,		/* the client's data was bad: a failure */
+	AUTH_STEP_FAIL,		/* bad client data: a failure */
 	AUTH_STEP_CANCEL,	/* the client cancelled ("*") */
 };
 

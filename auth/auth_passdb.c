@@ -130,7 +130,8 @@ int auth_passdb_verify(struct auth_passdb *db, const char *user,
 	/* An unknown user (or an empty hash) spends the same time. */
 	ok = sasl_verify_password(password, ret == 1 && db->hash.len > 0 ?
 				  str_c(&db->hash) : NULL);
-	explicit_bzero(db->hash.data, db->hash.cap);
+	if (db->hash.data != NULL)
+		explicit_bzero(db->hash.data, db->hash.cap);
 	str_clear(&db->hash);
 	return ok && ret == 1 ? 1 : 0;
 }

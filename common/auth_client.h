@@ -53,7 +53,7 @@ struct auth_client_reply {
 	char *mailbox;		/* OK: mailbox path, NULL if none */
 	uid_t uid;		/* OK, with mailbox: its owner */
 	gid_t gid;
-	bool temporary;		/* FAIL: lockout or table trouble (4xx) */
+	bool temporary;		/* FAIL: lockout, table trouble */
 	long delay_ms;		/* FAIL: how long auth waited */
 	char *reason;		/* FAIL, ERROR: text for the log / reply */
 };

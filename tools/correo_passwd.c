@@ -323,11 +323,16 @@ static bool passwd_address(const char *address, struct str *out)
 	return true;
 }
 
+/* The configuration: the one "correo user" already loaded (cfg_main),
+ * else DIR/correo.conf (which then becomes cfg_main). */
 static struct cfg *passwd_config(const char *config_dir)
 {
 	char *error = NULL;
-	struct cfg *cfg = tool_load_config(config_dir, &error);
+	struct cfg *cfg;
 
+	if (cfg_main != NULL)
+		return cfg_main;
+	cfg = tool_load_config(config_dir, &error);
 	if (cfg == NULL) {
 		tool_complain("%s", error);
 		mem_free(error);

@@ -401,8 +401,8 @@ START_TEST(test_request_parse)
 	const char *error = NULL;
 	static const char *const good[] = {
 		"request", "authenticate", "service", "smtp", "mechanism",
-		"PLAIN", "client_address", "2001:db8::1", "response", "AGEAYg==",
-		NULL };
+		"PLAIN", "client_address", "2001:db8::1",
+		"response", "AGEAYg==", NULL };
 	static const char *const cont[] = {
 		"request", "continue", "response", "*", NULL };
 
