@@ -128,6 +128,18 @@ const struct cfg_key cfg_keys[] = {
 	  "Look up the client's name in DNS (no: \"unknown\")" },
 	{ "smtpd_helo_required", CFG_BOOL, "no",
 	  "Require HELO or EHLO before MAIL" },
+	{ "smtpd_tls_security_level", CFG_STR, "may",
+	  "STARTTLS: none, may (offer it) or encrypt (require it)" },
+	{ "smtpd_tls_wrappermode", CFG_BOOL, "no",
+	  "Start TLS at connect (port 465, submissions)" },
+	{ "smtpd_tls_auth_only", CFG_BOOL, "yes",
+	  "Offer and accept AUTH only over TLS" },
+	{ "smtpd_sasl_auth_enable", CFG_BOOL, "no",
+	  "Offer AUTH (checked by the auth service)" },
+	{ "smtpd_require_auth", CFG_BOOL, "no",
+	  "Refuse MAIL until the client has authenticated (submission)" },
+	{ "smtpd_sender_login_maps", CFG_LIST, "",
+	  "Tables of sender address -> logins that may use it" },
 
 	/* ---- qmgr ---- */
 	{ "queue_run_delay", CFG_TIME, "300s",

@@ -13,9 +13,14 @@
  * the lookup tables are opened once per process and shared by every
  * session it serves. */
 
+struct auth_client;
+struct cfg;
 struct cidr_list;
+struct dict;
 struct queue_writer;
 struct resolver;
+struct tls_conn;
+struct tls_ctx;
 
 /* ---- smtpd_parse.c: command lines, pure functions ---- */
 
@@ -23,6 +28,8 @@ enum smtpd_verb {
 	SMTPD_UNKNOWN,
 	SMTPD_HELO,
 	SMTPD_EHLO,
+	SMTPD_STARTTLS,
+	SMTPD_AUTH,
 	SMTPD_MAIL,
 	SMTPD_RCPT,
 	SMTPD_DATA,
@@ -61,27 +68,44 @@ struct smtpd_perr {
 	char reply[512];
 };
 
+/* DSN RET= (RFC 3461 4.3). */
+enum smtpd_ret {
+	SMTPD_RET_NONE,
+	SMTPD_RET_FULL,
+	SMTPD_RET_HDRS,
+};
+
+/* ENVID is at most 100 characters of xtext (RFC 3461 4.4). */
+#define SMTPD_ENVID_MAX 100
+
 struct smtpd_mail {
 	struct addr addr;	/* addr.null for <> */
 	char orig[ADDR_PATH_MAX + 1];	/* as the client wrote it */
 	long long size;		/* SIZE=, -1 if absent */
 	enum smtpd_body body;
 	bool smtputf8;
+	enum smtpd_ret ret;
+	char envid[SMTPD_ENVID_MAX + 1];	/* decoded; "" if absent */
+	bool auth_param;	/* AUTH= was given (and ignored) */
 };
 
 /* "FROM:<path> [params]" (Postfix leniency: spaces after the colon, and
- * a bare address without brackets). */
+ * a bare address without brackets). Parameters: SIZE, BODY, SMTPUTF8,
+ * RET, ENVID, AUTH. */
 bool smtpd_parse_mail(const char *args, size_t len, struct smtpd_mail *m,
 		      struct smtpd_perr *err);
 
 struct smtpd_rcpt_arg {
 	struct addr addr;
 	char orig[ADDR_PATH_MAX + 1];
+	unsigned notify;	/* QUEUE_NOTIFY_* bits, 0 if absent */
+	char orcpt[ADDR_PATH_MAX + 1];	/* ORCPT rfc822 address */
+	bool has_orcpt;
 };
 
-/* "TO:<path>" (no parameters are advertised yet, so any is refused).
- * smtputf8: the transaction declared SMTPUTF8. A bare local part is
- * accepted only for postmaster (RFC 5321 4.5.1). */
+/* "TO:<path> [NOTIFY=...] [ORCPT=...]". smtputf8: the transaction
+ * declared SMTPUTF8. A bare local part is accepted only for postmaster
+ * (RFC 5321 4.5.1). */
 bool smtpd_parse_rcpt(const char *args, size_t len, bool smtputf8,
 		      struct smtpd_rcpt_arg *r, struct smtpd_perr *err);
 
@@ -92,6 +116,23 @@ bool smtpd_parse_bdat(const char *args, size_t len, unsigned long long *n_r,
 /* The client's HELO/EHLO name: the first word, printable ASCII, at most
  * 255 octets. */
 bool smtpd_parse_helo(const char *args, size_t len, char *out, size_t size);
+
+/* ---- smtpd_dsn.c: DSN parameters (RFC 3461), pure functions ---- */
+
+/* Decode xtext (RFC 3461 4): printable ASCII except '+' and '=', with
+ * "+XX" (upper-case hex) for anything else. The decoded text must fit
+ * in size - 1 bytes and may not contain NUL or control characters.
+ * False on any violation. */
+bool smtpd_xtext_decode(const char *in, size_t len, char *out, size_t size);
+/* NOTIFY=NEVER or a comma list of SUCCESS, FAILURE, DELAY. */
+bool smtpd_dsn_notify(const char *val, size_t len, unsigned *notify_r);
+/* ORCPT=addr-type;xtext. True with the decoded address in out when the
+ * type is rfc822 (or utf-8); other types are accepted with out = "". */
+bool smtpd_dsn_orcpt(const char *val, size_t len, char *out, size_t size);
+/* RET=FULL|HDRS. */
+bool smtpd_dsn_ret(const char *val, size_t len, enum smtpd_ret *ret_r);
+/* The queue file's "ret" attribute value, NULL for none. */
+const char *smtpd_dsn_ret_name(enum smtpd_ret ret);
 
 /* ---- smtpd_server.c: per-process configuration ---- */
 
@@ -110,13 +151,25 @@ struct smtpd_config {
 	bool helo_required;
 	struct cidr_list *mynetworks;
 	struct resolver *resolver;
+
+	/* TLS and submission (smtpd_tls.c, smtpd_auth.c). */
+	struct tls_ctx *tls;		/* NULL: no STARTTLS */
+	bool tls_required;		/* smtpd_tls_security_level=encrypt */
+	bool tls_wrapper;		/* TLS from the first byte (465) */
+	bool auth_enable;
+	bool auth_tls_only;
+	bool require_auth;
+	char **mechanisms;		/* auth_mechanisms */
+	struct auth_client *auth;
+	struct dict **sender_login_maps;	/* NULL-terminated */
 };
 
 /* ---- smtpd_proto.c: one session ---- */
 
 struct smtpd_rcpt {
 	char *address;		/* canonical, routed */
-	char *orig;		/* as the client wrote it */
+	char *orig;		/* ORCPT, else as the client wrote it */
+	unsigned notify;	/* QUEUE_NOTIFY_*, 0 for the default */
 };
 
 struct smtpd_session {
@@ -131,15 +184,22 @@ struct smtpd_session {
 	char helo[256];
 	bool esmtp;
 	bool trusted;		/* client in $mynetworks */
+	struct tls_conn *tls;	/* after STARTTLS or in wrapper mode */
+	char *sasl_user;	/* after AUTH: the canonical login */
+	char sasl_method[16];
 
 	/* The transaction. */
 	bool in_mail;
 	char sender[ADDR_TEXT_MAX + 1];
 	bool smtputf8;
 	enum smtpd_body body;
+	enum smtpd_ret ret;
+	char envid[SMTPD_ENVID_MAX + 1];
 	struct smtpd_rcpt *rcpts;
 	size_t nrcpt, rcpt_cap;
 	struct queue_writer *qw;
+	struct smtpd_header *hdr;	/* submission: header fixer */
+	struct str hbuf;		/* its output, reused */
 	char queue_id[32];
 	bool bdat;		/* a BDAT transfer is under way */
 	bool bdat_cr;		/* last BDAT byte was a held-back CR */
@@ -164,6 +224,12 @@ void smtpd_transaction_reset(struct smtpd_session *s);
 /* An I/O failure st while reading in state s->where: log it the Postfix
  * way, answer 421 on a timeout, and end the session. */
 void smtpd_io_failed(struct smtpd_session *s, enum lio_status st);
+/* Forget everything the client said (after STARTTLS, RFC 3207 4.2): the
+ * HELO/EHLO name and the transaction. */
+void smtpd_session_forget(struct smtpd_session *s);
+/* The protocol name for Received: and the queue file (RFC 3848):
+ * SMTP, ESMTP, ESMTPS, ESMTPA or ESMTPSA. */
+const char *smtpd_protocol(const struct smtpd_session *s);
 
 /* ---- smtpd_reply.c ---- */
 
@@ -181,6 +247,50 @@ void smtpd_reject(struct smtpd_session *s, const char *to,
 void smtpd_reply_raw(struct smtpd_session *s, const char *text);
 /* The EHLO reply. */
 void smtpd_reply_ehlo(struct smtpd_session *s);
+
+/* ---- smtpd_tls.c: STARTTLS and implicit TLS ---- */
+
+/* Make the server TLS context per the configuration (pre_init, while
+ * the key files are readable). Fatal on a broken configuration. */
+void smtpd_tls_init(struct smtpd_config *c, struct cfg *cfg);
+/* Wrapper mode: the handshake before the greeting. False if it failed
+ * (logged; the session is over). */
+bool smtpd_tls_wrap(struct smtpd_session *s);
+void smtpd_cmd_starttls(struct smtpd_session *s, const struct smtpd_cmd *cmd);
+/* Is STARTTLS to be offered now? */
+bool smtpd_tls_offer(const struct smtpd_session *s);
+/* End TLS at the end of the session. */
+void smtpd_tls_end(struct smtpd_session *s);
+
+/* ---- smtpd_auth.c: AUTH (RFC 4954) and the submission policy ---- */
+
+/* Open the auth client and $smtpd_sender_login_maps (pre_init). */
+void smtpd_auth_init(struct smtpd_config *c, struct cfg *cfg);
+/* Is AUTH to be offered now (never on a plaintext connection unless
+ * smtpd_tls_auth_only = no)? */
+bool smtpd_auth_offer(const struct smtpd_session *s);
+void smtpd_cmd_auth(struct smtpd_session *s, const struct smtpd_cmd *cmd);
+/* May the authenticated client use sender (canonical text, "" for <>)?
+ * Returns -1 on a table error, 0 no, 1 yes. */
+int smtpd_auth_sender_ok(struct smtpd_session *s, const char *sender);
+/* The submission checks at MAIL; false with the reply already sent. */
+bool smtpd_auth_check_mail(struct smtpd_session *s, const char *sender);
+/* Forget the login (end of session). */
+void smtpd_auth_reset(struct smtpd_session *s);
+
+/* ---- smtpd_header.c: missing headers of submitted mail ---- */
+
+/* Watch the header of content being stored and add Message-ID: and
+ * Date: when the header ends without them (RFC 6409 8.2, 8.3). */
+struct smtpd_header;
+struct smtpd_header *smtpd_header_create(const char *myhostname,
+					 const char *queue_id);
+void smtpd_header_free(struct smtpd_header **h);
+/* Pass content (LF line ends) through; out receives what to store. */
+void smtpd_header_feed(struct smtpd_header *h, const char *p, size_t n,
+		       struct str *out);
+/* At the end of content: whatever is still owed. */
+void smtpd_header_finish(struct smtpd_header *h, struct str *out);
 
 /* ---- smtpd_check.c: recipient acceptance and relay control ---- */
 

@@ -11,8 +11,9 @@
  *     alias) is accepted from anyone if it exists (resolve_rcpt_exists),
  *     else 550 5.1.1 User unknown; postmaster always exists, and a bare
  *     "postmaster" means postmaster@$myhostname (RFC 5321 4.5.1);
- *   - any other domain is relayed only for clients in $mynetworks, else
- *     554 5.7.1 Relay access denied.
+ *   - any other domain is relayed only for clients in $mynetworks and
+ *     clients that authenticated (AUTH), else 554 5.7.1 Relay access
+ *     denied.
  *
  * Address tricks are settled here:
  *   - routing inside the local part ("user%other@ours", "other!user@ours",
@@ -39,6 +40,12 @@
 #include "mem.h"
 #include "resolve.h"
 #include "smtpd.h"
+
+/* permit_mynetworks, permit_sasl_authenticated. */
+static bool smtpd_may_relay(const struct smtpd_session *s)
+{
+	return s->trusted || s->sasl_user != NULL;
+}
 
 static bool smtpd_relay_denied(struct smtpd_perr *err, const char *orig)
 {
@@ -106,7 +113,7 @@ static bool smtpd_check_ours(struct smtpd_session *s,
 	const char *why = NULL;
 	int found;
 
-	if (addr_has_routing(&r->addr) && !s->trusted)
+	if (addr_has_routing(&r->addr) && !smtpd_may_relay(s))
 		return smtpd_relay_denied(err, r->orig);
 	smtpd_check_address(s, &r->addr, domain);
 	if (!addr_is_postmaster(&r->addr)) {
@@ -150,7 +157,7 @@ bool smtpd_check_rcpt(struct smtpd_session *s, const struct smtpd_rcpt_arg *r,
 	}
 	if (class != RESOLVE_RELAY)
 		return smtpd_check_ours(s, r, class, domain, address_r, err);
-	if (!s->trusted)
+	if (!smtpd_may_relay(s))
 		return smtpd_relay_denied(err, r->orig);
 	*address_r = mem_strdup(r->addr.text);
 	return true;

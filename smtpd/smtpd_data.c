@@ -40,6 +40,12 @@
  * end of data, or for the first BDAT chunk past it); more than
  * SMTPD_HOPCOUNT_LIMIT Received: headers is a mail loop (554 5.4.0).
  *
+ * Submission: when the client authenticated, content passes through
+ * smtpd_header.c, which adds Message-ID: and Date: if the header lacks
+ * them. The queue file records the login (sasl_method, sasl_username)
+ * and the DSN parameters (ret, envid, and per recipient the NOTIFY bits
+ * and the ORCPT address).
+ *
  * Durability: 250 "Ok: queued as ID" is sent only after
  * queue_writer_commit (fsync, rename into incoming/, fsync of the
  * directory). Then qmgr is woken; a failed wakeup is only logged, since
@@ -111,8 +117,7 @@ static void smtpd_received(struct smtpd_session *s, struct str *h)
 	str_printf(h, "Received: from %s (%s [%s%s])\n\tby %s (correo) with"
 		   " %s id %s", s->helo[0] ? s->helo : s->client_name,
 		   s->client_name, v6 ? "IPv6:" : "", s->client_addr,
-		   s->cfg->myhostname, s->esmtp ? "ESMTP" : "SMTP",
-		   s->queue_id);
+		   s->cfg->myhostname, smtpd_protocol(s), s->queue_id);
 	if (s->nrcpt == 1)
 		str_printf(h, "\n\tfor <%s>", s->rcpts[0].address);
 	str_printf(h, "; %s\n", date);
@@ -136,16 +141,30 @@ static bool smtpd_queue_open(struct smtpd_session *s)
 	queue_writer_attr(s->qw, "client_name", s->client_name);
 	if (s->helo[0] != '\0')
 		queue_writer_attr(s->qw, "helo", s->helo);
-	queue_writer_attr(s->qw, "protocol", s->esmtp ? "ESMTP" : "SMTP");
+	queue_writer_attr(s->qw, "protocol", smtpd_protocol(s));
 	if (body != NULL)
 		queue_writer_attr(s->qw, "body", body);
 	if (s->smtputf8)
 		queue_writer_attr(s->qw, "smtputf8", "yes");
+	if (smtpd_dsn_ret_name(s->ret) != NULL)
+		queue_writer_attr(s->qw, "ret", smtpd_dsn_ret_name(s->ret));
+	if (s->envid[0] != '\0')
+		queue_writer_attr(s->qw, "envid", s->envid);
+	if (s->sasl_user != NULL) {
+		queue_writer_attr(s->qw, "sasl_method", s->sasl_method);
+		queue_writer_attr(s->qw, "sasl_username", s->sasl_user);
+		s->hdr = smtpd_header_create(s->cfg->myhostname, s->queue_id);
+	}
 	for (i = 0; i < s->nrcpt; i++)
 		queue_writer_rcpt(s->qw, s->rcpts[i].address,
-				  s->rcpts[i].orig, 0);
-	msg_info("%s: client=%s[%s]", s->queue_id, s->client_name,
-		 s->client_addr);
+				  s->rcpts[i].orig, s->rcpts[i].notify);
+	if (s->sasl_user != NULL)
+		msg_info("%s: client=%s[%s], sasl_method=%s, sasl_username=%s",
+			 s->queue_id, s->client_name, s->client_addr,
+			 s->sasl_method, s->sasl_user);
+	else
+		msg_info("%s: client=%s[%s]", s->queue_id, s->client_name,
+			 s->client_addr);
 	str_clear(&s->buf);
 	smtpd_received(s, &s->buf);
 	if (!queue_writer_content(s->qw, s->buf.data, s->buf.len)) {
@@ -157,11 +176,37 @@ static bool smtpd_queue_open(struct smtpd_session *s)
 	return true;
 }
 
+/* Store content octets (LF line ends), through the header fixer of
+ * submitted mail. */
+static bool smtpd_store(struct smtpd_session *s, const char *p, size_t n)
+{
+	if (s->hdr == NULL)
+		return queue_writer_content(s->qw, p, n);
+	str_clear(&s->hbuf);
+	smtpd_header_feed(s->hdr, p, n, &s->hbuf);
+	return queue_writer_content(s->qw, s->hbuf.data, s->hbuf.len);
+}
+
+/* The end of submitted content: what the header fixer still owes. */
+static bool smtpd_store_end(struct smtpd_session *s)
+{
+	if (s->hdr == NULL)
+		return true;
+	str_clear(&s->hbuf);
+	smtpd_header_finish(s->hdr, &s->hbuf);
+	return queue_writer_content(s->qw, s->hbuf.data, s->hbuf.len);
+}
+
 /* Commit and answer, or refuse with error; either way the transaction
  * is over. */
 static void smtpd_queue_finish(struct smtpd_session *s, const char *error)
 {
 	s->where = "END-OF-MESSAGE";
+	if (error == NULL && !smtpd_store_end(s)) {
+		msg_warn("%s: queue file write error: %s", s->queue_id,
+			 strerror(errno));
+		error = SMTPD_ERR_WRITE;
+	}
 	if (error == NULL && !queue_writer_commit(s->qw)) {
 		msg_warn("%s: queue file commit: %s", s->queue_id,
 			 strerror(errno));
@@ -192,7 +237,7 @@ static void smtpd_data_write(struct smtpd_session *s, struct smtpd_dstate *d,
 		d->too_big = true;
 		return;
 	}
-	if (!queue_writer_content(s->qw, p, n)) {
+	if (!smtpd_store(s, p, n)) {
 		msg_warn("%s: queue file write error: %s", s->queue_id,
 			 strerror(errno));
 		d->write_error = true;
@@ -357,7 +402,7 @@ static bool smtpd_bdat_put(struct smtpd_session *s, const char *p, size_t n)
 	if (n == 0)
 		return true;
 	s->bdat_last = p[n - 1];
-	return queue_writer_content(s->qw, p, n);
+	return smtpd_store(s, p, n);
 }
 
 /* Store one piece of a chunk, CRLF -> LF. */

@@ -4,7 +4,9 @@
  * Pure functions over one command line without its line end: the verb
  * (case-insensitive, RFC 5321 4.1.1), the MAIL FROM and RCPT TO paths
  * with their ESMTP parameters (RFC 1869 syntax; SIZE from RFC 1870, BODY
- * from RFC 6152/3030, SMTPUTF8 from RFC 6531), BDAT's count (RFC 3030)
+ * from RFC 6152/3030, SMTPUTF8 from RFC 6531, AUTH= from RFC 4954 (accepted
+ * and ignored, as Postfix does), RET, ENVID, NOTIFY and ORCPT from RFC
+ * 3461 through smtpd_dsn.c), BDAT's count (RFC 3030)
  * and the HELO name. Failures come back as the complete reply line, with
  * the code and enhanced status code Postfix uses for the same mistake.
  *
@@ -34,6 +36,8 @@ static const struct {
 	{ "unknown", "unknown", SMTPD_UNKNOWN },
 	{ "HELO", "helo", SMTPD_HELO },
 	{ "EHLO", "ehlo", SMTPD_EHLO },
+	{ "STARTTLS", "starttls", SMTPD_STARTTLS },
+	{ "AUTH", "auth", SMTPD_AUTH },
 	{ "MAIL", "mail", SMTPD_MAIL },
 	{ "RCPT", "rcpt", SMTPD_RCPT },
 	{ "DATA", "data", SMTPD_DATA },
@@ -211,6 +215,8 @@ static bool smtpd_mail_param(struct smtpd_mail *m, const char *key,
 			     size_t klen, const char *val, size_t vlen,
 			     struct smtpd_perr *err)
 {
+	char aux[ADDR_PATH_MAX + 1];
+
 	if (smtpd_is(key, klen, "SIZE")) {
 		if (m->size >= 0 || val == NULL ||
 		    !smtpd_size_param(val, vlen, &m->size))
@@ -234,6 +240,30 @@ static bool smtpd_mail_param(struct smtpd_mail *m, const char *key,
 			return smtpd_perr(err, "501 5.5.4 Bad SMTPUTF8"
 					  " parameter syntax");
 		m->smtputf8 = true;
+	} else if (smtpd_is(key, klen, "RET")) {
+		if (m->ret != SMTPD_RET_NONE || val == NULL ||
+		    !smtpd_dsn_ret(val, vlen, &m->ret))
+			return smtpd_perr(err, "501 5.5.4 Bad RET parameter"
+					  " syntax");
+	} else if (smtpd_is(key, klen, "ENVID")) {
+		if (m->envid[0] != '\0' || val == NULL ||
+		    vlen > SMTPD_ENVID_MAX ||
+		    !smtpd_xtext_decode(val, vlen, m->envid,
+					sizeof(m->envid)) ||
+		    m->envid[0] == '\0')
+			return smtpd_perr(err, "501 5.5.4 Bad ENVID parameter"
+					  " syntax");
+	} else if (smtpd_is(key, klen, "AUTH")) {
+		/* RFC 4954 5: the submitter's identity, as xtext or "<>".
+		 * Only a trusted relay's claim could matter; like Postfix,
+		 * correo checks the syntax and ignores it. */
+		if (m->auth_param || val == NULL || vlen == 0 ||
+		    vlen > ADDR_PATH_MAX ||
+		    (!smtpd_is(val, vlen, "<>") &&
+		     !smtpd_xtext_decode(val, vlen, aux, sizeof(aux))))
+			return smtpd_perr(err, "501 5.5.4 Bad AUTH parameter"
+					  " syntax");
+		m->auth_param = true;
 	} else {
 		smtpd_unsupported(err, key, klen);
 		return false;
@@ -268,6 +298,28 @@ bool smtpd_parse_mail(const char *args, size_t len, struct smtpd_mail *m,
 	return true;
 }
 
+static bool smtpd_rcpt_param(struct smtpd_rcpt_arg *r, const char *key,
+			     size_t klen, const char *val, size_t vlen,
+			     struct smtpd_perr *err)
+{
+	if (smtpd_is(key, klen, "NOTIFY")) {
+		if (r->notify != 0 || val == NULL ||
+		    !smtpd_dsn_notify(val, vlen, &r->notify))
+			return smtpd_perr(err, "501 5.5.4 Bad NOTIFY parameter"
+					  " syntax");
+	} else if (smtpd_is(key, klen, "ORCPT")) {
+		if (r->has_orcpt || val == NULL ||
+		    !smtpd_dsn_orcpt(val, vlen, r->orcpt, sizeof(r->orcpt)))
+			return smtpd_perr(err, "501 5.5.4 Bad ORCPT parameter"
+					  " syntax");
+		r->has_orcpt = true;
+	} else {
+		smtpd_unsupported(err, key, klen);
+		return false;
+	}
+	return true;
+}
+
 bool smtpd_parse_rcpt(const char *args, size_t len, bool smtputf8,
 		      struct smtpd_rcpt_arg *r, struct smtpd_perr *err)
 {
@@ -290,10 +342,9 @@ bool smtpd_parse_rcpt(const char *args, size_t len, bool smtputf8,
 	if (len > 0 && *p != ' ' && *p != '\t')
 		return smtpd_perr(err, "501 5.1.3 Bad recipient address"
 				  " syntax");
-	if (smtpd_param(&p, &len, &key, &klen, &val, &vlen)) {
-		smtpd_unsupported(err, key, klen);
-		return false;
-	}
+	while (smtpd_param(&p, &len, &key, &klen, &val, &vlen))
+		if (!smtpd_rcpt_param(r, key, klen, val, vlen, err))
+			return false;
 	if (r->addr.utf8 && !smtputf8)
 		return smtpd_perr(err, "553 5.6.7 Must declare SMTPUTF8 to"
 				  " send unicode address");

@@ -17,6 +17,12 @@
  * (accepted like Postfix's "normalize"); bare LFs are refused only in
  * message content, where they matter for SMTP smuggling.
  *
+ * STARTTLS (smtpd_tls.c) and AUTH (smtpd_auth.c) are commands like the
+ * others; after STARTTLS the session forgets what the client said
+ * before (smtpd_session_forget). On a submission service
+ * ($smtpd_require_auth) MAIL needs AUTH first, and with
+ * $smtpd_tls_security_level = encrypt it needs STARTTLS first.
+ *
  * Ending: QUIT, $smtpd_hard_error_limit errors (421 4.7.0), a timeout
  * (421 4.4.2) or the client going away; the disconnect line counts every
  * command the Postfix way ("ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4").
@@ -52,6 +58,8 @@ void smtpd_transaction_reset(struct smtpd_session *s)
 
 	if (s->qw != NULL)
 		queue_writer_abort(&s->qw);
+	if (s->hdr != NULL)
+		smtpd_header_free(&s->hdr);
 	for (i = 0; i < s->nrcpt; i++) {
 		mem_free(s->rcpts[i].address);
 		mem_free(s->rcpts[i].orig);
@@ -61,12 +69,31 @@ void smtpd_transaction_reset(struct smtpd_session *s)
 	s->sender[0] = '\0';
 	s->smtputf8 = false;
 	s->body = SMTPD_BODY_NONE;
+	s->ret = SMTPD_RET_NONE;
+	s->envid[0] = '\0';
 	s->queue_id[0] = '\0';
 	s->bdat = false;
 	s->bdat_cr = false;
 	s->bdat_last = '\n';
 	s->bdat_error = NULL;
 	s->msg_size = 0;
+}
+
+void smtpd_session_forget(struct smtpd_session *s)
+{
+	smtpd_transaction_reset(s);
+	s->helo[0] = '\0';
+	s->esmtp = false;
+}
+
+const char *smtpd_protocol(const struct smtpd_session *s)
+{
+	static const char *const names[] = { "ESMTP", "ESMTPS", "ESMTPA",
+					     "ESMTPSA" };
+
+	if (!s->esmtp)
+		return "SMTP";
+	return names[(s->tls != NULL) + 2 * (s->sasl_user != NULL)];
 }
 
 void smtpd_io_failed(struct smtpd_session *s, enum lio_status st)
@@ -129,6 +156,14 @@ static void smtpd_cmd_mail(struct smtpd_session *s,
 		smtpd_reply(s, "503 5.5.1 Error: nested MAIL command");
 		return;
 	}
+	if (s->cfg->tls_required && s->tls == NULL) {
+		smtpd_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+		return;
+	}
+	if (s->cfg->require_auth && s->sasl_user == NULL) {
+		smtpd_reject(s, NULL, "530 5.7.0 Authentication required");
+		return;
+	}
 	if (!smtpd_parse_mail(cmd->args, cmd->args_len, &m, &err)) {
 		smtpd_reply(s, "%s", err.reply);
 		return;
@@ -141,9 +176,13 @@ static void smtpd_cmd_mail(struct smtpd_session *s,
 		smtpd_reply(s, "552 5.3.4 Message size exceeds fixed limit");
 		return;
 	}
+	if (s->sasl_user != NULL && !smtpd_auth_check_mail(s, m.addr.text))
+		return;
 	memcpy(s->sender, m.addr.text, sizeof(s->sender));
 	s->smtputf8 = m.smtputf8;
 	s->body = m.body;
+	s->ret = m.ret;
+	memcpy(s->envid, m.envid, sizeof(s->envid));
 	s->in_mail = true;
 	smtpd_reply(s, "250 2.1.0 Ok");
 }
@@ -196,7 +235,9 @@ static void smtpd_cmd_rcpt(struct smtpd_session *s,
 						     sizeof(*s->rcpts));
 		}
 		s->rcpts[s->nrcpt].address = address;
-		s->rcpts[s->nrcpt].orig = mem_strdup(r.orig);
+		s->rcpts[s->nrcpt].orig = mem_strdup(r.orcpt[0] != '\0' ?
+						     r.orcpt : r.orig);
+		s->rcpts[s->nrcpt].notify = r.notify;
 		s->nrcpt++;
 	}
 	smtpd_reply(s, "250 2.1.5 Ok");
@@ -232,8 +273,8 @@ static void smtpd_cmd_vrfy(struct smtpd_session *s,
 static void smtpd_cmd_help(struct smtpd_session *s,
 			   const struct smtpd_cmd *cmd)
 {
-	smtpd_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT"
-		    " RSET NOOP QUIT VRFY HELP");
+	smtpd_reply(s, "214 2.0.0 Commands: HELO EHLO STARTTLS AUTH MAIL RCPT"
+		    " DATA BDAT RSET NOOP QUIT VRFY HELP");
 }
 
 static void smtpd_cmd_quit(struct smtpd_session *s,
@@ -264,6 +305,8 @@ static smtpd_handler *const smtpd_handlers[SMTPD_VERB_COUNT] = {
 	[SMTPD_UNKNOWN] = smtpd_cmd_unknown,
 	[SMTPD_HELO] = smtpd_cmd_helo,
 	[SMTPD_EHLO] = smtpd_cmd_helo,
+	[SMTPD_STARTTLS] = smtpd_cmd_starttls,
+	[SMTPD_AUTH] = smtpd_cmd_auth,
 	[SMTPD_MAIL] = smtpd_cmd_mail,
 	[SMTPD_RCPT] = smtpd_cmd_rcpt,
 	[SMTPD_DATA] = smtpd_cmd_data,
@@ -444,13 +487,18 @@ void smtpd_session_run(const struct smtpd_config *cfg, int fd)
 	smtpd_session_peer(s, fd);
 	s->lio = lio_create(fd, cfg->timeout);
 	msg_info("connect from %s[%s]", s->client_name, s->client_addr);
-	smtpd_reply(s, "220 %s", cfg->banner);
-	smtpd_loop(s);
+	if (!cfg->tls_wrapper || smtpd_tls_wrap(s)) {
+		smtpd_reply(s, "220 %s", cfg->banner);
+		smtpd_loop(s);
+	}
 	smtpd_transaction_reset(s);
 	smtpd_log_disconnect(s);
+	smtpd_tls_end(s);
+	smtpd_auth_reset(s);
 	lio_free(&s->lio);
 	mem_free(s->rcpts);
 	str_release(&s->line);
 	str_release(&s->buf);
+	str_release(&s->hbuf);
 	mem_free(s);
 }

@@ -99,7 +99,15 @@ void smtpd_reply_ehlo(struct smtpd_session *s)
 		lio_printf(s->lio, "250-SIZE %lld\r\n", s->cfg->size_limit);
 	else
 		lio_puts(s->lio, "250-SIZE\r\n");
+	if (smtpd_tls_offer(s))
+		lio_puts(s->lio, "250-STARTTLS\r\n");
+	if (smtpd_auth_offer(s)) {
+		lio_puts(s->lio, "250-AUTH");
+		for (char **m = s->cfg->mechanisms; *m != NULL; m++)
+			lio_printf(s->lio, " %s", *m);
+		lio_puts(s->lio, "\r\n");
+	}
 	lio_puts(s->lio, "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"
-		 "250-CHUNKING\r\n250 SMTPUTF8\r\n");
+		 "250-DSN\r\n250-CHUNKING\r\n250 SMTPUTF8\r\n");
 	s->last_code = 250;
 }

@@ -3,10 +3,12 @@
  * smtpd_server.h).
  *
  * Configuration is read once per process: smtpd_pre_init (privileged,
- * before any chroot) opens the lookup tables through resolve_create and
- * parses $mynetworks; smtpd_post_init reads the limits. smtpd_serve then
- * runs one session per accepted client with no further config work, so
- * a session costs no more than its protocol.
+ * before any chroot) opens the lookup tables through resolve_create,
+ * parses $mynetworks, loads the TLS certificate and key (smtpd_tls.c)
+ * and opens $smtpd_sender_login_maps (smtpd_auth.c); smtpd_post_init
+ * reads the limits. smtpd_serve then runs one session per accepted
+ * client with no further config work, so a session costs no more than
+ * its protocol.
  *
  * SECURITY: pre_init runs with the privileges master gave us, only to
  * open tables the admin configured; everything after runs as the mail
@@ -39,6 +41,8 @@ void smtpd_pre_init(void *ctx)
 	smtpd_config.resolver = resolve_create(cfg_main, &error);
 	if (smtpd_config.resolver == NULL)
 		msg_fatal("cannot open address tables: %s", error);
+	smtpd_tls_init(&smtpd_config, cfg_main);
+	smtpd_auth_init(&smtpd_config, cfg_main);
 }
 
 void smtpd_config_load(struct smtpd_config *c, struct cfg *cfg)

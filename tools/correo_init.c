@@ -5,7 +5,9 @@
  *                   [--daemon-dir PATH]
  *
  * Writes DIR/correo.conf (every path under DIR), DIR/services.conf (smtp
- * on ADDR:BASE+25, qmgr, local; later services commented out), the queue
+ * on ADDR:BASE+25, submission on BASE+587 and BASE+465, qmgr, local,
+ * auth; later services commented out), DIR/tls/ (a self-signed
+ * certificate for mail.D and a session ticket key), the queue
  * tree of queue_dirs[] with its modes, DIR/log/, DIR/mail/ and a demo
  * virtual mailbox demo@D with its tables built. BASE defaults to a range
  * whose ports are free right now; ADDR to 127.0.0.1, so instances on a
@@ -49,6 +51,7 @@
 #include "queue.h"
 #include "safe_file.h"
 #include "str.h"
+#include "tls.h"
 
 #include "correo.h"
 #include "tool.h"
@@ -307,12 +310,20 @@ static bool init_services(const struct init *in)
 		 "local");
 	init_row(&s, "", "auth", "unix -       correo-auth n      -      1       "
 		 "auth");
+	/* Submission (RFC 6409, 8314): STARTTLS then AUTH on 587, TLS from
+	 * the first byte on 465; smtpd(8), correo.conf(5). */
+	init_inet_row(&s, in, "", 587, "inet n       -    n      -      100"
+		      "     smtpd -o smtpd_tls_security_level=encrypt"
+		      " -o smtpd_sasl_auth_enable=yes"
+		      " -o smtpd_require_auth=yes");
+	init_inet_row(&s, in, "", 465, "inet n       -    n      -      100"
+		      "     smtpd -o smtpd_tls_wrappermode=yes"
+		      " -o smtpd_sasl_auth_enable=yes"
+		      " -o smtpd_require_auth=yes");
 	init_row(&s, "", "pickup", "unix n       -    n      60     1       "
 		 "pickup");
 	str_append(&s, "# Services of later releases: uncomment when the "
 		   "daemon exists.\n");
-	init_inet_row(&s, in, "#", 587, "inet n       -    n      -      100"
-		      "     smtpd -o smtpd_sasl_auth_enable=yes");
 	init_row(&s, "#", "smtp", "unix -       -    n      -      -       "
 		 "smtp");
 	init_inet_row(&s, in, "#", 110, "inet n       -    n      -      100"
@@ -400,6 +411,33 @@ static bool init_demo(const struct init *in)
 				in->root);
 	}
 	str_release(&s);
+	return ok;
+}
+
+/* A self-signed certificate and a session ticket key, so STARTTLS
+ * and port 465 work out of the box (replace them with real ones). */
+static bool init_tls(const struct init *in)
+{
+	char *dir = tool_path(in->dir, "tls");
+	char *cert = tool_path(dir, "cert.pem");
+	char *key = tool_path(dir, "key.pem");
+	char *ticket = tool_path(dir, "ticket.key");
+	struct str host = STR_INIT;
+	char *error = NULL;
+	bool ok = init_mkdir(dir, 0755, 0, 0, false);
+
+	str_printf(&host, "mail.%s", in->domain);
+	if (ok && (!tls_make_selfsigned(cert, key, str_c(&host), &error) ||
+		   !tls_make_ticket_key(ticket, &error))) {
+		tool_complain("%s", error);
+		mem_free(error);
+		ok = false;
+	}
+	str_release(&host);
+	mem_free(ticket);
+	mem_free(key);
+	mem_free(cert);
+	mem_free(dir);
 	return ok;
 }
 
@@ -501,7 +539,7 @@ static void init_report(const struct init *in)
 	       "  queue:     %s/queue\n"
 	       "  log:       %s/log/correo.log\n"
 	       "  mailbox:   demo@%s -> %s/mail/%s/demo/ (Maildir)\n"
-	       "  smtp:      %s port %ld\n"
+	       "  smtp:      %s port %ld (submission: %ld STARTTLS, %ld TLS)\n"
 	       "%s"
 	       "Start it:    %s start\n"
 	       "Status:      %s status\n"
@@ -511,6 +549,7 @@ static void init_report(const struct init *in)
 	       "Stop it:     %s stop\n",
 	       in->dir, in->dir, in->daemon_dir, in->dir, in->dir,
 	       in->domain, in->dir, in->domain, in->listen, smtp,
+	       in->port_base + 587, in->port_base + 465,
 	       in->root ? "  (run as root: queue owned by " INIT_MAIL_OWNER
 			  ", mailboxes by " INIT_VMAIL ")\n" : "",
 	       str_c(&correo), str_c(&correo), in->listen, smtp, in->domain,
@@ -561,7 +600,7 @@ int correo_init_cmd(const char *config_dir, int argc, char **argv)
 	if ((in.root && !init_accounts(&in)) || !init_absolute(&in, dir))
 		goto done;
 	if (init_config(&in) && init_services(&in) && init_queue(&in) &&
-	    init_dirs(&in) && init_demo(&in)) {
+	    init_dirs(&in) && init_demo(&in) && init_tls(&in)) {
 		init_report(&in);
 		ret = 0;
 	}

@@ -198,7 +198,7 @@ class BasicTest(SmtpdTest):
                         "enhancedstatuscodes", "chunking", "smtputf8"):
                 self.assertTrue(s.has_extn(ext), ext)
             self.assertEqual(s.esmtp_features["size"], "200000")
-            self.assertFalse(s.has_extn("dsn"))
+            self.assertTrue(s.has_extn("dsn"))
             s.sendmail("a@example.org", ["demo@demo.test"], msg,
                        mail_options=["BODY=8BITMIME"])
         new = self.new_files()
