@@ -76,7 +76,8 @@ int pickup_scan(void)
 
 	if (queue_scan(QUEUE_MAILDROP, pickup_collect, &l) < 0)
 		msg_warn("scan %s/: %m", QUEUE_MAILDROP);
-	qsort(l.ids, l.count, sizeof(*l.ids), pickup_idcmp);
+	if (l.count > 1)
+		qsort(l.ids, l.count, sizeof(*l.ids), pickup_idcmp);
 	for (size_t i = 0; i < l.count; i++) {
 		if (!server_stopping() && pickup_file(l.ids[i]) > 0)
 			queued++;

@@ -312,7 +312,9 @@ int queue_list_print(FILE *out, const char *prog, bool json)
 				list_queues[q], strerror(errno));
 			status = 1;
 		}
-		qsort(ids.ids, ids.count, sizeof(*ids.ids), list_idcmp);
+		if (ids.count > 1)
+			qsort(ids.ids, ids.count, sizeof(*ids.ids),
+			      list_idcmp);
 		for (size_t i = 0; i < ids.count; i++)
 			list_one(&st, list_queues[q], ids.ids[i], &log);
 		list_ids_free(&ids);
