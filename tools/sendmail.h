@@ -42,8 +42,8 @@ void sendmail_headers(struct str *msg, bool extract,
 
 /* Validate an address given on the command line or found in a header
  * and put its canonical form in out; an address without '@' gets
- * "@origin" (origin NULL: it is refused). With null_ok, "" and "<>" mean the null sender (out is
- * ""). False with *error_r (static text) if it is not an address. */
+ * "@origin" (origin NULL: it is refused). With null_ok, "" and "<>"
+ * mean the null sender (out is ""). False with *error_r (static text) if it is not an address. */
 bool sendmail_qualify(const char *in, const char *origin, bool null_ok,
 		      struct str *out, const char **error_r);
 
