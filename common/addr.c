@@ -125,7 +125,8 @@ static bool addr_literal(const char *s, size_t len, struct addr_error *err)
 	} else if (memchr(in, ':', n) != NULL) {
 		return addr_fail(err, "unsupported address literal", 1);
 	}
-	if (n == 0 || n >= sizeof(buf))
+	/* A NUL would end buf early: "[192.0.2.1\0junk]" must not pass. */
+	if (n == 0 || n >= sizeof(buf) || memchr(in, '\0', n) != NULL)
 		return addr_fail(err, "bad address literal", 1);
 	memcpy(buf, in, n);
 	buf[n] = '\0';

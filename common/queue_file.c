@@ -62,8 +62,9 @@
  *    file size must equal content offset + content length exactly.
  *
  * The writer buffers 64 KB at a time, so a small message is created
- * with one write(2) and a 100 KB one with two or three; commit adds one
- * fsync, a rename and an fsync of incoming/.
+ * with one write(2) and a 100 KB one with two or three; commit adds a
+ * rename, an fsync of the file and an fsync of incoming/ (in that
+ * order: see queue_writer_commit).
  *
  * The reader reads the header and envelope with one or two pread(2)s
  * (the content is left on disk for delivery agents to read through
@@ -395,8 +396,8 @@ static bool fsync_dir(const char *dir)
 	return close(fd) == 0;
 }
 
-/* Header into place, data to disk. False with w->error set. */
-static bool qw_sync(struct queue_writer *w)
+/* Header into place, everything written. False with w->error set. */
+static bool qw_finish(struct queue_writer *w)
 {
 	char header[QUEUE_HEADER_SIZE];
 	bool header_flushed = w->flushed > 0;
@@ -410,10 +411,6 @@ static bool qw_sync(struct queue_writer *w)
 	if (header_flushed &&
 	    pwrite(w->fd, header, sizeof(header), 0) != sizeof(header)) {
 		qw_fail(w, errno != 0 ? errno : EIO);
-		return false;
-	}
-	if (fsync(w->fd) < 0) {
-		qw_fail(w, errno);
 		return false;
 	}
 	return true;
@@ -431,7 +428,7 @@ bool queue_writer_commit(struct queue_writer *w)
 		qw_fail(w, EINVAL);
 	else if (w->nrcpt > QUEUE_NRCPT_MAX)
 		qw_fail(w, E2BIG);
-	if (!qw_sync(w))
+	if (!qw_finish(w))
 		goto fail;
 	if (!str_snprintf(final, sizeof(final), "%s/%s", w->dir, w->id))
 		msg_panic("queue_writer: path overflow");
@@ -440,6 +437,18 @@ bool queue_writer_commit(struct queue_writer *w)
 		goto fail;
 	}
 	remove = final;
+	/* The rename comes before the fsyncs so that one journal commit
+	 * carries the data, the inode and the directory entry; the
+	 * directory fsync then usually has nothing left to write (on ext4
+	 * this halves the latency of a commit). Nothing is acknowledged
+	 * until both fsyncs return, so a crash in between loses no
+	 * accepted mail: qmgr finds the file complete, or incomplete and
+	 * quarantines it. A reader that opens it early sees it whole: all
+	 * of it was written before the rename. */
+	if (fsync(w->fd) < 0) {
+		qw_fail(w, errno);
+		goto fail;
+	}
 	/* sendmail may write to maildrop/ (mode 1730) but not read it,
 	 * so it cannot fsync it; pickup's own commit is synced. */
 	if (!fsync_dir(w->dir) &&

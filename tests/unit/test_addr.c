@@ -222,6 +222,13 @@ START_TEST(test_literals)
 	ck_assert(!mbox("u@[]", 0));
 	/* A literal keeps no trailing-dot treatment. */
 	ck_assert(!mbox("u@[192.0.2.1].", 0));
+	/* Found by tests/fuzz/fuzz_addr: a NUL inside a literal ended the
+	 * text given to inet_pton, so the rest was never checked. */
+	memset(&err, 0, sizeof(err));
+	ck_assert(!addr_parse_mailbox("u@[192.0.2.1\0x]", 15, 0, &a, &err));
+	ck_assert_str_eq(err.reason, "bad address literal");
+	ck_assert(!addr_parse_mailbox("u@[IPv6:::1\0\1]", 14, 0, &a, &err));
+	ck_assert_str_eq(err.reason, "bad address literal");
 }
 END_TEST
 
