@@ -25,6 +25,8 @@ int correo_user_cmd(const char *config_dir, int argc, char **argv);
 int correo_newaliases_cmd(const char *config_dir, int argc, char **argv);
 /* "correo queue ..." (tools/correo_queue.c). */
 int correo_queue_cmd(const char *config_dir, int argc, char **argv);
+/* "correo tls check" (tools/correo_tls.c). */
+int correo_tls_cmd(const char *config_dir, int argc, char **argv);
 
 /* Login passwords (tools/correo_passwd.c, auth issue). */
 /* "correo user passwd ADDRESS [--password-stdin]", argv[0] "passwd". */

@@ -53,6 +53,8 @@ static const struct correo_command correo_commands[] = {
 	{ "newaliases", correo_newaliases_cmd, "rebuild the alias tables" },
 	{ "queue", correo_queue_cmd,
 	  "list or change the mail queue (mailq, flush, hold, delete...)" },
+	{ "tls", correo_tls_cmd,
+	  "tls check: the certificate chain, its expiry and key match" },
 	{ "help", correo_help_cmd, "show this list" },
 	{ NULL, NULL, NULL },
 };

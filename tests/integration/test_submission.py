@@ -592,5 +592,36 @@ class SubmissionTest(harness.TestCase):
                                " ORCPT=x400;whatever")[0], 250)
 
 
+class TlsCheckTest(harness.TestCase):
+    """correo init makes a certificate; correo tls check reports it."""
+
+    def test_init_certificate_and_tls_check(self):
+        a = self.instance()
+        r = a.correo("tls", "check")
+        self.assertRuns(r)
+        self.assertIn("certificate 0: subject /CN=mail.demo.test", r.stdout)
+        self.assertRegex(r.stdout, r"expires .* \(in 36\d\d days\)")
+        self.assertIn("matches the certificate", r.stdout)
+        self.assertTrue(r.stdout.endswith("ok\n"), r.stdout)
+        key = os.path.join(a.dir, "tls", "key.pem")
+        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+        with open(os.path.join(a.dir, "services.conf")) as f:
+            services = f.read()
+        self.assertRegex(services, r"(?m)^127\.0\.0\.1:%d .*smtpd .*"
+                         r"smtpd_tls_security_level=encrypt" % a.port(587))
+        self.assertRegex(services, r"(?m)^127\.0\.0\.1:%d .*smtpd .*"
+                         r"smtpd_tls_wrappermode=yes" % a.port(465))
+        # Another instance's key does not match this certificate.
+        b = self.instance()
+        with open(os.path.join(b.dir, "tls", "key.pem"), "rb") as f:
+            other = f.read()
+        with open(key, "wb") as f:
+            f.write(other)
+        r = a.correo("tls", "check")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("does NOT match", r.stdout)
+        self.assertEqual(a.correo("tls").returncode, 2)
+
+
 if __name__ == "__main__":
     harness.main()
