@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lio.h"
+#include "queue.h"
 #include "smtpd.h"
 
 static struct smtpd_cmd cmd;
@@ -142,8 +143,11 @@ START_TEST(test_mail_params)
 	ck_assert(!mail("FROM:<a@b.c> BODY"));
 	ck_assert(!mail("FROM:<a@b.c> SMTPUTF8=yes"));
 	ck_assert_str_eq(err.reply, "501 5.5.4 Bad SMTPUTF8 parameter syntax");
-	ck_assert(!mail("FROM:<a@b.c> RET=HDRS"));
-	ck_assert_str_eq(err.reply, "555 5.5.4 Unsupported option: RET");
+	ck_assert(mail("FROM:<a@b.c> RET=HDRS"));
+	ck_assert_int_eq(m.ret, SMTPD_RET_HDRS);
+	ck_assert(!mail("FROM:<a@b.c> MT-PRIORITY=1"));
+	ck_assert_str_eq(err.reply, "555 5.5.4 Unsupported option:"
+			 " MT-PRIORITY");
 	ck_assert(!mail("FROM:<a@b.c> X\x01Y=1"));
 	ck_assert_str_eq(err.reply, "555 5.5.4 Unsupported option: X?Y");
 }
@@ -180,8 +184,10 @@ START_TEST(test_rcpt)
 	ck_assert(!rcpt("TO:", false));
 	ck_assert_str_eq(err.reply, "501 5.5.4 Syntax: RCPT TO:<address>");
 	ck_assert(!rcpt("FROM:<a@b.c>", false));
-	ck_assert(!rcpt("TO:<a@b.c> NOTIFY=NEVER", false));
-	ck_assert_str_eq(err.reply, "555 5.5.4 Unsupported option: NOTIFY");
+	ck_assert(rcpt("TO:<a@b.c> NOTIFY=NEVER", false));
+	ck_assert_uint_eq(r.notify, QUEUE_NOTIFY_NEVER);
+	ck_assert(!rcpt("TO:<a@b.c> RRVS=2030-01-01T00:00:00Z", false));
+	ck_assert_str_eq(err.reply, "555 5.5.4 Unsupported option: RRVS");
 	ck_assert(!rcpt("TO:<j\xc3\xa9@b.c>", false));
 	ck_assert_str_eq(err.reply,
 			 "553 5.6.7 Must declare SMTPUTF8 to send unicode"
