@@ -131,6 +131,16 @@ static bool qmgr_rcpt_settle(struct qmgr_msg *m, size_t rcpt)
 	return true;
 }
 
+/* Recorded outcomes must be on disk before the message goes on with
+ * other deliveries or into deferred/. A message about to be removed
+ * needs no sync: the unlink supersedes the marks, and a crash before it
+ * can only repeat deliveries (the durability rule allows that, never a
+ * loss). mine is the job reference the caller still holds. */
+static bool qmgr_msg_must_sync(const struct qmgr_msg *m, size_t mine)
+{
+	return m->jobs > mine || queue_msg_todo(m->qm) > 0;
+}
+
 static void qmgr_msg_sync(struct qmgr_msg *m)
 {
 	if (!queue_msg_sync(m->qm))
@@ -225,7 +235,7 @@ void qmgr_msg_job_done(struct qmgr_job *job,
 		mem_free(job->dlvs[i].address);
 		mem_free(job->dlvs[i].target);
 	}
-	if (settled)
+	if (settled && qmgr_msg_must_sync(m, 1))
 		qmgr_msg_sync(m);
 	free(job->dlvs);
 	free(job);
@@ -384,7 +394,7 @@ void qmgr_msg_start(const char *id)
 		qmgr_msg_expand(&b, i);
 		settled |= qmgr_rcpt_settle(m, i);
 	}
-	if (settled)
+	if (settled && qmgr_msg_must_sync(m, 1))
 		qmgr_msg_sync(m);
 	for (struct qmgr_job *j = b.first, *next; j != NULL; j = next) {
 		next = j->next;

@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -90,6 +91,21 @@ void qmgr_scan_recover(void)
 	qmgr_idlist_free(&l);
 }
 
+/* dir/ID -> active/ID. A plain rename, no directory fsync: after a crash
+ * the file is in one directory or the other, and both are scanned, so
+ * syncing would only cost time (Postfix does the same). */
+static bool qmgr_scan_move(const char *id, const char *dir)
+{
+	char from[256], to[256];
+
+	if (!str_snprintf(from, sizeof(from), "%s/%s", dir, id) ||
+	    !str_snprintf(to, sizeof(to), "%s/%s", QUEUE_ACTIVE, id)) {
+		errno = ENAMETOOLONG;
+		return false;
+	}
+	return rename(from, to) == 0;
+}
+
 /* Move the listed IDs from dir into active/ while there is room.
  * Returns false if some were left. */
 static bool qmgr_take(const char *dir, bool due_only)
@@ -102,7 +118,7 @@ static bool qmgr_take(const char *dir, bool due_only)
 	for (i = 0; i < l.count; i++) {
 		if (qmgr.nmsgs >= (size_t)qmgr.active_limit)
 			break;
-		if (!queue_move(l.ids[i], dir, QUEUE_ACTIVE)) {
+		if (!qmgr_scan_move(l.ids[i], dir)) {
 			if (errno != ENOENT)
 				msg_warn("%s: move to %s: %m", l.ids[i],
 					 QUEUE_ACTIVE);
