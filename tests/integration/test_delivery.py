@@ -10,6 +10,7 @@ active/ left by a killed qmgr are delivered after its restart.
 import os
 import re
 import signal
+import smtplib
 import socket
 import time
 
@@ -191,6 +192,43 @@ class DeliveryTest(harness.TestCase):
         wait_for(lambda: not self.queue_ids("active") and
                  not self.queue_ids("incoming"), timeout=15,
                  what="an empty queue")
+
+    def test_correo_user_add_then_deliver(self):
+        inst = self.inst
+        r = inst.correo("user", "add", "bob@demo.test")
+        self.assertRuns(r)
+        self.assertIn("added bob@demo.test", r.stdout)
+        self.assertTrue(os.path.isdir(os.path.join(
+            inst.mail_dir, "demo.test", "bob", "new")))
+        r = inst.correo("user", "add", "bob@demo.test")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("already exists", r.stderr)
+        r = inst.correo("user", "add", "x@elsewhere.test")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not in virtual_mailbox_domains", r.stderr)
+        r = inst.correo("user", "list")
+        self.assertRuns(r)
+        self.assertIn("bob@demo.test demo.test/bob/", r.stdout)
+        # The running daemons see the rebuilt table (tables are checked
+        # for a rebuild at most once a second).
+        def accepted():
+            try:
+                inst.send_mail("a@example.org", ["bob@demo.test"],
+                               message("bob"))
+                return True
+            except smtplib.SMTPRecipientsRefused:
+                return False
+        wait_for(accepted, timeout=5, interval=0.3,
+                 what="smtpd to accept bob@demo.test")
+        msgs = inst.wait_for_maildir("demo.test/bob", 1)
+        self.assertIn(b"Delivered-To: bob@demo.test", msgs[0][1])
+        r = inst.correo("user", "del", "bob@demo.test")
+        self.assertRuns(r)
+        self.assertIn("left in place", r.stdout)
+        r = inst.correo("user", "list")
+        self.assertNotIn("bob@demo.test", r.stdout)
+        self.assertTrue(os.path.isdir(os.path.join(
+            inst.mail_dir, "demo.test", "bob", "new")))
 
 
 if __name__ == "__main__":
