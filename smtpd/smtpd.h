@@ -225,7 +225,7 @@ void smtpd_transaction_reset(struct smtpd_session *s);
  * way, answer 421 on a timeout, and end the session. */
 void smtpd_io_failed(struct smtpd_session *s, enum lio_status st);
 /* Forget everything the client said (after STARTTLS, RFC 3207 4.2): the
- * HELO/EHLO name and the transaction. */
+ * HELO/EHLO name, the transaction and any login. */
 void smtpd_session_forget(struct smtpd_session *s);
 /* The protocol name for Received: and the queue file (RFC 3848):
  * SMTP, ESMTP, ESMTPS, ESMTPA or ESMTPSA. */

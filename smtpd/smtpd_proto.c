@@ -82,6 +82,7 @@ void smtpd_transaction_reset(struct smtpd_session *s)
 void smtpd_session_forget(struct smtpd_session *s)
 {
 	smtpd_transaction_reset(s);
+	smtpd_auth_reset(s);	/* a plaintext AUTH (tls_auth_only = no) */
 	s->helo[0] = '\0';
 	s->esmtp = false;
 }

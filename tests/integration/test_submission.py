@@ -146,6 +146,7 @@ class SubmissionTest(harness.TestCase):
         cls.sub = inst.port(587)
         cls.smtps = inst.port(465)
         cls.opt = inst.port(26)     # AUTH optional, STARTTLS may
+        cls.clear = inst.port(27)   # AUTH allowed without TLS
         inst.set_services(
             "127.0.0.1:%d inet n - n - 10 smtpd\n"
             "127.0.0.1:%d inet n - n - 10 smtpd"
@@ -154,9 +155,11 @@ class SubmissionTest(harness.TestCase):
             " -o smtpd_tls_wrappermode=yes %s\n"
             "127.0.0.1:%d inet n - n - 10 smtpd"
             " -o smtpd_sasl_auth_enable=yes\n"
+            "127.0.0.1:%d inet n - n - 10 smtpd"
+            " -o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=no\n"
             "auth unix - - n - 1 auth\n"
             % (cls.mx, cls.sub, SUBMIT_OPTS, cls.smtps, SUBMIT_OPTS,
-               cls.opt))
+               cls.opt, cls.clear))
         with open(os.path.join(inst.dir, "sender_logins"), "w") as f:
             f.write("sales@demo.test bob@demo.test, carol@demo.test\n"
                     "@shared.example alice@demo.test\n")
@@ -168,7 +171,7 @@ class SubmissionTest(harness.TestCase):
                 raise AssertionError("correo user add: %s%s"
                                      % (r.stdout, r.stderr))
         inst.start()
-        for port in (cls.mx, cls.sub, cls.smtps, cls.opt):
+        for port in (cls.mx, cls.sub, cls.smtps, cls.opt, cls.clear):
             inst.wait_for_port(port)
         inst.wait_for_unix("auth")
 
@@ -286,6 +289,18 @@ class SubmissionTest(harness.TestCase):
         self.assertNotIn("helo", env["attrs"])
         self.assertTrue(content.startswith(
             b"Received: from unknown (unknown [127.0.0.1])"), content[:80])
+
+    def test_starttls_forgets_a_plaintext_login(self):
+        r = self.raw(self.clear)
+        code, text = r.cmd("EHLO clear.example")
+        self.assertIn("250-AUTH PLAIN LOGIN", text)
+        login = "AUTH PLAIN " + plain("bob@demo.test", PASSWORD)
+        self.assertEqual(r.cmd(login)[0], 235)
+        self.assertEqual(r.cmd(login)[0], 503)
+        r.starttls()
+        r.cmd("EHLO clear.example")
+        self.assertEqual(r.cmd(login)[1],
+                         "235 2.7.0 Authentication successful")
 
     # -- submission on 587 --
 
