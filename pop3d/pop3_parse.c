@@ -154,7 +154,9 @@ bool pop3_parse_number(const char *s, unsigned long min, unsigned long max,
 	for (; *s != '\0'; s++) {
 		if (*s < '0' || *s > '9')
 			return false;
-		if (n > (max - (unsigned long)(*s - '0')) / 10)
+		/* max - digit would wrap for a max below the digit. */
+		if ((unsigned long)(*s - '0') > max ||
+		    n > (max - (unsigned long)(*s - '0')) / 10)
 			return false;
 		n = n * 10 + (unsigned long)(*s - '0');
 	}

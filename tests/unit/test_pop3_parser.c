@@ -143,6 +143,12 @@ START_TEST(test_numbers)
 				    &n));
 	ck_assert(!pop3_parse_number("18446744073709551616", 0, ULONG_MAX,
 				     &n));
+	/* Found by tests/fuzz/fuzz_pop3_parse: a digit above a small max
+	 * wrapped the overflow check, so "4" passed for max 1. */
+	ck_assert(!pop3_parse_number("4", 0, 1, &n));
+	ck_assert(!pop3_parse_number("10", 0, 9, &n));
+	ck_assert(pop3_parse_number("9", 0, 9, &n));
+	ck_assert_uint_eq(n, 9);
 }
 END_TEST
 
