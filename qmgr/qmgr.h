@@ -17,6 +17,11 @@
  * outcome in the queue file before going on, and finally removes the
  * file or moves it to deferred/ with its next attempt time as mtime. */
 
+/* Deferral reasons for "correo queue": queue/defer/ID, one line per
+ * deferred delivery, "<recipient>: reason", the last line for a
+ * recipient wins (tools/queue_admin.h reads it). */
+#define QMGR_DEFER_DIR "defer"
+
 /* One final delivery sent to local. */
 struct qmgr_dlv {
 	size_t rcpt;		/* queue recipient index */
@@ -37,6 +42,7 @@ struct qmgr_msg {
 	double t_arrival, t_active;	/* wall clock, seconds */
 	struct str bounces;	/* "rcpt: reason\n" lines for the sender */
 	struct str defer_reason;	/* the last deferral, for expiry */
+	struct str defer_log;	/* "<rcpt>: reason\n" for defer/ID */
 	struct qmgr_msg *next, *prev;
 };
 

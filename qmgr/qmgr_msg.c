@@ -34,6 +34,7 @@
 #include "msg.h"
 #include "proto.h"
 #include "qmgr.h"
+#include "safe_file.h"
 
 static void qmgr_msg_link(struct qmgr_msg *m)
 {
@@ -57,6 +58,7 @@ static void qmgr_msg_free(struct qmgr_msg *m)
 	mem_free(m->rs);
 	str_release(&m->bounces);
 	str_release(&m->defer_reason);
+	str_release(&m->defer_log);
 	free(m);
 }
 
@@ -109,6 +111,8 @@ static void qmgr_note(struct qmgr_msg *m, size_t rcpt, const char *address,
 		qmgr_log_rcpt(m, rcpt, address, relay, t_sent, dsn, "deferred",
 			      reason);
 		str_set(&m->defer_reason, reason);
+		str_printf(&m->defer_log, "<%s>: %s\n",
+			   m->qm->rcpts[rcpt].address, reason);
 	}
 }
 
@@ -164,6 +168,29 @@ static void qmgr_msg_expire(struct qmgr_msg *m)
 	qmgr_msg_sync(m);
 }
 
+/* Append this attempt's reasons to defer/ID (not synced: it is only
+ * information for the admin). */
+static void qmgr_msg_defer_log(struct qmgr_msg *m)
+{
+	char path[QUEUE_ID_SIZE + 32];
+	int fd;
+
+	if (m->defer_log.len == 0 ||
+	    !str_snprintf(path, sizeof(path), "%s/%s", QMGR_DEFER_DIR,
+			  m->qm->id))
+		return;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+		  O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENOENT && mkdir(QMGR_DEFER_DIR, 0700) == 0)
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+			  O_CLOEXEC, 0600);
+	if (fd < 0 || !safe_write_all(fd, m->defer_log.data,
+				      m->defer_log.len))
+		msg_warn("%s: write %s: %m", m->qm->id, path);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void qmgr_msg_defer(struct qmgr_msg *m)
 {
 	time_t now = time(NULL);
@@ -180,6 +207,16 @@ static void qmgr_msg_defer(struct qmgr_msg *m)
 	if (utimensat(AT_FDCWD, str_c(&path), ts, 0) != 0)
 		msg_warn("%s: set next attempt time: %m", m->qm->id);
 	str_release(&path);
+	qmgr_msg_defer_log(m);
+}
+
+static void qmgr_msg_defer_unlink(const char *id)
+{
+	char path[QUEUE_ID_SIZE + 32];
+
+	if (str_snprintf(path, sizeof(path), "%s/%s", QMGR_DEFER_DIR, id) &&
+	    unlink(path) != 0 && errno != ENOENT)
+		msg_warn("%s: remove %s: %m", id, path);
 }
 
 /* Every job answered: bounce notice, then remove or defer. */
@@ -198,10 +235,12 @@ static void qmgr_msg_finish(struct qmgr_msg *m)
 			msg_warn("%s: cannot queue bounce notice: %m", id);
 	}
 	if (queue_msg_todo(m->qm) == 0) {
-		if (unlink(m->qm->path) != 0 && errno != ENOENT)
+		if (unlink(m->qm->path) != 0 && errno != ENOENT) {
 			msg_warn("%s: remove %s: %m", id, m->qm->path);
-		else
+		} else {
 			msg_info("%s: removed", id);
+			qmgr_msg_defer_unlink(id);
+		}
 	} else {
 		qmgr_msg_defer(m);
 	}
