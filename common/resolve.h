@@ -49,14 +49,14 @@ enum resolve_kind {
 	RESOLVE_COMMAND,	/* path is a shell command (from "|cmd") */
 	RESOLVE_FILE,		/* path is a file to append to ("/file") */
 	RESOLVE_FORWARD,	/* address is not ours: relay it */
-	RESOLVE_BOUNCE,		/* permanent failure: reason, dsn 5.x.x */
+	RESOLVE_BOUNCE,		/* permanent failure: reason, 5.x.x dsn */
 	RESOLVE_DEFER,		/* temporary failure: reason, dsn 4.x.x */
 };
 
 struct resolve_delivery {
 	enum resolve_kind kind;
 	enum resolve_class class;
-	char *address;		/* the final address (the alias for |, /) */
+	char *address;		/* final address (the alias for |, /) */
 	char *path;		/* Maildir, mbox, command or file; or NULL */
 	char *user;		/* owner to run as (when root); or NULL */
 	char *reason;		/* BOUNCE/DEFER: why */

@@ -180,14 +180,14 @@ static bool local_find_target(const struct local_rcpt *rcpt,
 	struct resolve_result res = RESOLVE_RESULT_INIT;
 	enum resolve_kind kind = rcpt->target[0] == '|' ? RESOLVE_COMMAND :
 		RESOLVE_FILE;
+	const char *want = rcpt->target + (kind == RESOLVE_COMMAND ? 1 : 0);
 	bool found = false;
 
 	resolve_expand(local_state.resolver, rcpt->orig, &res);
 	for (size_t i = 0; i < res.count && !found; i++) {
 		struct resolve_delivery *it = &res.items[i];
 
-		if (it->kind == kind && strcmp(it->path, rcpt->target +
-					       (kind == RESOLVE_COMMAND)) == 0) {
+		if (it->kind == kind && strcmp(it->path, want) == 0) {
 			*d = *it;
 			memset(it, 0, sizeof(*it));
 			found = true;

@@ -26,7 +26,7 @@
 struct qmgr_dlv {
 	size_t rcpt;		/* queue recipient index */
 	char *address;		/* final address */
-	char *target;		/* "|cmd" / "/file", or NULL for a mailbox */
+	char *target;		/* "|cmd", "/file", or NULL: a mailbox */
 };
 
 /* Per queue recipient, while the message is active. */

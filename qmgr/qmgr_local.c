@@ -177,7 +177,8 @@ static void qmgr_conn_request_timeout(void *ctx)
 	struct qmgr_conn *c = ctx;
 
 	c->timer = NULL;
-	c->served = 0;		/* no retry: local may still be delivering */
+	/* No retry: local may still be delivering. */
+	c->served = 0;
 	qmgr_conn_job_failed(c, "timeout waiting for local");
 }
 

@@ -30,7 +30,7 @@
 struct qmgr_idlist {
 	char **ids;
 	size_t count;
-	bool due_only;		/* deferred/: only files whose time came */
+	bool due_only;		/* deferred/: only files now due */
 	time_t now;
 	const char *dir;
 };

@@ -60,7 +60,8 @@ static void setup(void)
 		   "virtual_mailbox_domains = virt.test\n"
 		   "virtual_mailbox_base = %s/vmail\n"
 		   "virtual_mailbox_maps = texthash:%s/vmailbox\n"
-		   "alias_maps =\n", tmpdir, tmpdir);
+		   "alias_maps = texthash:%s/aliases\n", tmpdir, tmpdir, tmpdir);
+	ck_assert(safe_write_file("aliases", "pipe: |/bin/true\n", 17, 0600));
 	ck_assert(safe_write_file("vmailbox", "demo@virt.test virt.test/demo/\n"
 				  "box@virt.test virt.test/box\n", 59, 0600));
 	cfg = cfg_parse(str_c(&text), "test.conf", tmpdir, &error);
@@ -269,6 +270,27 @@ START_TEST(deliver_virtual)
 }
 END_TEST
 
+START_TEST(deliver_alias_command)
+{
+	struct queue_msg *msg = queue("a@b.test", "Subject: p\n\nbody\n");
+	struct local_result res = { LOCAL_DEFER, NULL, STR_INIT };
+	struct local_rcpt rcpt = { "pipe@mail.example.test",
+				   "pipe@mail.example.test", "|/bin/true", 0 };
+
+	/* The expansion of the original recipient yields the command. */
+	local_deliver(msg, &rcpt, &res);
+	ck_assert_msg(res.status == LOCAL_OK, "%s", str_c(&res.reason));
+	ck_assert_str_eq(str_c(&res.reason),
+			 "delivered to command: /bin/true");
+	/* The same command claimed for another recipient is refused. */
+	rcpt.orig = "demo@virt.test";
+	local_deliver(msg, &rcpt, &res);
+	ck_assert_int_eq(res.status, LOCAL_BOUNCE);
+	queue_msg_free(&msg);
+	str_release(&res.reason);
+}
+END_TEST
+
 static Suite *local_suite(void)
 {
 	Suite *s = suite_create("local");
@@ -281,6 +303,7 @@ static Suite *local_suite(void)
 	tcase_add_test(tc, loop_check);
 	tcase_add_test(tc, commands);
 	tcase_add_test(tc, deliver_virtual);
+	tcase_add_test(tc, deliver_alias_command);
 	suite_add_tcase(s, tc);
 	return s;
 }

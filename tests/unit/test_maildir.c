@@ -89,7 +89,8 @@ START_TEST(unique_names)
 	struct str a = STR_INIT, b = STR_INIT;
 	regex_t re;
 
-	ck_assert_int_eq(regcomp(&re, "^[0-9]+\\.M[0-9]+P[0-9]+Q[0-9]+\\.[^/:]+$",
+	ck_assert_int_eq(regcomp(&re,
+				 "^[0-9]+\\.M[0-9]+P[0-9]+Q[0-9]+\\.[^/:]+$",
 				 REG_EXTENDED | REG_NOSUB), 0);
 	maildir_unique_name(&a);
 	maildir_unique_name(&b);
