@@ -952,6 +952,31 @@ bool cfg_bool(struct cfg *cfg, const char *key)
 	return v;
 }
 
+/* The next list item: separated by commas and white space, except
+ * inside braces, so "inline:{ a=b, c=d }" stays one item (as in
+ * Postfix). An unbalanced "{" runs to the end of the value. */
+static char *cfg_list_next(char **cursor)
+{
+	static const char delims[] = ", \t\r\n";
+	char *start = *cursor + strspn(*cursor, delims), *p;
+	int depth = 0;
+
+	if (*start == '\0')
+		return NULL;
+	for (p = start; *p != '\0'; p++) {
+		if (*p == '{')
+			depth++;
+		else if (*p == '}' && depth > 0)
+			depth--;
+		else if (depth == 0 && strchr(delims, *p) != NULL)
+			break;
+	}
+	if (*p != '\0')
+		*p++ = '\0';
+	*cursor = p;
+	return start;
+}
+
 char **cfg_list(struct cfg *cfg, const char *name)
 {
 	const struct cfg_key *key;
@@ -966,7 +991,7 @@ char **cfg_list(struct cfg *cfg, const char *name)
 	copy = mem_strdup(cfg_value(cfg, name));
 	val->list = mem_array(strlen(copy) / 2 + 2, sizeof(*val->list));
 	cursor = copy;
-	while ((item = str_token(&cursor, ", \t\r\n")) != NULL)
+	while ((item = cfg_list_next(&cursor)) != NULL)
 		val->list[n++] = mem_strdup(item);
 	free(copy);
 	return val->list;

@@ -569,6 +569,21 @@ START_TEST(test_list)
 }
 END_TEST
 
+START_TEST(test_list_braces)
+{
+	struct cfg *cfg = parse_ok(
+		"virtual_alias_maps = inline:{ a@x=b@y, { c@x = d e } },"
+		" hash:/t/v inline:{unclosed, x\n");
+	char **list = cfg_list(cfg, "virtual_alias_maps");
+
+	ck_assert_str_eq(list[0], "inline:{ a@x=b@y, { c@x = d e } }");
+	ck_assert_str_eq(list[1], "hash:/t/v");
+	ck_assert_str_eq(list[2], "inline:{unclosed, x");
+	ck_assert_ptr_null(list[3]);
+	cfg_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_print)
 {
 	struct cfg *cfg = parse_ok("myorigin = $mydomain\nmax_use = 5\n"
@@ -703,6 +718,7 @@ static Suite *cfg_suite(void)
 	tcase_add_test(tc, test_nearest);
 	tcase_add_test(tc, test_set);
 	tcase_add_test(tc, test_list);
+	tcase_add_test(tc, test_list_braces);
 	tcase_add_test(tc, test_print);
 	tcase_add_test(tc, test_load);
 	suite_add_tcase(s, tc);
