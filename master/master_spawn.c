@@ -244,9 +244,16 @@ static void master_log_exit(const struct master_child *c, int status)
 		 (long)c->pid, sig);
 }
 
+/* A child that served no client and died of its own accord within
+ * MASTER_STARTUP_MS of its start failed to start. Event servers (qmgr)
+ * never report BUSY, so without the time limit any later crash of theirs
+ * would throttle the service as if it could not start at all. */
+#define MASTER_STARTUP_MS 5000
+
 static bool master_bad_startup(const struct master_child *c, int status)
 {
-	if (c->use_count > 0 || c->signalled)
+	if (c->use_count > 0 || c->signalled ||
+	    ev_now_ms() - c->start_ms >= MASTER_STARTUP_MS)
 		return false;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status) != 0;
