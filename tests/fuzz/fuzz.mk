@@ -40,12 +40,11 @@ SMTP_SRC := $(filter-out %/smtp_main.c,$(SMTP_SRC))
 
 obj = $(patsubst $(SRCDIR)/%.c,$(OUT)/obj/%.o,$(1))
 
-# Target name -> the archives it needs besides libcommon.
-TARGETS = fuzz_addr fuzz_smtpd_parse fuzz_cfg fuzz_svc fuzz_attr \
-	fuzz_queue_file fuzz_dict_source fuzz_sasl fuzz_lio \
-	fuzz_pop3_parse fuzz_uidlist fuzz_dns fuzz_transport fuzz_cidr \
-	fuzz_smtp_reply
+# Every tests/fuzz/fuzz_*.c is a target; each links libcommon and the
+# archives named by its NAME_LIBS.
+TARGETS = $(basename $(notdir $(wildcard $(SRCDIR)/tests/fuzz/fuzz_*.c)))
 fuzz_smtpd_parse_LIBS = $(OUT)/libsmtpd.a
+fuzz_smtpd_header_LIBS = $(OUT)/libsmtpd.a
 fuzz_pop3_parse_LIBS = $(OUT)/libpop3.a
 fuzz_smtp_reply_LIBS = $(OUT)/libsmtp.a
 
