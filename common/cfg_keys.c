@@ -160,6 +160,17 @@ const struct cfg_key cfg_keys[] = {
 	  "Parallel local deliveries to one recipient" },
 	{ "qmgr_local_batch_limit", CFG_INT, "50",
 	  "Recipients of one message sent to local in one request" },
+	{ "smtp_destination_concurrency_limit", CFG_INT,
+	  "$default_destination_concurrency_limit",
+	  "Parallel smtp deliveries to one next hop" },
+	{ "destination_concurrency_failed_cohort_limit", CFG_INT, "1",
+	  "Whole-destination failures in a row that make it dead" },
+	{ "destination_dead_time", CFG_TIME, "$minimal_backoff_time",
+	  "Time mail for a dead destination is deferred without trying" },
+	{ "delay_warning_time", CFG_TIME, "0s",
+	  "Age at which the sender is told mail is delayed (0: never)" },
+	{ "bounce_notice_recipient", CFG_STR, "postmaster",
+	  "Recipient of undeliverable bounces (double bounces)" },
 
 	/* ---- sendmail and pickup ---- */
 	{ "append_at_myorigin", CFG_BOOL, "yes",

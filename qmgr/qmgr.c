@@ -30,6 +30,28 @@
 
 struct qmgr qmgr;
 
+/* Routing, destinations and notices. */
+static void qmgr_pre_init_relay(void)
+{
+	char *error = NULL;
+
+	qmgr.transport = transport_create(cfg_main, &error);
+	if (qmgr.transport == NULL)
+		msg_fatal("transport_maps: %s", error);
+	qmgr.default_limit = cfg_int(cfg_main,
+				     "default_destination_concurrency_limit");
+	qmgr.smtp_limit = cfg_int(cfg_main,
+				  "smtp_destination_concurrency_limit");
+	qmgr.failed_cohort = cfg_int(cfg_main,
+			"destination_concurrency_failed_cohort_limit");
+	if (qmgr.failed_cohort < 1)
+		qmgr.failed_cohort = 1;
+	qmgr.dead_time = cfg_time(cfg_main, "destination_dead_time");
+	qmgr.delay_warning = cfg_time(cfg_main, "delay_warning_time");
+	qmgr.bounce_notice_rcpt = cfg_str(cfg_main, "bounce_notice_recipient");
+	qmgr.local = qmgr_dest_get("local", NULL);
+}
+
 void qmgr_pre_init(void *ctx)
 {
 	char *error = NULL;
@@ -56,7 +78,7 @@ void qmgr_pre_init(void *ctx)
 		qmgr.run_delay = 1;
 	qmgr.local_timeout = cfg_time(cfg_main, "local_delivery_timeout");
 	qmgr.myhostname = cfg_str(cfg_main, "myhostname");
-	qmgr.jobs_tail = &qmgr.jobs;
+	qmgr_pre_init_relay();
 }
 
 static void qmgr_scan_now(void *ctx)

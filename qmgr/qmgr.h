@@ -10,10 +10,14 @@
 #include "queue.h"
 #include "resolve.h"
 #include "str.h"
+#include "transport.h"
 
 /* qmgr: the queue manager. It moves messages incoming/ -> active/,
- * expands their recipients (resolve_expand), hands the deliveries to
- * local over a few kept-open connections, records each recipient's
+ * expands their recipients (resolve_expand), routes relay recipients
+ * (transport_lookup), hands the deliveries to the delivery agents
+ * (private/local, private/smtp, ...) over kept-open connections, one
+ * queue of jobs per destination (transport, next hop) with its own
+ * concurrency limit, records each recipient's
  * outcome in the queue file before going on, and finally removes the
  * file or moves it to deferred/ with its next attempt time as mtime. */
 
@@ -46,9 +50,29 @@ struct qmgr_msg {
 	struct qmgr_msg *next, *prev;
 };
 
-/* One request to local: a batch of deliveries of one message. */
+/* A destination: one transport and next hop ("local" has none). Jobs
+ * wait here until a connection to the transport's socket is free and
+ * fewer than limit jobs of the destination are out. A destination whose
+ * agent keeps answering dest_status=defer is dead until dead_until:
+ * its jobs are deferred at once so they do not hold up other mail. */
+struct qmgr_dest {
+	char *transport;	/* "local", "smtp", "lmtp", ... */
+	char *nexthop;		/* NULL for local */
+	char *socket;		/* private/<transport> */
+	struct qmgr_job *jobs, **jobs_tail;
+	long busy, limit;
+	long fails;		/* destination failures in a row */
+	time_t dead_until;	/* 0: alive */
+	struct str dead_reason;
+	bool blocked;		/* connect failed: wait for the retry timer */
+	struct qmgr_dest *next;
+};
+
+/* One request to an agent: a batch of deliveries of one message to one
+ * destination. */
 struct qmgr_job {
 	struct qmgr_msg *msg;
+	struct qmgr_dest *dest;
 	struct qmgr_dlv *dlvs;
 	size_t count;
 	double t_sent;
@@ -62,6 +86,7 @@ struct qmgr_result {
 	const char *status;	/* PROTO_STATUS_OK/DEFER/BOUNCE */
 	const char *dsn;
 	const char *reason;
+	const char *relay;	/* "host[addr]:port" or NULL */
 };
 
 struct qmgr {
@@ -69,7 +94,8 @@ struct qmgr {
 	struct resolver *resolver;
 	struct qmgr_msg *msgs;	/* active messages */
 	size_t nmsgs;
-	struct qmgr_job *jobs, **jobs_tail;	/* waiting for a conn */
+	struct transport_table *transport;
+	struct qmgr_dest *dests, *local;
 	struct ev_timer *scan_timer, *retry_timer, *run_timer;
 	bool scan_deferred;	/* the pending scan includes deferred/ */
 	bool flush;		/* ... and ignores next-attempt times */
@@ -78,7 +104,10 @@ struct qmgr {
 	long active_limit, local_limit, batch_limit;
 	long min_backoff, max_backoff, queue_lifetime, bounce_lifetime;
 	long run_delay, local_timeout;
+	long default_limit, smtp_limit, dead_time, failed_cohort;
+	long delay_warning;
 	const char *myhostname;
+	const char *bounce_notice_rcpt;
 };
 
 extern struct qmgr qmgr;
@@ -103,13 +132,33 @@ void qmgr_msg_job_done(struct qmgr_job *job,
 		       const struct qmgr_result *results, size_t nresults,
 		       const char *reason);
 
-/* qmgr_local.c: the connections to local. */
-void qmgr_local_enqueue(struct qmgr_job *job);
+/* qmgr_dest.c: destinations and their job queues. */
+/* The destination (transport, nexthop), created on first use; nexthop
+ * NULL for local. */
+struct qmgr_dest *qmgr_dest_get(const char *transport, const char *nexthop);
+/* Queue job on job->dest; a dead destination defers it at once. */
+void qmgr_dest_enqueue(struct qmgr_job *job);
+void qmgr_dest_requeue_front(struct qmgr_job *job);
+struct qmgr_job *qmgr_dest_pop(struct qmgr_dest *d);
+/* True while d is dead (dead_until has not passed). */
+bool qmgr_dest_is_dead(struct qmgr_dest *d, time_t now);
+/* The agent said the whole destination failed (reason why) / a request
+ * to it completed normally. */
+void qmgr_dest_failed(struct qmgr_dest *d, const char *reason);
+void qmgr_dest_ok(struct qmgr_dest *d);
+/* Free destinations with nothing queued, nothing out, not dead. */
+void qmgr_dest_gc(void);
+
+/* qmgr_local.c: the connections to the delivery agents, keyed by socket
+ * (private/local, private/smtp, ...). */
 void qmgr_local_dispatch(void);
 /* Parse a reply into results (pointers into reply). Returns the count or
- * -1 if the reply is malformed; *results_r is allocated. */
+ * -1 if the reply is malformed; *results_r is allocated. *dest_defer_r
+ * says the reply carried dest_status=defer (smtp: the whole destination
+ * failed). */
 long qmgr_local_parse_reply(const struct attr_list *reply,
-			    struct qmgr_result **results_r);
+			    struct qmgr_result **results_r,
+			    bool *dest_defer_r);
 
 /* qmgr_bounce.c */
 /* Queue a plain-text bounce to msg's sender listing msg->bounces. False

@@ -1,8 +1,13 @@
 /*
- * qmgr_local: qmgr's connections to local (qmgr.h, proto.h).
+ * qmgr_local: qmgr's connections to the delivery agents (qmgr.h,
+ * proto.h): local on private/local, smtp and lmtp on private/smtp and
+ * private/lmtp, any other transport on private/<transport>.
  *
- * Up to local_destination_concurrency_limit connections to private/local
- * stay open across messages, each carrying one request at a time; the
+ * Connections are pooled by socket and stay open across messages and
+ * destinations (smtp caches its SMTP sessions per next hop itself), each
+ * carrying one request at a time. Dispatch walks the destinations
+ * (qmgr_dest.c) and sends each one's jobs while fewer than its
+ * concurrency limit are out; the
  * event loop tells when a reply is readable, and the reply is then read
  * whole (local writes it in one flush). A request that fails on a
  * connection that had already served others (local exited on max_use or
@@ -10,13 +15,14 @@
  * other failure defers the request's deliveries. The greeting of a new
  * connection is awaited through the event loop too, so a local that
  * hangs before it accepts never stalls qmgr. A connect failure
- * (local being restarted) keeps the job queued and retries each second,
- * deferring it after QMGR_CONNECT_TRIES tries.
+ * (the agent being restarted) keeps the job queued and its destination
+ * blocked, retrying each second, and defers it after QMGR_CONNECT_TRIES
+ * tries. A reply with dest_status=defer counts against the destination
+ * (qmgr_dest_failed), any other reply for it.
  *
- * Interface: qmgr_local_enqueue, qmgr_local_dispatch,
- * qmgr_local_parse_reply.
+ * Interface: qmgr_local_dispatch, qmgr_local_parse_reply.
  *
- * SECURITY: the peer is local over a private socket; its replies are
+ * SECURITY: the peer is an agent over a private socket; its replies are
  * parsed strictly (qmgr_local_parse_reply) and only ever change the state
  * of the deliveries the request listed.
  */
@@ -33,12 +39,12 @@
 #include "proto.h"
 #include "qmgr.h"
 
-#define QMGR_LOCAL_SOCKET	QUEUE_PRIVATE "/local"
 #define QMGR_CONNECT_TRIES	30
 #define QMGR_IDLE_CLOSE_MS	30000
 
 struct qmgr_conn {
 	struct lio *lio;
+	char *socket;		/* private/<transport> */
 	struct qmgr_job *job;	/* NULL when idle */
 	struct ev_timer *timer;	/* request timeout or idle close */
 	bool ready;		/* local's protocol greeting was read */
@@ -62,46 +68,21 @@ static void qmgr_conn_close(struct qmgr_conn *c)
 	ev_io_del(qmgr.loop, lio_fd(c->lio));
 	ev_timer_del(qmgr.loop, &c->timer);
 	lio_free(&c->lio);
+	mem_free(c->socket);
 	free(c);
 	qmgr_nconns--;
 }
 
-void qmgr_local_enqueue(struct qmgr_job *job)
-{
-	job->next = NULL;
-	*qmgr.jobs_tail = job;
-	qmgr.jobs_tail = &job->next;
-}
-
-static void qmgr_local_requeue_front(struct qmgr_job *job)
-{
-	job->next = qmgr.jobs;
-	qmgr.jobs = job;
-	if (qmgr.jobs_tail == &qmgr.jobs)
-		qmgr.jobs_tail = &job->next;
-}
-
-static struct qmgr_job *qmgr_local_pop(void)
-{
-	struct qmgr_job *job = qmgr.jobs;
-
-	if (job != NULL) {
-		qmgr.jobs = job->next;
-		if (qmgr.jobs == NULL)
-			qmgr.jobs_tail = &qmgr.jobs;
-		job->next = NULL;
-	}
-	return job;
-}
-
 long qmgr_local_parse_reply(const struct attr_list *reply,
-			    struct qmgr_result **results_r)
+			    struct qmgr_result **results_r,
+			    bool *dest_defer_r)
 {
 	struct qmgr_result *res = NULL;
 	long n = 0;
 	const char *status = attr_get(reply, PROTO_ATTR_STATUS);
 
 	*results_r = NULL;
+	*dest_defer_r = false;
 	if (status == NULL || strcmp(status, PROTO_STATUS_OK) != 0)
 		return -1;
 	for (size_t i = 0; i < reply->count; i++) {
@@ -117,6 +98,11 @@ long qmgr_local_parse_reply(const struct attr_list *reply,
 			n++;
 		} else if (strcmp(a->name, PROTO_ATTR_STATUS) == 0) {
 			continue;
+		} else if (strcmp(a->name, PROTO_ATTR_DEST_STATUS) == 0) {
+			if (strcmp(a->value, PROTO_STATUS_DEFER) == 0)
+				*dest_defer_r = true;
+			else if (strcmp(a->value, PROTO_STATUS_OK) != 0)
+				goto bad;
 		} else if (n == 0) {
 			goto bad;
 		} else if (strcmp(a->name, PROTO_ATTR_RCPT_STATUS) == 0) {
@@ -125,6 +111,8 @@ long qmgr_local_parse_reply(const struct attr_list *reply,
 			res[n - 1].dsn = a->value;
 		} else if (strcmp(a->name, PROTO_ATTR_REASON) == 0) {
 			res[n - 1].reason = a->value;
+		} else if (strcmp(a->name, PROTO_ATTR_RELAY) == 0) {
+			res[n - 1].relay = a->value;
 		} else {
 			goto bad;
 		}
@@ -142,6 +130,7 @@ long qmgr_local_parse_reply(const struct attr_list *reply,
 	return n;
 bad:
 	free(res);
+	*dest_defer_r = false;
 	return -1;
 }
 
@@ -153,22 +142,46 @@ static void qmgr_conn_idle_timeout(void *ctx)
 	qmgr_conn_close(c);
 }
 
+/* A job leaves its connection: one less out for its destination. */
+static struct qmgr_job *qmgr_conn_take(struct qmgr_conn *c)
+{
+	struct qmgr_job *job = c->job;
+
+	c->job = NULL;
+	if (job != NULL)
+		job->dest->busy--;
+	return job;
+}
+
+/* "lost connection with smtp" and the like. */
+static const char *qmgr_conn_reason(const struct qmgr_job *job,
+				    const char *what)
+{
+	static struct str buf;
+
+	str_clear(&buf);
+	str_printf(&buf, "%s %s", what, job->dest->transport);
+	return str_c(&buf);
+}
+
 /* The job on c is over, one way or the other. */
 static void qmgr_conn_job_failed(struct qmgr_conn *c, const char *reason)
 {
-	struct qmgr_job *job = c->job;
+	struct qmgr_job *job = qmgr_conn_take(c);
 	bool retry = c->served > 0 && job->attempts == 0;
+	struct str why = STR_INIT;
 
-	c->job = NULL;
+	str_set(&why, reason);
 	qmgr_conn_close(c);
 	if (retry) {
 		job->attempts++;
-		qmgr_local_requeue_front(job);
+		qmgr_dest_requeue_front(job);
 	} else {
-		msg_warn("%s: delivery to local failed: %s",
-			 job->msg->qm->id, reason);
-		qmgr_msg_job_done(job, NULL, 0, reason);
+		msg_warn("%s: delivery to %s failed: %s", job->msg->qm->id,
+			 job->dest->transport, str_c(&why));
+		qmgr_msg_job_done(job, NULL, 0, str_c(&why));
 	}
+	str_release(&why);
 	qmgr_local_dispatch();
 }
 
@@ -177,85 +190,157 @@ static void qmgr_conn_request_timeout(void *ctx)
 	struct qmgr_conn *c = ctx;
 
 	c->timer = NULL;
-	/* No retry: local may still be delivering. */
+	/* No retry: the agent may still be delivering. */
 	c->served = 0;
-	qmgr_conn_job_failed(c, "timeout waiting for local");
+	qmgr_conn_job_failed(c, qmgr_conn_reason(c->job, "timeout waiting for"));
 }
 
 static void qmgr_conn_send(struct qmgr_conn *c, struct qmgr_job *job);
 static void qmgr_local_connect_failed(struct qmgr_job *job);
 
+/* The greeting of a new connection. */
+static void qmgr_conn_hello(struct qmgr_conn *c)
+{
+	const char *error = "";
+	struct qmgr_job *job;
+
+	if (attr_client_hello(c->lio, PROTO_DELIVERY, &error)) {
+		c->ready = true;
+		qmgr_conn_send(c, c->job);
+		return;
+	}
+	/* The agent died or is being restarted: like a failed connect,
+	 * try again soon. */
+	job = qmgr_conn_take(c);
+	msg_warn("%s: no greeting from %s: %s", job->msg->qm->id,
+		 c->socket, error);
+	qmgr_conn_close(c);
+	qmgr_local_connect_failed(job);
+	qmgr_local_dispatch();
+}
+
+/* Hand a parsed reply to the message and the destination. */
+static void qmgr_conn_result(struct qmgr_job *job,
+			     const struct attr_list *reply)
+{
+	struct qmgr_result *results;
+	struct qmgr_dest *d = job->dest;
+	bool dest_defer;
+	long n = qmgr_local_parse_reply(reply, &results, &dest_defer);
+	struct str why = STR_INIT;
+
+	if (n > 0 && results[0].reason != NULL)
+		str_set(&why, results[0].reason);
+	qmgr_msg_job_done(job, results, n > 0 ? (size_t)n : 0,
+			  n < 0 ? qmgr_conn_reason(job, "malformed reply from")
+			  : NULL);
+	free(results);
+	if (dest_defer)
+		qmgr_dest_failed(d, str_c(&why));
+	else if (n >= 0)
+		qmgr_dest_ok(d);
+	str_release(&why);
+}
+
 static void qmgr_conn_readable(int fd, unsigned events, void *ctx)
 {
 	struct qmgr_conn *c = ctx;
 	struct attr_list reply = ATTR_LIST_INIT;
-	struct qmgr_result *results;
-	struct qmgr_job *job = c->job;
 	const char *error = "";
 	enum lio_status st;
-	long n;
 
-	if (job == NULL) {	/* EOF (or junk) on an idle connection */
+	if (c->job == NULL) {	/* EOF (or junk) on an idle connection */
 		qmgr_conn_close(c);
 		return;
 	}
 	if (!c->ready) {
-		if (!attr_client_hello(c->lio, PROTO_DELIVERY, &error)) {
-			/* local died or is being restarted: like a failed
-			 * connect, try again soon. */
-			msg_warn("%s: no greeting from local: %s",
-				 job->msg->qm->id, error);
-			c->job = NULL;
-			qmgr_conn_close(c);
-			qmgr_local_connect_failed(job);
-			return;
-		}
-		c->ready = true;
-		qmgr_conn_send(c, job);
+		qmgr_conn_hello(c);
 		return;
 	}
 	st = attr_read(c->lio, &reply, NULL, &error);
 	if (st != LIO_OK) {
 		qmgr_conn_job_failed(c, st == LIO_EOF ?
-				     "lost connection with local" : error);
+				     qmgr_conn_reason(c->job,
+						      "lost connection with") :
+				     error);
 		attr_list_clear(&reply);
 		return;
 	}
 	ev_timer_del(qmgr.loop, &c->timer);
-	c->job = NULL;
 	c->served++;
-	n = qmgr_local_parse_reply(&reply, &results);
-	qmgr_msg_job_done(job, results, n > 0 ? (size_t)n : 0,
-			  n < 0 ? "malformed reply from local" : NULL);
-	free(results);
+	qmgr_conn_result(qmgr_conn_take(c), &reply);
 	attr_list_clear(&reply);
 	c->timer = ev_timer_add(qmgr.loop, QMGR_IDLE_CLOSE_MS,
 				qmgr_conn_idle_timeout, c);
 	qmgr_local_dispatch();
 }
 
+/* "NEVER" or "SUCCESS,FAILURE,DELAY" from the queue's notify bits. */
+static void qmgr_notify_name(unsigned notify, struct str *out)
+{
+	str_clear(out);
+	if (notify & QUEUE_NOTIFY_NEVER) {
+		str_append(out, "NEVER");
+		return;
+	}
+	if (notify & QUEUE_NOTIFY_SUCCESS)
+		str_append(out, "SUCCESS,");
+	if (notify & QUEUE_NOTIFY_FAILURE)
+		str_append(out, "FAILURE,");
+	if (notify & QUEUE_NOTIFY_DELAY)
+		str_append(out, "DELAY,");
+	if (out->len > 0)
+		str_truncate(out, out->len - 1);
+}
+
+/* The smtp/lmtp additions to the request (proto.h). */
+static void qmgr_job_relay_attrs(const struct qmgr_job *job,
+				 struct attr_list *req)
+{
+	struct queue_msg *qm = job->msg->qm;
+	const char *ret = attr_get(&qm->attrs, PROTO_ATTR_RET);
+	const char *envid = attr_get(&qm->attrs, PROTO_ATTR_ENVID);
+
+	attr_add(req, PROTO_ATTR_NEXTHOP, job->dest->nexthop);
+	attr_add_long(req, PROTO_ATTR_SIZE, (long)qm->content_len);
+	if (ret != NULL && *ret != '\0')
+		attr_add(req, PROTO_ATTR_RET, ret);
+	if (envid != NULL && *envid != '\0')
+		attr_add(req, PROTO_ATTR_ENVID, envid);
+}
 
 static void qmgr_job_request(const struct qmgr_job *job,
 			     struct attr_list *req)
 {
-	struct str path = STR_INIT;
+	struct str path = STR_INIT, notify = STR_INIT;
 	const struct queue_msg *qm = job->msg->qm;
+	bool relay = job->dest->nexthop != NULL;
 
 	str_printf(&path, "%s/%s", QUEUE_ACTIVE, qm->id);
 	attr_add(req, PROTO_ATTR_REQUEST, PROTO_REQ_DELIVER);
 	attr_add(req, PROTO_ATTR_QUEUE_ID, qm->id);
 	attr_add(req, PROTO_ATTR_QUEUE_FILE, str_c(&path));
 	attr_add(req, PROTO_ATTR_SENDER, qm->sender);
+	if (relay)
+		qmgr_job_relay_attrs(job, req);
 	for (size_t i = 0; i < job->count; i++) {
 		const struct qmgr_dlv *d = &job->dlvs[i];
+		const struct queue_rcpt *r = &qm->rcpts[d->rcpt];
 
 		attr_add(req, PROTO_ATTR_RECIPIENT, d->address);
-		attr_add(req, PROTO_ATTR_ORIG_RCPT, qm->rcpts[d->rcpt].address);
+		attr_add(req, PROTO_ATTR_ORIG_RCPT, r->address);
 		attr_add_long(req, PROTO_ATTR_RCPT_INDEX, (long)d->rcpt);
+		if (relay && r->notify != 0) {
+			qmgr_notify_name(r->notify, &notify);
+			attr_add(req, PROTO_ATTR_NOTIFY, str_c(&notify));
+		}
+		if (relay && r->orig != NULL && *r->orig != '\0')
+			attr_add(req, PROTO_ATTR_ORCPT, r->orig);
 		if (d->target != NULL)
 			attr_add(req, PROTO_ATTR_TARGET, d->target);
 	}
 	str_release(&path);
+	str_release(&notify);
 }
 
 static void qmgr_conn_send(struct qmgr_conn *c, struct qmgr_job *job)
@@ -271,7 +356,8 @@ static void qmgr_conn_send(struct qmgr_conn *c, struct qmgr_job *job)
 	attr_list_clear(&req);
 	st = lio_flush(c->lio);
 	if (st != LIO_OK) {
-		qmgr_conn_job_failed(c, "lost connection with local");
+		qmgr_conn_job_failed(c, qmgr_conn_reason(job,
+						"lost connection with"));
 		return;
 	}
 	c->timer = ev_timer_add(qmgr.loop, qmgr.local_timeout * 1000,
@@ -279,16 +365,17 @@ static void qmgr_conn_send(struct qmgr_conn *c, struct qmgr_job *job)
 	ev_io_add(qmgr.loop, lio_fd(c->lio), EV_READ, qmgr_conn_readable, c);
 }
 
-/* Connect for job; the request goes out once local has greeted us. */
+/* Connect for job; the request goes out once the agent has greeted us. */
 static bool qmgr_conn_open(struct qmgr_job *job)
 {
 	struct qmgr_conn *c;
-	int fd = lio_connect_unix(QMGR_LOCAL_SOCKET, (int)qmgr.local_timeout);
+	int fd = lio_connect_unix(job->dest->socket, (int)qmgr.local_timeout);
 
 	if (fd < 0)
 		return false;
 	c = mem_alloc(sizeof(*c));
 	c->lio = lio_create(fd, (int)qmgr.local_timeout);
+	c->socket = mem_strdup(job->dest->socket);
 	c->job = job;
 	c->next = qmgr_conns;
 	qmgr_conns = c;
@@ -302,39 +389,69 @@ static bool qmgr_conn_open(struct qmgr_job *job)
 static void qmgr_local_retry(void *ctx)
 {
 	qmgr.retry_timer = NULL;
+	for (struct qmgr_dest *d = qmgr.dests; d != NULL; d = d->next)
+		d->blocked = false;
 	qmgr_local_dispatch();
 }
 
-/* A connect failure: try again soon, or give up on the job. */
+/* A connect failure: try again soon, or give up on the job. The job is
+ * no longer counted as out. */
 static void qmgr_local_connect_failed(struct qmgr_job *job)
 {
 	if (++job->attempts >= QMGR_CONNECT_TRIES) {
 		msg_warn("%s: connect to %s: %m", job->msg->qm->id,
-			 QMGR_LOCAL_SOCKET);
-		qmgr_msg_job_done(job, NULL, 0,
-				  "cannot connect to local delivery agent");
+			 job->dest->socket);
+		qmgr_msg_job_done(job, NULL, 0, qmgr_conn_reason(job,
+				  "cannot connect to delivery agent"));
 		return;
 	}
-	qmgr_local_requeue_front(job);
+	job->dest->blocked = true;
+	qmgr_dest_requeue_front(job);
 	if (qmgr.retry_timer == NULL)
 		qmgr.retry_timer = ev_timer_add(qmgr.loop, 1000,
 						qmgr_local_retry, NULL);
 }
 
-void qmgr_local_dispatch(void)
+static struct qmgr_conn *qmgr_conn_idle(const char *socket)
+{
+	for (struct qmgr_conn *c = qmgr_conns; c != NULL; c = c->next)
+		if (c->job == NULL && strcmp(c->socket, socket) == 0)
+			return c;
+	return NULL;
+}
+
+/* Send d's jobs while it has room. */
+static void qmgr_dest_dispatch(struct qmgr_dest *d)
 {
 	struct qmgr_job *job;
 	struct qmgr_conn *c;
 
-	while (qmgr.jobs != NULL && qmgr.retry_timer == NULL) {
-		for (c = qmgr_conns; c != NULL && c->job != NULL; c = c->next)
-			;
-		if (c == NULL && qmgr_nconns >= qmgr.local_limit)
+	while (d->jobs != NULL && !d->blocked && d->busy < d->limit) {
+		if (qmgr_dest_is_dead(d, time(NULL)))
 			return;
-		job = qmgr_local_pop();
-		if (c != NULL)
+		job = qmgr_dest_pop(d);
+		d->busy++;
+		c = qmgr_conn_idle(d->socket);
+		if (c != NULL) {
 			qmgr_conn_send(c, job);
-		else if (!qmgr_conn_open(job))
+		} else if (!qmgr_conn_open(job)) {
+			d->busy--;
 			qmgr_local_connect_failed(job);
+		}
 	}
+}
+
+void qmgr_local_dispatch(void)
+{
+	static bool running;
+
+	/* Replies handled inside (a failed send) call us again: the outer
+	 * loop picks their work up. */
+	if (running)
+		return;
+	running = true;
+	for (struct qmgr_dest *d = qmgr.dests; d != NULL; d = d->next)
+		qmgr_dest_dispatch(d);
+	qmgr_dest_gc();
+	running = false;
 }

@@ -262,13 +262,14 @@ void qmgr_msg_job_done(struct qmgr_job *job,
 			&results[i] : NULL;
 
 		if (r != NULL && r->index == (long)d->rcpt)
-			qmgr_note(m, d->rcpt, d->address, "local",
+			qmgr_note(m, d->rcpt, d->address, r->relay != NULL ?
+				  r->relay : job->dest->transport,
 				  job->t_sent, r->status, r->dsn, r->reason);
 		else
-			qmgr_note(m, d->rcpt, d->address, "local",
+			qmgr_note(m, d->rcpt, d->address, "none",
 				  job->t_sent, PROTO_STATUS_DEFER, "4.3.0",
 				  reason != NULL ? reason :
-				  "malformed reply from local");
+				  "malformed reply from delivery agent");
 		m->rs[d->rcpt].pending--;
 		settled |= qmgr_rcpt_settle(m, d->rcpt);
 		mem_free(job->dlvs[i].address);
@@ -314,11 +315,22 @@ struct qmgr_batch {
 	struct qmgr_job *first, *last;
 };
 
+/* The message's open job for dest, or NULL if a new one is needed. */
+static struct qmgr_job *qmgr_batch_job(struct qmgr_batch *b,
+				       struct qmgr_dest *dest)
+{
+	for (struct qmgr_job *j = b->first; j != NULL; j = j->next)
+		if (j->dest == dest && j->count < (size_t)qmgr.batch_limit)
+			return j;
+	return NULL;
+}
+
 static void qmgr_batch_add(struct qmgr_batch *b, size_t rcpt,
-			   const struct resolve_delivery *d)
+			   const struct resolve_delivery *d,
+			   struct qmgr_dest *dest)
 {
 	struct str target = STR_INIT;
-	struct qmgr_job *job = b->last;
+	struct qmgr_job *job = qmgr_batch_job(b, dest);
 	struct qmgr_dlv *dlv;
 
 	if (d->kind == RESOLVE_COMMAND)
@@ -332,9 +344,10 @@ static void qmgr_batch_add(struct qmgr_batch *b, size_t rcpt,
 		str_release(&target);
 		return;
 	}
-	if (job == NULL || job->count >= (size_t)qmgr.batch_limit) {
+	if (job == NULL) {
 		job = mem_alloc(sizeof(*job));
 		job->msg = b->msg;
+		job->dest = dest;
 		if (b->last != NULL)
 			b->last->next = job;
 		else
@@ -349,6 +362,72 @@ static void qmgr_batch_add(struct qmgr_batch *b, size_t rcpt,
 	dlv->address = mem_strdup(d->address);
 	dlv->target = target.len > 0 ? str_steal(&target) : NULL;
 	b->msg->rs[rcpt].pending++;
+}
+
+/* transport "error": "5.1.2 text" or just text (5.0.0). */
+static void qmgr_msg_route_error(struct qmgr_msg *m, size_t i,
+				 const char *address, const char *text)
+{
+	char dsn[16] = "5.0.0";
+	size_t n = strspn(text, "0123456789.");
+
+	if (n >= 5 && n < sizeof(dsn) && (text[0] == '4' || text[0] == '5') &&
+	    text[1] == '.' && (text[n] == ' ' || text[n] == '\0')) {
+		memcpy(dsn, text, n);
+		dsn[n] = '\0';
+		text += n;
+		text += strspn(text, " ");
+	}
+	if (*text == '\0')
+		text = "mail for this destination is not accepted";
+	qmgr_note(m, i, address, "none", 0, dsn[0] == '4' ?
+		  PROTO_STATUS_DEFER : PROTO_STATUS_BOUNCE, dsn, text);
+}
+
+/* A transport name is a service row: a plain name, never a path. */
+static bool qmgr_transport_ok(const char *name)
+{
+	return *name != '\0' && *name != '.' && strchr(name, '/') == NULL &&
+		strlen(name) < 64;
+}
+
+/* A relay recipient: find its destination in transport_maps. */
+static void qmgr_msg_route(struct qmgr_batch *b, size_t i,
+			   const struct resolve_delivery *d)
+{
+	struct qmgr_msg *m = b->msg;
+	struct transport_route route = TRANSPORT_ROUTE_INIT;
+	const char *at = strrchr(d->address, '@'), *error = "";
+	struct str domain = STR_INIT;
+
+	if (at == NULL || at[1] == '\0') {
+		qmgr_note(m, i, d->address, "none", 0, PROTO_STATUS_BOUNCE,
+			  "5.1.3", "bad address syntax");
+		return;
+	}
+	str_set(&domain, at + 1);
+	str_lower(domain.data);
+	if (domain.len > 0 && domain.data[domain.len - 1] == '.')
+		str_truncate(&domain, domain.len - 1);
+	if (transport_lookup(qmgr.transport, str_c(&domain), &route,
+			     &error) < 0) {
+		qmgr_note(m, i, d->address, "none", 0, PROTO_STATUS_DEFER,
+			  "4.3.0", error);
+	} else if (strcmp(route.transport, "error") == 0) {
+		qmgr_msg_route_error(m, i, d->address, route.nexthop != NULL ?
+				     route.nexthop : "");
+	} else if (strcmp(route.transport, "local") == 0) {
+		qmgr_batch_add(b, i, d, qmgr.local);
+	} else if (!qmgr_transport_ok(route.transport)) {
+		qmgr_note(m, i, d->address, "none", 0, PROTO_STATUS_DEFER,
+			  "4.3.5", "bad transport name in transport_maps");
+	} else {
+		qmgr_batch_add(b, i, d, qmgr_dest_get(route.transport,
+				route.nexthop != NULL && *route.nexthop != '\0' ?
+				route.nexthop : str_c(&domain)));
+	}
+	transport_route_release(&route);
+	str_release(&domain);
 }
 
 /* Expand recipient i; deliveries go to the batch, failures are noted. */
@@ -371,13 +450,10 @@ static void qmgr_msg_expand(struct qmgr_batch *b, size_t i)
 				  PROTO_STATUS_DEFER, d->dsn, d->reason);
 			break;
 		case RESOLVE_FORWARD:
-			/* XXX: the relay issue adds the smtp client. */
-			qmgr_note(m, i, d->address, "none", 0,
-				  PROTO_STATUS_DEFER, "4.4.1",
-				  "no smtp transport yet");
+			qmgr_msg_route(b, i, d);
 			break;
 		default:
-			qmgr_batch_add(b, i, d);
+			qmgr_batch_add(b, i, d, qmgr.local);
 			break;
 		}
 	}
@@ -438,7 +514,7 @@ void qmgr_msg_start(const char *id)
 	for (struct qmgr_job *j = b.first, *next; j != NULL; j = next) {
 		next = j->next;
 		j->next = NULL;
-		qmgr_local_enqueue(j);
+		qmgr_dest_enqueue(j);
 	}
 	if (--m->jobs == 0)
 		qmgr_msg_finish(m);

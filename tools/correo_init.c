@@ -322,10 +322,13 @@ static bool init_services(const struct init *in)
 		      " -o smtpd_require_auth=yes");
 	init_row(&s, "", "pickup", "unix n       -    n      60     1       "
 		 "pickup");
+	/* Relay: qmgr hands non-local mail to private/<transport>. */
+	init_row(&s, "", "smtp", "unix -       -    n      -      -       "
+		 "smtp");
+	init_row(&s, "", "lmtp", "unix -       -    n      -      -       "
+		 "smtp");
 	str_append(&s, "# Services of later releases: uncomment when the "
 		   "daemon exists.\n");
-	init_row(&s, "#", "smtp", "unix -       -    n      -      -       "
-		 "smtp");
 	init_inet_row(&s, in, "#", 110, "inet n       -    n      -      100"
 		      "     pop3d");
 	init_inet_row(&s, in, "#", 143, "inet n       -    n      -      100"

@@ -25,6 +25,7 @@ local unix - root n - 10 local
 
 CONFIG = {
     "virtual_alias_maps": "texthash:$config_directory/virtual",
+    "transport_maps": "texthash:$config_directory/transport",
     "service_throttle_time": "1s",
     "minimal_backoff_time": "1s",
     "maximal_backoff_time": "2s",
@@ -35,6 +36,11 @@ VIRTUAL = """\
 alias@demo.test demo@demo.test
 @catch.test demo@demo.test
 ghost@demo.test nobody@demo.test
+"""
+
+# Relay routes that need no smtp agent (test_relay.py covers that).
+TRANSPORT = """remote.test error:4.4.1 remote.test is unreachable for now
+gone.test error:5.1.2 gone.test is retired
 """
 
 
@@ -55,11 +61,13 @@ class DeliveryTest(harness.TestCase):
     def setUp(self):
         harness.require_daemons(self, "smtpd", "qmgr", "local", "master")
         self.inst = self.instance(services=SERVICES, config=CONFIG)
-        path = os.path.join(self.inst.dir, "virtual")
-        with open(path, "w") as f:
-            f.write(VIRTUAL)
-        if self.inst.user is not None:
-            os.chown(path, self.inst.user.pw_uid, self.inst.user.pw_gid)
+        for name, text in (("virtual", VIRTUAL), ("transport", TRANSPORT)):
+            path = os.path.join(self.inst.dir, name)
+            with open(path, "w") as f:
+                f.write(text)
+            if self.inst.user is not None:
+                os.chown(path, self.inst.user.pw_uid,
+                         self.inst.user.pw_gid)
         self.inst.start()
 
     def queue_ids(self, sub):
@@ -238,19 +246,28 @@ class DeliveryTest(harness.TestCase):
         inst.send_mail("a@example.org", ["x@remote.test"], message("far"))
         m = inst.wait_for_log(r"(\w+): to=<x@remote\.test>, relay=none, "
                               r".*dsn=4\.4\.1, status=deferred "
-                              r"\(no smtp transport yet\)")
+                              r"\(remote\.test is unreachable for now\)")
         qid = m.group(1)
         path = os.path.join(inst.queue, "deferred", qid)
         wait_for(lambda: os.path.exists(path), what="deferred/" + qid)
         # The next attempt time is the file's mtime (backoff >= 1s).
         self.assertGreater(os.stat(path).st_mtime, time.time() - 0.5)
         with open(os.path.join(inst.queue, "defer", qid)) as f:
-            self.assertIn("<x@remote.test>: no smtp transport yet",
-                          f.read())
+            self.assertIn("<x@remote.test>: remote.test is unreachable "
+                          "for now", f.read())
         # Retried after the backoff (queue_run_delay = 1s), deferred again.
         wait_for(lambda: inst.log().count(qid + ": to=<x@remote.test>")
                  >= 2, timeout=10, what="a second attempt")
         self.assertNotIn(qid + ": removed", inst.log())
+
+    def test_transport_error_bounces(self):
+        inst = self.inst
+        inst.send_mail("demo@demo.test", ["x@gone.test"], message("gone"))
+        inst.wait_for_log(r"to=<x@gone\.test>, relay=none, .*dsn=5\.1\.2, "
+                          r"status=bounced \(gone\.test is retired\)")
+        # The DSN reaches the sender's Maildir.
+        msgs = inst.wait_for_maildir("demo.test/demo", 1)
+        self.assertIn(b"gone.test is retired", msgs[0][1])
 
 
 if __name__ == "__main__":

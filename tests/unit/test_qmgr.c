@@ -70,22 +70,47 @@ START_TEST(reply_parse)
 {
 	struct attr_list l = ATTR_LIST_INIT;
 	struct qmgr_result *res;
+	bool dd = true;
 
 	attr_add(&l, PROTO_ATTR_STATUS, PROTO_STATUS_OK);
 	add_result(&l, "0", "ok", "2.0.0", "delivered to maildir");
 	add_result(&l, "3", "bounce", "5.1.1", "unknown user");
-	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res), 2);
+	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res, &dd), 2);
 	ck_assert_int_eq(res[0].index, 0);
 	ck_assert_str_eq(res[0].status, "ok");
 	ck_assert_str_eq(res[0].reason, "delivered to maildir");
 	ck_assert_int_eq(res[1].index, 3);
 	ck_assert_str_eq(res[1].dsn, "5.1.1");
+	ck_assert_ptr_null(res[1].relay);
+	ck_assert(!dd);
+	free(res);
+	attr_list_clear(&l);
+
+	/* smtp's reply: relay per delivery, dest_status for the message. */
+	attr_add(&l, PROTO_ATTR_STATUS, PROTO_STATUS_OK);
+	attr_add(&l, PROTO_ATTR_DEST_STATUS, PROTO_STATUS_DEFER);
+	add_result(&l, "1", "defer", "4.4.1", "connect to x: refused");
+	attr_add(&l, PROTO_ATTR_RELAY, "none");
+	add_result(&l, "2", "ok", "2.0.0", "250 ok");
+	attr_add(&l, PROTO_ATTR_RELAY, "mx.test[192.0.2.1]:25");
+	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res, &dd), 2);
+	ck_assert(dd);
+	ck_assert_str_eq(res[0].relay, "none");
+	ck_assert_str_eq(res[1].relay, "mx.test[192.0.2.1]:25");
+	free(res);
+	attr_list_clear(&l);
+
+	/* dest_status=ok is the same as none. */
+	attr_add(&l, PROTO_ATTR_STATUS, PROTO_STATUS_OK);
+	attr_add(&l, PROTO_ATTR_DEST_STATUS, PROTO_STATUS_OK);
+	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res, &dd), 0);
+	ck_assert(!dd);
 	free(res);
 	attr_list_clear(&l);
 
 	/* An empty reply is valid (no deliveries). */
 	attr_add(&l, PROTO_ATTR_STATUS, PROTO_STATUS_OK);
-	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res), 0);
+	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res, &dd), 0);
 	free(res);
 	attr_list_clear(&l);
 }
@@ -95,41 +120,52 @@ START_TEST(reply_parse_bad)
 {
 	struct attr_list l = ATTR_LIST_INIT;
 	struct qmgr_result *res = (void *)1;
+	bool dd = true;
 
 	/* Request-level error. */
 	attr_add(&l, PROTO_ATTR_STATUS, PROTO_STATUS_ERROR);
-	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res), -1);
+	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res, &dd), -1);
 	ck_assert_ptr_null(res);
 	attr_list_clear(&l);
 	/* Missing status. */
 	add_result(&l, "0", "ok", "2.0.0", "x");
-	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res), -1);
+	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res, &dd), -1);
 	attr_list_clear(&l);
 	/* Unknown per-recipient status. */
 	attr_add(&l, PROTO_ATTR_STATUS, PROTO_STATUS_OK);
 	add_result(&l, "0", "maybe", "2.0.0", "x");
-	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res), -1);
+	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res, &dd), -1);
 	attr_list_clear(&l);
 	/* Missing reason. */
 	attr_add(&l, PROTO_ATTR_STATUS, PROTO_STATUS_OK);
 	add_result(&l, "0", "ok", "2.0.0", NULL);
-	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res), -1);
+	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res, &dd), -1);
 	attr_list_clear(&l);
 	/* Bad index. */
 	attr_add(&l, PROTO_ATTR_STATUS, PROTO_STATUS_OK);
 	add_result(&l, "-1", "ok", "2.0.0", "x");
-	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res), -1);
+	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res, &dd), -1);
 	attr_list_clear(&l);
 	/* A result attribute before any rcpt_index. */
 	attr_add(&l, PROTO_ATTR_STATUS, PROTO_STATUS_OK);
 	attr_add(&l, PROTO_ATTR_DSN, "2.0.0");
-	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res), -1);
+	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res, &dd), -1);
 	attr_list_clear(&l);
 	/* An attribute nobody defined. */
 	attr_add(&l, PROTO_ATTR_STATUS, PROTO_STATUS_OK);
 	add_result(&l, "0", "ok", "2.0.0", "x");
 	attr_add(&l, "surprise", "1");
-	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res), -1);
+	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res, &dd), -1);
+	attr_list_clear(&l);
+	/* A relay before any rcpt_index; an unknown dest_status. */
+	attr_add(&l, PROTO_ATTR_STATUS, PROTO_STATUS_OK);
+	attr_add(&l, PROTO_ATTR_RELAY, "x");
+	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res, &dd), -1);
+	attr_list_clear(&l);
+	attr_add(&l, PROTO_ATTR_STATUS, PROTO_STATUS_OK);
+	attr_add(&l, PROTO_ATTR_DEST_STATUS, "dead");
+	ck_assert_int_eq(qmgr_local_parse_reply(&l, &res, &dd), -1);
+	ck_assert(!dd);
 	attr_list_clear(&l);
 }
 END_TEST
