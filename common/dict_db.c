@@ -11,8 +11,11 @@
  * the same directory, fsyncs it and renames it over the old one, so a
  * reader has either the old table or the new one open, never a half
  * built one. An open table stats its file at most once a second during
- * lookups; when the inode, size or mtime changed it opens the new file
- * and closes the old one, so daemons see a rebuild without a reload.
+ * lookups, and on every lookup that finds nothing (a stat is cheap next
+ * to the harm of bouncing a user just added while smtpd, in another
+ * process, already accepted him); when the inode, size or mtime changed
+ * it opens the new file and closes the old one, so daemons see a
+ * rebuild without a reload.
  *
  * SECURITY: tables are opened read-only (DB_RDONLY) with no environment,
  * so no lock or log files are created next to them. Berkeley DB's own
@@ -123,20 +126,25 @@ static bool dict_db_same_file(const struct stat *a, const struct stat *b)
 		a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-/* At most once a second: if the file was replaced, switch to the new
- * one. If the new one cannot be opened, report it and keep the old
- * handle (its contents are still a consistent table). */
-static bool dict_db_check_rebuilt(struct dict_db *d, const char **error_r)
+/* At most once a second (or now, if force): if the file was replaced,
+ * switch to the new one and set *reopened_r. If the new one cannot be
+ * opened, report it and keep the old handle (its contents are still a
+ * consistent table). */
+static bool dict_db_check_rebuilt(struct dict_db *d, bool force,
+				  bool *reopened_r, const char **error_r)
 {
 	struct timespec now;
 	struct stat st;
 	struct str err = STR_INIT;
 	DB *db;
 
+	*reopened_r = false;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (d->iterating || now.tv_sec - d->last_check.tv_sec < 1 ||
-	    (now.tv_sec - d->last_check.tv_sec == 1 &&
-	     now.tv_nsec < d->last_check.tv_nsec))
+	if (d->iterating)
+		return true;
+	if (!force && (now.tv_sec - d->last_check.tv_sec < 1 ||
+		       (now.tv_sec - d->last_check.tv_sec == 1 &&
+			now.tv_nsec < d->last_check.tv_nsec)))
 		return true;
 	d->last_check = now;
 	/* A missing file keeps the old table: the rename that replaces it
@@ -152,6 +160,7 @@ static bool dict_db_check_rebuilt(struct dict_db *d, const char **error_r)
 	d->db->close(d->db, 0);
 	d->db = db;
 	d->st = st;
+	*reopened_r = true;
 	return true;
 }
 
@@ -172,10 +181,11 @@ static int dict_db_lookup(struct dict *dict, const char *key,
 	struct dict_db *d = (struct dict_db *)dict;
 	struct str err = STR_INIT;
 	size_t len = strlen(key);
+	bool reopened;
 	DBT k, v;
 	int ret;
 
-	if (!dict_db_check_rebuilt(d, error_r))
+	if (!dict_db_check_rebuilt(d, false, &reopened, error_r))
 		return -1;
 	if (len >= UINT32_MAX)
 		return 0;
@@ -185,6 +195,16 @@ static int dict_db_lookup(struct dict *dict, const char *key,
 	k.size = (uint32_t)len + 1;
 	str_clear(&d->dberr);
 	ret = d->db->get(d->db, NULL, &k, &v, 0);
+	/* A miss may be a key added since the last check: look again now,
+	 * regardless of the rate limit. */
+	if (ret == DB_NOTFOUND && !reopened) {
+		if (!dict_db_check_rebuilt(d, true, &reopened, error_r))
+			return -1;
+		if (reopened) {
+			memset(&v, 0, sizeof(v));
+			ret = d->db->get(d->db, NULL, &k, &v, 0);
+		}
+	}
 	if (ret == DB_NOTFOUND)
 		return 0;
 	if (ret != 0) {
@@ -228,10 +248,10 @@ static bool dict_db_iterate(struct dict *dict, dict_iter_cb *cb, void *ctx,
 {
 	struct dict_db *d = (struct dict_db *)dict;
 	DBC *cur;
-	bool ok;
+	bool ok, reopened;
 	int ret;
 
-	if (!dict_db_check_rebuilt(d, error_r))
+	if (!dict_db_check_rebuilt(d, false, &reopened, error_r))
 		return false;
 	str_clear(&d->dberr);
 	ret = d->db->cursor(d->db, NULL, &cur, 0);

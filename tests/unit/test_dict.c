@@ -380,6 +380,46 @@ START_TEST(test_rebuild_seen_btree)
 }
 END_TEST
 
+/* A lookup that finds nothing checks for a rebuild at once, whatever
+ * the once-a-second limit: a user just added is found by the next
+ * lookup (smtpd accepted him; qmgr must not bounce him). A lookup that
+ * finds its key keeps the rate limit. */
+static void miss_forces_check(const char *type)
+{
+	struct dict *dict;
+
+	write_source("t", "key old\n", 0644);
+	build_ok(type, "t");
+	dict = open_ok(spec_of(type, "t"));
+	expect(dict, "key", "old");
+	expect(dict, "newuser", NULL);
+	write_source("t", "key new\nnewuser yes\n", 0644);
+	build_ok(type, "t");
+	/* Well within the second since open: a hit is served from the
+	 * old file... */
+	expect(dict, "key", "old");
+	/* ...a miss looks again and finds the new key... */
+	expect(dict, "newuser", "yes");
+	/* ...and from then on the new file serves every key. */
+	expect(dict, "key", "new");
+	/* A miss with no rebuild stays a miss. */
+	expect(dict, "nobody", NULL);
+	expect(dict, "newuser", "yes");
+	dict_close(&dict);
+}
+
+START_TEST(test_miss_forces_check_hash)
+{
+	miss_forces_check("hash");
+}
+END_TEST
+
+START_TEST(test_miss_forces_check_btree)
+{
+	miss_forces_check("btree");
+}
+END_TEST
+
 /* A rebuilt table that cannot be opened is an error for the lookup that
  * notices it; the old contents keep being served afterwards. */
 START_TEST(test_rebuild_broken)
@@ -820,6 +860,8 @@ static Suite *dict_suite(void)
 	tcase_add_test(tc, test_iterate_every_entry);
 	tcase_add_test(tc, test_many_entries);
 	tcase_add_test(tc, test_failed_build_keeps_old);
+	tcase_add_test(tc, test_miss_forces_check_hash);
+	tcase_add_test(tc, test_miss_forces_check_btree);
 	tcase_add_test(tc, test_build_mode);
 	tcase_add_test(tc, test_source_errors);
 	tcase_add_test(tc, test_parse_source_callbacks);
