@@ -52,6 +52,7 @@ const struct queue_dir_spec queue_dirs[] = {
 	{ QUEUE_DEFERRED, 0700 },
 	{ QUEUE_HOLD, 0700 },
 	{ QUEUE_CORRUPT, 0700 },
+	{ QUEUE_DEFER, 0700 },
 	{ QUEUE_MAILDROP, 01730 },
 	{ QUEUE_PRIVATE, 0700 },
 	{ QUEUE_PUBLIC, 0710 },

@@ -39,6 +39,7 @@
 #define QUEUE_PRIVATE	"private"
 #define QUEUE_PUBLIC	"public"
 #define QUEUE_PID	"pid"
+#define QUEUE_DEFER	"defer"		/* deferral reasons (qmgr, correo queue) */
 
 /* Every queue subdirectory with its mode, for init and check. */
 struct queue_dir_spec {

@@ -255,7 +255,8 @@ START_TEST(test_queue_dirs)
 	static const struct queue_dir_spec want[] = {
 		{ "incoming", 0700 }, { "active", 0700 },
 		{ "deferred", 0700 }, { "hold", 0700 },
-		{ "corrupt", 0700 }, { "maildrop", 01730 },
+		{ "corrupt", 0700 }, { "defer", 0700 },
+		{ "maildrop", 01730 },
 		{ "private", 0700 }, { "public", 0710 }, { "pid", 0755 },
 	};
 	size_t i, j, n;
