@@ -157,7 +157,8 @@ class HostInstance(harness.Instance):
         for line in lines:
             cols = line.split()
             if line and not line.startswith("#") and len(cols) >= 8 \
-                    and cols[1] == "inet" and cols[7] == "smtpd":
+                    and cols[1] == "inet" and \
+                    cols[0].endswith(":%d" % (self.base + 25)):
                 line = "25" + line[len(cols[0]):]
             elif re.match(r"#\s*smtp\s+unix\s", line):
                 line = line[1:]
