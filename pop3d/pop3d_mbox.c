@@ -145,14 +145,21 @@ static void pop3d_xfer_chunk(struct pop3d_xfer *x, const char *p,
 bool pop3d_mbox_send(struct lio *lio, int fd, long body_lines,
 		     uint64_t *sent_r)
 {
+	/* Kept for the session: allocating 200 kB per message costs an
+	 * mmap and page faults each time. Idle sessions that never
+	 * retrieve anything never allocate them. */
+	static struct str out = STR_INIT;
+	static char *buf;
 	struct pop3d_xfer x = { .bol = true, .in_header = true,
 				.lines_left = body_lines };
-	struct str out = STR_INIT;
-	char *buf = mem_alloc(POP3D_READ_CHUNK);
 	bool ok = true;
 	ssize_t n;
 
-	str_reserve(&out, POP3D_READ_CHUNK * 2 + 16);
+	if (buf == NULL) {
+		buf = mem_alloc(POP3D_READ_CHUNK);
+		str_reserve(&out, POP3D_READ_CHUNK * 2 + 16);
+	}
+	str_clear(&out);
 	while (!x.done) {
 		n = read(fd, buf, POP3D_READ_CHUNK);
 		if (n < 0 && errno == EINTR)
@@ -176,8 +183,6 @@ bool pop3d_mbox_send(struct lio *lio, int fd, long body_lines,
 		str_append(&out, ".\r\n");
 		lio_write(lio, out.data, out.len);
 	}
-	free(buf);
-	str_release(&out);
 	return ok;
 }
 
