@@ -15,7 +15,9 @@
  * active, deferred, hold, each sorted by ID (= by arrival). JSON is
  * postqueue -j's: one object per line with queue_name, queue_id,
  * arrival_time, message_size, forced_expire, sender and recipients
- * [{address, delay_reason}].
+ * [{address, delay_reason}], plus next_attempt_time for deferred mail.
+ * The text listing shows that time too, as a "(next try: ...)" line
+ * under a deferred message's sender line.
  *
  * Files can move between directories while we read (qmgr runs): a file
  * that vanished between the scan and the open is skipped silently, one
@@ -30,6 +32,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -184,6 +187,31 @@ static char list_status(const char *queue)
 	return ' ';
 }
 
+/* When qmgr will try a deferred message again: it keeps that time as
+ * the file's mtime (0 when not deferred). */
+static time_t list_next_try(const char *queue, const struct queue_msg *m)
+{
+	struct stat sb;
+
+	if (strcmp(queue, QUEUE_DEFERRED) != 0 || fstat(m->fd, &sb) != 0)
+		return 0;
+	return sb.st_mtime;
+}
+
+/* Format into s (cleared first) and return it. */
+static const struct str *list_format(struct str *s, const char *fmt, ...)
+	MSG_PRINTF(2, 3);
+static const struct str *list_format(struct str *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	str_clear(s);
+	va_start(ap, fmt);
+	str_vprintf(s, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
 static void list_text_msg(struct list_state *st, const char *queue,
 			  const struct queue_msg *m, const struct str *log)
 {
@@ -204,6 +232,12 @@ static void list_text_msg(struct list_state *st, const char *queue,
 	list_printable(&a, *m->sender != '\0' ? m->sender : "MAILER-DAEMON");
 	fprintf(st->out, "%-10s%c %8lld %-20.20s %s\n", m->id,
 		list_status(queue), (long long)m->content_len, when, str_c(&a));
+	if ((t = list_next_try(queue, m)) != 0) {
+		localtime_r(&t, &tm);
+		if (strftime(when, sizeof(when), "%a %b %e %H:%M:%S", &tm) > 0)
+			fprintf(st->out, "%78s\n", str_c(list_format(
+				&scratch, "(next try: %s)", when)));
+	}
 	for (size_t i = 0; i < m->nrcpt; i++) {
 		const char *why;
 
@@ -240,6 +274,9 @@ static void list_json_msg(struct list_state *st, const char *queue,
 		"\"forced_expire\": false, \"sender\": ",
 		(long long)m->arrival, (long long)m->content_len);
 	list_json_string(st->out, m->sender);
+	if (list_next_try(queue, m) != 0)
+		fprintf(st->out, ", \"next_attempt_time\": %lld",
+			(long long)list_next_try(queue, m));
 	fputs(", \"recipients\": [", st->out);
 	for (size_t i = 0; i < m->nrcpt; i++) {
 		const char *why;

@@ -9,6 +9,7 @@ works, bad IDs are refused.
 """
 
 import json
+import time
 import os
 import re
 
@@ -102,6 +103,13 @@ class QueueAdminTest(harness.TestCase):
         o = json.loads(self.queue(inst, "--json").stdout)
         self.assertEqual(o["recipients"][0]["delay_reason"],
                          "connect to remote.example: Connection refused")
+        # The next try is the deferred file's mtime (qmgr's retry time).
+        mtime = int(os.stat(os.path.join(inst.queue, "deferred",
+                                         qid)).st_mtime)
+        self.assertEqual(o["queue_name"], "deferred")
+        self.assertEqual(o["next_attempt_time"], mtime)
+        when = time.strftime("%a %b %e %H:%M:%S", time.localtime(mtime))
+        self.assertIn("(next try: %s)\n" % when, r.stdout)
         self.queue(inst, "delete", qid)
         self.assertFalse(os.path.exists(os.path.join(d, qid)))
 
