@@ -341,6 +341,13 @@ static enum lio_status attr_read_line(struct lio *lio, struct str *line,
 		*error_r = "timeout";
 		return st;
 	case LIO_ERROR:
+		/* A peer that hung up before sending anything (a status
+		 * probe, a client that changed its mind) is a close, not an
+		 * error: our hello or last reply hit the closed socket. */
+		if (lineno == 1 && (errno == EPIPE || errno == ECONNRESET)) {
+			*error_r = "connection closed";
+			return LIO_EOF;
+		}
 		(void)snprintf(attr_errbuf, sizeof(attr_errbuf),
 			       "read error: %s", strerror(errno));
 		*error_r = attr_errbuf;

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <signal.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,6 +309,27 @@ START_TEST(test_timeout)
 }
 END_TEST
 
+/* A peer that connects and hangs up at once (a status probe): the
+ * server's hello hits a closed socket, and the next read is a plain
+ * close, not an error. */
+START_TEST(test_peer_gone_before_request)
+{
+	struct attr_list list = ATTR_LIST_INIT;
+	const char *error = NULL;
+	struct lio *lio;
+	int sp[2];
+
+	signal(SIGPIPE, SIG_IGN);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	close(sp[1]);
+	lio = lio_create(sp[0], 1);
+	attr_server_hello(lio, "test");
+	ck_assert_int_eq(attr_read(lio, &list, NULL, &error), LIO_EOF);
+	ck_assert_str_eq(error, "connection closed");
+	lio_free(&lio);
+}
+END_TEST
+
 /* Writing and the handshake. */
 
 static void fill_values(struct attr_list *list)
@@ -535,6 +557,7 @@ static Suite *attr_suite(void)
 	tcase_add_test(tc, test_eof);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_peer_gone_before_request);
 	tcase_add_test(tc, test_write_read);
 	tcase_add_test(tc, test_handshake);
 	tcase_add_test(tc, test_one_byte_at_a_time);
