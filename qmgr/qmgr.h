@@ -37,6 +37,24 @@ struct qmgr_dlv {
 struct qmgr_rstate {
 	size_t pending;		/* deliveries not yet answered */
 	bool deferred, delivered, bounced;
+	/* The last deferral in this run (delay notices, expiry). */
+	char *defer_address, *defer_dsn, *defer_reason, *defer_relay;
+};
+
+/* DSN actions (RFC 3464 2.3.3); as a notice's kind, DELIVERED stands for
+ * a success report (delivered or relayed recipients). */
+enum qmgr_dsn_action {
+	QMGR_DSN_FAILED,
+	QMGR_DSN_DELAYED,
+	QMGR_DSN_DELIVERED,
+	QMGR_DSN_RELAYED,
+};
+
+/* One recipient's outcome, for a notice to the sender. */
+struct qmgr_report {
+	size_t rcpt;		/* queue recipient index */
+	enum qmgr_dsn_action action;
+	char *address, *dsn, *relay, *reason;
 };
 
 struct qmgr_msg {
@@ -44,7 +62,8 @@ struct qmgr_msg {
 	struct qmgr_rstate *rs;
 	size_t jobs;		/* requests not yet answered */
 	double t_arrival, t_active;	/* wall clock, seconds */
-	struct str bounces;	/* "rcpt: reason\n" lines for the sender */
+	struct qmgr_report *reports;	/* failed/delivered, to notify */
+	size_t nreports;
 	struct str defer_reason;	/* the last deferral, for expiry */
 	struct str defer_log;	/* "<rcpt>: reason\n" for defer/ID */
 	struct qmgr_msg *next, *prev;
@@ -160,10 +179,59 @@ long qmgr_local_parse_reply(const struct attr_list *reply,
 			    struct qmgr_result **results_r,
 			    bool *dest_defer_r);
 
-/* qmgr_bounce.c */
-/* Queue a plain-text bounce to msg's sender listing msg->bounces. False
- * with errno on a write error. Never called for the null sender. */
-bool qmgr_bounce_send(struct qmgr_msg *msg);
+/* qmgr_bounce.c: notices to senders (and postmaster). */
+/* At the end of a run: the failure report (msg->reports that failed),
+ * the success report (delivered/relayed with NOTIFY=SUCCESS) and, once
+ * per message, the delay warning; a failed bounce goes to
+ * bounce_notice_recipient once, a failed notice to postmaster is
+ * dropped with a log line. Errors are logged; false if the failure
+ * report could not be queued (its recipients must stay to do). */
+bool qmgr_bounce_notify(struct qmgr_msg *msg, bool expired);
+/* Does recipient notify bits n ask for this kind of notice? */
+bool qmgr_bounce_wanted(unsigned notify, enum qmgr_dsn_action kind);
+
+/* qmgr_dsn.c: the text of a DSN (RFC 3464), pure. */
+struct qmgr_dsn_rcpt {
+	const char *final;	/* Final-Recipient */
+	const char *orig;	/* Original-Recipient, or NULL */
+	enum qmgr_dsn_action action;
+	const char *status;	/* "5.1.1" */
+	const char *relay;	/* "host[addr]:port", "none" or NULL */
+	const char *reason;	/* the log line's reason */
+};
+
+struct qmgr_dsn {
+	enum qmgr_dsn_action kind;	/* FAILED, DELAYED or DELIVERED */
+	bool postmaster;	/* a failed bounce, reported to postmaster */
+	const char *hostname;	/* Reporting-MTA, MAILER-DAEMON@ */
+	const char *to;		/* recipient of the notice */
+	const char *sender;	/* the original envelope sender */
+	const char *queue_id;	/* the original message's */
+	const char *notice_id;	/* for the Message-ID */
+	const char *boundary;
+	const char *envid;	/* Original-Envelope-Id, or NULL */
+	time_t arrival, now, retry_until;
+	bool full;		/* the whole message, else its header */
+	const char *content;	/* the original message (LF line ends) */
+	size_t content_len;
+	const struct qmgr_dsn_rcpt *rcpts;
+	size_t nrcpt;
+};
+
+/* Append the whole notice (header and body, LF line ends) to out. */
+void qmgr_dsn_build(const struct qmgr_dsn *dsn, struct str *out);
+/* Diagnostic-Code of a reason: "smtp; 550 5.1.1 ..." from the smtp
+ * agent's "host X said: 550 5.1.1 ... (in reply to ...)" (true), else
+ * "X-Correo; reason" (false). Control characters end the text. */
+bool qmgr_dsn_diagnostic(const char *reason, struct str *out);
+/* Remote-MTA "dns; host" of a relay "host[addr]:port"; false for
+ * none/local/empty. */
+bool qmgr_dsn_remote_mta(const char *relay, struct str *out);
+/* An RFC 5322 date in local time. */
+void qmgr_dsn_date(struct str *out, time_t t);
+/* Length of content's header including its last LF (not the blank
+ * line); all of it if there is no blank line. */
+size_t qmgr_dsn_headers_len(const char *content, size_t len);
 
 /* qmgr_time.c: pure helpers. */
 /* Next attempt time of a message that arrived at arrival and was just

@@ -54,9 +54,21 @@ static void qmgr_msg_free(struct qmgr_msg *m)
 	if (m->next != NULL)
 		m->next->prev = m->prev;
 	qmgr.nmsgs--;
+	for (size_t i = 0; m->qm != NULL && i < m->qm->nrcpt; i++) {
+		mem_free(m->rs[i].defer_address);
+		mem_free(m->rs[i].defer_dsn);
+		mem_free(m->rs[i].defer_reason);
+		mem_free(m->rs[i].defer_relay);
+	}
+	for (size_t i = 0; i < m->nreports; i++) {
+		mem_free(m->reports[i].address);
+		mem_free(m->reports[i].dsn);
+		mem_free(m->reports[i].relay);
+		mem_free(m->reports[i].reason);
+	}
+	mem_free(m->reports);
 	queue_msg_free(&m->qm);
 	mem_free(m->rs);
-	str_release(&m->bounces);
 	str_release(&m->defer_reason);
 	str_release(&m->defer_log);
 	free(m);
@@ -90,6 +102,43 @@ static void qmgr_log_rcpt(struct qmgr_msg *m, size_t rcpt,
 	str_release(&line);
 }
 
+/* Deliveries noted now went through a relaying transport (smtp): a
+ * success is "relayed", not "delivered" (qmgr_msg_job_done sets it). */
+static bool qmgr_note_relayed;
+
+static void qmgr_report_add(struct qmgr_msg *m, size_t rcpt,
+			    enum qmgr_dsn_action action, const char *address,
+			    const char *dsn, const char *relay,
+			    const char *reason)
+{
+	struct qmgr_report *r;
+
+	m->reports = mem_array_realloc(m->reports, m->nreports + 1,
+				       sizeof(*m->reports));
+	r = &m->reports[m->nreports++];
+	r->rcpt = rcpt;
+	r->action = action;
+	r->address = mem_strdup(address);
+	r->dsn = mem_strdup(dsn);
+	r->relay = mem_strdup(relay);
+	r->reason = mem_strdup(reason);
+}
+
+static void qmgr_rstate_defer(struct qmgr_rstate *rs, const char *address,
+			      const char *dsn, const char *relay,
+			      const char *reason)
+{
+	rs->deferred = true;
+	mem_free(rs->defer_address);
+	mem_free(rs->defer_dsn);
+	mem_free(rs->defer_relay);
+	mem_free(rs->defer_reason);
+	rs->defer_address = mem_strdup(address);
+	rs->defer_dsn = mem_strdup(dsn);
+	rs->defer_relay = mem_strdup(relay);
+	rs->defer_reason = mem_strdup(reason);
+}
+
 /* Record one delivery's outcome in the recipient's state. */
 static void qmgr_note(struct qmgr_msg *m, size_t rcpt, const char *address,
 		      const char *relay, double t_sent, const char *status,
@@ -101,15 +150,21 @@ static void qmgr_note(struct qmgr_msg *m, size_t rcpt, const char *address,
 		rs->delivered = true;
 		qmgr_log_rcpt(m, rcpt, address, relay, t_sent, dsn, "sent",
 			      reason);
+		if (qmgr_bounce_wanted(m->qm->rcpts[rcpt].notify,
+				       QMGR_DSN_DELIVERED))
+			qmgr_report_add(m, rcpt, qmgr_note_relayed ?
+					QMGR_DSN_RELAYED : QMGR_DSN_DELIVERED,
+					address, dsn, relay, reason);
 	} else if (strcmp(status, PROTO_STATUS_BOUNCE) == 0) {
 		rs->bounced = true;
 		qmgr_log_rcpt(m, rcpt, address, relay, t_sent, dsn, "bounced",
 			      reason);
-		str_printf(&m->bounces, "<%s>: %s\n", address, reason);
+		qmgr_report_add(m, rcpt, QMGR_DSN_FAILED, address, dsn, relay,
+				reason);
 	} else {
-		rs->deferred = true;
 		qmgr_log_rcpt(m, rcpt, address, relay, t_sent, dsn, "deferred",
 			      reason);
+		qmgr_rstate_defer(rs, address, dsn, relay, reason);
 		str_set(&m->defer_reason, reason);
 		str_printf(&m->defer_log, "<%s>: %s\n",
 			   m->qm->rcpts[rcpt].address, reason);
@@ -117,16 +172,17 @@ static void qmgr_note(struct qmgr_msg *m, size_t rcpt, const char *address,
 }
 
 /* A recipient whose deliveries are all answered: record it (unsynced;
- * the caller syncs once per batch). */
+ * the caller syncs once per batch). A recipient that only bounced is
+ * recorded at the end of the run, once its bounce is queued
+ * (qmgr_msg_mark_bounced), so a crash in between cannot lose the
+ * bounce. */
 static bool qmgr_rcpt_settle(struct qmgr_msg *m, size_t rcpt)
 {
 	struct qmgr_rstate *rs = &m->rs[rcpt];
-	char status;
 
-	if (rs->pending > 0 || rs->deferred)
+	if (rs->pending > 0 || rs->deferred || !rs->delivered)
 		return false;
-	status = rs->delivered ? QUEUE_RCPT_DONE : QUEUE_RCPT_BOUNCED;
-	if (!queue_msg_set_status(m->qm, rcpt, status)) {
+	if (!queue_msg_set_status(m->qm, rcpt, QUEUE_RCPT_DONE)) {
 		msg_warn("%s: cannot record recipient %zu: %m", m->qm->id,
 			 rcpt);
 		rs->deferred = true;
@@ -151,21 +207,59 @@ static void qmgr_msg_sync(struct qmgr_msg *m)
 		msg_warn("%s: fdatasync queue file: %m", m->qm->id);
 }
 
-/* Give up on what is left of an expired message. */
+/* Give up on what is left of an expired message: every recipient still
+ * deferred fails with its last reason (the DSN keeps its status). */
 static void qmgr_msg_expire(struct qmgr_msg *m)
 {
+	struct str why = STR_INIT;
+
 	for (size_t i = 0; i < m->qm->nrcpt; i++) {
-		if (m->qm->rcpts[i].status != QUEUE_RCPT_TODO)
+		struct qmgr_rstate *rs = &m->rs[i];
+		const char *addr = rs->defer_address != NULL ?
+			rs->defer_address : m->qm->rcpts[i].address;
+		const char *dsn = rs->defer_dsn != NULL ? rs->defer_dsn :
+			"4.4.7";
+
+		if (m->qm->rcpts[i].status != QUEUE_RCPT_TODO ||
+		    rs->delivered || rs->bounced)
 			continue;
-		qmgr_log_rcpt(m, i, m->qm->rcpts[i].address, "none", 0,
-			      "4.4.7", "expired",
-			      m->defer_reason.len > 0 ?
-			      str_c(&m->defer_reason) : "queue lifetime");
-		str_printf(&m->bounces, "<%s>: message expired: %s\n",
-			   m->qm->rcpts[i].address, str_c(&m->defer_reason));
-		(void)queue_msg_set_status(m->qm, i, QUEUE_RCPT_BOUNCED);
+		str_clear(&why);
+		str_printf(&why, "message expired: %s", rs->defer_reason !=
+			   NULL ? rs->defer_reason : m->defer_reason.len > 0 ?
+			   str_c(&m->defer_reason) : "queue lifetime exceeded");
+		qmgr_log_rcpt(m, i, addr, rs->defer_relay != NULL ?
+			      rs->defer_relay : "none", 0, dsn, "bounced",
+			      str_c(&why));
+		qmgr_report_add(m, i, QMGR_DSN_FAILED, addr, dsn,
+				rs->defer_relay, rs->defer_reason != NULL ?
+				rs->defer_reason : str_c(&why));
+		rs->deferred = false;
+		rs->bounced = true;
 	}
-	qmgr_msg_sync(m);
+	str_release(&why);
+}
+
+/* Record the recipients that bounced in this run, now that the sender
+ * has been told (or need not be). Unsynced: the caller syncs or
+ * removes the file. */
+static bool qmgr_msg_mark_bounced(struct qmgr_msg *m)
+{
+	bool marked = false;
+
+	for (size_t i = 0; i < m->qm->nrcpt; i++) {
+		struct qmgr_rstate *rs = &m->rs[i];
+
+		if (m->qm->rcpts[i].status != QUEUE_RCPT_TODO ||
+		    !rs->bounced || rs->delivered || rs->deferred ||
+		    rs->pending > 0)
+			continue;
+		if (!queue_msg_set_status(m->qm, i, QUEUE_RCPT_BOUNCED))
+			msg_warn("%s: cannot record recipient %zu: %m",
+				 m->qm->id, i);
+		else
+			marked = true;
+	}
+	return marked;
 }
 
 /* Append this attempt's reasons to defer/ID (not synced: it is only
@@ -225,15 +319,22 @@ static void qmgr_msg_finish(struct qmgr_msg *m)
 	const char *id = m->qm->id;
 	long lifetime = *m->qm->sender == '\0' ? qmgr.bounce_lifetime :
 		qmgr.queue_lifetime;
+	bool expired = false;
 
 	if (queue_msg_todo(m->qm) > 0 &&
 	    time(NULL) - m->qm->arrival >= lifetime) {
 		qmgr_msg_expire(m);
+		expired = true;
 	}
-	if (m->bounces.len > 0 && *m->qm->sender != '\0') {
-		if (!qmgr_bounce_send(m))
-			msg_warn("%s: cannot queue bounce notice: %m", id);
+	/* Bounced recipients stay to do if their notice cannot be queued:
+	 * the next run tries again. */
+	if (!qmgr_bounce_notify(m, expired)) {
+		for (size_t i = 0; i < m->qm->nrcpt; i++)
+			if (m->rs[i].bounced && !m->rs[i].delivered)
+				m->rs[i].deferred = true;
 	}
+	if (qmgr_msg_mark_bounced(m) && queue_msg_todo(m->qm) > 0)
+		qmgr_msg_sync(m);
 	if (queue_msg_todo(m->qm) == 0) {
 		if (unlink(m->qm->path) != 0 && errno != ENOENT) {
 			msg_warn("%s: remove %s: %m", id, m->qm->path);
@@ -256,6 +357,8 @@ void qmgr_msg_job_done(struct qmgr_job *job,
 	struct qmgr_msg *m = job->msg;
 	bool settled = false;
 
+	qmgr_note_relayed = strcmp(job->dest->transport, "local") != 0 &&
+		strcmp(job->dest->transport, "lmtp") != 0;
 	for (size_t i = 0; i < job->count; i++) {
 		const struct qmgr_dlv *d = &job->dlvs[i];
 		const struct qmgr_result *r = results != NULL && i < nresults ?
@@ -275,6 +378,7 @@ void qmgr_msg_job_done(struct qmgr_job *job,
 		mem_free(job->dlvs[i].address);
 		mem_free(job->dlvs[i].target);
 	}
+	qmgr_note_relayed = false;
 	if (settled && qmgr_msg_must_sync(m, 1))
 		qmgr_msg_sync(m);
 	free(job->dlvs);

@@ -142,7 +142,9 @@ class DeliveryTest(harness.TestCase):
         raw = msgs[0][1]
         self.assertIn(b"Return-Path: <>", raw)
         self.assertIn(b"Subject: Undelivered Mail Returned to Sender", raw)
-        self.assertIn(b"<nobody@demo.test>: unknown user", raw)
+        self.assertIn(b"<nobody@demo.test> (expanded from <ghost@demo.test>)"
+                      b": unknown user", raw)
+        self.assertIn(b"Content-Type: multipart/report", raw)
         self.assertIn(b"Subject: lost", raw)
 
     def test_garbage_goes_to_corrupt(self):
