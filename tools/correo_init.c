@@ -327,10 +327,15 @@ static bool init_services(const struct init *in)
 		 "smtp");
 	init_row(&s, "", "lmtp", "unix -       -    n      -      -       "
 		 "smtp");
+	/* POP3: the front end, jailed, and the mail side; pop3d(8). */
+	init_row(&s, "", "pop3d", "unix -       root n      -      -       "
+		 "pop3d");
+	init_inet_row(&s, in, "", 110, "inet n       correo-login y -   100"
+		      "     pop3-login");
+	init_inet_row(&s, in, "", 995, "inet n       correo-login y -   100"
+		      "     pop3-login -o pop3_tls_wrapper=yes");
 	str_append(&s, "# Services of later releases: uncomment when the "
 		   "daemon exists.\n");
-	init_inet_row(&s, in, "#", 110, "inet n       -    n      -      100"
-		      "     pop3d");
 	init_inet_row(&s, in, "#", 143, "inet n       -    n      -      100"
 		      "     imapd");
 	ok = init_write(in->dir, "services.conf", str_c(&s), 0644);
@@ -520,10 +525,13 @@ static bool init_accounts(struct init *in)
 {
 	uid_t auth_uid;		/* auth(8) reads the password table */
 	gid_t auth_gid;
+	uid_t login_uid;	/* pop3-login: pre-login, jailed */
+	gid_t login_gid;
 
 	return init_user(INIT_MAIL_OWNER, &in->owner_uid, &in->owner_gid) &&
 	       init_user(INIT_VMAIL, &in->vmail_uid, &in->vmail_gid) &&
 	       init_user("correo-auth", &auth_uid, &auth_gid) &&
+	       init_user("correo-login", &login_uid, &login_gid) &&
 	       init_group(INIT_DROP_GROUP, &in->drop_gid);
 }
 

@@ -21,11 +21,10 @@ import harness
 PASSWORD = "pop secret 42"
 USER = "bob@demo.test"
 
+# correo init writes the pop3d row and pop3-login on base+110 and
+# base+995 (implicit TLS); the tests add one that refuses plaintext.
 ROWS = """
-pop3d                unix -       root n      -      -       pop3d
-127.0.0.1:{p110}     inet n       correo-login y -   100     pop3-login
 127.0.0.1:{p111}     inet n       correo-login y -   100     pop3-login -o pop3_disable_plaintext_auth=yes
-127.0.0.1:{p995}     inet n       correo-login y -   100     pop3-login -o pop3_tls_wrapper=yes
 """
 
 CONFIG = {
