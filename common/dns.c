@@ -250,11 +250,26 @@ static bool dns_addr_seen(const struct dns_addr *addrs, size_t n,
 	return false;
 }
 
+static int dns_family = AF_UNSPEC;
+
+bool dns_set_protocols(const char *inet_protocols)
+{
+	if (strcmp(inet_protocols, "ipv4") == 0)
+		dns_family = AF_INET;
+	else if (strcmp(inet_protocols, "ipv6") == 0)
+		dns_family = AF_INET6;
+	else if (strcmp(inet_protocols, "all") == 0)
+		dns_family = AF_UNSPEC;
+	else
+		return false;
+	return true;
+}
+
 int dns_addr_lookup(const char *host, size_t max, struct dns_addr **addrs_r,
 		    size_t *count_r, struct str *error_r)
 {
 	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
+		.ai_family = dns_family,
 		.ai_socktype = SOCK_STREAM,
 	};
 	struct addrinfo *res, *ai;

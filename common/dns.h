@@ -62,9 +62,15 @@ struct dns_addr {
 	char text[INET6_ADDRSTRLEN];	/* "192.0.2.1", "2001:db8::1" */
 };
 
+/* Which address families dns_addr_lookup asks for, from
+ * $inet_protocols: "ipv4", "ipv6" or "all" (the default). False for
+ * anything else. */
+bool dns_set_protocols(const char *inet_protocols);
+
 /* A and AAAA addresses of host (a name or an address literal), in the
  * resolver's order, duplicates removed, at most max. *addrs_r is
- * allocated (free()) when the result is 1. */
+ * allocated (free()) when the result is 1. Only the families allowed by
+ * dns_set_protocols are asked for. */
 int dns_addr_lookup(const char *host, size_t max, struct dns_addr **addrs_r,
 		    size_t *count_r, struct str *error_r);
 

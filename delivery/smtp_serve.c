@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "attr.h"
+#include "dns.h"
 #include "cfg.h"
 #include "mem.h"
 #include "msg.h"
@@ -114,6 +115,9 @@ void smtp_pre_init(void *ctx)
 		(server_nargs > 0 && strcmp(server_args[0], "lmtp") == 0);
 	smtp_set.proto = smtp_set.lmtp ? "LMTP" : "SMTP";
 	smtp_set.default_port = smtp_set.lmtp ? 24 : 25;
+	if (!dns_set_protocols(cfg_str(cfg_main, "inet_protocols")))
+		msg_fatal("inet_protocols: expected all, ipv4 or ipv6, got"
+			  " \"%s\"", cfg_str(cfg_main, "inet_protocols"));
 	smtp_set.helo_name = cfg_str(cfg_main, smtp_key("helo_name"));
 	smtp_set.connect_timeout = smtp_time("connect_timeout");
 	smtp_set.helo_timeout = smtp_time("helo_timeout");

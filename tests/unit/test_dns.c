@@ -345,6 +345,28 @@ START_TEST(test_addr_literals)
 }
 END_TEST
 
+/* inet_protocols = ipv4 never yields (or asks for) IPv6 addresses. */
+START_TEST(test_addr_protocols)
+{
+	struct dns_addr *a = NULL;
+	struct str err = STR_INIT;
+	size_t n;
+
+	ck_assert(!dns_set_protocols("ipx"));
+	ck_assert(dns_set_protocols("ipv4"));
+	ck_assert_int_le(dns_addr_lookup("::1", 5, &a, &n, &err), 0);
+	ck_assert_ptr_null(a);
+	ck_assert_int_eq(dns_addr_lookup("127.0.0.1", 5, &a, &n, &err), 1);
+	free(a);
+	ck_assert(dns_set_protocols("ipv6"));
+	ck_assert_int_le(dns_addr_lookup("127.0.0.1", 5, &a, &n, &err), 0);
+	ck_assert(dns_set_protocols("all"));
+	ck_assert_int_eq(dns_addr_lookup("::1", 5, &a, &n, &err), 1);
+	free(a);
+	str_release(&err);
+}
+END_TEST
+
 static Suite *dns_suite(void)
 {
 	Suite *s = suite_create("dns");
@@ -359,6 +381,7 @@ static Suite *dns_suite(void)
 	tcase_add_test(tc, test_parse_bad_records);
 	tcase_add_test(tc, test_parse_no_mx);
 	tcase_add_test(tc, test_addr_literals);
+	tcase_add_test(tc, test_addr_protocols);
 	suite_add_tcase(s, tc);
 	return s;
 }
