@@ -1,12 +1,15 @@
 /*
  * Unit tests for qmgr's pure parts: the retry backoff, the delay format
- * of log lines, and the strict parsing of local's replies.
+ * of log lines, the strict parsing of the agents' replies, the text of
+ * DSNs (RFC 3464) built from a struct, NOTIFY filtering, and the
+ * dead-destination bookkeeping.
  */
 #include "config.h"
 
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "attr.h"
 #include "proto.h"
@@ -170,6 +173,357 @@ START_TEST(reply_parse_bad)
 }
 END_TEST
 
+
+/* ---- DSN text ---------------------------------------------------------- */
+
+static const char orig_msg[] =
+	"Received: from x\n\tby y\nFrom: alice@alice.test\n"
+	"Subject: hello\n\nbody line 1\nbody line 2\n";
+
+static const struct qmgr_dsn_rcpt two_rcpts[] = {
+	{ "bob@marvel.test", "Bob@Marvel.test", QMGR_DSN_FAILED, "5.1.1",
+	  "mx.marvel.test[10.0.0.3]:25",
+	  "host mx.marvel.test[10.0.0.3] said: 550 5.1.1 no such user "
+	  "(in reply to RCPT TO command)" },
+	{ "carol@local.test", NULL, QMGR_DSN_FAILED, "5.2.2", "local",
+	  "mailbox full" },
+};
+
+static void dsn_init(struct qmgr_dsn *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->kind = QMGR_DSN_FAILED;
+	d->hostname = "mail.alice.test";
+	d->to = "alice@alice.test";
+	d->sender = "alice@alice.test";
+	d->queue_id = "1K0TA2ERC5N00K1500";
+	d->notice_id = "1K0TA2ERC5N00K1600";
+	d->boundary = "1K0TA2ERC5N00K1500.1700000000/mail.alice.test";
+	d->arrival = 1700000000;
+	d->now = 1700000100;
+	d->retry_until = 1700000000 + 5 * 86400;
+	d->content = orig_msg;
+	d->content_len = strlen(orig_msg);
+	d->rcpts = two_rcpts;
+	d->nrcpt = 2;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* The header block of part k (0: the message itself) of text. */
+static char *dsn_part(const char *text, const char *boundary, int k)
+{
+	struct str delim = STR_INIT;
+	const char *p = text, *end;
+	char *out;
+
+	str_printf(&delim, "\n--%s\n", boundary);
+	for (int i = 0; i < k; i++) {
+		p = strstr(p, str_c(&delim));
+		ck_assert_ptr_nonnull(p);
+		p += delim.len;
+	}
+	end = strstr(p, "\n--");
+	ck_assert_ptr_nonnull(end);
+	out = strndup(p, (size_t)(end - p) + 1);
+	str_release(&delim);
+	return out;
+}
+
+START_TEST(dsn_failure)
+{
+	struct qmgr_dsn d;
+	struct str out = STR_INIT;
+	char *p;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	dsn_init(&d);
+	d.full = true;
+	d.envid = "env-42";
+	qmgr_dsn_build(&d, &out);
+	p = dsn_part(str_c(&out), d.boundary, 0);
+	ck_assert_ptr_nonnull(strstr(p, "From: MAILER-DAEMON@mail.alice.test "
+				     "(Mail Delivery System)\n"));
+	ck_assert_ptr_nonnull(strstr(p, "\nTo: <alice@alice.test>\n"));
+	ck_assert_ptr_nonnull(strstr(p, "\nSubject: Undelivered Mail "
+				     "Returned to Sender\n"));
+	ck_assert_ptr_nonnull(strstr(p, "\nDate: Tue, 14 Nov 2023 22:15:00 "
+				     "+0000\n"));
+	ck_assert_ptr_nonnull(strstr(p, "Message-ID: <1K0TA2ERC5N00K1600@"
+				     "mail.alice.test>\n"));
+	ck_assert_ptr_nonnull(strstr(p, "\nContent-Type: multipart/report; "
+				     "report-type=delivery-status;\n\t"
+				     "boundary=\"1K0TA2ERC5N00K1500."
+				     "1700000000/mail.alice.test\"\n"));
+	ck_assert_ptr_nonnull(strstr(p, "\nMIME-Version: 1.0\n"));
+	free(p);
+	/* Three parts and the closing delimiter, once each. */
+	ck_assert_uint_eq(count(str_c(&out), "\n--1K0TA2ERC5N00K1500."
+				"1700000000/mail.alice.test\n"), 3);
+	ck_assert_uint_eq(count(str_c(&out), "\n--1K0TA2ERC5N00K1500."
+				"1700000000/mail.alice.test--\n"), 1);
+	ck_assert_str_eq(str_c(&out) + out.len - 19, "/mail.alice.test--\n");
+
+	p = dsn_part(str_c(&out), d.boundary, 1);
+	ck_assert(str_has_prefix(p, "Content-Description: Notification\n"
+				 "Content-Type: text/plain; "
+				 "charset=us-ascii\n\n"));
+	/* Original-Recipient differs only in case: not "expanded". */
+	ck_assert_ptr_nonnull(strstr(p, "\n<bob@marvel.test>: host mx.marvel."
+				     "test[10.0.0.3] said: 550 5.1.1 no such"
+				     " user (in reply to RCPT TO command)\n"));
+	ck_assert_ptr_nonnull(strstr(p, "\n<carol@local.test>: mailbox "
+				     "full\n"));
+	free(p);
+
+	p = dsn_part(str_c(&out), d.boundary, 2);
+	ck_assert_str_eq(p,
+		"Content-Description: Delivery report\n"
+		"Content-Type: message/delivery-status\n"
+		"\n"
+		"Original-Envelope-Id: env-42\n"
+		"Reporting-MTA: dns; mail.alice.test\n"
+		"X-Correo-Queue-ID: 1K0TA2ERC5N00K1500\n"
+		"X-Correo-Sender: rfc822; alice@alice.test\n"
+		"Arrival-Date: Tue, 14 Nov 2023 22:13:20 +0000\n"
+		"\n"
+		"Original-Recipient: rfc822; Bob@Marvel.test\n"
+		"Final-Recipient: rfc822; bob@marvel.test\n"
+		"Action: failed\n"
+		"Status: 5.1.1\n"
+		"Remote-MTA: dns; mx.marvel.test\n"
+		"Diagnostic-Code: smtp; 550 5.1.1 no such user\n"
+		"\n"
+		"Final-Recipient: rfc822; carol@local.test\n"
+		"Action: failed\n"
+		"Status: 5.2.2\n"
+		"Diagnostic-Code: X-Correo; mailbox full\n"
+		"\n");
+	free(p);
+
+	/* RET=FULL: the whole message as message/rfc822. */
+	p = dsn_part(str_c(&out), d.boundary, 3);
+	ck_assert(str_has_prefix(p, "Content-Description: Undelivered "
+				 "Message\nContent-Type: message/rfc822\n\n"
+				 "Received: from x\n\tby y\n"));
+	free(p);
+	ck_assert_ptr_nonnull(strstr(str_c(&out), "\nbody line 2\n\n--"));
+	str_release(&out);
+}
+END_TEST
+
+START_TEST(dsn_headers_only)
+{
+	struct qmgr_dsn d;
+	struct str out = STR_INIT;
+	char *p;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	dsn_init(&d);
+	d.full = false;
+	qmgr_dsn_build(&d, &out);
+	p = dsn_part(str_c(&out), d.boundary, 3);
+	ck_assert_str_eq(p, "Content-Description: Undelivered Message "
+			 "Headers\nContent-Type: text/rfc822-headers\n\n"
+			 "Received: from x\n\tby y\nFrom: alice@alice.test\n"
+			 "Subject: hello\n\n");
+	free(p);
+	ck_assert_ptr_null(strstr(str_c(&out), "body line"));
+	/* No ENVID: no Original-Envelope-Id. */
+	ck_assert_ptr_null(strstr(str_c(&out), "Original-Envelope-Id"));
+	str_release(&out);
+}
+END_TEST
+
+START_TEST(dsn_delay_and_success)
+{
+	static const struct qmgr_dsn_rcpt delayed[] = {
+		{ "bob@marvel.test", NULL, QMGR_DSN_DELAYED, "4.4.1",
+		  "none", "connect to mx.marvel.test[10.0.0.3]:25: "
+		  "Connection refused" },
+	};
+	static const struct qmgr_dsn_rcpt ok[] = {
+		{ "bob@marvel.test", NULL, QMGR_DSN_RELAYED, "2.0.0",
+		  "mx.marvel.test[10.0.0.3]:25", "250 2.0.0 Ok" },
+		{ "carol@local.test", NULL, QMGR_DSN_DELIVERED, "2.0.0",
+		  "local", "delivered to maildir" },
+	};
+	struct qmgr_dsn d;
+	struct str out = STR_INIT;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	dsn_init(&d);
+	d.kind = QMGR_DSN_DELAYED;
+	d.now = d.arrival + 4 * 3600;
+	d.rcpts = delayed;
+	d.nrcpt = 1;
+	qmgr_dsn_build(&d, &out);
+	ck_assert_ptr_nonnull(strstr(str_c(&out), "\nSubject: Delayed Mail "
+				     "(still being retried)\n"));
+	ck_assert_ptr_nonnull(strstr(str_c(&out), "delivered for 4 hour(s)"
+				     ".\nIt will be retried until it is 5 "
+				     "day(s) old.\n"));
+	ck_assert_ptr_nonnull(strstr(str_c(&out), "\nAction: delayed\n"
+				     "Status: 4.4.1\nDiagnostic-Code: "
+				     "X-Correo; connect to mx.marvel.test"
+				     "[10.0.0.3]:25: Connection refused\n"
+				     "Will-Retry-Until: Sun, 19 Nov 2023 "
+				     "22:13:20 +0000\n"));
+	ck_assert_ptr_null(strstr(str_c(&out), "Remote-MTA"));
+
+	str_clear(&out);
+	d.kind = QMGR_DSN_DELIVERED;
+	d.rcpts = ok;
+	d.nrcpt = 2;
+	qmgr_dsn_build(&d, &out);
+	ck_assert_ptr_nonnull(strstr(str_c(&out), "\nSubject: Successful "
+				     "Mail Delivery Report\n"));
+	ck_assert_ptr_nonnull(strstr(str_c(&out), "Final-Recipient: rfc822; "
+				     "bob@marvel.test\nAction: relayed\n"
+				     "Status: 2.0.0\nRemote-MTA: dns; "
+				     "mx.marvel.test\n"));
+	ck_assert_ptr_nonnull(strstr(str_c(&out), "Final-Recipient: rfc822; "
+				     "carol@local.test\nAction: delivered\n"
+				     "Status: 2.0.0\nDiagnostic-Code: "
+				     "X-Correo; delivered to maildir\n\n"));
+	ck_assert_ptr_null(strstr(str_c(&out), "Will-Retry-Until"));
+	str_release(&out);
+}
+END_TEST
+
+/* A CR or LF in a remote reason or an address never starts a header. */
+START_TEST(dsn_no_injection)
+{
+	static const struct qmgr_dsn_rcpt evil[] = {
+		{ "bob@marvel.test", NULL, QMGR_DSN_FAILED, "5.0.0\nX-A: 1",
+		  "mx[1.2.3.4]:25", "host mx said: 550 no\r\nX-Injected: yes"
+		  " (in reply to DATA)" },
+	};
+	struct qmgr_dsn d;
+	struct str out = STR_INIT;
+
+	dsn_init(&d);
+	d.rcpts = evil;
+	d.nrcpt = 1;
+	d.to = "alice@alice.test>\nBcc: <victim@x";
+	d.envid = "e\nX-Env: 1";
+	qmgr_dsn_build(&d, &out);
+	ck_assert_ptr_null(strstr(str_c(&out), "\nX-Injected"));
+	ck_assert_ptr_null(strstr(str_c(&out), "\nBcc:"));
+	ck_assert_ptr_null(strstr(str_c(&out), "\nX-A:"));
+	ck_assert_ptr_null(strstr(str_c(&out), "\nX-Env:"));
+	ck_assert_ptr_nonnull(strstr(str_c(&out), "Diagnostic-Code: smtp; "
+				     "550 no\n"));
+	str_release(&out);
+}
+END_TEST
+
+START_TEST(dsn_helpers)
+{
+	struct str s = STR_INIT;
+
+	ck_assert(qmgr_dsn_diagnostic("host a[1.2.3.4] said: 452 4.2.2 full"
+				      " (in reply to end of DATA command)",
+				      &s));
+	ck_assert_str_eq(str_c(&s), "smtp; 452 4.2.2 full");
+	ck_assert(qmgr_dsn_diagnostic("host a said: 550 x", &s));
+	ck_assert_str_eq(str_c(&s), "smtp; 550 x");
+	ck_assert(!qmgr_dsn_diagnostic("unknown user", &s));
+	ck_assert_str_eq(str_c(&s), "X-Correo; unknown user");
+	ck_assert(!qmgr_dsn_diagnostic("", &s));
+	ck_assert_str_eq(str_c(&s), "X-Correo; ");
+
+	ck_assert(qmgr_dsn_remote_mta("mx.test[192.0.2.1]:25", &s));
+	ck_assert_str_eq(str_c(&s), "dns; mx.test");
+	ck_assert(qmgr_dsn_remote_mta("mx.test", &s));
+	ck_assert_str_eq(str_c(&s), "dns; mx.test");
+	ck_assert(!qmgr_dsn_remote_mta("none", &s));
+	ck_assert(!qmgr_dsn_remote_mta("local", &s));
+	ck_assert(!qmgr_dsn_remote_mta(NULL, &s));
+	ck_assert(!qmgr_dsn_remote_mta("[::1]:25", &s));
+
+	ck_assert_uint_eq(qmgr_dsn_headers_len("A: 1\nB: 2\n\nbody\n", 17),
+			  10);
+	ck_assert_uint_eq(qmgr_dsn_headers_len("A: 1\n", 5), 5);
+	ck_assert_uint_eq(qmgr_dsn_headers_len("\nbody\n", 6), 0);
+	ck_assert_uint_eq(qmgr_dsn_headers_len("", 0), 0);
+	str_release(&s);
+}
+END_TEST
+
+START_TEST(notify_filter)
+{
+	/* No NOTIFY: failures and delays, no success. */
+	ck_assert(qmgr_bounce_wanted(0, QMGR_DSN_FAILED));
+	ck_assert(qmgr_bounce_wanted(0, QMGR_DSN_DELAYED));
+	ck_assert(!qmgr_bounce_wanted(0, QMGR_DSN_DELIVERED));
+	/* NEVER: nothing. */
+	ck_assert(!qmgr_bounce_wanted(QUEUE_NOTIFY_NEVER, QMGR_DSN_FAILED));
+	ck_assert(!qmgr_bounce_wanted(QUEUE_NOTIFY_NEVER, QMGR_DSN_DELAYED));
+	/* A list: exactly what it names. */
+	ck_assert(qmgr_bounce_wanted(QUEUE_NOTIFY_SUCCESS,
+				     QMGR_DSN_DELIVERED));
+	ck_assert(!qmgr_bounce_wanted(QUEUE_NOTIFY_SUCCESS,
+				      QMGR_DSN_FAILED));
+	ck_assert(!qmgr_bounce_wanted(QUEUE_NOTIFY_FAILURE,
+				      QMGR_DSN_DELAYED));
+	ck_assert(qmgr_bounce_wanted(QUEUE_NOTIFY_FAILURE |
+				     QUEUE_NOTIFY_DELAY, QMGR_DSN_DELAYED));
+}
+END_TEST
+
+/* Destinations: limits per transport, death after the cohort limit,
+ * revival after the dead time. No jobs are queued, so no message code
+ * runs. */
+START_TEST(dest_dead)
+{
+	struct qmgr_dest *d, *e;
+	time_t now = time(NULL);
+
+	qmgr.local_limit = 3;
+	qmgr.smtp_limit = 7;
+	qmgr.default_limit = 0;		/* clamped to 1 */
+	qmgr.failed_cohort = 2;
+	qmgr.dead_time = 100;
+	d = qmgr_dest_get("smtp", "[127.0.0.1]:25");
+	ck_assert_ptr_eq(qmgr_dest_get("smtp", "[127.0.0.1]:25"), d);
+	ck_assert_str_eq(d->socket, "private/smtp");
+	ck_assert_int_eq(d->limit, 7);
+	e = qmgr_dest_get("lmtp", "unix:private/x");
+	ck_assert_ptr_ne(e, d);
+	ck_assert_int_eq(e->limit, 1);
+	ck_assert_int_eq(qmgr_dest_get("local", NULL)->limit, 3);
+
+	qmgr_dest_failed(d, "connect refused");
+	ck_assert(!qmgr_dest_is_dead(d, now));
+	qmgr_dest_ok(d);
+	qmgr_dest_failed(d, "connect refused");
+	ck_assert(!qmgr_dest_is_dead(d, now));
+	qmgr_dest_failed(d, "connect refused");
+	ck_assert(qmgr_dest_is_dead(d, now));
+	ck_assert(qmgr_dest_is_dead(d, now + 99));
+	ck_assert_str_eq(str_c(&d->dead_reason), "connect refused");
+	/* Revived: one more failure kills it again at once. */
+	ck_assert(!qmgr_dest_is_dead(d, d->dead_until));
+	qmgr_dest_failed(d, "again");
+	ck_assert(qmgr_dest_is_dead(d, time(NULL)));
+	/* Idle, alive destinations are freed; dead ones stay. */
+	qmgr_dest_gc();
+	ck_assert_ptr_eq(qmgr.dests, d);
+	ck_assert_ptr_null(d->next);
+}
+END_TEST
+
 static Suite *qmgr_suite(void)
 {
 	Suite *s = suite_create("qmgr");
@@ -179,6 +533,13 @@ static Suite *qmgr_suite(void)
 	tcase_add_test(tc, delay_format);
 	tcase_add_test(tc, reply_parse);
 	tcase_add_test(tc, reply_parse_bad);
+	tcase_add_test(tc, dsn_failure);
+	tcase_add_test(tc, dsn_headers_only);
+	tcase_add_test(tc, dsn_delay_and_success);
+	tcase_add_test(tc, dsn_no_injection);
+	tcase_add_test(tc, dsn_helpers);
+	tcase_add_test(tc, notify_filter);
+	tcase_add_test(tc, dest_dead);
 	suite_add_tcase(s, tc);
 	return s;
 }
