@@ -75,6 +75,22 @@ void local_command(const struct local_content *content, const char *cmd,
 void local_mbox(const struct local_content *content, const char *path,
 		struct local_result *res);
 
+/* The write itself (Maildir, mbox, file or command), as whoever we are
+ * now. */
+struct resolve_delivery;
+void local_write(const struct local_content *c,
+		 const struct resolve_delivery *d, struct local_result *res);
+
+/* local_worker.c: root mode. Run local_write as d->user in that owner's
+ * worker process (started on first use, reused after). */
+void local_worker_write(const struct local_content *c,
+			const struct resolve_delivery *d,
+			struct local_result *res);
+/* Stop every worker (end of a qmgr connection). */
+void local_worker_close_all(void);
+/* The pid of owner's live worker, or 0 (tests). */
+pid_t local_worker_pid(const char *owner);
+
 void local_result_set(struct local_result *res, enum local_status status,
 		      const char *dsn, const char *fmt, ...) MSG_PRINTF(4, 5);
 

@@ -8,10 +8,10 @@
  * compromised qmgr cannot make local write anywhere). Then the
  * Delivered-To loop check, then the write as the owner.
  *
- * Running as root, each delivery happens in a child that drops to the
- * owner (priv_drop, verified) and reports back over a pipe; root itself
- * never touches a mailbox. In instance mode everything runs in-process:
- * no fork per message.
+ * Running as root, each delivery goes to a worker process running as
+ * the owner (local_worker.c: priv_drop, verified, one worker per owner
+ * serving many deliveries); root itself never touches a mailbox. In
+ * instance mode everything runs in-process.
  *
  * Interface: local_deliver, local_result_set.
  *
@@ -49,8 +49,7 @@ void local_result_set(struct local_result *res, enum local_status status,
 	va_end(ap);
 }
 
-/* The write itself, as whoever we are now. */
-static void local_write(const struct local_content *c,
+void local_write(const struct local_content *c,
 			const struct resolve_delivery *d,
 			struct local_result *res)
 {
@@ -84,92 +83,6 @@ static void local_write(const struct local_content *c,
 		break;
 	}
 	str_release(&error);
-}
-
-/* Child -> parent: "S dsn reason" in one write. */
-static void local_child_report(int fd, const struct local_result *res)
-{
-	struct str out = STR_INIT;
-
-	str_printf(&out, "%d %s %s", (int)res->status, res->dsn,
-		   str_c(&res->reason));
-	(void)safe_write_all(fd, out.data, out.len);
-	str_release(&out);
-}
-
-static bool local_parent_read(int fd, struct local_result *res)
-{
-	static char dsn[16];	/* one delivery at a time per process */
-	struct str in = STR_INIT;
-	char buf[4096], *sp;
-	ssize_t n;
-	int status;
-
-	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 &&
-							 errno == EINTR))
-		if (n > 0)
-			str_append_n(&in, buf, (size_t)n);
-	sp = strchr(str_c(&in), ' ');
-	if (sp == NULL || sscanf(str_c(&in), "%d %15s", &status, dsn) != 2 ||
-	    status < LOCAL_OK || status > LOCAL_BOUNCE) {
-		str_release(&in);
-		return false;
-	}
-	sp = strchr(sp + 1, ' ');
-	local_result_set(res, (enum local_status)status, dsn, "%s",
-			 sp != NULL ? sp + 1 : "");
-	str_release(&in);
-	return true;
-}
-
-/* Root: fork, drop to the owner, write, report. */
-static void local_write_as(const struct local_content *c,
-			   const struct resolve_delivery *d,
-			   struct local_result *res)
-{
-	struct priv_user user;
-	const char *error;
-	int fds[2], ret, status;
-	pid_t pid;
-
-	ret = priv_user_lookup(d->user, &user);
-	if (ret <= 0) {
-		local_result_set(res, LOCAL_DEFER, "4.3.0",
-				 "cannot find owner \"%s\" of %s", d->user,
-				 d->path);
-		return;
-	}
-	if (user.uid == 0) {
-		local_result_set(res, LOCAL_DEFER, "4.3.0",
-				 "will not deliver as root to %s: alias root"
-				 " to a user", d->path);
-		priv_user_free(&user);
-		return;
-	}
-	if (pipe2(fds, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
-		local_result_set(res, LOCAL_DEFER, "4.3.0", "fork: %s",
-				 strerror(errno));
-		priv_user_free(&user);
-		return;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		if (!priv_drop(user.name, user.uid, user.gid, &error))
-			local_result_set(res, LOCAL_DEFER, "4.3.0",
-					 "cannot switch to %s: %s", user.name,
-					 error);
-		else
-			local_write(c, d, res);
-		local_child_report(fds[1], res);
-		_exit(0);
-	}
-	close(fds[1]);
-	if (!local_parent_read(fds[0], res))
-		local_result_set(res, LOCAL_DEFER, "4.3.0",
-				 "delivery process for %s failed", d->path);
-	close(fds[0]);
-	(void)waitpid(pid, &status, 0);
-	priv_user_free(&user);
 }
 
 /* Find the command/file target in the expansion of the original
@@ -242,7 +155,7 @@ void local_deliver(struct queue_msg *msg, const struct local_rcpt *rcpt,
 		local_result_set(res, LOCAL_BOUNCE, "5.4.6",
 				 "mail forwarding loop for %s", rcpt->address);
 	else if (local_state.switch_user && d.user != NULL)
-		local_write_as(&c, &d, res);
+		local_worker_write(&c, &d, res);
 	else
 		local_write(&c, &d, res);
 	resolve_delivery_clear(&d);

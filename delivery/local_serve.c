@@ -213,4 +213,5 @@ void local_serve(int fd, void *ctx)
 	}
 	attr_list_clear(&req);
 	lio_free(&lio);
+	local_worker_close_all();
 }

@@ -8,8 +8,11 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +294,131 @@ START_TEST(deliver_alias_command)
 }
 END_TEST
 
+/* Root mode: the first delivery for an owner starts a worker running as
+ * that owner, later ones reuse it (no fork per message), a worker that
+ * died while idle is replaced, and root owners are refused. */
+static void owner_config(const char *owner)
+{
+	struct str text = STR_INIT;
+	char *error = NULL;
+
+	resolve_free(&local_state.resolver);
+	cfg_free(&cfg);
+	str_printf(&text,
+		   "virtual_mailbox_domains = virt.test\n"
+		   "virtual_mailbox_base = %s/vmail\n"
+		   "virtual_mailbox_maps = texthash:%s/vmailbox\n"
+		   "alias_maps = texthash:%s/aliases\n"
+		   "virtual_owner = %s\n", tmpdir, tmpdir, tmpdir, owner);
+	cfg = cfg_parse(str_c(&text), "test.conf", tmpdir, &error);
+	ck_assert_msg(cfg != NULL, "%s", error);
+	local_state.resolver = resolve_create(cfg, &error);
+	ck_assert_msg(local_state.resolver != NULL, "%s", error);
+	str_release(&text);
+}
+
+/* The real, effective, saved and filesystem uids of pid, all uid? */
+static bool runs_as(pid_t pid, uid_t uid)
+{
+	struct str status = STR_INIT, want = STR_INIT;
+	char path[64];
+	bool ok;
+
+	ck_assert(str_snprintf(path, sizeof(path), "/proc/%ld/status",
+			       (long)pid));
+	ck_assert(safe_read_file(path, &status, 1 << 16));
+	str_printf(&want, "\nUid:\t%lu\t%lu\t%lu\t%lu\n", (unsigned long)uid,
+		   (unsigned long)uid, (unsigned long)uid, (unsigned long)uid);
+	ok = strstr(str_c(&status), str_c(&want)) != NULL;
+	str_release(&status);
+	str_release(&want);
+	return ok;
+}
+
+/* The owner of the only file in dir. */
+static uid_t new_file_owner(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct stat st;
+	uid_t uid = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		ck_assert_int_eq(fstatat(dirfd(d), e->d_name, &st, 0), 0);
+		uid = st.st_uid;
+	}
+	closedir(d);
+	return uid;
+}
+
+START_TEST(deliver_as_owner)
+{
+	struct passwd *pw = getpwnam("nobody");
+	struct local_result res = { LOCAL_DEFER, NULL, STR_INIT };
+	struct local_rcpt rcpt = { "demo@virt.test", "demo@virt.test", NULL,
+				   0 };
+	const char *newdir = path_in("vmail/virt.test/demo/new");
+	struct queue_msg *msg;
+	pid_t pid, pid2;
+
+	if (geteuid() != 0 || pw == NULL || pw->pw_uid == 0) {
+		fprintf(stderr, "deliver_as_owner: skipped (needs root and"
+			" a user nobody)\n");
+		return;
+	}
+	owner_config("nobody");
+	ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+	ck_assert_int_eq(mkdir(path_in("vmail"), 0755), 0);
+	ck_assert_int_eq(chown(path_in("vmail"), pw->pw_uid, pw->pw_gid), 0);
+	local_state.switch_user = true;
+	msg = queue("a@b.test", "Subject: o\n\nbody\n");
+
+	local_deliver(msg, &rcpt, &res);
+	ck_assert_msg(res.status == LOCAL_OK, "%s", str_c(&res.reason));
+	ck_assert_str_eq(res.dsn, "2.0.0");
+	ck_assert_int_eq(count_new(newdir), 1);
+	ck_assert_int_eq(new_file_owner(newdir), pw->pw_uid);
+	pid = local_worker_pid("nobody");
+	ck_assert_int_gt(pid, 0);
+	ck_assert(runs_as(pid, pw->pw_uid));
+
+	local_deliver(msg, &rcpt, &res);
+	ck_assert_msg(res.status == LOCAL_OK, "%s", str_c(&res.reason));
+	ck_assert_int_eq(count_new(newdir), 2);
+	ck_assert_int_eq(local_worker_pid("nobody"), pid);
+
+	/* Killed while idle: the next delivery gets a new worker. */
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	local_deliver(msg, &rcpt, &res);
+	ck_assert_msg(res.status == LOCAL_OK, "%s", str_c(&res.reason));
+	ck_assert_int_eq(count_new(newdir), 3);
+	pid2 = local_worker_pid("nobody");
+	ck_assert_int_gt(pid2, 0);
+	ck_assert_int_ne(pid2, pid);
+	ck_assert(runs_as(pid2, pw->pw_uid));
+
+	local_worker_close_all();
+	ck_assert_int_eq(local_worker_pid("nobody"), 0);
+	ck_assert_int_eq(kill(pid2, 0), -1);
+	ck_assert_int_eq(errno, ESRCH);
+
+	/* Never as root. */
+	owner_config("root");
+	local_deliver(msg, &rcpt, &res);
+	ck_assert_int_eq(res.status, LOCAL_DEFER);
+	ck_assert_str_eq(str_c(&res.reason),
+			 "will not deliver as root: alias root to a user");
+	ck_assert_int_eq(local_worker_pid("root"), 0);
+	ck_assert_int_eq(count_new(newdir), 3);
+	local_state.switch_user = false;
+	queue_msg_free(&msg);
+	str_release(&res.reason);
+}
+END_TEST
+
 static Suite *local_suite(void)
 {
 	Suite *s = suite_create("local");
@@ -304,6 +432,7 @@ static Suite *local_suite(void)
 	tcase_add_test(tc, commands);
 	tcase_add_test(tc, deliver_virtual);
 	tcase_add_test(tc, deliver_alias_command);
+	tcase_add_test(tc, deliver_as_owner);
 	suite_add_tcase(s, tc);
 	return s;
 }
