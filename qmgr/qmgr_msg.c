@@ -293,6 +293,9 @@ static void qmgr_msg_defer(struct qmgr_msg *m)
 	struct timespec ts[2] = { { next, 0 }, { next, 0 } };
 	struct str path = STR_INIT;
 
+	/* The reasons first, so "correo queue" never lists a deferred
+	 * message without them. */
+	qmgr_msg_defer_log(m);
 	if (!queue_move(m->qm->id, QUEUE_ACTIVE, QUEUE_DEFERRED)) {
 		msg_warn("%s: move to %s: %m", m->qm->id, QUEUE_DEFERRED);
 		return;
@@ -301,7 +304,6 @@ static void qmgr_msg_defer(struct qmgr_msg *m)
 	if (utimensat(AT_FDCWD, str_c(&path), ts, 0) != 0)
 		msg_warn("%s: set next attempt time: %m", m->qm->id);
 	str_release(&path);
-	qmgr_msg_defer_log(m);
 }
 
 static void qmgr_msg_defer_unlink(const char *id)
