@@ -192,7 +192,8 @@ static void qmgr_conn_request_timeout(void *ctx)
 	c->timer = NULL;
 	/* No retry: the agent may still be delivering. */
 	c->served = 0;
-	qmgr_conn_job_failed(c, qmgr_conn_reason(c->job, "timeout waiting for"));
+	qmgr_conn_job_failed(c, qmgr_conn_reason(c->job,
+						 "timeout waiting for"));
 }
 
 static void qmgr_conn_send(struct qmgr_conn *c, struct qmgr_job *job);

@@ -528,9 +528,11 @@ static void qmgr_msg_route(struct qmgr_batch *b, size_t i,
 		qmgr_note(m, i, d->address, "none", 0, PROTO_STATUS_DEFER,
 			  "4.3.5", "bad transport name in transport_maps");
 	} else {
+		const char *nexthop = route.nexthop != NULL &&
+			*route.nexthop != '\0' ? route.nexthop : str_c(&domain);
+
 		qmgr_batch_add(b, i, d, qmgr_dest_get(route.transport,
-				route.nexthop != NULL && *route.nexthop != '\0' ?
-				route.nexthop : str_c(&domain)));
+							nexthop));
 	}
 	transport_route_release(&route);
 	str_release(&domain);
