@@ -36,23 +36,28 @@
 
 static unsigned long maildir_counter;
 
-/* The host part of unique names, with '/' and ':' escaped. */
+/* The host part of unique names, with '/' and ':' escaped; looked up
+ * once per process (a delivery agent writes many messages). */
 static void maildir_host(struct str *out)
 {
+	static struct str cached = STR_INIT;
 	char host[256];
 	const char *p;
 
-	if (gethostname(host, sizeof(host)) != 0)
-		(void)str_snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	for (p = host; *p != '\0'; p++) {
-		if (*p == '/')
-			str_append(out, "\\057");
-		else if (*p == ':')
-			str_append(out, "\\072");
-		else
-			str_append_c(out, *p);
+	if (cached.len == 0) {
+		if (gethostname(host, sizeof(host)) != 0)
+			(void)str_snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		for (p = host; *p != '\0'; p++) {
+			if (*p == '/')
+				str_append(&cached, "\\057");
+			else if (*p == ':')
+				str_append(&cached, "\\072");
+			else
+				str_append_c(&cached, *p);
+		}
 	}
+	str_append_n(out, cached.data, cached.len);
 }
 
 void maildir_unique_name(struct str *name)

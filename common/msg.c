@@ -149,14 +149,27 @@ static void msg_write_all(int fd, const char *buf, size_t len)
 	}
 }
 
+/* "Mon dd hh:mm:ss"; localtime_r and strftime run once per second, not
+ * once per line (a busy smtpd logs several lines per message). */
 static size_t msg_stamp(char *buf, size_t size)
 {
+	static time_t cached_sec = -1;
+	static char cached[32];
+	static size_t cached_len;
 	struct timespec ts;
 	struct tm tm;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	localtime_r(&ts.tv_sec, &tm);
-	return strftime(buf, size, "%b %e %H:%M:%S", &tm);
+	if (ts.tv_sec != cached_sec) {
+		localtime_r(&ts.tv_sec, &tm);
+		cached_len = strftime(cached, sizeof(cached), "%b %e %H:%M:%S",
+				      &tm);
+		cached_sec = ts.tv_sec;
+	}
+	if (cached_len >= size)
+		return 0;
+	memcpy(buf, cached, cached_len + 1);
+	return cached_len;
 }
 
 void msg_vlog(enum msg_level level, const char *fmt, va_list ap)

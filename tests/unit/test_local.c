@@ -335,6 +335,27 @@ static bool runs_as(pid_t pid, uid_t uid)
 	return ok;
 }
 
+/* Wait (up to 5 s) until our child pid has died: its descriptors are
+ * closed then. */
+static void wait_zombie(pid_t pid)
+{
+	struct str stat = STR_INIT;
+	char path[64];
+	const char *p;
+
+	ck_assert(str_snprintf(path, sizeof(path), "/proc/%ld/stat",
+			       (long)pid));
+	for (int i = 0; i < 500; i++) {
+		str_clear(&stat);
+		ck_assert(safe_read_file(path, &stat, 4096));
+		p = strrchr(str_c(&stat), ')');
+		if (p != NULL && p[1] == ' ' && p[2] == 'Z')
+			break;
+		usleep(10000);
+	}
+	str_release(&stat);
+}
+
 /* The owner of the only file in dir. */
 static uid_t new_file_owner(const char *dir)
 {
@@ -392,6 +413,7 @@ START_TEST(deliver_as_owner)
 
 	/* Killed while idle: the next delivery gets a new worker. */
 	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	wait_zombie(pid);
 	local_deliver(msg, &rcpt, &res);
 	ck_assert_msg(res.status == LOCAL_OK, "%s", str_c(&res.reason));
 	ck_assert_int_eq(count_new(newdir), 3);
