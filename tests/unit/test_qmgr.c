@@ -33,6 +33,22 @@ START_TEST(backoff)
 }
 END_TEST
 
+/* Retried at each next attempt time, a message's waits double (its age
+ * doubles) from the minimum until they reach the maximum. */
+START_TEST(backoff_sequence)
+{
+	static const long want[] = { 300, 300, 600, 1200, 2400, 4000, 4000 };
+	time_t arrival = 100000, t = arrival;
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		time_t next = qmgr_backoff_next(t, arrival, 300, 4000);
+
+		ck_assert_int_eq(next - t, want[i]);
+		t = next;
+	}
+}
+END_TEST
+
 static const char *fmt(double s)
 {
 	static struct str out;
@@ -530,6 +546,7 @@ static Suite *qmgr_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, backoff);
+	tcase_add_test(tc, backoff_sequence);
 	tcase_add_test(tc, delay_format);
 	tcase_add_test(tc, reply_parse);
 	tcase_add_test(tc, reply_parse_bad);
