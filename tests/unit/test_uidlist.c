@@ -105,7 +105,8 @@ START_TEST(test_parse_errors)
 	parse_fail("1 V5 N3", "line 1: missing final newline");
 	parse_fail("2 V5 N3\n",
 		   "line 1: bad header (expected \"1 V<n> N<n>\")");
-	parse_fail("1 V0 N3\n", "line 1: bad header (expected \"1 V<n> N<n>\")");
+	parse_fail("1 V0 N3\n",
+		   "line 1: bad header (expected \"1 V<n> N<n>\")");
 	parse_fail("1 V5 N99999999999\n",
 		   "line 1: bad header (expected \"1 V<n> N<n>\")");
 	parse_fail("1 V5 N9\nx :a\n", "line 2: bad uid");
