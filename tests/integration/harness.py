@@ -118,13 +118,87 @@ def port_is_free(port, host="127.0.0.1"):
         s.close()
 
 
+# Ports correo init uses above the base (smtp, pop3, submission, ...),
+# and the ones tests take for themselves (base+1..base+30).
+INIT_PORT_OFFSETS = (25, 110, 143, 465, 587, 993, 995)
+_port_locks = []
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def _lock_port_base(base):
+    """Claim base for this process: parallel test programs see each
+    other's claims (a lock file naming the owner pid), so two of them
+    never start instances on the same ports. Stale claims are taken
+    over."""
+    path = os.path.join(tempfile.gettempdir(), "correo-ports-%d.lock" % base)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                with open(path) as f:
+                    owner = int(f.read().strip() or "0")
+            except (OSError, ValueError):
+                owner = 0
+            if owner == os.getpid():
+                return True
+            if owner and _pid_alive(owner):
+                return False
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            continue
+        os.write(fd, b"%d\n" % os.getpid())
+        os.close(fd)
+        _port_locks.append(path)
+        return True
+    return False
+
+
+def release_port_base(base):
+    """Give up this process's claim on base (its instance is gone)."""
+    path = os.path.join(tempfile.gettempdir(), "correo-ports-%d.lock" % base)
+    if path in _port_locks:
+        _port_locks.remove(path)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+@atexit.register
+def _release_port_locks():
+    for path in _port_locks:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
 def pick_port_base():
-    """A base B (multiple of 1000) with B+1..B+30 free now. Random start,
-    so parallel test programs rarely collide."""
-    bases = list(range(10000, 60000, 1000))
+    """A base B (multiple of 1000, below the kernel's ephemeral port
+    range so client sockets never squat on it) with every port an
+    instance uses free now, claimed for this test program. Random start,
+    so parallel test programs rarely even try the same one."""
+    bases = list(range(10000, 32000, 1000))
     random.shuffle(bases)
+    offsets = list(range(1, 31)) + list(INIT_PORT_OFFSETS)
     for base in bases:
-        if all(port_is_free(base + n) for n in range(1, 31)):
+        if base in [int(re.sub(r"\D", "", os.path.basename(p)))
+                    for p in _port_locks]:
+            continue
+        if all(port_is_free(base + n) for n in offsets) and \
+                _lock_port_base(base):
             return base
     raise RuntimeError("no free port range on 127.0.0.1")
 
@@ -602,6 +676,7 @@ class Instance:
             shutil.rmtree(self.tmp, ignore_errors=True)
         if self in _live_instances:
             _live_instances.remove(self)
+        release_port_base(self.base)
 
     def __enter__(self):
         return self
