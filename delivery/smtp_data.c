@@ -79,10 +79,16 @@ enum lio_status smtp_data_send(struct smtp_session *s, struct queue_msg *msg,
 		pos += n;
 		str_clear(&out);
 		smtp_stuff(&st, buf, (size_t)n, &out);
+		/* Flush what came before, never the newest chunk: the end
+		 * marker must go out in the same write as the content before
+		 * it, or Nagle holds the small "." segment until the peer's
+		 * delayed ACK (40 ms a message). */
+		if (lio_output_pending(s->lio) >= SMTP_DATA_CHUNK) {
+			ret = lio_flush(s->lio);
+			if (ret != LIO_OK)
+				goto done;
+		}
 		lio_write(s->lio, out.data, out.len);
-		ret = lio_flush(s->lio);
-		if (ret != LIO_OK)
-			goto done;
 	}
 	if (n < 0) {
 		int saved = errno;

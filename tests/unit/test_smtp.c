@@ -2,7 +2,8 @@
  * test_smtp: the smtp client's pure parts: server reply parsing
  * (multi-line, enhanced status codes, bad lines, a reply read one byte
  * at a time through lio, overlong lines, timeouts) and the DATA encoder
- * (LF -> CRLF, dot-stuffing, any chunking).
+ * (LF -> CRLF, dot-stuffing, any chunking), and the content leaving
+ * with its end marker in one write.
  */
 #include "config.h"
 
@@ -15,6 +16,8 @@
 #include <unistd.h>
 
 #include "lio.h"
+#include "queue.h"
+#include "str.h"
 #include "../../delivery/smtp.h"
 
 /* ---- replies ---------------------------------------------------------- */
@@ -256,6 +259,71 @@ START_TEST(test_stuff_random)
 }
 END_TEST
 
+/* The content and the end marker leave in one write: a separate small
+ * "." write waits for the peer's delayed ACK under Nagle (40 ms a
+ * message on loopback). A SOCK_SEQPACKET pair keeps each write a record
+ * of its own, so the first record must end the message. */
+static void data_one_write(size_t len)
+{
+	char dir[] = "/tmp/test_smtp.XXXXXX", path[64];
+	struct smtp_session s = { 0 };
+	struct queue_writer *w;
+	struct queue_msg *msg = NULL;
+	char *content = malloc(len), *rec = malloc(2 * len + 16);
+	const char *error = "";
+	bool read_error;
+	ssize_t n, last = 0;
+	size_t total = 0, lines = 0;
+	int sv[2];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	for (size_t i = 0; i < len; i++) {
+		content[i] = i % 70 == 69 || i == len - 1 ? '\n' : 'a';
+		lines += content[i] == '\n';
+	}
+	w = queue_writer_create_in(dir, 0600);
+	ck_assert_ptr_nonnull(w);
+	queue_writer_sender(w, "a@example.com");
+	queue_writer_rcpt(w, "b@example.com", "b@example.com", 0);
+	ck_assert(queue_writer_content(w, content, len));
+	ck_assert(str_snprintf(path, sizeof(path), "%s/%s", dir,
+			       queue_writer_id(w)));
+	ck_assert(queue_writer_commit(w));
+	queue_writer_free(&w);
+	ck_assert_int_eq(queue_msg_open(path, false, &msg, &error), 1);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	s.lio = lio_create(sv[0], 5);
+	smtp_set.data_xfer_timeout = 5;
+	ck_assert_int_eq(smtp_data_send(&s, msg, &read_error), LIO_OK);
+	ck_assert(!read_error);
+	/* A big message may take several records; the last one carries
+	 * content as well as the marker. */
+	while ((n = recv(sv[1], rec, 2 * len + 16, MSG_DONTWAIT)) > 0) {
+		total += (size_t)n;
+		last = n;
+		if (memcmp(rec + n - 5, "\r\n.\r\n", 5) == 0)
+			break;
+	}
+	ck_assert_int_gt(last, 5 + 70);
+	ck_assert_int_eq(memcmp(rec + last - 5, "\r\n.\r\n", 5), 0);
+	ck_assert_uint_eq(total, len + lines + 3);
+	ck_assert_int_lt(recv(sv[1], rec, 16, MSG_DONTWAIT), 0);
+	lio_free(&s.lio);
+	close(sv[1]);
+	queue_msg_free(&msg);
+	unlink(path);
+	rmdir(dir);
+	free(content);
+	free(rec);
+}
+
+START_TEST(test_data_one_write)
+{
+	data_one_write(1024);
+	data_one_write(100 * 1024);
+}
+END_TEST
+
 static Suite *smtp_suite(void)
 {
 	Suite *s = suite_create("smtp");
@@ -268,6 +336,7 @@ static Suite *smtp_suite(void)
 	tcase_add_test(tc, test_reply_read_errors);
 	tcase_add_test(tc, test_stuff_cases);
 	tcase_add_test(tc, test_stuff_random);
+	tcase_add_test(tc, test_data_one_write);
 	suite_add_tcase(s, tc);
 	return s;
 }
