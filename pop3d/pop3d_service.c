@@ -249,7 +249,8 @@ static bool pop3d_request(struct pop3d_conn *c)
 		return false;
 	ret = fdpass_recv(c->fd, &mark, &client);
 	if (ret <= 0) {
-		if (ret < 0)
+		/* A reset is a front end (or a status probe) going away. */
+		if (ret < 0 && errno != ECONNRESET)
 			msg_warn("receive from front end: %m");
 		return false;
 	}

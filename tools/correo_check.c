@@ -50,19 +50,38 @@ struct check {
 static void check_problem(struct check *c, const char *fmt, ...)
 	MSG_PRINTF(2, 3);
 
+static void check_vsay(struct check *c, const char *prefix, const char *fmt,
+		       va_list ap)
+{
+	if (c->quiet)
+		return;
+	fflush(stdout);
+	fprintf(stderr, "%s: %s", TOOL_NAME, prefix);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 static void check_problem(struct check *c, const char *fmt, ...)
 {
 	va_list ap;
 
 	c->problems++;
-	if (c->quiet)
-		return;
-	fflush(stdout);
-	fputs(TOOL_NAME ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	check_vsay(c, "", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+/* Something that works but is probably not what the admin wants. */
+static void check_warning(struct check *c, const char *fmt, ...)
+	MSG_PRINTF(2, 3);
+
+static void check_warning(struct check *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	check_vsay(c, "warning: ", fmt, ap);
+	va_end(ap);
 }
 
 static const char *check_user_name(uid_t uid, char *buf, size_t size)
@@ -209,6 +228,43 @@ static void check_daemons(struct check *c)
 	}
 }
 
+/* qmgr keeps its connections to delivery agents open while it has work,
+ * so an agent service with fewer processes than qmgr's concurrency for
+ * it leaves some connections unserved: deliveries on them stall until
+ * a timeout. */
+static void check_concurrency(struct check *c)
+{
+	static const char *const agents[][2] = {
+		{ "local", "local_destination_concurrency_limit" },
+		{ "smtp", "smtp_destination_concurrency_limit" },
+		{ "lmtp", "default_destination_concurrency_limit" },
+	};
+	long limit, maxproc;
+
+	for (int i = 0; c->services != NULL && i < c->services->count; i++) {
+		const struct svc *svc = &c->services->svcs[i];
+
+		for (size_t a = 0; a < sizeof(agents) / sizeof(agents[0]); a++) {
+			if (svc->type != SVC_UNIX ||
+			    strcmp(svc->name, agents[a][0]) != 0)
+				continue;
+			maxproc = svc->maxproc >= 0 ? svc->maxproc :
+				  cfg_int(c->cfg, "default_process_limit");
+			limit = cfg_int(c->cfg, agents[a][1]);
+			if (maxproc != 0 && maxproc < limit)
+				check_warning(c, "service %s has a process "
+					      "limit of %ld, but qmgr may keep "
+					      "%ld connections to it (%s), so "
+					      "some deliveries would stall: "
+					      "raise its maxproc column in "
+					      "services.conf to %ld, or lower "
+					      "%s", svc->name, maxproc, limit,
+					      agents[a][1], limit,
+					      agents[a][1]);
+		}
+	}
+}
+
 static void check_log(struct check *c)
 {
 	const char *log_file = tool_cfg_str(c->cfg, "log_file", "");
@@ -249,6 +305,7 @@ int tool_check(const char *config_dir, bool quiet)
 				   "/var/spool/correo");
 	check_queue(&c);
 	check_daemons(&c);
+	check_concurrency(&c);
 	check_log(&c);
 	if (c.services != NULL)
 		svc_table_free(&c.services);

@@ -156,6 +156,45 @@ class CheckTest(harness.TestCase):
         self.assertIn(b"first mail", msgs[0][1])
         inst.wait_for_log(r"to=<demo@demo\.test>.*status=sent")
 
+    def test_check_warns_about_agent_process_limit(self):
+        # qmgr keeps up to local_destination_concurrency_limit (10)
+        # connections to local open; one local process would leave the
+        # others unserved.
+        harness.require_daemons(self, "master", "smtpd", "qmgr", "local")
+        inst = self.instance()
+        path = os.path.join(inst.dir, "services.conf")
+        with open(path) as f:
+            rows = [re.sub(r"^(local\s+unix\s+\S+\s+\S+\s+\S+\s+\S+"
+                           r"\s+)\S+", r"\g<1>1", line) for line in f]
+        with open(path, "w") as f:
+            f.writelines(rows)
+        r = inst.correo("check")
+        self.assertRuns(r)
+        self.assertIn("warning: service local has a process limit of 1, "
+                      "but qmgr may keep 10 connections to it "
+                      "(local_destination_concurrency_limit)", r.stderr)
+
+    def test_status_leaves_the_log_clean(self):
+        # status must not probe services in a way that makes them log
+        # lost connections or failed TLS handshakes.
+        harness.require_daemons(self, "master", "smtpd", "qmgr", "local",
+                                "pop3-login", "pop3d", "auth")
+        inst = self.instance(config=TEST_CONFIG)
+        inst.start()
+        inst.wait_for_port(inst.smtp_port)
+        # wait_for_port's own connection is logged; let it finish.
+        inst.wait_for_log(r"disconnect from")
+        before = len(inst.log())
+        r = inst.status()
+        self.assertRuns(r)
+        self.assertNotIn("NOT accepting", r.stdout)
+        time.sleep(0.5)
+        new = inst.log()[before:]
+        for bad in ("warning", "error", "lost connection", "handshake",
+                    "connect from"):
+            self.assertNotIn(bad, new, "status left this in the log:\n"
+                             + new)
+
     def test_check_passes_with_echod(self):
         harness.require_daemons(self, "master", "echod")
         inst = self.instance(services=ECHO_SERVICES)
