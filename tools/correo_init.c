@@ -212,6 +212,30 @@ static bool init_make_dir(const char *dir)
 	return empty;
 }
 
+/* The instance directory must be searchable by the users the daemons
+ * run as (correo, vmail), whatever the umask or mktemp made it. */
+static bool init_dir_mode(const char *dir)
+{
+	if (chmod(dir, 0755) == 0)
+		return true;
+	tool_complain("chmod 755 %s: %s", dir, strerror(errno));
+	return false;
+}
+
+/* An explicit --ports BASE: every port init assigns must be free. */
+static bool init_ports_free(const char *addr, long base)
+{
+	for (size_t j = 0; j < INIT_NPORTS; j++) {
+		if (!init_port_free(addr, (int)base + init_port_offsets[j])) {
+			tool_complain("port %ld on %s is in use: choose another"
+				      " --ports BASE", base +
+				      init_port_offsets[j], addr);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* The build tree's libexec/ when this correo runs from a build tree. */
 static char *init_daemon_dir(void)
 {
@@ -573,7 +597,7 @@ static bool init_absolute(struct init *in, const char *dir)
 {
 	char buf[PATH_MAX];
 
-	if (!init_make_dir(dir))
+	if (!init_make_dir(dir) || !init_dir_mode(dir))
 		return false;
 	if (realpath(dir, buf) == NULL) {
 		tool_complain("%s: %s", dir, strerror(errno));
@@ -600,6 +624,8 @@ int correo_init_cmd(const char *config_dir, int argc, char **argv)
 		return init_usage();
 	}
 	in.root = priv_is_root();
+	if (in.port_base != 0 && !init_ports_free(in.listen, in.port_base))
+		return 1;
 	if (in.port_base == 0 && (in.port_base =
 				  init_pick_ports(in.listen)) == 0) {
 		tool_complain("no free port range found on %s; give one with "

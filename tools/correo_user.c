@@ -363,8 +363,9 @@ static int user_list(const struct user_table *t)
 
 static int user_usage(void)
 {
-	tool_complain("usage: correo user add ADDRESS [MAILDIR] | "
-		      "del ADDRESS | list");
+	tool_complain("usage: correo user add ADDRESS [MAILDIR] "
+		      "[--password-stdin] | del ADDRESS | list | "
+		      "passwd ADDRESS [--password-stdin]");
 	return 2;
 }
 

@@ -7,6 +7,7 @@ Run by "make check" (CORREO_BUILDDIR set); see harness.py."""
 import os
 import re
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -103,6 +104,31 @@ class InitTest(harness.TestCase):
         self.assertEqual(port % 1000, 25)
         self.assertTrue(harness.port_is_free(port))
         self.assertIn("demo@example.test", r.stdout)
+
+    def test_init_refuses_busy_given_ports(self):
+        inst = self.instance(init=False)
+        busy = socket.socket()
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        busy.bind(("127.0.0.1", inst.base + 995))
+        busy.listen()
+        try:
+            r = inst.run([inst.correo_path(), "init", inst.dir,
+                          "--ports", str(inst.base)])
+        finally:
+            busy.close()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("port %d on 127.0.0.1 is in use" % (inst.base + 995),
+                      r.stderr)
+
+    def test_init_makes_dir_searchable(self):
+        # A directory made by mktemp or under umask 077 is 0700; the
+        # daemons' users must still reach the queue and mailboxes.
+        inst = self.instance(init=False)
+        os.mkdir(inst.dir, 0o700)
+        if inst.user is not None:
+            os.chown(inst.dir, inst.user.pw_uid, inst.user.pw_gid)
+        inst.run([inst.correo_path(), "init", inst.dir], check=True)
+        self.assertEqual(stat.S_IMODE(os.stat(inst.dir).st_mode), 0o755)
 
     def test_init_usage(self):
         inst = self.instance(init=False)
