@@ -14,7 +14,11 @@
  * an idle timeout just then) is retried once on a fresh connection; any
  * other failure defers the request's deliveries. The greeting of a new
  * connection is awaited through the event loop too, so a local that
- * hangs before it accepts never stalls qmgr. A connect failure
+ * hangs before it accepts never stalls qmgr. Only one connection per
+ * socket waits for its greeting at a time (one the agent has not
+ * accepted means it is at its process limit), and its job moves to the
+ * first connection that goes idle, so a concurrency limit above the
+ * agent's process limit costs nothing. A connect failure
  * (the agent being restarted) keeps the job queued and its destination
  * blocked, retrying each second, and defers it after QMGR_CONNECT_TRIES
  * tries. A reply with dest_status=defer counts against the destination
@@ -199,6 +203,8 @@ static void qmgr_conn_request_timeout(void *ctx)
 static void qmgr_conn_send(struct qmgr_conn *c, struct qmgr_job *job);
 static void qmgr_local_connect_failed(struct qmgr_job *job);
 
+static void qmgr_conn_now_idle(struct qmgr_conn *c);
+
 /* The greeting of a new connection. */
 static void qmgr_conn_hello(struct qmgr_conn *c)
 {
@@ -207,7 +213,16 @@ static void qmgr_conn_hello(struct qmgr_conn *c)
 
 	if (attr_client_hello(c->lio, PROTO_DELIVERY, &error)) {
 		c->ready = true;
-		qmgr_conn_send(c, c->job);
+		if (c->job != NULL)
+			qmgr_conn_send(c, c->job);
+		else
+			qmgr_conn_now_idle(c);
+		/* The next connection may open now (qmgr_dest_dispatch). */
+		qmgr_local_dispatch();
+		return;
+	}
+	if (c->job == NULL) {	/* its job went elsewhere meanwhile */
+		qmgr_conn_close(c);
 		return;
 	}
 	/* The agent died or is being restarted: like a failed connect,
@@ -250,12 +265,12 @@ static void qmgr_conn_readable(int fd, unsigned events, void *ctx)
 	const char *error = "";
 	enum lio_status st;
 
-	if (c->job == NULL) {	/* EOF (or junk) on an idle connection */
-		qmgr_conn_close(c);
-		return;
-	}
 	if (!c->ready) {
 		qmgr_conn_hello(c);
+		return;
+	}
+	if (c->job == NULL) {	/* EOF (or junk) on an idle connection */
+		qmgr_conn_close(c);
 		return;
 	}
 	st = attr_read(c->lio, &reply, NULL, &error);
@@ -271,8 +286,7 @@ static void qmgr_conn_readable(int fd, unsigned events, void *ctx)
 	c->served++;
 	qmgr_conn_result(qmgr_conn_take(c), &reply);
 	attr_list_clear(&reply);
-	c->timer = ev_timer_add(qmgr.loop, QMGR_IDLE_CLOSE_MS,
-				qmgr_conn_idle_timeout, c);
+	qmgr_conn_now_idle(c);
 	qmgr_local_dispatch();
 }
 
@@ -416,9 +430,43 @@ static void qmgr_local_connect_failed(struct qmgr_job *job)
 static struct qmgr_conn *qmgr_conn_idle(const char *socket)
 {
 	for (struct qmgr_conn *c = qmgr_conns; c != NULL; c = c->next)
-		if (c->job == NULL && strcmp(c->socket, socket) == 0)
+		if (c->ready && c->job == NULL &&
+		    strcmp(c->socket, socket) == 0)
 			return c;
 	return NULL;
+}
+
+/* The connection to socket still waiting for its greeting, or NULL. */
+static struct qmgr_conn *qmgr_conn_pending(const char *socket)
+{
+	for (struct qmgr_conn *c = qmgr_conns; c != NULL; c = c->next)
+		if (!c->ready && strcmp(c->socket, socket) == 0)
+			return c;
+	return NULL;
+}
+
+/* c (ready) has just become idle. A job waiting on a connection that
+ * the agent has not accepted yet (every agent process busy: the
+ * destination's limit is above the service's process limit) moves here
+ * at once instead of waiting for a process to free up; its unsent
+ * request went nowhere. Else c waits for work, closed if none comes. */
+static void qmgr_conn_now_idle(struct qmgr_conn *c)
+{
+	struct qmgr_conn *p = qmgr_conn_pending(c->socket);
+	struct qmgr_job *job;
+
+	ev_timer_del(qmgr.loop, &c->timer);
+	if (p != NULL && p->job != NULL) {
+		job = p->job;
+		p->job = NULL;
+		ev_timer_del(qmgr.loop, &p->timer);
+		p->timer = ev_timer_add(qmgr.loop, QMGR_IDLE_CLOSE_MS,
+					qmgr_conn_idle_timeout, p);
+		qmgr_conn_send(c, job);
+		return;
+	}
+	c->timer = ev_timer_add(qmgr.loop, QMGR_IDLE_CLOSE_MS,
+				qmgr_conn_idle_timeout, c);
 }
 
 /* Send d's jobs while it has room. */
@@ -430,9 +478,13 @@ static void qmgr_dest_dispatch(struct qmgr_dest *d)
 	while (d->jobs != NULL && !d->blocked && d->busy < d->limit) {
 		if (qmgr_dest_is_dead(d, time(NULL)))
 			return;
+		c = qmgr_conn_idle(d->socket);
+		/* One new connection per socket at a time: one the agent
+		 * has not accepted is a sign it is at its process limit. */
+		if (c == NULL && qmgr_conn_pending(d->socket) != NULL)
+			return;
 		job = qmgr_dest_pop(d);
 		d->busy++;
-		c = qmgr_conn_idle(d->socket);
 		if (c != NULL) {
 			qmgr_conn_send(c, job);
 		} else if (!qmgr_conn_open(job)) {

@@ -4,7 +4,8 @@ Virtual mailboxes, virtual aliases and catch-alls land in the right
 Maildir with Return-Path and Delivered-To; an alias to an unknown user
 bounces (and the sender gets a notice); the log traces one queue ID from
 arrival to "removed"; garbage in incoming/ ends in corrupt/; messages in
-active/ left by a killed qmgr are delivered after its restart.
+active/ left by a killed qmgr are delivered after its restart; a
+concurrency limit above local's process limit does not stall deliveries.
 """
 
 import os
@@ -66,7 +67,13 @@ class DeliveryTest(harness.TestCase):
             # holding it is stopped, nothing else can deliver what must
             # stay in active/ (a second local may exist, but idle).
             config["local_destination_concurrency_limit"] = "1"
-        self.inst = self.instance(services=SERVICES, config=config)
+        services = SERVICES
+        if self._testMethodName == "test_limit_above_process_limit":
+            # qmgr may open 10 connections, only 2 local processes
+            # exist to accept them.
+            config["local_destination_concurrency_limit"] = "10"
+            services = SERVICES.replace("- 10 local", "- 2 local")
+        self.inst = self.instance(services=services, config=config)
         for name, text in (("virtual", VIRTUAL), ("transport", TRANSPORT)):
             path = os.path.join(self.inst.dir, name)
             with open(path, "w") as f:
@@ -82,6 +89,28 @@ class DeliveryTest(harness.TestCase):
                     if not n.startswith(".")]
         except FileNotFoundError:
             return []
+
+    def test_limit_above_process_limit(self):
+        # Jobs sent on connections local never accepted used to wait
+        # until a local process freed up (30 s of idleness, or the
+        # delivery timeout); they move to the first idle connection.
+        inst = self.inst
+        inst.send_mail("a@example.org", ["demo@demo.test"], message("first"))
+        inst.wait_for_maildir("demo.test/demo", 1)
+        # qmgr stopped while 12 arrive: it then sends 10 at once.
+        qmgr = inst.children("qmgr")[0]["pid"]
+        os.kill(qmgr, signal.SIGSTOP)
+        try:
+            with inst.smtp() as s:
+                for i in range(12):
+                    s.sendmail("a@example.org", ["demo@demo.test"],
+                               message("burst %d" % i))
+        finally:
+            os.kill(qmgr, signal.SIGCONT)
+        start = time.monotonic()
+        inst.wait_for_maildir("demo.test/demo", 13, timeout=15.0)
+        self.assertLess(time.monotonic() - start, 15.0)
+        self.assertNotIn("status=deferred", inst.log())
 
     def test_virtual_alias_catchall(self):
         inst = self.inst
