@@ -205,6 +205,9 @@ static bool smtpd_size_param(const char *v, size_t n, long long *size_r)
 	for (i = 0; i < n; i++) {
 		if (v[i] < '0' || v[i] > '9')
 			return false;
+		/* 19 digits can exceed LLONG_MAX: that is a bad size too. */
+		if (x > (LLONG_MAX - (v[i] - '0')) / 10)
+			return false;
 		x = x * 10 + (v[i] - '0');
 	}
 	*size_r = x;

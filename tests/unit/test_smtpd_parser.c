@@ -136,6 +136,14 @@ START_TEST(test_mail_params)
 	ck_assert(!mail("FROM:<a@b.c> SIZE"));
 	ck_assert(!mail("FROM:<a@b.c> SIZE=-1"));
 	ck_assert(!mail("FROM:<a@b.c> SIZE=99999999999999999999"));
+	/* 19 digits: one past LLONG_MAX must not wrap to a negative size
+	 * (that would slip under $message_size_limit). */
+	ck_assert(mail("FROM:<a@b.c> SIZE=9223372036854775807"));
+	ck_assert(m.size == 9223372036854775807LL);
+	ck_assert(!mail("FROM:<a@b.c> SIZE=9223372036854775808"));
+	ck_assert_str_eq(err.reply, "501 5.5.4 Bad message size syntax");
+	ck_assert(!mail("FROM:<a@b.c> SIZE=9999999999999999999"));
+	ck_assert_str_eq(err.reply, "501 5.5.4 Bad message size syntax");
 	ck_assert(!mail("FROM:<a@b.c> SIZE=1 SIZE=2"));
 	ck_assert_str_eq(err.reply, "501 5.5.4 Bad message size syntax");
 	ck_assert(!mail("FROM:<a@b.c> BODY=9BIT"));
