@@ -205,6 +205,10 @@ struct smtpd_session {
 	bool bdat_cr;		/* last BDAT byte was a held-back CR */
 	char bdat_last;		/* last content octet stored from BDAT */
 	const char *bdat_error;	/* reply for the rest of the chunks */
+	bool bdat_in_header;	/* BDAT content still in the header */
+	unsigned bdat_line;	/* octets of its current line (capped) */
+	char bdat_field[9];	/* the line's first octets */
+	unsigned bdat_hops;	/* Received: fields in BDAT content */
 	unsigned long long msg_size;	/* content bytes stored */
 
 	/* Bookkeeping. */

@@ -38,7 +38,8 @@
  *
  * Limits: $message_size_limit on the octets received (552 5.3.4 after the
  * end of data, or for the first BDAT chunk past it); more than
- * SMTPD_HOPCOUNT_LIMIT Received: headers is a mail loop (554 5.4.0).
+ * SMTPD_HOPCOUNT_LIMIT Received: headers is a mail loop (554 5.4.0), with
+ * DATA and with BDAT alike (the header may be split between chunks).
  *
  * Submission: when the client authenticated, content passes through
  * smtpd_header.c, which adds Message-ID: and Date: if the header lacks
@@ -397,10 +398,38 @@ void smtpd_cmd_data(struct smtpd_session *s, const struct smtpd_cmd *cmd)
 
 /* ---- BDAT ---- */
 
+/* Count Received: fields in the header of BDAT content (LF line ends),
+ * which may be split anywhere between chunks: the same mail loop
+ * protection as DATA's. */
+static void smtpd_bdat_header(struct smtpd_session *s, const char *p,
+			      size_t n)
+{
+	static const char rcvd[] = "Received:";
+	const size_t want = sizeof(rcvd) - 1;
+	size_t i;
+
+	for (i = 0; i < n && s->bdat_in_header; i++) {
+		if (p[i] == '\n') {
+			s->bdat_in_header = s->bdat_line > 0;
+			s->bdat_line = 0;
+			continue;
+		}
+		if (s->bdat_line < want)
+			s->bdat_field[s->bdat_line] = p[i];
+		if (s->bdat_line > want)
+			continue;
+		if (++s->bdat_line == want &&
+		    strncasecmp(s->bdat_field, rcvd, want) == 0)
+			s->bdat_hops++;
+	}
+}
+
 static bool smtpd_bdat_put(struct smtpd_session *s, const char *p, size_t n)
 {
 	if (n == 0)
 		return true;
+	if (s->bdat_in_header)
+		smtpd_bdat_header(s, p, n);
 	s->bdat_last = p[n - 1];
 	return smtpd_store(s, p, n);
 }
@@ -509,7 +538,9 @@ void smtpd_cmd_bdat(struct smtpd_session *s, const struct smtpd_cmd *cmd)
 		smtpd_reply(s, "250 2.0.0 Ok: %llu bytes", n);
 		return;
 	}
-	if (s->bdat_cr && !smtpd_bdat_put(s, "\r", 1))
+	if (s->bdat_hops > SMTPD_HOPCOUNT_LIMIT)
+		error = SMTPD_ERR_HOPS;
+	if (error == NULL && s->bdat_cr && !smtpd_bdat_put(s, "\r", 1))
 		error = SMTPD_ERR_WRITE;
 	/* The queue stores whole lines. */
 	if (error == NULL && s->bdat_last != '\n' &&

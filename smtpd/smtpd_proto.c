@@ -76,6 +76,9 @@ void smtpd_transaction_reset(struct smtpd_session *s)
 	s->bdat_cr = false;
 	s->bdat_last = '\n';
 	s->bdat_error = NULL;
+	s->bdat_in_header = true;
+	s->bdat_line = 0;
+	s->bdat_hops = 0;
 	s->msg_size = 0;
 }
 

@@ -340,6 +340,42 @@ class BasicTest(SmtpdTest):
                          "501 5.5.4 Syntax: BDAT count [LAST]")
         self.assertEqual(self.new_files(), [])
 
+    def test_mail_loop(self):
+        # More than 50 Received: fields is a mail loop (554 5.4.0), sent
+        # with DATA or with BDAT, whose chunks may split a field name.
+        def fields(n):
+            return b"Received: from a.example by b.example; now\r\n" * n
+        r = self.raw()
+        r.cmd("EHLO loop.example")
+        r.cmd("MAIL FROM:<a@example.org>")
+        r.cmd("RCPT TO:<demo@demo.test>")
+        self.assertEqual(r.cmd("DATA")[0], 354)
+        r.send(fields(51) + b"Subject: loop\r\n\r\nbody\r\n.\r\n")
+        self.assertEqual(r.reply()[1], "554 5.4.0 Error: too many hops")
+        for n, want in ((51, 554), (50, 250)):
+            r.cmd("MAIL FROM:<a@example.org>")
+            r.cmd("RCPT TO:<demo@demo.test>")
+            msg = fields(n) + b"Subject: loop\r\n\r\nbody\r\n"
+            # Cuts inside "Received:" and between its CR and LF.
+            cuts = [0, 3, 43, 47, 92, len(msg)]
+            for i in range(len(cuts) - 1):
+                last = b" LAST" if i == len(cuts) - 2 else b""
+                part = msg[cuts[i]:cuts[i + 1]]
+                r.send(b"BDAT %d%s\r\n" % (len(part), last) + part)
+                code, text = r.reply()
+                if not last:
+                    self.assertEqual(code, 250, text)
+            self.assertEqual(code, want, text)
+            if want == 554:
+                self.assertEqual(text, "554 5.4.0 Error: too many hops")
+        self.assertEqual(len(self.new_files()), 1)
+        # Fields after the header do not count.
+        r.cmd("MAIL FROM:<a@example.org>")
+        r.cmd("RCPT TO:<demo@demo.test>")
+        msg = b"Subject: x\r\n\r\n" + fields(60)
+        r.send(b"BDAT %d LAST\r\n" % len(msg) + msg)
+        self.assertEqual(r.reply()[0], 250)
+
 
 class LimitTest(SmtpdTest):
     config = dict(BASE_CONFIG, smtpd_hard_error_limit="8")
