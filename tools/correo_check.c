@@ -228,10 +228,10 @@ static void check_daemons(struct check *c)
 	}
 }
 
-/* qmgr keeps its connections to delivery agents open while it has work,
- * so an agent service with fewer processes than qmgr's concurrency for
- * it leaves some connections unserved: deliveries on them stall until
- * a timeout. */
+/* qmgr keeps its connections to delivery agents open while it has work;
+ * an agent service with fewer processes than qmgr's concurrency for it
+ * leaves connections unaccepted (qmgr moves their jobs elsewhere, but
+ * the limit the admin set is not the one in effect). */
 static void check_concurrency(struct check *c)
 {
 	static const char *const agents[][2] = {
@@ -255,8 +255,9 @@ static void check_concurrency(struct check *c)
 				check_warning(c, "service %s has a process "
 					      "limit of %ld, but qmgr may keep "
 					      "%ld connections to it (%s), so "
-					      "some deliveries would stall: "
-					      "raise its maxproc column in "
+					      "fewer deliveries run at once "
+					      "than configured: raise its "
+					      "maxproc column in "
 					      "services.conf to %ld, or lower "
 					      "%s", svc->name, maxproc, limit,
 					      agents[a][1], limit,
