@@ -568,6 +568,19 @@ bool tls_conn_verified(const struct tls_conn *conn)
 	return conn->verified;
 }
 
+bool tls_conn_write_final(struct tls_conn *conn, const void *buf,
+			  size_t len)
+{
+	size_t done = 0;
+	bool ok;
+
+	/* The fd is non-blocking since tls_start. */
+	ERR_clear_error();
+	ok = SSL_write_ex(conn->ssl, buf, len, &done) == 1 && done == len;
+	ERR_clear_error();
+	return ok;
+}
+
 void tls_conn_free(struct tls_conn **connp, struct lio *lio)
 {
 	struct tls_conn *conn = *connp;

@@ -53,6 +53,10 @@ const char *tls_conn_info(const struct tls_conn *conn);
 bool tls_conn_verified(const struct tls_conn *conn);
 /* Send close_notify and detach from lio (which keeps the fd). */
 void tls_conn_free(struct tls_conn **conn, struct lio *lio);
+/* One last record (a final 421) after the lio failed, e.g. timed out:
+ * a single attempt that never blocks. False if it did not go out. */
+bool tls_conn_write_final(struct tls_conn *conn, const void *buf,
+			  size_t len);
 
 /* Make a self-signed certificate for hostname (EC P-256, 10 years) and
  * write the key (0600) and certificate. */

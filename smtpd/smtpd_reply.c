@@ -28,6 +28,7 @@
 
 #include "msg.h"
 #include "smtpd.h"
+#include "tls.h"
 
 static void smtpd_reply_line(struct smtpd_session *s, const char *text,
 			     size_t len)
@@ -85,10 +86,17 @@ void smtpd_reply_raw(struct smtpd_session *s, const char *text)
 	struct str line = STR_INIT;
 
 	str_printf(&line, "%s\r\n", text);
-	/* The socket may be full or gone: one attempt, never block. */
-	if (send(s->fd, line.data, line.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0
-	    && msg_verbose)
+	/* The socket may be full or gone: one attempt, never block. Under
+	 * TLS the reply is a TLS record: plaintext would only garble the
+	 * client's stream. */
+	if (s->tls != NULL) {
+		if (!tls_conn_write_final(s->tls, line.data, line.len) &&
+		    msg_verbose)
+			msg_debug("final reply not sent over TLS");
+	} else if (send(s->fd, line.data, line.len,
+			MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && msg_verbose) {
 		msg_debug("final reply not sent: %s", strerror(errno));
+	}
 	str_release(&line);
 }
 

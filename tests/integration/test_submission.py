@@ -147,6 +147,7 @@ class SubmissionTest(harness.TestCase):
         cls.smtps = inst.port(465)
         cls.opt = inst.port(26)     # AUTH optional, STARTTLS may
         cls.clear = inst.port(27)   # AUTH allowed without TLS
+        cls.slow = inst.port(28)    # a short smtpd_timeout
         inst.set_services(
             "127.0.0.1:%d inet n - n - 10 smtpd\n"
             "127.0.0.1:%d inet n - n - 10 smtpd"
@@ -157,9 +158,10 @@ class SubmissionTest(harness.TestCase):
             " -o smtpd_sasl_auth_enable=yes\n"
             "127.0.0.1:%d inet n - n - 10 smtpd"
             " -o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=no\n"
+            "127.0.0.1:%d inet n - n - 10 smtpd -o smtpd_timeout=2s\n"
             "auth unix - - n - 1 auth\n"
             % (cls.mx, cls.sub, SUBMIT_OPTS, cls.smtps, SUBMIT_OPTS,
-               cls.opt, cls.clear))
+               cls.opt, cls.clear, cls.slow))
         with open(os.path.join(inst.dir, "sender_logins"), "w") as f:
             f.write("sales@demo.test bob@demo.test, carol@demo.test\n"
                     "@shared.example alice@demo.test\n")
@@ -171,7 +173,8 @@ class SubmissionTest(harness.TestCase):
                 raise AssertionError("correo user add: %s%s"
                                      % (r.stdout, r.stderr))
         inst.start()
-        for port in (cls.mx, cls.sub, cls.smtps, cls.opt, cls.clear):
+        for port in (cls.mx, cls.sub, cls.smtps, cls.opt, cls.clear,
+                     cls.slow):
             inst.wait_for_port(port)
         inst.wait_for_unix("auth")
 
@@ -225,6 +228,18 @@ class SubmissionTest(harness.TestCase):
         return r
 
     # -- STARTTLS --
+
+    def test_timeout_reply_over_tls(self):
+        # After STARTTLS the 421 for a timeout is a TLS record; written
+        # as plaintext it broke the client's TLS stream instead.
+        r = self.raw(self.slow)
+        r.cmd("EHLO client.example")
+        r.starttls()
+        self.assertEqual(r.cmd("EHLO client.example")[0], 250)
+        r.s.settimeout(10)
+        self.assertRegex(r.reply()[1],
+                         r"^421 4\.4\.2 \S+ Error: timeout exceeded$")
+        self.inst.wait_for_log(r"timeout after EHLO from ")
 
     def test_starttls_smtplib(self):
         with smtplib.SMTP("127.0.0.1", self.sub, timeout=10) as s:
