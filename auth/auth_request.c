@@ -112,7 +112,7 @@ bool auth_request_parse(const struct attr_list *list,
 void auth_log_safe(struct str *out, const char *text, size_t max)
 {
 	str_clear(out);
-	for (size_t i = 0; text[i] != '\0' && i < max; i++) {
+	for (size_t i = 0; i < max && text[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)text[i];
 
 		str_append_c(out, c >= 0x20 && c < 0x7f ? (char)c : '?');

@@ -13,6 +13,7 @@
 #include <crypt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "mem.h"
 #include "sasl.h"
@@ -173,8 +174,14 @@ static const char *sasl_dummy_hash(void)
 	size_t i;
 
 	if (dummy.len == 0) {
+		/* rand() unseeded would make the same "unguessable" password
+		 * in every process. */
+		if (getrandom(pw, sizeof(pw), GRND_NONBLOCK) !=
+		    (ssize_t)sizeof(pw))
+			for (i = 0; i < sizeof(pw); i++)
+				pw[i] = (char)rand();
 		for (i = 0; i < sizeof(pw) - 1; i++)
-			pw[i] = (char)('a' + (rand() % 26));
+			pw[i] = (char)('a' + (unsigned char)pw[i] % 26);
 		pw[sizeof(pw) - 1] = '\0';
 		if (!sasl_hash_password(pw, &dummy))
 			str_set(&dummy, "*");
