@@ -118,6 +118,8 @@ const struct cfg_key cfg_keys[] = {
 	  "Errors after which the client is disconnected" },
 	{ "smtpd_soft_error_limit", CFG_INT, "10",
 	  "Errors after which each error reply is delayed" },
+	{ "smtpd_junk_command_limit", CFG_INT, "100",
+	  "NOOP, VRFY and RSET commands before each counts as an error" },
 	{ "smtpd_error_sleep_time", CFG_TIME, "1s",
 	  "Delay of each error reply past smtpd_soft_error_limit" },
 	{ "smtpd_client_connection_count_limit", CFG_INT, "50",

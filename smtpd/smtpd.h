@@ -144,6 +144,7 @@ struct smtpd_config {
 	size_t line_limit;		/* command lines */
 	long hard_error_limit;
 	long soft_error_limit;
+	long junk_limit;		/* NOOP/VRFY/RSET before they count */
 	long error_sleep;		/* seconds */
 	int timeout;
 	bool forbid_bare_lf;
@@ -215,6 +216,7 @@ struct smtpd_session {
 	unsigned counts[SMTPD_VERB_COUNT][2];	/* [ok, total] */
 	unsigned ncommands[2];
 	unsigned errors;
+	unsigned junk;		/* NOOP, VRFY and RSET commands so far */
 	int last_code;		/* code of the last reply sent */
 	const char *where;	/* last command name, for log lines */
 	bool quit;		/* end the session after this command */

@@ -325,6 +325,17 @@ static smtpd_handler *const smtpd_handlers[SMTPD_VERB_COUNT] = {
 
 /* ---- The loop ---- */
 
+/* Past $smtpd_junk_command_limit, each NOOP, VRFY or RSET counts as an
+ * error (as in Postfix), so a client cannot hold a process for ever
+ * with one harmless command per timeout. */
+static void smtpd_count_junk(struct smtpd_session *s, enum smtpd_verb verb)
+{
+	if (verb != SMTPD_NOOP && verb != SMTPD_VRFY && verb != SMTPD_RSET)
+		return;
+	if (s->cfg->junk_limit > 0 && ++s->junk > (unsigned)s->cfg->junk_limit)
+		s->errors++;
+}
+
 static void smtpd_dispatch(struct smtpd_session *s)
 {
 	struct smtpd_cmd cmd;
@@ -347,6 +358,7 @@ static void smtpd_dispatch(struct smtpd_session *s)
 			  (int)len, s->line.data);
 	s->where = cmd.name;
 	smtpd_handlers[cmd.verb](s, &cmd);
+	smtpd_count_junk(s, cmd.verb);
 	ok = s->last_code > 0 && s->last_code < 400;
 	s->counts[cmd.verb][0] += ok;
 	s->counts[cmd.verb][1]++;

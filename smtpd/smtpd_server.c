@@ -57,6 +57,7 @@ void smtpd_config_load(struct smtpd_config *c, struct cfg *cfg)
 	c->line_limit = (size_t)(line < 512 ? 512 : line);
 	c->hard_error_limit = cfg_int(cfg, "smtpd_hard_error_limit");
 	c->soft_error_limit = cfg_int(cfg, "smtpd_soft_error_limit");
+	c->junk_limit = cfg_int(cfg, "smtpd_junk_command_limit");
 	c->error_sleep = cfg_time(cfg, "smtpd_error_sleep_time");
 	c->timeout = (int)cfg_time(cfg, "smtpd_timeout");
 	c->forbid_bare_lf = cfg_bool(cfg, "smtpd_forbid_bare_newline");

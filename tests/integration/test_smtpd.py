@@ -378,7 +378,20 @@ class BasicTest(SmtpdTest):
 
 
 class LimitTest(SmtpdTest):
-    config = dict(BASE_CONFIG, smtpd_hard_error_limit="8")
+    config = dict(BASE_CONFIG, smtpd_hard_error_limit="8",
+                  smtpd_junk_command_limit="5")
+
+    def test_junk_command_limit(self):
+        # Past 5 NOOP/VRFY/RSET commands each one counts as an error;
+        # they are still answered, until the hard error limit (8).
+        r = self.raw()
+        for i in range(5 + 8):
+            cmd = ("NOOP", "RSET", "VRFY demo")[i % 3]
+            self.assertLess(r.cmd(cmd)[0], 300, "%s #%d" % (cmd, i + 1))
+        self.assertEqual(r.cmd("NOOP")[1],
+                         "421 4.7.0 mail.demo.test Error: too many errors")
+        self.assertTrue(r.closed())
+        self.assert_serving()
 
     def test_size_at_mail(self):
         r = self.raw()
