@@ -88,7 +88,10 @@ static void qmgr_scan_now(void *ctx)
 	qmgr.scan_timer = NULL;
 	qmgr.scan_deferred = false;
 	qmgr.flush = false;
-	qmgr_scan(deferred, flush);
+	/* More of incoming/ to take: go on once replies have been read. */
+	if (qmgr_scan(deferred, flush) && qmgr.scan_timer == NULL)
+		qmgr.scan_timer = ev_timer_add(qmgr.loop, 0, qmgr_scan_now,
+					       NULL);
 }
 
 void qmgr_schedule_scan(bool deferred, bool flush)

@@ -71,7 +71,8 @@ struct qmgr_msg {
 
 /* A destination: one transport and next hop ("local" has none). Jobs
  * wait here until a connection to the transport's socket is free and
- * fewer than limit jobs of the destination are out. A destination whose
+ * fewer than limit jobs of the destination are being served; one more
+ * may be sent behind each of those (qmgr_local.c). A destination whose
  * agent keeps answering dest_status=defer is dead until dead_until:
  * its jobs are deferred at once so they do not hold up other mail. */
 struct qmgr_dest {
@@ -79,7 +80,8 @@ struct qmgr_dest {
 	char *nexthop;		/* NULL for local */
 	char *socket;		/* private/<transport> */
 	struct qmgr_job *jobs, **jobs_tail;
-	long busy, limit;
+	long busy, limit;	/* jobs being served by an agent, at most */
+	long queued;		/* jobs sent behind those (pipelined) */
 	long fails;		/* destination failures in a row */
 	time_t dead_until;	/* 0: alive */
 	struct str dead_reason;
@@ -140,7 +142,9 @@ void qmgr_schedule_scan(bool deferred, bool flush);
 
 /* qmgr_scan.c */
 void qmgr_scan_recover(void);
-void qmgr_scan(bool deferred, bool flush);
+/* True if it stopped after a batch of incoming/ and should be called
+ * again at once (after the event loop had its turn). */
+bool qmgr_scan(bool deferred, bool flush);
 
 /* qmgr_msg.c */
 /* Take active/ID: open, log, expand, queue jobs. */

@@ -176,6 +176,7 @@ void qmgr_dest_gc(void)
 
 	while ((d = *pp) != NULL) {
 		if (d == qmgr.local || d->jobs != NULL || d->busy > 0 ||
+		    d->queued > 0 ||
 		    d->blocked || (d->dead_until != 0 && now < d->dead_until)) {
 			pp = &d->next;
 			continue;

@@ -4,15 +4,21 @@
  * private/lmtp, any other transport on private/<transport>.
  *
  * Connections are pooled by socket and stay open across messages and
- * destinations (smtp caches its SMTP sessions per next hop itself), each
- * carrying one request at a time. Dispatch walks the destinations
- * (qmgr_dest.c) and sends each one's jobs while fewer than its
- * concurrency limit are out; the
+ * destinations (smtp caches its SMTP sessions per next hop itself).
+ * Dispatch walks the destinations (qmgr_dest.c) and sends each one's
+ * jobs while fewer than its concurrency limit are being served; at the
+ * limit, one more job of the same destination may go on each of its
+ * connections behind the one being served (pipelining: the agent goes
+ * on to it without waiting for qmgr, which serves every connection and
+ * may be busy taking in new mail). The agent answers in order; the
  * event loop tells when a reply is readable, and the reply is then read
  * whole (local writes it in one flush). A request that fails on a
  * connection that had already served others (local exited on max_use or
  * an idle timeout just then) is retried once on a fresh connection; any
- * other failure defers the request's deliveries. The greeting of a new
+ * other failure defers the request's deliveries. A lost connection takes
+ * both of its jobs with it, retried or deferred alike: neither was
+ * answered, so either may be delivered again (at least once, as after
+ * any crash), never marked done unanswered. The greeting of a new
  * connection is awaited through the event loop too, so a local that
  * hangs before it accepts never stalls qmgr. Only one connection per
  * socket waits for its greeting at a time (one the agent has not
@@ -49,7 +55,8 @@
 struct qmgr_conn {
 	struct lio *lio;
 	char *socket;		/* private/<transport> */
-	struct qmgr_job *job;	/* NULL when idle */
+	struct qmgr_job *job;	/* being served; NULL when idle */
+	struct qmgr_job *next_job;	/* sent behind it (same destination) */
 	struct ev_timer *timer;	/* request timeout or idle close */
 	bool ready;		/* local's protocol greeting was read */
 	long served;
@@ -146,14 +153,20 @@ static void qmgr_conn_idle_timeout(void *ctx)
 	qmgr_conn_close(c);
 }
 
-/* A job leaves its connection: one less out for its destination. */
+/* A job leaves its connection: one less out for its destination. The
+ * job sent behind it, if any, is now the one being served. */
 static struct qmgr_job *qmgr_conn_take(struct qmgr_conn *c)
 {
 	struct qmgr_job *job = c->job;
 
-	c->job = NULL;
+	c->job = c->next_job;
+	c->next_job = NULL;
 	if (job != NULL)
 		job->dest->busy--;
+	if (c->job != NULL) {
+		c->job->dest->queued--;
+		c->job->dest->busy++;
+	}
 	return job;
 }
 
@@ -168,19 +181,27 @@ static const char *qmgr_conn_reason(const struct qmgr_job *job,
 	return str_c(&buf);
 }
 
-/* The job on c is over, one way or the other. */
+/* The jobs on c are over, one way or the other: c is lost. */
 static void qmgr_conn_job_failed(struct qmgr_conn *c, const char *reason)
 {
-	struct qmgr_job *job = qmgr_conn_take(c);
-	bool retry = c->served > 0 && job->attempts == 0;
+	struct qmgr_job *jobs[2];
+	size_t n = 0;
+	bool served = c->served > 0;
 	struct str why = STR_INIT;
 
 	str_set(&why, reason);
+	while (n < 2 && (jobs[n] = qmgr_conn_take(c)) != NULL)
+		n++;
 	qmgr_conn_close(c);
-	if (retry) {
-		job->attempts++;
-		qmgr_dest_requeue_front(job);
-	} else {
+	/* Backwards, so requeued jobs keep their order. */
+	while (n-- > 0) {
+		struct qmgr_job *job = jobs[n];
+
+		if (served && job->attempts == 0) {
+			job->attempts++;
+			qmgr_dest_requeue_front(job);
+			continue;
+		}
 		msg_warn("%s: delivery to %s failed: %s", job->msg->qm->id,
 			 job->dest->transport, str_c(&why));
 		qmgr_msg_job_done(job, NULL, 0, str_c(&why));
@@ -273,20 +294,27 @@ static void qmgr_conn_readable(int fd, unsigned events, void *ctx)
 		qmgr_conn_close(c);
 		return;
 	}
-	st = attr_read(c->lio, &reply, NULL, &error);
-	if (st != LIO_OK) {
-		qmgr_conn_job_failed(c, st == LIO_EOF ?
-				     qmgr_conn_reason(c->job,
-						      "lost connection with") :
-				     error);
+	do {	/* the reply to a pipelined job may be buffered already */
+		st = attr_read(c->lio, &reply, NULL, &error);
+		if (st != LIO_OK) {
+			qmgr_conn_job_failed(c, st == LIO_EOF ?
+					     qmgr_conn_reason(c->job,
+						"lost connection with") :
+					     error);
+			attr_list_clear(&reply);
+			return;
+		}
+		ev_timer_del(qmgr.loop, &c->timer);
+		c->served++;
+		qmgr_conn_result(qmgr_conn_take(c), &reply);
 		attr_list_clear(&reply);
-		return;
-	}
-	ev_timer_del(qmgr.loop, &c->timer);
-	c->served++;
-	qmgr_conn_result(qmgr_conn_take(c), &reply);
-	attr_list_clear(&reply);
-	qmgr_conn_now_idle(c);
+		if (c->job == NULL) {
+			qmgr_conn_now_idle(c);
+			break;
+		}
+		c->timer = ev_timer_add(qmgr.loop, qmgr.local_timeout * 1000,
+					qmgr_conn_request_timeout, c);
+	} while (lio_pending(c->lio) > 0);
 	qmgr_local_dispatch();
 }
 
@@ -358,26 +386,40 @@ static void qmgr_job_request(const struct qmgr_job *job,
 	str_release(&notify);
 }
 
-static void qmgr_conn_send(struct qmgr_conn *c, struct qmgr_job *job)
+/* Write job's request on c; false if c is lost (and handled). */
+static bool qmgr_conn_write(struct qmgr_conn *c, struct qmgr_job *job)
 {
 	struct attr_list req = ATTR_LIST_INIT;
-	enum lio_status st;
 
-	ev_timer_del(qmgr.loop, &c->timer);
-	c->job = job;
 	job->t_sent = qmgr_now();
 	qmgr_job_request(job, &req);
 	attr_write(c->lio, &req);
 	attr_list_clear(&req);
-	st = lio_flush(c->lio);
-	if (st != LIO_OK) {
-		qmgr_conn_job_failed(c, qmgr_conn_reason(job,
-						"lost connection with"));
+	if (lio_flush(c->lio) == LIO_OK)
+		return true;
+	qmgr_conn_job_failed(c, qmgr_conn_reason(job, "lost connection with"));
+	return false;
+}
+
+static void qmgr_conn_send(struct qmgr_conn *c, struct qmgr_job *job)
+{
+	ev_timer_del(qmgr.loop, &c->timer);
+	c->job = job;
+	if (!qmgr_conn_write(c, job))
 		return;
-	}
 	c->timer = ev_timer_add(qmgr.loop, qmgr.local_timeout * 1000,
 				qmgr_conn_request_timeout, c);
 	ev_io_add(qmgr.loop, lio_fd(c->lio), EV_READ, qmgr_conn_readable, c);
+}
+
+/* Send job behind the one c is serving: the agent starts it as soon as
+ * it has answered the first, without waiting for us to read that answer
+ * and send the next (qmgr is one process for every connection). The
+ * request timeout starts when it becomes the one being served. */
+static void qmgr_conn_send_next(struct qmgr_conn *c, struct qmgr_job *job)
+{
+	c->next_job = job;
+	(void)qmgr_conn_write(c, job);
 }
 
 /* Connect for job; the request goes out once the agent has greeted us. */
@@ -469,28 +511,51 @@ static void qmgr_conn_now_idle(struct qmgr_conn *c)
 				qmgr_conn_idle_timeout, c);
 }
 
-/* Send d's jobs while it has room. */
+/* A connection serving a job of d with nothing behind it, if d has no
+ * recent failure (a job behind one to a dead host would wait for the
+ * same timeouts). */
+static struct qmgr_conn *qmgr_conn_pipeline(const struct qmgr_dest *d)
+{
+	if (d->fails > 0)
+		return NULL;
+	for (struct qmgr_conn *c = qmgr_conns; c != NULL; c = c->next)
+		if (c->ready && c->job != NULL && c->job->dest == d &&
+		    c->next_job == NULL)
+			return c;
+	return NULL;
+}
+
+/* Send d's jobs while it has room: up to its limit being served, and one
+ * more behind each of those. */
 static void qmgr_dest_dispatch(struct qmgr_dest *d)
 {
 	struct qmgr_job *job;
 	struct qmgr_conn *c;
 
-	while (d->jobs != NULL && !d->blocked && d->busy < d->limit) {
+	while (d->jobs != NULL && !d->blocked) {
 		if (qmgr_dest_is_dead(d, time(NULL)))
 			return;
 		c = qmgr_conn_idle(d->socket);
 		/* One new connection per socket at a time: one the agent
 		 * has not accepted is a sign it is at its process limit. */
-		if (c == NULL && qmgr_conn_pending(d->socket) != NULL)
+		if (d->busy < d->limit &&
+		    (c != NULL || qmgr_conn_pending(d->socket) == NULL)) {
+			job = qmgr_dest_pop(d);
+			d->busy++;
+			if (c != NULL) {
+				qmgr_conn_send(c, job);
+			} else if (!qmgr_conn_open(job)) {
+				d->busy--;
+				qmgr_local_connect_failed(job);
+			}
+			continue;
+		}
+		c = qmgr_conn_pipeline(d);
+		if (c == NULL)
 			return;
 		job = qmgr_dest_pop(d);
-		d->busy++;
-		if (c != NULL) {
-			qmgr_conn_send(c, job);
-		} else if (!qmgr_conn_open(job)) {
-			d->busy--;
-			qmgr_local_connect_failed(job);
-		}
+		d->queued++;
+		qmgr_conn_send_next(c, job);
 	}
 }
 

@@ -6,7 +6,11 @@
  * rest is delivered again). A scan takes incoming/ in ID order (which is
  * arrival order) and, when asked, the deferred/ files whose next attempt
  * time (their mtime) has come, moving each to active/ until
- * qmgr_message_active_limit messages are in memory.
+ * qmgr_message_active_limit messages are in memory. incoming/ is taken
+ * QMGR_SCAN_BATCH messages at a time from one listing, the event loop
+ * running in between: a flood of new mail taken in one go kept qmgr
+ * from reading the agents' replies (and sending them more work) for
+ * tens of milliseconds while they sat idle.
  *
  * Interface: qmgr_scan_recover, qmgr_scan.
  *
@@ -27,9 +31,12 @@
 #include "msg.h"
 #include "qmgr.h"
 
+#define QMGR_SCAN_BATCH 16
+
 struct qmgr_idlist {
 	char **ids;
 	size_t count;
+	size_t next;		/* the first not yet taken */
 	bool due_only;		/* deferred/: only files now due */
 	time_t now;
 	const char *dir;
@@ -106,34 +113,63 @@ static bool qmgr_scan_move(const char *id, const char *dir)
 	return rename(from, to) == 0;
 }
 
+/* Move l's IDs from dir into active/ while there is room, at most max
+ * of them (0: no limit). */
+static void qmgr_take_some(struct qmgr_idlist *l, const char *dir,
+			   size_t max)
+{
+	size_t taken = 0;
+
+	for (; l->next < l->count; l->next++) {
+		const char *id = l->ids[l->next];
+
+		if (qmgr.nmsgs >= (size_t)qmgr.active_limit ||
+		    (max > 0 && taken >= max))
+			break;
+		if (!qmgr_scan_move(id, dir)) {
+			if (errno != ENOENT)
+				msg_warn("%s: move to %s: %m", id,
+					 QUEUE_ACTIVE);
+			continue;
+		}
+		taken++;
+		qmgr_msg_start(id);
+	}
+}
+
 /* Move the listed IDs from dir into active/ while there is room.
  * Returns false if some were left. */
 static bool qmgr_take(const char *dir, bool due_only)
 {
 	struct qmgr_idlist l;
-	size_t i, count;
+	bool all;
 
 	qmgr_list(&l, dir, due_only);
-	count = l.count;
-	for (i = 0; i < l.count; i++) {
-		if (qmgr.nmsgs >= (size_t)qmgr.active_limit)
-			break;
-		if (!qmgr_scan_move(l.ids[i], dir)) {
-			if (errno != ENOENT)
-				msg_warn("%s: move to %s: %m", l.ids[i],
-					 QUEUE_ACTIVE);
-			continue;
-		}
-		qmgr_msg_start(l.ids[i]);
-	}
+	qmgr_take_some(&l, dir, 0);
+	all = l.next >= l.count;
 	qmgr_idlist_free(&l);
-	return i >= count;
+	return all;
 }
 
-void qmgr_scan(bool deferred, bool flush)
+bool qmgr_scan(bool deferred, bool flush)
 {
+	/* What is left of the last listing of incoming/; files that went
+	 * away meanwhile fail to move (ENOENT) and are skipped, newer ones
+	 * are in the next listing. */
+	static struct qmgr_idlist in;
+	bool more;
+
 	/* Deferred first so old mail is not starved by a flood of new. */
 	if (deferred)
 		(void)qmgr_take(QUEUE_DEFERRED, !flush);
-	qmgr.incoming_left = !qmgr_take(QUEUE_INCOMING, false);
+	if (in.next >= in.count) {
+		qmgr_idlist_free(&in);
+		qmgr_list(&in, QUEUE_INCOMING, false);
+	}
+	qmgr_take_some(&in, QUEUE_INCOMING, QMGR_SCAN_BATCH);
+	more = in.next < in.count;
+	/* Stopped by the active limit: a finished message rescans. */
+	qmgr.incoming_left = more &&
+		qmgr.nmsgs >= (size_t)qmgr.active_limit;
+	return more && !qmgr.incoming_left;
 }

@@ -10,9 +10,11 @@ concurrency limit above local's process limit does not stall deliveries.
 
 import os
 import re
+import select
 import signal
 import smtplib
 import socket
+import threading
 import time
 
 import harness
@@ -42,7 +44,65 @@ ghost@demo.test nobody@demo.test
 # Relay routes that need no smtp agent (test_relay.py covers that).
 TRANSPORT = """remote.test error:4.4.1 remote.test is unreachable for now
 gone.test error:5.1.2 gone.test is retired
+pipe.test fake:[127.0.0.1]
 """
+
+
+class FakeAgent(threading.Thread):
+    """A delivery agent on private/fake that notes whether qmgr sent a
+    request before the previous one was answered, answering each after
+    a pause (and at once once a second request is waiting)."""
+
+    def __init__(self, path, owner):
+        super().__init__(daemon=True)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(path)
+        if owner is not None:
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+        self.listener.listen(8)
+        self.requests = 0
+        self.pipelined = 0      # requests that came before an answer
+        self.start()
+
+    def reply(self, conn, req):
+        index = [v for n, v in req if n == "rcpt_index"][0]
+        conn.sendall(("status=ok\nrcpt_index=%s\nrcpt_status=ok\n"
+                      "dsn=2.0.0\nreason=fake%%20ok\nrelay=none\n\n"
+                      % index).encode())
+
+    def serve(self, conn):
+        conn.sendall(b"protocol=delivery\n\n")
+        buf, waiting = b"", []
+        while True:
+            while b"\n\n" in buf:
+                text, buf = buf.split(b"\n\n", 1)
+                self.requests += 1
+                if waiting:
+                    self.pipelined += 1
+                waiting.append([tuple(l.split("=", 1)) for l in
+                                text.decode().split("\n")])
+            # Answer when a second request is waiting, or after 1 s.
+            if len(waiting) < 2:
+                ready, _, _ = select.select([conn], [], [],
+                                            1.0 if waiting else 30)
+                if ready:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buf += data
+                    continue
+            while waiting:
+                self.reply(conn, waiting.pop(0))
+
+    def run(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(conn,),
+                             daemon=True).start()
+
 
 
 def message(subject, msgid=None):
@@ -73,6 +133,8 @@ class DeliveryTest(harness.TestCase):
             # exist to accept them.
             config["local_destination_concurrency_limit"] = "10"
             services = SERVICES.replace("- 10 local", "- 2 local")
+        if self._testMethodName == "test_pipelined_requests":
+            config["default_destination_concurrency_limit"] = "1"
         self.inst = self.instance(services=services, config=config)
         for name, text in (("virtual", VIRTUAL), ("transport", TRANSPORT)):
             path = os.path.join(self.inst.dir, name)
@@ -111,6 +173,29 @@ class DeliveryTest(harness.TestCase):
         inst.wait_for_maildir("demo.test/demo", 13, timeout=15.0)
         self.assertLess(time.monotonic() - start, 15.0)
         self.assertNotIn("status=deferred", inst.log())
+
+    def test_pipelined_requests(self):
+        # One connection allowed to the fake agent: the next request goes
+        # out behind the one being served, not after its answer.
+        inst = self.inst
+        agent = FakeAgent(os.path.join(inst.queue, "private", "fake"),
+                          inst.user)
+        qmgr = inst.children("qmgr")[0]["pid"]
+        os.kill(qmgr, signal.SIGSTOP)
+        try:
+            with inst.smtp() as s:
+                for i in range(4):
+                    s.sendmail("a@example.org", ["x@pipe.test"],
+                               message("pipe %d" % i))
+        finally:
+            os.kill(qmgr, signal.SIGCONT)
+        wait_for(lambda: inst.log().count("status=sent (fake ok)") >= 4,
+                 timeout=20, what="4 deliveries by the fake agent")
+        self.assertEqual(agent.requests, 4)
+        self.assertGreaterEqual(agent.pipelined, 1)
+        wait_for(lambda: self.queue_ids("active") == [], timeout=5,
+                 what="an empty active queue")
+        agent.listener.close()
 
     def test_virtual_alias_catchall(self):
         inst = self.inst
