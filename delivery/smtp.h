@@ -104,6 +104,10 @@ struct smtp_session {
 	long long size_limit;		/* SIZE n, 0 if none announced */
 	time_t created;
 	bool broken;			/* do not reuse */
+	bool rset_pending;		/* reused: RSET goes out pipelined
+					   with MAIL (smtp_trans.c) */
+	bool stale;			/* that RSET failed: nothing was
+					   sent, redo on another session */
 	struct smtp_session *next;	/* cache list */
 };
 
@@ -142,8 +146,9 @@ enum lio_status smtp_data_send(struct smtp_session *s, struct queue_msg *msg,
 			       bool *read_error_r);
 
 /* smtp_session.c */
-/* A live session for the request's next hop: a cached one that answers
- * RSET, or a new one (addresses in MX order, greeting, EHLO/LHLO,
+/* A live session for the request's next hop: a cached one (that
+ * answers RSET now, or, with PIPELINING, in front of MAIL: see
+ * smtp_trans), or a new one (addresses in MX order, greeting, EHLO/LHLO,
  * STARTTLS by policy). NULL when none could be made: every recipient
  * that is not done has then been given a result (and req->dest_defer
  * set where the destination failed as a whole). */
@@ -159,7 +164,10 @@ void smtp_cache_flush(void);
 const char *smtp_tls_level(const char *nexthop, const char **error_r);
 
 /* smtp_trans.c: one mail transaction on s. Gives every recipient not
- * yet done a result. Marks s broken if the connection failed. */
+ * yet done a result. Marks s broken if the connection failed. A reused
+ * session whose pipelined RSET fails is marked broken and stale instead,
+ * with no results given: the caller redoes the transaction on another
+ * session. */
 void smtp_trans(struct smtp_session *s, struct smtp_request *req);
 
 /* smtp_deliver.c / smtp_serve.c */

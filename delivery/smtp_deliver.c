@@ -1,7 +1,7 @@
 /*
  * smtp_deliver: one request from start to results: a session for the
  * next hop (cached or new), the transaction, and the session handed back
- * to the cache.
+ * to the cache; a cached session found gone by its RSET is replaced.
  *
  * Interface: smtp_deliver, smtp_rcpt_all, smtp_rcpt_set, smtp_rcpt_reply.
  *
@@ -68,17 +68,24 @@ void smtp_rcpt_reply(struct smtp_rcpt *r, const struct smtp_session *s,
 			      command);
 }
 
+/* A stale session (its pipelined RSET failed) came from the cache and is
+ * closed now, so the loop ends: at worst on a new session. */
 void smtp_deliver(struct smtp_request *req)
 {
 	struct smtp_session *s;
+	bool stale;
 
-	str_set(&req->relay, "none");
-	s = smtp_session_get(req);
-	if (s == NULL)
-		return;
-	str_set(&req->relay, s->relay);
-	smtp_trans(s, req);
-	smtp_rcpt_all(req, SMTP_DEFER, "4.3.0", "internal error: no result "
-		      "from %s", s->peer);
-	smtp_session_release(s);
+	do {
+		str_set(&req->relay, "none");
+		s = smtp_session_get(req);
+		if (s == NULL)
+			return;
+		str_set(&req->relay, s->relay);
+		smtp_trans(s, req);
+		stale = s->stale;
+		if (!stale)
+			smtp_rcpt_all(req, SMTP_DEFER, "4.3.0", "internal "
+				      "error: no result from %s", s->peer);
+		smtp_session_release(s);
+	} while (stale);
 }

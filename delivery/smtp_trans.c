@@ -11,7 +11,11 @@
  * answers "." once per accepted recipient, in RCPT order. Connection
  * trouble defers every recipient without a final result and marks the
  * session broken. SIZE: a message bigger than the server's announced
- * limit bounces before MAIL FROM (5.3.4), as Postfix does.
+ * limit bounces before MAIL FROM (5.3.4), as Postfix does. A reused
+ * session's RSET (smtp_session.c) goes first in the pipelined batch; if
+ * its reply does not come, or is not 2xx, the session is stale: no
+ * recipient gets a result and the caller starts over elsewhere (the
+ * server has accepted nothing, as it never confirmed a transaction).
  *
  * SECURITY: the envelope comes from the queue file (written by smtpd
  * from checked addresses); DSN values are xtext-encoded and NOTIFY is
@@ -203,6 +207,23 @@ static void smtp_trans_content(struct smtp_session *s,
 	}
 }
 
+/* The reply to the RSET sent in front of MAIL on a reused session: false
+ * (s stale and broken, no result given) if the session is gone. */
+static bool smtp_trans_rset(struct smtp_session *s, struct smtp_reply *reply)
+{
+	enum lio_status st = lio_flush(s->lio);
+
+	s->rset_pending = false;
+	if (st == LIO_OK)
+		st = smtp_reply_read(s->lio, smtp_set.quit_timeout, reply);
+	if (st == LIO_OK && reply->code / 100 == 2)
+		return true;
+	if (msg_verbose)
+		msg_debug("cached session with %s is gone", s->relay);
+	s->broken = s->stale = true;
+	return false;
+}
+
 /* Send the envelope; read the replies as pipelining allows. Returns
  * false on connection trouble. *accepted_r counts accepted recipients;
  * *data_r is true if DATA was sent (pipelined) and its reply is in
@@ -213,8 +234,11 @@ static bool smtp_trans_envelope(struct smtp_session *s,
 				size_t *accepted_r, bool *mail_ok_r)
 {
 	bool pipe = (s->features & SMTP_FEAT_PIPELINING) != 0;
+	bool rset = pipe && s->rset_pending;
 	bool mail_ok = true;
 
+	if (rset)
+		lio_puts(s->lio, "RSET\r\n");
 	smtp_send_mail(s, req);
 	if (!pipe) {
 		if (!smtp_trans_read(s, req, smtp_set.mail_timeout, reply,
@@ -244,6 +268,8 @@ static bool smtp_trans_envelope(struct smtp_session *s,
 		return true;
 	/* Pipelined: DATA too, then every reply in order. */
 	lio_puts(s->lio, "DATA\r\n");
+	if (rset && !smtp_trans_rset(s, reply))
+		return false;
 	if (!smtp_trans_read(s, req, smtp_set.mail_timeout, reply,
 			     "sending MAIL FROM"))
 		return false;

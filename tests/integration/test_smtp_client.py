@@ -101,6 +101,8 @@ class Script:
         self.stall_greeting = False
         self.stall_done = False
         self.drop_in_data = None    # close after this many data bytes
+        self.close_after_done = False   # hang up after the "." reply
+        self.rset_reply = "250 2.0.0 Ok"
         self.lmtp = False
         self.__dict__.update(kw)
 
@@ -108,6 +110,7 @@ class Script:
 class Session:
     def __init__(self):
         self.commands = []          # command lines, CRLF stripped
+        self.rset_ahead = []        # input already sent behind each RSET
         self.data = []              # raw bytes of each DATA, with "."
         self.raw = b""              # everything received
         self.tls = False
@@ -123,6 +126,17 @@ class FakeHandler(socketserver.StreamRequestHandler):
     def send(self, line):
         self.wfile.write(line.encode() + b"\r\n")
         self.wfile.flush()
+
+    def input_ahead(self):
+        """What the client sent behind the line just read, without
+        waiting for more (b"" if it is waiting for our reply)."""
+        self.request.setblocking(False)
+        try:
+            return self.rfile.peek(1)
+        except OSError:
+            return b""
+        finally:
+            self.request.setblocking(True)
 
     def readline(self):
         line = self.rfile.readline(4096)
@@ -230,9 +244,12 @@ class FakeHandler(socketserver.StreamRequestHandler):
                             r, "250 2.0.0 <%s> delivered" % r))
                 else:
                     self.send(sc.done_reply)
+                if sc.close_after_done:
+                    return
             elif verb == "RSET":
                 rcpts = []
-                self.send("250 2.0.0 Ok")
+                self.sess.rset_ahead.append(self.input_ahead())
+                self.send(sc.rset_reply)
             elif verb == "QUIT":
                 self.send("221 2.0.0 Bye")
                 return
@@ -447,7 +464,7 @@ class SmtpClientTest(harness.TestCase):
         self.assertEqual(res[0]["relay"], "none")
 
     def test_connection_reused_with_rset(self):
-        srv, port = self.fake(Script())
+        srv, port = self.fake(Script(pipelining=False))
         c = self.connect()
         for n in range(3):
             qid = self.queue_file("a@alice.test", ["bob@bob.test"],
@@ -459,8 +476,60 @@ class SmtpClientTest(harness.TestCase):
         self.assertEqual(len(srv.sessions), 1)
         cmds = srv.sessions[0].commands
         self.assertEqual(cmds.count("RSET"), 2)
+        # Without PIPELINING each RSET is answered before MAIL is sent.
+        self.assertEqual(srv.sessions[0].rset_ahead, [b"", b""])
         self.assertEqual(srv.sessions[0].data,
                          [b"msg %d\r\n.\r\n" % n for n in range(3)])
+
+    def test_reused_session_rset_pipelined_with_mail(self):
+        srv, port = self.fake(Script())
+        c = self.connect()
+        for n in range(2):
+            qid = self.queue_file("a@alice.test", ["bob@bob.test"],
+                                  b"msg %d\n" % n)
+            head, res = self.results(self.deliver(
+                c, qid, "a@alice.test", ["bob@bob.test"],
+                "[127.0.0.1]:%d" % port))
+            self.assertEqual(res[0]["rcpt_status"], "ok", res)
+        self.assertEqual(len(srv.sessions), 1)
+        sess = srv.sessions[0]
+        i = sess.commands.index("RSET")
+        self.assertTrue(sess.commands[i + 1].startswith(
+            "MAIL FROM:<a@alice.test>"))
+        self.assertEqual(sess.commands[i + 2:i + 4],
+                         ["RCPT TO:<bob@bob.test>", "DATA"])
+        # No round trip of its own: MAIL was already on its way.
+        self.assertEqual(len(sess.rset_ahead), 1)
+        self.assertTrue(sess.rset_ahead[0].startswith(b"MAIL FROM:"),
+                        sess.rset_ahead)
+
+    def stale_then_fresh(self, script):
+        """Two deliveries where the cached session is no good: the
+        second must go out on a new session, delivered once."""
+        srv, port = self.fake(script)
+        c = self.connect()
+        for n in range(2):
+            qid = self.queue_file("a@alice.test", ["bob@bob.test"],
+                                  b"msg %d\n" % n)
+            head, res = self.results(self.deliver(
+                c, qid, "a@alice.test", ["bob@bob.test"],
+                "[127.0.0.1]:%d" % port))
+            self.assertEqual(res[0]["rcpt_status"], "ok", res)
+            self.assertNotIn("dest_status", head)
+        self.assertEqual(len(srv.sessions), 2)
+        self.assertEqual(srv.sessions[0].data, [b"msg 0\r\n.\r\n"])
+        self.assertEqual(srv.sessions[1].data, [b"msg 1\r\n.\r\n"])
+        self.assertNotIn("RSET", srv.sessions[1].commands)
+        return srv
+
+    def test_cached_session_closed_by_server_is_replaced(self):
+        self.stale_then_fresh(Script(close_after_done=True))
+
+    def test_cached_session_refusing_rset_is_replaced(self):
+        srv = self.stale_then_fresh(Script(
+            rset_reply="421 4.3.2 Shutting down"))
+        # The envelope pipelined behind the refused RSET went nowhere.
+        self.assertIn("RSET", srv.sessions[0].commands)
 
     def test_dsn_parameters_when_offered(self):
         script = Script(dsn=True)
