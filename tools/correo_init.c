@@ -507,6 +507,18 @@ static bool init_run(char *const argv[])
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* Another correo init (or any admin tool) may be creating the same
+ * account at the same moment: useradd then fails ("already exists", or
+ * /etc/passwd is locked). Look again, and retry a few times. */
+#define INIT_ACCOUNT_TRIES 20
+
+static void init_account_backoff(void)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
 static bool init_group(const char *name, gid_t *gid_r)
 {
 	char *const add[] = { "/usr/sbin/groupadd", "--system", (char *)name,
@@ -515,7 +527,12 @@ static bool init_group(const char *name, gid_t *gid_r)
 
 	if (gr == NULL) {
 		tool_say("creating system group %s", name);
-		if (!init_run(add) || (gr = getgrnam(name)) == NULL) {
+		for (int i = 0; i < INIT_ACCOUNT_TRIES && gr == NULL; i++) {
+			if (!init_run(add))
+				init_account_backoff();
+			gr = getgrnam(name);
+		}
+		if (gr == NULL) {
 			tool_complain("cannot create group %s", name);
 			return false;
 		}
@@ -534,7 +551,12 @@ static bool init_user(const char *name, uid_t *uid_r, gid_t *gid_r)
 
 	if (pw == NULL) {
 		tool_say("creating system user %s", name);
-		if (!init_run(add) || (pw = getpwnam(name)) == NULL) {
+		for (int i = 0; i < INIT_ACCOUNT_TRIES && pw == NULL; i++) {
+			if (!init_run(add))
+				init_account_backoff();
+			pw = getpwnam(name);
+		}
+		if (pw == NULL) {
 			tool_complain("cannot create user %s", name);
 			return false;
 		}
