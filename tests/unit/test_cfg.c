@@ -15,6 +15,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "str.h"
+#include "test_util.h"
 
 #define DIR "/etc/test-correo"
 
@@ -42,25 +43,17 @@ static void parse_fails(const char *text, const char *expected)
 static char *parse_logged(const char *text, struct cfg **cfg_r)
 {
 	char path[] = "/tmp/test_cfg_msgXXXXXX";
-	char buf[8192];
+	struct str log = STR_INIT;
 	char *error = NULL;
-	size_t n;
-	FILE *fp;
 	int fd = mkstemp(path);
 
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	ck_assert(msg_open_file(path));
+	tu_msg_capture_begin(path);
 	*cfg_r = cfg_parse(text, "t.conf", DIR, &error);
-	msg_open_stderr();
+	tu_msg_capture_end(path, &log);
 	ck_assert_msg(*cfg_r != NULL, "unexpected error: %s", error);
-	fp = fopen(path, "r");
-	ck_assert_ptr_nonnull(fp);
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	buf[n] = '\0';
-	fclose(fp);
-	unlink(path);
-	return mem_strdup(buf);
+	return str_steal(&log);
 }
 
 static char *print_to_string(struct cfg *cfg, char **keys, bool non_default)

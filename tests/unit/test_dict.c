@@ -8,10 +8,8 @@
 #include "config.h"
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,37 +24,25 @@
 #include "safe_file.h"
 #include "str.h"
 
+#include "test_util.h"
+
 #include "../../tools/correo.h"
 
-static char tmpdir[] = "/tmp/test_dict.XXXXXX";
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	return remove(path);
-}
+static char tmpdir[64];
 
 static void setup(void)
 {
-	memcpy(tmpdir, "/tmp/test_dict.XXXXXX", sizeof(tmpdir));
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_tmpdir(tmpdir, sizeof(tmpdir), "test_dict");
 }
 
 static void teardown(void)
 {
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(tmpdir);
 }
 
-/* tmpdir/name in a static ring of buffers: the last 16 stay valid. */
 static const char *path_in(const char *name)
 {
-	static char buf[16][512];
-	static int which;
-
-	which = (which + 1) % 16;
-	ck_assert(str_snprintf(buf[which], sizeof(buf[which]), "%s/%s",
-			       tmpdir, name));
-	return buf[which];
+	return tu_path(tmpdir, name);
 }
 
 static const char *spec_of(const char *type, const char *name)
@@ -72,22 +58,7 @@ static const char *spec_of(const char *type, const char *name)
 
 static void write_source(const char *name, const char *text, mode_t mode)
 {
-	ck_assert(safe_write_file(path_in(name), text, strlen(text), mode));
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
+	tu_write_file(path_in(name), text, mode);
 }
 
 static struct dict *open_ok(const char *spec)
@@ -203,7 +174,7 @@ START_TEST(test_hash_build_and_lookup)
 	ck_assert_ptr_null(dict);
 	dict_close(&dict);		/* closing NULL is a no-op */
 	/* Only the source and the .db: no temporary files. */
-	ck_assert_int_eq(count_entries(tmpdir), 2);
+	ck_assert_int_eq(tu_count_entries(tmpdir), 2);
 }
 END_TEST
 
@@ -365,7 +336,7 @@ static void rebuild_seen(const char *type)
 	usleep(1100 * 1000);
 	expect(dict, "key", "new");
 	dict_close(&dict);
-	ck_assert_int_eq(count_entries(tmpdir), 2);
+	ck_assert_int_eq(tu_count_entries(tmpdir), 2);
 }
 
 START_TEST(test_rebuild_seen_hash)
@@ -455,7 +426,7 @@ START_TEST(test_failed_build_keeps_old)
 	build_ok("hash", "t");
 	write_source("t", "key new\nbroken\n", 0644);
 	build_fails("hash", "t", ":2: missing value for key \"broken\"");
-	ck_assert_int_eq(count_entries(tmpdir), 2);
+	ck_assert_int_eq(tu_count_entries(tmpdir), 2);
 	dict = open_ok(spec_of("hash", "t"));
 	expect(dict, "key", "old");
 	dict_close(&dict);
@@ -519,7 +490,7 @@ START_TEST(test_source_errors)
 		ck_assert(str_has_prefix(error, path_in("src:")));
 		free(error);
 	}
-	ck_assert_int_eq(count_entries(tmpdir), 1);
+	ck_assert_int_eq(tu_count_entries(tmpdir), 1);
 	/* A NUL byte is refused, with its line. */
 	ck_assert(safe_write_file(path_in("src"), "a b\nc\0d e\n", 10, 0644));
 	build_fails("hash", "src", "src:2: NUL byte");
@@ -581,14 +552,13 @@ static void duplicates(const char *type)
 	struct str log = STR_INIT;
 
 	write_source("dup", "k first\nother x\nK second\n", 0644);
-	ck_assert(msg_open_file(path_in("log")));
+	tu_msg_capture_begin(path_in("log"));
 	if (strcmp(type, "texthash") != 0)
 		build_ok(type, "dup");
 	dict = open_ok(spec_of(type, "dup"));
-	msg_open_stderr();
+	tu_msg_capture_end(path_in("log"), &log);
 	expect(dict, "k", "first");
 	dict_close(&dict);
-	ck_assert(safe_read_file(path_in("log"), &log, 65536));
 	ck_assert_msg(strstr(str_c(&log), "warning: ") != NULL &&
 		      strstr(str_c(&log), "dup:3: duplicate entry: \"k\"") !=
 		      NULL, "log: %s", str_c(&log));
@@ -686,7 +656,7 @@ START_TEST(test_build_errors)
 		ck_assert_int_eq(chmod(path_in("ro"), 0555), 0);
 		build_fails("hash", "ro/src", "Permission denied");
 		ck_assert_int_eq(chmod(path_in("ro"), 0755), 0);
-		ck_assert_int_eq(count_entries(path_in("ro")), 1);
+		ck_assert_int_eq(tu_count_entries(path_in("ro")), 1);
 	}
 }
 END_TEST

@@ -19,28 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "priv.h"
 #include "str.h"
+#include "test_util.h"
 
 #define NO_SUCH_USER "correo-no-such-user-xyz"
-
-/* Run fn in a child; return its exit status (or 100 + signal). */
-static int run_child(int (*fn)(void *), void *arg)
-{
-	pid_t pid = fork();
-	int status;
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		_exit(fn(arg));
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	if (WIFSIGNALED(status))
-		return 100 + WTERMSIG(status);
-	return WEXITSTATUS(status);
-}
 
 static bool skip_unless_root(const char *what)
 {
@@ -120,7 +105,7 @@ START_TEST(test_drop_by_name)
 {
 	if (skip_unless_root("priv_drop by name"))
 		return;
-	ck_assert_int_eq(run_child(drop_nobody, (void *)"name"), 0);
+	ck_assert_int_eq(tu_run_child(drop_nobody, (void *)"name"), 0);
 }
 END_TEST
 
@@ -128,7 +113,7 @@ START_TEST(test_drop_by_gid)
 {
 	if (skip_unless_root("priv_drop without a name"))
 		return;
-	ck_assert_int_eq(run_child(drop_nobody, NULL), 0);
+	ck_assert_int_eq(tu_run_child(drop_nobody, NULL), 0);
 }
 END_TEST
 
@@ -159,7 +144,7 @@ START_TEST(test_drop_bad_name)
 {
 	if (skip_unless_root("priv_drop to an unknown user"))
 		return;
-	ck_assert_int_eq(run_child(drop_bad_name, NULL), 0);
+	ck_assert_int_eq(tu_run_child(drop_bad_name, NULL), 0);
 }
 END_TEST
 
@@ -214,7 +199,7 @@ START_TEST(test_chroot)
 	fd = open(marker, O_CREAT | O_WRONLY, 0600);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	ck_assert_int_eq(run_child(chroot_child, dir), 0);
+	ck_assert_int_eq(tu_run_child(chroot_child, dir), 0);
 	unlink(marker);
 	rmdir(dir);
 }
@@ -261,7 +246,7 @@ START_TEST(test_drop_chroot)
 	fd = open(marker, O_CREAT | O_WRONLY, 0644);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	ck_assert_int_eq(run_child(drop_chroot_child, dir), 0);
+	ck_assert_int_eq(tu_run_child(drop_chroot_child, dir), 0);
 	unlink(marker);
 	rmdir(dir);
 }
@@ -283,7 +268,7 @@ START_TEST(test_drop_chroot_missing)
 {
 	if (skip_unless_root("priv_drop_chroot to a missing directory"))
 		return;
-	ck_assert_int_eq(run_child(drop_chroot_missing, NULL), 0);
+	ck_assert_int_eq(tu_run_child(drop_chroot_missing, NULL), 0);
 }
 END_TEST
 

@@ -13,10 +13,8 @@
 #include "config.h"
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +28,7 @@
 #include "mem.h"
 #include "queue.h"
 #include "str.h"
+#include "test_util.h"
 
 #ifndef QUEUE_TEST_DATA
 #define QUEUE_TEST_DATA "tests/data/queue"
@@ -43,27 +42,16 @@ static void setup(void)
 {
 	size_t i;
 
-	ck_assert(str_snprintf(tmpdir, sizeof(tmpdir), "%s",
-			       "/tmp/correo-queue-XXXXXX"));
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_tmpdir(tmpdir, sizeof(tmpdir), "correo-queue");
 	ck_assert_int_eq(chdir(tmpdir), 0);
 	for (i = 0; queue_dirs[i].name != NULL; i++)
 		ck_assert_int_eq(mkdir(queue_dirs[i].name, 0700), 0);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void teardown(void)
 {
 	if (chdir("/") == 0)
-		(void)nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		(void)tu_rmtree(tmpdir);
 }
 
 static void read_whole(const char *path, struct str *out)
@@ -87,19 +75,6 @@ static void write_whole(const char *path, const void *data, size_t len)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
 	close(fd);
-}
-
-static size_t count_files(const char *dir)
-{
-	size_t n = 0;
-	DIR *d;
-
-	d = opendir(dir);
-	ck_assert_ptr_nonnull(d);
-	while (readdir(d) != NULL)
-		n++;
-	closedir(d);
-	return n - 2;
 }
 
 /* Commit a message; return its path (static). */
@@ -306,7 +281,7 @@ START_TEST(test_roundtrip)
 	ck_assert(queue_writer_content(w, binary + 10, sizeof(binary) - 10));
 	ck_assert_uint_eq(queue_writer_size(w), sizeof(binary));
 	path = commit(w);
-	ck_assert_uint_eq(count_files("incoming"), 1);
+	ck_assert_uint_eq(tu_count_entries("incoming"), 1);
 
 	msg = open_ok(path, false);
 	ck_assert_str_eq(msg->id, path + strlen("incoming/"));
@@ -506,15 +481,15 @@ START_TEST(test_abort_and_failed_commit)
 	queue_writer_sender(w, "a@b");
 	queue_writer_rcpt(w, "c@d", NULL, 0);
 	queue_writer_content(w, "x\n", 2);
-	ck_assert_uint_eq(count_files("incoming"), 1);
+	ck_assert_uint_eq(tu_count_entries("incoming"), 1);
 	queue_writer_abort(&w);
 	ck_assert_ptr_null(w);
-	ck_assert_uint_eq(count_files("incoming"), 0);
+	ck_assert_uint_eq(tu_count_entries("incoming"), 0);
 
 	/* free without commit also removes the partial file */
 	w = queue_writer_create();
 	queue_writer_free(&w);
-	ck_assert_uint_eq(count_files("incoming"), 0);
+	ck_assert_uint_eq(tu_count_entries("incoming"), 0);
 
 	/* no sender */
 	w = queue_writer_create();
@@ -523,7 +498,7 @@ START_TEST(test_abort_and_failed_commit)
 	ck_assert(!queue_writer_commit(w));
 	ck_assert_int_eq(errno, EINVAL);
 	queue_writer_free(&w);
-	ck_assert_uint_eq(count_files("incoming"), 0);
+	ck_assert_uint_eq(tu_count_entries("incoming"), 0);
 
 	/* no recipient */
 	w = queue_writer_create();
@@ -531,7 +506,7 @@ START_TEST(test_abort_and_failed_commit)
 	ck_assert(!queue_writer_commit(w));
 	ck_assert_int_eq(errno, EINVAL);
 	queue_writer_abort(&w);
-	ck_assert_uint_eq(count_files("incoming"), 0);
+	ck_assert_uint_eq(tu_count_entries("incoming"), 0);
 
 	/* no incoming/ directory */
 	ck_assert_int_eq(rmdir("incoming"), 0);
@@ -565,7 +540,7 @@ START_TEST(test_write_error)
 	ck_assert(!queue_writer_commit(w));
 	ck_assert_int_eq(errno, EFBIG);
 	queue_writer_free(&w);
-	ck_assert_uint_eq(count_files("incoming"), 0);
+	ck_assert_uint_eq(tu_count_entries("incoming"), 0);
 }
 END_TEST
 

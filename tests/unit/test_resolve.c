@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <check.h>
-#include <ftw.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,27 +18,17 @@
 #include "cfg.h"
 #include "mem.h"
 #include "resolve.h"
-#include "safe_file.h"
 #include "str.h"
+#include "test_util.h"
 
-static char tmpdir[] = "/tmp/test_resolve.XXXXXX";
+static char tmpdir[64];
 static struct cfg *cfg;
 static struct resolver *r;
 static char me[256], home[1024];
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static void write_in(const char *name, const char *text)
 {
-	struct str path = STR_INIT;
-
-	str_printf(&path, "%s/%s", tmpdir, name);
-	ck_assert(safe_write_file(str_c(&path), text, strlen(text), 0644));
-	str_release(&path);
+	tu_write_file(tu_path(tmpdir, name), text, 0644);
 }
 
 static void setup(void)
@@ -51,8 +40,7 @@ static void setup(void)
 	ck_assert_ptr_nonnull(pw);
 	(void)str_snprintf(me, sizeof(me), "%s", pw->pw_name);
 	(void)str_snprintf(home, sizeof(home), "%s", pw->pw_dir);
-	memcpy(tmpdir, "/tmp/test_resolve.XXXXXX", sizeof(tmpdir));
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_tmpdir(tmpdir, sizeof(tmpdir), "test_resolve");
 	write_in("vmailbox",
 		 "demo@virt.test virt.test/demo/\n"
 		 "mbox@virt.test virt.test/mbox\n"
@@ -108,7 +96,7 @@ static void teardown(void)
 {
 	resolve_free(&r);
 	cfg_free(&cfg);
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(tmpdir);
 }
 
 static int exists(const char *address)

@@ -6,10 +6,8 @@
 #include "config.h"
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,52 +19,23 @@
 #include "mem.h"
 #include "safe_file.h"
 #include "str.h"
+#include "test_util.h"
 
-static char tmpdir[] = "/tmp/test_safe_file.XXXXXX";
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	return remove(path);
-}
+static char tmpdir[64];
 
 static void setup(void)
 {
-	memcpy(tmpdir, "/tmp/test_safe_file.XXXXXX", sizeof(tmpdir));
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_tmpdir(tmpdir, sizeof(tmpdir), "test_safe_file");
 }
 
 static void teardown(void)
 {
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmtree(tmpdir);
 }
 
-/* tmpdir/name in a static ring of buffers: the last 16 stay valid. */
 static const char *path_in(const char *name)
 {
-	static char buf[16][512];
-	static int which;
-
-	which = (which + 1) % 16;
-	ck_assert(str_snprintf(buf[which], sizeof(buf[which]), "%s/%s",
-			       tmpdir, name));
-	return buf[which];
-}
-
-/* Number of entries in dir, excluding . and .. */
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
+	return tu_path(tmpdir, name);
 }
 
 static void assert_content(const char *path, const char *expect)
@@ -91,7 +60,7 @@ START_TEST(test_write_file_replaces)
 	ck_assert_int_eq(stat(p, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
 	/* No temporary file left beside it. */
-	ck_assert_int_eq(count_entries(tmpdir), 1);
+	ck_assert_int_eq(tu_count_entries(tmpdir), 1);
 	/* The mode is exact, whatever the umask. */
 	umask(077);
 	ck_assert(safe_write_file(p, "", 0, 0644));
@@ -137,10 +106,10 @@ START_TEST(test_write_file_failures_leave_nothing)
 	errno = 0;
 	ck_assert(!safe_write_file(sub, "x", 1, 0644));
 	ck_assert_int_eq(errno, EISDIR);
-	ck_assert_int_eq(count_entries(tmpdir), 1);
+	ck_assert_int_eq(tu_count_entries(tmpdir), 1);
 	/* A path ending in '/' names no file. */
 	ck_assert(!safe_write_file(path_in(""), "x", 1, 0644));
-	ck_assert_int_eq(count_entries(tmpdir), 1);
+	ck_assert_int_eq(tu_count_entries(tmpdir), 1);
 }
 END_TEST
 

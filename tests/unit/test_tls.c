@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lio.h"
 #include "mem.h"
 #include "str.h"
+#include "test_util.h"
 #include "tls.h"
 
 static char tmpdir[] = "/tmp/test_tls.XXXXXX";
@@ -102,14 +102,6 @@ static pid_t start_server(int *client_fd, const char *preamble)
 	return pid;
 }
 
-static int wait_child(pid_t pid)
-{
-	int status;
-
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
-}
-
 static struct tls_ctx *client_ctx(const char *ca)
 {
 	struct tls_settings set = {
@@ -145,7 +137,7 @@ START_TEST(test_handshake_and_echo)
 	lio_free(&lio);
 	tls_ctx_free(&ctx);
 	str_release(&line);
-	ck_assert_int_eq(wait_child(pid), 0);
+	ck_assert_int_eq(tu_wait(pid), 0);
 }
 END_TEST
 
@@ -163,7 +155,7 @@ START_TEST(test_verify_wrong_name_fails)
 	ck_assert_ptr_nonnull(why);
 	lio_free(&lio);
 	tls_ctx_free(&ctx);
-	ck_assert_int_ne(wait_child(pid), 0);
+	ck_assert_int_ne(tu_wait(pid), 0);
 }
 END_TEST
 
@@ -187,7 +179,7 @@ START_TEST(test_untrusted_without_verify_still_encrypts)
 	lio_free(&lio);
 	tls_ctx_free(&ctx);
 	str_release(&line);
-	ck_assert_int_eq(wait_child(pid), 0);
+	ck_assert_int_eq(tu_wait(pid), 0);
 }
 END_TEST
 
@@ -217,7 +209,7 @@ START_TEST(test_plaintext_injection_dropped)
 	lio_free(&lio);
 	tls_ctx_free(&ctx);
 	str_release(&line);
-	ck_assert_int_eq(wait_child(pid), 0);
+	ck_assert_int_eq(tu_wait(pid), 0);
 }
 END_TEST
 
@@ -227,7 +219,7 @@ START_TEST(test_plain_client_fails_handshake)
 	pid_t pid = start_server(&fd, NULL);
 
 	ck_assert_int_eq(write(fd, "EHLO plain\r\n", 12), 12);
-	ck_assert_int_eq(wait_child(pid), 12);
+	ck_assert_int_eq(tu_wait(pid), 12);
 	close(fd);
 }
 END_TEST

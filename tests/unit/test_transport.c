@@ -14,6 +14,7 @@
 #include "cfg.h"
 #include "mem.h"
 #include "str.h"
+#include "test_util.h"
 #include "transport.h"
 
 static char tmpdir[64];
@@ -34,21 +35,14 @@ static const char table_text[] =
 
 static void setup(void)
 {
-	FILE *f;
-
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_transport.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	snprintf(table, sizeof(table), "%s/transport", tmpdir);
-	f = fopen(table, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(table_text, f);
-	fclose(f);
+	tu_tmpdir(tmpdir, sizeof(tmpdir), "test_transport");
+	ck_assert(str_snprintf(table, sizeof(table), "%s/transport", tmpdir));
+	tu_write_file(table, table_text, 0644);
 }
 
 static void teardown(void)
 {
-	unlink(table);
-	rmdir(tmpdir);
+	tu_rmtree(tmpdir);
 }
 
 static struct transport_table *open_with(const char *extra, bool wildcard)
