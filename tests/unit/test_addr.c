@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "test_util.h"
 
 static struct addr a;
 static struct addr_error err;
@@ -361,11 +362,5 @@ static Suite *addr_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(addr_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run_suite(addr_suite());
 }

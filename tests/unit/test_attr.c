@@ -18,6 +18,7 @@
 #include "mem.h"
 #include "proto.h"
 #include "str.h"
+#include "test_util.h"
 
 /* Encoding. */
 
@@ -568,11 +569,5 @@ static Suite *attr_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(attr_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run_suite(attr_suite());
 }

@@ -25,6 +25,7 @@
 #include "str.h"
 
 #include "../../tools/correo.h"
+#include "test_util.h"
 
 static const struct auth_throttle_cfg tcfg = {
 	.delay_ms = 1000,
@@ -664,11 +665,5 @@ static Suite *auth_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(auth_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run_suite(auth_suite());
 }

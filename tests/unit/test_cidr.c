@@ -12,6 +12,7 @@
 
 #include "cidr.h"
 #include "mem.h"
+#include "test_util.h"
 
 static struct cidr_list *parse_ok(const char *text)
 {
@@ -168,11 +169,5 @@ static Suite *cidr_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(cidr_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run_suite(cidr_suite());
 }

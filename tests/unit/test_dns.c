@@ -14,6 +14,7 @@
 #include "dns.h"
 #include "mem.h"
 #include "str.h"
+#include "test_util.h"
 
 /* ---- sorting ---------------------------------------------------------- */
 
@@ -388,11 +389,5 @@ static Suite *dns_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(dns_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run_suite(dns_suite());
 }

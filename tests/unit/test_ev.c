@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ev.h"
+#include "test_util.h"
 
 static struct ev_loop *loop;
 static char log_buf[256];
@@ -479,11 +480,5 @@ static Suite *ev_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(ev_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run_suite(ev_suite());
 }

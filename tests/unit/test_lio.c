@@ -22,6 +22,7 @@
 #include "lio.h"
 #include "mem.h"
 #include "str.h"
+#include "test_util.h"
 
 static int peer = -1;
 
@@ -737,11 +738,5 @@ static Suite *lio_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(lio_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run_suite(lio_suite());
 }

@@ -16,6 +16,7 @@
 #include "str.h"
 
 #include "../../qmgr/qmgr.h"
+#include "test_util.h"
 
 START_TEST(backoff)
 {
@@ -563,11 +564,5 @@ static Suite *qmgr_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(qmgr_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run_suite(qmgr_suite());
 }

@@ -11,6 +11,7 @@
 
 #include "sasl.h"
 #include "str.h"
+#include "test_util.h"
 
 START_TEST(test_base64_vectors)
 {
@@ -160,11 +161,5 @@ static Suite *sasl_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(sasl_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run_suite(sasl_suite());
 }

@@ -15,6 +15,7 @@
 
 #include "../../pickup/pickup.h"
 #include "../../tools/sendmail.h"
+#include "test_util.h"
 
 static char *joined(const struct sendmail_list *l)
 {
@@ -175,8 +176,6 @@ int main(void)
 {
 	Suite *s = suite_create("sendmail");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, address_lists);
 	tcase_add_test(tc, headers_extract_and_bcc);
@@ -184,9 +183,5 @@ int main(void)
 	tcase_add_test(tc, read_message);
 	tcase_add_test(tc, header_end);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run_suite(s);
 }

@@ -19,6 +19,7 @@
 #include "queue.h"
 #include "str.h"
 #include "../../delivery/smtp.h"
+#include "test_util.h"
 
 /* ---- replies ---------------------------------------------------------- */
 
@@ -343,12 +344,6 @@ static Suite *smtp_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(smtp_suite());
-	int failed;
-
 	signal(SIGPIPE, SIG_IGN);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run_suite(smtp_suite());
 }

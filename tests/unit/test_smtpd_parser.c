@@ -17,6 +17,7 @@
 #include "lio.h"
 #include "queue.h"
 #include "smtpd.h"
+#include "test_util.h"
 
 static struct smtpd_cmd cmd;
 static struct smtpd_mail m;
@@ -381,11 +382,5 @@ static Suite *smtpd_parser_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(smtpd_parser_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run_suite(smtpd_parser_suite());
 }

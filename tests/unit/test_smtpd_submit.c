@@ -15,6 +15,7 @@
 #include "queue.h"
 #include "smtpd.h"
 #include "str.h"
+#include "test_util.h"
 
 static char out[64];
 
@@ -304,11 +305,5 @@ static Suite *smtpd_submit_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(smtpd_submit_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run_suite(smtpd_submit_suite());
 }

@@ -12,6 +12,7 @@
 
 #include "mem.h"
 #include "str.h"
+#include "test_util.h"
 
 START_TEST(test_append_grows_and_terminates)
 {
@@ -213,11 +214,5 @@ static Suite *str_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(str_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run_suite(str_suite());
 }

@@ -12,6 +12,7 @@
 #include "mem.h"
 #include "str.h"
 #include "svc.h"
+#include "test_util.h"
 
 static struct svc_table *parse_ok(const char *text)
 {
@@ -388,11 +389,5 @@ static Suite *svc_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(svc_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run_suite(svc_suite());
 }

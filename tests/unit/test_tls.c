@@ -273,12 +273,6 @@ static Suite *tls_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(tls_suite());
-	int failed;
-
 	signal(SIGPIPE, SIG_IGN);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return tu_run_suite(tls_suite());
 }

@@ -113,3 +113,14 @@ void tu_msg_capture_end(const char *path, struct str *out)
 		      path, strerror(errno));
 	(void)unlink(path);
 }
+
+int tu_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,6 +1,7 @@
 #ifndef TESTS_UNIT_TEST_UTIL_H
 #define TESTS_UNIT_TEST_UTIL_H
 
+#include <check.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -39,5 +40,10 @@ int tu_run_child(int (*fn)(void *), void *arg);
  * logged to out and removes the file. */
 void tu_msg_capture_begin(const char *path);
 void tu_msg_capture_end(const char *path, struct str *out);
+
+/* Run every test of suite s (which it frees) in the normal fork mode and
+ * return EXIT_SUCCESS if none failed, else EXIT_FAILURE: a test's main()
+ * is "return tu_run_suite(foo_suite());". */
+int tu_run_suite(Suite *s);
 
 #endif
