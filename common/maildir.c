@@ -8,6 +8,9 @@
  * separating deliveries by one process within the same microsecond; the
  * host name has '/' and ':' written as \057 and \072 as the spec asks.
  * A Maildir or folder missing on first delivery is created (0700).
+ * The name in new/ carries ",S=<size>,W=<size with CRLF line ends>"
+ * (Dovecot's fields, read by uidlist and by Dovecot), counted by reading
+ * the written file back before the fsync.
  *
  * Interface: maildir_unique_name, maildir_create, maildir_deliver,
  * maildir_errno_status.
@@ -33,6 +36,8 @@
 #include "mem.h"
 #include "safe_file.h"
 #include "str.h"
+
+#define MAILDIR_SIZE_CHUNK 32768
 
 static unsigned long maildir_counter;
 
@@ -162,33 +167,61 @@ static int maildir_open_tmp(const char *maildir, const char *folder,
 
 	str_clear(tmp);
 	str_printf(tmp, "%s/tmp/%s", dir, name);
-	fd = open(str_c(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	fd = open(str_c(tmp), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 		  O_CLOEXEC, 0600);
 	if (fd < 0 && errno == ENOENT) {
 		if (!maildir_create(maildir, folder))
 			return -1;
-		fd = open(str_c(tmp), O_WRONLY | O_CREAT | O_EXCL |
+		fd = open(str_c(tmp), O_RDWR | O_CREAT | O_EXCL |
 			  O_NOFOLLOW | O_CLOEXEC, 0600);
 	}
 	return fd;
 }
 
-/* Write, check the size, fsync, close. */
-static bool maildir_fill(int fd, maildir_write_fn *write_fn, void *ctx,
-			 long long size_limit)
+/* The file's size and its size with CRLF line ends (one more byte per
+ * LF not preceded by CR), read back from the page cache: the write
+ * function may have copied in the kernel (copy_file_range). */
+static bool maildir_sizes(int fd, unsigned long long *size_r,
+			  unsigned long long *vsize_r)
 {
-	struct stat st;
+	char buf[MAILDIR_SIZE_CHUNK];
+	unsigned long long size = 0, lfs = 0;
+	bool prev_cr = false;
+	const char *p, *end, *lf;
+	ssize_t n;
+
+	while ((n = pread(fd, buf, sizeof(buf), (off_t)size)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		size += (unsigned long long)n;
+		for (p = buf, end = buf + n;
+		     (lf = memchr(p, '\n', (size_t)(end - p))) != NULL;
+		     p = lf + 1)
+			if (!(lf > buf ? lf[-1] == '\r' : prev_cr))
+				lfs++;
+		prev_cr = buf[n - 1] == '\r';
+	}
+	*size_r = size;
+	*vsize_r = size + lfs;
+	return true;
+}
+
+/* Write, check the size, fsync, close; the sizes into size_r and
+ * vsize_r. */
+static bool maildir_fill(int fd, maildir_write_fn *write_fn, void *ctx,
+			 long long size_limit, unsigned long long *size_r,
+			 unsigned long long *vsize_r)
+{
 	int saved;
 
-	if (!write_fn(fd, ctx))
+	if (!write_fn(fd, ctx) || !maildir_sizes(fd, size_r, vsize_r))
 		goto fail;
-	if (size_limit > 0) {
-		if (fstat(fd, &st) != 0)
-			goto fail;
-		if (st.st_size > size_limit) {
-			errno = EFBIG;
-			goto fail;
-		}
+	if (size_limit > 0 && *size_r > (unsigned long long)size_limit) {
+		errno = EFBIG;
+		goto fail;
 	}
 	if (fsync(fd) != 0)
 		goto fail;
@@ -208,6 +241,7 @@ enum maildir_status maildir_deliver(const char *maildir, const char *folder,
 	struct str dir = STR_INIT, name = STR_INIT, tmp = STR_INIT;
 	struct str dst = STR_INIT;
 	enum maildir_status status = MAILDIR_OK;
+	unsigned long long size, vsize;
 	const char *step;
 	int fd, saved;
 
@@ -222,9 +256,12 @@ enum maildir_status maildir_deliver(const char *maildir, const char *folder,
 	if (fd < 0)
 		goto fail;
 	step = "write";
-	if (!maildir_fill(fd, write_fn, ctx, size_limit))
+	if (!maildir_fill(fd, write_fn, ctx, size_limit, &size, &vsize))
 		goto fail_unlink;
-	str_printf(&dst, "%s/new/%s", str_c(&dir), str_c(&name));
+	/* The sizes in the name, as Dovecot writes (and reads) them:
+	 * readers need not open the file to learn them. */
+	str_printf(&dst, "%s/new/%s,S=%llu,W=%llu", str_c(&dir),
+		   str_c(&name), size, vsize);
 	step = "rename into new/";
 	if (rename(str_c(&tmp), str_c(&dst)) != 0)
 		goto fail_unlink;

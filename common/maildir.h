@@ -13,7 +13,9 @@
  * A delivery writes tmp/NAME, fsyncs it, renames it to new/NAME and
  * fsyncs new/, so once maildir_deliver returns MAILDIR_OK the message
  * survives a crash. NAME is "SECONDS.M<usec>P<pid>Q<counter>.HOST", unique
- * per host even for deliveries in the same microsecond by one process. */
+ * per host even for deliveries in the same microsecond by one process;
+ * in new/ it gets ",S=<bytes>,W=<bytes with CRLF line ends>" appended
+ * (as Dovecot names files), so readers know the sizes without reading. */
 
 enum maildir_status {
 	MAILDIR_OK = 0,

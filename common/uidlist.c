@@ -33,6 +33,8 @@
 
 #define UIDLIST_MAX_FILE (512L * 1024 * 1024)
 #define UIDLIST_LOCK_RETRY_MS 10
+/* Sizes from file names above this are not believed (2^48 bytes). */
+#define UIDLIST_NAME_SIZE_MAX (1ULL << 48)
 
 struct uidlist_entry {
 	char *file;		/* name in cur/ */
@@ -257,6 +259,29 @@ bool uidlist_vsize(const char *path, uint64_t *vsize_r)
 	return true;
 }
 
+bool uidlist_name_vsize(const char *name, size_t len, uint64_t *vsize_r)
+{
+	const char *p = memchr(name, ',', len), *end = name + len;
+	uint64_t v;
+	bool is_w;
+
+	/* ",KEY=VALUE" fields follow the unique part; only W matters. */
+	while (p != NULL && p < end) {
+		p++;
+		is_w = end - p > 2 && p[0] == 'W' && p[1] == '=';
+		if (is_w) {
+			p += 2;
+			if (!uidlist_number(&p, end, UIDLIST_NAME_SIZE_MAX,
+					    &v) || (p != end && *p != ','))
+				return false;
+			*vsize_r = v;
+			return true;
+		}
+		p = memchr(p, ',', (size_t)(end - p));
+	}
+	return false;
+}
+
 struct uidlist_rec *uidlist_lookup(const struct uidlist *ul, uint32_t uid)
 {
 	size_t lo = 0, hi = ul->count, mid;
@@ -350,12 +375,14 @@ static struct uidlist_entry *uidlist_scan_find(struct uidlist_scan *sc,
 	return NULL;
 }
 
-/* Move new/NAME to cur/NAME:2, (Maildir: a message seen by a reader). */
+/* Move new/NAME to cur/NAME:2, (Maildir: a message seen by a reader).
+ * renameat between the two open directories: no path walk per file. */
 static bool uidlist_move_new(const char *maildir, struct str *error_r)
 {
-	struct str dir = STR_INIT, from = STR_INIT, to = STR_INIT;
+	struct str dir = STR_INIT, to = STR_INIT;
 	struct dirent *de;
 	bool ok = true;
+	int cur = -1;
 	DIR *d;
 
 	str_printf(&dir, "%s/new", maildir);
@@ -367,26 +394,34 @@ static bool uidlist_move_new(const char *maildir, struct str *error_r)
 				   strerror(errno));
 		goto done;
 	}
-	while ((de = readdir(d)) != NULL) {
+	str_clear(&dir);
+	str_printf(&dir, "%s/cur", maildir);
+	cur = open(str_c(&dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cur < 0) {
+		str_printf(error_r, "open %s: %s", str_c(&dir),
+			   strerror(errno));
+		ok = false;
+	}
+	while (ok && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		str_clear(&from);
-		str_clear(&to);
-		str_printf(&from, "%s/new/%s", maildir, de->d_name);
-		str_printf(&to, "%s/cur/%s%s", maildir, de->d_name,
-			   strchr(de->d_name, ':') != NULL ? "" : ":2,");
+		str_set(&to, de->d_name);
+		if (strchr(de->d_name, ':') == NULL)
+			str_append(&to, ":2,");
 		/* ENOENT: another reader moved it first. */
-		if (rename(str_c(&from), str_c(&to)) < 0 && errno != ENOENT) {
-			str_printf(error_r, "rename %s to %s: %s",
-				   str_c(&from), str_c(&to), strerror(errno));
+		if (renameat(dirfd(d), de->d_name, cur, str_c(&to)) < 0 &&
+		    errno != ENOENT) {
+			str_printf(error_r, "rename %s/new/%s to cur/%s: %s",
+				   maildir, de->d_name, str_c(&to),
+				   strerror(errno));
 			ok = false;
-			break;
 		}
 	}
+	if (cur >= 0)
+		close(cur);
 	closedir(d);
 done:
 	str_release(&dir);
-	str_release(&from);
 	str_release(&to);
 	return ok;
 }
@@ -462,13 +497,15 @@ static int uidlist_merge(const char *maildir, struct uidlist *ul,
 		}
 		r = uidlist_add(ul, ul->next++, e->file, e->base_len);
 		r->file = mem_strdup(e->file);
+		changed = 1;
+		if (uidlist_name_vsize(e->file, e->base_len, &r->vsize))
+			continue;
 		str_clear(&path);
 		str_printf(&path, "%s/cur/%s", maildir, e->file);
 		/* A file that vanished meanwhile gets size 0 here and is
 		 * dropped by the next sync. */
 		if (!uidlist_vsize(str_c(&path), &r->vsize))
 			r->vsize = 0;
-		changed = 1;
 	}
 	free(fresh);
 	str_release(&path);

@@ -68,6 +68,13 @@ int uidlist_read(const char *maildir, struct uidlist *ul,
  * every LF not already preceded by CR. False with errno set. */
 bool uidlist_vsize(const char *path, uint64_t *vsize_r);
 
+/* The size with CRLF line ends a Maildir base name (no ':' info) states
+ * in a ",W=<bytes>" field after its unique part, the way local and
+ * Dovecot name files ("1700000000.M1P2Q3.host,S=4096,W=4180"): true with
+ * the size, false if the name has no such field or a bad one (the
+ * caller then reads the file). */
+bool uidlist_name_vsize(const char *name, size_t len, uint64_t *vsize_r);
+
 /* Synchronize ul with maildir as described above; on success every
  * record has its current file. lock_timeout is in seconds. False with a
  * reason. */

@@ -237,6 +237,49 @@ START_TEST(errno_classes)
 }
 END_TEST
 
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* The name in new/ carries ",S=<bytes>,W=<bytes with CRLF ends>",
+ * counted across the read-back chunks (a CR LF split between two). */
+START_TEST(deliver_names_sizes)
+{
+	static char big[70000];
+	struct str path = STR_INIT, error = STR_INIT, want = STR_INIT;
+	const char *dsn = NULL, *slash;
+	size_t i, lfs = 0;
+
+	ck_assert_int_eq(maildir_deliver(path_in("Maildir"), NULL,
+					 write_bytes, "a\nb\r\nc\rd\n", 0,
+					 &path, &error, &dsn), MAILDIR_OK);
+	ck_assert_msg(has_suffix(str_c(&path), ",S=9,W=11"), "%s",
+		      str_c(&path));
+	for (i = 0; i < sizeof(big) - 1; i++)
+		big[i] = i % 61 == 60 ? '\n' : 'x';
+	big[32767] = '\r';	/* CR at the end of the first chunk */
+	big[32768] = '\n';
+	big[sizeof(big) - 1] = '\0';
+	for (i = 0; i < sizeof(big) - 1; i++)
+		lfs += big[i] == '\n' && (i == 0 || big[i - 1] != '\r');
+	ck_assert_int_eq(maildir_deliver(path_in("Maildir"), NULL,
+					 write_bytes, big, 0, &path, &error,
+					 &dsn), MAILDIR_OK);
+	str_printf(&want, ",S=%zu,W=%zu", sizeof(big) - 1,
+		   sizeof(big) - 1 + lfs);
+	slash = strrchr(str_c(&path), '/');
+	ck_assert_ptr_nonnull(slash);
+	ck_assert_msg(has_suffix(slash, str_c(&want)), "%s", slash);
+	ck_assert_ptr_null(strchr(slash, ':'));
+	str_release(&path);
+	str_release(&error);
+	str_release(&want);
+}
+END_TEST
+
 static Suite *maildir_suite(void)
 {
 	Suite *s = suite_create("maildir");
@@ -250,6 +293,7 @@ static Suite *maildir_suite(void)
 	tcase_add_test(tc, size_limit_bounces);
 	tcase_add_test(tc, unwritable_defers);
 	tcase_add_test(tc, errno_classes);
+	tcase_add_test(tc, deliver_names_sizes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -139,6 +139,65 @@ START_TEST(test_vsize)
 }
 END_TEST
 
+START_TEST(test_name_vsize)
+{
+	static const struct {
+		const char *name;
+		bool ok;
+		uint64_t v;
+	} c[] = {
+		{ "1700000000.M1P2Q3.host,S=4096,W=4180", true, 4180 },
+		{ "1700000000.M1P2Q3.host,W=7,S=5", true, 7 },
+		{ "1.M1P1Q1.h,W=0", true, 0 },
+		{ "1.M1P1Q1.h,S=4096", false, 0 },
+		{ "1.M1P1Q1.h", false, 0 },
+		{ "1.M1P1Q1.h,W=", false, 0 },
+		{ "1.M1P1Q1.h,W=12x", false, 0 },
+		{ "1.M1P1Q1.h,W=-1", false, 0 },
+		{ "1.M1P1Q1.h,XW=5", false, 0 },
+		{ "1.M1P1Q1.h,W=281474976710657", false, 0 },
+		{ "1.M1P1Q1.h,W=99999999999999999999999", false, 0 },
+	};
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		v = 12345;
+		ck_assert_msg(uidlist_name_vsize(c[i].name, strlen(c[i].name),
+						 &v) == c[i].ok, "%s",
+			      c[i].name);
+		ck_assert_uint_eq(v, c[i].ok ? c[i].v : 12345);
+	}
+	/* Only the base name's length counts: ",W=5:2," stops at ':'. */
+	ck_assert(uidlist_name_vsize("a,W=5:2,", 5, &v));
+	ck_assert_uint_eq(v, 5);
+	ck_assert(!uidlist_name_vsize("a,W=5", 4, &v));
+}
+END_TEST
+
+START_TEST(test_sync_sizes_from_names)
+{
+	struct uidlist ul = UIDLIST_INIT;
+	struct str err = STR_INIT;
+
+	/* W= is believed without reading the file (here it disagrees with
+	 * the content, which proves the file was not read); S= alone is
+	 * not enough: the file is read. */
+	put("new", "100.M1P1Q1.h,S=3,W=999", "ab\n");
+	put("new", "101.M1P1Q1.h,S=3", "ab\n");
+	put("cur", "102.M1P1Q1.h,W=bad:2,S", "ab\n");
+	ck_assert_msg(uidlist_sync(dir, &ul, 1, &err), "%s", str_c(&err));
+	ck_assert_uint_eq(ul.count, 3);
+	ck_assert_str_eq(ul.recs[0].name, "100.M1P1Q1.h,S=3,W=999");
+	ck_assert_str_eq(ul.recs[0].file, "100.M1P1Q1.h,S=3,W=999:2,");
+	ck_assert_uint_eq(ul.recs[0].vsize, 999);
+	ck_assert_uint_eq(ul.recs[1].vsize, 4);
+	ck_assert_uint_eq(ul.recs[2].vsize, 4);
+	uidlist_clear(&ul);
+	str_release(&err);
+}
+END_TEST
+
 START_TEST(test_sync)
 {
 	struct uidlist ul = UIDLIST_INIT;
@@ -245,6 +304,8 @@ int main(void)
 	tcase_add_test(tc, test_parse_errors);
 	tcase_add_test(tc, test_vsize);
 	tcase_add_test(tc, test_sync);
+	tcase_add_test(tc, test_name_vsize);
+	tcase_add_test(tc, test_sync_sizes_from_names);
 	tcase_add_test(tc, test_sync_damaged_and_locked);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
