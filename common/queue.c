@@ -193,3 +193,20 @@ int queue_scan(const char *dir, bool (*cb)(const char *id, void *ctx),
 	}
 	return n;
 }
+
+bool queue_path_valid(const char *path, const char *id)
+{
+	static const char *const dirs[] = {
+		QUEUE_ACTIVE, QUEUE_INCOMING, QUEUE_DEFERRED, QUEUE_HOLD, NULL
+	};
+	const char *slash = strchr(path, '/');
+
+	if (slash == NULL || strcmp(slash + 1, id) != 0 ||
+	    !queue_id_valid(id))
+		return false;
+	for (size_t i = 0; dirs[i] != NULL; i++)
+		if (strlen(dirs[i]) == (size_t)(slash - path) &&
+		    strncmp(path, dirs[i], (size_t)(slash - path)) == 0)
+			return true;
+	return false;
+}

@@ -65,6 +65,10 @@ extern const struct queue_dir_spec queue_dirs[];	/* ends with NULL */
 void queue_id_new(char id[QUEUE_ID_SIZE]);
 /* True if s looks like a queue ID (only ID characters, right length). */
 bool queue_id_valid(const char *s);
+/* True if path is "DIR/ID" for a queue directory a delivery agent may be
+ * handed (incoming, active, deferred, hold) and the given valid ID: the
+ * agents' check that a request names a queue file and nothing else. */
+bool queue_path_valid(const char *path, const char *id);
 /* The creation time encoded in a valid ID; false if id is not valid. */
 bool queue_id_time(const char *id, struct timespec *ts_r);
 

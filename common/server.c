@@ -35,8 +35,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attr.h"
 #include "cfg.h"
 #include "ev.h"
+#include "lio.h"
 #include "mem.h"
 #include "msg.h"
 #include "priv.h"
@@ -567,4 +569,34 @@ bool server_trigger(const char *socket_path, char code)
 	}
 	close(fd);
 	return true;
+}
+
+void server_attr_serve(int fd, const struct server_attr_service *svc)
+{
+	struct lio *lio = lio_create(fd, svc->timeout);
+	struct attr_list req = ATTR_LIST_INIT, reply = ATTR_LIST_INIT;
+	const char *error;
+	enum lio_status st;
+
+	attr_server_hello(lio, svc->protocol);
+	while (!server_stopping()) {
+		alarm(0);
+		st = attr_read(lio, &req, svc->spec, &error);
+		if (st == LIO_EOF || st == LIO_TIMEOUT)
+			break;
+		if (st != LIO_OK) {
+			msg_warn("read request: %s", error);
+			break;
+		}
+		if (svc->daemon_timeout > 0)
+			alarm((unsigned)svc->daemon_timeout);
+		svc->handle(&req, &reply);
+		attr_write(lio, &reply);
+		attr_list_clear(&reply);
+		if (lio_flush(lio) != LIO_OK)
+			break;
+	}
+	alarm(0);
+	attr_list_clear(&req);
+	lio_free(&lio);
 }

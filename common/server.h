@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 
+#include "attr.h"
 #include "cfg.h"
 #include "ev.h"
 
@@ -77,6 +78,22 @@ extern bool server_instance_mode;	/* not started as root */
 
 /* True once SIGUSR1/SIGTERM asked the daemon to finish. */
 bool server_stopping(void);
+
+/* Serve one client of an internal request protocol (attr.h): send the
+ * protocol hello, then read requests (strictly, per spec) and answer
+ * each with handle's reply until the client closes, a read times out
+ * (timeout seconds), or the daemon is asked to stop. Each request runs
+ * under an alarm of daemon_timeout seconds (0: none). A malformed
+ * request is logged and ends the connection. Closes fd. */
+struct server_attr_service {
+	const char *protocol;
+	const struct attr_spec *spec;
+	int timeout;
+	long daemon_timeout;
+	void (*handle)(const struct attr_list *req, struct attr_list *reply);
+};
+
+void server_attr_serve(int fd, const struct server_attr_service *svc);
 
 /* Send a one-byte trigger to a Unix socket (e.g. "private/qmgr").
  * Returns false with errno set. */

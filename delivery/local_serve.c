@@ -66,24 +66,6 @@ void local_post_init(void *ctx)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* "active/ID" and friends only. */
-static bool local_queue_path_ok(const char *path, const char *id)
-{
-	static const char *const dirs[] = {
-		QUEUE_ACTIVE, QUEUE_INCOMING, QUEUE_DEFERRED, QUEUE_HOLD, NULL
-	};
-	const char *slash = strchr(path, '/');
-
-	if (slash == NULL || strcmp(slash + 1, id) != 0 ||
-	    !queue_id_valid(id))
-		return false;
-	for (size_t i = 0; dirs[i] != NULL; i++)
-		if (strlen(dirs[i]) == (size_t)(slash - path) &&
-		    strncmp(path, dirs[i], (size_t)(slash - path)) == 0)
-			return true;
-	return false;
-}
-
 /* Split the request into deliveries (groups start at "recipient"). */
 static size_t local_parse_rcpts(const struct attr_list *req,
 				struct local_rcpt **rcpts_r)
@@ -161,7 +143,7 @@ static void local_request(const struct attr_list *req,
 
 	if (n == 0 || strcmp(attr_get(req, PROTO_ATTR_REQUEST),
 			     PROTO_REQ_DELIVER) != 0 ||
-	    !local_queue_path_ok(path, id)) {
+	    !queue_path_valid(path, id)) {
 		attr_add(reply, PROTO_ATTR_STATUS, PROTO_STATUS_ERROR);
 		attr_add(reply, PROTO_ATTR_REASON, "malformed request");
 		msg_warn("%s: malformed deliver request", id);
@@ -188,30 +170,14 @@ static void local_request(const struct attr_list *req,
 
 void local_serve(int fd, void *ctx)
 {
-	struct lio *lio = lio_create(fd, (int)local_state.request_timeout);
-	struct attr_list req = ATTR_LIST_INIT, reply = ATTR_LIST_INIT;
-	const char *error;
-	enum lio_status st;
+	const struct server_attr_service svc = {
+		.protocol = PROTO_DELIVERY,
+		.spec = local_request_spec,
+		.timeout = (int)local_state.request_timeout,
+		.daemon_timeout = local_state.daemon_timeout,
+		.handle = local_request,
+	};
 
-	attr_server_hello(lio, PROTO_DELIVERY);
-	while (!server_stopping()) {
-		alarm(0);
-		st = attr_read(lio, &req, local_request_spec, &error);
-		if (st == LIO_EOF || st == LIO_TIMEOUT)
-			break;
-		if (st != LIO_OK) {
-			msg_warn("read request: %s", error);
-			break;
-		}
-		if (local_state.daemon_timeout > 0)
-			alarm((unsigned)local_state.daemon_timeout);
-		local_request(&req, &reply);
-		attr_write(lio, &reply);
-		attr_list_clear(&reply);
-		if (lio_flush(lio) != LIO_OK)
-			break;
-	}
-	attr_list_clear(&req);
-	lio_free(&lio);
+	server_attr_serve(fd, &svc);
 	local_worker_close_all();
 }

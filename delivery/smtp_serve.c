@@ -156,24 +156,6 @@ void smtp_post_init(void *ctx)
 	atexit(smtp_cache_flush);
 }
 
-/* "active/ID" and friends only (as local_serve.c). */
-static bool smtp_queue_path_ok(const char *path, const char *id)
-{
-	static const char *const dirs[] = {
-		QUEUE_ACTIVE, QUEUE_INCOMING, QUEUE_DEFERRED, QUEUE_HOLD, NULL
-	};
-	const char *slash = strchr(path, '/');
-
-	if (slash == NULL || strcmp(slash + 1, id) != 0 ||
-	    !queue_id_valid(id))
-		return false;
-	for (size_t i = 0; dirs[i] != NULL; i++)
-		if (strlen(dirs[i]) == (size_t)(slash - path) &&
-		    strncmp(path, dirs[i], (size_t)(slash - path)) == 0)
-			return true;
-	return false;
-}
-
 /* Split the deliveries (groups start at "recipient"); false if one is
  * incomplete. */
 static bool smtp_parse_rcpts(const struct attr_list *list,
@@ -231,7 +213,7 @@ static bool smtp_parse_request(const struct attr_list *list,
 	}
 	return strcmp(attr_get(list, PROTO_ATTR_REQUEST),
 		      PROTO_REQ_DELIVER) == 0 &&
-		smtp_queue_path_ok(attr_get(list, PROTO_ATTR_QUEUE_FILE),
+		queue_path_valid(attr_get(list, PROTO_ATTR_QUEUE_FILE),
 				   req->queue_id) &&
 		*req->nexthop != '\0' && smtp_parse_rcpts(list, req);
 }
@@ -295,31 +277,14 @@ static void smtp_request(const struct attr_list *list,
 
 void smtp_serve(int fd, void *ctx)
 {
-	struct lio *lio = lio_create(fd, (int)smtp_set.request_timeout);
-	struct attr_list req = ATTR_LIST_INIT, reply = ATTR_LIST_INIT;
-	const char *error;
-	enum lio_status st;
+	const struct server_attr_service svc = {
+		.protocol = PROTO_DELIVERY,
+		.spec = smtp_request_spec,
+		.timeout = (int)smtp_set.request_timeout,
+		.daemon_timeout = smtp_set.daemon_timeout,
+		.handle = smtp_request,
+	};
 
 	(void)ctx;
-	attr_server_hello(lio, PROTO_DELIVERY);
-	while (!server_stopping()) {
-		alarm(0);
-		st = attr_read(lio, &req, smtp_request_spec, &error);
-		if (st == LIO_EOF || st == LIO_TIMEOUT)
-			break;
-		if (st != LIO_OK) {
-			msg_warn("read request: %s", error);
-			break;
-		}
-		if (smtp_set.daemon_timeout > 0)
-			alarm((unsigned)smtp_set.daemon_timeout);
-		smtp_request(&req, &reply);
-		attr_write(lio, &reply);
-		attr_list_clear(&reply);
-		if (lio_flush(lio) != LIO_OK)
-			break;
-	}
-	alarm(0);
-	attr_list_clear(&req);
-	lio_free(&lio);
+	server_attr_serve(fd, &svc);
 }

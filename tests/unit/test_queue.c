@@ -225,6 +225,26 @@ START_TEST(test_id_time_order)
 }
 END_TEST
 
+START_TEST(test_path_valid)
+{
+	char id[QUEUE_ID_SIZE], path[64];
+
+	queue_id_new(id);
+	snprintf(path, sizeof(path), "active/%s", id);
+	ck_assert(queue_path_valid(path, id));
+	snprintf(path, sizeof(path), "deferred/%s", id);
+	ck_assert(queue_path_valid(path, id));
+	snprintf(path, sizeof(path), "corrupt/%s", id);
+	ck_assert(!queue_path_valid(path, id));
+	snprintf(path, sizeof(path), "../active/%s", id);
+	ck_assert(!queue_path_valid(path, id));
+	snprintf(path, sizeof(path), "active/%s", id);
+	ck_assert(!queue_path_valid(path, "ABC"));
+	ck_assert(!queue_path_valid(id, id));
+	ck_assert(!queue_path_valid("active/x/y", "y"));
+}
+END_TEST
+
 START_TEST(test_queue_dirs)
 {
 	static const struct queue_dir_spec want[] = {
@@ -991,6 +1011,7 @@ static Suite *queue_suite(void)
 	TCase *tc = tcase_create("id");
 
 	tcase_add_test(tc, test_id_format);
+	tcase_add_test(tc, test_path_valid);
 	tcase_add_test(tc, test_id_increasing);
 	tcase_add_test(tc, test_id_forked_unique);
 	tcase_add_test(tc, test_id_time_order);
