@@ -203,6 +203,69 @@ def pick_port_base():
     raise RuntimeError("no free port range on 127.0.0.1")
 
 
+class SmtpRaw:
+    """A raw SMTP client for protocol tests: send bytes, read replies as
+    (code, text), optionally TLS from the first byte (tls = an
+    ssl.SSLContext) or after STARTTLS."""
+
+    def __init__(self, port, source="127.0.0.1", timeout=10, tls=None):
+        self.s = socket.create_connection(("127.0.0.1", port),
+                                          timeout=timeout,
+                                          source_address=(source, 0))
+        if tls is not None:
+            self.s = tls.wrap_socket(self.s)
+        self.buf = b""
+        self.greeting = self.reply()
+
+    def send(self, data):
+        self.s.sendall(data.encode() if isinstance(data, str) else data)
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed; have %r" % self.buf)
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode(errors="replace")
+
+    def reply(self):
+        """One (possibly multi-line) reply as (code, all its lines)."""
+        lines = [self._line()]
+        while lines[-1][3:4] == "-":
+            lines.append(self._line())
+        return int(lines[-1][:3]), "\n".join(lines)
+
+    def cmd(self, text):
+        self.send(text + "\r\n")
+        return self.reply()
+
+    def starttls(self, context):
+        """STARTTLS, checking the server sent nothing after its 220."""
+        code, text = self.cmd("STARTTLS")
+        assert code == 220, text
+        assert self.buf == b"", self.buf
+        self.s = context.wrap_socket(self.s)
+
+    def closed(self, timeout=5):
+        """True if the server closed the connection (after any buffered
+        replies)."""
+        self.s.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.s.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        self.s.close()
+
+
 def can_connect(port, host="127.0.0.1", timeout=1.0):
     try:
         with socket.create_connection((host, port), timeout=timeout):

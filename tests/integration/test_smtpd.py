@@ -63,58 +63,7 @@ def strip_received(content):
     return b"\n".join(lines[i:]), b"\n".join(lines[:i])
 
 
-class Raw:
-    """A raw SMTP client: send bytes, read replies."""
-
-    def __init__(self, port, source="127.0.0.1", timeout=10):
-        self.s = socket.create_connection(("127.0.0.1", port),
-                                          timeout=timeout,
-                                          source_address=(source, 0))
-        self.buf = b""
-        self.greeting = self.reply()
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.s.sendall(data)
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.s.recv(65536)
-            if not chunk:
-                raise EOFError("connection closed; have %r" % self.buf)
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode(errors="replace")
-
-    def reply(self):
-        """One (possibly multi-line) reply as (code, last line text)."""
-        lines = [self._line()]
-        while lines[-1][3:4] == "-":
-            lines.append(self._line())
-        return int(lines[-1][:3]), "\n".join(lines)
-
-    def cmd(self, text):
-        self.send(text + "\r\n")
-        return self.reply()
-
-    def closed(self, timeout=5):
-        """True if the server closed the connection (after any buffered
-        replies)."""
-        self.s.settimeout(timeout)
-        try:
-            while True:
-                chunk = self.s.recv(65536)
-                if not chunk:
-                    return True
-                self.buf += chunk
-        except socket.timeout:
-            return False
-        except ConnectionResetError:
-            return True
-
-    def close(self):
-        self.s.close()
+Raw = harness.SmtpRaw
 
 
 class SmtpdTest(harness.TestCase):

@@ -92,47 +92,15 @@ def envelope(records):
     return out
 
 
-class Raw:
-    """A raw SMTP client that can switch to TLS mid-stream."""
+class Raw(harness.SmtpRaw):
+    """harness.SmtpRaw with this test's TLS context."""
 
     def __init__(self, port, source="127.0.0.1", implicit=False):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=10,
-                                          source_address=(source, 0))
-        if implicit:
-            self.s = tls_context().wrap_socket(self.s)
-        self.buf = b""
-        self.greeting = self.reply()
-
-    def send(self, data):
-        self.s.sendall(data.encode() if isinstance(data, str) else data)
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.s.recv(65536)
-            if not chunk:
-                raise EOFError("closed; have %r" % self.buf)
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode(errors="replace")
-
-    def reply(self):
-        lines = [self._line()]
-        while lines[-1][3:4] == "-":
-            lines.append(self._line())
-        return int(lines[-1][:3]), "\n".join(lines)
-
-    def cmd(self, text):
-        self.send(text + "\r\n")
-        return self.reply()
+        super().__init__(port, source,
+                         tls=tls_context() if implicit else None)
 
     def starttls(self):
-        code, text = self.cmd("STARTTLS")
-        assert code == 220, text
-        assert self.buf == b"", self.buf
-        self.s = tls_context().wrap_socket(self.s)
-
-    def close(self):
-        self.s.close()
+        super().starttls(tls_context())
 
 
 class SubmissionTest(harness.TestCase):
