@@ -266,6 +266,59 @@ class SmtpRaw:
         self.s.close()
 
 
+def send_counting(inst, sender, rcpts, ids, make_message, accepted, lock):
+    """Crash tests: send one message per id over one SMTP session,
+    reconnecting and retrying (up to 5 times) after any error. An id is
+    added to the set accepted (under lock) only once the server said 250:
+    exactly the messages that must never be lost."""
+    s = None
+    for msgid in ids:
+        for _ in range(5):
+            try:
+                if s is None:
+                    s = inst.smtp(timeout=30)
+                s.sendmail(sender, rcpts, make_message(msgid))
+                with lock:
+                    accepted.add(msgid)
+                break
+            except (smtplib.SMTPException, OSError):
+                try:
+                    if s is not None:
+                        s.close()
+                except Exception:
+                    pass
+                s = None
+                time.sleep(0.05)
+    if s is not None:
+        try:
+            s.quit()
+        except Exception:
+            pass
+
+
+def kill_randomly(inst, stop, kills, agent, seed, qmgr_gap):
+    """Crash tests: until stop is set, every 50-300 ms SIGKILL one agent
+    process (children named agent) or, now and then but at most every
+    qmgr_gap seconds, qmgr; count the kills by process name in kills."""
+    rng = random.Random(seed)
+    last_qmgr = 0.0
+    while not stop.is_set():
+        time.sleep(rng.uniform(0.05, 0.3))
+        if time.monotonic() - last_qmgr > qmgr_gap and rng.random() < 0.3:
+            victims = inst.children("qmgr")
+            last_qmgr = time.monotonic()
+        else:
+            victims = inst.children(agent)
+            if victims:
+                victims = [rng.choice(victims)]
+        for p in victims:
+            try:
+                os.kill(p["pid"], signal.SIGKILL)
+                kills[p["comm"]] += 1
+            except ProcessLookupError:
+                pass
+
+
 def can_connect(port, host="127.0.0.1", timeout=1.0):
     try:
         with socket.create_connection((host, port), timeout=timeout):

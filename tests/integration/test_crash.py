@@ -11,10 +11,8 @@ a fresh start delivers it.
 
 import collections
 import os
-import random
 import re
 import signal
-import smtplib
 import sys
 import threading
 import time
@@ -56,50 +54,12 @@ class CrashTest(harness.TestCase):
         self.lock = threading.Lock()
 
     def sender(self, n, ids):
-        s = None
-        for msgid in ids:
-            for attempt in range(5):
-                try:
-                    if s is None:
-                        s = self.inst.smtp(timeout=30)
-                    s.sendmail("crash@example.org", ["demo@demo.test"],
-                               message(msgid))
-                    with self.lock:
-                        self.accepted.add(msgid)
-                    break
-                except (smtplib.SMTPException, OSError):
-                    # Not accepted: not counted. Reconnect and retry.
-                    try:
-                        if s is not None:
-                            s.close()
-                    except Exception:
-                        pass
-                    s = None
-                    time.sleep(0.05)
-        if s is not None:
-            try:
-                s.quit()
-            except Exception:
-                pass
+        harness.send_counting(self.inst, "crash@example.org",
+                              ["demo@demo.test"], ids, message,
+                              self.accepted, self.lock)
 
     def killer(self, stop, kills):
-        rng = random.Random(1234)
-        last_qmgr = 0.0
-        while not stop.is_set():
-            time.sleep(rng.uniform(0.05, 0.3))
-            if time.monotonic() - last_qmgr > 0.5 and rng.random() < 0.3:
-                victims = self.inst.children("qmgr")
-                last_qmgr = time.monotonic()
-            else:
-                victims = self.inst.children("local")
-                if victims:
-                    victims = [rng.choice(victims)]
-            for p in victims:
-                try:
-                    os.kill(p["pid"], signal.SIGKILL)
-                    kills[p["comm"]] += 1
-                except ProcessLookupError:
-                    pass
+        harness.kill_randomly(self.inst, stop, kills, "local", 1234, 0.5)
 
     def delivered(self):
         counts = collections.Counter()

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import smtplib
-import socket
 import subprocess
 import time
 import unittest
