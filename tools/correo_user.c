@@ -13,8 +13,9 @@
  *   correo newaliases                   rebuild each hash:/btree: table
  *       of alias_database.
  *
- * XXX: passwords ("correo user passwd", --password-stdin) belong to the
- * auth issue; the table edited here only maps addresses to Maildirs.
+ * Passwords ("correo user passwd", "add --password-stdin") are set
+ * through tools/correo_passwd.c, which writes auth's own table; the
+ * table edited here only maps addresses to Maildirs.
  *
  * Interface: correo_user_cmd, correo_newaliases_cmd.
  *
