@@ -11,7 +11,7 @@
 # smtp client, minus their main()s) is compiled again with coverage
 # instrumentation and ASan+UBSan into BUILDDIR/fuzz/obj, archived per directory, and each
 # target links what it needs. config.h comes from BUILDDIR (run configure
-# first). New common/*.c files are picked up by the wildcard.
+# first). New common/*/*.c files are picked up by the wildcard.
 
 SRCDIR ?= ../..
 BUILDDIR ?= .
@@ -21,7 +21,7 @@ FUZZ_TIME ?= 20
 
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS ?= -g -O1 -fno-omit-frame-pointer
-CPPFLAGS_ALL = -DHAVE_CONFIG_H -I$(BUILDDIR) -I$(SRCDIR)/common \
+CPPFLAGS_ALL = -DHAVE_CONFIG_H -I$(BUILDDIR) $(patsubst %,-I$(SRCDIR)/common/%,util ipc tables mail security) \
 	-DSYSCONFDIR='"/nonexistent/etc/correo"' \
 	-DPKGLIBEXECDIR='"/nonexistent/libexec"' \
 	-DLOCALSTATEDIR='"/nonexistent/var"' \
@@ -32,7 +32,7 @@ TARGET_CFLAGS = $(FUZZ_CFLAGS) $(SAN) -fsanitize=fuzzer-no-link \
 	-Wall -Wextra -Wno-unused-parameter -Wshadow -Werror
 LDLIBS = -lssl -lcrypto -ldb -lcrypt
 
-COMMON_SRC = $(wildcard $(SRCDIR)/common/*.c)
+COMMON_SRC = $(wildcard $(SRCDIR)/common/*/*.c)
 SMTPD_SRC = $(filter-out %/main.c,$(wildcard $(SRCDIR)/smtpd/*.c))
 POP3_SRC = $(filter-out %main.c,$(wildcard $(SRCDIR)/pop3d/*.c))
 SMTP_SRC = $(wildcard $(SRCDIR)/delivery/smtp_*.c)
