@@ -560,8 +560,16 @@ bool server_trigger(const char *socket_path, char code)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    send(fd, &code, 1, MSG_NOSIGNAL) != 1) {
+	/* A full backlog (EAGAIN) means triggers are already waiting to be
+	 * read; the service acts on them after this moment, so a wake-up is
+	 * pending and this one is not needed (Postfix treats it so). */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return saved == EAGAIN;
+	}
+	if (send(fd, &code, 1, MSG_NOSIGNAL) != 1) {
 		saved = errno;
 		close(fd);
 		errno = saved;

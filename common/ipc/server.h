@@ -96,6 +96,7 @@ struct server_attr_service {
 void server_attr_serve(int fd, const struct server_attr_service *svc);
 
 /* Send a one-byte trigger to a Unix socket (e.g. "private/qmgr").
+ * A full backlog counts as sent: triggers are already pending there.
  * Returns false with errno set. */
 bool server_trigger(const char *socket_path, char code);
 

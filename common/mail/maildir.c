@@ -263,7 +263,11 @@ enum maildir_status maildir_deliver(const char *maildir, const char *folder,
 	str_printf(&dst, "%s/new/%s,S=%llu,W=%llu", str_c(&dir),
 		   str_c(&name), size, vsize);
 	step = "rename into new/";
-	if (rename(str_c(&tmp), str_c(&dst)) != 0)
+	/* Another delivery may be creating this Maildir right now: tmp/
+	 * exists, new/ not yet. Create what is missing and retry once. */
+	if (rename(str_c(&tmp), str_c(&dst)) != 0 &&
+	    (errno != ENOENT || !maildir_create(maildir, folder) ||
+	     rename(str_c(&tmp), str_c(&dst)) != 0))
 		goto fail_unlink;
 	step = "fsync new/";
 	if (!safe_fsync_dir(str_c(&dst)))

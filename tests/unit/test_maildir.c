@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "maildir.h"
@@ -131,6 +132,65 @@ START_TEST(deliver_creates_and_writes)
 	str_release(&path);
 	str_release(&error);
 	str_release(&got);
+}
+END_TEST
+
+/* Another delivery is creating the Maildir: tmp/ exists, new/ and cur/
+ * not yet. The delivery completes instead of deferring (the rename into
+ * new/ is retried once after creating what is missing). */
+START_TEST(half_created_maildir)
+{
+	const char *md = path_in("half/Maildir");
+	struct str error = STR_INIT;
+	const char *dsn = NULL;
+
+	ck_assert(safe_mkdir_p(path_in("half/Maildir/tmp"), 0700));
+	ck_assert_int_eq(maildir_deliver(md, NULL, write_bytes, "m\n", 0,
+					 NULL, &error, &dsn), MAILDIR_OK);
+	ck_assert_int_eq(count_entries(path_in("half/Maildir/new")), 1);
+	str_release(&error);
+}
+END_TEST
+
+/* Many processes deliver at once into Maildirs that do not exist yet;
+ * every delivery succeeds at its first attempt. */
+START_TEST(concurrent_fresh_maildirs)
+{
+	enum { CHILDREN = 8, ROUNDS = 25 };
+	pid_t pids[CHILDREN];
+	int status;
+
+	for (int c = 0; c < CHILDREN; c++) {
+		pids[c] = fork();
+		ck_assert_int_ge(pids[c], 0);
+		if (pids[c] > 0)
+			continue;
+		for (int r = 0; r < ROUNDS; r++) {
+			char name[64];
+			struct str error = STR_INIT;
+			const char *dsn;
+
+			snprintf(name, sizeof(name), "fresh/u%d/Maildir", r);
+			if (maildir_deliver(path_in(name), NULL, write_bytes,
+					    "m\n", 0, NULL, &error, &dsn) !=
+			    MAILDIR_OK) {
+				fprintf(stderr, "%s\n", str_c(&error));
+				_exit(1);
+			}
+		}
+		_exit(0);
+	}
+	for (int c = 0; c < CHILDREN; c++) {
+		ck_assert_int_eq(waitpid(pids[c], &status, 0), pids[c]);
+		ck_assert(WIFEXITED(status));
+		ck_assert_int_eq(WEXITSTATUS(status), 0);
+	}
+	for (int r = 0; r < ROUNDS; r++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "fresh/u%d/Maildir/new", r);
+		ck_assert_int_eq(count_entries(path_in(name)), CHILDREN);
+	}
 }
 END_TEST
 
@@ -288,6 +348,8 @@ static Suite *maildir_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, unique_names);
 	tcase_add_test(tc, deliver_creates_and_writes);
+	tcase_add_test(tc, half_created_maildir);
+	tcase_add_test(tc, concurrent_fresh_maildirs);
 	tcase_add_test(tc, folder_created);
 	tcase_add_test(tc, writer_failure_cleans_tmp);
 	tcase_add_test(tc, size_limit_bounces);
