@@ -233,67 +233,117 @@ fail:
 	return false;
 }
 
-enum maildir_status maildir_deliver(const char *maildir, const char *folder,
-				    maildir_write_fn *write_fn, void *ctx,
-				    long long size_limit, struct str *path_r,
-				    struct str *error_r, const char **dsn_r)
+static enum maildir_status maildir_failed(const char *maildir,
+					  const char *step,
+					  const struct str *tmp,
+					  struct str *error_r,
+					  const char **dsn_r)
 {
-	struct str dir = STR_INIT, name = STR_INIT, tmp = STR_INIT;
-	struct str dst = STR_INIT;
-	enum maildir_status status = MAILDIR_OK;
-	unsigned long long size, vsize;
-	const char *step;
-	int fd, saved;
+	int saved = errno;
+	enum maildir_status status = maildir_errno_status(saved, dsn_r);
 
-	*dsn_r = "2.0.0";
-	step = "bad folder name";
-	if (!maildir_folder_dir(maildir, folder, &dir))
-		goto fail;
-	maildir_unique_name(&name);
-	step = "create";
-	fd = maildir_open_tmp(maildir, folder, str_c(&dir), str_c(&name),
-			      &tmp);
-	if (fd < 0)
-		goto fail;
-	step = "write";
-	if (!maildir_fill(fd, write_fn, ctx, size_limit, &size, &vsize))
-		goto fail_unlink;
-	/* The sizes in the name, as Dovecot writes (and reads) them:
-	 * readers need not open the file to learn them. */
-	str_printf(&dst, "%s/new/%s,S=%llu,W=%llu", str_c(&dir),
-		   str_c(&name), size, vsize);
-	step = "rename into new/";
-	/* Another delivery may be creating this Maildir right now: tmp/
-	 * exists, new/ not yet. Create what is missing and retry once. */
-	if (rename(str_c(&tmp), str_c(&dst)) != 0 &&
-	    (errno != ENOENT || !maildir_create(maildir, folder) ||
-	     rename(str_c(&tmp), str_c(&dst)) != 0))
-		goto fail_unlink;
-	step = "fsync new/";
-	if (!safe_fsync_dir(str_c(&dst)))
-		goto fail;
-	if (path_r != NULL)
-		str_set(path_r, str_c(&dst));
-	goto out;
-fail_unlink:
-	saved = errno;
-	unlink(str_c(&tmp));
-	errno = saved;
-fail:
-	saved = errno;
-	status = maildir_errno_status(saved, dsn_r);
 	str_clear(error_r);
 	if (saved == EFBIG)
 		str_printf(error_r, "message too large for maildir %s",
 			   maildir);
 	else
 		str_printf(error_r, "maildir delivery failed: %s %s: %s",
-			   step, tmp.len > 0 ? str_c(&tmp) : maildir,
+			   step, tmp->len > 0 ? str_c(tmp) : maildir,
 			   strerror(saved));
+	return status;
+}
+
+enum maildir_status maildir_write_tmp(const char *maildir,
+				      const char *folder,
+				      maildir_write_fn *write_fn, void *ctx,
+				      long long size_limit,
+				      struct maildir_tmp *t,
+				      struct str *error_r, const char **dsn_r)
+{
+	struct str dir = STR_INIT, name = STR_INIT;
+	enum maildir_status status = MAILDIR_OK;
+	const char *step;
+	int fd, saved;
+
+	*dsn_r = "2.0.0";
+	str_clear(&t->tmp);
+	str_clear(&t->dst);
+	step = "bad folder name";
+	if (!maildir_folder_dir(maildir, folder, &dir))
+		goto fail;
+	maildir_unique_name(&name);
+	step = "create";
+	fd = maildir_open_tmp(maildir, folder, str_c(&dir), str_c(&name),
+			      &t->tmp);
+	if (fd < 0)
+		goto fail;
+	step = "write";
+	if (!maildir_fill(fd, write_fn, ctx, size_limit, &t->size,
+			  &t->vsize)) {
+		saved = errno;
+		unlink(str_c(&t->tmp));
+		errno = saved;
+		goto fail;
+	}
+	/* The sizes in the name, as Dovecot writes (and reads) them:
+	 * readers need not open the file to learn them. */
+	str_printf(&t->dst, "%s/new/%s,S=%llu,W=%llu", str_c(&dir),
+		   str_c(&name), t->size, t->vsize);
+	goto out;
+fail:
+	status = maildir_failed(maildir, step, &t->tmp, error_r, dsn_r);
 out:
 	str_release(&dir);
 	str_release(&name);
-	str_release(&tmp);
-	str_release(&dst);
+	return status;
+}
+
+enum maildir_status maildir_commit_tmp(const char *maildir,
+				       const char *folder,
+				       struct maildir_tmp *t,
+				       struct str *error_r, const char **dsn_r)
+{
+	const char *step = "rename into new/";
+	int saved;
+
+	*dsn_r = "2.0.0";
+	/* Another delivery may be creating this Maildir right now: tmp/
+	 * exists, new/ not yet. Create what is missing and retry once. */
+	if (rename(str_c(&t->tmp), str_c(&t->dst)) != 0 &&
+	    (errno != ENOENT || !maildir_create(maildir, folder) ||
+	     rename(str_c(&t->tmp), str_c(&t->dst)) != 0)) {
+		saved = errno;
+		unlink(str_c(&t->tmp));
+		errno = saved;
+		return maildir_failed(maildir, step, &t->tmp, error_r, dsn_r);
+	}
+	step = "fsync new/";
+	if (!safe_fsync_dir(str_c(&t->dst)))
+		return maildir_failed(maildir, step, &t->tmp, error_r, dsn_r);
+	return MAILDIR_OK;
+}
+
+void maildir_tmp_release(struct maildir_tmp *t)
+{
+	str_release(&t->tmp);
+	str_release(&t->dst);
+}
+
+enum maildir_status maildir_deliver(const char *maildir, const char *folder,
+				    maildir_write_fn *write_fn, void *ctx,
+				    long long size_limit, struct str *path_r,
+				    struct str *error_r, const char **dsn_r)
+{
+	struct maildir_tmp t = MAILDIR_TMP_INIT;
+	enum maildir_status status;
+
+	status = maildir_write_tmp(maildir, folder, write_fn, ctx,
+				   size_limit, &t, error_r, dsn_r);
+	if (status == MAILDIR_OK)
+		status = maildir_commit_tmp(maildir, folder, &t, error_r,
+					    dsn_r);
+	if (status == MAILDIR_OK && path_r != NULL)
+		str_set(path_r, str_c(&t.dst));
+	maildir_tmp_release(&t);
 	return status;
 }

@@ -45,6 +45,29 @@ enum maildir_status maildir_deliver(const char *maildir, const char *folder,
 				    long long size_limit, struct str *path_r,
 				    struct str *error_r, const char **dsn_r);
 
+/* The two halves of maildir_deliver, for callers that must do something
+ * between them (the mailbox store takes its index lock): write_tmp
+ * writes and fsyncs the message into tmp/ (tmp: its path, dst: its name
+ * in new/ with the S= and W= sizes); commit_tmp renames it into new/
+ * (creating what is missing once) and fsyncs new/, removing the tmp/
+ * file on failure. Release t in any case. */
+struct maildir_tmp {
+	struct str tmp, dst;
+	unsigned long long size, vsize;
+};
+#define MAILDIR_TMP_INIT { STR_INIT, STR_INIT, 0, 0 }
+enum maildir_status maildir_write_tmp(const char *maildir,
+				      const char *folder,
+				      maildir_write_fn *write_fn, void *ctx,
+				      long long size_limit,
+				      struct maildir_tmp *t,
+				      struct str *error_r, const char **dsn_r);
+enum maildir_status maildir_commit_tmp(const char *maildir,
+				       const char *folder,
+				       struct maildir_tmp *t,
+				       struct str *error_r, const char **dsn_r);
+void maildir_tmp_release(struct maildir_tmp *t);
+
 /* The status class of a failed system call during delivery: ENOSPC,
  * EDQUOT and most errors defer; EFBIG bounces. */
 enum maildir_status maildir_errno_status(int err, const char **dsn_r);

@@ -1,0 +1,601 @@
+/*
+ * store: folders of the mailbox store (store.h): open, refresh, look up,
+ * deliver, change flags and keywords, expunge, compact.
+ *
+ * Every change follows one pattern: take the folder's lock, catch up
+ * with the log, note whether new/ and cur/ are as the index last
+ * recorded them ("clean"), change the files, and append the records
+ * (with the directories' new mtimes only if they were clean, so a file
+ * another program dropped meanwhile is still found by the next scan),
+ * fdatasync, unlock. The change is acknowledged after that.
+ *
+ * SECURITY: runs as the mailbox owner (local after its switch, pop3d,
+ * imapd). Folder names reach here from clients: store_folder_path()
+ * refuses anything that could leave the user's Maildir.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mem.h"
+#include "msg.h"
+#include "safe_file.h"
+#include "store_int.h"
+#include "uidlist.h"
+
+static const struct {
+	char letter;
+	uint32_t flag;
+} store_letters[] = {	/* ASCII order, as the Maildir spec asks */
+	{ 'D', STORE_F_DRAFT },   { 'F', STORE_F_FLAGGED },
+	{ 'P', STORE_F_PASSED },  { 'R', STORE_F_ANSWERED },
+	{ 'S', STORE_F_SEEN },    { 'T', STORE_F_DELETED },
+};
+
+void store_flags_letters(uint32_t flags, struct str *out)
+{
+	for (size_t i = 0; i < sizeof(store_letters) / sizeof(*store_letters);
+	     i++)
+		if (flags & store_letters[i].flag)
+			str_append_c(out, store_letters[i].letter);
+}
+
+uint32_t store_flags_from_name(const char *name)
+{
+	const char *info = strstr(name, ":2,");
+	uint32_t flags = 0;
+
+	if (info == NULL)
+		return 0;
+	for (info += 3; *info != '\0'; info++)
+		for (size_t i = 0;
+		     i < sizeof(store_letters) / sizeof(*store_letters); i++)
+			if (*info == store_letters[i].letter)
+				flags |= store_letters[i].flag;
+	return flags;
+}
+
+bool store_folder_path(const char *root, const char *folder,
+		       struct str *dir_r)
+{
+	str_clear(dir_r);
+	str_append(dir_r, root);
+	if (folder == NULL || *folder == '\0' ||
+	    strcasecmp(folder, "INBOX") == 0)
+		return true;
+	if (strlen(folder) > 255 || folder[0] == '.' ||
+	    strstr(folder, "..") != NULL ||
+	    folder[strlen(folder) - 1] == '.')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)folder; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '/')
+			return false;
+	str_append(dir_r, "/.");
+	str_append(dir_r, folder);
+	return true;
+}
+
+void store_folder_clear(struct store_folder *f)
+{
+	for (size_t i = 0; i < f->count; i++)
+		free(f->msgs[i].name);
+	mem_free(f->msgs);
+	f->count = f->cap = 0;
+	for (unsigned i = 0; i < f->nkeywords; i++)
+		mem_free(f->keywords[i]);
+	f->nkeywords = 0;
+	f->uidvalidity = 0;
+	f->uidnext = 1;
+	f->highestmodseq = 0;
+	f->new_mtime_ns = f->cur_mtime_ns = 0;
+	f->log_records = 0;
+	f->log_gen = 0;
+}
+
+void store_folder_free(struct store_folder **fp)
+{
+	struct store_folder *f = *fp;
+
+	if (f == NULL)
+		return;
+	store_folder_clear(f);
+	if (f->log_fd >= 0)
+		close(f->log_fd);
+	free(f->changes);
+	free(f->dir);
+	free(f);
+	*fp = NULL;
+}
+
+struct store_msg *store_lookup(const struct store_folder *f, uint32_t uid,
+			       size_t *index_r)
+{
+	size_t lo = 0, hi = f->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->msgs[mid].uid == uid) {
+			if (index_r != NULL)
+				*index_r = mid;
+			return &f->msgs[mid];
+		}
+		if (f->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+void store_msg_path(const struct store_folder *f,
+		    const struct store_msg *msg, struct str *path_r)
+{
+	str_clear(path_r);
+	str_printf(path_r, "%s/%s/%s", f->dir, msg->in_new ? "new" : "cur",
+		   msg->name);
+}
+
+/* A new index for the folder: UIDVALIDITY and UIDNEXT from POP3's former
+ * list if there is one, then a scan. Lock held. */
+static bool store_index_build(struct store_folder *f, struct str *error_r)
+{
+	struct uidlist ul = UIDLIST_INIT;
+	struct str error = STR_INIT;
+
+	store_folder_clear(f);
+	f->uidvalidity = (uint32_t)time(NULL);
+	if (uidlist_read(f->dir, &ul, &error) == 1 && ul.validity != 0) {
+		f->uidvalidity = ul.validity;
+		f->uidnext = ul.next > 0 ? ul.next : 1;
+	}
+	uidlist_clear(&ul);
+	str_release(&error);
+	/* Mtimes 0 in the snapshot: the scan below records the real ones. */
+	return store_index_write(f, error_r) && store_sync_scan(f, error_r);
+}
+
+/* Lock held: catch up, and scan if the directories changed. */
+static bool store_sync_locked(struct store_folder *f, struct str *error_r)
+{
+	if (!store_index_catch_up(f, true, error_r))
+		return false;
+	if (store_dirs_clean(f))
+		return true;
+	return store_sync_scan(f, error_r);
+}
+
+struct store_folder *store_folder_open(const char *dir, bool create,
+				       struct str *error_r)
+{
+	struct store_folder *f = mem_alloc(sizeof(*f));
+	int lock = -1, ret;
+
+	f->dir = mem_strdup(dir);
+	f->log_fd = -1;
+	store_folder_clear(f);
+	str_clear(error_r);
+	if (create && !maildir_create(dir, NULL)) {
+		str_printf(error_r, "create %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	/* Without the lock first: the common case reads and is done. */
+	ret = store_index_load(f, false, error_r);
+	if (ret < 0)
+		goto fail;
+	if (ret == 1 && store_dirs_clean(f))
+		return f;
+	lock = store_lock(dir, error_r);
+	if (lock < 0)
+		goto fail;
+	ret = store_index_load(f, true, error_r);
+	if (ret < 0)
+		goto fail;
+	if (ret == 0 ? !store_index_build(f, error_r) :
+	    !store_sync_locked(f, error_r))
+		goto fail;
+	store_unlock(&lock);
+	f->nchanges = 0;
+	return f;
+fail:
+	if (error_r->len == 0)
+		str_printf(error_r, "open %s: %s", dir, strerror(errno));
+	store_unlock(&lock);
+	store_folder_free(&f);
+	return NULL;
+}
+
+bool store_folder_refresh(struct store_folder *f, struct str *error_r)
+{
+	int lock;
+	bool ok;
+
+	str_clear(error_r);
+	if (!store_index_catch_up(f, false, error_r))
+		return false;
+	if (store_dirs_clean(f))
+		return true;
+	lock = store_lock(f->dir, error_r);
+	if (lock < 0)
+		return false;
+	ok = store_sync_locked(f, error_r);
+	store_unlock(&lock);
+	return ok;
+}
+
+/* Lock, catch up and note cleanliness; the caller changes files and
+ * calls store_change_end. */
+static int store_change_begin(struct store_folder *f, bool *clean_r,
+			      struct str *error_r)
+{
+	int lock = store_lock(f->dir, error_r);
+
+	if (lock < 0)
+		return -1;
+	if (!store_index_catch_up(f, true, error_r)) {
+		store_unlock(&lock);
+		return -1;
+	}
+	*clean_r = store_dirs_clean(f);
+	return lock;
+}
+
+/* Append the batch (plus the directories' mtimes when they were
+ * clean), unlock. */
+static bool store_change_end(struct store_folder *f, int lock, bool clean,
+			     struct store_batch *b, struct str *error_r)
+{
+	struct store_rec rec = { .kind = 'T', .has_t = true };
+	bool ok;
+
+	if (clean && store_dir_mtimes(f->dir, &rec.new_ns, &rec.cur_ns))
+		store_batch_add(b, &rec);
+	ok = store_log_append(f, &b->out, error_r);
+	if (ok && f->log_records > STORE_COMPACT_RECORDS &&
+	    f->log_records > f->count)
+		(void)store_index_write(f, error_r);	/* best effort */
+	store_unlock(&lock);
+	str_release(&rec.name);
+	return ok;
+}
+
+int store_msg_open(struct store_folder *f, uint32_t uid,
+		   struct str *error_r)
+{
+	struct str path = STR_INIT;
+	struct store_msg *m;
+	int fd = -1;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		m = store_lookup(f, uid, NULL);
+		if (m == NULL) {
+			errno = ENOENT;
+			break;
+		}
+		store_msg_path(f, m, &path);
+		fd = open(str_c(&path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT || attempt > 0)
+			break;
+		/* Renamed or removed behind our back: look again. */
+		if (!store_folder_refresh(f, error_r))
+			break;
+	}
+	if (fd < 0 && error_r->len == 0)
+		str_printf(error_r, "open message uid %u in %s: %s", uid,
+			   f->dir, strerror(errno));
+	str_release(&path);
+	return fd;
+}
+
+int store_keyword(struct store_folder *f, const char *name,
+		  struct str *error_r)
+{
+	struct store_rec rec = { .kind = 'K' };
+	struct store_batch b;
+	bool clean;
+	int lock, idx = -1;
+
+	for (unsigned i = 0; i < f->nkeywords; i++)
+		if (strcasecmp(f->keywords[i], name) == 0)
+			return (int)i;
+	lock = store_change_begin(f, &clean, error_r);
+	if (lock < 0)
+		return -1;
+	for (unsigned i = 0; i < f->nkeywords; i++)
+		if (strcasecmp(f->keywords[i], name) == 0)
+			idx = (int)i;
+	store_batch_init(&b, f);
+	if (idx < 0 && f->nkeywords < STORE_MAX_KEYWORDS) {
+		rec.idx = f->nkeywords;
+		str_set(&rec.name, name);
+		store_batch_add(&b, &rec);
+		idx = (int)rec.idx;
+		if (!store_change_end(f, lock, false, &b, error_r))
+			idx = -1;
+		lock = -1;
+	} else if (idx < 0) {
+		str_printf(error_r, "%s: too many keywords", f->dir);
+	}
+	store_unlock(&lock);
+	store_batch_release(&b);
+	str_release(&rec.name);
+	return idx;
+}
+
+/* The name msg should have with flags: cur/ and ":2,LETTERS". */
+static void store_flagged_name(const struct store_msg *m, uint32_t flags,
+			       struct str *name_r)
+{
+	str_clear(name_r);
+	str_append_n(name_r, m->name, store_base_len(m->name));
+	str_append(name_r, ":2,");
+	store_flags_letters(flags, name_r);
+	/* Letters of other tools we do not know stay. */
+	const char *info = strstr(m->name, ":2,");
+	if (info != NULL)
+		for (info += 3; *info != '\0'; info++)
+			if (strchr("DFPRST", *info) == NULL &&
+			    *info >= 'a' && *info <= 'z')
+				str_append_c(name_r, *info);
+}
+
+int store_set_flags(struct store_folder *f, uint32_t uid, uint32_t flags,
+		    uint64_t keywords, struct str *error_r)
+{
+	struct store_rec rec = { .kind = 'F' };
+	struct str name = STR_INIT, from = STR_INIT, to = STR_INIT;
+	struct store_batch b = { STR_INIT, 0, 0 };
+	struct store_msg *m;
+	bool clean;
+	int lock, ret = -1;
+
+	lock = store_change_begin(f, &clean, error_r);
+	if (lock < 0)
+		return -1;
+	m = store_lookup(f, uid, NULL);
+	if (m == NULL && !clean) {
+		/* Perhaps renamed by another program: scan, look again. */
+		if (!store_sync_scan(f, error_r))
+			goto out;
+		clean = true;
+		m = store_lookup(f, uid, NULL);
+	}
+	if (m == NULL) {
+		ret = 0;
+		goto out;
+	}
+	flags &= STORE_F_ALL;
+	store_flagged_name(m, flags, &name);
+	if (!m->in_new && strcmp(str_c(&name), m->name) == 0 &&
+	    m->keywords == keywords && m->flags == flags) {
+		ret = 1;	/* nothing to change */
+		goto out;
+	}
+	store_msg_path(f, m, &from);
+	str_printf(&to, "%s/cur/%s", f->dir, str_c(&name));
+	if (strcmp(str_c(&from), str_c(&to)) != 0 &&
+	    rename(str_c(&from), str_c(&to)) != 0) {
+		if (errno == ENOENT) {
+			ret = 0;	/* gone: the next scan expunges it */
+			goto out;
+		}
+		str_printf(error_r, "rename %s: %s", str_c(&from),
+			   strerror(errno));
+		goto out;
+	}
+	rec.uid = uid;
+	rec.flags = flags;
+	rec.keywords = keywords;
+	rec.in_new = false;
+	str_set(&rec.name, str_c(&name));
+	store_batch_init(&b, f);
+	store_batch_add(&b, &rec);
+	ret = store_change_end(f, lock, clean, &b, error_r) ? 1 : -1;
+	lock = -1;
+out:
+	store_unlock(&lock);
+	str_release(&name);
+	str_release(&from);
+	str_release(&to);
+	store_batch_release(&b);
+	str_release(&rec.name);
+	return ret;
+}
+
+int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
+		  struct str *error_r)
+{
+	struct store_rec rec = { .kind = 'E' };
+	struct str path = STR_INIT;
+	struct store_batch b;
+	bool clean;
+	int lock, removed = 0;
+
+	lock = store_change_begin(f, &clean, error_r);
+	if (lock < 0)
+		return -1;
+	store_batch_init(&b, f);
+	for (size_t i = 0; i < n; i++) {
+		struct store_msg *m = store_lookup(f, uids[i], NULL);
+
+		if (m == NULL)
+			continue;
+		store_msg_path(f, m, &path);
+		if (unlink(str_c(&path)) != 0 && errno != ENOENT) {
+			str_printf(error_r, "unlink %s: %s", str_c(&path),
+				   strerror(errno));
+			break;
+		}
+		rec.uid = uids[i];
+		store_batch_add(&b, &rec);
+		removed++;
+	}
+	/* The records of what is already unlinked go in even after an
+	 * error: the files are gone either way. */
+	if (!store_change_end(f, lock, clean && error_r->len == 0, &b,
+			      error_r) || error_r->len > 0)
+		removed = -1;
+	str_release(&path);
+	store_batch_release(&b);
+	str_release(&rec.name);
+	return removed;
+}
+
+bool store_compact(struct store_folder *f, struct str *error_r)
+{
+	int lock = store_lock(f->dir, error_r);
+	bool ok;
+
+	if (lock < 0)
+		return false;
+	ok = store_index_catch_up(f, true, error_r) &&
+	     store_index_write(f, error_r);
+	store_unlock(&lock);
+	return ok;
+}
+
+bool store_index_remove(const char *dir, struct str *error_r)
+{
+	static const char *const files[] = { STORE_INDEX_FILE,
+					     STORE_LOG_FILE };
+	struct str path = STR_INIT;
+	int lock = store_lock(dir, error_r);
+	bool ok = lock >= 0;
+
+	for (size_t i = 0; ok && i < 2; i++) {
+		str_clear(&path);
+		str_printf(&path, "%s/%s", dir, files[i]);
+		if (unlink(str_c(&path)) != 0 && errno != ENOENT) {
+			str_printf(error_r, "unlink %s: %s", str_c(&path),
+				   strerror(errno));
+			ok = false;
+		}
+	}
+	store_unlock(&lock);
+	str_release(&path);
+	return ok;
+}
+
+/* Lock dir's index and read its counters (building the index first if
+ * it has none). -1 with a reason. */
+static int store_deliver_lock(struct store_folder *f, struct str *error_r)
+{
+	struct store_folder *full;
+	int lock, ret;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		lock = store_lock(f->dir, error_r);
+		if (lock < 0)
+			return -1;
+		ret = store_index_peek(f, error_r);
+		if (ret == 1)
+			return lock;
+		store_unlock(&lock);
+		if (ret < 0 || attempt > 0)
+			break;
+		/* No index yet, or one that needs repair: a full open
+		 * builds or repairs it. */
+		full = store_folder_open(f->dir, true, error_r);
+		if (full == NULL)
+			return -1;
+		store_folder_free(&full);
+	}
+	if (error_r->len == 0)
+		str_printf(error_r, "index of %s unusable", f->dir);
+	return -1;
+}
+
+enum maildir_status store_deliver(const char *dir, uint32_t flags,
+				  int64_t internaldate,
+				  maildir_write_fn *write_fn, void *ctx,
+				  long long size_limit, uint32_t *uid_r,
+				  struct str *error_r, const char **dsn_r)
+{
+	struct store_folder f = { .log_fd = -1 };
+	struct maildir_tmp t = MAILDIR_TMP_INIT;
+	struct store_rec rec = { .kind = 'A' };
+	struct store_batch b;
+	enum maildir_status status;
+	const char *slash;
+	bool clean;
+	int lock = -1;
+
+	if (uid_r != NULL)
+		*uid_r = 0;
+	f.dir = (char *)dir;
+	store_folder_clear(&f);
+	status = maildir_write_tmp(dir, NULL, write_fn, ctx, size_limit, &t,
+				   error_r, dsn_r);
+	if (status != MAILDIR_OK)
+		goto out;
+	if (internaldate > 0) {
+		struct timespec ts[2] = { { internaldate, 0 },
+					  { internaldate, 0 } };
+
+		(void)utimensat(AT_FDCWD, str_c(&t.tmp), ts, 0);
+	}
+	flags &= STORE_F_ALL;
+	if (flags != 0) {
+		/* With flags the file goes to cur/ with its info part. */
+		slash = strrchr(str_c(&t.dst), '/');
+		str_set(&rec.name, slash + 1);
+		str_clear(&t.dst);
+		str_printf(&t.dst, "%s/cur/%s:2,", dir, str_c(&rec.name));
+		store_flags_letters(flags, &t.dst);
+	}
+	lock = store_deliver_lock(&f, error_r);
+	if (lock < 0) {
+		unlink(str_c(&t.tmp));
+		status = maildir_errno_status(EAGAIN, dsn_r);
+		goto out;
+	}
+	clean = store_dirs_clean(&f);
+	status = maildir_commit_tmp(dir, NULL, &t, error_r, dsn_r);
+	if (status != MAILDIR_OK)
+		goto out;
+	/* The message is in the Maildir now: whatever happens to its index
+	 * record, it is delivered (a scan indexes it). */
+	store_batch_init(&b, &f);
+	slash = strrchr(str_c(&t.dst), '/');
+	str_set(&rec.name, slash + 1);
+	rec.uid = f.uidnext;
+	rec.flags = flags;
+	rec.idate = internaldate > 0 ? internaldate : (int64_t)time(NULL);
+	rec.size = t.size;
+	rec.vsize = t.vsize;
+	rec.in_new = flags == 0;
+	if (f.uidnext < UINT32_MAX)
+		store_batch_add(&b, &rec);
+	if (clean) {
+		store_rec_reset(&rec);
+		rec.kind = 'T';
+		rec.has_t = true;
+		if (store_dir_mtimes(dir, &rec.new_ns, &rec.cur_ns))
+			store_batch_add(&b, &rec);
+	}
+	if (!store_log_append(&f, &b.out, error_r))
+		msg_warn("%s: delivered, not indexed (the next scan will): "
+			 "%s", dir, str_c(error_r));
+	else if (uid_r != NULL && f.uidnext > 1)
+		*uid_r = f.uidnext - 1;
+	str_clear(error_r);
+	store_batch_release(&b);
+out:
+	store_unlock(&lock);
+	maildir_tmp_release(&t);
+	str_release(&rec.name);
+	f.dir = NULL;
+	store_folder_clear(&f);
+	if (f.log_fd >= 0)
+		close(f.log_fd);
+	free(f.changes);
+	return status;
+}

@@ -1,0 +1,171 @@
+#ifndef STORE_STORE_H
+#define STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "maildir.h"
+#include "str.h"
+
+/*
+ * The mailbox store: a Maildir++ folder plus its index (DESIGN.md,
+ * "The mailbox store"). local delivers through it, pop3d and imapd read
+ * and change folders through it.
+ *
+ * The Maildir is the truth about which messages exist and about their
+ * system flags (the ":2,FLAGS" info of each file name, so other Maildir
+ * tools stay compatible); the index is the truth about UIDs, keywords
+ * and modification sequences. The index of a folder is two files in the
+ * folder's directory:
+ *
+ *   correo-index       a snapshot: the header and one record per message
+ *   correo-index.log   the changes since the snapshot, appended
+ *
+ * and the lock file correo-index.lock, held by every writer. A change is
+ * acknowledged only after its log record is on disk (fdatasync); a torn
+ * tail (a record without its newline or with a bad checksum) is ignored
+ * by readers and cut off by the next writer. UIDs only grow: UIDNEXT is
+ * in every snapshot and follows every appended record, so an expunged
+ * UID is never handed out again. Compaction writes a new snapshot and a
+ * new, empty log of the next generation, each atomically (write, fsync,
+ * rename); a reader notices the replaced log by its inode and reloads.
+ * A lost or unreadable index is rebuilt from the Maildir (and from
+ * correo-uidlist, POP3's former list, so UIDLs stay the same), with a
+ * new UIDVALIDITY unless the old one is known.
+ *
+ * Learning that nothing changed costs an fstat of the log, a stat of the
+ * log path and a stat of new/ and cur/: the directories are scanned only
+ * when their modification time differs from the one recorded after the
+ * last scan or delivery (another program dropped or renamed a file).
+ */
+
+/* System flags, as in Maildir info letters (D F R S T; P is kept too). */
+#define STORE_F_DRAFT		0x01u	/* D */
+#define STORE_F_FLAGGED		0x02u	/* F */
+#define STORE_F_PASSED		0x04u	/* P ($Forwarded) */
+#define STORE_F_ANSWERED	0x08u	/* R */
+#define STORE_F_SEEN		0x10u	/* S */
+#define STORE_F_DELETED		0x20u	/* T */
+#define STORE_F_ALL		0x3fu
+
+/* Keywords per folder, at most this many (bit i of a message's keyword
+ * mask is the folder's keyword i). */
+#define STORE_MAX_KEYWORDS	64
+
+struct store_msg {
+	uint32_t uid;
+	uint32_t flags;		/* STORE_F_* */
+	uint64_t keywords;	/* bit i: keyword i */
+	uint64_t modseq;	/* of the last change to this message */
+	int64_t internaldate;	/* seconds since the epoch */
+	uint64_t size;		/* bytes of the file (LF line ends) */
+	uint64_t vsize;		/* with CRLF line ends (RFC822.SIZE) */
+	char *name;		/* file name in new/ or cur/ */
+	bool in_new;		/* new/ rather than cur/ */
+};
+
+/* What a refresh learned, for sessions that report changes (IMAP
+ * EXISTS/EXPUNGE/FETCH FLAGS): kind 'A' (appended), 'E' (expunged), 'F'
+ * (flags or keywords changed) and the UID. */
+struct store_change {
+	char kind;
+	uint32_t uid;
+};
+
+struct store_folder {
+	char *dir;		/* the folder's Maildir directory */
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+	struct store_msg *msgs;	/* by increasing uid */
+	size_t count, cap;
+	char *keywords[STORE_MAX_KEYWORDS];
+	unsigned nkeywords;
+	/* Changes applied by the last store_folder_refresh (and by this
+	 * session's own changes since): read and clear them freely. */
+	struct store_change *changes;
+	size_t nchanges, changes_cap;
+	/* Index state (store_index.c). */
+	int log_fd;
+	uint64_t log_gen;
+	uint64_t log_off;	/* end of the last good record read */
+	uint64_t log_ino;
+	int64_t new_mtime_ns, cur_mtime_ns;	/* at the last scan */
+	uint64_t log_records;	/* records in the log (for compaction) */
+};
+
+/* The Maildir directory of folder under the user's root Maildir into
+ * dir_r: NULL, "" or "INBOX" (any case) is the root, "Sent" is
+ * root/.Sent, "a.b" (hierarchy separator '.') is root/.a.b. False if the
+ * name is not a safe folder name. */
+bool store_folder_path(const char *root, const char *folder,
+		       struct str *dir_r);
+
+/* Open the folder in dir (created if create is set and it is missing),
+ * loading or rebuilding its index and bringing it up to date with the
+ * Maildir. NULL with a reason. */
+struct store_folder *store_folder_open(const char *dir, bool create,
+				       struct str *error_r);
+void store_folder_free(struct store_folder **f);
+
+/* Bring f up to date: read the log's new records, reload after a
+ * compaction, scan the Maildir if another program changed it. Appends
+ * to f->changes. False with a reason (f stays usable as it was). */
+bool store_folder_refresh(struct store_folder *f, struct str *error_r);
+
+/* The message with uid, or NULL; the index of it in f->msgs via
+ * index_r (may be NULL). */
+struct store_msg *store_lookup(const struct store_folder *f, uint32_t uid,
+			       size_t *index_r);
+
+/* The path of msg's file into path_r. */
+void store_msg_path(const struct store_folder *f,
+		    const struct store_msg *msg, struct str *path_r);
+
+/* Open msg's file read-only; if it is gone (renamed by another session
+ * or program), refresh once and retry. -1 with a reason: the message is
+ * gone (errno ENOENT) or unreadable. */
+int store_msg_open(struct store_folder *f, uint32_t uid,
+		   struct str *error_r);
+
+/* Deliver a message into the folder in dir (created if missing): the
+ * file is written by write_fn into tmp/, fsync'd, renamed into new/
+ * (cur/ with flags when flags != 0) and its directory fsync'd, then the
+ * index gets its record (UID assigned, log fsync'd). The UID into
+ * uid_r (may be NULL). Status and DSN as maildir_deliver. */
+enum maildir_status store_deliver(const char *dir, uint32_t flags,
+				  int64_t internaldate,
+				  maildir_write_fn *write_fn, void *ctx,
+				  long long size_limit, uint32_t *uid_r,
+				  struct str *error_r, const char **dsn_r);
+
+/* Set the flags and keywords of the message with uid (renaming its file
+ * so the name carries the flags) and give it a new modseq. Returns 1
+ * done, 0 no such message (expunged meanwhile), -1 error. */
+int store_set_flags(struct store_folder *f, uint32_t uid, uint32_t flags,
+		    uint64_t keywords, struct str *error_r);
+
+/* The index of keyword name, defining it in the folder if new. -1 if
+ * the folder has STORE_MAX_KEYWORDS already, or on error. */
+int store_keyword(struct store_folder *f, const char *name,
+		  struct str *error_r);
+
+/* Remove the messages with the given uids (their files and index
+ * records). Returns the number removed, -1 on error. */
+int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
+		  struct str *error_r);
+
+/* Rewrite the snapshot and start an empty log. */
+bool store_compact(struct store_folder *f, struct str *error_r);
+
+/* Drop the index files of dir so the next open rebuilds them from the
+ * Maildir ("correo mailbox rebuild"). */
+bool store_index_remove(const char *dir, struct str *error_r);
+
+/* Maildir info letters for flags ("FRS", in ASCII order) into out. */
+void store_flags_letters(uint32_t flags, struct str *out);
+/* The flags a file name's ":2,..." info states (0 without info). */
+uint32_t store_flags_from_name(const char *name);
+
+#endif

@@ -1,0 +1,928 @@
+/*
+ * store_index: the index files of a folder (store.h, store_int.h): the
+ * record line format, the snapshot, the append-only log, replay, and
+ * compaction.
+ *
+ * Replay stops at the first line that is incomplete (no newline yet: a
+ * writer may be in the middle of it) or whose checksum or fields are bad
+ * (a torn write after a crash). Readers simply stop there and look
+ * again at their next refresh; a writer, holding the lock, cuts the log
+ * back to the last good record before appending, so an acknowledged
+ * record (written and fdatasync'd under the lock) is never behind
+ * garbage. The log's first line names its generation; a snapshot of a
+ * newer generation than its log means a compaction was interrupted after
+ * the snapshot was renamed into place: the snapshot already holds every
+ * record of that log, which is then replaced by an empty one.
+ *
+ * SECURITY: runs as the mailbox owner. The files live in the user's
+ * Maildir where the user (or any Maildir tool) may edit them: every
+ * number is range-checked, names may not contain '/' or be "." or "..",
+ * and files larger than STORE_MAX_INDEX_FILE are not read.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mem.h"
+#include "msg.h"
+#include "safe_file.h"
+#include "store_int.h"
+
+static uint32_t store_crc(const char *p, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+void store_rec_reset(struct store_rec *rec)
+{
+	struct str name = rec->name;
+
+	memset(rec, 0, sizeof(*rec));
+	str_clear(&name);
+	rec->name = name;
+}
+
+static void store_name_encode(struct str *out, const char *name)
+{
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if (*p <= ' ' || *p == '%' || *p == 0x7f)
+			str_printf(out, "%%%02X", *p);
+		else
+			str_append_c(out, (char)*p);
+	}
+}
+
+void store_rec_format(const struct store_rec *rec, struct str *out)
+{
+	size_t start = out->len;
+
+	str_append_c(out, rec->kind);
+	if (rec->has_g)
+		str_printf(out, " G%" PRIu64, rec->gen);
+	if (rec->has_v)
+		str_printf(out, " V%" PRIu64, rec->uidvalidity);
+	if (rec->has_m)
+		str_printf(out, " M%" PRIu64, rec->modseq);
+	if (rec->has_n)
+		str_printf(out, " N%" PRIu64, rec->uidnext);
+	if (rec->has_t)
+		str_printf(out, " T%" PRId64 ":%" PRId64, rec->new_ns,
+			   rec->cur_ns);
+	switch (rec->kind) {
+	case 'A':
+		str_printf(out, " U%" PRIu32 " F%" PRIu32 " K%" PRIx64
+			   " D%" PRId64 " S%" PRIu64 " W%" PRIu64 " L%c",
+			   rec->uid, rec->flags, rec->keywords, rec->idate,
+			   rec->size, rec->vsize, rec->in_new ? 'n' : 'c');
+		break;
+	case 'F':
+		str_printf(out, " U%" PRIu32 " F%" PRIu32 " K%" PRIx64
+			   " L%c", rec->uid, rec->flags, rec->keywords,
+			   rec->in_new ? 'n' : 'c');
+		break;
+	case 'E':
+		str_printf(out, " U%" PRIu32, rec->uid);
+		break;
+	case 'K':
+		str_printf(out, " I%" PRIu32, rec->idx);
+		break;
+	case 'Z':
+		str_printf(out, " C%" PRIu64, rec->count);
+		break;
+	default:
+		break;
+	}
+	if (rec->kind == 'A' || rec->kind == 'F' || rec->kind == 'K') {
+		str_append(out, " :");
+		store_name_encode(out, str_c(&rec->name));
+	}
+	str_printf(out, " *%08" PRIx32 "\n",
+		   store_crc(out->data + start, out->len - start));
+}
+
+static int store_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static bool store_name_decode(const char *p, const char *end,
+			      struct str *out)
+{
+	str_clear(out);
+	while (p < end) {
+		if (*p == '%') {
+			int hi, lo;
+
+			if (end - p < 3 || (hi = store_hex(p[1])) < 0 ||
+			    (lo = store_hex(p[2])) < 0 || (hi == 0 && lo == 0))
+				return false;
+			str_append_c(out, (char)(hi * 16 + lo));
+			p += 3;
+		} else {
+			str_append_c(out, *p++);
+		}
+	}
+	return out->len > 0 && out->len < 1024 &&
+	       memchr(out->data, '/', out->len) == NULL &&
+	       strcmp(str_c(out), ".") != 0 && strcmp(str_c(out), "..") != 0;
+}
+
+/* An unsigned decimal (or hex) number in [p, end) up to max. */
+static bool store_num(const char *p, const char *end, int base,
+		      uint64_t max, uint64_t *v_r)
+{
+	uint64_t v = 0;
+	int d;
+
+	if (p == end)
+		return false;
+	for (; p < end; p++) {
+		d = base == 16 ? store_hex(*p) :
+		    (*p >= '0' && *p <= '9' ? *p - '0' : -1);
+		if (d < 0 || v > (max - (uint64_t)d) / (uint64_t)base)
+			return false;
+		v = v * (uint64_t)base + (uint64_t)d;
+	}
+	*v_r = v;
+	return true;
+}
+
+static bool store_snum(const char *p, const char *end, int64_t *v_r)
+{
+	bool neg = p < end && *p == '-';
+	uint64_t v;
+
+	if (!store_num(p + neg, end, 10, INT64_MAX, &v))
+		return false;
+	*v_r = neg ? -(int64_t)v : (int64_t)v;
+	return true;
+}
+
+static bool store_field(struct store_rec *rec, const char *p,
+			const char *end)
+{
+	char c = *p++;
+	uint64_t v;
+	const char *colon;
+
+	switch (c) {
+	case 'G':
+		rec->has_g = true;
+		return store_num(p, end, 10, UINT64_MAX, &rec->gen);
+	case 'V':
+		rec->has_v = true;
+		return store_num(p, end, 10, UINT32_MAX, &rec->uidvalidity) &&
+		       rec->uidvalidity > 0;
+	case 'M':
+		rec->has_m = true;
+		return store_num(p, end, 10, UINT64_MAX >> 1, &rec->modseq);
+	case 'N':
+		rec->has_n = true;
+		return store_num(p, end, 10, (uint64_t)UINT32_MAX + 1,
+				 &rec->uidnext);
+	case 'T':
+		rec->has_t = true;
+		colon = memchr(p, ':', (size_t)(end - p));
+		return colon != NULL && store_snum(p, colon, &rec->new_ns) &&
+		       store_snum(colon + 1, end, &rec->cur_ns);
+	case 'U':
+		if (!store_num(p, end, 10, UINT32_MAX, &v) || v == 0)
+			return false;
+		rec->uid = (uint32_t)v;
+		return true;
+	case 'F':
+		if (!store_num(p, end, 10, STORE_F_ALL, &v))
+			return false;
+		rec->flags = (uint32_t)v;
+		return true;
+	case 'K':
+		return store_num(p, end, 16, UINT64_MAX, &rec->keywords);
+	case 'D':
+		return store_snum(p, end, &rec->idate);
+	case 'S':
+		return store_num(p, end, 10, UINT64_MAX >> 1, &rec->size);
+	case 'W':
+		return store_num(p, end, 10, UINT64_MAX >> 1, &rec->vsize);
+	case 'L':
+		rec->in_new = end - p == 1 && *p == 'n';
+		return end - p == 1 && (*p == 'n' || *p == 'c');
+	case 'I':
+		if (!store_num(p, end, 10, STORE_MAX_KEYWORDS - 1, &v))
+			return false;
+		rec->idx = (uint32_t)v;
+		return true;
+	case 'C':
+		rec->has_c = true;
+		return store_num(p, end, 10, UINT64_MAX, &rec->count);
+	default:
+		return true;	/* a later version's field */
+	}
+}
+
+bool store_rec_parse(const char *line, size_t len, struct store_rec *rec)
+{
+	const char *end = line + len, *star, *p, *sp;
+	uint64_t crc;
+
+	store_rec_reset(rec);
+	/* " *XXXXXXXX" ends every line. */
+	if (len < 12 || end[-10] != ' ' || end[-9] != '*')
+		return false;
+	star = end - 10;
+	if (!store_num(end - 8, end, 16, UINT32_MAX, &crc) ||
+	    (uint32_t)crc != store_crc(line, (size_t)(star - line)))
+		return false;
+	rec->kind = line[0];
+	if (strchr("HAFEKTZ", rec->kind) == NULL ||
+	    (star - line > 1 && line[1] != ' '))
+		return false;
+	for (p = line + 1; p < star; p = sp) {
+		while (p < star && *p == ' ')
+			p++;
+		if (p == star)
+			break;
+		if (*p == ':')
+			return store_name_decode(p + 1, star, &rec->name);
+		sp = memchr(p, ' ', (size_t)(star - p));
+		if (sp == NULL)
+			sp = star;
+		if (!store_field(rec, p, sp))
+			return false;
+	}
+	return rec->kind != 'A' && rec->kind != 'F' && rec->kind != 'K';
+}
+
+void store_batch_init(struct store_batch *b, const struct store_folder *f)
+{
+	memset(&b->out, 0, sizeof(b->out));
+	b->modseq = f->highestmodseq;
+	b->uidnext = f->uidnext;
+}
+
+void store_batch_add(struct store_batch *b, struct store_rec *rec)
+{
+	if (rec->kind == 'A' || rec->kind == 'F' || rec->kind == 'E')
+		rec->modseq = ++b->modseq;
+	else
+		rec->modseq = b->modseq;
+	if (rec->kind == 'A' && rec->uid >= b->uidnext)
+		b->uidnext = rec->uid == UINT32_MAX ? UINT32_MAX :
+			     rec->uid + 1;
+	rec->has_m = rec->has_n = true;
+	rec->uidnext = b->uidnext;
+	store_rec_format(rec, &b->out);
+}
+
+void store_batch_release(struct store_batch *b)
+{
+	str_release(&b->out);
+}
+
+void store_note(struct store_folder *f, char kind, uint32_t uid)
+{
+	if (f->nchanges == f->changes_cap) {
+		f->changes_cap = f->changes_cap == 0 ? 16 : f->changes_cap * 2;
+		f->changes = mem_array_realloc(f->changes, f->changes_cap,
+					       sizeof(*f->changes));
+	}
+	f->changes[f->nchanges].kind = kind;
+	f->changes[f->nchanges].uid = uid;
+	f->nchanges++;
+}
+
+static void store_msg_set(struct store_msg *m, const struct store_rec *rec)
+{
+	m->flags = rec->flags;
+	m->keywords = rec->keywords;
+	m->modseq = rec->modseq;
+	m->in_new = rec->in_new;
+	free(m->name);
+	m->name = mem_strdup(str_c(&rec->name));
+}
+
+static bool store_apply_add(struct store_folder *f,
+			    const struct store_rec *rec, bool note)
+{
+	struct store_msg *m;
+	size_t at;
+
+	if (store_lookup(f, rec->uid, NULL) != NULL)
+		return false;
+	if (f->count == f->cap) {
+		f->cap = f->cap == 0 ? 64 : f->cap * 2;
+		f->msgs = mem_array_realloc(f->msgs, f->cap, sizeof(*f->msgs));
+	}
+	/* Records come in uid order; anything else is inserted in place. */
+	at = f->count;
+	while (at > 0 && f->msgs[at - 1].uid > rec->uid)
+		at--;
+	memmove(&f->msgs[at + 1], &f->msgs[at],
+		(f->count - at) * sizeof(*f->msgs));
+	f->count++;
+	m = &f->msgs[at];
+	memset(m, 0, sizeof(*m));
+	m->uid = rec->uid;
+	m->internaldate = rec->idate;
+	m->size = rec->size;
+	m->vsize = rec->vsize;
+	store_msg_set(m, rec);
+	if ((uint64_t)rec->uid >= f->uidnext)
+		f->uidnext = rec->uid + 1 > UINT32_MAX ? UINT32_MAX :
+			     rec->uid + 1;
+	if (note)
+		store_note(f, 'A', rec->uid);
+	return true;
+}
+
+bool store_apply(struct store_folder *f, const struct store_rec *rec,
+		 bool note)
+{
+	struct store_msg *m;
+	size_t i;
+
+	if (rec->has_m && rec->modseq > f->highestmodseq)
+		f->highestmodseq = rec->modseq;
+	if (rec->has_n && rec->uidnext > f->uidnext)
+		f->uidnext = (uint32_t)(rec->uidnext > UINT32_MAX ?
+					UINT32_MAX : rec->uidnext);
+	if (rec->has_t) {
+		f->new_mtime_ns = rec->new_ns;
+		f->cur_mtime_ns = rec->cur_ns;
+	}
+	if (rec->has_v)
+		f->uidvalidity = (uint32_t)rec->uidvalidity;
+	switch (rec->kind) {
+	case 'A':
+		return store_apply_add(f, rec, note);
+	case 'F':
+		m = store_lookup(f, rec->uid, NULL);
+		if (m == NULL)
+			return true;	/* expunged meanwhile */
+		store_msg_set(m, rec);
+		if (note)
+			store_note(f, 'F', rec->uid);
+		return true;
+	case 'E':
+		m = store_lookup(f, rec->uid, &i);
+		if (m == NULL)
+			return true;
+		free(m->name);
+		memmove(m, m + 1, (f->count - i - 1) * sizeof(*m));
+		f->count--;
+		if (note)
+			store_note(f, 'E', rec->uid);
+		return true;
+	case 'K':
+		if (rec->idx != f->nkeywords && rec->idx >= f->nkeywords)
+			return false;
+		if (rec->idx == f->nkeywords)
+			f->nkeywords++;
+		free(f->keywords[rec->idx]);
+		f->keywords[rec->idx] = mem_strdup(str_c(&rec->name));
+		return true;
+	default:
+		return true;
+	}
+}
+
+int store_lock(const char *dir, struct str *error_r)
+{
+	struct str path = STR_INIT;
+	int fd;
+
+	str_printf(&path, "%s/%s", dir, STORE_LOCK_FILE);
+	fd = open(str_c(&path), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+		str_clear(error_r);
+		str_printf(error_r, "lock %s: %s", str_c(&path),
+			   strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	str_release(&path);
+	return fd;
+}
+
+void store_unlock(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);	/* releases the flock */
+		*fd = -1;
+	}
+}
+
+/* Replay the lines of buf[0, len) into f. Returns the length of the
+ * good prefix (through the last good record's newline); *header_r gets
+ * the first record when want_header. */
+static size_t store_replay(struct store_folder *f, const char *buf,
+			   size_t len, bool note, struct store_rec *rec,
+			   bool *bad_r)
+{
+	size_t off = 0;
+	const char *nl;
+
+	*bad_r = false;
+	while (off < len &&
+	       (nl = memchr(buf + off, '\n', len - off)) != NULL) {
+		size_t n = (size_t)(nl - (buf + off));
+
+		if (!store_rec_parse(buf + off, n, rec) || rec->kind == 'H' ||
+		    rec->kind == 'Z' || !store_apply(f, rec, note)) {
+			*bad_r = true;
+			break;
+		}
+		f->log_records++;
+		off += n + 1;
+	}
+	if (!*bad_r && off < len)
+		*bad_r = false;	/* an unfinished line: look again later */
+	return off;
+}
+
+/* Read the whole file at dir/name into out; 1 read, 0 missing, -1. */
+static int store_read_file(const char *dir, const char *name, int *fd_r,
+			   struct str *out, struct stat *st_r)
+{
+	struct str path = STR_INIT;
+	ssize_t n;
+	int fd;
+
+	str_printf(&path, "%s/%s", dir, name);
+	/* The log is appended to through the same descriptor. */
+	fd = open(str_c(&path), (fd_r != NULL ? O_RDWR : O_RDONLY) |
+		  O_NOFOLLOW | O_CLOEXEC);
+	str_release(&path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, st_r) != 0 || !S_ISREG(st_r->st_mode) ||
+	    st_r->st_size > STORE_MAX_INDEX_FILE) {
+		close(fd);
+		return 0;	/* not ours: rebuild */
+	}
+	str_clear(out);
+	str_reserve(out, (size_t)st_r->st_size + 1);
+	while ((n = read(fd, out->data + out->len,
+			 out->cap - out->len - 1)) > 0) {
+		out->len += (size_t)n;
+		if (out->len + 1 >= out->cap)
+			str_reserve(out, 65536);
+	}
+	out->data[out->len] = '\0';
+	if (n < 0) {
+		close(fd);
+		return -1;
+	}
+	if (fd_r != NULL)
+		*fd_r = fd;
+	else
+		close(fd);
+	return 1;
+}
+
+/* The snapshot into f: 1 good, 0 missing or damaged. */
+static int store_snapshot_load(struct store_folder *f, struct str *error_r)
+{
+	struct str buf = STR_INIT;
+	struct store_rec rec = { 0 };
+	struct stat st;
+	size_t off = 0;
+	const char *nl;
+	bool header = false, end = false;
+	uint64_t count = 0;
+	int ret;
+
+	ret = store_read_file(f->dir, STORE_INDEX_FILE, NULL, &buf, &st);
+	if (ret < 0) {
+		str_printf(error_r, "read %s/%s: %s", f->dir,
+			   STORE_INDEX_FILE, strerror(errno));
+		goto out;
+	}
+	ret = 0;
+	while (off < buf.len && !end &&
+	       (nl = memchr(buf.data + off, '\n', buf.len - off)) != NULL) {
+		size_t n = (size_t)(nl - (buf.data + off));
+
+		if (!store_rec_parse(buf.data + off, n, &rec))
+			goto out;
+		off += n + 1;
+		if (!header) {
+			if (rec.kind != 'H' || !rec.has_g || !rec.has_v)
+				goto out;
+			header = true;
+			f->log_gen = rec.gen;
+			store_apply(f, &rec, false);
+		} else if (rec.kind == 'Z') {
+			end = rec.has_c && rec.count == count &&
+			      off == buf.len;
+		} else if ((rec.kind != 'A' && rec.kind != 'K') ||
+			   !store_apply(f, &rec, false)) {
+			goto out;
+		} else if (rec.kind == 'A') {
+			count++;
+		}
+	}
+	ret = end ? 1 : 0;
+out:
+	str_release(&rec.name);
+	str_release(&buf);
+	return ret;
+}
+
+static bool store_log_create(struct store_folder *f, struct str *error_r)
+{
+	struct str path = STR_INIT, text = STR_INIT;
+	struct store_rec rec = { .kind = 'H', .has_g = true, .has_v = true,
+				 .has_m = true, .has_n = true,
+				 .has_t = true };
+	bool ok;
+
+	rec.gen = f->log_gen;
+	rec.uidvalidity = f->uidvalidity;
+	rec.modseq = f->highestmodseq;
+	rec.uidnext = f->uidnext;
+	rec.new_ns = f->new_mtime_ns;
+	rec.cur_ns = f->cur_mtime_ns;
+	store_rec_format(&rec, &text);
+	str_printf(&path, "%s/%s", f->dir, STORE_LOG_FILE);
+	ok = safe_write_file(str_c(&path), text.data, text.len, 0600);
+	if (!ok)
+		str_printf(error_r, "write %s: %s", str_c(&path),
+			   strerror(errno));
+	str_release(&path);
+	str_release(&text);
+	str_release(&rec.name);
+	return ok;
+}
+
+/* Open the log and replay it from the start into f (which holds the
+ * snapshot). 1 ok, 0 the log does not fit the snapshot, -1 error. */
+static int store_log_load(struct store_folder *f, bool locked,
+			  struct str *error_r)
+{
+	struct str buf = STR_INIT;
+	struct store_rec rec = { 0 };
+	struct stat st;
+	const char *nl;
+	size_t good;
+	bool bad;
+	int fd = -1, ret;
+
+	ret = store_read_file(f->dir, STORE_LOG_FILE, &fd, &buf, &st);
+	if (ret < 0) {
+		str_printf(error_r, "read %s/%s: %s", f->dir, STORE_LOG_FILE,
+			   strerror(errno));
+		goto out;
+	}
+	ret = 0;
+	if (fd < 0)
+		goto out;
+	nl = memchr(buf.data, '\n', buf.len);
+	if (nl == NULL ||
+	    !store_rec_parse(buf.data, (size_t)(nl - buf.data), &rec) ||
+	    rec.kind != 'H' || !rec.has_g || rec.gen != f->log_gen)
+		goto out;
+	good = (size_t)(nl - buf.data) + 1;
+	good += store_replay(f, buf.data + good, buf.len - good, false, &rec,
+			     &bad);
+	if (bad && locked && ftruncate(fd, (off_t)good) != 0) {
+		str_printf(error_r, "truncate torn log in %s: %s", f->dir,
+			   strerror(errno));
+		ret = -1;
+		goto out;
+	}
+	if (f->log_fd >= 0)
+		close(f->log_fd);
+	f->log_fd = fd;
+	fd = -1;
+	f->log_off = good;
+	f->log_ino = (uint64_t)st.st_ino;
+	ret = 1;
+out:
+	if (fd >= 0)
+		close(fd);
+	str_release(&rec.name);
+	str_release(&buf);
+	return ret;
+}
+
+int store_index_load(struct store_folder *f, bool locked,
+		     struct str *error_r)
+{
+	int ret;
+
+	store_folder_clear(f);
+	ret = store_snapshot_load(f, error_r);
+	if (ret <= 0)
+		return ret;
+	ret = store_log_load(f, locked, error_r);
+	if (ret == 0 && locked) {
+		/* Missing, or older than the snapshot (an interrupted
+		 * compaction): the snapshot holds everything. */
+		if (!store_log_create(f, error_r))
+			return -1;
+		ret = store_log_load(f, locked, error_r);
+	}
+	return ret;
+}
+
+/* Compacted (or lost) since we read it: load the new generation and
+ * note what differs from the view we had. */
+static bool store_index_reload(struct store_folder *f, bool locked,
+			       struct str *error_r)
+{
+	struct store_msg *old = f->msgs;
+	size_t nold = f->count, i = 0, j = 0;
+	bool ok;
+
+	f->msgs = NULL;
+	f->count = f->cap = 0;
+	ok = store_index_load(f, locked, error_r) == 1;
+	if (!ok && error_r->len == 0)
+		str_printf(error_r, "index of %s changed unreadably", f->dir);
+	while (ok && (i < nold || j < f->count)) {
+		if (j == f->count ||
+		    (i < nold && old[i].uid < f->msgs[j].uid)) {
+			store_note(f, 'E', old[i++].uid);
+		} else if (i == nold || f->msgs[j].uid < old[i].uid) {
+			store_note(f, 'A', f->msgs[j++].uid);
+		} else {
+			if (old[i].modseq != f->msgs[j].modseq)
+				store_note(f, 'F', f->msgs[j].uid);
+			i++;
+			j++;
+		}
+	}
+	for (i = 0; i < nold; i++)
+		free(old[i].name);
+	free(old);
+	return ok;
+}
+
+bool store_index_catch_up(struct store_folder *f, bool locked,
+			  struct str *error_r)
+{
+	struct store_rec rec = { 0 };
+	struct str buf = STR_INIT, path = STR_INIT;
+	struct stat st, pst;
+	size_t good;
+	ssize_t n;
+	bool bad, ok = false;
+
+	str_printf(&path, "%s/%s", f->dir, STORE_LOG_FILE);
+	if (f->log_fd < 0 || stat(str_c(&path), &pst) != 0 ||
+	    (uint64_t)pst.st_ino != f->log_ino) {
+		str_release(&path);
+		return store_index_reload(f, locked, error_r);
+	}
+	if (fstat(f->log_fd, &st) != 0) {
+		str_printf(error_r, "fstat log: %s", strerror(errno));
+		goto out;
+	}
+	ok = true;
+	if ((uint64_t)st.st_size <= f->log_off)
+		goto out;
+	str_reserve(&buf, (size_t)((uint64_t)st.st_size - f->log_off) + 1);
+	n = pread(f->log_fd, buf.data, buf.cap - 1, (off_t)f->log_off);
+	if (n < 0) {
+		str_printf(error_r, "read log: %s", strerror(errno));
+		ok = false;
+		goto out;
+	}
+	buf.len = (size_t)n;
+	good = store_replay(f, buf.data, buf.len, true, &rec, &bad);
+	f->log_off += good;
+	if (bad && locked && ftruncate(f->log_fd, (off_t)f->log_off) != 0) {
+		str_printf(error_r, "truncate torn log: %s", strerror(errno));
+		ok = false;
+	}
+out:
+	str_release(&path);
+	str_release(&buf);
+	str_release(&rec.name);
+	return ok;
+}
+
+bool store_log_append(struct store_folder *f, const struct str *records,
+		      struct str *error_r)
+{
+	struct store_rec rec = { 0 };
+	size_t good;
+	bool bad;
+
+	if (records->len == 0)
+		return true;
+	if (pwrite(f->log_fd, records->data, records->len,
+		   (off_t)f->log_off) != (ssize_t)records->len ||
+	    fdatasync(f->log_fd) != 0) {
+		str_printf(error_r, "append to index log of %s: %s", f->dir,
+			   strerror(errno));
+		/* Whatever part got written is cut by the next writer. */
+		(void)ftruncate(f->log_fd, (off_t)f->log_off);
+		return false;
+	}
+	good = store_replay(f, records->data, records->len, true, &rec, &bad);
+	str_release(&rec.name);
+	if (bad || good != records->len)
+		msg_panic("%s: index record of our own rejected", f->dir);
+	f->log_off += good;
+	return true;
+}
+
+bool store_index_write(struct store_folder *f, struct str *error_r)
+{
+	struct str text = STR_INIT, path = STR_INIT;
+	struct store_rec rec = { .kind = 'H', .has_g = true, .has_v = true,
+				 .has_m = true, .has_n = true,
+				 .has_t = true };
+	bool ok = false;
+
+	rec.gen = f->log_gen + 1;
+	rec.uidvalidity = f->uidvalidity;
+	rec.modseq = f->highestmodseq;
+	rec.uidnext = f->uidnext;
+	rec.new_ns = f->new_mtime_ns;
+	rec.cur_ns = f->cur_mtime_ns;
+	store_rec_format(&rec, &text);
+	store_rec_reset(&rec);
+	for (unsigned i = 0; i < f->nkeywords; i++) {
+		rec.kind = 'K';
+		rec.idx = i;
+		str_set(&rec.name, f->keywords[i]);
+		store_rec_format(&rec, &text);
+	}
+	for (size_t i = 0; i < f->count; i++) {
+		const struct store_msg *m = &f->msgs[i];
+
+		store_rec_reset(&rec);
+		rec.kind = 'A';
+		rec.has_m = true;
+		rec.modseq = m->modseq;
+		rec.uid = m->uid;
+		rec.flags = m->flags;
+		rec.keywords = m->keywords;
+		rec.idate = m->internaldate;
+		rec.size = m->size;
+		rec.vsize = m->vsize;
+		rec.in_new = m->in_new;
+		str_set(&rec.name, m->name);
+		store_rec_format(&rec, &text);
+	}
+	store_rec_reset(&rec);
+	rec.kind = 'Z';
+	rec.count = f->count;
+	store_rec_format(&rec, &text);
+	str_printf(&path, "%s/%s", f->dir, STORE_INDEX_FILE);
+	if (!safe_write_file(str_c(&path), text.data, text.len, 0600)) {
+		str_printf(error_r, "write %s: %s", str_c(&path),
+			   strerror(errno));
+		goto out;
+	}
+	/* The snapshot is in place: its generation supersedes the log. */
+	f->log_gen++;
+	if (!store_log_create(f, error_r) ||
+	    store_log_load(f, true, error_r) != 1)
+		goto out;
+	f->log_records = 0;
+	ok = true;
+out:
+	str_release(&text);
+	str_release(&path);
+	str_release(&rec.name);
+	return ok;
+}
+
+/* The first line of dir/name into rec; false if unreadable. The open
+ * descriptor into fd_r when not NULL. */
+static bool store_first_line(const char *dir, const char *name,
+			     struct store_rec *rec, int *fd_r,
+			     struct stat *st_r)
+{
+	struct str path = STR_INIT;
+	char buf[512];
+	const char *nl;
+	ssize_t n;
+	int fd;
+
+	str_printf(&path, "%s/%s", dir, name);
+	fd = open(str_c(&path), (fd_r != NULL ? O_RDWR : O_RDONLY) |
+		  O_NOFOLLOW | O_CLOEXEC);
+	str_release(&path);
+	if (fd < 0)
+		return false;
+	n = pread(fd, buf, sizeof(buf), 0);
+	if (n <= 0 || (nl = memchr(buf, '\n', (size_t)n)) == NULL ||
+	    !store_rec_parse(buf, (size_t)(nl - buf), rec) ||
+	    rec->kind != 'H' || !rec->has_g || !rec->has_v ||
+	    fstat(fd, st_r) != 0) {
+		close(fd);
+		return false;
+	}
+	if (fd_r != NULL)
+		*fd_r = fd;
+	else
+		close(fd);
+	return true;
+}
+
+#define STORE_PEEK_TAIL 65536
+
+int store_index_peek(struct store_folder *f, struct str *error_r)
+{
+	struct store_rec rec = { 0 };
+	struct str buf = STR_INIT;
+	struct stat st;
+	uint64_t gen, start, off, good_end = 0;
+	const char *p, *end, *nl;
+	bool have = false;
+	ssize_t n;
+	int fd = -1, ret = 0;
+
+	store_folder_clear(f);
+	if (!store_first_line(f->dir, STORE_INDEX_FILE, &rec, NULL, &st))
+		goto out;
+	gen = rec.gen;
+	if (!store_first_line(f->dir, STORE_LOG_FILE, &rec, &fd, &st) ||
+	    rec.gen != gen)
+		goto out;
+	store_apply(f, &rec, false);
+	f->log_gen = gen;
+	good_end = 0;
+	start = (uint64_t)st.st_size > STORE_PEEK_TAIL ?
+		(uint64_t)st.st_size - STORE_PEEK_TAIL : 0;
+	str_reserve(&buf, (size_t)((uint64_t)st.st_size - start) + 1);
+	n = pread(fd, buf.data, (size_t)((uint64_t)st.st_size - start),
+		  (off_t)start);
+	if (n < 0) {
+		str_printf(error_r, "read index log of %s: %s", f->dir,
+			   strerror(errno));
+		ret = -1;
+		goto out;
+	}
+	p = buf.data;
+	end = buf.data + n;
+	if (start > 0) {	/* skip the partial first line */
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			goto out;
+		p = nl + 1;
+	}
+	for (; p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL;
+	     p = nl + 1) {
+		if (!store_rec_parse(p, (size_t)(nl - p), &rec))
+			break;
+		have = true;
+		if (rec.has_m)
+			f->highestmodseq = rec.modseq;
+		if (rec.has_n)
+			f->uidnext = (uint32_t)(rec.uidnext > UINT32_MAX ?
+						UINT32_MAX : rec.uidnext);
+		if (rec.has_t) {
+			f->new_mtime_ns = rec.new_ns;
+			f->cur_mtime_ns = rec.cur_ns;
+		}
+		good_end = start + (uint64_t)(nl + 1 - buf.data);
+	}
+	if (!have)
+		goto out;
+	off = good_end;
+	if (off < (uint64_t)st.st_size && ftruncate(fd, (off_t)off) != 0) {
+		str_printf(error_r, "truncate torn log in %s: %s", f->dir,
+			   strerror(errno));
+		ret = -1;
+		goto out;
+	}
+	if (f->log_fd >= 0)
+		close(f->log_fd);
+	f->log_fd = fd;
+	fd = -1;
+	f->log_off = off;
+	f->log_ino = (uint64_t)st.st_ino;
+	ret = 1;
+out:
+	if (fd >= 0)
+		close(fd);
+	str_release(&buf);
+	str_release(&rec.name);
+	return ret;
+}

@@ -1,0 +1,116 @@
+#ifndef STORE_STORE_INT_H
+#define STORE_STORE_INT_H
+
+/* Internal interface between the files of store/ (store.h is public). */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "str.h"
+
+#define STORE_INDEX_FILE	"correo-index"
+#define STORE_LOG_FILE		"correo-index.log"
+#define STORE_LOCK_FILE		"correo-index.lock"
+#define STORE_UIDLIST_FILE	"correo-uidlist"
+
+/* The log is compacted into a new snapshot when it holds more records
+ * than this and more than the folder has messages. */
+#define STORE_COMPACT_RECORDS	1024
+/* Index files larger than this are refused (a rebuild follows). */
+#define STORE_MAX_INDEX_FILE	(1024L * 1024 * 1024)
+
+/*
+ * Record lines (store_index.c). Each line is
+ *
+ *   KIND FIELD... [:NAME] *CRC\n
+ *
+ * FIELD is a letter and a value: M highest modseq after the record,
+ * N uidnext after it, T "new:cur" directory mtimes (ns) recorded after
+ * it, G generation, V uidvalidity, U uid, F flags, K keywords (hex),
+ * D internal date, S size, W size with CRLF, L 'n' (new/) or 'c'
+ * (cur/), I keyword index, C count. NAME is percent-encoded (bytes up
+ * to space, '%' and DEL). CRC is FNV-1a 32 of what precedes " *", in
+ * hex. Kinds: H header (first line of both files), A message (added,
+ * or a snapshot's message), F flags/name changed, E expunged, K keyword
+ * defined, T directories rescanned, Z snapshot end.
+ */
+struct store_rec {
+	char kind;
+	uint64_t modseq, uidnext, gen, uidvalidity, count;
+	bool has_m, has_n, has_t, has_g, has_v, has_c;
+	int64_t new_ns, cur_ns;
+	uint32_t uid, flags, idx;
+	uint64_t keywords, size, vsize;
+	int64_t idate;
+	bool in_new;
+	struct str name;
+};
+
+/* Format rec (its kind and the fields that apply) as one line onto out,
+ * with M, N and T from f's current state when with_state is set. */
+void store_rec_format(const struct store_rec *rec, struct str *out);
+/* Parse the line [line, line+len) (without its newline). False if the
+ * checksum or a field is bad. */
+bool store_rec_parse(const char *line, size_t len, struct store_rec *rec);
+void store_rec_reset(struct store_rec *rec);
+
+/* Records to append, each stamped with M (highest modseq after it) and
+ * N (uidnext after it), so the log's last record alone tells a
+ * deliverer the folder's counters. */
+struct store_batch {
+	struct str out;
+	uint64_t modseq;
+	uint32_t uidnext;
+};
+void store_batch_init(struct store_batch *b, const struct store_folder *f);
+/* Format rec into the batch; a change (A, F, E) takes the next modseq,
+ * an A record with a uid at or above uidnext raises it. */
+void store_batch_add(struct store_batch *b, struct store_rec *rec);
+void store_batch_release(struct store_batch *b);
+
+/* Apply rec to f, noting the change in f->changes when note is set. */
+bool store_apply(struct store_folder *f, const struct store_rec *rec,
+		 bool note);
+/* Append records to the log at f->log_off (the lock is held, f is up
+ * to date), fdatasync, and apply them. */
+bool store_log_append(struct store_folder *f, const struct str *records,
+		      struct str *error_r);
+/* The counters of the folder in dir from the snapshot's header and the
+ * log's tail only (for deliveries to big folders): f gets uidvalidity,
+ * uidnext, highestmodseq, the last recorded mtimes (0 if not in the
+ * tail) and the open log. 1 done, 0 the index needs a full open, -1
+ * error. Lock held. */
+int store_index_peek(struct store_folder *f, struct str *error_r);
+
+/* Index files (store_index.c). */
+int store_lock(const char *dir, struct str *error_r);
+void store_unlock(int *fd);
+/* Load snapshot + log into f (empty); 1 loaded, 0 missing or damaged
+ * (rebuild), -1 error. With the lock held, also repairs: a stale log
+ * after an interrupted compaction is replaced, a torn tail cut. */
+int store_index_load(struct store_folder *f, bool locked,
+		     struct str *error_r);
+/* Read records appended to the log since f->log_off; reload everything
+ * if the log was replaced. With the lock held, cut a torn tail. */
+bool store_index_catch_up(struct store_folder *f, bool locked,
+			  struct str *error_r);
+/* Write f's state as a new snapshot and an empty log of the next
+ * generation (lock held). */
+bool store_index_write(struct store_folder *f, struct str *error_r);
+
+/* Maildir scan (store_sync.c), lock held: reconcile f with new/ and
+ * cur/ and append the resulting records. uidlist: the migration source
+ * for a folder without an index (may be NULL). */
+bool store_sync_scan(struct store_folder *f, struct str *error_r);
+/* Current mtimes of new/ and cur/; false with errno. */
+bool store_dir_mtimes(const char *dir, int64_t *new_ns, int64_t *cur_ns);
+/* Whether the directories are as last recorded. */
+bool store_dirs_clean(const struct store_folder *f);
+
+/* Base name: the part of a Maildir file name before ':'. */
+size_t store_base_len(const char *name);
+void store_note(struct store_folder *f, char kind, uint32_t uid);
+void store_folder_clear(struct store_folder *f);
+
+#endif

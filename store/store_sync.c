@@ -1,0 +1,313 @@
+/*
+ * store_sync: reconcile a folder's index with its Maildir (store_int.h).
+ *
+ * Runs with the folder's lock held, only when new/ or cur/ changed
+ * behind the index's back (their mtimes differ from the recorded ones)
+ * or when an index is built. The directories' mtimes are taken before
+ * they are read, so a file dropped during the scan changes them again
+ * and the next refresh scans once more. Each directory is read once and
+ * names are matched through a hash table of base names: linear in the
+ * folder's size.
+ *
+ * A file whose base name the index knows keeps its UID; its flags are
+ * taken from its name (the Maildir is the truth about system flags,
+ * which other Maildir tools change by renaming). A file the index does
+ * not know gets the next UID, in name order (delivery order for names
+ * that start with the time). An index entry whose file is gone is
+ * expunged. XXX: a file dropped by another program within the same
+ * mtime tick as a recorded change of ours is found only at the next
+ * change of that directory.
+ *
+ * SECURITY: runs as the mailbox owner on the owner's folder. Names come
+ * from readdir (no '/'); dot files are skipped.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "mem.h"
+#include "store_int.h"
+#include "uidlist.h"
+
+struct store_file {
+	char *name;
+	size_t base_len;
+	bool in_new;
+	bool used;
+};
+
+struct store_scan {
+	struct store_file *files;
+	size_t count, cap;
+	size_t *hash;		/* index + 1; 0 is empty */
+	size_t mask;
+};
+
+size_t store_base_len(const char *name)
+{
+	const char *colon = strchr(name, ':');
+
+	return colon != NULL ? (size_t)(colon - name) : strlen(name);
+}
+
+static int64_t store_ns(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+bool store_dir_mtimes(const char *dir, int64_t *new_ns, int64_t *cur_ns)
+{
+	struct str path = STR_INIT;
+	struct stat st;
+	bool ok;
+
+	str_printf(&path, "%s/new", dir);
+	ok = stat(str_c(&path), &st) == 0;
+	if (ok)
+		*new_ns = store_ns(&st);
+	str_clear(&path);
+	str_printf(&path, "%s/cur", dir);
+	ok = ok && stat(str_c(&path), &st) == 0;
+	if (ok)
+		*cur_ns = store_ns(&st);
+	str_release(&path);
+	return ok;
+}
+
+bool store_dirs_clean(const struct store_folder *f)
+{
+	int64_t n, c;
+
+	return store_dir_mtimes(f->dir, &n, &c) && n == f->new_mtime_ns &&
+	       c == f->cur_mtime_ns;
+}
+
+static uint64_t store_hash(const char *p, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+	return h;
+}
+
+static bool store_scan_dir(struct store_scan *sc, const char *dir,
+			   const char *sub, bool in_new)
+{
+	struct str path = STR_INIT;
+	struct dirent *de;
+	DIR *d;
+
+	str_printf(&path, "%s/%s", dir, sub);
+	d = opendir(str_c(&path));
+	str_release(&path);
+	if (d == NULL)
+		return false;
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		struct store_file *fl;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (sc->count == sc->cap) {
+			sc->cap = sc->cap == 0 ? 256 : sc->cap * 2;
+			sc->files = mem_array_realloc(sc->files, sc->cap,
+						      sizeof(*sc->files));
+		}
+		fl = &sc->files[sc->count++];
+		fl->name = mem_strdup(de->d_name);
+		fl->base_len = store_base_len(fl->name);
+		fl->in_new = in_new;
+		fl->used = false;
+	}
+	closedir(d);
+	return errno == 0;
+}
+
+static void store_scan_hash(struct store_scan *sc)
+{
+	size_t size = 16;
+
+	while (size < sc->count * 2)
+		size *= 2;
+	sc->mask = size - 1;
+	sc->hash = mem_array(size, sizeof(*sc->hash));
+	for (size_t i = 0; i < sc->count; i++) {
+		size_t h = store_hash(sc->files[i].name,
+				      sc->files[i].base_len) & sc->mask;
+
+		while (sc->hash[h] != 0)
+			h = (h + 1) & sc->mask;
+		sc->hash[h] = i + 1;
+	}
+}
+
+static struct store_file *store_scan_find(struct store_scan *sc,
+					  const char *name, size_t len)
+{
+	size_t h = store_hash(name, len) & sc->mask;
+
+	for (; sc->hash[h] != 0; h = (h + 1) & sc->mask) {
+		struct store_file *fl = &sc->files[sc->hash[h] - 1];
+
+		if (!fl->used && fl->base_len == len &&
+		    memcmp(fl->name, name, len) == 0)
+			return fl;
+	}
+	return NULL;
+}
+
+static void store_scan_free(struct store_scan *sc)
+{
+	for (size_t i = 0; i < sc->count; i++)
+		free(sc->files[i].name);
+	free(sc->files);
+	free(sc->hash);
+}
+
+static int store_file_cmp(const void *a, const void *b)
+{
+	const struct store_file *x = *(struct store_file *const *)a;
+	const struct store_file *y = *(struct store_file *const *)b;
+
+	return strcmp(x->name, y->name);
+}
+
+/* Sizes and date of a file the index does not know yet. */
+static bool store_file_info(const char *dir, const struct store_file *fl,
+			    struct store_rec *rec)
+{
+	struct str path = STR_INIT;
+	struct stat st;
+	bool ok;
+
+	str_printf(&path, "%s/%s/%s", dir, fl->in_new ? "new" : "cur",
+		   fl->name);
+	ok = stat(str_c(&path), &st) == 0 && S_ISREG(st.st_mode);
+	if (ok) {
+		rec->size = (uint64_t)st.st_size;
+		rec->idate = (int64_t)st.st_mtime;
+		if (!uidlist_name_vsize(fl->name, fl->base_len, &rec->vsize) &&
+		    !uidlist_vsize(str_c(&path), &rec->vsize))
+			ok = false;
+	}
+	str_release(&path);
+	return ok;
+}
+
+/* UIDs POP3's former list gave (a folder indexed for the first time):
+ * its validity and, for known names, the old uids. */
+static void store_migrate_uidlist(struct store_folder *f,
+				  struct store_scan *sc, struct store_batch *b,
+				  struct store_rec *rec)
+{
+	struct uidlist ul = UIDLIST_INIT;
+	struct str error = STR_INIT;
+
+	if (uidlist_read(f->dir, &ul, &error) != 1 || ul.validity == 0)
+		goto out;
+	if (ul.next > b->uidnext)
+		b->uidnext = ul.next;
+	for (size_t i = 0; i < ul.count; i++) {
+		struct store_file *fl;
+
+		fl = store_scan_find(sc, ul.recs[i].name,
+				     strlen(ul.recs[i].name));
+		if (fl == NULL || !store_file_info(f->dir, fl, rec))
+			continue;
+		fl->used = true;
+		rec->kind = 'A';
+		rec->uid = ul.recs[i].uid;
+		rec->vsize = ul.recs[i].vsize != 0 ? ul.recs[i].vsize :
+			     rec->vsize;
+		rec->flags = store_flags_from_name(fl->name);
+		rec->keywords = 0;
+		rec->in_new = fl->in_new;
+		str_set(&rec->name, fl->name);
+		store_batch_add(b, rec);
+		store_rec_reset(rec);
+	}
+out:
+	uidlist_clear(&ul);
+	str_release(&error);
+}
+
+bool store_sync_scan(struct store_folder *f, struct str *error_r)
+{
+	struct store_scan sc = { 0 };
+	struct store_rec rec = { 0 };
+	struct store_file **fresh = NULL;
+	struct store_batch b;
+	int64_t new_ns, cur_ns;
+	size_t nfresh = 0;
+	bool ok = false;
+
+	store_batch_init(&b, f);
+	if (!store_dir_mtimes(f->dir, &new_ns, &cur_ns) ||
+	    !store_scan_dir(&sc, f->dir, "new", true) ||
+	    !store_scan_dir(&sc, f->dir, "cur", false)) {
+		str_printf(error_r, "scan %s: %s", f->dir, strerror(errno));
+		goto out;
+	}
+	store_scan_hash(&sc);
+	if (f->count == 0 && f->log_records == 0)
+		store_migrate_uidlist(f, &sc, &b, &rec);
+	for (size_t i = 0; i < f->count; i++) {
+		const struct store_msg *m = &f->msgs[i];
+		struct store_file *fl;
+
+		fl = store_scan_find(&sc, m->name, store_base_len(m->name));
+		store_rec_reset(&rec);
+		rec.uid = m->uid;
+		if (fl == NULL) {
+			rec.kind = 'E';
+			store_batch_add(&b, &rec);
+			continue;
+		}
+		fl->used = true;
+		if (strcmp(fl->name, m->name) == 0 && fl->in_new == m->in_new)
+			continue;
+		rec.kind = 'F';
+		rec.flags = store_flags_from_name(fl->name);
+		rec.keywords = m->keywords;
+		rec.in_new = fl->in_new;
+		str_set(&rec.name, fl->name);
+		store_batch_add(&b, &rec);
+	}
+	fresh = mem_array(sc.count + 1, sizeof(*fresh));
+	for (size_t i = 0; i < sc.count; i++)
+		if (!sc.files[i].used)
+			fresh[nfresh++] = &sc.files[i];
+	qsort(fresh, nfresh, sizeof(*fresh), store_file_cmp);
+	for (size_t i = 0; i < nfresh; i++) {
+		store_rec_reset(&rec);
+		if (!store_file_info(f->dir, fresh[i], &rec))
+			continue;	/* gone meanwhile, or not a file */
+		if (b.uidnext == UINT32_MAX) {
+			str_printf(error_r, "%s: UIDs exhausted", f->dir);
+			goto out;
+		}
+		rec.kind = 'A';
+		rec.uid = b.uidnext;
+		rec.flags = store_flags_from_name(fresh[i]->name);
+		rec.in_new = fresh[i]->in_new;
+		str_set(&rec.name, fresh[i]->name);
+		store_batch_add(&b, &rec);
+	}
+	store_rec_reset(&rec);
+	rec.kind = 'T';
+	rec.has_t = true;
+	rec.new_ns = new_ns;
+	rec.cur_ns = cur_ns;
+	store_batch_add(&b, &rec);
+	ok = store_log_append(f, &b.out, error_r);
+out:
+	free(fresh);
+	store_scan_free(&sc);
+	store_batch_release(&b);
+	str_release(&rec.name);
+	return ok;
+}

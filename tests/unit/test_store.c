@@ -1,0 +1,455 @@
+/*
+ * Unit tests for the mailbox store (store/): the record format, index
+ * build and reload, delivery assigning UIDs, flags in file names,
+ * keywords, expunge, compaction, recovery after truncation of the log at
+ * every byte offset, concurrent deliverers, files dropped by other
+ * programs, UIDs never reused, migration of POP3's correo-uidlist.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "safe_file.h"
+#include "store.h"
+#include "store_int.h"
+#include "str.h"
+#include "test_util.h"
+
+static char tmpdir[64];
+static const char *md;
+
+static void setup(void)
+{
+	tu_tmpdir(tmpdir, sizeof(tmpdir), "test_store");
+	md = tu_path(tmpdir, "Maildir");
+}
+
+static void teardown(void)
+{
+	tu_rmtree(tmpdir);
+}
+
+static bool write_text(int fd, void *ctx)
+{
+	const char *text = ctx;
+
+	return safe_write_all(fd, text, strlen(text));
+}
+
+static uint32_t deliver(const char *dir, const char *text, uint32_t flags)
+{
+	struct str error = STR_INIT;
+	const char *dsn;
+	uint32_t uid = 0;
+
+	ck_assert_msg(store_deliver(dir, flags, 0, write_text, (void *)text,
+				    0, &uid, &error, &dsn) == MAILDIR_OK,
+		      "deliver: %s", str_c(&error));
+	str_release(&error);
+	return uid;
+}
+
+static struct store_folder *open_folder(const char *dir)
+{
+	struct str error = STR_INIT;
+	struct store_folder *f = store_folder_open(dir, true, &error);
+
+	ck_assert_msg(f != NULL, "open: %s", str_c(&error));
+	str_release(&error);
+	return f;
+}
+
+static void refresh(struct store_folder *f)
+{
+	struct str error = STR_INIT;
+
+	ck_assert_msg(store_folder_refresh(f, &error), "refresh: %s",
+		      str_c(&error));
+	str_release(&error);
+}
+
+START_TEST(record_round_trip)
+{
+	struct store_rec rec = { .kind = 'A' }, back = { 0 };
+	struct str line = STR_INIT;
+
+	rec.uid = 42;
+	rec.flags = STORE_F_SEEN | STORE_F_FLAGGED;
+	rec.keywords = 0x5;
+	rec.idate = 1700000000;
+	rec.size = 1234;
+	rec.vsize = 1260;
+	rec.has_m = rec.has_n = true;
+	rec.modseq = 7;
+	rec.uidnext = 43;
+	str_set(&rec.name, "1700.M1P2.host,S=1234:2,FS odd name%");
+	store_rec_format(&rec, &line);
+	ck_assert(line.data[line.len - 1] == '\n');
+	ck_assert(store_rec_parse(line.data, line.len - 1, &back));
+	ck_assert_int_eq(back.kind, 'A');
+	ck_assert_uint_eq(back.uid, 42);
+	ck_assert_uint_eq(back.flags, rec.flags);
+	ck_assert_uint_eq(back.keywords, 5);
+	ck_assert_uint_eq(back.size, 1234);
+	ck_assert_uint_eq(back.vsize, 1260);
+	ck_assert_uint_eq(back.modseq, 7);
+	ck_assert_uint_eq(back.uidnext, 43);
+	ck_assert_str_eq(str_c(&back.name), str_c(&rec.name));
+	/* Any changed byte is caught by the checksum or the parser. */
+	for (size_t i = 0; i + 1 < line.len; i++) {
+		char saved = line.data[i];
+
+		line.data[i] = saved == 'x' ? 'y' : 'x';
+		ck_assert_msg(!store_rec_parse(line.data, line.len - 1, &back),
+			      "byte %zu", i);
+		line.data[i] = saved;
+	}
+	/* Names that would leave the folder are refused. */
+	str_set(&rec.name, "../x");
+	str_clear(&line);
+	store_rec_format(&rec, &line);
+	ck_assert(!store_rec_parse(line.data, line.len - 1, &back));
+	str_release(&line);
+	str_release(&rec.name);
+	str_release(&back.name);
+}
+END_TEST
+
+START_TEST(deliver_assigns_uids)
+{
+	struct store_folder *f;
+	struct str path = STR_INIT, got = STR_INIT;
+
+	ck_assert_uint_eq(deliver(md, "Subject: 1\n\none\n", 0), 1);
+	ck_assert_uint_eq(deliver(md, "Subject: 2\n\ntwo\n", 0), 2);
+	ck_assert_uint_eq(deliver(md, "Subject: 3\n\nthree\n",
+				  STORE_F_SEEN), 3);
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 3);
+	ck_assert_uint_eq(f->uidnext, 4);
+	ck_assert_uint_ne(f->uidvalidity, 0);
+	ck_assert_uint_eq(f->msgs[0].uid, 1);
+	ck_assert(f->msgs[0].in_new);
+	ck_assert_uint_eq(f->msgs[0].size, 16);
+	ck_assert_uint_eq(f->msgs[0].vsize, 19);
+	ck_assert(!f->msgs[2].in_new);
+	ck_assert_uint_eq(f->msgs[2].flags, STORE_F_SEEN);
+	ck_assert_ptr_nonnull(strstr(f->msgs[2].name, ":2,S"));
+	store_msg_path(f, &f->msgs[1], &path);
+	ck_assert(safe_read_file(str_c(&path), &got, 4096));
+	ck_assert_str_eq(str_c(&got), "Subject: 2\n\ntwo\n");
+	ck_assert_uint_eq(f->highestmodseq, 3);
+	store_folder_free(&f);
+	ck_assert_ptr_null(f);
+	str_release(&path);
+	str_release(&got);
+}
+END_TEST
+
+START_TEST(sessions_see_each_other)
+{
+	struct store_folder *a, *b;
+	struct str error = STR_INIT;
+	uint64_t kw;
+	int idx;
+
+	deliver(md, "m1\n", 0);
+	a = open_folder(md);
+	b = open_folder(md);
+	deliver(md, "m2\n", 0);
+	refresh(a);
+	ck_assert_uint_eq(a->count, 2);
+	ck_assert_uint_eq(a->nchanges, 1);
+	ck_assert_int_eq(a->changes[0].kind, 'A');
+	ck_assert_uint_eq(a->changes[0].uid, 2);
+	a->nchanges = 0;
+	/* Flags set in a reach b; the file name carries them. */
+	idx = store_keyword(a, "$Important", &error);
+	ck_assert_int_eq(idx, 0);
+	kw = 1u << idx;
+	ck_assert_int_eq(store_set_flags(a, 1, STORE_F_SEEN |
+					 STORE_F_ANSWERED, kw, &error), 1);
+	ck_assert_ptr_nonnull(strstr(a->msgs[0].name, ":2,RS"));
+	ck_assert(!a->msgs[0].in_new);
+	refresh(b);
+	ck_assert_uint_eq(b->count, 2);
+	ck_assert_uint_eq(b->msgs[0].flags, STORE_F_SEEN | STORE_F_ANSWERED);
+	ck_assert_uint_eq(b->msgs[0].keywords, kw);
+	ck_assert_str_eq(b->keywords[0], "$Important");
+	ck_assert_uint_eq(b->msgs[0].modseq, b->highestmodseq);
+	/* An expunge in b reaches a. */
+	ck_assert_int_eq(store_expunge(b, (uint32_t[]){ 1 }, 1, &error), 1);
+	ck_assert_uint_eq(b->count, 1);
+	a->nchanges = 0;
+	refresh(a);
+	ck_assert_uint_eq(a->count, 1);
+	ck_assert_uint_eq(a->msgs[0].uid, 2);
+	ck_assert_int_eq(a->changes[a->nchanges - 1].kind, 'E');
+	ck_assert_int_eq(tu_count_entries(tu_path(md, "cur")) +
+			 tu_count_entries(tu_path(md, "new")), 1);
+	store_folder_free(&a);
+	store_folder_free(&b);
+	str_release(&error);
+}
+END_TEST
+
+/* Another Maildir program drops a file into new/ and renames one in
+ * cur/: the next refresh finds both (a scan, triggered by the mtimes). */
+START_TEST(foreign_changes_found)
+{
+	struct store_folder *f;
+	struct str from = STR_INIT, to = STR_INIT;
+
+	deliver(md, "m1\n", STORE_F_SEEN);
+	f = open_folder(md);
+	/* mtimes have a coarse tick: make sure they move. */
+	usleep(20000);
+	tu_write_file(tu_path(md, "new/1999999999.foreign.host"), "x\n",
+		      0600);
+	store_msg_path(f, &f->msgs[0], &from);
+	str_printf(&to, "%s/cur/%.*s:2,FS", md,
+		   (int)store_base_len(f->msgs[0].name), f->msgs[0].name);
+	ck_assert_int_eq(rename(str_c(&from), str_c(&to)), 0);
+	refresh(f);
+	ck_assert_uint_eq(f->count, 2);
+	ck_assert_uint_eq(f->msgs[0].flags, STORE_F_SEEN | STORE_F_FLAGGED);
+	ck_assert_uint_eq(f->msgs[1].uid, 2);
+	ck_assert_str_eq(f->msgs[1].name, "1999999999.foreign.host");
+	ck_assert_uint_eq(f->msgs[1].vsize, 3);
+	/* A foreign removal is an expunge. */
+	usleep(20000);
+	ck_assert_int_eq(unlink(tu_path(md, "new/1999999999.foreign.host")),
+			 0);
+	refresh(f);
+	ck_assert_uint_eq(f->count, 1);
+	/* And its UID is not handed out again. */
+	ck_assert_uint_eq(deliver(md, "m3\n", 0), 3);
+	store_folder_free(&f);
+	str_release(&from);
+	str_release(&to);
+}
+END_TEST
+
+START_TEST(compaction_keeps_state)
+{
+	struct store_folder *f, *g;
+	struct str error = STR_INIT;
+
+	for (int i = 0; i < 5; i++)
+		deliver(md, "m\n", 0);
+	f = open_folder(md);
+	g = open_folder(md);
+	ck_assert_int_eq(store_expunge(f, (uint32_t[]){ 2, 4 }, 2, &error),
+			 2);
+	ck_assert_int_eq(store_set_flags(f, 5, STORE_F_DELETED, 0, &error),
+			 1);
+	ck_assert(store_compact(f, &error));
+	/* g notices the new generation and the changes in it. */
+	g->nchanges = 0;
+	refresh(g);
+	ck_assert_uint_eq(g->count, 3);
+	ck_assert_uint_eq(g->uidnext, 6);
+	ck_assert_uint_eq(g->msgs[2].flags, STORE_F_DELETED);
+	ck_assert_uint_ge(g->nchanges, 3);
+	store_folder_free(&g);
+	/* A fresh open reads the snapshot, and deliveries go on. */
+	g = open_folder(md);
+	ck_assert_uint_eq(g->count, 3);
+	ck_assert_uint_eq(g->highestmodseq, f->highestmodseq);
+	ck_assert_uint_eq(deliver(md, "m\n", 0), 6);
+	refresh(g);
+	ck_assert_uint_eq(g->count, 4);
+	store_folder_free(&f);
+	store_folder_free(&g);
+	str_release(&error);
+}
+END_TEST
+
+/* Cut the log at every byte offset after three deliveries: the folder
+ * opens every time, never loses a message, and the UIDs of complete
+ * records are kept; the next delivery never reuses an acknowledged UID
+ * of a complete record. */
+START_TEST(log_truncated_everywhere)
+{
+	struct str log = STR_INIT, logpath = STR_INIT;
+	size_t full;
+
+	deliver(md, "m1\n", 0);
+	deliver(md, "m2\n", 0);
+	deliver(md, "m3\n", 0);
+	str_printf(&logpath, "%s/%s", md, STORE_LOG_FILE);
+	ck_assert(safe_read_file(str_c(&logpath), &log, 1 << 20));
+	full = log.len;
+	for (size_t cut = 0; cut <= full; cut++) {
+		struct store_folder *f;
+		size_t complete = 0;
+		int fd;
+
+		/* A records fully present in the cut log. */
+		for (size_t i = 0, start = 0; i < cut; i++)
+			if (log.data[i] == '\n') {
+				if (log.data[start] == 'A')
+					complete++;
+				start = i + 1;
+			}
+		fd = open(str_c(&logpath), O_WRONLY | O_TRUNC);
+		ck_assert_int_ge(fd, 0);
+		ck_assert(safe_write_all(fd, log.data, cut));
+		close(fd);
+		f = open_folder(md);
+		ck_assert_msg(f->count == 3, "cut %zu: %zu messages", cut,
+			      f->count);
+		for (size_t i = 0; i < complete && i < 3; i++)
+			ck_assert_uint_eq(f->msgs[i].uid, i + 1);
+		ck_assert_uint_ge(f->uidnext, 4);
+		store_folder_free(&f);
+		/* Put the state back: drop the index and restore the
+		 * original log under the original snapshot. */
+		fd = open(str_c(&logpath), O_WRONLY | O_TRUNC | O_CREAT,
+			  0600);
+		ck_assert(safe_write_all(fd, log.data, full));
+		close(fd);
+	}
+	str_release(&log);
+	str_release(&logpath);
+}
+END_TEST
+
+START_TEST(lost_index_rebuilt)
+{
+	struct store_folder *f;
+	struct str error = STR_INIT;
+
+	deliver(md, "m1\n", 0);
+	deliver(md, "m2\n", STORE_F_FLAGGED);
+	ck_assert(store_index_remove(md, &error));
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 2);
+	ck_assert_uint_eq(f->msgs[1].flags, STORE_F_FLAGGED);
+	store_folder_free(&f);
+	/* Garbage instead of a snapshot: rebuilt too. */
+	tu_write_file(tu_path(md, STORE_INDEX_FILE), "garbage\n", 0600);
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 2);
+	store_folder_free(&f);
+	str_release(&error);
+}
+END_TEST
+
+/* POP3's former list: the store keeps its UIDVALIDITY and UIDs. */
+START_TEST(uidlist_migrated)
+{
+	struct store_folder *f;
+
+	ck_assert(maildir_create(md, NULL));
+	tu_write_file(tu_path(md, "cur/1700000001.a.host:2,S"), "a\n", 0600);
+	tu_write_file(tu_path(md, "cur/1700000002.b.host:2,"), "b\n", 0600);
+	tu_write_file(tu_path(md, "new/1700000003.c.host"), "c\n", 0600);
+	tu_write_file(tu_path(md, "correo-uidlist"),
+		      "1 V12345 N40\n"
+		      "17 W3 :1700000001.a.host\n"
+		      "23 W3 :1700000002.b.host\n", 0600);
+	f = open_folder(md);
+	ck_assert_uint_eq(f->uidvalidity, 12345);
+	ck_assert_uint_eq(f->count, 3);
+	ck_assert_uint_eq(f->msgs[0].uid, 17);
+	ck_assert_uint_eq(f->msgs[1].uid, 23);
+	ck_assert_uint_eq(f->msgs[2].uid, 40);
+	ck_assert_uint_eq(f->uidnext, 41);
+	store_folder_free(&f);
+}
+END_TEST
+
+/* Several processes deliver into one folder at once: every message
+ * gets its own UID, none lost. */
+START_TEST(concurrent_deliveries)
+{
+	enum { CHILDREN = 6, EACH = 30 };
+	struct store_folder *f;
+	pid_t pids[CHILDREN];
+
+	deliver(md, "first\n", 0);
+	for (int c = 0; c < CHILDREN; c++) {
+		pids[c] = fork();
+		ck_assert_int_ge(pids[c], 0);
+		if (pids[c] == 0) {
+			for (int i = 0; i < EACH; i++) {
+				struct str error = STR_INIT;
+				const char *dsn;
+				uint32_t uid;
+
+				if (store_deliver(md, 0, 0, write_text,
+						  "m\n", 0, &uid, &error,
+						  &dsn) != MAILDIR_OK ||
+				    uid == 0)
+					_exit(1);
+			}
+			_exit(0);
+		}
+	}
+	for (int c = 0; c < CHILDREN; c++)
+		ck_assert_int_eq(tu_wait(pids[c]), 0);
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 1 + CHILDREN * EACH);
+	for (size_t i = 0; i < f->count; i++)
+		ck_assert_uint_eq(f->msgs[i].uid, i + 1);
+	ck_assert_uint_eq(f->uidnext, f->count + 1);
+	store_folder_free(&f);
+}
+END_TEST
+
+START_TEST(folder_names)
+{
+	struct str dir = STR_INIT;
+
+	ck_assert(store_folder_path("/m", NULL, &dir));
+	ck_assert_str_eq(str_c(&dir), "/m");
+	ck_assert(store_folder_path("/m", "inbox", &dir));
+	ck_assert_str_eq(str_c(&dir), "/m");
+	ck_assert(store_folder_path("/m", "Sent", &dir));
+	ck_assert_str_eq(str_c(&dir), "/m/.Sent");
+	ck_assert(store_folder_path("/m", "a.b", &dir));
+	ck_assert_str_eq(str_c(&dir), "/m/.a.b");
+	ck_assert(!store_folder_path("/m", "..", &dir));
+	ck_assert(!store_folder_path("/m", ".hidden", &dir));
+	ck_assert(!store_folder_path("/m", "a/b", &dir));
+	ck_assert(!store_folder_path("/m", "a..b", &dir));
+	ck_assert(!store_folder_path("/m", "a.", &dir));
+	ck_assert(!store_folder_path("/m", "a\nb", &dir));
+	str_release(&dir);
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, record_round_trip);
+	tcase_add_test(tc, deliver_assigns_uids);
+	tcase_add_test(tc, sessions_see_each_other);
+	tcase_add_test(tc, foreign_changes_found);
+	tcase_add_test(tc, compaction_keeps_state);
+	tcase_add_test(tc, log_truncated_everywhere);
+	tcase_add_test(tc, lost_index_rebuilt);
+	tcase_add_test(tc, uidlist_migrated);
+	tcase_add_test(tc, concurrent_deliveries);
+	tcase_add_test(tc, folder_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run_suite(store_suite());
+}
