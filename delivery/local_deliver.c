@@ -35,6 +35,7 @@
 #include "msg.h"
 #include "priv.h"
 #include "safe_file.h"
+#include "store.h"
 
 void local_result_set(struct local_result *res, enum local_status status,
 		      const char *dsn, const char *fmt, ...)
@@ -59,9 +60,11 @@ void local_write(const struct local_content *c,
 
 	switch (d->kind) {
 	case RESOLVE_MAILDIR:
-		st = maildir_deliver(d->path, NULL, local_content_write,
-				     (void *)c, local_state.size_limit, NULL,
-				     &error, &dsn);
+		/* Through the mailbox store: the message gets its UID
+		 * now, so no reader ever scans the folder for it. */
+		st = store_deliver(d->path, 0, 0, local_content_write,
+				   (void *)c, local_state.size_limit, NULL,
+				   &error, &dsn);
 		if (st == MAILDIR_OK)
 			local_result_set(res, LOCAL_OK, "2.0.0",
 					 "delivered to maildir");
