@@ -22,6 +22,7 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dict.h"
 #include "mem.h"
@@ -215,6 +216,13 @@ void transport_route_release(struct transport_route *route)
 
 static bool transport_port(const char *text, unsigned *port_r)
 {
+	static const struct {
+		const char *name;
+		unsigned port;
+	} known[] = {
+		{ "lmtp", 24 }, { "smtp", 25 }, { "smtps", 465 },
+		{ "submissions", 465 }, { "submission", 587 },
+	};
 	struct servent *se;
 	long v;
 
@@ -224,6 +232,14 @@ static bool transport_port(const char *text, unsigned *port_r)
 	}
 	if (*text == '\0' || isdigit((unsigned char)*text))
 		return false;
+	/* The mail ports by name without /etc/services, which a minimal
+	 * system (a container, a fresh debootstrap) lacks; Postfix keeps
+	 * the same list (known_tcp_ports). */
+	for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
+		if (strcasecmp(text, known[i].name) == 0) {
+			*port_r = known[i].port;
+			return true;
+		}
 	se = getservbyname(text, "tcp");
 	if (se == NULL)
 		return false;
