@@ -39,6 +39,7 @@ SMTP_SRC = $(wildcard $(SRCDIR)/delivery/smtp_*.c)
 SMTP_SRC := $(filter-out %/smtp_main.c,$(SMTP_SRC))
 PICKUP_SRC = $(filter-out %/main.c,$(wildcard $(SRCDIR)/pickup/*.c))
 STORE_SRC = $(wildcard $(SRCDIR)/store/*.c)
+IMAP_SRC = $(filter-out %main.c,$(wildcard $(SRCDIR)/imapd/imap_*.c))
 
 obj = $(patsubst $(SRCDIR)/%.c,$(OUT)/obj/%.o,$(1))
 
@@ -51,6 +52,8 @@ fuzz_pop3_parse_LIBS = $(OUT)/libpop3.a
 fuzz_smtp_reply_LIBS = $(OUT)/libsmtp.a
 fuzz_pickup_LIBS = $(OUT)/libpickup.a
 fuzz_store_index_LIBS = $(OUT)/libstore.a
+fuzz_imap_parse_LIBS = $(OUT)/libimap.a
+fuzz_imap_utf7_LIBS = $(OUT)/libimap.a
 
 .PHONY: fuzz fuzz-smoke fuzz-clean
 fuzz: $(addprefix $(OUT)/,$(TARGETS))
@@ -70,7 +73,8 @@ $(OUT)/obj/%.o: $(SRCDIR)/%.c $(BUILDDIR)/config.h
 $(OUT)/obj/tests/fuzz/%.o: $(SRCDIR)/tests/fuzz/%.c $(BUILDDIR)/config.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS_ALL) -I$(SRCDIR)/smtpd -I$(SRCDIR)/pop3d \
-		-I$(SRCDIR)/delivery -I$(SRCDIR)/pickup -I$(SRCDIR)/store $(TARGET_CFLAGS) -MMD -MP -c -o $@ $<
+		-I$(SRCDIR)/delivery -I$(SRCDIR)/pickup -I$(SRCDIR)/imapd \
+		-I$(SRCDIR)/store $(TARGET_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(OUT)/libcommon.a: $(call obj,$(COMMON_SRC))
 $(OUT)/libsmtpd.a: $(call obj,$(SMTPD_SRC))
@@ -78,6 +82,7 @@ $(OUT)/libpop3.a: $(call obj,$(POP3_SRC))
 $(OUT)/libsmtp.a: $(call obj,$(SMTP_SRC))
 $(OUT)/libpickup.a: $(call obj,$(PICKUP_SRC))
 $(OUT)/libstore.a: $(call obj,$(STORE_SRC))
+$(OUT)/libimap.a: $(call obj,$(IMAP_SRC))
 $(OUT)/%.a:
 	rm -f $@
 	ar cr $@ $^
