@@ -167,12 +167,17 @@ void local_command(const struct local_content *c, const char *cmd,
 	struct local_pipe p = { STR_INIT, 0, STR_INIT, -1, -1 };
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, status = 0;
 	time_t deadline = time(NULL) + (timeout > 0 ? timeout : 1000);
+	void (*old_pipe)(int);
 	pid_t pid;
+
+	/* A command that exits without reading its input must cost an
+	 * EPIPE, not the caller's life, whoever the caller is. */
+	old_pipe = signal(SIGPIPE, SIG_IGN);
 
 	if (!queue_msg_content(c->msg, &p.input, SIZE_MAX)) {
 		local_result_set(res, LOCAL_DEFER, "4.3.0",
 				 "cannot read queue file: %s", strerror(errno));
-		return;
+		goto out;
 	}
 	/* Headers first: build them in front of the content. */
 	{
@@ -222,4 +227,5 @@ out:
 	}
 	str_release(&p.input);
 	str_release(&p.output);
+	signal(SIGPIPE, old_pipe);
 }
