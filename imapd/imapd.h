@@ -1,0 +1,149 @@
+#ifndef IMAPD_IMAPD_H
+#define IMAPD_IMAPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "imap_parse.h"
+#include "imap_seqset.h"
+#include "store.h"
+#include "str.h"
+
+/*
+ * imapd: the IMAP mail process (RFC 3501, RFC 9051), running as the
+ * mailbox owner on one user's Maildir++ through the mailbox store. It
+ * starts authenticated (the login front end or a PREAUTH stdin/stdout
+ * session checked the user); pre-authentication commands are the front
+ * end's.
+ */
+
+/* Sizes and limits. */
+#define IMAPD_APPEND_MAX	(64 * 1024 * 1024)	/* APPENDLIMIT */
+#define IMAPD_OUT_FLUSH		65536
+#define IMAPD_IDLE_MAX		(30 * 60)	/* RFC 3501: 30 min */
+#define IMAPD_TIMEOUT		(30 * 60)	/* between commands */
+
+/* The session's view of one message of the selected mailbox. Sequence
+ * numbers are positions in this view; expunges by other sessions stay in
+ * it (expunged set) until the session may report them. */
+struct imapd_view {
+	uint32_t uid;
+	uint32_t flags;		/* STORE_F_*, as last reported */
+	uint64_t keywords;
+	uint64_t modseq;
+	bool recent;
+	bool expunged;		/* gone from the store, not yet reported */
+	bool flags_changed;	/* to report as FETCH FLAGS */
+};
+
+struct imapd {
+	int in_fd, out_fd;
+	struct str in;		/* bytes read, not yet parsed */
+	struct str out;		/* bytes to send */
+	struct str tagged;	/* the command's tagged reply, sent last */
+	struct imap_parser *parser;
+	const char *user;
+	char *root;		/* the user's Maildir (INBOX) */
+	bool logout, rev2, utf8;
+	uint64_t in_bytes, out_bytes;
+	unsigned deleted, expunged;	/* for the logout line */
+
+	/* The selected mailbox, or folder == NULL. */
+	struct store_folder *folder;
+	char *mailbox;		/* its name, UTF-8 */
+	bool readonly;
+	struct imapd_view *view;
+	size_t nview, capview;
+	bool exists_changed;
+	struct imap_seqset saved;	/* SEARCHRES "$" */
+};
+
+/* What a command may be answered with now: may untagged EXPUNGE
+ * responses be sent (not during FETCH, STORE and SEARCH by sequence
+ * number, RFC 3501 7.4.1)? */
+enum imapd_sync_mode {
+	IMAPD_SYNC_ALL,
+	IMAPD_SYNC_NO_EXPUNGE,
+};
+
+/* imapd_io.c */
+void imapd_init(struct imapd *s, int in_fd, int out_fd, const char *user,
+		const char *root);
+void imapd_deinit(struct imapd *s);
+/* Serve until LOGOUT, EOF, a timeout or a fatal error. */
+void imapd_serve(struct imapd *s, const char *greeting);
+void imapd_printf(struct imapd *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void imapd_append(struct imapd *s, const char *data, size_t len);
+bool imapd_flush(struct imapd *s);
+/* Read one line (IDLE's DONE) with a timeout in seconds, polling the
+ * given extra fd too: 1 a line in line_r, 0 extra fd readable, -1 EOF
+ * or error or timeout. */
+int imapd_read_line(struct imapd *s, int extra_fd, int timeout,
+		    struct str *line_r);
+
+/* imapd_cmd.c: one command; tag and name from the parser. */
+void imapd_command(struct imapd *s, const struct imap_cmd *cmd);
+void imapd_capability(struct imapd *s, struct str *out);
+/* The tagged reply of the running command: sent after the untagged
+ * updates that the command's end allows. */
+void imapd_tagged(struct imapd *s, const char *tag, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* imapd_mailbox.c */
+bool imapd_select(struct imapd *s, const char *tag, const char *name,
+		  bool readonly);
+void imapd_close_mailbox(struct imapd *s, bool expunge);
+/* Bring the view up to date and send the untagged responses allowed in
+ * mode. */
+void imapd_sync(struct imapd *s, enum imapd_sync_mode mode);
+bool imapd_expunge(struct imapd *s, const struct imap_seqset *uids);
+void imapd_idle(struct imapd *s, const char *tag);
+/* Resolve a sequence set given as an argument into a normalised set of
+ * UIDs of the view (uid: the set is of UIDs). NULL error_r on success. */
+bool imapd_uidset(struct imapd *s, const char *text, bool uid,
+		  struct imap_seqset *uids_r, const char **error_r);
+/* The view index of uid (binary search), or -1. */
+long imapd_view_find(const struct imapd *s, uint32_t uid);
+/* Map flags between the store's bits and IMAP's. */
+uint32_t imapd_flags_to_store(unsigned imap_flags);
+unsigned imapd_flags_from_store(uint32_t store_flags);
+void imapd_format_flags(struct imapd *s, const struct imapd_view *v,
+			struct str *out);
+/* The directory of mailbox name (UTF-8) under the root; false if the
+ * name is invalid (error_r says why). */
+bool imapd_mailbox_dir(struct imapd *s, const char *name, struct str *dir_r,
+		       const char **error_r);
+
+/* imapd_list.c */
+void imapd_cmd_list(struct imapd *s, const struct imap_cmd *cmd, bool lsub);
+void imapd_cmd_create(struct imapd *s, const struct imap_cmd *cmd);
+void imapd_cmd_delete(struct imapd *s, const struct imap_cmd *cmd);
+void imapd_cmd_rename(struct imapd *s, const struct imap_cmd *cmd);
+void imapd_cmd_subscribe(struct imapd *s, const struct imap_cmd *cmd,
+			 bool subscribe);
+void imapd_cmd_status(struct imapd *s, const struct imap_cmd *cmd);
+/* Create the SPECIAL-USE folders (Drafts, Sent, Trash, Junk, Archive)
+ * that are missing, subscribed. */
+void imapd_special_use_create(struct imapd *s);
+
+/* imapd_fetch.c */
+void imapd_cmd_fetch(struct imapd *s, const struct imap_cmd *cmd);
+/* The message file of uid in the selected folder, read with CRLF line
+ * ends into out. False if it is gone. */
+bool imapd_message_crlf(struct imapd *s, uint32_t uid, struct str *out);
+/* The header block (through the blank line) and the body of a CRLF
+ * message. */
+void imapd_split_header(const char *msg, size_t len, size_t *hdr_len_r);
+
+/* imapd_store.c */
+void imapd_cmd_store(struct imapd *s, const struct imap_cmd *cmd);
+void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move);
+void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd);
+
+/* imapd_search.c */
+void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd);
+
+#endif

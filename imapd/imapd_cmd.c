@@ -1,0 +1,265 @@
+/*
+ * imapd_cmd: command dispatch of the IMAP mail process (imapd.h) and the
+ * commands that need no mailbox: CAPABILITY, NOOP, LOGOUT, ENABLE, ID,
+ * NAMESPACE, CHECK, plus the refusals of pre-authentication commands.
+ *
+ * Each command names the states it is valid in; in the wrong state it is
+ * answered BAD, as RFC 3501 asks. After every command the selected
+ * mailbox is synchronised, with untagged EXPUNGE held back while a
+ * command by sequence number (FETCH, STORE, SEARCH) is answered.
+ *
+ * SECURITY: runs as the mailbox owner; arguments come from the parser
+ * and are checked by each command.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+
+#include "imapd.h"
+
+#define CAPS_COMMON "IMAP4rev1 LITERAL+ ENABLE IDLE UIDPLUS MOVE UNSELECT " \
+	"NAMESPACE ID CHILDREN SPECIAL-USE SEARCHRES ESEARCH"
+
+void imapd_capability(struct imapd *s, struct str *out)
+{
+	str_printf(out, "%s APPENDLIMIT=%u", CAPS_COMMON,
+		   (unsigned)IMAPD_APPEND_MAX);
+}
+
+void imapd_tagged(struct imapd *s, const char *tag, const char *fmt, ...)
+{
+	va_list ap;
+
+	str_clear(&s->tagged);
+	str_printf(&s->tagged, "%s ", tag);
+	va_start(ap, fmt);
+	str_vprintf(&s->tagged, fmt, ap);
+	va_end(ap);
+	str_append(&s->tagged, "\r\n");
+}
+
+static void cmd_capability(struct imapd *s, const struct imap_cmd *cmd)
+{
+	struct str caps = STR_INIT;
+
+	imapd_capability(s, &caps);
+	imapd_printf(s, "* CAPABILITY %s\r\n", str_c(&caps));
+	imapd_tagged(s, cmd->tag, "OK Capability completed.");
+	str_release(&caps);
+}
+
+static void cmd_noop(struct imapd *s, const struct imap_cmd *cmd)
+{
+	imapd_tagged(s, cmd->tag, "OK %s completed.", cmd->name);
+}
+
+static void cmd_logout(struct imapd *s, const struct imap_cmd *cmd)
+{
+	imapd_printf(s, "* BYE Logging out\r\n");
+	imapd_tagged(s, cmd->tag, "OK Logout completed.");
+	s->logout = true;
+}
+
+/* ENABLE (RFC 5161): nothing this server knows needs enabling yet but
+ * IMAP4rev2's UTF-8 names; unknown capabilities are ignored. */
+static void cmd_enable(struct imapd *s, const struct imap_cmd *cmd)
+{
+	struct str enabled = STR_INIT;
+	const char *name;
+
+	if (cmd->nargs == 0) {
+		imapd_tagged(s, cmd->tag, "BAD Missing capability.");
+		return;
+	}
+	for (unsigned i = 0; i < cmd->nargs; i++) {
+		if (!imap_arg_get_atom(&cmd->args[i], &name)) {
+			imapd_tagged(s, cmd->tag, "BAD Invalid arguments.");
+			str_release(&enabled);
+			return;
+		}
+	}
+	if (enabled.len > 0)
+		imapd_printf(s, "* ENABLED%s\r\n", str_c(&enabled));
+	else
+		imapd_printf(s, "* ENABLED\r\n");
+	imapd_tagged(s, cmd->tag, "OK Enabled.");
+	str_release(&enabled);
+}
+
+/* ID (RFC 2971): what the client says is logged by nobody yet; the
+ * answer names the server without its version. */
+static void cmd_id(struct imapd *s, const struct imap_cmd *cmd)
+{
+	const struct imap_arg *list;
+	unsigned count;
+
+	if (cmd->nargs != 1 ||
+	    (cmd->args[0].type != IMAP_ARG_NIL &&
+	     !imap_arg_get_list(&cmd->args[0], &list, &count))) {
+		imapd_tagged(s, cmd->tag, "BAD Invalid ID arguments.");
+		return;
+	}
+	imapd_printf(s, "* ID (\"name\" \"correo\")\r\n");
+	imapd_tagged(s, cmd->tag, "OK ID completed.");
+}
+
+static void cmd_namespace(struct imapd *s, const struct imap_cmd *cmd)
+{
+	imapd_printf(s, "* NAMESPACE ((\"\" \".\")) NIL NIL\r\n");
+	imapd_tagged(s, cmd->tag, "OK Namespace completed.");
+}
+
+static void cmd_select(struct imapd *s, const struct imap_cmd *cmd)
+{
+	const char *name;
+
+	if (cmd->nargs < 1 || !imap_arg_get_astring(&cmd->args[0], &name)) {
+		imapd_tagged(s, cmd->tag, "BAD Missing mailbox name.");
+		return;
+	}
+	if (cmd->nargs > 1) {
+		imapd_tagged(s, cmd->tag, "BAD Unknown SELECT parameters.");
+		return;
+	}
+	(void)imapd_select(s, cmd->tag, name,
+			   strcmp(cmd->name, "EXAMINE") == 0);
+}
+
+static void cmd_close(struct imapd *s, const struct imap_cmd *cmd)
+{
+	bool close = strcmp(cmd->name, "CLOSE") == 0;
+
+	imapd_close_mailbox(s, close && !s->readonly);
+	/* RFC 7162's CLOSED only matters with QRESYNC; none here. */
+	imapd_tagged(s, cmd->tag, "OK %s completed.",
+		     close ? "Close" : "Unselect");
+}
+
+static void cmd_expunge(struct imapd *s, const struct imap_cmd *cmd)
+{
+	struct imap_seqset uids = IMAP_SEQSET_INIT;
+	const char *set, *error;
+
+	if (s->readonly) {
+		imapd_tagged(s, cmd->tag, "NO Mailbox is read-only.");
+		return;
+	}
+	if (cmd->uid) {
+		if (cmd->nargs != 1 ||
+		    !imap_arg_get_atom(&cmd->args[0], &set) ||
+		    !imapd_uidset(s, set, true, &uids, &error)) {
+			imapd_tagged(s, cmd->tag, "BAD %s", cmd->nargs != 1 ?
+				     "Missing sequence set." : error);
+			imap_seqset_release(&uids);
+			return;
+		}
+	}
+	if (!imapd_expunge(s, cmd->uid ? &uids : NULL))
+		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Expunge failed.");
+	else
+		imapd_tagged(s, cmd->tag, "OK Expunge completed.");
+	imap_seqset_release(&uids);
+}
+
+static void cmd_idle(struct imapd *s, const struct imap_cmd *cmd)
+{
+	imapd_idle(s, cmd->tag);
+}
+
+static void cmd_uid_fetch(struct imapd *s, const struct imap_cmd *cmd)
+{
+	imapd_cmd_fetch(s, cmd);
+}
+
+static void cmd_list(struct imapd *s, const struct imap_cmd *cmd)
+{
+	imapd_cmd_list(s, cmd, strcmp(cmd->name, "LSUB") == 0);
+}
+
+static void cmd_subscribe(struct imapd *s, const struct imap_cmd *cmd)
+{
+	imapd_cmd_subscribe(s, cmd, strcmp(cmd->name, "SUBSCRIBE") == 0);
+}
+
+static void cmd_copy(struct imapd *s, const struct imap_cmd *cmd)
+{
+	imapd_cmd_copy(s, cmd, strcmp(cmd->name, "MOVE") == 0);
+}
+
+static void cmd_already(struct imapd *s, const struct imap_cmd *cmd)
+{
+	imapd_tagged(s, cmd->tag, "BAD Already logged in.");
+}
+
+enum {
+	ST_AUTH = 0x1,		/* authenticated, nothing selected */
+	ST_SEL = 0x2,		/* a mailbox selected */
+	ST_ANY = ST_AUTH | ST_SEL,
+	UID_OK = 0x4,		/* has a UID form */
+	NO_EXPUNGE = 0x8,	/* by sequence number: hold EXPUNGE back */
+};
+
+static const struct imapd_cmd_def {
+	const char *name;
+	void (*run)(struct imapd *s, const struct imap_cmd *cmd);
+	unsigned how;
+} imapd_cmds[] = {
+	{ "CAPABILITY", cmd_capability, ST_ANY },
+	{ "NOOP", cmd_noop, ST_ANY },
+	{ "LOGOUT", cmd_logout, ST_ANY },
+	{ "ENABLE", cmd_enable, ST_AUTH },
+	{ "ID", cmd_id, ST_ANY },
+	{ "NAMESPACE", cmd_namespace, ST_ANY },
+	{ "LOGIN", cmd_already, ST_ANY },
+	{ "AUTHENTICATE", cmd_already, ST_ANY },
+	{ "STARTTLS", cmd_already, ST_ANY },
+	{ "SELECT", cmd_select, ST_ANY },
+	{ "EXAMINE", cmd_select, ST_ANY },
+	{ "CREATE", imapd_cmd_create, ST_ANY },
+	{ "DELETE", imapd_cmd_delete, ST_ANY },
+	{ "RENAME", imapd_cmd_rename, ST_ANY },
+	{ "SUBSCRIBE", cmd_subscribe, ST_ANY },
+	{ "UNSUBSCRIBE", cmd_subscribe, ST_ANY },
+	{ "LIST", cmd_list, ST_ANY },
+	{ "LSUB", cmd_list, ST_ANY },
+	{ "STATUS", imapd_cmd_status, ST_ANY },
+	{ "APPEND", imapd_cmd_append, ST_ANY },
+	{ "IDLE", cmd_idle, ST_ANY },
+	{ "CHECK", cmd_noop, ST_SEL },
+	{ "CLOSE", cmd_close, ST_SEL },
+	{ "UNSELECT", cmd_close, ST_SEL },
+	{ "EXPUNGE", cmd_expunge, ST_SEL | UID_OK },
+	{ "SEARCH", imapd_cmd_search, ST_SEL | UID_OK | NO_EXPUNGE },
+	{ "FETCH", cmd_uid_fetch, ST_SEL | UID_OK | NO_EXPUNGE },
+	{ "STORE", imapd_cmd_store, ST_SEL | UID_OK | NO_EXPUNGE },
+	{ "COPY", cmd_copy, ST_SEL | UID_OK | NO_EXPUNGE },
+	{ "MOVE", cmd_copy, ST_SEL | UID_OK | NO_EXPUNGE },
+};
+
+void imapd_command(struct imapd *s, const struct imap_cmd *cmd)
+{
+	const struct imapd_cmd_def *def = NULL;
+	enum imapd_sync_mode mode = IMAPD_SYNC_ALL;
+
+	for (size_t i = 0; i < sizeof(imapd_cmds) / sizeof(*imapd_cmds); i++)
+		if (strcmp(imapd_cmds[i].name, cmd->name) == 0)
+			def = &imapd_cmds[i];
+	str_clear(&s->tagged);
+	if (def == NULL || (cmd->uid && !(def->how & UID_OK)))
+		imapd_tagged(s, cmd->tag, "BAD Unknown command.");
+	else if (s->folder == NULL && !(def->how & ST_AUTH))
+		imapd_tagged(s, cmd->tag, "BAD No mailbox selected.");
+	else
+		def->run(s, cmd);
+	if (def != NULL && (def->how & NO_EXPUNGE) && !cmd->uid)
+		mode = IMAPD_SYNC_NO_EXPUNGE;
+	/* What others changed is reported after the command ran on the
+	 * view the client knew, before its tagged reply. */
+	if (s->folder != NULL && !s->logout)
+		imapd_sync(s, mode);
+	imapd_append(s, s->tagged.data == NULL ? "" : s->tagged.data,
+		     s->tagged.len);
+	str_clear(&s->tagged);
+}

@@ -1,0 +1,490 @@
+/*
+ * imapd_mailbox: the selected mailbox of an IMAP session (imapd.h):
+ * SELECT/EXAMINE, the session's view of it (sequence numbers), the
+ * untagged updates (EXISTS, RECENT, EXPUNGE, FETCH FLAGS) after other
+ * sessions or deliveries changed it, EXPUNGE, CLOSE, and IDLE.
+ *
+ * The view is the session's own: messages another session expunged stay
+ * in it, marked, until an EXPUNGE response may be sent (never during
+ * FETCH, STORE or SEARCH by sequence number, RFC 3501 7.4.1), so the
+ * client's sequence numbers always mean what it thinks. \Recent is the
+ * Maildir way: a read-write session that first sees a message in new/
+ * moves it to cur/ and is the one that reports it recent.
+ *
+ * IDLE waits on inotify (new/, cur/ and the folder directory, where the
+ * index log changes), not on a timer: a delivery is pushed as soon as
+ * its index record is written.
+ *
+ * SECURITY: runs as the mailbox owner; mailbox names are checked by
+ * imap_mailbox_to_dir() before any path is built from them.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "imap_flags.h"
+#include "imap_mailbox.h"
+#include "imapd.h"
+#include "mem.h"
+#include "msg.h"
+
+static const struct {
+	uint32_t store;
+	unsigned imap;
+} imapd_flag_map[] = {
+	{ STORE_F_ANSWERED, IMAP_FLAG_ANSWERED },
+	{ STORE_F_FLAGGED, IMAP_FLAG_FLAGGED },
+	{ STORE_F_DELETED, IMAP_FLAG_DELETED },
+	{ STORE_F_SEEN, IMAP_FLAG_SEEN },
+	{ STORE_F_DRAFT, IMAP_FLAG_DRAFT },
+};
+
+uint32_t imapd_flags_to_store(unsigned imap_flags)
+{
+	uint32_t f = 0;
+
+	for (size_t i = 0; i < 5; i++)
+		if (imap_flags & imapd_flag_map[i].imap)
+			f |= imapd_flag_map[i].store;
+	return f;
+}
+
+unsigned imapd_flags_from_store(uint32_t store_flags)
+{
+	unsigned f = 0;
+
+	for (size_t i = 0; i < 5; i++)
+		if (store_flags & imapd_flag_map[i].store)
+			f |= imapd_flag_map[i].imap;
+	return f;
+}
+
+void imapd_format_flags(struct imapd *s, const struct imapd_view *v,
+			struct str *out)
+{
+	const char *kw[STORE_MAX_KEYWORDS];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < s->folder->nkeywords; i++)
+		if (v->keywords & (1ULL << i))
+			kw[n++] = s->folder->keywords[i];
+	imap_flags_format(imapd_flags_from_store(v->flags) |
+			  (v->recent ? IMAP_FLAG_RECENT : 0), kw, n, out);
+}
+
+bool imapd_mailbox_dir(struct imapd *s, const char *name, struct str *dir_r,
+		       const char **error_r)
+{
+	str_clear(dir_r);
+	str_append(dir_r, s->root);
+	if (imap_mailbox_is_inbox(name))
+		return true;
+	str_append_c(dir_r, '/');
+	return imap_mailbox_to_dir(name, dir_r, error_r);
+}
+
+long imapd_view_find(const struct imapd *s, uint32_t uid)
+{
+	size_t lo = 0, hi = s->nview;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->view[mid].uid == uid)
+			return (long)mid;
+		if (s->view[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static struct imapd_view *imapd_view_add(struct imapd *s,
+					 const struct store_msg *m)
+{
+	struct imapd_view *v;
+
+	if (s->nview == s->capview) {
+		s->capview = s->capview == 0 ? 64 : s->capview * 2;
+		s->view = mem_array_realloc(s->view, s->capview,
+					    sizeof(*s->view));
+	}
+	v = &s->view[s->nview++];
+	memset(v, 0, sizeof(*v));
+	v->uid = m->uid;
+	v->flags = m->flags;
+	v->keywords = m->keywords;
+	v->modseq = m->modseq;
+	return v;
+}
+
+/* Take the messages still in new/ as this session's recent ones. */
+static void imapd_claim_recent(struct imapd *s)
+{
+	struct str error = STR_INIT;
+	uint32_t *uids = NULL;
+	int n;
+
+	if (s->readonly)
+		return;
+	n = store_claim_new(s->folder, &uids, &error);
+	if (n < 0)
+		msg_warn("%s: %s", s->user, str_c(&error));
+	for (int i = 0; i < n; i++) {
+		long at = imapd_view_find(s, uids[i]);
+
+		if (at >= 0)
+			s->view[at].recent = true;
+	}
+	free(uids);
+	str_release(&error);
+}
+
+static unsigned imapd_recent_count(const struct imapd *s)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < s->nview; i++)
+		n += s->view[i].recent;
+	return n;
+}
+
+static void imapd_format_all_flags(struct imapd *s, struct str *out,
+				   bool permanent)
+{
+	str_append(out, "(\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+	for (unsigned i = 0; i < s->folder->nkeywords; i++)
+		str_printf(out, " %s", s->folder->keywords[i]);
+	if (permanent && s->folder->nkeywords < STORE_MAX_KEYWORDS)
+		str_append(out, " \\*");
+	str_append(out, ")");
+}
+
+void imapd_close_mailbox(struct imapd *s, bool expunge)
+{
+	if (s->folder == NULL)
+		return;
+	if (expunge) {
+		struct str error = STR_INIT;
+		uint32_t *uids = mem_array(s->folder->count + 1,
+					   sizeof(*uids));
+		size_t n = 0;
+
+		(void)store_folder_refresh(s->folder, &error);
+		for (size_t i = 0; i < s->folder->count; i++)
+			if ((s->folder->msgs[i].flags & STORE_F_DELETED) &&
+			    imapd_view_find(s, s->folder->msgs[i].uid) >= 0)
+				uids[n++] = s->folder->msgs[i].uid;
+		if (n > 0 && store_expunge(s->folder, uids, n, &error) > 0)
+			s->expunged += (unsigned)n;
+		free(uids);
+		str_release(&error);
+	}
+	store_folder_free(&s->folder);
+	mem_free(s->mailbox);
+	mem_free(s->view);
+	s->nview = s->capview = 0;
+	imap_seqset_clear(&s->saved);
+}
+
+bool imapd_select(struct imapd *s, const char *tag, const char *name,
+		  bool readonly)
+{
+	struct str dir = STR_INIT, error = STR_INIT, flags = STR_INIT;
+	struct stat st;
+	const char *why = NULL;
+	unsigned unseen = 0;
+	bool ok = false;
+
+	imapd_close_mailbox(s, false);
+	if (!imapd_mailbox_dir(s, name, &dir, &why)) {
+		imapd_tagged(s, tag, "NO %s", why);
+		goto out;
+	}
+	str_append(&dir, "/cur");
+	if (stat(str_c(&dir), &st) != 0) {
+		imapd_tagged(s, tag, "NO [NONEXISTENT] Mailbox doesn't "
+			     "exist: %s", name);
+		goto out;
+	}
+	str_truncate(&dir, dir.len - 4);
+	s->folder = store_folder_open(str_c(&dir), false, &error);
+	if (s->folder == NULL) {
+		msg_warn("%s: select %s: %s", s->user, name, str_c(&error));
+		imapd_tagged(s, tag, "NO [SERVERBUG] Internal error "
+			     "occurred. Refer to server log for more "
+			     "information.");
+		goto out;
+	}
+	s->mailbox = mem_strdup(imap_mailbox_is_inbox(name) ? "INBOX" : name);
+	s->readonly = readonly;
+	for (size_t i = 0; i < s->folder->count; i++) {
+		struct imapd_view *v = imapd_view_add(s, &s->folder->msgs[i]);
+
+		v->recent = readonly && s->folder->msgs[i].in_new;
+	}
+	imapd_claim_recent(s);
+	s->folder->nchanges = 0;
+	imapd_format_all_flags(s, &flags, false);
+	imapd_printf(s, "* FLAGS %s\r\n", str_c(&flags));
+	str_clear(&flags);
+	if (readonly)
+		str_append(&flags, "()");
+	else
+		imapd_format_all_flags(s, &flags, true);
+	imapd_printf(s, "* OK [PERMANENTFLAGS %s] Flags permitted.\r\n",
+		     str_c(&flags));
+	imapd_printf(s, "* %zu EXISTS\r\n* %u RECENT\r\n", s->nview,
+		     imapd_recent_count(s));
+	for (size_t i = 0; i < s->nview && unseen == 0; i++)
+		if (!(s->view[i].flags & STORE_F_SEEN))
+			unseen = (unsigned)i + 1;
+	if (unseen > 0 && !s->rev2)
+		imapd_printf(s, "* OK [UNSEEN %u] First unseen.\r\n", unseen);
+	imapd_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
+		     "* OK [UIDNEXT %u] Predicted next UID\r\n",
+		     s->folder->uidvalidity, s->folder->uidnext);
+	imapd_tagged(s, tag, "OK [%s] %s completed.",
+		     readonly ? "READ-ONLY" : "READ-WRITE",
+		     readonly ? "Examine" : "Select");
+	ok = true;
+out:
+	str_release(&dir);
+	str_release(&error);
+	str_release(&flags);
+	return ok;
+}
+
+/* Apply the store's changes since the last sync to the view. */
+static void imapd_view_update(struct imapd *s)
+{
+	struct store_folder *f = s->folder;
+	bool appended = false;
+
+	for (size_t c = 0; c < f->nchanges; c++) {
+		uint32_t uid = f->changes[c].uid;
+		const struct store_msg *m;
+		long at = imapd_view_find(s, uid);
+
+		switch (f->changes[c].kind) {
+		case 'E':
+			if (at >= 0)
+				s->view[at].expunged = true;
+			break;
+		case 'A':
+			m = store_lookup(f, uid, NULL);
+			if (m != NULL && at < 0 &&
+			    (s->nview == 0 ||
+			     uid > s->view[s->nview - 1].uid)) {
+				struct imapd_view *v = imapd_view_add(s, m);
+
+				v->recent = s->readonly && m->in_new;
+				appended = true;
+				s->exists_changed = true;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	f->nchanges = 0;
+	if (appended)
+		imapd_claim_recent(s);
+	f->nchanges = 0;
+	/* Flags: compare with what the client was told. */
+	for (size_t i = 0; i < s->nview; i++) {
+		struct imapd_view *v = &s->view[i];
+		const struct store_msg *m;
+
+		if (v->expunged)
+			continue;
+		m = store_lookup(f, v->uid, NULL);
+		if (m == NULL) {
+			v->expunged = true;
+			continue;
+		}
+		if (m->flags != v->flags || m->keywords != v->keywords) {
+			v->flags = m->flags;
+			v->keywords = m->keywords;
+			v->flags_changed = true;
+		}
+		v->modseq = m->modseq;
+	}
+}
+
+void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
+{
+	struct str error = STR_INIT, flags = STR_INIT;
+	size_t removed = 0, keep = 0;
+	unsigned nkeywords = s->folder->nkeywords;
+
+	if (!store_folder_refresh(s->folder, &error))
+		msg_warn("%s: %s: %s", s->user, s->mailbox, str_c(&error));
+	imapd_view_update(s);
+	if (s->folder->nkeywords != nkeywords) {
+		imapd_format_all_flags(s, &flags, false);
+		imapd_printf(s, "* FLAGS %s\r\n", str_c(&flags));
+		str_clear(&flags);
+	}
+	for (size_t i = 0; i < s->nview; i++) {
+		struct imapd_view *v = &s->view[i];
+
+		if (v->expunged && mode == IMAPD_SYNC_ALL) {
+			imapd_printf(s, "* %zu EXPUNGE\r\n",
+				     i + 1 - removed);
+			removed++;
+			continue;
+		}
+		if (v->flags_changed && !v->expunged) {
+			str_clear(&flags);
+			imapd_format_flags(s, v, &flags);
+			imapd_printf(s, "* %zu FETCH (FLAGS %s)\r\n",
+				     i + 1 - removed, str_c(&flags));
+			v->flags_changed = false;
+		}
+		s->view[keep++] = *v;
+	}
+	s->nview = keep;
+	if (s->exists_changed) {
+		imapd_printf(s, "* %zu EXISTS\r\n* %u RECENT\r\n", s->nview,
+			     imapd_recent_count(s));
+		s->exists_changed = false;
+	}
+	str_release(&error);
+	str_release(&flags);
+}
+
+bool imapd_expunge(struct imapd *s, const struct imap_seqset *uids)
+{
+	struct str error = STR_INIT;
+	uint32_t *list = mem_array(s->nview + 1, sizeof(*list));
+	size_t n = 0;
+	int removed;
+
+	(void)store_folder_refresh(s->folder, &error);
+	imapd_view_update(s);
+	for (size_t i = 0; i < s->nview; i++) {
+		const struct imapd_view *v = &s->view[i];
+
+		if (!v->expunged && (v->flags & STORE_F_DELETED) &&
+		    (uids == NULL || imap_seqset_contains(uids, v->uid)))
+			list[n++] = v->uid;
+	}
+	removed = n == 0 ? 0 : store_expunge(s->folder, list, n, &error);
+	if (removed < 0)
+		msg_warn("%s: expunge in %s: %s", s->user, s->mailbox,
+			 str_c(&error));
+	else
+		s->expunged += (unsigned)removed;
+	free(list);
+	str_release(&error);
+	return removed >= 0;
+}
+
+bool imapd_uidset(struct imapd *s, const char *text, bool uid,
+		  struct imap_seqset *uids_r, const char **error_r)
+{
+	struct imap_seqset set = IMAP_SEQSET_INIT;
+	bool ok = false;
+
+	imap_seqset_clear(uids_r);
+	if (!imap_seqset_parse(&set, text, IMAP_SEQSET_ALLOW_DOLLAR, 0,
+			       error_r))
+		goto out;
+	if (set.dollar) {
+		/* "$" is the saved result, kept as UIDs. */
+		imap_seqset_merge(uids_r, &s->saved);
+		imap_seqset_normalise(uids_r);
+		ok = true;
+		goto out;
+	}
+	if (uid) {
+		imap_seqset_resolve(&set, s->nview == 0 ? 0 :
+				    s->view[s->nview - 1].uid);
+		for (size_t i = 0; i < s->nview; i++)
+			if (imap_seqset_contains(&set, s->view[i].uid))
+				imap_seqset_add(uids_r, s->view[i].uid);
+	} else {
+		imap_seqset_resolve(&set, (uint32_t)s->nview);
+		if (set.count > 0 &&
+		    set.ranges[set.count - 1].hi > s->nview) {
+			*error_r = "Invalid messageset";
+			goto out;
+		}
+		for (unsigned r = 0; r < set.count; r++)
+			for (uint64_t q = set.ranges[r].lo;
+			     q <= set.ranges[r].hi; q++)
+				imap_seqset_add(uids_r, s->view[q - 1].uid);
+	}
+	imap_seqset_normalise(uids_r);
+	ok = true;
+out:
+	imap_seqset_release(&set);
+	return ok;
+}
+
+/* An inotify descriptor watching the selected folder, or -1. */
+static int imapd_watch(struct imapd *s)
+{
+	static const char *const subs[] = { "", "/new", "/cur" };
+	struct str path = STR_INIT;
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	if (fd < 0 || s->folder == NULL)
+		return fd;
+	for (size_t i = 0; i < 3; i++) {
+		str_clear(&path);
+		str_printf(&path, "%s%s", s->folder->dir, subs[i]);
+		if (inotify_add_watch(fd, str_c(&path), IN_CREATE |
+				      IN_MOVED_TO | IN_MOVED_FROM |
+				      IN_DELETE | IN_MODIFY) < 0)
+			msg_warn("inotify %s: %m", str_c(&path));
+	}
+	str_release(&path);
+	return fd;
+}
+
+void imapd_idle(struct imapd *s, const char *tag)
+{
+	struct str line = STR_INIT;
+	char buf[4096];
+	int fd = imapd_watch(s), r;
+
+	imapd_printf(s, "+ idling\r\n");
+	(void)imapd_flush(s);
+	for (;;) {
+		r = imapd_read_line(s, fd, IMAPD_IDLE_MAX, &line);
+		if (r == 0) {
+			/* Let a burst of changes settle, then report. */
+			usleep(20000);
+			while (read(fd, buf, sizeof(buf)) > 0)
+				;
+			if (s->folder != NULL)
+				imapd_sync(s, IMAPD_SYNC_ALL);
+			if (!imapd_flush(s))
+				break;
+			continue;
+		}
+		if (r < 0) {
+			imapd_printf(s, "* BYE Disconnected for inactivity.\r\n");
+			s->logout = true;
+			break;
+		}
+		if (strcasecmp(str_c(&line), "DONE") == 0)
+			imapd_tagged(s, tag, "OK Idle completed.");
+		else
+			imapd_tagged(s, tag, "BAD Expected DONE.");
+		break;
+	}
+	if (fd >= 0)
+		close(fd);
+	str_release(&line);
+}
