@@ -164,14 +164,19 @@ static bool mime_section_number(const char **p, unsigned long *num_r)
 	return true;
 }
 
-int mime_section_find(const struct mime_message *msg, const char *path,
-		      const struct mime_part **part_r)
+/* Resolve path; *message_r is true for "" (the message itself, as
+ * opposed to its part 1). */
+static int mime_section_lookup(const struct mime_message *msg,
+			       const char *path,
+			       const struct mime_part **part_r,
+			       bool *message_r)
 {
 	const struct mime_part *part = msg->root;
 	unsigned long num;
-	bool found = true;
+	bool found = true, message = true;
 
 	*part_r = NULL;
+	*message_r = *path == '\0';
 	if (*path == '\0') {
 		*part_r = part;
 		return 1;
@@ -181,17 +186,22 @@ int mime_section_find(const struct mime_message *msg, const char *path,
 			return -1;
 		if (*path != '\0' && (*path != '.' || path[1] == '\0'))
 			return -1;
-		if (found && (part->flags & MIME_PART_MESSAGE) != 0)
-			part = part->children;
 		if (!found) {
 			/* Keep checking the syntax. */
-		} else if ((part->flags & MIME_PART_MULTIPART) != 0) {
-			for (part = part->children; part != NULL && num > 1;
-			     num--)
-				part = part->next;
-			found = part != NULL;
-		} else if (num != 1) {
-			found = false;
+		} else {
+			/* A number on a message/rfc822 part (other than the
+			 * message itself) counts inside what it holds. */
+			if (!message && (part->flags & MIME_PART_MESSAGE) != 0)
+				part = part->children;
+			if ((part->flags & MIME_PART_MULTIPART) != 0) {
+				for (part = part->children;
+				     part != NULL && num > 1; num--)
+					part = part->next;
+				found = part != NULL;
+			} else if (num != 1) {
+				found = false;
+			}
+			message = false;
 		}
 		if (*path == '\0')
 			break;
@@ -203,23 +213,38 @@ int mime_section_find(const struct mime_message *msg, const char *path,
 	return 1;
 }
 
-int mime_section_range(const struct mime_message *msg,
-		       const struct mime_part *part, enum mime_section section,
-		       struct mime_range *range_r)
+int mime_section_find(const struct mime_message *msg, const char *path,
+		      const struct mime_part **part_r)
 {
-	const struct mime_part *inner = part;
+	bool message;
 
-	if ((part->flags & MIME_PART_MESSAGE) != 0)
-		inner = part->children;
+	return mime_section_lookup(msg, path, part_r, &message);
+}
+
+/* The part whose header HEADER, HEADER.FIELDS and TEXT use. */
+static const struct mime_part *mime_section_inner(const struct mime_part *part,
+						  bool message)
+{
+	if (!message && (part->flags & MIME_PART_MESSAGE) != 0)
+		return part->children;
+	return part;
+}
+
+int mime_section_range(const struct mime_message *msg, const char *path,
+		       enum mime_section section, struct mime_range *range_r)
+{
+	const struct mime_part *part, *inner;
+	bool message;
+	int ret;
+
+	ret = mime_section_lookup(msg, path, &part, &message);
+	if (ret <= 0)
+		return ret;
+	inner = mime_section_inner(part, message);
 	switch (section) {
 	case MIME_SECTION_ALL:
-		if (part == msg->root) {
-			range_r->start = part->header;
-			range_r->end = part->end;
-		} else {
-			range_r->start = part->body;
-			range_r->end = part->end;
-		}
+		range_r->start = message ? part->header : part->body;
+		range_r->end = part->end;
 		return 1;
 	case MIME_SECTION_HEADER:
 		range_r->start = inner->header;
@@ -230,13 +255,28 @@ int mime_section_range(const struct mime_message *msg,
 		range_r->end = inner->end;
 		return 1;
 	case MIME_SECTION_MIME:
-		if (part == msg->root)
+		if (message)
 			return -1;
 		range_r->start = part->header;
 		range_r->end = part->body;
 		return 1;
 	}
 	return -1;
+}
+
+int mime_section_header_part(const struct mime_message *msg,
+			     const char *path,
+			     const struct mime_part **part_r)
+{
+	const struct mime_part *part;
+	bool message;
+	int ret;
+
+	ret = mime_section_lookup(msg, path, &part, &message);
+	if (ret <= 0)
+		return ret;
+	*part_r = mime_section_inner(part, message);
+	return 1;
 }
 
 static bool mime_bare_lf_at(const char *data, size_t i)

@@ -159,10 +159,11 @@ bool mime_part_is_type(const struct mime_part *part, const char *type,
 		       const char *subtype);
 
 /* Find a part by IMAP section number ("" is the message, "1.2.3"; RFC
- * 3501 section 6.4.5): a number applied to a message/rfc822 part goes
- * into the encapsulated message, 1 applied to a part that is not a
- * multipart stays on it. Returns 1 found, 0 no such part, -1 not a
- * section number. */
+ * 3501 section 6.4.5). Each number counts the parts of a multipart; on a
+ * message/rfc822 part it counts inside the encapsulated message; 1 on a
+ * part that is not a multipart (the message's own body, say) stays on
+ * it. Returns 1 found, 0 no such part, -1 not a section number. Use it
+ * for BINARY[path] and BODYSTRUCTURE of a part. */
 int mime_section_find(const struct mime_message *msg, const char *path,
 		      const struct mime_part **part_r);
 
@@ -173,13 +174,21 @@ enum mime_section {
 	MIME_SECTION_MIME,	/* BODY[1.MIME]: the part's own header */
 };
 
-/* The range of a section of part (found by mime_section_find). HEADER
- * and TEXT of a message/rfc822 part are those of the encapsulated
- * message; of any other part its own header and body (Dovecot is as
- * lenient). MIME of the message itself is an error (-1); 1 otherwise. */
-int mime_section_range(const struct mime_message *msg,
-		       const struct mime_part *part, enum mime_section section,
-		       struct mime_range *range_r);
+/* The range of BODY[path] or BODY[path.section]. "" is the whole
+ * message; a numbered part is its body (for a message/rfc822 part, the
+ * whole encapsulated message). HEADER and TEXT of a numbered
+ * message/rfc822 part are those of the encapsulated message, of "" the
+ * message's own, of any other part its own header and body (RFC 3501
+ * allows them only on messages; Dovecot is as lenient). MIME of "" is an
+ * error. Returns 1, 0 no such part, -1 invalid. */
+int mime_section_range(const struct mime_message *msg, const char *path,
+		       enum mime_section section, struct mime_range *range_r);
+/* The part whose header BODY[path.HEADER.FIELDS ...] reads (the HEADER
+ * rule above), for mime_header_fields(). Returns like
+ * mime_section_range(). */
+int mime_section_header_part(const struct mime_message *msg,
+			     const char *path,
+			     const struct mime_part **part_r);
 
 /* Append the CRLF view of range to out, from offset (in the CRLF view of
  * the range) for at most count bytes (SIZE_MAX: to the end), as a
@@ -193,7 +202,7 @@ void mime_range_write(const struct mime_message *msg,
 void mime_append_crlf(struct str *out, const char *in, size_t len);
 
 /* BODY[HEADER.FIELDS (names)] and BODY[HEADER.FIELDS.NOT (names)]: the
- * fields of the header of part (after the HEADER rule above) whose names
+ * fields of the header of part (from mime_section_header_part) whose names
  * are (exclude: are not) among names, case-insensitively, in message
  * order, as written (CRLF view), followed by the blank line. */
 void mime_header_fields(const struct mime_message *msg,

@@ -354,8 +354,6 @@ void mime_header_fields(const struct mime_message *msg,
 	size_t i;
 	bool match;
 
-	if ((part->flags & MIME_PART_MESSAGE) != 0)
-		part = part->children;
 	mime_header_iter_init(&iter, msg->data, part->header.off,
 			      part->body.off);
 	while (mime_header_next(&iter, &f)) {
