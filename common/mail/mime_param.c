@@ -95,6 +95,12 @@ static void mime_param_name(struct mime_raw_param *rp, char *name)
 	if (star == NULL || star == name)
 		return;
 	p = star + 1;
+	if (*p == '\0') {
+		/* "name*": one extended value. */
+		*star = '\0';
+		rp->extended = true;
+		return;
+	}
 	if (*p >= '0' && *p <= '9') {
 		section = 0;
 		while (*p >= '0' && *p <= '9' &&
@@ -155,6 +161,8 @@ static unsigned mime_raw_params(struct mime_pool *pool, const char *s,
 			       mime_is_token_char((unsigned char)s[pos]))
 				pos++;
 			str_append_n(&value, s + start, pos - start);
+			if (pos == start)
+				continue;	/* "name=" and no value */
 		}
 		if (n == cap) {
 			cap = cap == 0 ? 8 : cap * 2;
