@@ -118,6 +118,12 @@ bool imapd_mailbox_dir(struct imapd *s, const char *name, struct str *dir_r,
 		       const char **error_r);
 
 /* imapd_list.c */
+/* A mailbox name from the client (mUTF-7 before IMAP4rev2) as checked
+ * UTF-8 in out ("INBOX" for INBOX in any case). */
+bool imapd_name_in(struct imapd *s, const char *raw, struct str *out,
+		   const char **error_r);
+/* Whether the mailbox (UTF-8 name) exists. */
+bool imapd_exists(struct imapd *s, const char *name);
 void imapd_cmd_list(struct imapd *s, const struct imap_cmd *cmd, bool lsub);
 void imapd_cmd_create(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_delete(struct imapd *s, const struct imap_cmd *cmd);

@@ -234,8 +234,8 @@ static const struct imapd_cmd_def {
 	{ "SEARCH", imapd_cmd_search, ST_SEL | UID_OK | NO_EXPUNGE },
 	{ "FETCH", cmd_uid_fetch, ST_SEL | UID_OK | NO_EXPUNGE },
 	{ "STORE", imapd_cmd_store, ST_SEL | UID_OK | NO_EXPUNGE },
-	{ "COPY", cmd_copy, ST_SEL | UID_OK | NO_EXPUNGE },
-	{ "MOVE", cmd_copy, ST_SEL | UID_OK | NO_EXPUNGE },
+	{ "COPY", cmd_copy, ST_SEL | UID_OK },
+	{ "MOVE", cmd_copy, ST_SEL | UID_OK },
 };
 
 void imapd_command(struct imapd *s, const struct imap_cmd *cmd)

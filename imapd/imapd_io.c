@@ -213,10 +213,6 @@ void imapd_serve(struct imapd *s, const char *greeting)
 			if (!imapd_flush(s))
 				s->logout = true;
 			break;
-		case IMAP_PARSE_LITERAL:
-			/* Not used: APPEND literals are read by the parser. */
-			imap_parser_refuse(s->parser);
-			break;
 		case IMAP_PARSE_DONE:
 			bad = 0;
 			imapd_command(s, imap_parser_cmd(s->parser));
@@ -232,7 +228,7 @@ void imapd_serve(struct imapd *s, const char *greeting)
 				s->logout = true;
 			}
 			break;
-		case IMAP_PARSE_FATAL:
+		default:	/* IMAP_PARSE_FATAL */
 			imapd_parse_error(s, true);
 			break;
 		}

@@ -48,7 +48,7 @@ static const struct {
 
 /* A name from the client (mUTF-7 for rev1 clients) as UTF-8 in out,
  * checked. INBOX in any case becomes "INBOX". */
-static bool imapd_name_in(struct imapd *s, const char *raw, struct str *out,
+bool imapd_name_in(struct imapd *s, const char *raw, struct str *out,
 			  const char **error_r)
 {
 	str_clear(out);
@@ -318,7 +318,7 @@ static bool imapd_name_arg(struct imapd *s, const struct imap_cmd *cmd,
 	return true;
 }
 
-static bool imapd_exists(struct imapd *s, const char *name)
+bool imapd_exists(struct imapd *s, const char *name)
 {
 	struct str dir = STR_INIT;
 	struct stat st;

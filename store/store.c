@@ -599,3 +599,52 @@ out:
 	free(f.changes);
 	return status;
 }
+
+int store_claim_new(struct store_folder *f, uint32_t **uids_r,
+		    struct str *error_r)
+{
+	struct store_rec rec = { .kind = 'F' };
+	struct str from = STR_INIT, name = STR_INIT;
+	struct store_batch b;
+	uint32_t *uids = NULL;
+	bool clean;
+	int lock, n = 0;
+
+	*uids_r = NULL;
+	lock = store_change_begin(f, &clean, error_r);
+	if (lock < 0)
+		return -1;
+	store_batch_init(&b, f);
+	for (size_t i = 0; i < f->count; i++) {
+		struct store_msg *m = &f->msgs[i];
+
+		if (!m->in_new)
+			continue;
+		store_flagged_name(m, m->flags, &name);
+		store_msg_path(f, m, &from);
+		str_clear(&rec.name);
+		str_printf(&rec.name, "%s/cur/%s", f->dir, str_c(&name));
+		if (rename(str_c(&from), str_c(&rec.name)) != 0)
+			continue;	/* gone or claimed by a foreign tool */
+		store_rec_reset(&rec);
+		rec.kind = 'F';
+		rec.uid = m->uid;
+		rec.flags = m->flags;
+		rec.keywords = m->keywords;
+		rec.in_new = false;
+		str_set(&rec.name, str_c(&name));
+		store_batch_add(&b, &rec);
+		uids = mem_array_realloc(uids, (size_t)n + 1, sizeof(*uids));
+		uids[n++] = m->uid;
+	}
+	if (!store_change_end(f, lock, clean, &b, error_r)) {
+		mem_free(uids);
+		n = -1;
+	}
+	*uids_r = uids;
+	store_batch_release(&b);
+	str_release(&from);
+	str_release(&name);
+	str_release(&rec.name);
+	return n;
+}

@@ -156,6 +156,17 @@ int store_keyword(struct store_folder *f, const char *name,
 int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
 		  struct str *error_r);
 
+/* Move every message still in new/ to cur/ (they were seen by a
+ * session that takes them as its \Recent ones: only one session gets
+ * each). The uids moved into *uids_r (free it), their number returned;
+ * -1 on error. */
+int store_claim_new(struct store_folder *f, uint32_t **uids_r,
+		    struct str *error_r);
+
+/* The UIDVALIDITY of the folder in dir from its index's first line:
+ * 1 found, 0 no index (yet). */
+int store_index_uidvalidity(const char *dir, uint32_t *uidvalidity_r);
+
 /* Rewrite the snapshot and start an empty log. */
 bool store_compact(struct store_folder *f, struct str *error_r);
 

@@ -926,3 +926,15 @@ out:
 	str_release(&rec.name);
 	return ret;
 }
+
+int store_index_uidvalidity(const char *dir, uint32_t *uidvalidity_r)
+{
+	struct store_rec rec = { 0 };
+	struct stat st;
+	bool ok = store_first_line(dir, STORE_LOG_FILE, &rec, NULL, &st);
+
+	if (ok)
+		*uidvalidity_r = (uint32_t)rec.uidvalidity;
+	str_release(&rec.name);
+	return ok ? 1 : 0;
+}

@@ -1,0 +1,420 @@
+/*
+ * imapd_fetch: FETCH and UID FETCH (RFC 3501 6.4.5, RFC 9051 6.4.5,
+ * BINARY from RFC 3516) in the IMAP mail process (imapd.h).
+ *
+ * Flags, UID, INTERNALDATE and RFC822.SIZE come from the index; anything
+ * else reads the message file once per message and parses it with the
+ * MIME parser, which gives every section in the CRLF view clients expect
+ * (Maildir files have LF line ends). Fetching a body section without
+ * .PEEK sets \Seen and reports the new flags in the same response.
+ *
+ * SECURITY: runs as the mailbox owner. Message files are hostile input:
+ * the MIME parser bounds depth, parts and header sizes; NUL bytes never
+ * reach the client in a literal (they become 0x80, as Dovecot does).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "imap_date.h"
+#include "imap_fetch.h"
+#include "imap_quote.h"
+#include "imapd.h"
+#include "mem.h"
+#include "mime.h"
+#include "msg.h"
+
+/* One message's file and its parse, for the items of one FETCH. */
+struct imapd_msgdata {
+	struct str raw;
+	struct mime_message *mime;
+	bool loaded;
+};
+
+static bool imapd_load(struct imapd *s, uint32_t uid,
+		       struct imapd_msgdata *md)
+{
+	struct str error = STR_INIT;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (md->loaded)
+		return true;
+	fd = store_msg_open(s->folder, uid, &error);
+	if (fd < 0) {
+		str_release(&error);
+		return false;
+	}
+	str_clear(&md->raw);
+	if (fstat(fd, &st) == 0)
+		str_reserve(&md->raw, (size_t)st.st_size + 1);
+	do {
+		str_reserve(&md->raw, 65536);
+		n = read(fd, md->raw.data + md->raw.len,
+			 md->raw.cap - md->raw.len - 1);
+		if (n > 0)
+			md->raw.len += (size_t)n;
+	} while (n > 0 || (n < 0 && errno == EINTR));
+	close(fd);
+	md->raw.data[md->raw.len] = '\0';
+	md->mime = mime_parse(md->raw.data, md->raw.len, NULL);
+	md->loaded = true;
+	str_release(&error);
+	return true;
+}
+
+static void imapd_unload(struct imapd_msgdata *md)
+{
+	mime_message_free(&md->mime);
+	str_clear(&md->raw);
+	md->loaded = false;
+}
+
+bool imapd_message_crlf(struct imapd *s, uint32_t uid, struct str *out)
+{
+	struct imapd_msgdata md = { STR_INIT, NULL, false };
+	bool ok = imapd_load(s, uid, &md);
+
+	if (ok)
+		mime_append_crlf(out, md.raw.data, md.raw.len);
+	imapd_unload(&md);
+	str_release(&md.raw);
+	return ok;
+}
+
+void imapd_split_header(const char *msg, size_t len, size_t *hdr_len_r)
+{
+	const char *p = msg, *end = msg + len;
+
+	/* The header ends after the first empty line. */
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (nl == NULL) {
+			p = end;
+			break;
+		}
+		if (nl == p || (nl == p + 1 && *p == '\r')) {
+			p = nl + 1;
+			break;
+		}
+		p = nl + 1;
+	}
+	*hdr_len_r = (size_t)(p - msg);
+}
+
+/* Append data as a literal (NULs as 0x80). */
+static void imapd_literal(struct str *out, const char *data, size_t len)
+{
+	size_t start;
+
+	str_printf(out, "{%zu}\r\n", len);
+	start = out->len;
+	str_append_n(out, data, len);
+	for (size_t i = start; i < out->len; i++)
+		if (out->data[i] == '\0')
+			out->data[i] = (char)0x80;
+}
+
+static void imapd_section_path(const struct imap_fetch_item *item,
+			       struct str *path)
+{
+	str_clear(path);
+	for (unsigned i = 0; i < item->nparts; i++)
+		str_printf(path, "%s%u", i > 0 ? "." : "", item->part[i]);
+}
+
+/* BODY[...] / BODY.PEEK[...]: 1 done, 0 no such part (answered NIL),
+ * -1 the message is gone. */
+static int imapd_fetch_section(struct imapd *s, uint32_t uid,
+			       const struct imap_fetch_item *item,
+			       struct imapd_msgdata *md, struct str *out)
+{
+	struct str path = STR_INIT, data = STR_INIT;
+	const struct mime_part *part;
+	struct mime_range range;
+	enum mime_section sec = MIME_SECTION_ALL;
+	size_t offset = item->partial ? (size_t)item->offset : 0;
+	size_t count = item->partial ? (size_t)item->length : SIZE_MAX;
+	int found;
+
+	if (!imapd_load(s, uid, md))
+		return -1;
+	imapd_section_path(item, &path);
+	imap_fetch_item_name(item, out);
+	str_append_c(out, ' ');
+	switch (item->spec) {
+	case IMAP_SECTION_HEADER_FIELDS:
+	case IMAP_SECTION_HEADER_FIELDS_NOT:
+		found = mime_section_header_part(md->mime, str_c(&path),
+						 &part);
+		if (found == 1) {
+			struct str fields = STR_INIT;
+
+			mime_header_fields(md->mime, part,
+					   (const char *const *)item->fields,
+					   item->nfields,
+					   item->spec ==
+					   IMAP_SECTION_HEADER_FIELDS_NOT,
+					   &fields);
+			if (offset < fields.len)
+				str_append_n(&data, fields.data + offset,
+					     fields.len - offset < count ?
+					     fields.len - offset : count);
+			str_release(&fields);
+		}
+		break;
+	case IMAP_SECTION_HEADER:
+		sec = MIME_SECTION_HEADER;
+		/* fall through */
+	case IMAP_SECTION_TEXT:
+		if (item->spec == IMAP_SECTION_TEXT)
+			sec = MIME_SECTION_TEXT;
+		/* fall through */
+	case IMAP_SECTION_MIME:
+		if (item->spec == IMAP_SECTION_MIME)
+			sec = MIME_SECTION_MIME;
+		/* fall through */
+	default:
+		found = mime_section_range(md->mime, str_c(&path), sec,
+					   &range);
+		if (found == 1)
+			mime_range_write(md->mime, &range, offset, count,
+					 &data);
+		break;
+	}
+	if (found == 1)
+		imapd_literal(out, data.data == NULL ? "" : data.data,
+			      data.len);
+	else
+		str_append(out, "NIL");
+	str_release(&path);
+	str_release(&data);
+	return 1;
+}
+
+/* BINARY[...] and BINARY.SIZE[...]: 1 done, 0 unknown encoding (the
+ * command answers NO [UNKNOWN-CTE]), -1 the message is gone. */
+static int imapd_fetch_binary(struct imapd *s, uint32_t uid,
+			      const struct imap_fetch_item *item,
+			      struct imapd_msgdata *md, struct str *out)
+{
+	struct str path = STR_INIT, data = STR_INIT;
+	const struct mime_part *part;
+	const char *error;
+	int ret = 1;
+
+	if (!imapd_load(s, uid, md))
+		return -1;
+	imapd_section_path(item, &path);
+	if (mime_section_find(md->mime, str_c(&path), &part) != 1) {
+		imap_fetch_item_name(item, out);
+		str_append(out, " NIL");
+		goto out;
+	}
+	if (mime_part_decode(md->mime, part, &data, &error) < 0) {
+		ret = 0;
+		goto out;
+	}
+	imap_fetch_item_name(item, out);
+	if (item->type == IMAP_FETCH_BINARY_SIZE) {
+		str_printf(out, " %zu", data.len);
+	} else {
+		size_t offset = item->partial ? (size_t)item->offset : 0;
+		size_t count = item->partial ? (size_t)item->length :
+			       SIZE_MAX;
+		size_t len = offset < data.len ? data.len - offset : 0;
+
+		if (len > count)
+			len = count;
+		str_append_c(out, ' ');
+		if (memchr(data.data == NULL ? "" : data.data + offset, '\0',
+			   len) != NULL)
+			imap_quote_literal8(out, data.data + offset, len);
+		else
+			imapd_literal(out, len == 0 ? "" : data.data + offset,
+				      len);
+	}
+out:
+	str_release(&path);
+	str_release(&data);
+	return ret;
+}
+
+/* One message's FETCH response into out: 1 sent, -1 gone, 0 bad CTE. */
+static int imapd_fetch_one(struct imapd *s, size_t seq, bool uid_cmd,
+			   const struct imap_fetch *fetch,
+			   struct imapd_msgdata *md, struct str *out)
+{
+	struct imapd_view *v = &s->view[seq];
+	const struct store_msg *m = store_lookup(s->folder, v->uid, NULL);
+	bool set_seen = false, has_flags = false, has_uid = false;
+	unsigned flag_utf8 = s->utf8 ? MIME_IMAP_UTF8 : 0;
+	int ret;
+
+	if (m == NULL || v->expunged)
+		return -1;
+	for (unsigned i = 0; i < fetch->count; i++) {
+		const struct imap_fetch_item *it = &fetch->items[i];
+
+		set_seen |= imap_fetch_item_sets_seen(it);
+		has_flags |= it->type == IMAP_FETCH_FLAGS;
+		has_uid |= it->type == IMAP_FETCH_UID;
+	}
+	if (set_seen && !s->readonly && !(v->flags & STORE_F_SEEN)) {
+		struct str error = STR_INIT;
+
+		if (store_set_flags(s->folder, v->uid,
+				    v->flags | STORE_F_SEEN, v->keywords,
+				    &error) == 1) {
+			v->flags |= STORE_F_SEEN;
+			has_flags = false;	/* add it below */
+			set_seen = true;
+		} else {
+			set_seen = false;
+		}
+		str_release(&error);
+		m = store_lookup(s->folder, v->uid, NULL);
+		if (m == NULL)
+			return -1;
+	} else {
+		set_seen = false;
+	}
+	str_clear(out);
+	str_printf(out, "* %zu FETCH (", seq + 1);
+	if (uid_cmd && !has_uid)
+		str_printf(out, "UID %u ", v->uid);
+	for (unsigned i = 0; i < fetch->count; i++) {
+		const struct imap_fetch_item *it = &fetch->items[i];
+
+		if (i > 0)
+			str_append_c(out, ' ');
+		switch (it->type) {
+		case IMAP_FETCH_UID:
+			str_printf(out, "UID %u", v->uid);
+			break;
+		case IMAP_FETCH_FLAGS:
+			str_append(out, "FLAGS ");
+			imapd_format_flags(s, v, out);
+			break;
+		case IMAP_FETCH_INTERNALDATE:
+			str_append(out, "INTERNALDATE ");
+			imap_date_format((time_t)m->internaldate, 0, out);
+			break;
+		case IMAP_FETCH_RFC822_SIZE:
+			str_printf(out, "RFC822.SIZE %llu",
+				   (unsigned long long)m->vsize);
+			break;
+		case IMAP_FETCH_ENVELOPE:
+			if (!imapd_load(s, v->uid, md))
+				return -1;
+			str_append(out, "ENVELOPE ");
+			mime_imap_envelope(md->mime, md->mime->root,
+					   flag_utf8, out);
+			break;
+		case IMAP_FETCH_BODY:
+		case IMAP_FETCH_BODYSTRUCTURE:
+			if (!imapd_load(s, v->uid, md))
+				return -1;
+			str_append(out, it->type == IMAP_FETCH_BODY ?
+				   "BODY " : "BODYSTRUCTURE ");
+			mime_imap_bodystructure(md->mime, md->mime->root,
+						it->type ==
+						IMAP_FETCH_BODYSTRUCTURE,
+						flag_utf8, out);
+			break;
+		case IMAP_FETCH_RFC822:
+		case IMAP_FETCH_RFC822_HEADER:
+		case IMAP_FETCH_RFC822_TEXT: {
+			struct mime_range range;
+			enum mime_section sec =
+				it->type == IMAP_FETCH_RFC822 ?
+				MIME_SECTION_ALL :
+				it->type == IMAP_FETCH_RFC822_HEADER ?
+				MIME_SECTION_HEADER : MIME_SECTION_TEXT;
+			struct str data = STR_INIT;
+
+			if (!imapd_load(s, v->uid, md))
+				return -1;
+			(void)mime_section_range(md->mime, "", sec, &range);
+			mime_range_write(md->mime, &range, 0, SIZE_MAX, &data);
+			str_append(out, it->type == IMAP_FETCH_RFC822 ?
+				   "RFC822 " : it->type ==
+				   IMAP_FETCH_RFC822_HEADER ?
+				   "RFC822.HEADER " : "RFC822.TEXT ");
+			imapd_literal(out, data.data == NULL ? "" : data.data,
+				      data.len);
+			str_release(&data);
+			break;
+		}
+		case IMAP_FETCH_BODY_SECTION:
+			ret = imapd_fetch_section(s, v->uid, it, md, out);
+			if (ret <= 0)
+				return ret;
+			break;
+		case IMAP_FETCH_BINARY:
+		case IMAP_FETCH_BINARY_SIZE:
+			ret = imapd_fetch_binary(s, v->uid, it, md, out);
+			if (ret <= 0)
+				return ret;
+			break;
+		}
+	}
+	if (set_seen && !has_flags) {
+		str_append(out, " FLAGS ");
+		imapd_format_flags(s, v, out);
+	}
+	str_append(out, ")\r\n");
+	return 1;
+}
+
+void imapd_cmd_fetch(struct imapd *s, const struct imap_cmd *cmd)
+{
+	struct imap_seqset uids = IMAP_SEQSET_INIT;
+	struct imap_fetch fetch = IMAP_FETCH_INIT;
+	struct imapd_msgdata md = { STR_INIT, NULL, false };
+	struct str out = STR_INIT;
+	const char *set, *error = "Invalid arguments.";
+	bool gone = false, bad_cte = false;
+
+	if (cmd->nargs != 2 || !imap_arg_get_atom(&cmd->args[0], &set) ||
+	    !imapd_uidset(s, set, cmd->uid, &uids, &error) ||
+	    !imap_fetch_parse(&cmd->args[1], &fetch, &error)) {
+		imapd_tagged(s, cmd->tag, "BAD %s", cmd->nargs > 2 ?
+			     "FETCH modifiers are not supported." : error);
+		goto out;
+	}
+	for (size_t i = 0; i < s->nview; i++) {
+		int r;
+
+		if (!imap_seqset_contains(&uids, s->view[i].uid))
+			continue;
+		r = imapd_fetch_one(s, i, cmd->uid, &fetch, &md, &out);
+		imapd_unload(&md);
+		if (r < 0)
+			gone = true;
+		else if (r == 0)
+			bad_cte = true;
+		else
+			imapd_append(s, out.data, out.len);
+	}
+	if (bad_cte)
+		imapd_tagged(s, cmd->tag, "NO [UNKNOWN-CTE] Unknown "
+			     "Content-Transfer-Encoding.");
+	else if (gone)
+		imapd_tagged(s, cmd->tag, "NO [EXPUNGEISSUED] Some of the "
+			     "requested messages no longer exist.");
+	else
+		imapd_tagged(s, cmd->tag, "OK Fetch completed.");
+out:
+	imap_seqset_release(&uids);
+	imap_fetch_release(&fetch);
+	str_release(&md.raw);
+	str_release(&out);
+}

@@ -1,0 +1,377 @@
+/*
+ * imapd_search: SEARCH and UID SEARCH (RFC 3501 6.4.4, RFC 9051), with
+ * ESEARCH answers (RFC 4731) and saved results (SEARCHRES, RFC 5182), in
+ * the IMAP mail process (imapd.h).
+ *
+ * Flags, dates, sizes and sets come from the index; header keys read the
+ * message's header (RFC 2047 words decoded), BODY and TEXT its text
+ * parts with their transfer encoding undone and their charset turned
+ * into UTF-8. Comparison is a case-insensitive substring match.
+ * XXX: case folding covers ASCII only, not all of i;unicode-casemap; and
+ * every header or body key reads the message file (the index cache and
+ * the full-text index are the next issue's).
+ *
+ * SECURITY: runs as the mailbox owner; message files are parsed by the
+ * MIME parser with its limits.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "imap_flags.h"
+#include "imap_search.h"
+#include "imapd.h"
+#include "mem.h"
+#include "mime.h"
+#include "msg.h"
+
+struct imapd_search_msg {
+	struct imapd *s;
+	size_t seq;		/* 0-based */
+	const struct imapd_view *v;
+	const struct store_msg *m;
+	struct str raw;
+	struct mime_message *mime;
+	bool loaded, gone;
+};
+
+static bool imapd_search_load(struct imapd_search_msg *sm)
+{
+	struct str error = STR_INIT;
+	ssize_t n;
+	int fd;
+
+	if (sm->loaded)
+		return !sm->gone;
+	sm->loaded = true;
+	fd = store_msg_open(sm->s->folder, sm->v->uid, &error);
+	str_release(&error);
+	if (fd < 0) {
+		sm->gone = true;
+		return false;
+	}
+	do {
+		str_reserve(&sm->raw, 65536);
+		n = read(fd, sm->raw.data + sm->raw.len,
+			 sm->raw.cap - sm->raw.len - 1);
+		if (n > 0)
+			sm->raw.len += (size_t)n;
+	} while (n > 0 || (n < 0 && errno == EINTR));
+	close(fd);
+	sm->raw.data[sm->raw.len] = '\0';
+	sm->mime = mime_parse(sm->raw.data, sm->raw.len, NULL);
+	return true;
+}
+
+/* Case-insensitive (ASCII) substring. */
+static bool imapd_contains(const char *hay, size_t len, const char *needle)
+{
+	size_t nl = strlen(needle);
+
+	if (nl == 0)
+		return true;
+	for (size_t i = 0; i + nl <= len; i++)
+		if (strncasecmp(hay + i, needle, nl) == 0)
+			return true;
+	return false;
+}
+
+static bool imapd_header_match(struct imapd_search_msg *sm,
+			       const struct mime_part *part,
+			       const char *field, const char *value)
+{
+	struct mime_header_iter it;
+	struct mime_field f;
+	struct str text = STR_INIT;
+	bool found = false;
+
+	mime_header_iter_init(&it, sm->raw.data, part->header.off,
+			      part->body.off);
+	while (!found && mime_header_next(&it, &f)) {
+		if (!f.has_colon || (field != NULL &&
+				     (f.name_len != strlen(field) ||
+				      strncasecmp(f.name, field,
+						  f.name_len) != 0)))
+			continue;
+		str_clear(&text);
+		mime_header_decode(f.value, f.value_len, &text);
+		found = imapd_contains(text.data == NULL ? "" : text.data,
+				       text.len, value);
+	}
+	str_release(&text);
+	return found;
+}
+
+/* The text of every leaf part, decoded, searched for value. */
+static bool imapd_body_match(struct imapd_search_msg *sm,
+			     const struct mime_part *part, const char *value)
+{
+	struct str data = STR_INIT, utf8 = STR_INIT;
+	const struct mime_param *cs;
+	const char *error;
+	bool found = false;
+
+	if (part->children != NULL) {
+		for (const struct mime_part *c = part->children;
+		     c != NULL && !found; c = c->next)
+			found = imapd_body_match(sm, c, value);
+		return found;
+	}
+	if (mime_part_decode(sm->mime, part, &data, &error) < 0)
+		mime_append_crlf(&data, sm->raw.data + part->body.off,
+				 part->end.off - part->body.off);
+	cs = mime_params_find(&part->params, "charset");
+	if (strcasecmp(part->type, "text") == 0 && cs != NULL &&
+	    mime_charset_to_utf8(cs->value, data.data == NULL ? "" :
+				 data.data, data.len, &utf8))
+		found = imapd_contains(str_c(&utf8), utf8.len, value);
+	else
+		found = imapd_contains(data.data == NULL ? "" : data.data,
+				       data.len, value);
+	str_release(&data);
+	str_release(&utf8);
+	return found;
+}
+
+/* Days since the epoch of a Date: header's date as written. -1 if it
+ * cannot be read. */
+static long imapd_sent_day(struct imapd_search_msg *sm)
+{
+	static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+	struct str value = STR_INIT;
+	const char *p;
+	long day, year, mon = -1;
+	char *end;
+
+	if (mime_header_get(sm->mime, sm->mime->root, "Date", &value) != 1)
+		goto fail;
+	p = str_c(&value);
+	if ((end = strchr(p, ',')) != NULL)
+		p = end + 1;
+	day = strtol(p, &end, 10);
+	if (end == p || day < 1 || day > 31)
+		goto fail;
+	while (*end == ' ')
+		end++;
+	for (int i = 0; i < 12; i++)
+		if (strncasecmp(end, months + i * 3, 3) == 0)
+			mon = i;
+	if (mon < 0)
+		goto fail;
+	year = strtol(end + 3, &end, 10);
+	if (year < 50)
+		year += 2000;
+	else if (year < 1000)
+		year += 1900;
+	str_release(&value);
+	{
+		/* Days from civil (proleptic Gregorian). */
+		long y = year - (mon < 2), m = mon + 1;
+		long era = (y >= 0 ? y : y - 399) / 400;
+		long yoe = y - era * 400;
+		long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+		long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+		return era * 146097 + doe - 719468;
+	}
+fail:
+	str_release(&value);
+	return -1;
+}
+
+static bool imapd_key_match(struct imapd_search_msg *sm,
+			    const struct imap_search_key *k)
+{
+	const struct imapd_view *v = sm->v;
+	const struct store_msg *m = sm->m;
+	struct imapd *s = sm->s;
+	long day, key_day = (long)(k->date / 86400);
+	int n;
+
+	switch (k->type) {
+	case IMAP_SEARCH_ALL:
+		return true;
+	case IMAP_SEARCH_AND:
+		for (const struct imap_search_key *c = k->child; c != NULL;
+		     c = c->next)
+			if (!imapd_key_match(sm, c))
+				return false;
+		return true;
+	case IMAP_SEARCH_OR:
+		return imapd_key_match(sm, k->child) ||
+		       (k->child != NULL && k->child->next != NULL &&
+			imapd_key_match(sm, k->child->next));
+	case IMAP_SEARCH_NOT:
+		return !imapd_key_match(sm, k->child);
+	case IMAP_SEARCH_SEQSET:
+		if (k->set.dollar)
+			return imap_seqset_contains(&s->saved, v->uid);
+		return imap_seqset_contains(&k->set, (uint32_t)sm->seq + 1);
+	case IMAP_SEARCH_UID:
+		if (k->set.dollar)
+			return imap_seqset_contains(&s->saved, v->uid);
+		return imap_seqset_contains(&k->set, v->uid);
+	case IMAP_SEARCH_FLAG:
+		if (k->flag == IMAP_FLAG_RECENT)
+			return v->recent;
+		return (imapd_flags_from_store(v->flags) & k->flag) != 0;
+	case IMAP_SEARCH_KEYWORD:
+		for (unsigned i = 0; i < s->folder->nkeywords; i++)
+			if (strcasecmp(s->folder->keywords[i], k->value) == 0)
+				return (v->keywords & (1ULL << i)) != 0;
+		return false;
+	case IMAP_SEARCH_BEFORE:
+		return m->internaldate / 86400 < key_day;
+	case IMAP_SEARCH_ON:
+		return m->internaldate / 86400 == key_day;
+	case IMAP_SEARCH_SINCE:
+		return m->internaldate / 86400 >= key_day;
+	case IMAP_SEARCH_SENTBEFORE:
+	case IMAP_SEARCH_SENTON:
+	case IMAP_SEARCH_SENTSINCE:
+		if (!imapd_search_load(sm))
+			return false;
+		day = imapd_sent_day(sm);
+		if (day < 0)
+			return false;
+		return k->type == IMAP_SEARCH_SENTBEFORE ? day < key_day :
+		       k->type == IMAP_SEARCH_SENTON ? day == key_day :
+		       day >= key_day;
+	case IMAP_SEARCH_LARGER:
+		return m->vsize > k->size;
+	case IMAP_SEARCH_SMALLER:
+		return m->vsize < k->size;
+	case IMAP_SEARCH_HEADER:
+		if (!imapd_search_load(sm))
+			return false;
+		return imapd_header_match(sm, sm->mime->root, k->field,
+					  k->value);
+	case IMAP_SEARCH_BODY:
+	case IMAP_SEARCH_TEXT:
+		if (!imapd_search_load(sm))
+			return false;
+		n = k->type == IMAP_SEARCH_TEXT &&
+		    imapd_header_match(sm, sm->mime->root, NULL, k->value);
+		return n || imapd_body_match(sm, sm->mime->root, k->value);
+	}
+	return false;
+}
+
+/* Resolve '*' in the sets of the tree. */
+static void imapd_search_resolve(struct imapd *s, struct imap_search_key *k)
+{
+	for (; k != NULL; k = k->next) {
+		if (k->type == IMAP_SEARCH_SEQSET && !k->set.dollar)
+			imap_seqset_resolve(&k->set, (uint32_t)s->nview);
+		else if (k->type == IMAP_SEARCH_UID && !k->set.dollar)
+			imap_seqset_resolve(&k->set, s->nview == 0 ? 0 :
+					    s->view[s->nview - 1].uid);
+		imapd_search_resolve(s, k->child);
+	}
+}
+
+void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
+{
+	struct imap_search *search = NULL;
+	struct imap_seqset found = IMAP_SEQSET_INIT;	/* numbers to show */
+	struct imap_seqset uids = IMAP_SEQSET_INIT;	/* for SAVE */
+	struct str out = STR_INIT;
+	const char *error = "Invalid search arguments.";
+	uint32_t min = 0, max = 0, min_uid = 0, max_uid = 0;
+	uint64_t count = 0;
+
+	switch (imap_search_parse(cmd->args, &search, &error)) {
+	case IMAP_SEARCH_PARSE_OK:
+		break;
+	case IMAP_SEARCH_PARSE_BADCHARSET:
+		imapd_tagged(s, cmd->tag, "NO [BADCHARSET (US-ASCII UTF-8)] "
+			     "%s", error);
+		goto out;
+	default:
+		if (search == NULL)
+			imap_seqset_clear(&s->saved);
+		imapd_tagged(s, cmd->tag, "BAD %s", error);
+		goto out;
+	}
+	imapd_search_resolve(s, search->root);
+	for (size_t i = 0; i < s->nview; i++) {
+		struct imapd_search_msg sm = { s, i, &s->view[i], NULL,
+					       STR_INIT, NULL, false, false };
+		uint32_t n = cmd->uid ? s->view[i].uid : (uint32_t)i + 1;
+
+		if (s->view[i].expunged)
+			continue;
+		sm.m = store_lookup(s->folder, s->view[i].uid, NULL);
+		if (sm.m != NULL && imapd_key_match(&sm, search->root)) {
+			imap_seqset_add(&found, n);
+			imap_seqset_add(&uids, s->view[i].uid);
+			if (count++ == 0) {
+				min = n;
+				min_uid = s->view[i].uid;
+			}
+			max = n;
+			max_uid = s->view[i].uid;
+		}
+		mime_message_free(&sm.mime);
+		str_release(&sm.raw);
+	}
+	if (search->ret & IMAP_SEARCH_RETURN_SAVE) {
+		imap_seqset_clear(&s->saved);
+		if (search->ret & (IMAP_SEARCH_RETURN_MIN |
+				   IMAP_SEARCH_RETURN_MAX |
+				   IMAP_SEARCH_RETURN_ALL |
+				   IMAP_SEARCH_RETURN_COUNT) &&
+		    !(search->ret & (IMAP_SEARCH_RETURN_ALL |
+				     IMAP_SEARCH_RETURN_COUNT))) {
+			/* SAVE with MIN/MAX saves just those. */
+			if ((search->ret & IMAP_SEARCH_RETURN_MIN) && count)
+				imap_seqset_add(&s->saved, min_uid);
+			if ((search->ret & IMAP_SEARCH_RETURN_MAX) && count)
+				imap_seqset_add(&s->saved, max_uid);
+		} else {
+			imap_seqset_merge(&s->saved, &uids);
+		}
+		imap_seqset_normalise(&s->saved);
+	}
+	if (!search->esearch) {
+		str_append(&out, "* SEARCH");
+		for (unsigned r = 0; r < found.count; r++)
+			for (uint64_t q = found.ranges[r].lo;
+			     q <= found.ranges[r].hi; q++)
+				str_printf(&out, " %llu",
+					   (unsigned long long)q);
+		imapd_printf(s, "%s\r\n", str_c(&out));
+	} else if (search->ret != IMAP_SEARCH_RETURN_SAVE) {
+		unsigned ret = search->ret & ~IMAP_SEARCH_RETURN_SAVE;
+
+		if (ret == 0)
+			ret = IMAP_SEARCH_RETURN_ALL;
+		str_printf(&out, "* ESEARCH (TAG \"%s\")%s", cmd->tag,
+			   cmd->uid ? " UID" : "");
+		if ((ret & IMAP_SEARCH_RETURN_MIN) && count > 0)
+			str_printf(&out, " MIN %u", min);
+		if ((ret & IMAP_SEARCH_RETURN_MAX) && count > 0)
+			str_printf(&out, " MAX %u", max);
+		if (ret & IMAP_SEARCH_RETURN_COUNT)
+			str_printf(&out, " COUNT %llu",
+				   (unsigned long long)count);
+		if ((ret & IMAP_SEARCH_RETURN_ALL) && count > 0) {
+			imap_seqset_normalise(&found);
+			str_append(&out, " ALL ");
+			imap_seqset_format(&found, &out);
+		}
+		imapd_printf(s, "%s\r\n", str_c(&out));
+	}
+	imapd_tagged(s, cmd->tag, "OK Search completed.");
+out:
+	imap_search_free(&search);
+	imap_seqset_release(&found);
+	imap_seqset_release(&uids);
+	str_release(&out);
+}

@@ -1,0 +1,401 @@
+/*
+ * imapd_store: the commands that change messages in the IMAP mail
+ * process (imapd.h): STORE, COPY, MOVE (RFC 6851) and APPEND, with
+ * UIDPLUS answers (RFC 4315: APPENDUID, COPYUID).
+ *
+ * A copy is a new delivery into the destination folder through the
+ * store (a new file, fsync'd, its UID assigned by the index), with the
+ * source's flags, keywords and internal date. MOVE is COPY, then an
+ * expunge of the sources; the COPYUID comes untagged before the EXPUNGE
+ * responses, as RFC 6851 asks.
+ *
+ * SECURITY: runs as the mailbox owner; destination names are checked
+ * (imapd_name_in) before any path is built from them; APPEND's size is
+ * bounded by the parser (APPENDLIMIT).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imap_date.h"
+#include "imap_flags.h"
+#include "imapd.h"
+#include "mem.h"
+#include "msg.h"
+#include "safe_file.h"
+
+/* Keyword names to a keyword mask of f, defining new ones. */
+static bool imapd_keyword_mask(struct store_folder *f,
+			       const char *const *names, unsigned n,
+			       uint64_t *mask_r, struct str *error_r)
+{
+	*mask_r = 0;
+	for (unsigned i = 0; i < n; i++) {
+		int idx = store_keyword(f, names[i], error_r);
+
+		if (idx < 0)
+			return false;
+		*mask_r |= 1ULL << idx;
+	}
+	return true;
+}
+
+void imapd_cmd_store(struct imapd *s, const struct imap_cmd *cmd)
+{
+	struct imap_seqset uids = IMAP_SEQSET_INIT;
+	struct imap_store st = { 0 };
+	struct str error = STR_INIT, flags = STR_INIT;
+	const char *set, *why = "Invalid arguments.";
+	uint32_t sflags;
+	uint64_t kw = 0;
+	bool failed = false;
+
+	if (cmd->nargs < 2 || !imap_arg_get_atom(&cmd->args[0], &set) ||
+	    !imapd_uidset(s, set, cmd->uid, &uids, &why) ||
+	    !imap_store_parse(&cmd->args[1], &st, &why)) {
+		imapd_tagged(s, cmd->tag, "BAD %s", why);
+		goto out;
+	}
+	if (s->readonly) {
+		imapd_tagged(s, cmd->tag, "NO [READ-ONLY] Mailbox is "
+			     "read-only.");
+		goto out;
+	}
+	if (!imapd_keyword_mask(s->folder, st.keywords, st.nkeywords, &kw,
+				&error)) {
+		imapd_tagged(s, cmd->tag, "NO [LIMIT] %s", str_c(&error));
+		goto out;
+	}
+	sflags = imapd_flags_to_store(st.flags);
+	for (size_t i = 0; i < s->nview; i++) {
+		struct imapd_view *v = &s->view[i];
+		uint32_t nf = v->flags;
+		uint64_t nk = v->keywords;
+
+		if (v->expunged || !imap_seqset_contains(&uids, v->uid))
+			continue;
+		switch (st.op) {
+		case IMAP_STORE_REPLACE:
+			nf = sflags;
+			nk = kw;
+			break;
+		case IMAP_STORE_ADD:
+			nf |= sflags;
+			nk |= kw;
+			break;
+		case IMAP_STORE_REMOVE:
+			nf &= ~sflags;
+			nk &= ~kw;
+			break;
+		}
+		str_clear(&error);
+		switch (store_set_flags(s->folder, v->uid, nf, nk, &error)) {
+		case 1:
+			v->flags = nf;
+			v->keywords = nk;
+			if (nf & STORE_F_DELETED)
+				s->deleted++;
+			break;
+		case 0:
+			continue;	/* expunged meanwhile */
+		default:
+			msg_warn("%s: store in %s: %s", s->user, s->mailbox,
+				 str_c(&error));
+			failed = true;
+			continue;
+		}
+		if (st.silent)
+			continue;
+		str_clear(&flags);
+		imapd_format_flags(s, v, &flags);
+		if (cmd->uid)
+			imapd_printf(s, "* %zu FETCH (UID %u FLAGS %s)\r\n",
+				     i + 1, v->uid, str_c(&flags));
+		else
+			imapd_printf(s, "* %zu FETCH (FLAGS %s)\r\n", i + 1,
+				     str_c(&flags));
+	}
+	if (failed)
+		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Some flags could "
+			     "not be stored.");
+	else
+		imapd_tagged(s, cmd->tag, "OK Store completed.");
+out:
+	imap_seqset_release(&uids);
+	imap_store_release(&st);
+	str_release(&error);
+	str_release(&flags);
+}
+
+struct imapd_copy_src {
+	int fd;
+};
+
+static bool imapd_copy_write(int fd, void *ctx)
+{
+	struct imapd_copy_src *src = ctx;
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(src->fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		if (!safe_write_all(fd, buf, (size_t)n))
+			return false;
+	}
+	return true;
+}
+
+/* Keywords of the source message by name into the destination's. */
+static bool imapd_copy_keywords(struct imapd *s, struct store_folder *dst,
+				uint32_t dst_uid, uint32_t flags,
+				uint64_t keywords, struct str *error_r)
+{
+	const char *names[STORE_MAX_KEYWORDS];
+	unsigned n = 0;
+	uint64_t mask;
+
+	for (unsigned i = 0; i < s->folder->nkeywords; i++)
+		if (keywords & (1ULL << i))
+			names[n++] = s->folder->keywords[i];
+	if (!store_folder_refresh(dst, error_r) ||
+	    !imapd_keyword_mask(dst, names, n, &mask, error_r))
+		return false;
+	return store_set_flags(dst, dst_uid, flags, mask, error_r) >= 0;
+}
+
+void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
+{
+	struct imap_seqset uids = IMAP_SEQSET_INIT;
+	struct imap_seqset src_set = IMAP_SEQSET_INIT;
+	struct imap_seqset dst_set = IMAP_SEQSET_INIT;
+	struct str name = STR_INIT, dir = STR_INIT, error = STR_INIT;
+	struct str a = STR_INIT, b = STR_INIT;
+	struct store_folder *dst = NULL;
+	uint32_t *moved = NULL, validity = 0;
+	size_t nmoved = 0;
+	const char *set, *raw, *why = "Invalid arguments.";
+	bool failed = false;
+
+	if (cmd->nargs != 2 || !imap_arg_get_atom(&cmd->args[0], &set) ||
+	    !imap_arg_get_astring(&cmd->args[1], &raw) ||
+	    !imapd_uidset(s, set, cmd->uid, &uids, &why)) {
+		imapd_tagged(s, cmd->tag, "BAD %s", why);
+		goto out;
+	}
+	if (!imapd_name_in(s, raw, &name, &why)) {
+		imapd_tagged(s, cmd->tag, "NO %s", why);
+		goto out;
+	}
+	if (!imapd_exists(s, str_c(&name))) {
+		imapd_tagged(s, cmd->tag, "NO [TRYCREATE] Mailbox doesn't "
+			     "exist: %s", str_c(&name));
+		goto out;
+	}
+	if (move && s->readonly) {
+		imapd_tagged(s, cmd->tag, "NO [READ-ONLY] Mailbox is "
+			     "read-only.");
+		goto out;
+	}
+	(void)imapd_mailbox_dir(s, str_c(&name), &dir, &why);
+	dst = store_folder_open(str_c(&dir), false, &error);
+	if (dst == NULL) {
+		msg_warn("%s: copy to %s: %s", s->user, str_c(&name),
+			 str_c(&error));
+		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Copy failed.");
+		goto out;
+	}
+	moved = mem_array(s->nview + 1, sizeof(*moved));
+	for (size_t i = 0; i < s->nview && !failed; i++) {
+		struct imapd_view *v = &s->view[i];
+		const struct store_msg *m;
+		struct imapd_copy_src src;
+		const char *dsn;
+		uint32_t uid = 0;
+
+		if (v->expunged || !imap_seqset_contains(&uids, v->uid))
+			continue;
+		m = store_lookup(s->folder, v->uid, NULL);
+		src.fd = m == NULL ? -1 :
+			 store_msg_open(s->folder, v->uid, &error);
+		if (src.fd < 0)
+			continue;	/* expunged meanwhile */
+		if (store_deliver(str_c(&dir), m->flags, m->internaldate,
+				  imapd_copy_write, &src, 0, &uid, &error,
+				  &dsn) != MAILDIR_OK || uid == 0)
+			failed = true;
+		close(src.fd);
+		if (!failed && m->keywords != 0 &&
+		    !imapd_copy_keywords(s, dst, uid, m->flags, m->keywords,
+					 &error))
+			failed = true;
+		if (failed)
+			break;
+		imap_seqset_add(&src_set, v->uid);
+		imap_seqset_add(&dst_set, uid);
+		moved[nmoved++] = v->uid;
+	}
+	if (failed) {
+		msg_warn("%s: copy to %s: %s", s->user, str_c(&name),
+			 str_c(&error));
+		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Copy failed.");
+		goto out;
+	}
+	(void)store_index_uidvalidity(str_c(&dir), &validity);
+	imap_seqset_format(&src_set, &a);
+	imap_seqset_format(&dst_set, &b);
+	if (move) {
+		if (nmoved > 0)
+			imapd_printf(s, "* OK [COPYUID %u %s %s] Moved UIDs."
+				     "\r\n", validity, str_c(&a), str_c(&b));
+		if (nmoved > 0 &&
+		    store_expunge(s->folder, moved, nmoved, &error) < 0) {
+			msg_warn("%s: move from %s: %s", s->user, s->mailbox,
+				 str_c(&error));
+			imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Move "
+				     "failed.");
+			goto out;
+		}
+		imapd_tagged(s, cmd->tag, "OK Move completed.");
+	} else if (nmoved > 0) {
+		imapd_tagged(s, cmd->tag, "OK [COPYUID %u %s %s] Copy "
+			     "completed.", validity, str_c(&a), str_c(&b));
+	} else {
+		imapd_tagged(s, cmd->tag, "OK Copy completed.");
+	}
+out:
+	store_folder_free(&dst);
+	free(moved);
+	imap_seqset_release(&uids);
+	imap_seqset_release(&src_set);
+	imap_seqset_release(&dst_set);
+	str_release(&name);
+	str_release(&dir);
+	str_release(&error);
+	str_release(&a);
+	str_release(&b);
+}
+
+struct imapd_append_src {
+	const char *data;
+	size_t len;
+};
+
+static bool imapd_append_write(int fd, void *ctx)
+{
+	const struct imapd_append_src *src = ctx;
+
+	return safe_write_all(fd, src->data, src->len);
+}
+
+void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
+{
+	struct str name = STR_INIT, dir = STR_INIT, error = STR_INIT;
+	struct str uidlist = STR_INIT;
+	const struct imap_arg *args = cmd->args + 1;
+	const char *raw, *why = "Invalid arguments.", *dsn;
+	uint32_t validity = 0;
+	unsigned count = 0;
+
+	if (cmd->nargs < 2 || !imap_arg_get_astring(&cmd->args[0], &raw)) {
+		imapd_tagged(s, cmd->tag, "BAD Missing mailbox name.");
+		goto out;
+	}
+	if (!imapd_name_in(s, raw, &name, &why)) {
+		imapd_tagged(s, cmd->tag, "NO %s", why);
+		goto out;
+	}
+	if (!imapd_exists(s, str_c(&name))) {
+		imapd_tagged(s, cmd->tag, "NO [TRYCREATE] Mailbox doesn't "
+			     "exist: %s", str_c(&name));
+		goto out;
+	}
+	(void)imapd_mailbox_dir(s, str_c(&name), &dir, &why);
+	/* One or more (MULTIAPPEND) [flags] [date-time] literal groups. */
+	while (args->type != IMAP_ARG_EOL) {
+		unsigned iflags = 0, nkw = 0;
+		const char **kws = NULL;
+		const struct imap_arg *list;
+		unsigned nlist;
+		const char *date;
+		time_t when = 0;
+		int tz;
+		uint32_t uid = 0;
+		struct imapd_append_src src;
+
+		if (imap_arg_get_list(args, &list, &nlist)) {
+			if (!imap_flags_parse(list, &iflags, &kws, &nkw,
+					      &why)) {
+				imapd_tagged(s, cmd->tag, "BAD %s", why);
+				goto out;
+			}
+			args++;
+		}
+		if (args->type == IMAP_ARG_QUOTED &&
+		    imap_arg_get_string(args, &date)) {
+			if (!imap_date_parse_datetime(date, &when, &tz)) {
+				free(kws);
+				imapd_tagged(s, cmd->tag, "BAD Invalid date "
+					     "time.");
+				goto out;
+			}
+			args++;
+		}
+		if (args->type != IMAP_ARG_LITERAL &&
+		    args->type != IMAP_ARG_LITERAL8) {
+			free(kws);
+			imapd_tagged(s, cmd->tag, "BAD Missing message "
+				     "literal.");
+			goto out;
+		}
+		src.data = args->str;
+		src.len = args->len;
+		args++;
+		if (src.len == 0) {
+			free(kws);
+			imapd_tagged(s, cmd->tag, "NO Can't save a zero byte "
+				     "message.");
+			goto out;
+		}
+		if (store_deliver(str_c(&dir), imapd_flags_to_store(iflags),
+				  (int64_t)when, imapd_append_write, &src, 0,
+				  &uid, &error, &dsn) != MAILDIR_OK) {
+			free(kws);
+			msg_warn("%s: append to %s: %s", s->user,
+				 str_c(&name), str_c(&error));
+			imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Append "
+				     "failed.");
+			goto out;
+		}
+		if (nkw > 0 && uid != 0) {
+			struct store_folder *f = store_folder_open(
+				str_c(&dir), false, &error);
+			uint64_t mask;
+
+			if (f != NULL &&
+			    imapd_keyword_mask(f, kws, nkw, &mask, &error))
+				(void)store_set_flags(f, uid,
+						      imapd_flags_to_store(
+							      iflags),
+						      mask, &error);
+			store_folder_free(&f);
+		}
+		free(kws);
+		str_printf(&uidlist, "%s%u", count > 0 ? "," : "", uid);
+		count++;
+	}
+	(void)store_index_uidvalidity(str_c(&dir), &validity);
+	imapd_tagged(s, cmd->tag, "OK [APPENDUID %u %s] Append completed.",
+		     validity, str_c(&uidlist));
+out:
+	str_release(&name);
+	str_release(&dir);
+	str_release(&error);
+	str_release(&uidlist);
+}
