@@ -1,0 +1,272 @@
+"""The IMAP mail process (imapd) on a real instance's Maildir.
+
+imapd runs pre-authenticated on a pipe (imaplib.IMAP4_stream), as the
+mailbox owner, on the Maildir that local delivers into over SMTP. Checked:
+the capability list and SPECIAL-USE folders created at first login; mail
+delivered over SMTP seen with the UIDs the store gave it and its bytes in
+CRLF form; FETCH of sections and structures; STORE, COPY, MOVE, APPEND
+with UIDPLUS answers; SEARCH and ESEARCH; two sessions seeing each other's
+flag changes and expunges (never an EXPUNGE during FETCH by sequence
+number); IDLE reporting a delivery within a second; UIDs never reused;
+hostile input answered with BAD/NO while the session goes on.
+"""
+
+import imaplib
+import os
+import re
+import shlex
+import time
+
+import harness
+
+SERVICES = """
+127.0.0.1:{smtp_port} inet n - n - 100 smtpd
+qmgr unix - - n 300 1 qmgr
+local unix - root n - 10 local
+"""
+
+
+def message(n, body="body"):
+    return ("From: Alice <alice@example.org>\r\nTo: demo@demo.test\r\n"
+            "Subject: imap test %d\r\nMessage-ID: <m%d@example.org>\r\n"
+            "\r\n%s %d\r\nsecond line\r\n" % (n, n, body, n))
+
+
+class ImapdTest(harness.TestCase):
+
+    def setUp(self):
+        harness.require_daemons(self, "smtpd", "qmgr", "local", "master",
+                                "imapd")
+        self.inst = self.instance(services=SERVICES, config={
+            "queue_run_delay": "1s"})
+        self.inst.start()
+        self.md = os.path.join(self.inst.mail_dir, "demo.test", "demo")
+        self.sessions = []
+
+    def tearDown(self):
+        for m in self.sessions:
+            try:
+                m.logout()
+            except Exception:
+                pass
+
+    def deliver(self, n, total, body="body"):
+        self.inst.send_mail("alice@example.org", ["demo@demo.test"],
+                            message(n, body))
+        self.inst.wait_for_maildir("demo.test/demo", total)
+
+    def session(self):
+        cmd = "%s -m %s -u demo" % (
+            shlex.quote(harness.libexec("imapd")), shlex.quote(self.md))
+        if self.inst.user is not None:
+            cmd = "setpriv --reuid=%d --regid=%d --clear-groups %s" % (
+                self.inst.user.pw_uid, self.inst.user.pw_gid, cmd)
+        m = imaplib.IMAP4_stream(cmd)
+        self.sessions.append(m)
+        return m
+
+    def ok(self, result):
+        typ, data = result
+        self.assertEqual(typ, "OK", data)
+        return data
+
+    def test_capability_and_special_use(self):
+        self.deliver(1, 1)
+        m = self.session()
+        caps = self.ok(m.capability())[0].split()
+        for cap in (b"IMAP4rev1", b"IDLE", b"UIDPLUS", b"MOVE",
+                    b"SPECIAL-USE", b"NAMESPACE", b"ENABLE", b"ESEARCH"):
+            self.assertIn(cap, caps)
+        lines = self.ok(m.list())
+        names = {re.search(rb'"([^"]*)"$', l).group(1): l for l in lines}
+        for name, attr in ((b"Sent", b"\\Sent"), (b"Drafts", b"\\Drafts"),
+                           (b"Trash", b"\\Trash"), (b"Junk", b"\\Junk"),
+                           (b"Archive", b"\\Archive")):
+            self.assertIn(name, names)
+            self.assertIn(attr, names[name])
+        self.assertIn(b"INBOX", names)
+        # The folders exist on disk, Maildir++ style.
+        self.assertTrue(os.path.isdir(os.path.join(self.md, ".Sent", "cur")))
+
+    def test_delivered_mail_fetched(self):
+        for n in (1, 2):
+            self.deliver(n, n)
+        m = self.session()
+        data = self.ok(m.select("INBOX"))
+        self.assertEqual(data, [b"2"])
+        self.assertEqual(m.untagged_responses.get("RECENT"), [b"2"])
+        uids = self.ok(m.fetch("1:*", "(UID)"))
+        self.assertEqual([re.search(rb"UID (\d+)", u).group(1)
+                          for u in uids], [b"1", b"2"])
+        typ, data = m.fetch("2", "(BODY.PEEK[] RFC822.SIZE FLAGS)")
+        body = data[0][1]
+        # local adds Return-Path and Delivered-To in front.
+        self.assertTrue(body.startswith(b"Return-Path: <alice@example.org>"
+                                        b"\r\n"), body)
+        self.assertTrue(body.endswith(message(2).encode()), body)
+        size = int(re.search(rb"RFC822.SIZE (\d+)",
+                             data[0][0] + data[1]).group(1))
+        self.assertEqual(size, len(body))
+        self.assertNotIn(b"\\Seen", data[0][0] + data[1])
+        # Sections and structures.
+        typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)] "
+                                 "BODY.PEEK[TEXT]<0.6> ENVELOPE "
+                                 "BODYSTRUCTURE)")
+        self.assertEqual(data[0][1], b"Subject: imap test 1\r\n\r\n")
+        self.assertEqual(data[1][1], b"body 1")
+        self.assertIn(b'"imap test 1"', data[2])
+        self.assertIn(b'("text" "plain"', data[2])
+        # A non-peek fetch sets \Seen and says so.
+        typ, data = m.fetch("1", "(BODY[TEXT])")
+        self.assertIn(b"\\Seen", data[0][0] + data[1])
+        flags = self.ok(m.fetch("1", "(FLAGS)"))[0]
+        self.assertIn(b"\\Seen", flags)
+
+    def test_store_copy_move_append(self):
+        self.deliver(1, 1)
+        self.deliver(2, 2)
+        m = self.session()
+        self.ok(m.select("INBOX"))
+        data = self.ok(m.store("1", "+FLAGS", r"(\Flagged $Label1)"))
+        self.assertIn(b"\\Flagged", data[0])
+        self.assertIn(b"$Label1", data[0])
+        typ, data = m.copy("1", "Archive")
+        self.assertEqual(typ, "OK")
+        # imaplib files the response code under its name.
+        self.assertRegex(m.untagged_responses.pop("COPYUID")[0],
+                         rb"^\d+ 1 1$")
+        typ, data = m.uid("MOVE", "2", "Trash")
+        self.assertEqual(typ, "OK", data)
+        self.assertEqual(self.ok(m.status("Trash", "(MESSAGES)"))[0],
+                         b'"Trash" (MESSAGES 1)')
+        # The move expunged message 2 from INBOX.
+        self.assertEqual(self.ok(m.select("INBOX")), [b"1"])
+        typ, data = m.append("Drafts", r"(\Draft)", None,
+                             b"Subject: draft\r\n\r\nwip\r\n")
+        self.assertEqual(typ, "OK")
+        self.assertRegex(data[0], rb"\[APPENDUID \d+ 1\]")
+        self.ok(m.select("Archive"))
+        flags = self.ok(m.fetch("1", "(FLAGS)"))[0]
+        self.assertIn(b"\\Flagged", flags)
+        self.assertIn(b"$Label1", flags)
+        # APPEND to a mailbox that does not exist: TRYCREATE.
+        typ, data = m.append("Nowhere", None, None, b"Subject: x\r\n\r\n")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"TRYCREATE", data[0])
+
+    def test_search(self):
+        self.deliver(1, 1, body="apples")
+        self.deliver(2, 2, body="pears")
+        self.deliver(3, 3, body="apples and pears")
+        m = self.session()
+        self.ok(m.select("INBOX"))
+        self.assertEqual(self.ok(m.search(None, "BODY", "apples")),
+                         [b"1 3"])
+        self.assertEqual(self.ok(m.search(None, "SUBJECT", "test 2")),
+                         [b"2"])
+        self.assertEqual(self.ok(m.uid("SEARCH", "NOT", "BODY", "apples")),
+                         [b"2"])
+        self.ok(m.store("2", "+FLAGS", r"(\Seen)"))
+        self.assertEqual(self.ok(m.search(None, "UNSEEN")), [b"1 3"])
+        typ, data = m._simple_command("SEARCH", "RETURN", "(MIN MAX COUNT)",
+                                      "ALL")
+        self.assertEqual(typ, "OK")
+        esearch = m.untagged_responses.pop("ESEARCH")[0]
+        self.assertIn(b"MIN 1 MAX 3 COUNT 3", esearch)
+        typ, data = m._simple_command("SEARCH", "CHARSET", "KOI8-R", "ALL")
+        self.assertEqual(typ, "NO")
+
+    def test_two_sessions_and_delivery(self):
+        for n in (1, 2, 3):
+            self.deliver(n, n)
+        a, b = self.session(), self.session()
+        self.ok(a.select("INBOX"))
+        self.ok(b.select("INBOX"))
+        self.ok(a.store("2", "+FLAGS", r"(\Deleted)"))
+        self.ok(a.expunge())
+        # b: FETCH by sequence number gets no EXPUNGE in the middle...
+        typ, data = b.fetch("1:3", "(UID)")
+        self.assertEqual(typ, "OK")
+        self.assertNotIn("EXPUNGE", b.untagged_responses)
+        # ...NOOP does, and the flags change before it.
+        self.ok(a.store("1", "+FLAGS", r"(\Answered)"))
+        b.noop()
+        self.assertEqual(b.untagged_responses.pop("EXPUNGE", None), [b"2"])
+        fetches = b.untagged_responses.pop("FETCH", [])
+        self.assertTrue(any(b"\\Answered" in f for f in fetches), fetches)
+        # A new delivery shows up as EXISTS in both.
+        self.deliver(4, 3)
+        b.noop()
+        self.assertEqual(b.untagged_responses.pop("EXISTS", None)[-1], b"3")
+        uids = self.ok(b.fetch("1:*", "(UID)"))
+        self.assertEqual([re.search(rb"UID (\d+)", u).group(1)
+                          for u in uids], [b"1", b"3", b"4"])
+
+    def test_idle_sees_delivery(self):
+        self.deliver(1, 1)
+        m = self.session()
+        self.ok(m.select("INBOX"))
+        tag = m._new_tag().decode()
+        m.send(("%s IDLE\r\n" % tag).encode())
+        self.assertTrue(m.readline().startswith(b"+"))
+        self.inst.send_mail("alice@example.org", ["demo@demo.test"],
+                            message(2))
+        start = time.monotonic()
+        # Delivery itself takes a moment; the push must follow within
+        # a second of the message reaching the Maildir.
+        self.inst.wait_for_maildir("demo.test/demo", 2)
+        seen = time.monotonic()
+        line = m.readline()
+        pushed = time.monotonic()
+        self.assertEqual(line, b"* 2 EXISTS\r\n")
+        self.assertLess(pushed - seen, 1.0, "pushed %.2fs after delivery"
+                        " (%.2fs after send)" % (pushed - seen,
+                                                 pushed - start))
+        m.send(b"DONE\r\n")
+        while True:
+            line = m.readline()
+            if line.startswith(tag.encode()):
+                break
+        self.assertIn(b"OK", line)
+
+    def test_uids_never_reused(self):
+        self.deliver(1, 1)
+        self.deliver(2, 2)
+        m = self.session()
+        self.ok(m.select("INBOX"))
+        self.ok(m.store("2", "+FLAGS", r"(\Deleted)"))
+        self.ok(m.expunge())
+        m.logout()
+        self.sessions.remove(m)
+        self.deliver(3, 2)
+        m = self.session()
+        self.ok(m.select("INBOX"))
+        uids = self.ok(m.fetch("1:*", "(UID)"))
+        self.assertEqual([re.search(rb"UID (\d+)", u).group(1)
+                          for u in uids], [b"1", b"3"])
+
+    def test_hostile_input(self):
+        imaplib.Commands.setdefault("BOGUS", ("SELECTED",))
+        self.deliver(1, 1)
+        m = self.session()
+        self.ok(m.select("INBOX"))
+        for cmd in (("FETCH", "4294967296", "(UID)"),
+                    ("FETCH", "0", "(UID)"),
+                    ("FETCH", "1:5", "(UID)"),
+                    ("STORE", "1", "+FLAGS", r"(\Recent)"),
+                    ("BOGUS",)):
+            try:
+                typ, data = m._simple_command(*cmd)
+            except m.error as e:    # imaplib raises on BAD
+                typ, data = "BAD", str(e)
+            self.assertEqual(typ, "BAD", (cmd, data))
+        for name in ("../x", ".hidden", "a..b", "a/b"):
+            typ, data = m.create(name)
+            self.assertEqual(typ, "NO", (name, data))
+        # Nothing outside the Maildir was made.
+        self.assertFalse(os.path.exists(os.path.join(self.md, "..", "x")))
+        self.assertEqual(self.ok(m.fetch("1", "(UID)")), [b"1 (UID 1)"])
+
+
+if __name__ == "__main__":
+    harness.main()
