@@ -82,7 +82,11 @@ bool imap_flags_parse(const struct imap_arg *args, unsigned int *flags_r,
 	unsigned int bit;
 
 	for (; args->type != IMAP_ARG_EOL; args++) {
-		if (!imap_arg_get_atom(args, &s)) {
+		/* NIL is an atom like any other here: a keyword called
+		 * "NIL" (Dovecot, and imaptest's nil test, agree). */
+		if (args->type == IMAP_ARG_NIL)
+			s = "NIL";
+		else if (!imap_arg_get_atom(args, &s)) {
 			*error_r = "Flags must be atoms";
 			return false;
 		}

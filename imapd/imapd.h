@@ -57,6 +57,7 @@ struct imapd {
 	struct imapd_view *view;
 	size_t nview, capview;
 	bool exists_changed;
+	unsigned announced_keywords;	/* in the last FLAGS response */
 	struct imap_seqset saved;	/* SEARCHRES "$" */
 };
 
@@ -112,6 +113,9 @@ uint32_t imapd_flags_to_store(unsigned imap_flags);
 unsigned imapd_flags_from_store(uint32_t store_flags);
 void imapd_format_flags(struct imapd *s, const struct imapd_view *v,
 			struct str *out);
+/* FLAGS and PERMANENTFLAGS again if keywords were defined since the
+ * client last heard (before any FETCH that shows a new one). */
+void imapd_announce_keywords(struct imapd *s);
 /* The directory of mailbox name (UTF-8) under the root; false if the
  * name is invalid (error_r says why). */
 bool imapd_mailbox_dir(struct imapd *s, const char *name, struct str *dir_r,

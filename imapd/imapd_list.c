@@ -232,6 +232,55 @@ static const char *imapd_special_attr(const char *name)
 	return NULL;
 }
 
+/* LSUB (RFC 3501 6.3.9): the subscribed names that match; where '%'
+ * stops at a level above a subscribed name, that level with \Noselect
+ * unless it is subscribed itself. */
+static void imapd_lsub(struct imapd *s, const char *pattern, char **subs,
+		       size_t nsubs)
+{
+	struct str line = STR_INIT, prefix = STR_INIT;
+	char **shown = NULL;
+	size_t nshown = 0;
+
+	for (size_t i = 0; i < nsubs; i++) {
+		const char *name = subs[i], *dot;
+
+		if (name == NULL)
+			continue;
+		if (imapd_match(pattern, name)) {
+			str_clear(&line);
+			str_append(&line, "* LSUB () \".\" ");
+			imapd_name_out(s, name, &line);
+			imapd_printf(s, "%s\r\n", str_c(&line));
+			continue;
+		}
+		for (dot = strchr(name, '.'); dot != NULL;
+		     dot = strchr(dot + 1, '.')) {
+			bool seen = false;
+
+			str_clear(&prefix);
+			str_append_n(&prefix, name, (size_t)(dot - name));
+			if (!imapd_match(pattern, str_c(&prefix)) ||
+			    imapd_subscribed(subs, nsubs, str_c(&prefix)))
+				continue;
+			for (size_t j = 0; j < nshown; j++)
+				seen |= strcmp(shown[j], str_c(&prefix)) == 0;
+			if (seen)
+				continue;
+			shown = mem_array_realloc(shown, nshown + 1,
+						  sizeof(*shown));
+			shown[nshown++] = mem_strdup(str_c(&prefix));
+			str_clear(&line);
+			str_append(&line, "* LSUB (\\Noselect) \".\" ");
+			imapd_name_out(s, str_c(&prefix), &line);
+			imapd_printf(s, "%s\r\n", str_c(&line));
+		}
+	}
+	imapd_names_free(shown, nshown);
+	str_release(&line);
+	str_release(&prefix);
+}
+
 void imapd_cmd_list(struct imapd *s, const struct imap_cmd *cmd, bool lsub)
 {
 	struct str pattern = STR_INIT, line = STR_INIT, raw = STR_INIT;
@@ -269,7 +318,9 @@ void imapd_cmd_list(struct imapd *s, const struct imap_cmd *cmd, bool lsub)
 		str_set(&pattern, str_c(&raw));
 	n = imapd_mailboxes(s, &names);
 	subs = imapd_subscriptions(s, &nsubs);
-	for (size_t i = 0; i < n; i++) {
+	if (lsub)	/* subscriptions, whether the mailboxes exist or not */
+		imapd_lsub(s, str_c(&pattern), subs, nsubs);
+	for (size_t i = 0; i < n && !lsub; i++) {
 		const char *name = names[i], *special;
 		bool match, sub = imapd_subscribed(subs, nsubs, name);
 
@@ -555,7 +606,8 @@ void imapd_cmd_status(struct imapd *s, const struct imap_cmd *cmd)
 			v = f->count;
 		} else if (strcasecmp(item, "RECENT") == 0) {
 			for (size_t j = 0; j < f->count; j++)
-				v += f->msgs[j].in_new;
+				v += f->msgs[j].in_new ||
+				     (f->msgs[j].flags & STORE_F_RECENT);
 		} else if (strcasecmp(item, "UIDNEXT") == 0) {
 			v = f->uidnext;
 		} else if (strcasecmp(item, "UIDVALIDITY") == 0) {

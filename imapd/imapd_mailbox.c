@@ -120,10 +120,33 @@ static struct imapd_view *imapd_view_add(struct imapd *s,
 	v = &s->view[s->nview++];
 	memset(v, 0, sizeof(*v));
 	v->uid = m->uid;
-	v->flags = m->flags;
+	v->flags = m->flags & STORE_F_ALL;
 	v->keywords = m->keywords;
 	v->modseq = m->modseq;
 	return v;
+}
+
+static void imapd_format_all_flags(struct imapd *s, struct str *out,
+				   bool permanent);
+
+void imapd_announce_keywords(struct imapd *s)
+{
+	struct str flags = STR_INIT;
+
+	if (s->folder == NULL ||
+	    s->announced_keywords == s->folder->nkeywords)
+		return;
+	imapd_format_all_flags(s, &flags, false);
+	imapd_printf(s, "* FLAGS %s\r\n", str_c(&flags));
+	str_clear(&flags);
+	if (s->readonly)
+		str_append(&flags, "()");
+	else
+		imapd_format_all_flags(s, &flags, true);
+	imapd_printf(s, "* OK [PERMANENTFLAGS %s] Flags permitted.\r\n",
+		     str_c(&flags));
+	s->announced_keywords = s->folder->nkeywords;
+	str_release(&flags);
 }
 
 /* Take the messages still in new/ as this session's recent ones. */
@@ -229,19 +252,14 @@ bool imapd_select(struct imapd *s, const char *tag, const char *name,
 	for (size_t i = 0; i < s->folder->count; i++) {
 		struct imapd_view *v = imapd_view_add(s, &s->folder->msgs[i]);
 
-		v->recent = readonly && s->folder->msgs[i].in_new;
+		v->recent = readonly && (s->folder->msgs[i].in_new ||
+					 (s->folder->msgs[i].flags &
+					  STORE_F_RECENT));
 	}
 	imapd_claim_recent(s);
 	s->folder->nchanges = 0;
-	imapd_format_all_flags(s, &flags, false);
-	imapd_printf(s, "* FLAGS %s\r\n", str_c(&flags));
-	str_clear(&flags);
-	if (readonly)
-		str_append(&flags, "()");
-	else
-		imapd_format_all_flags(s, &flags, true);
-	imapd_printf(s, "* OK [PERMANENTFLAGS %s] Flags permitted.\r\n",
-		     str_c(&flags));
+	s->announced_keywords = ~0u;
+	imapd_announce_keywords(s);
 	imapd_printf(s, "* %zu EXISTS\r\n* %u RECENT\r\n", s->nview,
 		     imapd_recent_count(s));
 	for (size_t i = 0; i < s->nview && unseen == 0; i++)
@@ -286,7 +304,9 @@ static void imapd_view_update(struct imapd *s)
 			     uid > s->view[s->nview - 1].uid)) {
 				struct imapd_view *v = imapd_view_add(s, m);
 
-				v->recent = s->readonly && m->in_new;
+				v->recent = s->readonly &&
+					    (m->in_new ||
+					     (m->flags & STORE_F_RECENT));
 				appended = true;
 				s->exists_changed = true;
 			}
@@ -311,8 +331,9 @@ static void imapd_view_update(struct imapd *s)
 			v->expunged = true;
 			continue;
 		}
-		if (m->flags != v->flags || m->keywords != v->keywords) {
-			v->flags = m->flags;
+		if ((m->flags & STORE_F_ALL) != v->flags ||
+		    m->keywords != v->keywords) {
+			v->flags = m->flags & STORE_F_ALL;
 			v->keywords = m->keywords;
 			v->flags_changed = true;
 		}
@@ -324,16 +345,11 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 {
 	struct str error = STR_INIT, flags = STR_INIT;
 	size_t removed = 0, keep = 0;
-	unsigned nkeywords = s->folder->nkeywords;
 
 	if (!store_folder_refresh(s->folder, &error))
 		msg_warn("%s: %s: %s", s->user, s->mailbox, str_c(&error));
 	imapd_view_update(s);
-	if (s->folder->nkeywords != nkeywords) {
-		imapd_format_all_flags(s, &flags, false);
-		imapd_printf(s, "* FLAGS %s\r\n", str_c(&flags));
-		str_clear(&flags);
-	}
+	imapd_announce_keywords(s);
 	for (size_t i = 0; i < s->nview; i++) {
 		struct imapd_view *v = &s->view[i];
 

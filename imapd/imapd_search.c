@@ -82,6 +82,40 @@ static bool imapd_contains(const char *hay, size_t len, const char *needle)
 	return false;
 }
 
+static bool imapd_address_field(const char *name, size_t len)
+{
+	static const char *const fields[] = { "from", "to", "cc", "bcc",
+					      "sender", "reply-to" };
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
+		if (strlen(fields[i]) == len &&
+		    strncasecmp(fields[i], name, len) == 0)
+			return true;
+	return false;
+}
+
+/* An address header as "Name <mailbox@domain>, ..." with the names
+ * decoded: what a user means by FROM "user@domain" even when the header
+ * spells the address with comments or folding. */
+static void imapd_addresses_text(const char *value, size_t len,
+				 struct str *out)
+{
+	struct mime_pool *pool = mime_pool_create();
+	const struct mime_addr *a = mime_addr_parse(pool, value, len);
+
+	for (; a != NULL; a = a->next) {
+		if (a->name != NULL) {
+			mime_header_decode(a->name, strlen(a->name), out);
+			str_append_c(out, ' ');
+		}
+		if (a->mailbox != NULL && a->domain != NULL)
+			str_printf(out, "<%s@%s>, ", a->mailbox, a->domain);
+		else if (a->mailbox != NULL)
+			str_printf(out, "%s: ", a->mailbox);
+	}
+	mime_pool_free(&pool);
+}
+
 static bool imapd_header_match(struct imapd_search_msg *sm,
 			       const struct mime_part *part,
 			       const char *field, const char *value)
@@ -103,6 +137,12 @@ static bool imapd_header_match(struct imapd_search_msg *sm,
 		mime_header_decode(f.value, f.value_len, &text);
 		found = imapd_contains(text.data == NULL ? "" : text.data,
 				       text.len, value);
+		if (!found && imapd_address_field(f.name, f.name_len)) {
+			str_clear(&text);
+			imapd_addresses_text(f.value, f.value_len, &text);
+			found = imapd_contains(text.data == NULL ? "" :
+					       text.data, text.len, value);
+		}
 	}
 	str_release(&text);
 	return found;

@@ -69,34 +69,30 @@ void imapd_cmd_store(struct imapd *s, const struct imap_cmd *cmd)
 		imapd_tagged(s, cmd->tag, "NO [LIMIT] %s", str_c(&error));
 		goto out;
 	}
+	imapd_announce_keywords(s);
 	sflags = imapd_flags_to_store(st.flags);
 	for (size_t i = 0; i < s->nview; i++) {
 		struct imapd_view *v = &s->view[i];
-		uint32_t nf = v->flags;
-		uint64_t nk = v->keywords;
+		const struct store_msg *m;
+		enum store_flags_op op = st.op == IMAP_STORE_ADD ?
+			STORE_FLAGS_ADD : st.op == IMAP_STORE_REMOVE ?
+			STORE_FLAGS_REMOVE : STORE_FLAGS_SET;
 
 		if (v->expunged || !imap_seqset_contains(&uids, v->uid))
 			continue;
-		switch (st.op) {
-		case IMAP_STORE_REPLACE:
-			nf = sflags;
-			nk = kw;
-			break;
-		case IMAP_STORE_ADD:
-			nf |= sflags;
-			nk |= kw;
-			break;
-		case IMAP_STORE_REMOVE:
-			nf &= ~sflags;
-			nk &= ~kw;
-			break;
-		}
 		str_clear(&error);
-		switch (store_set_flags(s->folder, v->uid, nf, nk, &error)) {
+		/* Relative to the flags as they are now, not as this
+		 * session last saw them: two sessions' changes add up. */
+		switch (store_change_flags(s->folder, v->uid, op, sflags, kw,
+					   &error)) {
 		case 1:
-			v->flags = nf;
-			v->keywords = nk;
-			if (nf & STORE_F_DELETED)
+			m = store_lookup(s->folder, v->uid, NULL);
+			if (m == NULL)
+				continue;
+			v->flags = m->flags & STORE_F_ALL;
+			v->keywords = m->keywords;
+			v->flags_changed = false;
+			if (v->flags & STORE_F_DELETED)
 				s->deleted++;
 			break;
 		case 0:

@@ -4,10 +4,12 @@
  * (Dovecot's "imap" binary is used the same way for tests and admin
  * work):
  *
- *	imapd -m MAILDIR [-u USER]
+ *	imapd -m MAILDIR [-u USER] [-t TAG]
  *
  * serves the Maildir++ tree MAILDIR on standard input and output, as the
- * user running it, starting with "* PREAUTH".
+ * user running it, starting with "* PREAUTH"; with -t (a login front end
+ * handing over a client whose LOGIN or AUTHENTICATE had that tag), with
+ * "TAG OK [CAPABILITY ...] Logged in" instead.
  *
  * SECURITY: runs as the mailbox owner only; it never sees a password.
  */
@@ -24,26 +26,29 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: imapd -m MAILDIR [-u USER]\n");
+	fprintf(stderr, "usage: imapd -m MAILDIR [-u USER] [-t TAG]\n");
 	exit(64);
 }
 
 int main(int argc, char **argv)
 {
-	const char *maildir = NULL, *user = NULL;
+	const char *maildir = NULL, *user = NULL, *tag = NULL;
 	struct str greeting = STR_INIT, caps = STR_INIT;
 	struct imapd s;
 	int c;
 
 	msg_set_name("imapd");
 	msg_open_stderr();
-	while ((c = getopt(argc, argv, "m:u:")) != -1) {
+	while ((c = getopt(argc, argv, "m:t:u:")) != -1) {
 		switch (c) {
 		case 'm':
 			maildir = optarg;
 			break;
 		case 'u':
 			user = optarg;
+			break;
+		case 't':
+			tag = optarg;
 			break;
 		default:
 			usage();
@@ -57,11 +62,16 @@ int main(int argc, char **argv)
 	imapd_init(&s, 0, 1, user, maildir);
 	imapd_special_use_create(&s);
 	imapd_capability(&s, &caps);
-	str_printf(&greeting, "* PREAUTH [CAPABILITY %s] Logged in as %s",
-		   str_c(&caps), user);
+	if (tag != NULL)
+		str_printf(&greeting, "%s OK [CAPABILITY %s] Logged in", tag,
+			   str_c(&caps));
+	else
+		str_printf(&greeting, "* PREAUTH [CAPABILITY %s] Logged in "
+			   "as %s", str_c(&caps), user);
 	imapd_serve(&s, str_c(&greeting));
-	msg_info("imap(%s): Logged out in=%llu out=%llu deleted=%u "
-		 "expunged=%u", user, (unsigned long long)s.in_bytes,
+	msg_info("imap(%s)<%d>: Logged out in=%llu out=%llu deleted=%u "
+		 "expunged=%u", user, (int)getpid(),
+		 (unsigned long long)s.in_bytes,
 		 (unsigned long long)s.out_bytes, s.deleted, s.expunged);
 	imapd_deinit(&s);
 	str_release(&greeting);

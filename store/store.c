@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -144,6 +145,43 @@ void store_msg_path(const struct store_folder *f,
 		   msg->name);
 }
 
+/* A UIDVALIDITY never given before in this user's Maildir++ tree: the
+ * time, or one more than the last one handed out (a folder deleted and
+ * created again within a second must not get its old value back). Kept
+ * in "correo-uidvalidity" at the root, as Dovecot keeps its own. */
+static uint32_t store_next_uidvalidity(const char *dir)
+{
+	struct str path = STR_INIT;
+	const char *base = strrchr(dir, '/');
+	uint32_t v = (uint32_t)time(NULL), last;
+	char buf[32];
+	ssize_t n;
+	int fd;
+
+	if (base != NULL && base[1] == '.')
+		str_append_n(&path, dir, (size_t)(base - dir));
+	else
+		str_append(&path, dir);
+	str_append(&path, "/correo-uidvalidity");
+	fd = open(str_c(&path), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	str_release(&path);
+	if (fd < 0 || flock(fd, LOCK_EX) != 0)
+		goto out;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	last = (uint32_t)strtoul(buf, NULL, 16);
+	if (last >= v && last < UINT32_MAX)
+		v = last + 1;
+	n = snprintf(buf, sizeof(buf), "%08x\n", v);
+	if (pwrite(fd, buf, (size_t)n, 0) != n || fdatasync(fd) != 0)
+		msg_warn("%s: cannot record uidvalidity: %m", dir);
+out:
+	if (fd >= 0)
+		close(fd);
+	return v;
+}
+
 /* A new index for the folder: UIDVALIDITY and UIDNEXT from POP3's former
  * list if there is one, then a scan. Lock held. */
 static bool store_index_build(struct store_folder *f, struct str *error_r)
@@ -152,7 +190,7 @@ static bool store_index_build(struct store_folder *f, struct str *error_r)
 	struct str error = STR_INIT;
 
 	store_folder_clear(f);
-	f->uidvalidity = (uint32_t)time(NULL);
+	f->uidvalidity = store_next_uidvalidity(f->dir);
 	if (uidlist_read(f->dir, &ul, &error) == 1 && ul.validity != 0) {
 		f->uidvalidity = ul.validity;
 		f->uidnext = ul.next > 0 ? ul.next : 1;
@@ -350,6 +388,14 @@ static void store_flagged_name(const struct store_msg *m, uint32_t flags,
 int store_set_flags(struct store_folder *f, uint32_t uid, uint32_t flags,
 		    uint64_t keywords, struct str *error_r)
 {
+	return store_change_flags(f, uid, STORE_FLAGS_SET, flags, keywords,
+				  error_r);
+}
+
+int store_change_flags(struct store_folder *f, uint32_t uid,
+		       enum store_flags_op op, uint32_t flags,
+		       uint64_t keywords, struct str *error_r)
+{
 	struct store_rec rec = { .kind = 'F' };
 	struct str name = STR_INIT, from = STR_INIT, to = STR_INIT;
 	struct store_batch b = { STR_INIT, 0, 0 };
@@ -372,8 +418,15 @@ int store_set_flags(struct store_folder *f, uint32_t uid, uint32_t flags,
 		ret = 0;
 		goto out;
 	}
-	flags &= STORE_F_ALL;
-	store_flagged_name(m, flags, &name);
+	if (op == STORE_FLAGS_ADD) {
+		flags |= m->flags;
+		keywords |= m->keywords;
+	} else if (op == STORE_FLAGS_REMOVE) {
+		flags = m->flags & ~flags;
+		keywords = m->keywords & ~keywords;
+	}
+	flags = (flags & STORE_F_ALL) | (m->flags & STORE_F_RECENT);
+	store_flagged_name(m, flags & STORE_F_ALL, &name);
 	if (!m->in_new && strcmp(str_c(&name), m->name) == 0 &&
 	    m->keywords == keywords && m->flags == flags) {
 		ret = 1;	/* nothing to change */
@@ -567,7 +620,7 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	slash = strrchr(str_c(&t.dst), '/');
 	str_set(&rec.name, slash + 1);
 	rec.uid = f.uidnext;
-	rec.flags = flags;
+	rec.flags = flags != 0 ? flags | STORE_F_RECENT : 0;
 	rec.idate = internaldate > 0 ? internaldate : (int64_t)time(NULL);
 	rec.size = t.size;
 	rec.vsize = t.vsize;
@@ -618,18 +671,24 @@ int store_claim_new(struct store_folder *f, uint32_t **uids_r,
 	for (size_t i = 0; i < f->count; i++) {
 		struct store_msg *m = &f->msgs[i];
 
-		if (!m->in_new)
+		if (!m->in_new && !(m->flags & STORE_F_RECENT))
 			continue;
-		store_flagged_name(m, m->flags, &name);
-		store_msg_path(f, m, &from);
-		str_clear(&rec.name);
-		str_printf(&rec.name, "%s/cur/%s", f->dir, str_c(&name));
-		if (rename(str_c(&from), str_c(&rec.name)) != 0)
-			continue;	/* gone or claimed by a foreign tool */
+		store_flagged_name(m, m->flags & STORE_F_ALL, &name);
+		if (m->in_new) {
+			store_msg_path(f, m, &from);
+			str_clear(&rec.name);
+			str_printf(&rec.name, "%s/cur/%s", f->dir,
+				   str_c(&name));
+			if (rename(str_c(&from), str_c(&rec.name)) != 0)
+				continue;	/* gone, or taken by another
+						 * Maildir program */
+		} else {
+			str_set(&name, m->name);
+		}
 		store_rec_reset(&rec);
 		rec.kind = 'F';
 		rec.uid = m->uid;
-		rec.flags = m->flags;
+		rec.flags = m->flags & STORE_F_ALL;
 		rec.keywords = m->keywords;
 		rec.in_new = false;
 		str_set(&rec.name, str_c(&name));

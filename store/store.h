@@ -48,6 +48,10 @@
 #define STORE_F_SEEN		0x10u	/* S */
 #define STORE_F_DELETED		0x20u	/* T */
 #define STORE_F_ALL		0x3fu
+/* In the index only, never in a file name: no session has taken the
+ * message as \Recent yet (a message saved into cur/ with flags; one in
+ * new/ is recent by being there). */
+#define STORE_F_RECENT		0x40u
 
 /* Keywords per folder, at most this many (bit i of a message's keyword
  * mask is the folder's keyword i). */
@@ -145,6 +149,18 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
  * done, 0 no such message (expunged meanwhile), -1 error. */
 int store_set_flags(struct store_folder *f, uint32_t uid, uint32_t flags,
 		    uint64_t keywords, struct str *error_r);
+
+/* The same relative to the flags the message has now (another session
+ * may have changed them since this one looked): STORE_FLAGS_ADD or
+ * STORE_FLAGS_REMOVE the given ones, or STORE_FLAGS_SET them. */
+enum store_flags_op {
+	STORE_FLAGS_SET,
+	STORE_FLAGS_ADD,
+	STORE_FLAGS_REMOVE,
+};
+int store_change_flags(struct store_folder *f, uint32_t uid,
+		       enum store_flags_op op, uint32_t flags,
+		       uint64_t keywords, struct str *error_r);
 
 /* The index of keyword name, defining it in the folder if new. -1 if
  * the folder has STORE_MAX_KEYWORDS already, or on error. */

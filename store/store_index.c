@@ -210,7 +210,7 @@ static bool store_field(struct store_rec *rec, const char *p,
 		rec->uid = (uint32_t)v;
 		return true;
 	case 'F':
-		if (!store_num(p, end, 10, STORE_F_ALL, &v))
+		if (!store_num(p, end, 10, STORE_F_ALL | STORE_F_RECENT, &v))
 			return false;
 		rec->flags = (uint32_t)v;
 		return true;

@@ -271,7 +271,8 @@ bool store_sync_scan(struct store_folder *f, struct str *error_r)
 		if (strcmp(fl->name, m->name) == 0 && fl->in_new == m->in_new)
 			continue;
 		rec.kind = 'F';
-		rec.flags = store_flags_from_name(fl->name);
+		rec.flags = store_flags_from_name(fl->name) |
+			    (m->flags & STORE_F_RECENT);
 		rec.keywords = m->keywords;
 		rec.in_new = fl->in_new;
 		str_set(&rec.name, fl->name);

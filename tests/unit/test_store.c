@@ -141,7 +141,8 @@ START_TEST(deliver_assigns_uids)
 	ck_assert_uint_eq(f->msgs[0].size, 16);
 	ck_assert_uint_eq(f->msgs[0].vsize, 19);
 	ck_assert(!f->msgs[2].in_new);
-	ck_assert_uint_eq(f->msgs[2].flags, STORE_F_SEEN);
+	/* Saved with flags into cur/: recent until a session takes it. */
+	ck_assert_uint_eq(f->msgs[2].flags, STORE_F_SEEN | STORE_F_RECENT);
 	ck_assert_ptr_nonnull(strstr(f->msgs[2].name, ":2,S"));
 	store_msg_path(f, &f->msgs[1], &path);
 	ck_assert(safe_read_file(str_c(&path), &got, 4096));
@@ -220,7 +221,8 @@ START_TEST(foreign_changes_found)
 	ck_assert_int_eq(rename(str_c(&from), str_c(&to)), 0);
 	refresh(f);
 	ck_assert_uint_eq(f->count, 2);
-	ck_assert_uint_eq(f->msgs[0].flags, STORE_F_SEEN | STORE_F_FLAGGED);
+	ck_assert_uint_eq(f->msgs[0].flags & STORE_F_ALL,
+			  STORE_F_SEEN | STORE_F_FLAGGED);
 	ck_assert_uint_eq(f->msgs[1].uid, 2);
 	ck_assert_str_eq(f->msgs[1].name, "1999999999.foreign.host");
 	ck_assert_uint_eq(f->msgs[1].vsize, 3);
@@ -235,6 +237,33 @@ START_TEST(foreign_changes_found)
 	store_folder_free(&f);
 	str_release(&from);
 	str_release(&to);
+}
+END_TEST
+
+/* \Recent: a session claims what is in new/ or saved with flags; a
+ * second session claims nothing. */
+START_TEST(claim_recent_once)
+{
+	struct store_folder *a, *b;
+	struct str error = STR_INIT;
+	uint32_t *uids;
+
+	deliver(md, "m1\n", 0);
+	deliver(md, "m2\n", STORE_F_SEEN);
+	a = open_folder(md);
+	b = open_folder(md);
+	ck_assert_int_eq(store_claim_new(a, &uids, &error), 2);
+	ck_assert_uint_eq(uids[0], 1);
+	ck_assert_uint_eq(uids[1], 2);
+	free(uids);
+	ck_assert(!a->msgs[0].in_new);
+	ck_assert_uint_eq(a->msgs[1].flags, STORE_F_SEEN);
+	ck_assert_int_eq(store_claim_new(b, &uids, &error), 0);
+	free(uids);
+	ck_assert_int_eq(tu_count_entries(tu_path(md, "new")), 0);
+	store_folder_free(&a);
+	store_folder_free(&b);
+	str_release(&error);
 }
 END_TEST
 
@@ -439,6 +468,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, deliver_assigns_uids);
 	tcase_add_test(tc, sessions_see_each_other);
 	tcase_add_test(tc, foreign_changes_found);
+	tcase_add_test(tc, claim_recent_once);
 	tcase_add_test(tc, compaction_keeps_state);
 	tcase_add_test(tc, log_truncated_everywhere);
 	tcase_add_test(tc, lost_index_rebuilt);
