@@ -213,12 +213,18 @@ static int imapd_fetch_binary(struct imapd *s, uint32_t uid,
 	if (!imapd_load(s, uid, md))
 		return -1;
 	imapd_section_path(item, &path);
-	if (mime_section_find(md->mime, str_c(&path), &part) != 1) {
+	if (item->nparts == 0) {
+		/* BINARY[]: the whole message, nothing to decode. */
+		struct mime_range range;
+
+		(void)mime_section_range(md->mime, "", MIME_SECTION_ALL,
+					 &range);
+		mime_range_write(md->mime, &range, 0, SIZE_MAX, &data);
+	} else if (mime_section_find(md->mime, str_c(&path), &part) != 1) {
 		imap_fetch_item_name(item, out);
 		str_append(out, " NIL");
 		goto out;
-	}
-	if (mime_part_decode(md->mime, part, &data, &error) < 0) {
+	} else if (mime_part_decode(md->mime, part, &data, &error) < 0) {
 		ret = 0;
 		goto out;
 	}
