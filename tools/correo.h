@@ -21,6 +21,8 @@ int correo_check_cmd(const char *config_dir, int argc, char **argv);
 int correo_init_cmd(const char *config_dir, int argc, char **argv);
 /* "correo user add|del|list|passwd" (receive issue). */
 int correo_user_cmd(const char *config_dir, int argc, char **argv);
+/* correo mailbox USER [list|rebuild|expunge|purge] (correo_mailbox.c). */
+int correo_mailbox_cmd(const char *config_dir, int argc, char **argv);
 /* "correo newaliases" / "correo queue" (later issues). */
 int correo_newaliases_cmd(const char *config_dir, int argc, char **argv);
 /* "correo queue ..." (tools/correo_queue.c). */

@@ -50,6 +50,8 @@ static const struct correo_command correo_commands[] = {
 	{ "init", correo_init_cmd,
 	  "create a ready instance: init DIR [--domain D] [--ports BASE]" },
 	{ "user", correo_user_cmd, "manage mailbox users" },
+	{ "mailbox", correo_mailbox_cmd,
+	  "a user's folders: list, rebuild indexes, expunge, purge" },
 	{ "newaliases", correo_newaliases_cmd, "rebuild the alias tables" },
 	{ "queue", correo_queue_cmd,
 	  "list or change the mail queue (mailq, flush, hold, delete...)" },

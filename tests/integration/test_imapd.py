@@ -245,6 +245,32 @@ class ImapdTest(harness.TestCase):
         self.assertEqual([re.search(rb"UID (\d+)", u).group(1)
                           for u in uids], [b"1", b"3"])
 
+    def test_correo_mailbox(self):
+        self.deliver(1, 1)
+        self.deliver(2, 2)
+        m = self.session()
+        self.ok(m.select("INBOX"))
+        self.ok(m.store("1", "+FLAGS", r"(\Deleted \Seen)"))
+        m.logout()
+        self.sessions.remove(m)
+        r = self.inst.correo("mailbox", "demo@demo.test")
+        self.assertRuns(r)
+        inbox = [l.split() for l in r.stdout.splitlines()
+                 if l.startswith("INBOX")][0]
+        self.assertEqual(inbox[1:3], ["2", "1"])     # messages, unseen
+        self.assertIn("Sent", r.stdout)
+        r = self.inst.correo("mailbox", "demo@demo.test", "expunge", "INBOX")
+        self.assertRuns(r)
+        self.assertIn("1 messages expunged", r.stdout)
+        r = self.inst.correo("mailbox", "demo@demo.test", "rebuild", "INBOX")
+        self.assertRuns(r)
+        self.assertIn("index rebuilt, 1 messages", r.stdout)
+        # The index files belong to the mailbox owner, not to root.
+        st = os.stat(os.path.join(self.md, "correo-index"))
+        self.assertEqual(st.st_uid, os.stat(self.md).st_uid)
+        r = self.inst.correo("mailbox", "nobody@nowhere.test")
+        self.assertNotEqual(r.returncode, 0)
+
     def test_hostile_input(self):
         imaplib.Commands.setdefault("BOGUS", ("SELECTED",))
         self.deliver(1, 1)
