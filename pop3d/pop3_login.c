@@ -119,7 +119,11 @@ static void pop3_login_cmd_pass(struct login_client *c,
 		login_client_error(c);
 		return;
 	}
-	/* PLAIN: authzid NUL authcid NUL passwd. */
+	/* PLAIN: authzid NUL authcid NUL passwd, in one allocation each
+	 * (no stale copies from growing). */
+	str_reserve(&msg, user->len + strlen(cmd->args[0]) + 2);
+	str_reserve(&b64, (user->len + strlen(cmd->args[0]) + 2) / 3 * 4 +
+		    8);
 	str_append_c(&msg, '\0');
 	str_append_n(&msg, user->data, user->len);
 	str_append_c(&msg, '\0');

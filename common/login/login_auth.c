@@ -291,6 +291,7 @@ static bool login_auth_send(struct login_client *c, struct attr_list *req)
 
 	attr_write(a->lio, req);
 	ok = lio_flush(a->lio) == LIO_OK;
+	lio_wipe_output(a->lio);
 	for (size_t i = 0; i < req->count; i++)
 		explicit_bzero(req->attrs[i].value,
 			       strlen(req->attrs[i].value));
