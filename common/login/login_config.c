@@ -10,6 +10,9 @@
  * of silent connections costs memory, not processes; the deadline
  * shrinks to a quarter when a process is three quarters full.
  *
+ * SIGUSR1 (master's graceful reload) stops accepting; the process exits
+ * when its last client, pre-auth or proxied, is gone.
+ *
  * SECURITY: pre_init runs with master's privileges: it reads the TLS
  * key, connects to the spawner (the only way out of the chroot), and
  * moves into the empty directory the skeleton then chroots to (-r),
@@ -181,7 +184,7 @@ static void login_accept(int lfd, unsigned events, void *ctx)
 void login_server_update(void)
 {
 	struct login_server *srv = &login_server;
-	bool want = !srv->spawner_broken && !server_stopping() &&
+	bool want = !srv->spawner_broken && !srv->draining &&
 		    srv->nclients < srv->set.client_limit;
 	int i;
 
@@ -203,7 +206,18 @@ void login_server_update(void)
 		msg_info("lost the %s service; exiting",
 			 srv->proto->spawner_socket);
 		ev_stop(srv->loop);
-	}
+	} else if (srv->draining && srv->nclients == 0)
+		ev_stop(srv->loop);
+}
+
+/* master's graceful stop (reload): take no new clients, let the ones we
+ * have finish (logged-in TLS sessions we proxy included), then exit. */
+static void login_drain(int signo, void *ctx)
+{
+	(void)signo;
+	(void)ctx;
+	login_server.draining = true;
+	login_server_update();
 }
 
 void login_event_init(struct ev_loop *loop, const int *fds, int nfds,
@@ -213,6 +227,7 @@ void login_event_init(struct ev_loop *loop, const int *fds, int nfds,
 
 	(void)ctx;
 	signal(SIGPIPE, SIG_IGN);
+	ev_signal_add(loop, SIGUSR1, login_drain, NULL);
 	srv->loop = loop;
 	srv->fds = fds;
 	srv->nfds = nfds;

@@ -66,6 +66,7 @@ struct login_server {
 	int nfds;
 	bool accepting;
 	bool spawner_broken;
+	bool draining;		/* SIGUSR1: finish, take no more */
 	int nclients;
 	struct login_client *clients;
 	struct lio *spawner;	/* blocking, with a timeout */

@@ -320,6 +320,28 @@ class LoginTest(harness.TestCase):
         c.assert_ok(c.cmd("AUTH PLAIN " + plain(USER, PASSWORD).decode()))
         c.assert_ok(c.cmd("QUIT"))
 
+    def test_tls_session_survives_reload(self):
+        self.make_instance()
+        self.start()
+        c = self.client(self.ports["p995"], tls=True, ctx=self.ctx())
+        c.assert_ok(c.login())
+        c.assert_ok(c.cmd("STAT"))
+        old = {p["pid"] for p in self.inst.children("pop3-login")}
+        self.inst.reload()
+        time.sleep(1.0)
+        # The front end that proxies the session finishes it first.
+        c.assert_ok(c.cmd("STAT"))
+        c.assert_ok(c.cmd("QUIT"))
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            alive = old & {p["pid"] for p in
+                           self.inst.children("pop3-login")}
+            if not alive:
+                break
+            time.sleep(0.1)
+        c2 = self.client(self.ports["p995"], tls=True, ctx=self.ctx())
+        c2.assert_ok(c2.login())
+
     # ---- floods ----
 
     def test_flood_110_does_not_stop_995(self):
