@@ -175,7 +175,7 @@
  *       (the chrooted front end cannot connect itself); status=ok, or
  *       status=fail reason=TEXT without a descriptor.
  *   request=login  cookie=HEX  client_address=IP  local_address=IP
- *     tls=yes|no  [input=BYTES]
+ *     tls=yes|no  [input=BYTES]  [data=TEXT]
  *       the marker carries the client's descriptor (or, over TLS, one
  *       end of a socketpair the front end proxies); input is client
  *       input already read (pipelined commands). The spawner redeems
@@ -184,8 +184,8 @@
  *
  * The mail process is exec'd fresh with only the client descriptor (fd
  * 0), a pipe carrying its parameters (fd 1: an attribute list with
- * user, mailbox, uid, gid, client_address, tls, timeout, verbose and
- * maybe input) and the log file (fd 2, when logging to a file). */
+ * user, mailbox, uid, gid, client_address, tls, timeout, verbose, log,
+ * maybe input and data) and the log file (fd 2, when logging to a file). */
 #define PROTO_LOGIN		"login"
 #define PROTO_REQ_AUTH_CONNECT	"auth_connect"
 #define PROTO_REQ_LOGIN		"login"
@@ -195,6 +195,7 @@
 #define PROTO_ATTR_TIMEOUT	"timeout"
 #define PROTO_ATTR_VERBOSE	"verbose"
 #define PROTO_ATTR_LOG		"log"
+#define PROTO_ATTR_DATA		"data"
 #define LOGIN_MARK		'L'
 
 #endif

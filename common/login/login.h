@@ -31,7 +31,9 @@ struct login_proto {
 	const char *spawner_socket;	/* "private/pop3d" */
 	const char *tls_wrapper_key;	/* "pop3_tls_wrapper" */
 	const char *plaintext_key;	/* "pop3_disable_plaintext_auth" */
-	size_t line_max;		/* one command line, CRLF included */
+	/* The longest command line, CRLF included (an AUTH command with
+	 * its initial response); 0: SASL_MAX_RESPONSE + 64. */
+	size_t line_max;
 	/* Send the greeting. */
 	void (*greet)(struct login_client *c);
 	/* One line as read (with its line end), not inside SASL. The line
@@ -39,6 +41,10 @@ struct login_proto {
 	void (*command)(struct login_client *c, struct str *line);
 	/* Send a SASL challenge (base64, "" for an empty one). */
 	void (*challenge)(struct login_client *c, const char *challenge);
+	/* Optional: send a reply that answers the command in progress
+	 * (auth results, plaintext refused, service unavailable), e.g.
+	 * with the IMAP tag in front. NULL: the text as a line. */
+	void (*answer)(struct login_client *c, const char *text);
 	/* Replies the library sends (one line each, without CRLF). */
 	const char *reply_auth_failed;
 	const char *reply_auth_tempfail;
@@ -82,6 +88,13 @@ void login_event_init(struct ev_loop *loop, const int *fds, int nfds,
 void login_client_reply(struct login_client *c, const char *text);
 void login_client_write(struct login_client *c, const char *data,
 			size_t len);
+/* A reply answering the command in progress (the proto's answer). */
+void login_client_answer(struct login_client *c, const char *text);
+/* Text the mail process gets with the session (its "data" parameter,
+ * login_mail.data), e.g. the IMAP tag of the login command; NULL
+ * clears it. */
+void login_client_set_handoff_data(struct login_client *c,
+				   const char *data);
 /* Count a bad command; the client is dropped with reply_too_many at
  * $login_error_limit. */
 void login_client_error(struct login_client *c);

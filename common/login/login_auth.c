@@ -306,7 +306,7 @@ static bool login_auth_send(struct login_client *c, struct attr_list *req)
 static void login_auth_unavailable(struct login_client *c)
 {
 	c->state = LOGIN_CMD;
-	login_client_reply(c, login_server.proto->reply_unavailable);
+	login_client_answer(c, login_server.proto->reply_unavailable);
 	login_client_error(c);
 }
 
@@ -380,14 +380,14 @@ static void login_auth_failed(struct login_client *c,
 	c->auth_cancelled = false;
 	c->state = LOGIN_CMD;
 	if (cancelled) {
-		login_client_reply(c, p->reply_auth_aborted);
+		login_client_answer(c, p->reply_auth_aborted);
 	} else {
 		msg_info("authentication failed: method=%s, rip=%s, "
 			 "reason=%s", c->mech != NULL ? c->mech : "?",
 			 c->addr, attr_get(reply, PROTO_ATTR_REASON) ?: "?");
-		login_client_reply(c, temp != NULL && strcmp(temp, "1") == 0 ?
-				   p->reply_auth_tempfail :
-				   p->reply_auth_failed);
+		login_client_answer(c, temp != NULL && strcmp(temp, "1") == 0 ?
+				    p->reply_auth_tempfail :
+				    p->reply_auth_failed);
 	}
 	login_client_error(c);
 }
@@ -525,6 +525,8 @@ void login_auth_handoff(struct login_client *c)
 	attr_add(&req, PROTO_ATTR_TLS, c->ssl != NULL ? "yes" : "no");
 	if (input.len > 0)
 		attr_add(&req, PROTO_ATTR_INPUT, str_c(&input));
+	if (c->handoff_data != NULL)
+		attr_add(&req, PROTO_ATTR_DATA, c->handoff_data);
 	if (!login_spawner_request(&req, pass, &reply, NULL) ||
 	    strcmp(attr_get(&reply, PROTO_ATTR_STATUS),
 		   PROTO_STATUS_OK) != 0) {

@@ -39,9 +39,12 @@
 #include "login.h"
 #include "login_int.h"
 
-/* The longest line: an AUTH command with its initial response. */
+/* The longest line unless the protocol says: an AUTH command with its
+ * initial response. */
 #define LOGIN_LINE_MAX (SASL_MAX_RESPONSE + 64)
-#define LOGIN_INPUT_CAP (LOGIN_LINE_MAX + 4096)
+#define LOGIN_LINE_BOUND (login_server.proto->line_max > 0 ? \
+			  login_server.proto->line_max : LOGIN_LINE_MAX)
+#define LOGIN_INPUT_CAP (LOGIN_LINE_BOUND + 4096)
 #define LOGIN_READ_ROUNDS 64
 
 struct login_server login_server;
@@ -70,6 +73,21 @@ void login_client_reply(struct login_client *c, const char *text)
 {
 	login_client_write(c, text, strlen(text));
 	login_client_write(c, "\r\n", 2);
+}
+
+void login_client_answer(struct login_client *c, const char *text)
+{
+	if (login_server.proto->answer != NULL)
+		login_server.proto->answer(c, text);
+	else
+		login_client_reply(c, text);
+}
+
+void login_client_set_handoff_data(struct login_client *c,
+				   const char *data)
+{
+	mem_free(c->handoff_data);
+	c->handoff_data = data != NULL ? mem_strdup(data) : NULL;
 }
 
 /* 1 progress, 0 would block, -1 end of file or error. */
@@ -213,7 +231,7 @@ void login_client_resume(struct login_client *c)
 	while (login_client_reading(c) && c->in.len > 0) {
 		nl = memchr(c->in.data, '\n', c->in.len);
 		if (nl == NULL) {
-			if (c->in.len < LOGIN_LINE_MAX)
+			if (c->in.len < LOGIN_LINE_BOUND)
 				break;
 			/* Over-long: drop it up to its end. */
 			login_str_wipe(&c->in);
@@ -235,9 +253,8 @@ void login_client_resume(struct login_client *c)
 		str_consume(&c->in, len);
 		if (c->skipping)
 			c->skipping = false;
-		else if (line.len > login_server.proto->line_max &&
-			 c->state == LOGIN_CMD &&
-			 !str_case_prefix(line.data, "AUTH")) {
+		else if (line.len > LOGIN_LINE_BOUND &&
+			 c->state == LOGIN_CMD) {
 			login_client_reply(c,
 				login_server.proto->reply_line_too_long);
 			login_client_error(c);
@@ -419,7 +436,7 @@ bool login_client_check_plaintext(struct login_client *c)
 {
 	if (login_client_plaintext_ok(c))
 		return true;
-	login_client_reply(c, login_server.proto->reply_plaintext);
+	login_client_answer(c, login_server.proto->reply_plaintext);
 	login_client_error(c);
 	return false;
 }
@@ -543,6 +560,7 @@ static void login_client_destroy(struct login_client *c)
 	login_str_wipe(&c->in);
 	login_str_wipe(&c->out);
 	mem_free(c->mech);
+	mem_free(c->handoff_data);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else

@@ -48,6 +48,7 @@ struct login_client {
 	bool auth_cancelled;	/* the client answered "*" */
 	char *mech;
 	char *cookie, *user;	/* auth's ok, until the handoff */
+	char *handoff_data;	/* for the mail process (an IMAP tag) */
 	char addr[LOGIN_ADDR_MAX], local[LOGIN_ADDR_MAX];
 	void *pctx;
 	/* LOGIN_PROXY: our end of the mail process's socketpair, and the

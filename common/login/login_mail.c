@@ -34,6 +34,7 @@ static const struct attr_spec login_mail_spec[] = {
 	{ PROTO_ATTR_VERBOSE, true, false },
 	{ PROTO_ATTR_LOG, true, false },
 	{ PROTO_ATTR_INPUT, false, false },
+	{ PROTO_ATTR_DATA, false, false },
 	{ NULL, false, false }
 };
 
@@ -66,6 +67,7 @@ void login_mail_init(const char *name, struct login_mail *m)
 	m->tls = strcmp(attr_get(&m->params, PROTO_ATTR_TLS), "yes") == 0;
 	m->input = attr_get(&m->params, PROTO_ATTR_INPUT);
 	m->input_len = m->input != NULL ? strlen(m->input) : 0;
+	m->data = attr_get(&m->params, PROTO_ATTR_DATA);
 	if (!attr_get_long(&m->params, PROTO_ATTR_UID, &uid) ||
 	    !attr_get_long(&m->params, PROTO_ATTR_GID, &gid) ||
 	    !attr_get_long(&m->params, PROTO_ATTR_TIMEOUT, &timeout) ||

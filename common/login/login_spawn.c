@@ -64,6 +64,7 @@ static const struct attr_spec login_spawn_req_spec[] = {
 	{ PROTO_ATTR_LOCAL_ADDR, false, false },
 	{ PROTO_ATTR_TLS, false, false },
 	{ PROTO_ATTR_INPUT, false, false },
+	{ PROTO_ATTR_DATA, false, false },
 	{ NULL, false, false }
 };
 
@@ -226,6 +227,8 @@ static bool login_spawn_params(int fd, const struct login_spawn_conn *c,
 	attr_add(&p, PROTO_ATTR_LOG, msg_file_fd() >= 0 ? "file" : "syslog");
 	if (input != NULL)
 		attr_add(&p, PROTO_ATTR_INPUT, input);
+	if (attr_get(req, PROTO_ATTR_DATA) != NULL)
+		attr_add(&p, PROTO_ATTR_DATA, attr_get(req, PROTO_ATTR_DATA));
 	attr_write(lio, &p);
 	ok = lio_flush(lio) == LIO_OK;
 	lio_free(&lio);

@@ -49,6 +49,7 @@ struct login_mail {
 	const char *input;	/* client input read ahead, or NULL */
 	size_t input_len;
 	int timeout;		/* idle timeout, seconds */
+	const char *data;	/* the front end's (an IMAP tag), or NULL */
 	struct attr_list params;	/* owns the strings above */
 };
 
