@@ -39,6 +39,10 @@
 #include "login_int.h"
 
 #define LOGIN_AUTH_IDLE_MAX 32
+/* Exchanges in progress per process. auth holds a failed exchange's
+ * connection for its delay and takes 1000 connections in all (smtpd's
+ * included); beyond this a login gets a temporary failure. */
+#define LOGIN_AUTH_BUSY_MAX 256
 #define LOGIN_AUTH_INPUT_MAX (ATTR_MAX_LINE * 4)
 #define LOGIN_MAX_INPUT 16384	/* pipelined input handed over */
 
@@ -47,6 +51,7 @@ struct login_auth_conn {
 	struct lio *lio;	/* writes; reads go through in */
 	struct str in;
 	bool hello;
+	bool busy;		/* counted in nbusy_auth */
 	struct login_client *client;
 };
 
@@ -197,6 +202,8 @@ static void login_auth_input(int fd, unsigned events, void *ctx);
 
 static void login_auth_conn_free(struct login_auth_conn *a)
 {
+	if (a->busy)
+		login_server.nbusy_auth--;
 	if (a->client != NULL)
 		a->client->auth = NULL;
 	ev_io_del(login_server.loop, lio_fd(a->lio));
@@ -218,7 +225,14 @@ static struct login_auth_conn *login_auth_conn_get(void)
 		srv->idle_auth = a->next;
 		srv->nidle_auth--;
 		a->next = NULL;
+		a->busy = true;
+		srv->nbusy_auth++;
 		return a;
+	}
+	if (srv->nbusy_auth >= LOGIN_AUTH_BUSY_MAX) {
+		msg_warn("%d authentications in progress; refusing one",
+			 LOGIN_AUTH_BUSY_MAX);
+		return NULL;
 	}
 	attr_add(&req, PROTO_ATTR_REQUEST, PROTO_REQ_AUTH_CONNECT);
 	if (!login_spawner_request(&req, -1, &reply, &fd) || fd < 0 ||
@@ -234,6 +248,8 @@ static struct login_auth_conn *login_auth_conn_get(void)
 	}
 	a = mem_alloc(sizeof(*a));
 	a->lio = lio_create(fd, srv->set.io_timeout);
+	a->busy = true;
+	srv->nbusy_auth++;
 	ev_io_add(srv->loop, fd, EV_READ, login_auth_input, a);
 done:
 	attr_list_clear(&req);
@@ -248,6 +264,9 @@ static void login_auth_conn_put(struct login_auth_conn *a)
 	if (a->client != NULL)
 		a->client->auth = NULL;
 	a->client = NULL;
+	if (a->busy)
+		srv->nbusy_auth--;
+	a->busy = false;
 	if (srv->nidle_auth >= LOGIN_AUTH_IDLE_MAX || a->in.len > 0) {
 		login_auth_conn_free(a);
 		return;

@@ -61,6 +61,22 @@ static void login_str_wipe(struct str *s)
 	str_release(s);
 }
 
+/* Append to a buffer that may hold credentials: growing it copies into
+ * a new block and wipes the old one, so realloc leaves no stale copy. */
+static void login_str_append_safe(struct str *s, const char *data,
+				  size_t len)
+{
+	struct str bigger = STR_INIT;
+
+	if (s->data != NULL && s->len + len + 1 > s->cap) {
+		str_reserve(&bigger, (s->len + len) * 2);
+		str_append_n(&bigger, s->data, s->len);
+		login_str_wipe(s);
+		*s = bigger;
+	}
+	str_append_n(s, data, len);
+}
+
 void login_client_write(struct login_client *c, const char *data,
 			size_t len)
 {
@@ -119,7 +135,7 @@ static int login_client_read(struct login_client *c)
 		if (n <= 0)
 			return -1;
 	}
-	str_append_n(&c->in, buf, (size_t)n);
+	login_str_append_safe(&c->in, buf, (size_t)n);
 	explicit_bzero(buf, (size_t)n);
 	return 1;
 }

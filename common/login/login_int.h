@@ -73,6 +73,7 @@ struct login_server {
 	struct lio *spawner;	/* blocking, with a timeout */
 	struct login_auth_conn *idle_auth;
 	int nidle_auth;
+	int nbusy_auth;		/* auth connections in use */
 };
 
 extern struct login_server login_server;
