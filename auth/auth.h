@@ -132,6 +132,7 @@ void auth_step_clear(struct auth_step *step);
 enum auth_req_kind {
 	AUTH_REQ_AUTHENTICATE,
 	AUTH_REQ_CONTINUE,
+	AUTH_REQ_REDEEM,
 };
 
 struct auth_request {
@@ -141,6 +142,7 @@ struct auth_request {
 	const char *client_addr;	/* AUTHENTICATE */
 	const char *client_name;	/* AUTHENTICATE; "unknown" if absent */
 	const char *response;		/* NULL if absent (AUTHENTICATE) */
+	const char *cookie;		/* REDEEM (with service) */
 };
 
 /* Every attribute a request may carry (for attr_read). */
@@ -181,6 +183,19 @@ int auth_passdb_verify(struct auth_passdb *db, const char *user,
 int auth_passdb_mailbox(struct auth_passdb *db, const char *user,
 			struct auth_mailbox *mb_r, const char **error_r);
 void auth_mailbox_clear(struct auth_mailbox *mb);
+
+/* ---- auth_cookie.c: one-time login cookies (proto.h) ---- */
+
+/* After a successful login of user with mailbox mb for service: make a
+ * cookie, remember it, and add it to reply. */
+void auth_cookie_issue(struct attr_list *reply, const char *user,
+		       const struct auth_mailbox *mb, const char *service);
+/* Answer a redeem request from the peer on fd into reply (cleared
+ * first); the cookie is forgotten either way. */
+void auth_cookie_redeem(int fd, const struct auth_request *req,
+			struct attr_list *reply);
+/* Forget expired cookies (the periodic expiry timer). */
+void auth_cookie_expire(void);
 
 /* ---- auth_server.c ---- */
 

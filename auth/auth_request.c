@@ -33,6 +33,7 @@ const struct attr_spec auth_request_spec[] = {
 	{ PROTO_ATTR_CLIENT_ADDR, false, false },
 	{ PROTO_ATTR_CLIENT_NAME, false, false },
 	{ PROTO_ATTR_RESPONSE, false, false },
+	{ PROTO_ATTR_COOKIE, false, false },
 	{ NULL, false, false },
 };
 
@@ -96,6 +97,17 @@ bool auth_request_parse(const struct attr_list *list,
 	}
 	if (strcmp(name, PROTO_REQ_AUTHENTICATE) == 0)
 		return auth_parse_authenticate(list, req, error_r);
+	if (strcmp(name, PROTO_REQ_REDEEM) == 0) {
+		req->kind = AUTH_REQ_REDEEM;
+		req->cookie = attr_get(list, PROTO_ATTR_COOKIE);
+		req->service = attr_get(list, PROTO_ATTR_SERVICE);
+		if (req->cookie == NULL || req->service == NULL ||
+		    list->count != 3) {
+			*error_r = "redeem needs cookie and service only";
+			return false;
+		}
+		return true;
+	}
 	if (strcmp(name, PROTO_REQ_CONTINUE) != 0) {
 		*error_r = "unknown request";
 		return false;

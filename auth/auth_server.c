@@ -306,6 +306,8 @@ static bool auth_success(struct auth_conn *c, const char *user)
 		attr_add(&c->reply, PROTO_ATTR_MAILBOX, mb.path);
 		attr_add_long(&c->reply, PROTO_ATTR_UID, (long)mb.uid);
 		attr_add_long(&c->reply, PROTO_ATTR_GID, (long)mb.gid);
+		if (strcmp(c->service, "smtp") != 0)
+			auth_cookie_issue(&c->reply, user, &mb, c->service);
 		auth_mailbox_clear(&mb);
 	}
 	return auth_conn_send(c);
@@ -403,6 +405,10 @@ static bool auth_conn_request(struct auth_conn *c)
 		ok = auth_conn_error(c, error);
 	else if (req.kind == AUTH_REQ_AUTHENTICATE)
 		ok = auth_start(c, &req, &step);
+	else if (req.kind == AUTH_REQ_REDEEM) {
+		auth_cookie_redeem(lio_fd(c->lio), &req, &c->reply);
+		ok = auth_conn_send(c);
+	}
 	else if (!auth_sasl_continue(&c->sasl, req.response, &step))
 		ok = auth_conn_error(c, "continue without an exchange");
 	else
@@ -525,6 +531,7 @@ static void auth_expire(void *ctx)
 {
 	(void)ctx;
 	auth_throttle_expire(auth.throttle, ev_now_ms());
+	auth_cookie_expire();
 	auth.expire_timer = ev_timer_add(auth.loop, AUTH_EXPIRE_MS,
 					 auth_expire, NULL);
 }

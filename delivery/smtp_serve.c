@@ -84,7 +84,7 @@ static void smtp_open_tables(void)
 static void smtp_open_tls(void)
 {
 	struct tls_settings set = {
-		.cert_file = "", .key_file = "", .sni_map = "",
+		.cert_file = "", .key_file = "",
 		.ticket_key_file = "", .ciphers = "",
 		.min_protocol = cfg_str(cfg_main, "tls_min_protocol"),
 		.ca_file = cfg_str(cfg_main, smtp_key("tls_CAfile")),

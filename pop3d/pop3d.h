@@ -12,13 +12,11 @@
 
 /* The POP3 mail side (libexec/pop3d).
  *
- * The pop3d service (pop3d_service.c) runs as root (the invoking user in
- * instance mode) under master on private/pop3d. Each front-end process
- * keeps one connection to it; over it pop3d relays SASL exchanges to auth
- * and, after a successful one, forks a mail process that drops to the
- * mailbox owner and serves the session (pop3d_session.c) on the
- * descriptor the front end passed. The mailbox is read through
- * pop3d_mbox.c. */
+ * Under master, pop3d is the mail-process spawner (common/login,
+ * login_spawn.h) on private/pop3d. Each mail process is pop3d exec'd
+ * afresh by it, already the mailbox owner, serving one session
+ * (pop3d_session.c) on the client descriptor it inherited. The mailbox
+ * is read through pop3d_mbox.c. */
 
 /* What a mail process is started with. */
 struct pop3d_session_args {
@@ -33,12 +31,11 @@ struct pop3d_session_args {
 	int timeout;		/* pop3_timeout */
 };
 
-/* Service callbacks (main.c). */
-void pop3d_pre_init(void *ctx);
-void pop3d_serve(int fd, void *ctx);
+/* The mail process (main.c, LOGIN_MAIL_ARG): read the spawner's
+ * parameters and serve the session on the client descriptor. */
+void pop3d_mail_main(void) __attribute__((noreturn));
 
-/* Serve one session on fd and exit. Called in the forked child, still
- * privileged; drops to args->uid/gid first. */
+/* Serve one session on fd and exit. Runs as the mailbox owner. */
 void pop3d_session_run(int fd, const struct pop3d_session_args *args)
 	__attribute__((noreturn));
 

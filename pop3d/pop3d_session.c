@@ -14,9 +14,10 @@
  * UIDVALIDITY (Dovecot's default format), so they survive sessions and
  * match the UIDs IMAP reports.
  *
- * SECURITY: starts privileged in the forked child and drops to the uid and
- * gid auth gave for this user before touching the mailbox (verified by
- * priv_drop; uid 0 is refused). The client is authenticated but still
+ * SECURITY: a fresh process exec'd by the spawner (login_spawn.h) as the
+ * uid and gid auth gave for this user (never root: login_mail_init
+ * refuses it); it inherited only the client descriptor, its parameter
+ * pipe and the log file, and no other user's data. The client is authenticated but still
  * untrusted: every command goes through pop3_parse, numbers are range
  * checked, and the line length and idle time are bounded.
  */
@@ -29,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "login_spawn.h"
 #include "maildir.h"
 #include "mem.h"
 #include "msg.h"
@@ -255,20 +257,9 @@ static void pop3d_loop(struct pop3d_session *s)
 	str_release(&line);
 }
 
-/* Become the mailbox owner and enter the Maildir. NULL or a reply. */
+/* Enter the Maildir and lock it. NULL or a reply. */
 static const char *pop3d_enter(const struct pop3d_session_args *a)
 {
-	const char *error;
-
-	if (!server_instance_mode) {
-		if (a->uid == 0) {
-			msg_error("user=<%s>: refusing uid 0", a->user);
-			return "-ERR [SYS/PERM] Login refused.";
-		}
-		if (!priv_drop(NULL, a->uid, a->gid, &error))
-			msg_fatal("user=<%s>: drop to uid %ld: %s", a->user,
-				  (long)a->uid, error);
-	}
 	if (chdir(a->mailbox) < 0) {
 		if (errno != ENOENT || !maildir_create(a->mailbox, NULL) ||
 		    chdir(a->mailbox) < 0) {
@@ -319,4 +310,23 @@ void pop3d_session_run(int fd, const struct pop3d_session_args *a)
 		 s.updated ? s.mb.ndeleted : 0, s.mb.ul.count,
 		 (unsigned long long)s.mb.size);
 	exit(0);
+}
+
+void pop3d_mail_main(void)
+{
+	struct pop3d_session_args a;
+	struct login_mail m;
+
+	login_mail_init("pop3d", &m);
+	memset(&a, 0, sizeof(a));
+	a.user = m.user;
+	a.mailbox = m.mailbox;
+	a.uid = m.uid;
+	a.gid = m.gid;
+	a.addr = m.addr;
+	a.tls = m.tls;
+	a.input = m.input;
+	a.input_len = m.input_len;
+	a.timeout = m.timeout;
+	pop3d_session_run(LOGIN_MAIL_CLIENT_FD, &a);
 }

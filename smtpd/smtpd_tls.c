@@ -31,9 +31,36 @@
 #include <sys/stat.h>
 
 #include "cfg.h"
+#include "dict.h"
 #include "msg.h"
 #include "smtpd.h"
 #include "tls.h"
+
+/* The SNI table for tls.c, which links no table code itself. */
+static int smtpd_tls_sni_lookup(const char *name, struct str *value_r,
+				void *ctx)
+{
+	const char *error = NULL;
+	int ret = dict_lookup(ctx, name, value_r, &error);
+
+	if (ret < 0)
+		msg_warn("SNI table %s: %s: %s", dict_name(ctx), name,
+			 error != NULL ? error : "lookup failed");
+	return ret;
+}
+
+static void smtpd_tls_sni_open(struct tls_settings *set, struct cfg *cfg)
+{
+	const char *spec = cfg_str(cfg, "tls_sni_maps");
+	char *error = NULL;
+
+	if (*spec == '\0')
+		return;
+	set->sni_ctx = dict_open(spec, &error);
+	if (set->sni_ctx == NULL)
+		msg_fatal("tls_sni_maps: %s", error);
+	set->sni_lookup = smtpd_tls_sni_lookup;
+}
 
 void smtpd_tls_init(struct smtpd_config *c, struct cfg *cfg)
 {
@@ -55,7 +82,6 @@ void smtpd_tls_init(struct smtpd_config *c, struct cfg *cfg)
 	set.key_file = cfg_str(cfg, "tls_key_file");
 	set.min_protocol = cfg_str(cfg, "tls_min_protocol");
 	set.ciphers = cfg_str(cfg, "tls_ciphers");
-	set.sni_map = cfg_str(cfg, "tls_sni_maps");
 	set.ticket_key_file = cfg_str(cfg, "tls_session_ticket_key");
 	set.ca_file = "";
 	if (stat(set.ticket_key_file, &st) < 0)
@@ -73,6 +99,7 @@ void smtpd_tls_init(struct smtpd_config *c, struct cfg *cfg)
 				 set.cert_file);
 		return;
 	}
+	smtpd_tls_sni_open(&set, cfg);
 	c->tls = tls_server_ctx(&set, &error);
 	if (c->tls == NULL)
 		msg_fatal("TLS: %s", error);

@@ -351,8 +351,11 @@ static bool init_services(const struct init *in)
 		 "smtp");
 	init_row(&s, "", "lmtp", "unix -       -    n      -      -       "
 		 "smtp");
-	/* POP3: the front end, jailed, and the mail side; pop3d(8). */
-	init_row(&s, "", "pop3d", "unix -       root n      -      -       "
+	/* POP3: the front end, jailed, and the mail-process spawner,
+	 * one per front-end process (so no process limit of its own: the
+	 * front-end rows' limits bound it, and a flood on one port cannot
+	 * take the spawners another port needs); pop3d(8). */
+	init_row(&s, "", "pop3d", "unix -       root n      -      0       "
 		 "pop3d");
 	init_inet_row(&s, in, "", 110, "inet n       correo-login y -   100"
 		      "     pop3-login");

@@ -194,8 +194,14 @@ void attr_write(struct lio *lio, const struct attr_list *list)
 {
 	struct str buf = STR_INIT;
 	const struct attr *a;
-	size_t i;
+	size_t i, need = 1;
 
+	/* One allocation, wiped after use: values may be credentials, and
+	 * a buffer grown by realloc would leave copies behind. */
+	for (i = 0; i < list->count; i++)
+		need += strlen(list->attrs[i].name) + 2 +
+			3 * strlen(list->attrs[i].value);
+	str_reserve(&buf, need);
 	for (i = 0; i < list->count; i++) {
 		a = &list->attrs[i];
 		if (!attr_name_valid(a->name, strlen(a->name)))
@@ -207,6 +213,7 @@ void attr_write(struct lio *lio, const struct attr_list *list)
 	}
 	str_append_c(&buf, '\n');
 	lio_write(lio, buf.data, buf.len);
+	explicit_bzero(buf.data, buf.len);
 	str_release(&buf);
 }
 

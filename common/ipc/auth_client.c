@@ -45,6 +45,7 @@ static const struct attr_spec auth_client_reply_spec[] = {
 	{ PROTO_ATTR_TEMPORARY, false, false },
 	{ PROTO_ATTR_DELAY, false, false },
 	{ PROTO_ATTR_REASON, false, false },
+	{ PROTO_ATTR_COOKIE, false, false },
 	{ NULL, false, false },
 };
 

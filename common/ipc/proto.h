@@ -142,4 +142,60 @@
 #define PROTO_STATUS_CONTINUE	"continue"
 #define PROTO_STATUS_FAIL	"fail"
 
+/* Login cookies (auth <-> the mail-process spawners). A successful
+ * authenticate/continue reply for a user with a mailbox also carries
+ *
+ *   cookie=HEX   64 hex digits, random, good once, for
+ *                AUTH_COOKIE_LIFETIME seconds, for that service only
+ *
+ * which the front end passes on with the client; the spawner (root,
+ * unchrooted) redeems it on its own connection to auth:
+ *
+ *   request=redeem  cookie=HEX  service=pop3|imap
+ *   reply: status=ok  user=ADDRESS  mailbox=PATH  uid=N  gid=N
+ *          status=fail  reason=TEXT   (unknown, used or expired)
+ *
+ * auth answers redeem only to a peer running as root (SO_PEERCRED; in
+ * instance mode, as auth's own user), so a front end that learned a
+ * cookie cannot read the user's mailbox path or uid by itself, and the
+ * mail process's user always comes from auth's verdict. */
+#define PROTO_REQ_REDEEM	"redeem"
+#define PROTO_ATTR_COOKIE	"cookie"
+#define AUTH_COOKIE_LIFETIME	30
+
+/* Login (a pre-auth front end, e.g. pop3-login -> its mail-process
+ * spawner, e.g. the pop3d service on private/pop3d; login_spawn.h). One
+ * connection per front-end process, opened before it chroots. Every
+ * request and every reply starts with one marker byte sent with
+ * fdpass_send (LOGIN_MARK), which may carry a descriptor; the attribute
+ * list follows. One request at a time.
+ *
+ *   request=auth_connect
+ *       reply: the marker carries a new connection to private/auth
+ *       (the chrooted front end cannot connect itself); status=ok, or
+ *       status=fail reason=TEXT without a descriptor.
+ *   request=login  cookie=HEX  client_address=IP  local_address=IP
+ *     tls=yes|no  [input=BYTES]  [data=TEXT]
+ *       the marker carries the client's descriptor (or, over TLS, one
+ *       end of a socketpair the front end proxies); input is client
+ *       input already read (pipelined commands). The spawner redeems
+ *       the cookie with auth and starts the mail process as that user;
+ *       reply status=ok, or status=fail reason=TEXT.
+ *
+ * The mail process is exec'd fresh with only the client descriptor (fd
+ * 0), a pipe carrying its parameters (fd 1: an attribute list with
+ * user, mailbox, uid, gid, client_address, tls, timeout, verbose, log,
+ * maybe input and data) and the log file (fd 2, when logging to a file). */
+#define PROTO_LOGIN		"login"
+#define PROTO_REQ_AUTH_CONNECT	"auth_connect"
+#define PROTO_REQ_LOGIN		"login"
+#define PROTO_ATTR_LOCAL_ADDR	"local_address"
+#define PROTO_ATTR_TLS		"tls"
+#define PROTO_ATTR_INPUT	"input"
+#define PROTO_ATTR_TIMEOUT	"timeout"
+#define PROTO_ATTR_VERBOSE	"verbose"
+#define PROTO_ATTR_LOG		"log"
+#define PROTO_ATTR_DATA		"data"
+#define LOGIN_MARK		'L'
+
 #endif

@@ -608,3 +608,8 @@ void server_attr_serve(int fd, const struct server_attr_service *svc)
 	attr_list_clear(&req);
 	lio_free(&lio);
 }
+
+void server_report_status(enum server_status_code code)
+{
+	server_status(code);
+}

@@ -76,6 +76,11 @@ extern char **server_args;		/* services.conf args after options */
 extern int server_nargs;
 extern bool server_instance_mode;	/* not started as root */
 
+/* Tell master this process is BUSY (takes no more clients) or IDLE
+ * again: for SERVER_EVENT daemons that serve many clients each (the
+ * login front ends), so master adds a process when all are full. */
+void server_report_status(enum server_status_code code);
+
 /* True once SIGUSR1/SIGTERM asked the daemon to finish. */
 bool server_stopping(void);
 

@@ -6,8 +6,9 @@
  * block (the socket is switched to O_NONBLOCK for the handshake and
  * stays so). The handshake is a poll loop with one deadline.
  *
- * SNI: the servername callback looks the requested name up in the SNI
- * table and switches the connection to a context made for that name
+ * SNI: the servername callback looks the requested name up through the
+ * caller's sni_lookup (tls.h; smtpd gives a dict, the pre-auth front ends
+ * none, so this layer links no table code) and switches the connection to a context made for that name
  * (contexts are made on first use and kept for the life of the process).
  *
  * Session tickets: when a ticket key file is configured every process
@@ -36,7 +37,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "dict.h"
 #include "ev.h"
 #include "mem.h"
 #include "msg.h"
@@ -55,7 +55,6 @@ struct tls_ctx {
 	SSL_CTX *ssl_ctx;
 	bool server;
 	struct tls_settings set;	/* copied strings */
-	struct dict *sni;
 	struct tls_sni_entry sni_cache[TLS_SNI_MAX];
 	int sni_count;
 	unsigned char ticket_key[TLS_TICKET_KEY_LEN];
@@ -110,7 +109,8 @@ static void tls_settings_copy(struct tls_settings *dst,
 	dst->key_file = tls_dup(src->key_file);
 	dst->min_protocol = tls_dup(src->min_protocol);
 	dst->ciphers = tls_dup(src->ciphers);
-	dst->sni_map = tls_dup(src->sni_map);
+	dst->sni_lookup = src->sni_lookup;
+	dst->sni_ctx = src->sni_ctx;
 	dst->ticket_key_file = tls_dup(src->ticket_key_file);
 	dst->ca_file = tls_dup(src->ca_file);
 }
@@ -121,7 +121,6 @@ static void tls_settings_free(struct tls_settings *set)
 	free((char *)set->key_file);
 	free((char *)set->min_protocol);
 	free((char *)set->ciphers);
-	free((char *)set->sni_map);
 	free((char *)set->ticket_key_file);
 	free((char *)set->ca_file);
 }
@@ -222,7 +221,6 @@ static int tls_ticket_cb(SSL *ssl, unsigned char key_name[16],
 static SSL_CTX *tls_sni_ctx(struct tls_ctx *ctx, const char *name)
 {
 	struct str value = STR_INIT;
-	const char *err = NULL;
 	char *cursor, *key, *cert, *error = NULL;
 	SSL_CTX *c = NULL;
 	int i;
@@ -231,14 +229,14 @@ static SSL_CTX *tls_sni_ctx(struct tls_ctx *ctx, const char *name)
 		if (strcasecmp(ctx->sni_cache[i].name, name) == 0)
 			return ctx->sni_cache[i].ssl_ctx;
 	if (ctx->sni_count >= TLS_SNI_MAX ||
-	    dict_lookup(ctx->sni, name, &value, &err) != 1)
+	    ctx->set.sni_lookup(name, &value, ctx->set.sni_ctx) != 1)
 		goto done;
 	cursor = value.data;
 	key = str_token(&cursor, " \t,");
 	cert = str_token(&cursor, " \t,");
 	if (key == NULL || cert == NULL) {
-		msg_warn("SNI table %s: %s: expected \"keyfile certfile\"",
-			 dict_name(ctx->sni), name);
+		msg_warn("SNI table: %s: expected \"keyfile certfile\"",
+			 name);
 		goto done;
 	}
 	c = tls_ssl_ctx_new(true, &ctx->set, &error);
@@ -266,7 +264,7 @@ static int tls_servername_cb(SSL *ssl, int *alert, void *arg)
 	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	SSL_CTX *c;
 
-	if (name == NULL || ctx->sni == NULL)
+	if (name == NULL || ctx->set.sni_lookup == NULL)
 		return SSL_TLSEXT_ERR_OK;
 	c = tls_sni_ctx(ctx, name);
 	if (c != NULL)
@@ -319,10 +317,7 @@ struct tls_ctx *tls_server_ctx(const struct tls_settings *set,
 	if (ctx->have_ticket_key)
 		SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx->ssl_ctx,
 						     tls_ticket_cb);
-	if (*ctx->set.sni_map != '\0') {
-		ctx->sni = dict_open(ctx->set.sni_map, error_r);
-		if (ctx->sni == NULL)
-			goto fail;
+	if (ctx->set.sni_lookup != NULL) {
 		SSL_CTX_set_tlsext_servername_callback(ctx->ssl_ctx,
 						       tls_servername_cb);
 		SSL_CTX_set_tlsext_servername_arg(ctx->ssl_ctx, ctx);
@@ -362,6 +357,11 @@ fail:
 	return NULL;
 }
 
+struct ssl_ctx_st *tls_ctx_ssl(const struct tls_ctx *ctx)
+{
+	return ctx->ssl_ctx;
+}
+
 void tls_ctx_free(struct tls_ctx **ctxp)
 {
 	struct tls_ctx *ctx = *ctxp;
@@ -373,8 +373,6 @@ void tls_ctx_free(struct tls_ctx **ctxp)
 		SSL_CTX_free(ctx->sni_cache[i].ssl_ctx);
 		free(ctx->sni_cache[i].name);
 	}
-	if (ctx->sni != NULL)
-		dict_close(&ctx->sni);
 	SSL_CTX_free(ctx->ssl_ctx);
 	OPENSSL_cleanse(ctx->ticket_key, sizeof(ctx->ticket_key));
 	tls_settings_free(&ctx->set);

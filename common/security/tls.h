@@ -12,7 +12,7 @@
  * I/O layer, so protocol code keeps using lio_read_line/lio_write.
  *
  * Server side: a default certificate chain and key, optional SNI
- * certificates (a table "name -> keyfile certfile"), minimum protocol
+ * certificates (a caller's lookup "name -> keyfile certfile"), minimum protocol
  * TLS 1.2 unless configured otherwise, a modern cipher list, and session
  * resumption with tickets whose key is shared by every process that
  * loads the same ticket key file (so prefork children resume each
@@ -23,7 +23,12 @@ struct tls_settings {
 	const char *key_file;		/* PEM key; "" = in cert_file */
 	const char *min_protocol;	/* "TLSv1.2" (default), "TLSv1.3" */
 	const char *ciphers;		/* TLS <= 1.2 list; "" = default */
-	const char *sni_map;		/* dict spec or "" */
+	/* SNI (server side): the caller's table, so this layer links no
+	 * lookup code. 1 with "keyfile certfile" in value_r, 0 unknown
+	 * name, -1 error. NULL: no SNI certificates. */
+	int (*sni_lookup)(const char *name, struct str *value_r,
+			  void *sni_ctx);
+	void *sni_ctx;
 	const char *ticket_key_file;	/* 80 random bytes or "" */
 	const char *ca_file;		/* client: trust anchors; "" = system */
 };
@@ -36,6 +41,10 @@ struct tls_ctx *tls_server_ctx(const struct tls_settings *set,
 struct tls_ctx *tls_client_ctx(const struct tls_settings *set,
 			       char **error_r);
 void tls_ctx_free(struct tls_ctx **ctx);
+/* The OpenSSL context, for event-driven callers that run their own
+ * non-blocking SSL objects (the login front ends); SNI and ticket
+ * callbacks are already installed on it. */
+struct ssl_ctx_st *tls_ctx_ssl(const struct tls_ctx *ctx);
 
 /* Handshake on lio's fd within timeout seconds; on success the lio talks
  * TLS from now on. Any input buffered in lio before the call is

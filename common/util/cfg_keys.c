@@ -297,11 +297,24 @@ const struct cfg_key cfg_keys[] = {
 	{ "auth_lockout_time", CFG_TIME, "15m",
 	  "How long a lockout lasts" },
 
+	/* ---- login front ends (pop3-login, imap-login) ---- */
+	{ "login_client_limit", CFG_INT, "1000",
+	  "Clients one pre-auth front-end process serves at once" },
+	{ "login_timeout", CFG_TIME, "60s",
+	  "Time a client has to log in (a quarter of it when the process "
+	  "is 3/4 full)" },
+	{ "login_command_limit", CFG_INT, "50",
+	  "Commands (CAPA included) a client may send before logging in" },
+	{ "login_plaintext_loopback", CFG_BOOL, "yes",
+	  "Allow plaintext logins on loopback (or local = remote address) "
+	  "even when plaintext is otherwise refused" },
+
 	/* ---- pop3 ---- */
 	{ "pop3_disable_plaintext_auth", CFG_BOOL, "yes",
-	  "Refuse USER/PASS and AUTH before STLS, loopback included" },
+	  "Refuse USER/PASS and AUTH before STLS (except on loopback, "
+	  "see login_plaintext_loopback)" },
 	{ "pop3_timeout", CFG_TIME, "600s",
-	  "Idle time after which a POP3 client is disconnected" },
+	  "Idle time after which a logged-in POP3 client is disconnected" },
 	{ "pop3_tls_wrapper", CFG_BOOL, "no",
 	  "Start TLS at connect (port 995) instead of waiting for STLS" },
 
@@ -315,7 +328,7 @@ const struct cfg_key cfg_keys[] = {
 	{ "tls_ciphers", CFG_STR, "",
 	  "OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's default)" },
 	{ "tls_sni_maps", CFG_STR, "",
-	  "Table of server name -> \"keyfile certfile\" for SNI" },
+	  "Table of server name -> \"keyfile certfile\" for SNI (smtpd)" },
 	{ "tls_session_ticket_key", CFG_STR, "$config_directory/tls/ticket.key",
 	  "80-byte key shared by all processes for session tickets" },
 

@@ -539,6 +539,12 @@ void lio_write(struct lio *lio, const void *data, size_t len)
 	lio_limit_output(lio);
 }
 
+void lio_wipe_output(struct lio *lio)
+{
+	if (lio->out.data != NULL && lio->out.len == lio->out_pos)
+		explicit_bzero(lio->out.data, lio->out.cap);
+}
+
 void lio_puts(struct lio *lio, const char *text)
 {
 	lio_write(lio, text, strlen(text));

@@ -77,6 +77,8 @@ void lio_puts(struct lio *lio, const char *text);
 void lio_printf(struct lio *lio, const char *fmt, ...) MSG_PRINTF(2, 3);
 enum lio_status lio_flush(struct lio *lio);
 size_t lio_output_pending(const struct lio *lio);
+/* After a flush: wipe the output buffer (it carried credentials). */
+void lio_wipe_output(struct lio *lio);
 
 /* Sticky error state: after a timeout or error every call fails fast. */
 enum lio_status lio_error(const struct lio *lio);

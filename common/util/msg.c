@@ -70,6 +70,19 @@ bool msg_open_file(const char *path)
 	return true;
 }
 
+void msg_open_fd(int fd)
+{
+	if (msg_fd >= 0 && msg_fd != fd)
+		close(msg_fd);
+	msg_fd = fd;
+	msg_dest = MSG_DEST_FILE;
+}
+
+int msg_file_fd(void)
+{
+	return msg_dest == MSG_DEST_FILE ? msg_fd : -1;
+}
+
 void msg_open_stderr(void)
 {
 	msg_dest = MSG_DEST_STDERR;

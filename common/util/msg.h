@@ -30,6 +30,11 @@ void msg_open_syslog(void);
  * processes interleave whole lines). Returns false and sets errno. */
 bool msg_open_file(const char *path);
 void msg_open_stderr(void);
+/* Log to fd, an open log file (inherited by a process that could not
+ * open the file itself). */
+void msg_open_fd(int fd);
+/* The log file's descriptor, or -1 when not logging to a file. */
+int msg_file_fd(void);
 /* Also copy every line to stderr (for foreground runs). */
 void msg_also_stderr(bool enable);
 /* Enable msg_debug output. */

@@ -21,7 +21,7 @@ FUZZ_TIME ?= 20
 
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS ?= -g -O1 -fno-omit-frame-pointer
-CPPFLAGS_ALL = -DHAVE_CONFIG_H -I$(BUILDDIR) $(patsubst %,-I$(SRCDIR)/common/%,util ipc tables mail security) \
+CPPFLAGS_ALL = -DHAVE_CONFIG_H -I$(BUILDDIR) $(patsubst %,-I$(SRCDIR)/common/%,util ipc tables mail security login) \
 	-DSYSCONFDIR='"/nonexistent/etc/correo"' \
 	-DPKGLIBEXECDIR='"/nonexistent/libexec"' \
 	-DLOCALSTATEDIR='"/nonexistent/var"' \

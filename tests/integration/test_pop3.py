@@ -22,9 +22,13 @@ PASSWORD = "pop secret 42"
 USER = "bob@demo.test"
 
 # correo init writes the pop3d row and pop3-login on base+110 and
-# base+995 (implicit TLS); the tests add one that refuses plaintext.
+# base+995 (implicit TLS); the tests add one that refuses plaintext
+# (the loopback exemption turned off, so the test's loopback client
+# counts as remote) and one that refuses it except on loopback (the
+# default).
 ROWS = """
-127.0.0.1:{p111}     inet n       correo-login y -   100     pop3-login -o pop3_disable_plaintext_auth=yes
+127.0.0.1:{p111}     inet n       correo-login y -   100     pop3-login -o pop3_disable_plaintext_auth=yes -o login_plaintext_loopback=no
+127.0.0.1:{p112}     inet n       correo-login y -   100     pop3-login -o pop3_disable_plaintext_auth=yes
 """
 
 CONFIG = {
@@ -145,7 +149,7 @@ class Pop3Test(harness.TestCase):
     def make_instance(self, root_mode=False):
         inst = self.instance(config=CONFIG, root_mode=root_mode)
         self.ports = dict(p110=inst.port(110), p111=inst.port(111),
-                          p995=inst.port(995))
+                          p112=inst.port(112), p995=inst.port(995))
         with open(os.path.join(inst.dir, "services.conf"), "a") as f:
             f.write(ROWS.format(**self.ports))
         self.make_cert(inst)

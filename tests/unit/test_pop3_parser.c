@@ -217,19 +217,16 @@ END_TEST
 START_TEST(test_capa)
 {
 	char *mechs[] = { "PLAIN", "LOGIN", NULL };
-	struct pop3_login_config cfg;
 	struct str out = STR_INIT;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.mechanisms = mechs;
-	cfg.plaintext_disabled = true;
-	cfg.tls = (struct tls_ctx *)&cfg;	/* only compared to NULL */
-	pop3_login_capa(&cfg, false, &out);
+	/* Before TLS, plaintext refused. */
+	pop3_login_capa(true, false, mechs, &out);
 	ck_assert_ptr_nonnull(strstr(str_c(&out), "STLS\r\n"));
 	ck_assert_ptr_null(strstr(str_c(&out), "USER\r\n"));
 	ck_assert_ptr_null(strstr(str_c(&out), "SASL"));
 	str_clear(&out);
-	pop3_login_capa(&cfg, true, &out);
+	/* After TLS. */
+	pop3_login_capa(false, true, mechs, &out);
 	ck_assert_ptr_null(strstr(str_c(&out), "STLS"));
 	ck_assert_ptr_nonnull(strstr(str_c(&out), "USER\r\n"));
 	ck_assert_ptr_nonnull(strstr(str_c(&out), "SASL PLAIN LOGIN\r\n"));

@@ -46,7 +46,7 @@ static struct tls_settings server_set(void)
 {
 	struct tls_settings set = {
 		.cert_file = cert, .key_file = key, .min_protocol = "",
-		.ciphers = "", .sni_map = "", .ticket_key_file = ticket,
+		.ciphers = "", .ticket_key_file = ticket,
 		.ca_file = "",
 	};
 	return set;
@@ -106,7 +106,7 @@ static struct tls_ctx *client_ctx(const char *ca)
 {
 	struct tls_settings set = {
 		.cert_file = "", .key_file = "", .min_protocol = "",
-		.ciphers = "", .sni_map = "", .ticket_key_file = "",
+		.ciphers = "", .ticket_key_file = "",
 		.ca_file = ca,
 	};
 	char *error = NULL;
