@@ -150,17 +150,24 @@ static void ctl_show_stderr(FILE *err)
  * read. Falls back to an unlinked temporary file. */
 static FILE *ctl_open_stderr(struct cfg *cfg)
 {
-	struct str path = STR_INIT;
+	const char *queue = tool_cfg_str(cfg, "queue_directory", "");
 	FILE *fp = NULL;
-	int fd;
+	int qfd, dfd = -1, fd = -1;
 
-	str_printf(&path, "%s/pid/master.stderr",
-		   tool_cfg_str(cfg, "queue_directory", ""));
-	fd = open(str_c(&path), O_RDWR | O_CREAT | O_TRUNC | O_APPEND |
-		  O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* Neither pid/ nor the file is followed if it is a symlink. */
+	qfd = open(queue, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (qfd >= 0)
+		dfd = openat(qfd, "pid", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			     O_CLOEXEC);
+	if (dfd >= 0)
+		fd = openat(dfd, "master.stderr", O_RDWR | O_CREAT | O_TRUNC |
+			    O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd >= 0 && (fp = fdopen(fd, "r+")) == NULL)
 		close(fd);
-	str_release(&path);
+	if (dfd >= 0)
+		close(dfd);
+	if (qfd >= 0)
+		close(qfd);
 	return fp != NULL ? fp : tmpfile();
 }
 
