@@ -37,9 +37,11 @@ struct master_service {
 	int nfds;
 	int nproc;		/* children alive */
 	int navail;		/* children alive and idle */
-	int status_rd;		/* this service's own status pipe: master's */
-	int status_wr;		/* end, and what its children get as fd 3 */
-	unsigned long forged;	/* reports naming another service's child */
+	/* The service's own status pipe: master's end, and the end its
+	 * children get as fd 3. */
+	int status_rd;
+	int status_wr;
+	unsigned long forged;	/* reports about other services' children */
 	long long forged_logged_ms;
 	bool throttled;		/* bad startup: no restarts for a while */
 	bool stale;		/* replaced or removed by a reload */
@@ -72,8 +74,8 @@ struct master {
 	struct master_service *services;
 	struct master_child *children;
 	struct ev_loop *loop;
-	int queue_fd;		/* $queue_directory, our working directory */
-	int private_fd;		/* its private/ and public/ (mail_owner's) */
+	int queue_fd;		/* $queue_directory, the working dir */
+	int private_fd;		/* its private/ and public/ */
 	int public_fd;
 	int lock_fd;
 	char *pid_file;
