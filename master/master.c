@@ -8,6 +8,10 @@
  * ordinary user it is an instance: the same code with every user
  * collapsed to the invoker and no chroot (DESIGN.md).
  *
+ * Before anything else master reduces its environment to
+ * $import_environment, so its children inherit only that (plus
+ * CORREO_LISTEN_FDS); a reload applies a changed list.
+ *
  * A reload builds the new services first, opening only listeners that
  * did not exist before; any error keeps the old configuration running.
  * Then unchanged listeners move to the new services, removed ones are
@@ -33,6 +37,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "clean_env.h"
 #include "ev.h"
 #include "master.h"
 #include "mem.h"
@@ -52,6 +57,18 @@ static void master_fatal_hook(void)
 	if (master_self != NULL && master_self->pid_file != NULL &&
 	    master_self->lock_fd >= 0)
 		unlink(master_self->pid_file);
+}
+
+/* Keep only $import_environment: every child inherits what is left. */
+static bool master_clean_env(struct cfg *cfg, char **error_r)
+{
+	const char *bad;
+
+	if (clean_env(cfg_list(cfg, "import_environment"), &bad))
+		return true;
+	master_set_error(error_r, "import_environment: \"%s\" is not a "
+			 "variable name (NAME or NAME=VALUE)", bad);
+	return false;
 }
 
 static void master_open_log(struct master *m)
@@ -137,8 +154,8 @@ static void master_write_pid(struct master *m)
 
 	str_printf(&tmp, "%s.tmp", m->pid_file);
 	str_snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	fd = open(str_c(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		  0644);
+	fd = open(str_c(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+		  O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf) ||
 	    close(fd) < 0 || rename(str_c(&tmp), m->pid_file) < 0)
 		msg_fatal("write %s: %m", m->pid_file);
@@ -152,7 +169,8 @@ static void master_lock(struct master *m)
 	long pid;
 	int fd;
 
-	fd = open(MASTER_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(MASTER_LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		  0644);
 	if (fd < 0)
 		msg_fatal("open %s/%s: %m", m->queue_dir, MASTER_LOCK_FILE);
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -289,6 +307,11 @@ static void master_reload(struct master *m)
 
 	if (!master_svc_load(m, m->config_dir, &cfg, &fresh, &error))
 		goto fail;
+	if (!master_clean_env(cfg, &error)) {
+		master_svc_free_list(&fresh);
+		cfg_free(&cfg);
+		goto fail;
+	}
 	if (!master_reload_listen(m, cfg, fresh, &error)) {
 		master_svc_free_list(&fresh);
 		cfg_free(&cfg);
@@ -353,8 +376,12 @@ static void master_cleanup(struct master *m)
 		msg_warn("remove %s: %m", m->pid_file);
 	close(m->lock_fd);
 	m->lock_fd = -1;
-	close(m->status_rd);
-	close(m->status_wr);
+	if (m->private_fd >= 0)
+		close(m->private_fd);
+	if (m->public_fd >= 0)
+		close(m->public_fd);
+	if (m->queue_fd >= 0)
+		close(m->queue_fd);
 	ev_free(&m->loop);
 	cfg_free(&m->cfg);
 	cfg_main = NULL;
@@ -384,7 +411,7 @@ static void master_init(struct master *m, const struct master_opts *opts)
 
 	memset(m, 0, sizeof(*m));
 	m->lock_fd = -1;
-	m->status_rd = m->status_wr = -1;
+	m->queue_fd = m->private_fd = m->public_fd = -1;
 	if (realpath(opts->config_dir, resolved) == NULL)
 		msg_fatal("config directory %s: %m", opts->config_dir);
 	m->config_dir = mem_strdup(resolved);
@@ -409,6 +436,8 @@ int master_main(const struct master_opts *opts)
 	if (!master_svc_load(&m, m.config_dir, &m.cfg, &m.services, &error))
 		msg_fatal("%s", error);
 	cfg_main = m.cfg;
+	if (!master_clean_env(m.cfg, &error))
+		msg_fatal("%s", error);
 	if (opts->test_only) {
 		master_svc_free_list(&m.services);
 		cfg_free(&m.cfg);

@@ -37,6 +37,12 @@ struct master_service {
 	int nfds;
 	int nproc;		/* children alive */
 	int navail;		/* children alive and idle */
+	/* The service's own status pipe: master's end, and the end its
+	 * children get as fd 3. */
+	int status_rd;
+	int status_wr;
+	unsigned long forged;	/* reports about other services' children */
+	long long forged_logged_ms;
 	bool throttled;		/* bad startup: no restarts for a while */
 	bool stale;		/* replaced or removed by a reload */
 	struct ev_timer *throttle_timer;
@@ -68,8 +74,9 @@ struct master {
 	struct master_service *services;
 	struct master_child *children;
 	struct ev_loop *loop;
-	int status_rd;		/* master's end of the status pipe */
-	int status_wr;		/* what the children get as fd 3 */
+	int queue_fd;		/* $queue_directory, the working dir */
+	int private_fd;		/* its private/ and public/ */
+	int public_fd;
 	int lock_fd;
 	char *pid_file;
 	bool stopping;
@@ -107,6 +114,8 @@ bool master_svc_queue_dirs(struct master *m, char **error_r);
 
 /* master_spawn.c */
 void master_spawn_init(struct master *m);
+/* Close a service's status pipe (when the service is freed). */
+void master_spawn_status_close(struct master_service *s);
 /* Start children until the service has an idle one (within maxproc,
  * unless throttled). */
 void master_spawn_fill(struct master_service *s);

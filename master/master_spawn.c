@@ -10,13 +10,19 @@
  * served a client makes the service "throttled": no restarts for
  * $service_throttle_time, instead of forking in a tight loop.
  *
- * The exec contract is server.h's: fd 3 the write end of the status
- * pipe, the listeners from fd 4 on, their count in CORREO_LISTEN_FDS,
- * every other fd closed, no signal blocked.
+ * The exec contract is server.h's: fd 3 the write end of the service's
+ * status pipe, the listeners from fd 4 on, their count in
+ * CORREO_LISTEN_FDS, every other fd closed, no signal blocked, and an
+ * environment reduced to $import_environment (master.c, clean_env.h).
  *
- * SECURITY: runs as master (root, or the invoker). Status messages come
- * from our own children but are still checked: a pid that is not ours
- * is ignored. Children drop privileges themselves (server.c).
+ * SECURITY: runs as master (root, or the invoker). Each service has its
+ * own status pipe (as in Postfix), opened when its first child starts
+ * and closed when the service is freed, so a child can speak only about
+ * its own service: a report naming a pid that is not a child of the
+ * service whose pipe carried it is ignored (and logged, a few times a
+ * minute at most), and so is a code other than IDLE/BUSY. A child can
+ * still lie about its siblings; that only costs its own service.
+ * Children drop privileges themselves (server.c).
  */
 #include "config.h"
 
@@ -39,6 +45,8 @@
 
 /* Exit status of a child whose exec (or fd setup) failed. */
 #define MASTER_EXEC_FAILED 127
+/* At most one "forged status report" warning per service this often. */
+#define MASTER_FORGED_LOG_MS 10000
 
 /* Close every fd from first on; close_range where the kernel has it. */
 static void master_close_from(int first)
@@ -64,7 +72,7 @@ static void master_child_exec(struct master *m, struct master_service *s)
 	signal(SIGPIPE, SIG_DFL);
 	/* Move everything above the target range first, so no dup2 can
 	 * clobber a source. */
-	tmp[0] = fcntl(m->status_wr, F_DUPFD, base);
+	tmp[0] = fcntl(s->status_wr, F_DUPFD, base);
 	for (i = 0; i < s->nfds; i++)
 		tmp[i + 1] = fcntl(s->fds[i], F_DUPFD, base);
 	for (i = 0; i <= s->nfds; i++)
@@ -78,6 +86,44 @@ static void master_child_exec(struct master *m, struct master_service *s)
 	_exit(MASTER_EXEC_FAILED);
 }
 
+static void master_status_event(int fd, unsigned events, void *ctx);
+
+/* The service's status pipe, made when its first child starts. Only
+ * master's end is non-blocking: a child that finds the pipe full waits
+ * for master rather than losing a report. */
+static bool master_status_open(struct master_service *s)
+{
+	int p[2];
+
+	if (s->status_rd >= 0)
+		return true;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		msg_warn("service %s: status pipe: %m", s->name);
+		return false;
+	}
+	if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
+		msg_warn("service %s: status pipe: %m", s->name);
+		close(p[0]);
+		close(p[1]);
+		return false;
+	}
+	s->status_rd = p[0];
+	s->status_wr = p[1];
+	ev_io_add(s->master->loop, s->status_rd, EV_READ, master_status_event,
+		  s);
+	return true;
+}
+
+void master_spawn_status_close(struct master_service *s)
+{
+	if (s->status_rd < 0)
+		return;
+	ev_io_del(s->master->loop, s->status_rd);
+	close(s->status_rd);
+	close(s->status_wr);
+	s->status_rd = s->status_wr = -1;
+}
+
 static void master_throttle(struct master_service *s);
 
 static void master_spawn_one(struct master_service *s)
@@ -86,6 +132,10 @@ static void master_spawn_one(struct master_service *s)
 	struct master_child *c;
 	pid_t pid;
 
+	if (!master_status_open(s)) {
+		master_throttle(s);
+		return;
+	}
 	pid = fork();
 	if (pid < 0) {
 		msg_warn("fork: %m");
@@ -171,27 +221,53 @@ static struct master_child *master_child_find(struct master *m, pid_t pid,
 	return NULL;
 }
 
-static void master_status_one(struct master *m,
+/* A report on s's pipe about a pid that is a child of another service:
+ * a forgery (or a bug). Logged at most every MASTER_FORGED_LOG_MS per
+ * service, with the count since the last line, so a forger cannot fill
+ * the log. */
+static void master_status_forged(struct master_service *s,
+				 const struct server_status_msg *msg)
+{
+	long long now = ev_now_ms();
+
+	s->forged++;
+	if (s->forged_logged_ms != 0 &&
+	    now - s->forged_logged_ms < MASTER_FORGED_LOG_MS)
+		return;
+	msg_warn("service %s: status report for pid %d, which is not a "
+		 "child of this service; ignored (%lu such report%s)",
+		 s->name, msg->pid, s->forged, s->forged == 1 ? "" : "s");
+	s->forged_logged_ms = now;
+	s->forged = 0;
+}
+
+static void master_status_one(struct master_service *s,
 			      const struct server_status_msg *msg)
 {
-	struct master_child *c = master_child_find(m, msg->pid, false);
+	struct master_child *c = master_child_find(s->master, msg->pid,
+						   false);
 
 	/* Already reaped (the exit overtook the last report), or junk. */
 	if (c == NULL)
 		return;
+	if (c->service != s) {
+		master_status_forged(s, msg);
+		return;
+	}
 	if (msg->code == SERVER_STATUS_BUSY && !c->busy) {
 		c->busy = true;
 		c->use_count++;
-		c->service->navail--;
-		master_spawn_fill(c->service);
+		s->navail--;
+		master_spawn_fill(s);
 	} else if (msg->code == SERVER_STATUS_IDLE && c->busy) {
 		c->busy = false;
-		c->service->navail++;
+		s->navail++;
 	}
 }
 
 static void master_status_event(int fd, unsigned events, void *ctx)
 {
+	struct master_service *s = ctx;
 	struct server_status_msg msgs[64];
 	ssize_t n;
 	size_t i;
@@ -205,9 +281,10 @@ static void master_status_event(int fd, unsigned events, void *ctx)
 		/* Each report is one atomic pipe write, so reads come in
 		 * whole reports. */
 		if (n % (ssize_t)sizeof(msgs[0]) != 0)
-			msg_warn("status pipe: partial report ignored");
+			msg_warn("service %s: status pipe: partial report "
+				 "ignored", s->name);
 		for (i = 0; i < (size_t)n / sizeof(msgs[0]); i++)
-			master_status_one(ctx, &msgs[i]);
+			master_status_one(s, &msgs[i]);
 		if ((size_t)n < sizeof(msgs))
 			return;
 	}
@@ -218,6 +295,35 @@ static bool master_external_signal(int sig)
 {
 	return sig == SIGKILL || sig == SIGTERM || sig == SIGINT ||
 		sig == SIGHUP || sig == SIGUSR1;
+}
+
+/* The signal's name for the log ("SIGSYS"); a table rather than
+ * sigabbrev_np, which only newer C libraries have. */
+static const char *master_signal_name(int sig)
+{
+#define MASTER_SIG(name) { name, #name }
+	static const struct {
+		int sig;
+		const char *name;
+	} names[] = {
+		MASTER_SIG(SIGHUP), MASTER_SIG(SIGINT), MASTER_SIG(SIGQUIT),
+		MASTER_SIG(SIGILL), MASTER_SIG(SIGTRAP), MASTER_SIG(SIGABRT),
+		MASTER_SIG(SIGBUS), MASTER_SIG(SIGFPE), MASTER_SIG(SIGKILL),
+		MASTER_SIG(SIGUSR1), MASTER_SIG(SIGSEGV), MASTER_SIG(SIGUSR2),
+		MASTER_SIG(SIGPIPE), MASTER_SIG(SIGALRM), MASTER_SIG(SIGTERM),
+		MASTER_SIG(SIGCHLD), MASTER_SIG(SIGCONT), MASTER_SIG(SIGSTOP),
+		MASTER_SIG(SIGTSTP), MASTER_SIG(SIGTTIN), MASTER_SIG(SIGTTOU),
+		MASTER_SIG(SIGURG), MASTER_SIG(SIGXCPU), MASTER_SIG(SIGXFSZ),
+		MASTER_SIG(SIGVTALRM), MASTER_SIG(SIGPROF),
+		MASTER_SIG(SIGWINCH), MASTER_SIG(SIGIO), MASTER_SIG(SIGSYS),
+	};
+#undef MASTER_SIG
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].sig == sig)
+			return names[i].name;
+	return "unknown signal";
 }
 
 static void master_log_exit(const struct master_child *c, int status)
@@ -240,8 +346,8 @@ static void master_log_exit(const struct master_child *c, int status)
 	sig = WTERMSIG(status);
 	if (c->signalled && (sig == SIGTERM || sig == SIGKILL))
 		return;
-	msg_warn("process %s pid %ld killed by signal %d", path,
-		 (long)c->pid, sig);
+	msg_warn("process %s pid %ld killed by signal %d (%s)", path,
+		 (long)c->pid, sig, master_signal_name(sig));
 }
 
 /* A child that served no client and died of its own accord within
@@ -376,16 +482,5 @@ int master_spawn_count(const struct master *m)
 
 void master_spawn_init(struct master *m)
 {
-	int p[2];
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		msg_fatal("status pipe: %m");
-	/* Only master's end is non-blocking: a child that finds the pipe
-	 * full waits for master rather than losing a report. */
-	if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0)
-		msg_fatal("status pipe: %m");
-	m->status_rd = p[0];
-	m->status_wr = p[1];
-	ev_io_add(m->loop, m->status_rd, EV_READ, master_status_event, m);
 	ev_signal_add(m->loop, SIGCHLD, master_sigchld, m);
 }

@@ -15,7 +15,13 @@
  * configuration. Listening sockets are created close-on-exec and are
  * handed to children only by master_spawn; private sockets are owned by
  * $mail_owner, the user every internal client runs as, and sit in a 0700
- * directory.
+ * directory. private/ and public/ belong to $mail_owner, so root never
+ * works in them by path: they are opened once without following
+ * symlinks (safe_mkdirat) and changed through those descriptors only,
+ * and a socket is bound there with $mail_owner's effective uid and gid
+ * and the final mode set by the umask, as Postfix's master does, so
+ * whatever a compromised $mail_owner process plants in them, root
+ * neither chowns nor chmods it.
  */
 #include "config.h"
 
@@ -37,6 +43,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "priv.h"
+#include "safe_file.h"
 #include "str.h"
 #include "svc.h"
 
@@ -186,6 +193,7 @@ static struct master_service *master_svc_make(struct master *m,
 	bool chroot = svc->chroot && !m->instance;
 
 	s->master = m;
+	s->status_rd = s->status_wr = -1;
 	s->key = mem_strdup(svc_key(svc));
 	s->name = mem_strdup(svc->name);
 	s->type = svc->type;
@@ -446,34 +454,106 @@ static bool master_listen_inet(struct master_service *s, struct cfg *cfg,
 	return true;
 }
 
-static bool master_listen_unix(struct master *m, struct master_service *s,
-			       char **error_r)
+/* Run as $mail_owner (effective ids only) while touching the
+ * directories $mail_owner owns, or back as root. In instance mode there
+ * is no one to switch to. Failing to get root back leaves master in an
+ * unknown state: fatal. */
+static bool master_as_owner(struct master *m, bool on)
+{
+	if (m->instance)
+		return true;
+	if (on) {
+		if (setegid(m->owner_gid) < 0)
+			return false;
+		if (seteuid(m->owner_uid) < 0) {
+			if (setegid(0) < 0)
+				msg_fatal("setegid 0: %m");
+			return false;
+		}
+		return true;
+	}
+	if (seteuid(0) < 0 || setegid(0) < 0)
+		msg_fatal("get root back after creating a socket: %m");
+	return true;
+}
+
+/* The directory fd and the socket's name in it. */
+static int master_sock_dir(const struct master_service *s,
+			   const char **name_r)
+{
+	*name_r = strchr(s->sock_path, '/') + 1;
+	return strncmp(s->sock_path, "private/", 8) == 0 ?
+		s->master->private_fd : s->master->public_fd;
+}
+
+/* Remove a stale socket; anything else in the way is an error. */
+static bool master_unlink_stale(struct master *m, int dir, const char *name,
+				const struct master_service *s,
+				char **error_r)
+{
+	struct stat st;
+
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return true;
+	if (!S_ISSOCK(st.st_mode)) {
+		master_set_error(error_r, "%s/%s exists and is not a socket",
+				 m->queue_dir, s->sock_path);
+		return false;
+	}
+	/* unlinkat never follows: at worst a name is removed that
+	 * $mail_owner could remove anyway. */
+	if (unlinkat(dir, name, 0) < 0 && errno != ENOENT) {
+		master_set_error(error_r, "remove %s/%s: %s", m->queue_dir,
+				 s->sock_path, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* bind() by the bare name in dir (fchdir there and back: master has one
+ * thread), as $mail_owner, under a umask that yields the final mode. */
+static bool master_bind_unix(struct master *m, int fd, int dir,
+			     const char *name, mode_t mode)
 {
 	struct sockaddr_un sun;
-	struct stat st;
-	int fd;
+	mode_t old_mask;
+	int ret = -1, saved;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if (!str_snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
-			  s->sock_path)) {
-		master_set_error(error_r, "%s: name too long", s->sock_path);
+	if (!str_snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", name)) {
+		errno = ENAMETOOLONG;
 		return false;
 	}
-	if (lstat(s->sock_path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			master_set_error(error_r, "%s/%s exists and is not a "
-					 "socket", m->queue_dir,
-					 s->sock_path);
-			return false;
-		}
-		unlink(s->sock_path);
+	if (fchdir(dir) < 0)
+		return false;
+	old_mask = umask(~mode & 0777);
+	if (master_as_owner(m, true)) {
+		ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+		saved = errno;
+		master_as_owner(m, false);
+		errno = saved;
 	}
+	saved = errno;
+	umask(old_mask);
+	if (fchdir(m->queue_fd) < 0)
+		msg_fatal("fchdir %s: %m", m->queue_dir);
+	errno = saved;
+	return ret == 0;
+}
+
+static bool master_listen_unix(struct master *m, struct master_service *s,
+			       char **error_r)
+{
+	const char *name;
+	int dir = master_sock_dir(s, &name);
+	mode_t mode = dir == m->private_fd ? 0600 : 0666;
+	int fd;
+
+	if (!master_unlink_stale(m, dir, name, s, error_r))
+		return false;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(s->sock_path, s->sock_path[1] == 'r' ? 0600 : 0666) < 0 ||
-	    (!m->instance && chown(s->sock_path, m->owner_uid,
-				   m->owner_gid) < 0) ||
+	if (fd < 0 || !master_bind_unix(m, fd, dir, name, mode) ||
 	    listen(fd, SOMAXCONN) < 0) {
 		master_set_error(error_r, "listen on %s/%s: %s",
 				 m->queue_dir, s->sock_path, strerror(errno));
@@ -499,12 +579,18 @@ bool master_svc_listen(struct master *m, struct cfg *cfg,
 
 void master_svc_close(struct master_service *s, bool unlink_socket)
 {
-	int i;
+
+	const char *name;
+	int dir;
 
 	/* No fds: they moved to a new service, and so did the name. */
-	if (unlink_socket && s->sock_path != NULL && s->nfds > 0)
-		unlink(s->sock_path);
-	for (i = 0; i < s->nfds; i++)
+	if (unlink_socket && s->sock_path != NULL && s->nfds > 0) {
+		dir = master_sock_dir(s, &name);
+		if (dir >= 0 && unlinkat(dir, name, 0) < 0 && errno != ENOENT)
+			msg_warn("remove %s/%s: %m", s->master->queue_dir,
+				 s->sock_path);
+	}
+	for (int i = 0; i < s->nfds; i++)
 		close(s->fds[i]);
 	mem_free(s->fds);
 	s->nfds = 0;
@@ -518,6 +604,7 @@ void master_svc_free(struct master_service **sp)
 	if (s == NULL)
 		return;
 	master_svc_close(s, false);
+	master_spawn_status_close(s);
 	for (a = s->argv; a != NULL && *a != NULL; a++)
 		free(*a);
 	free(s->argv);
@@ -543,27 +630,45 @@ void master_svc_free_list(struct master_service **list)
 	*list = NULL;
 }
 
-static bool master_mkdir(struct master *m, const char *dir, mode_t mode,
-			 bool owned, char **error_r)
+/* Make or open queue/NAME without following a symlink; chown only
+ * through the descriptor: to the owner (root when !owned) when created
+ * here, else only a wrong user is corrected (an administrator's group,
+ * such as public/'s correodrop, is kept). Returns the fd, -1 on error. */
+static int master_dir(struct master *m, const char *name, mode_t mode,
+		      bool owned, char **error_r)
 {
-	if (mkdir(dir, mode) < 0 && errno != EEXIST) {
-		master_set_error(error_r, "create %s/%s: %s", m->queue_dir,
-				 dir, strerror(errno));
-		return false;
+	uid_t uid = owned ? m->owner_uid : 0;
+	gid_t gid = owned ? m->owner_gid : 0;
+	struct stat st;
+	bool made;
+	int fd;
+
+	fd = safe_mkdirat(m->queue_fd, name, mode, &made);
+	if (fd < 0) {
+		master_set_error(error_r, "create %s/%s: %s%s", m->queue_dir,
+				 name, strerror(errno), errno == ELOOP ||
+				 errno == ENOTDIR ? " (a symlink or not a "
+				 "directory: refusing to follow it)" : "");
+		return -1;
 	}
-	if (owned && !m->instance &&
-	    chown(dir, m->owner_uid, m->owner_gid) < 0) {
+	if (m->instance)
+		return fd;
+	if (fstat(fd, &st) < 0 ||
+	    (made && fchown(fd, uid, gid) < 0) ||
+	    (!made && st.st_uid != uid && fchown(fd, uid, (gid_t)-1) < 0)) {
 		master_set_error(error_r, "chown %s/%s: %s", m->queue_dir,
-				 dir, strerror(errno));
-		return false;
+				 name, strerror(errno));
+		close(fd);
+		return -1;
 	}
-	return true;
+	return fd;
 }
 
 bool master_svc_queue_dirs(struct master *m, char **error_r)
 {
 	const char *owner = cfg_str(m->cfg, "mail_owner");
 	struct priv_user user;
+	int pid_fd;
 
 	if (!m->instance) {
 		if (priv_user_lookup(owner, &user) != 1) {
@@ -580,12 +685,22 @@ bool master_svc_queue_dirs(struct master *m, char **error_r)
 				 strerror(errno));
 		return false;
 	}
-	if (chdir(m->queue_dir) < 0) {
+	m->queue_fd = open(m->queue_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (m->queue_fd < 0 || fchdir(m->queue_fd) < 0) {
 		master_set_error(error_r, "chdir %s: %s", m->queue_dir,
 				 strerror(errno));
 		return false;
 	}
-	return master_mkdir(m, "private", 0700, true, error_r) &&
-		master_mkdir(m, "public", 0711, true, error_r) &&
-		master_mkdir(m, "pid", 0755, false, error_r);
+	m->private_fd = master_dir(m, "private", 0700, true, error_r);
+	if (m->private_fd < 0)
+		return false;
+	m->public_fd = master_dir(m, "public", 0711, true, error_r);
+	if (m->public_fd < 0)
+		return false;
+	/* The pid file and the lock are written there by path. */
+	pid_fd = master_dir(m, "pid", 0755, false, error_r);
+	if (pid_fd < 0)
+		return false;
+	close(pid_fd);
+	return true;
 }

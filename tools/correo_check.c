@@ -11,8 +11,8 @@
  *
  * Interface: correo_check_cmd (tools/correo.h), tool_check (tool.h).
  *
- * SECURITY: only reads: stat(2), access(2) and the configuration files.
- * Runs with the invoker's privileges.
+ * SECURITY: only reads: stat(2), lstat(2), access(2) and the
+ * configuration files. Runs with the invoker's privileges.
  */
 #include "config.h"
 
@@ -132,15 +132,18 @@ static void check_queue_dir(struct check *c, const struct queue_dir_spec *q)
 	struct stat st;
 	unsigned mode;
 
-	if (stat(path, &st) < 0) {
+	/* lstat: master refuses a symlink here (it never follows one). */
+	if (lstat(path, &st) < 0) {
 		check_problem(c, "queue directory %s is missing (%s): create "
 			      "it with \"mkdir -m %o %s\"", path,
 			      strerror(errno), q->mode, path);
 		goto done;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		check_problem(c, "%s is not a directory: move it away and run "
-			      "\"mkdir -m %o %s\"", path, q->mode, path);
+		check_problem(c, "%s is not a directory%s: move it away and "
+			      "run \"mkdir -m %o %s\"", path,
+			      S_ISLNK(st.st_mode) ? " but a symlink" : "",
+			      q->mode, path);
 		goto done;
 	}
 	mode = st.st_mode & 07777;

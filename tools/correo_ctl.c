@@ -12,9 +12,11 @@
  * correo_status_cmd (tools/correo.h).
  *
  * SECURITY: run by the admin (root or, in instance mode, the instance's
- * owner). The master inherits nothing but the config directory and a
- * stderr file: its environment is the invoker's, as with "postfix start".
- * The pid file is only believed when the process lives.
+ * owner). The master inherits nothing but the config directory, a
+ * stderr file and the invoker's environment reduced to
+ * $import_environment (as "postfix start" does), so not even master's
+ * /proc/PID/environ shows the rest. The pid file is only believed when
+ * the process lives.
  */
 #include "config.h"
 
@@ -35,6 +37,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "clean_env.h"
 #include "mem.h"
 #include "msg.h"
 #include "safe_file.h"
@@ -80,11 +83,12 @@ static bool ctl_no_args(int argc, char **argv)
 }
 
 /* Child side of start: new session, stdin/stdout on /dev/null, stderr on
- * errfd, then exec master. */
+ * errfd, the environment reduced to env_list, then exec master. */
 static void ctl_exec_master(const char *master, const char *config_dir,
-			    int errfd)
+			    int errfd, char **env_list)
 {
 	int null = open("/dev/null", O_RDWR);
+	const char *bad;
 
 	if (null < 0 || setsid() < 0)
 		_exit(126);
@@ -95,6 +99,11 @@ static void ctl_exec_master(const char *master, const char *config_dir,
 		close(null);
 	if (errfd > STDERR_FILENO)
 		close(errfd);
+	if (!clean_env(env_list, &bad)) {
+		fprintf(stderr, "correo: import_environment: \"%s\" is not "
+			"a variable name (NAME or NAME=VALUE)\n", bad);
+		_exit(126);
+	}
 	execl(master, master, "-c", config_dir, (char *)NULL);
 	fprintf(stderr, "correo: cannot run %s: %s\n", master,
 		strerror(errno));
@@ -141,17 +150,24 @@ static void ctl_show_stderr(FILE *err)
  * read. Falls back to an unlinked temporary file. */
 static FILE *ctl_open_stderr(struct cfg *cfg)
 {
-	struct str path = STR_INIT;
+	const char *queue = tool_cfg_str(cfg, "queue_directory", "");
 	FILE *fp = NULL;
-	int fd;
+	int qfd, dfd = -1, fd = -1;
 
-	str_printf(&path, "%s/pid/master.stderr",
-		   tool_cfg_str(cfg, "queue_directory", ""));
-	fd = open(str_c(&path), O_RDWR | O_CREAT | O_TRUNC | O_APPEND |
-		  O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* Neither pid/ nor the file is followed if it is a symlink. */
+	qfd = open(queue, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (qfd >= 0)
+		dfd = openat(qfd, "pid", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			     O_CLOEXEC);
+	if (dfd >= 0)
+		fd = openat(dfd, "master.stderr", O_RDWR | O_CREAT | O_TRUNC |
+			    O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd >= 0 && (fp = fdopen(fd, "r+")) == NULL)
 		close(fd);
-	str_release(&path);
+	if (dfd >= 0)
+		close(dfd);
+	if (qfd >= 0)
+		close(qfd);
 	return fp != NULL ? fp : tmpfile();
 }
 
@@ -177,7 +193,8 @@ static int ctl_start(struct cfg *cfg, const char *config_dir)
 		goto done;
 	}
 	if (child == 0)
-		ctl_exec_master(master, config_dir, fileno(err));
+		ctl_exec_master(master, config_dir, fileno(err),
+				cfg_list(cfg, "import_environment"));
 	pid = ctl_wait_master(cfg, child);
 	if (pid > 0) {
 		tool_say("starting the correo mail system");

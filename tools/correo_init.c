@@ -23,13 +23,18 @@
  * SECURITY: refuses a DIR that exists and is not empty, so it never
  * overwrites anything. As root it runs useradd/groupadd by absolute
  * path with a fixed argument vector (no shell) and chowns only what it
- * just created.
+ * just created. Directories are made and opened one component at a time
+ * from DIR's descriptor without following symlinks (safe_mkdirat), and
+ * chmod/chown go through descriptors, so a user who owns a directory
+ * already handed over (vmail owns mail/ before mail/DOMAIN is made)
+ * cannot redirect root to another file with a symlink.
  */
 #include "config.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -69,6 +74,7 @@ static const int init_port_offsets[] = { 25, 587, 465, 110, 143, 993, 995 };
 
 struct init {
 	char *dir;		/* absolute */
+	int dir_fd;		/* dir, opened once (O_NOFOLLOW) */
 	const char *domain;
 	const char *listen;
 	char *daemon_dir;
@@ -213,13 +219,29 @@ static bool init_make_dir(const char *dir)
 }
 
 /* The instance directory must be searchable by the users the daemons
- * run as (correo, vmail), whatever the umask or mktemp made it. */
-static bool init_dir_mode(const char *dir)
+ * run as (correo, vmail), whatever the umask or mktemp made it. Opened
+ * once, without following a symlink; everything below goes through
+ * this descriptor. */
+static bool init_open_dir(struct init *in)
 {
-	if (chmod(dir, 0755) == 0)
-		return true;
-	tool_complain("chmod 755 %s: %s", dir, strerror(errno));
-	return false;
+	struct stat st;
+
+	in->dir_fd = open(in->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			  O_CLOEXEC);
+	if (in->dir_fd < 0 || fstat(in->dir_fd, &st) < 0) {
+		tool_complain("cannot open %s: %s", in->dir, strerror(errno));
+		return false;
+	}
+	if (st.st_uid != geteuid()) {
+		tool_complain("%s belongs to another user: choose a new "
+			      "directory", in->dir);
+		return false;
+	}
+	if (fchmod(in->dir_fd, 0755) < 0) {
+		tool_complain("chmod 755 %s: %s", in->dir, strerror(errno));
+		return false;
+	}
+	return true;
 }
 
 /* An explicit --ports BASE: every port init assigns must be free. */
@@ -370,18 +392,40 @@ static bool init_services(const struct init *in)
 	return ok;
 }
 
-/* mkdir + chmod (umask must not decide) + chown under root. */
-static bool init_mkdir(const char *path, mode_t mode, uid_t uid, gid_t gid,
+/* mkdirat + fchmod (umask must not decide) + fchown under root, on the
+ * descriptor of the directory opened without following a symlink.
+ * shown is its path for messages. Returns its fd, or -1. */
+static int init_mkdirat(int parent, const char *name, const char *shown,
+			mode_t mode, uid_t uid, gid_t gid, bool root)
+{
+	int fd = safe_mkdirat(parent, name, mode, NULL);
+
+	if (fd < 0) {
+		tool_complain("cannot create %s: %s%s", shown, strerror(errno),
+			      errno == ELOOP || errno == ENOTDIR ?
+			      " (a symlink or not a directory)" : "");
+		return -1;
+	}
+	if (fchmod(fd, mode) < 0 || (root && fchown(fd, uid, gid) < 0)) {
+		tool_complain("cannot set up %s: %s", shown, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* init_mkdirat for a directory only made, not worked in. */
+static bool init_mkdir(int parent, const char *parent_path,
+		       const char *name, mode_t mode, uid_t uid, gid_t gid,
 		       bool root)
 {
-	if (mkdir(path, mode) < 0 && errno != EEXIST) {
-		tool_complain("cannot create %s: %s", path, strerror(errno));
+	char *path = tool_path(parent_path, name);
+	int fd = init_mkdirat(parent, name, path, mode, uid, gid, root);
+
+	mem_free(path);
+	if (fd < 0)
 		return false;
-	}
-	if (chmod(path, mode) < 0 || (root && chown(path, uid, gid) < 0)) {
-		tool_complain("cannot set up %s: %s", path, strerror(errno));
-		return false;
-	}
+	close(fd);
 	return true;
 }
 
@@ -389,10 +433,11 @@ static bool init_queue(const struct init *in)
 {
 	char *queue = tool_path(in->dir, "queue");
 	const struct queue_dir_spec *q;
-	bool ok = init_mkdir(queue, 0755, 0, 0, in->root);
+	int qfd = init_mkdirat(in->dir_fd, "queue", queue, 0755, 0, 0,
+			       in->root);
+	bool ok = qfd >= 0;
 
 	for (q = queue_dirs; ok && q->name != NULL; q++) {
-		char *path = tool_path(queue, q->name);
 		uid_t uid = in->owner_uid;
 		gid_t gid = in->owner_gid;
 
@@ -401,10 +446,44 @@ static bool init_queue(const struct init *in)
 		else if (strcmp(q->name, QUEUE_MAILDROP) == 0 ||
 			 strcmp(q->name, QUEUE_PUBLIC) == 0)
 			gid = in->drop_gid;
-		ok = init_mkdir(path, q->mode, uid, gid, in->root);
-		mem_free(path);
+		ok = init_mkdir(qfd, queue, q->name, q->mode, uid, gid,
+				in->root);
 	}
+	if (qfd >= 0)
+		close(qfd);
 	mem_free(queue);
+	return ok;
+}
+
+/* mail/DOMAIN/demo/{cur,new,tmp}, vmail's: mail/ is vmail's already,
+ * so each level is made and opened from its parent's descriptor. */
+static bool init_maildir(const struct init *in)
+{
+	static const char *const names[] = { "mail", NULL, "demo" };
+	static const char *const subs[] = { "cur", "new", "tmp" };
+	struct str path = STR_INIT;
+	int fd = in->dir_fd, next;
+	bool ok = true;
+	size_t i;
+
+	str_append(&path, in->dir);
+	for (i = 0; ok && i < 3; i++) {
+		const char *name = names[i] != NULL ? names[i] : in->domain;
+
+		str_printf(&path, "/%s", name);
+		next = init_mkdirat(fd, name, str_c(&path), 0700,
+				    in->vmail_uid, in->vmail_gid, in->root);
+		if (fd != in->dir_fd)
+			close(fd);
+		fd = next;
+		ok = fd >= 0;
+	}
+	for (i = 0; ok && i < 3; i++)
+		ok = init_mkdir(fd, str_c(&path), subs[i], 0700,
+				in->vmail_uid, in->vmail_gid, in->root);
+	if (fd >= 0 && fd != in->dir_fd)
+		close(fd);
+	str_release(&path);
 	return ok;
 }
 
@@ -412,8 +491,6 @@ static bool init_queue(const struct init *in)
 static bool init_demo(const struct init *in)
 {
 	struct str s = STR_INIT;
-	const char *sub[] = { "", "/demo", "/demo/cur", "/demo/new",
-			      "/demo/tmp" };
 	char *error = NULL;
 	char *path;
 	bool ok = true;
@@ -439,12 +516,7 @@ static bool init_demo(const struct init *in)
 		}
 		mem_free(path);
 	}
-	for (i = 0; ok && i < sizeof(sub) / sizeof(sub[0]); i++) {
-		str_clear(&s);
-		str_printf(&s, "%s/mail/%s%s", in->dir, in->domain, sub[i]);
-		ok = init_mkdir(str_c(&s), 0700, in->vmail_uid, in->vmail_gid,
-				in->root);
-	}
+	ok = ok && init_maildir(in);
 	str_release(&s);
 	return ok;
 }
@@ -459,7 +531,7 @@ static bool init_tls(const struct init *in)
 	char *ticket = tool_path(dir, "ticket.key");
 	struct str host = STR_INIT;
 	char *error = NULL;
-	bool ok = init_mkdir(dir, 0755, 0, 0, false);
+	bool ok = init_mkdir(in->dir_fd, in->dir, "tls", 0755, 0, 0, false);
 
 	str_printf(&host, "mail.%s", in->domain);
 	if (ok && (!tls_make_selfsigned(cert, key, str_c(&host), &error) ||
@@ -478,15 +550,9 @@ static bool init_tls(const struct init *in)
 
 static bool init_dirs(const struct init *in)
 {
-	char *log = tool_path(in->dir, "log");
-	char *mail = tool_path(in->dir, "mail");
-	bool ok;
-
-	ok = init_mkdir(log, 0755, 0, 0, false) &&
-	     init_mkdir(mail, 0700, in->vmail_uid, in->vmail_gid, in->root);
-	mem_free(log);
-	mem_free(mail);
-	return ok;
+	return init_mkdir(in->dir_fd, in->dir, "log", 0755, 0, 0, false) &&
+	       init_mkdir(in->dir_fd, in->dir, "mail", 0700, in->vmail_uid,
+			  in->vmail_gid, in->root);
 }
 
 /* Run a program (absolute path, no shell); true if it exited 0. */
@@ -622,19 +688,20 @@ static bool init_absolute(struct init *in, const char *dir)
 {
 	char buf[PATH_MAX];
 
-	if (!init_make_dir(dir) || !init_dir_mode(dir))
+	if (!init_make_dir(dir))
 		return false;
 	if (realpath(dir, buf) == NULL) {
 		tool_complain("%s: %s", dir, strerror(errno));
 		return false;
 	}
 	in->dir = mem_strdup(buf);
-	return true;
+	return init_open_dir(in);
 }
 
 int correo_init_cmd(const char *config_dir, int argc, char **argv)
 {
-	struct init in = { .domain = "demo.test", .listen = "127.0.0.1" };
+	struct init in = { .domain = "demo.test", .listen = "127.0.0.1",
+			   .dir_fd = -1 };
 	const char *dir = NULL;
 	int ret = 1;
 
@@ -667,6 +734,8 @@ int correo_init_cmd(const char *config_dir, int argc, char **argv)
 		ret = 0;
 	}
 done:
+	if (in.dir_fd >= 0)
+		close(in.dir_fd);
 	mem_free(in.dir);
 	mem_free(in.daemon_dir);
 	return ret;

@@ -14,9 +14,12 @@
  *   DAEMON -c CONFIG_DIR -s SERVICE -t inet|unix [-u USER] [-r]
  *          [-o key=value ...] [-v] [args from services.conf]
  *
- * with fd SERVER_STATUS_FD the write end of its status pipe and the
- * listening sockets at SERVER_LISTEN_FD, SERVER_LISTEN_FD + 1, ... (their
- * count in the environment variable CORREO_LISTEN_FDS). server_main then:
+ * with fd SERVER_STATUS_FD the write end of its service's status pipe
+ * (one per service: master believes a report only about a child of the
+ * service whose pipe carried it) and the listening sockets at
+ * SERVER_LISTEN_FD, SERVER_LISTEN_FD + 1, ... (their count in the
+ * environment variable CORREO_LISTEN_FDS, the rest of the environment
+ * reduced to $import_environment). server_main then:
  * parses the options, loads the config, sets up logging, chdir to
  * $queue_directory, runs pre_init (privileged: open keys and tables),
  * chroots (-r), drops to USER (verified; in instance mode the invoking

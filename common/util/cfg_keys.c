@@ -66,6 +66,10 @@ const struct cfg_key cfg_keys[] = {
 	  "Time a daemon may spend on one request before it is killed" },
 	{ "ipc_timeout", CFG_TIME, "3600s",
 	  "Time limit of one internal request over a Unix socket" },
+	{ "import_environment", CFG_LIST,
+	  "TZ, LANG=C, ASAN_OPTIONS, UBSAN_OPTIONS, LSAN_OPTIONS",
+	  "The only environment master and its daemons keep: NAME keeps a"
+	  " variable, NAME=VALUE sets one" },
 
 	/* ---- Logging ---- */
 	{ "log_file", CFG_STR, "",

@@ -19,6 +19,9 @@
  * is per open file description: a second open of the same lock file in
  * the same process is refused too, and the lock is released when the
  * process dies, so a crashed holder never leaves a stale lock.
+ * safe_mkdirat() is for privileged callers working in directories a
+ * less privileged user can write: it never follows a symlink, and the
+ * caller changes the directory through the descriptor it returns.
  */
 #include "config.h"
 
@@ -256,6 +259,23 @@ bool safe_mkdir_p(const char *path, mode_t mode)
 		ok = safe_mkdir_one(copy, mode);
 	free(copy);
 	return ok;
+}
+
+int safe_mkdirat(int dirfd, const char *name, mode_t mode, bool *made_r)
+{
+	bool made;
+
+	if (name[0] == '\0' || strchr(name, '/') != NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	made = mkdirat(dirfd, name, mode) == 0;
+	if (!made && errno != EEXIST)
+		return -1;
+	if (made_r != NULL)
+		*made_r = made;
+	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		      O_CLOEXEC);
 }
 
 int safe_lock_file(const char *path)

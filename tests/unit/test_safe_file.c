@@ -1,6 +1,7 @@
 /*
  * Unit tests for common/safe_file.c: atomic replace without leftovers,
- * short writes, bounded reads, mkdir -p, and the exclusive lock seen
+ * short writes, bounded reads, mkdir -p, mkdirat that never follows a
+ * symlink, and the exclusive lock seen
  * from another process.
  */
 #include "config.h"
@@ -232,6 +233,46 @@ START_TEST(test_mkdir_p)
 }
 END_TEST
 
+START_TEST(test_mkdirat_never_follows)
+{
+	struct stat st, target;
+	bool made = false;
+	int dir, fd;
+
+	dir = open(tmpdir, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ge(dir, 0);
+	fd = safe_mkdirat(dir, "new", 0750, &made);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(made);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	close(fd);
+	/* An existing directory is opened. */
+	fd = safe_mkdirat(dir, "new", 0700, &made);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(!made);
+	close(fd);
+	/* A symlink to a directory is refused, and the target untouched. */
+	ck_assert(safe_mkdir_p(path_in("elsewhere"), 0755));
+	ck_assert_int_eq(symlink(path_in("elsewhere"), path_in("link")), 0);
+	errno = 0;
+	ck_assert_int_lt(safe_mkdirat(dir, "link", 0700, NULL), 0);
+	ck_assert(errno == ELOOP || errno == ENOTDIR);
+	ck_assert_int_eq(stat(path_in("elsewhere"), &target), 0);
+	ck_assert_uint_eq(target.st_mode & 0777, 0755);
+	/* So is a file, a dangling symlink and more than one component. */
+	ck_assert(safe_write_file(path_in("f"), "x", 1, 0644));
+	ck_assert_int_lt(safe_mkdirat(dir, "f", 0700, NULL), 0);
+	ck_assert_int_eq(symlink(path_in("nowhere"), path_in("dangling")), 0);
+	ck_assert_int_lt(safe_mkdirat(dir, "dangling", 0700, NULL), 0);
+	ck_assert_int_ne(access(path_in("nowhere"), F_OK), 0);
+	errno = 0;
+	ck_assert_int_lt(safe_mkdirat(dir, "new/sub", 0700, NULL), 0);
+	ck_assert_int_eq(errno, EINVAL);
+	close(dir);
+}
+END_TEST
+
 START_TEST(test_fsync_dir_and_rename)
 {
 	const char *from = path_in("from");
@@ -341,6 +382,7 @@ static Suite *safe_file_suite(void)
 	tcase_add_test(tc, test_write_all_broken_pipe);
 	tcase_add_test(tc, test_read_file_max);
 	tcase_add_test(tc, test_mkdir_p);
+	tcase_add_test(tc, test_mkdirat_never_follows);
 	tcase_add_test(tc, test_fsync_dir_and_rename);
 	tcase_add_test(tc, test_lock_file);
 	tcase_add_test(tc, test_lock_dies_with_holder);
