@@ -136,6 +136,10 @@ static void imap_arena_clear(struct imap_parser *p, bool all)
 
 	if (b == NULL)
 		return;
+	/* Commands carry passwords (LOGIN) and mail: nothing of one stays
+	 * in memory for the next (or for whoever reads a core). */
+	for (next = b; next != NULL; next = next->next)
+		explicit_bzero(next->data, next->used);
 	for (next = b->next; next != NULL; next = b) {
 		b = next->next;
 		free(next);
@@ -205,6 +209,8 @@ static void imap_parse_cmd_clear(struct imap_parser *p)
 	memset(&p->cmd, 0, sizeof(p->cmd));
 	str_clear(&p->tag);
 	str_clear(&p->name);
+	if (p->tok.data != NULL)
+		explicit_bzero(p->tok.data, p->tok.cap);
 	str_clear(&p->tok);
 	imap_arena_clear(p, false);
 	p->stack[0].count = 0;

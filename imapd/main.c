@@ -1,28 +1,91 @@
 /*
- * imapd: the IMAP mail process. Run by the mail-process spawner after a
- * login, or by hand on a terminal or pipe as a pre-authenticated session
- * (Dovecot's "imap" binary is used the same way for tests and admin
- * work):
+ * imapd: the IMAP mail process, and the spawner that starts it.
+ *
+ * Started by master, it is the IMAP mail-process spawner on
+ * private/imapd (login_spawn.h): it serves one imap-login process,
+ * redeems auth's login cookies and starts mail processes. Each mail
+ * process is this binary exec'd afresh with LOGIN_MAIL_ARG, already
+ * running as the mailbox owner, serving one session; it answers the
+ * front end's LOGIN or AUTHENTICATE (whose tag it is handed) with
+ * "tag OK [CAPABILITY ...] Logged in".
+ *
+ * By hand, on a terminal or a pipe, it serves a pre-authenticated
+ * session as the user running it (Dovecot's "imap" is used the same way
+ * for tests and admin work):
  *
  *	imapd -m MAILDIR [-u USER] [-t TAG]
  *
- * serves the Maildir++ tree MAILDIR on standard input and output, as the
- * user running it, starting with "* PREAUTH"; with -t (a login front end
- * handing over a client whose LOGIN or AUTHENTICATE had that tag), with
- * "TAG OK [CAPABILITY ...] Logged in" instead.
+ * starting with "* PREAUTH", or with "TAG OK ..." given -t.
  *
- * SECURITY: runs as the mailbox owner only; it never sees a password.
+ * SECURITY: the spawner is privileged (root, or the invoking user in
+ * instance mode) and never sees a password; the mail process never runs
+ * as root, holds only its client, and never sees a password either.
  */
 #include "config.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "imapd.h"
+#include "login_spawn.h"
 #include "msg.h"
+#include "server.h"
 #include "str.h"
+
+static const struct login_spawn_spec imapd_spawn = {
+	.service = "imap",
+	.mail_name = "imapd",
+	.timeout_key = "imap_timeout",
+};
+
+/* Serve one session on in/out; tag NULL: PREAUTH. */
+static void imapd_session(int in, int out, const char *user,
+			  const char *maildir, const char *tag,
+			  const char *input, size_t input_len)
+{
+	struct str greeting = STR_INIT, caps = STR_INIT;
+	struct imapd s;
+
+	signal(SIGPIPE, SIG_IGN);
+	imapd_init(&s, in, out, user, maildir);
+	if (input != NULL)
+		str_append_n(&s.in, input, input_len);
+	imapd_special_use_create(&s);
+	imapd_capability(&s, &caps);
+	if (tag != NULL)
+		str_printf(&greeting, "%s OK [CAPABILITY %s] Logged in", tag,
+			   str_c(&caps));
+	else
+		str_printf(&greeting, "* PREAUTH [CAPABILITY %s] Logged in "
+			   "as %s", str_c(&caps), user);
+	imapd_serve(&s, str_c(&greeting));
+	msg_info("imap(%s)<%d>: Logged out in=%llu out=%llu deleted=%u "
+		 "expunged=%u", user, (int)getpid(),
+		 (unsigned long long)s.in_bytes,
+		 (unsigned long long)s.out_bytes, s.deleted, s.expunged);
+	imapd_deinit(&s);
+	str_release(&greeting);
+	str_release(&caps);
+}
+
+static void imapd_mail_main(void)
+{
+	struct login_mail m;
+	struct str dir = STR_INIT;
+
+	login_mail_init("imapd", &m);
+	str_set(&dir, m.mailbox);
+	while (dir.len > 1 && dir.data[dir.len - 1] == '/')
+		str_truncate(&dir, dir.len - 1);
+	imapd_session(LOGIN_MAIL_CLIENT_FD, LOGIN_MAIL_CLIENT_FD, m.user,
+		      str_c(&dir), m.data != NULL ? m.data : "*", m.input,
+		      m.input_len);
+	str_release(&dir);
+	exit(0);
+}
 
 static void usage(void)
 {
@@ -33,10 +96,20 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	const char *maildir = NULL, *user = NULL, *tag = NULL;
-	struct str greeting = STR_INIT, caps = STR_INIT;
-	struct imapd s;
 	int c;
 
+	if (login_mail_is_session(argc, argv))
+		imapd_mail_main();
+	if (argc > 1 && strcmp(argv[1], "-m") != 0 &&
+	    strcmp(argv[1], "-u") != 0 && strcmp(argv[1], "-t") != 0)
+		return server_main(argc, argv, &(struct server_spec) {
+			.name = "imapd",
+			.mode = SERVER_SINGLE,
+			.serve = login_spawn_serve,
+			.pre_init = login_spawn_pre_init,
+			.privileged = true,
+			.ctx = (void *)&imapd_spawn,
+		});
 	msg_set_name("imapd");
 	msg_open_stderr();
 	while ((c = getopt(argc, argv, "m:t:u:")) != -1) {
@@ -58,23 +131,6 @@ int main(int argc, char **argv)
 		usage();
 	if (user == NULL)
 		user = getenv("USER") != NULL ? getenv("USER") : "-";
-	signal(SIGPIPE, SIG_IGN);
-	imapd_init(&s, 0, 1, user, maildir);
-	imapd_special_use_create(&s);
-	imapd_capability(&s, &caps);
-	if (tag != NULL)
-		str_printf(&greeting, "%s OK [CAPABILITY %s] Logged in", tag,
-			   str_c(&caps));
-	else
-		str_printf(&greeting, "* PREAUTH [CAPABILITY %s] Logged in "
-			   "as %s", str_c(&caps), user);
-	imapd_serve(&s, str_c(&greeting));
-	msg_info("imap(%s)<%d>: Logged out in=%llu out=%llu deleted=%u "
-		 "expunged=%u", user, (int)getpid(),
-		 (unsigned long long)s.in_bytes,
-		 (unsigned long long)s.out_bytes, s.deleted, s.expunged);
-	imapd_deinit(&s);
-	str_release(&greeting);
-	str_release(&caps);
+	imapd_session(0, 1, user, maildir, tag, NULL, 0);
 	return 0;
 }

@@ -12,8 +12,8 @@
  * A file whose base name the index knows keeps its UID; its flags are
  * taken from its name (the Maildir is the truth about system flags,
  * which other Maildir tools change by renaming). A file the index does
- * not know gets the next UID, in name order (delivery order for names
- * that start with the time). An index entry whose file is gone is
+ * not know gets the next UID, in name order with numbers compared as
+ * numbers (delivery order for names that start with the time). An index entry whose file is gone is
  * expunged. XXX: a file dropped by another program within the same
  * mtime tick as a recorded change of ours is found only at the next
  * change of that directory.
@@ -173,7 +173,9 @@ static int store_file_cmp(const void *a, const void *b)
 	const struct store_file *x = *(struct store_file *const *)a;
 	const struct store_file *y = *(struct store_file *const *)b;
 
-	return strcmp(x->name, y->name);
+	/* Numbers compare as numbers: "1700.M95P1" was delivered before
+	 * "1700.M123P1" (Maildir names do not pad their microseconds). */
+	return strverscmp(x->name, y->name);
 }
 
 /* Sizes and date of a file the index does not know yet. */

@@ -383,10 +383,13 @@ static bool init_services(const struct init *in)
 		      "     pop3-login");
 	init_inet_row(&s, in, "", 995, "inet n       correo-login y -   100"
 		      "     pop3-login -o pop3_tls_wrapper=yes");
-	str_append(&s, "# Services of later releases: uncomment when the "
-		   "daemon exists.\n");
-	init_inet_row(&s, in, "#", 143, "inet n       -    n      -      100"
-		      "     imapd");
+	/* IMAP: the same shape as POP3; imapd(8). */
+	init_row(&s, "", "imapd", "unix -       root n      -      0       "
+		 "imapd");
+	init_inet_row(&s, in, "", 143, "inet n       correo-login y -   100"
+		      "     imap-login");
+	init_inet_row(&s, in, "", 993, "inet n       correo-login y -   100"
+		      "     imap-login -o imap_tls_wrapper=yes");
 	ok = init_write(in->dir, "services.conf", str_c(&s), 0644);
 	str_release(&s);
 	return ok;

@@ -322,6 +322,15 @@ const struct cfg_key cfg_keys[] = {
 	{ "pop3_tls_wrapper", CFG_BOOL, "no",
 	  "Start TLS at connect (port 995) instead of waiting for STLS" },
 
+	/* ---- imap ---- */
+	{ "imap_disable_plaintext_auth", CFG_BOOL, "yes",
+	  "Refuse LOGIN and AUTHENTICATE before STARTTLS (LOGINDISABLED; "
+	  "except on loopback, see login_plaintext_loopback)" },
+	{ "imap_timeout", CFG_TIME, "30m",
+	  "Idle time after which a logged-in IMAP client is disconnected" },
+	{ "imap_tls_wrapper", CFG_BOOL, "no",
+	  "Start TLS at connect (port 993) instead of waiting for STARTTLS" },
+
 	/* ---- TLS ---- */
 	{ "tls_cert_file", CFG_STR, "$config_directory/tls/cert.pem",
 	  "Server certificate chain (PEM, leaf first)" },

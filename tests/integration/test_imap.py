@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""imap: the IMAP front end (imap-login) and mail process (imapd) over
+loopback, as correo init sets them up (143 with STARTTLS, 993 with TLS
+from the first byte), spoken to by imaplib and a raw client.
+
+Checked: the pre-login capabilities (STARTTLS, AUTH=PLAIN, SASL-IR;
+LOGINDISABLED where plaintext is refused), LOGIN (quoted and with a
+literal) and AUTHENTICATE PLAIN (with SASL-IR and with a continuation),
+the tagged OK with the post-login capabilities, wrong passwords
+answered NO [AUTHENTICATIONFAILED], STARTTLS and implicit TLS, mail
+delivered over SMTP read back, and the mail process: running as the
+mailbox owner, never root, holding no socket but its client and its log.
+"""
+import base64
+import imaplib
+import os
+import socket
+import ssl
+import subprocess
+
+import harness
+
+PASSWORD = "imap secret 42"
+USER = "bob@demo.test"
+
+# A row that refuses plaintext even on loopback (the test's client then
+# counts as remote).
+ROWS = """
+127.0.0.1:{p144}     inet n       correo-login y -   100     imap-login -o imap_disable_plaintext_auth=yes -o login_plaintext_loopback=no
+"""
+
+CONFIG = {
+    "auth_failure_delay": "10ms",
+    "auth_failure_delay_max": "20ms",
+    "queue_run_delay": "1s",
+}
+
+
+def tls_context():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class ImapTest(harness.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        for d in ("imapd", "imap-login", "auth"):
+            if not harness.have_daemon(d):
+                raise __import__("unittest").SkipTest(d + " not built")
+
+    def setUp(self):
+        self.make_instance()
+
+    def make_instance(self, root_mode=False):
+        inst = self.instance(config=CONFIG, root_mode=root_mode)
+        self.p143, self.p993 = inst.port(143), inst.port(993)
+        self.p144 = inst.port(144)
+        with open(os.path.join(inst.dir, "services.conf"), "a") as f:
+            f.write(ROWS.format(p144=self.p144))
+        self.make_cert(inst)
+        self.inst = inst
+        self.correo_stdin(["user", "add", USER, "--password-stdin"],
+                          PASSWORD + "\n")
+        inst.start()
+        for p in (self.p143, self.p993, self.p144):
+            inst.wait_for_port(p)
+        return inst
+
+    def correo_stdin(self, args, text):
+        inst = self.inst
+        kw = {}
+        if inst.user is not None:
+            kw = dict(user=inst.user.pw_uid, group=inst.user.pw_gid,
+                      extra_groups=[])
+        r = subprocess.run([inst.correo_path(), "-c", inst.dir] + args,
+                           input=text, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60,
+                           cwd=inst.tmp, **kw)
+        self.assertRuns(r)
+
+    def make_cert(self, inst):
+        tls = os.path.join(inst.dir, "tls")
+        os.makedirs(tls, exist_ok=True)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                        "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", os.path.join(tls, "key.pem"),
+                        "-out", os.path.join(tls, "cert.pem"),
+                        "-days", "2", "-subj", "/CN=localhost"],
+                       check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        if inst.user is not None:
+            for name in ("tls", "tls/key.pem", "tls/cert.pem"):
+                os.chown(os.path.join(inst.dir, name), inst.user.pw_uid,
+                         inst.user.pw_gid)
+
+    def login(self, port=None):
+        m = imaplib.IMAP4("127.0.0.1", port or self.p143, timeout=30)
+        self.addCleanup(self.close, m)
+        typ, data = m.login(USER, PASSWORD)
+        self.assertEqual(typ, "OK", data)
+        return m
+
+    @staticmethod
+    def close(m):
+        try:
+            m.logout()
+        except Exception:
+            pass
+
+    def test_wrong_password_then_right(self):
+        m = imaplib.IMAP4("127.0.0.1", self.p143, timeout=30)
+        self.addCleanup(self.close, m)
+        caps = m.capabilities
+        for cap in ("IMAP4REV1", "STARTTLS", "AUTH=PLAIN", "SASL-IR"):
+            self.assertIn(cap, caps)
+        self.assertNotIn("LOGINDISABLED", caps)
+        with self.assertRaises(imaplib.IMAP4.error) as cm:
+            m.login(USER, "wrong password")
+        self.assertIn("AUTHENTICATIONFAILED", str(cm.exception))
+        typ, data = m.login(USER, PASSWORD)
+        self.assertEqual(typ, "OK")
+        # The tagged OK carries the post-login capabilities.
+        self.assertIn(b"CAPABILITY", data[0])
+        self.assertIn(b"IDLE", data[0])
+        typ, data = m.select("INBOX")
+        self.assertEqual(typ, "OK")
+
+    def test_literal_login_and_sasl(self):
+        # LOGIN with a synchronising literal for the password.
+        s = socket.create_connection(("127.0.0.1", self.p143), timeout=30)
+        f = s.makefile("rb")
+        self.assertTrue(f.readline().startswith(b"* OK"))
+        s.sendall(b'a LOGIN "%s" {%d}\r\n' % (USER.encode(),
+                                              len(PASSWORD)))
+        self.assertTrue(f.readline().startswith(b"+"))
+        s.sendall(PASSWORD.encode() + b"\r\n")
+        line = f.readline()
+        self.assertTrue(line.startswith(b"a OK"), line)
+        s.sendall(b"b LOGOUT\r\n")
+        s.close()
+        # AUTHENTICATE PLAIN with an initial response (SASL-IR) ...
+        s = socket.create_connection(("127.0.0.1", self.p143), timeout=30)
+        f = s.makefile("rb")
+        f.readline()
+        ir = base64.b64encode(b"\0" + USER.encode() + b"\0" +
+                              PASSWORD.encode())
+        s.sendall(b"a AUTHENTICATE PLAIN " + ir + b"\r\n")
+        line = f.readline()
+        self.assertTrue(line.startswith(b"a OK"), line)
+        s.close()
+        # ... and imaplib's way, with a continuation.
+        m = imaplib.IMAP4("127.0.0.1", self.p143, timeout=30)
+        self.addCleanup(self.close, m)
+        typ, data = m.authenticate(
+            "PLAIN", lambda _: b"\0" + USER.encode() + b"\0" +
+            PASSWORD.encode())
+        self.assertEqual(typ, "OK")
+
+    def test_tls_and_plaintext_policy(self):
+        m = imaplib.IMAP4_SSL("127.0.0.1", self.p993, timeout=30,
+                              ssl_context=tls_context())
+        self.addCleanup(self.close, m)
+        self.assertEqual(m.login(USER, PASSWORD)[0], "OK")
+        # Plaintext refused before TLS on the strict row...
+        m = imaplib.IMAP4("127.0.0.1", self.p144, timeout=30)
+        self.addCleanup(self.close, m)
+        self.assertIn("LOGINDISABLED", m.capabilities)
+        self.assertNotIn("AUTH=PLAIN", m.capabilities)
+        with self.assertRaises(imaplib.IMAP4.error) as cm:
+            m.login(USER, PASSWORD)
+        self.assertIn("PRIVACYREQUIRED", str(cm.exception))
+        # ...allowed after STARTTLS.
+        m = imaplib.IMAP4("127.0.0.1", self.p144, timeout=30)
+        self.addCleanup(self.close, m)
+        m.starttls(ssl_context=tls_context())
+        self.assertNotIn("LOGINDISABLED", m.capabilities)
+        self.assertEqual(m.login(USER, PASSWORD)[0], "OK")
+
+    def test_delivered_mail_and_mail_process(self):
+        self.inst.send_mail("alice@example.org", [USER],
+                            "Subject: over imap\r\n\r\nhello bob\r\n")
+        self.inst.wait_for_maildir("demo.test/bob", 1)
+        m = self.login()
+        typ, data = m.select("INBOX")
+        self.assertEqual(data, [b"1"])
+        typ, data = m.fetch("1", "(BODY.PEEK[TEXT])")
+        self.assertEqual(data[0][1], b"hello bob\r\n")
+        # The mail process: this user's, not root, and no socket but its
+        # client and its log.
+        procs = [p for p in self.inst.processes()
+                 if p["comm"] == "imapd" and p["argv"][1:2] ==
+                 ["--mail-session"]]
+        self.assertEqual(len(procs), 1, procs)
+        p = procs[0]
+        self.assertNotEqual(p["uid"], 0)
+        fd_dir = "/proc/%d/fd" % p["pid"]
+        sockets = [fd for fd in os.listdir(fd_dir)
+                   if os.readlink(os.path.join(fd_dir, fd)).startswith(
+                       "socket:")]
+        self.assertLessEqual(len(sockets), 2, sockets)
+        self.assertTrue(set(sockets) <= {"0", "1", "2"}, sockets)
+
+    def test_root_mode_mail_process_user(self):
+        if not harness.is_root():
+            self.skipTest("root mode needs root")
+        self.make_instance(root_mode=True)
+        m = self.login()
+        self.assertEqual(m.select("INBOX")[0], "OK")
+        procs = [p for p in self.inst.processes()
+                 if p["comm"] == "imapd" and p["argv"][1:2] ==
+                 ["--mail-session"]]
+        self.assertEqual(len(procs), 1)
+        self.assertNotEqual(procs[0]["uid"], 0)
+        logins = [p for p in self.inst.processes()
+                  if p["comm"] == "imap-login"]
+        self.assertTrue(logins)
+        for p in logins:
+            self.assertNotEqual(p["uid"], 0)
+
+
+if __name__ == "__main__":
+    harness.main()
