@@ -127,8 +127,8 @@ bool auth_sasl_continue(struct auth_sasl *s, const char *response,
 void auth_sasl_reset(struct auth_sasl *s);
 void auth_step_clear(struct auth_step *step);
 
-/* A front end's request (proto.h), checked; the strings point into the
- * attribute list it came from. */
+/* A front end's request (proto.h; read with proto_auth_request_spec),
+ * checked; the strings point into the attribute list it came from. */
 enum auth_req_kind {
 	AUTH_REQ_AUTHENTICATE,
 	AUTH_REQ_CONTINUE,
@@ -142,9 +142,6 @@ struct auth_request {
 	const char *client_name;	/* AUTHENTICATE; "unknown" if absent */
 	const char *response;		/* NULL if absent (AUTHENTICATE) */
 };
-
-/* Every attribute a request may carry (for attr_read). */
-extern const struct attr_spec auth_request_spec[];
 
 /* Check a request: the attributes its kind needs and no others, a
  * service name of [a-z0-9], an IP-address-like client address and a

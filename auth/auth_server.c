@@ -397,7 +397,8 @@ static bool auth_conn_request(struct auth_conn *c)
 	const char *error = "";
 	bool ok;
 
-	if (attr_read(c->lio, &list, auth_request_spec, &error) != LIO_OK)
+	if (attr_read(c->lio, &list, proto_auth_request_spec, &error) !=
+	    LIO_OK)
 		ok = auth_conn_error(c, error);
 	else if (!auth_request_parse(&list, &req, &error))
 		ok = auth_conn_error(c, error);

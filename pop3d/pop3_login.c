@@ -328,18 +328,8 @@ static void pop3_login_tls_init(struct pop3_login_config *cfg)
 {
 	struct tls_settings set;
 	char *error = NULL;
-	struct stat st;
 
-	memset(&set, 0, sizeof(set));
-	set.cert_file = cfg_str(cfg_main, "tls_cert_file");
-	set.key_file = cfg_str(cfg_main, "tls_key_file");
-	set.min_protocol = cfg_str(cfg_main, "tls_min_protocol");
-	set.ciphers = cfg_str(cfg_main, "tls_ciphers");
-	set.sni_map = cfg_str(cfg_main, "tls_sni_maps");
-	set.ticket_key_file = cfg_str(cfg_main, "tls_session_ticket_key");
-	if (stat(set.ticket_key_file, &st) < 0)
-		set.ticket_key_file = "";
-	if (stat(set.cert_file, &st) < 0) {
+	if (!tls_server_settings(cfg_main, server_service_name, &set)) {
 		if (cfg->tls_wrapper)
 			msg_fatal("pop3_tls_wrapper: %s: %m", set.cert_file);
 		msg_info("no %s: STLS not offered", set.cert_file);

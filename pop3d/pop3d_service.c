@@ -64,19 +64,6 @@ static const struct attr_spec pop3d_auth_spec[] = {
 	{ NULL, false, false }
 };
 
-static const struct attr_spec pop3d_auth_reply_spec[] = {
-	{ PROTO_ATTR_STATUS, true, false },
-	{ PROTO_ATTR_CHALLENGE, false, false },
-	{ PROTO_ATTR_USER, false, false },
-	{ PROTO_ATTR_MAILBOX, false, false },
-	{ PROTO_ATTR_UID, false, false },
-	{ PROTO_ATTR_GID, false, false },
-	{ PROTO_ATTR_TEMPORARY, false, false },
-	{ PROTO_ATTR_DELAY, false, false },
-	{ PROTO_ATTR_REASON, false, false },
-	{ NULL, false, false }
-};
-
 static void pop3d_forget(struct pop3d_conn *c)
 {
 	c->authed = false;
@@ -163,7 +150,7 @@ static void pop3d_relay(struct pop3d_conn *c, const struct attr_list *req)
 	}
 	attr_write(c->auth, &fwd);
 	if (lio_flush(c->auth) != LIO_OK ||
-	    attr_read(c->auth, &reply, pop3d_auth_reply_spec, &error) !=
+	    attr_read(c->auth, &reply, proto_auth_reply_spec, &error) !=
 	    LIO_OK) {
 		msg_warn("%s: %s", POP3D_AUTH_SOCKET, lio_error(c->auth) ==
 			 LIO_OK ? error : "connection lost");

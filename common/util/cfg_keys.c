@@ -317,7 +317,10 @@ const struct cfg_key cfg_keys[] = {
 	{ "tls_sni_maps", CFG_STR, "",
 	  "Table of server name -> \"keyfile certfile\" for SNI" },
 	{ "tls_session_ticket_key", CFG_STR, "$config_directory/tls/ticket.key",
-	  "80-byte key shared by all processes for session tickets" },
+	  "80-byte secret the session-ticket keys of every service are "
+	  "derived from" },
+	{ "tls_session_ticket_rotation", CFG_TIME, "1h",
+	  "How long one session-ticket key encrypts new tickets" },
 
 	{ NULL, CFG_STR, NULL, NULL }
 };
