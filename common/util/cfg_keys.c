@@ -296,6 +296,8 @@ const struct cfg_key cfg_keys[] = {
 	  "Quiet time after which failures are forgotten" },
 	{ "auth_lockout_time", CFG_TIME, "15m",
 	  "How long a lockout lasts" },
+	{ "auth_worker_count", CFG_INT, "0",
+	  "Threads that hash passwords in auth (0: one per CPU)" },
 
 	/* ---- pop3 ---- */
 	{ "pop3_disable_plaintext_auth", CFG_BOOL, "yes",
