@@ -7,8 +7,8 @@
 # or directly:
 #   make -f SRC/tests/fuzz/fuzz.mk SRCDIR=SRC BUILDDIR=BUILD [fuzz|fuzz-smoke]
 #
-# Every source file of common/ (and of smtpd/, pop3d/, pickup/ and the
-# smtp client, minus their main()s) is compiled again with coverage
+# Every source file of common/ (and of smtpd/, pop3d/, pickup/, auth/
+# and the smtp client, minus their main()s) is compiled again with coverage
 # instrumentation and ASan+UBSan into BUILDDIR/fuzz/obj, archived per directory, and each
 # target links what it needs. config.h comes from BUILDDIR (run configure
 # first). New common/*/*.c files are picked up by the wildcard.
@@ -38,6 +38,7 @@ POP3_SRC = $(filter-out %main.c,$(wildcard $(SRCDIR)/pop3d/*.c))
 SMTP_SRC = $(wildcard $(SRCDIR)/delivery/smtp_*.c)
 SMTP_SRC := $(filter-out %/smtp_main.c,$(SMTP_SRC))
 PICKUP_SRC = $(filter-out %/main.c,$(wildcard $(SRCDIR)/pickup/*.c))
+AUTH_SRC = $(filter-out %/main.c,$(wildcard $(SRCDIR)/auth/*.c))
 
 obj = $(patsubst $(SRCDIR)/%.c,$(OUT)/obj/%.o,$(1))
 
@@ -49,6 +50,7 @@ fuzz_smtpd_header_LIBS = $(OUT)/libsmtpd.a
 fuzz_pop3_parse_LIBS = $(OUT)/libpop3.a
 fuzz_smtp_reply_LIBS = $(OUT)/libsmtp.a
 fuzz_pickup_LIBS = $(OUT)/libpickup.a
+fuzz_auth_request_LIBS = $(OUT)/libauth.a
 
 .PHONY: fuzz fuzz-smoke fuzz-clean
 fuzz: $(addprefix $(OUT)/,$(TARGETS))
@@ -68,13 +70,15 @@ $(OUT)/obj/%.o: $(SRCDIR)/%.c $(BUILDDIR)/config.h
 $(OUT)/obj/tests/fuzz/%.o: $(SRCDIR)/tests/fuzz/%.c $(BUILDDIR)/config.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS_ALL) -I$(SRCDIR)/smtpd -I$(SRCDIR)/pop3d \
-		-I$(SRCDIR)/delivery -I$(SRCDIR)/pickup $(TARGET_CFLAGS) -MMD -MP -c -o $@ $<
+		-I$(SRCDIR)/delivery -I$(SRCDIR)/pickup -I$(SRCDIR)/auth \
+		$(TARGET_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(OUT)/libcommon.a: $(call obj,$(COMMON_SRC))
 $(OUT)/libsmtpd.a: $(call obj,$(SMTPD_SRC))
 $(OUT)/libpop3.a: $(call obj,$(POP3_SRC))
 $(OUT)/libsmtp.a: $(call obj,$(SMTP_SRC))
 $(OUT)/libpickup.a: $(call obj,$(PICKUP_SRC))
+$(OUT)/libauth.a: $(call obj,$(AUTH_SRC))
 $(OUT)/%.a:
 	rm -f $@
 	ar cr $@ $^
