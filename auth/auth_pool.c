@@ -30,8 +30,9 @@
  * most one job per idle worker; the loop decides the order) and done,
  * announced on an eventfd the loop watches. A submit only pokes that
  * eventfd too, so the callbacks always run from the loop, never inside
- * auth_pool_submit (where the caller may still be using its state). Jobs are freed only by the
- * loop's thread; a cancelled running job is dropped when it comes back.
+ * auth_pool_submit (where the caller may still be using its state).
+ * Jobs are freed only by the loop's thread; a cancelled running job is
+ * dropped when it comes back.
  *
  * SECURITY: runs in auth (correo-auth), never root. Passwords and hashes
  * are copied into the job and wiped (explicit_bzero) as soon as the hash

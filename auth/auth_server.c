@@ -577,6 +577,8 @@ static void auth_expire(void *ctx)
 void auth_event_init(struct ev_loop *loop, const int *fds, int nfds,
 		     void *ctx)
 {
+	long workers = cfg_int(cfg_main, "auth_worker_count");
+
 	(void)ctx;
 	auth.loop = loop;
 	for (int i = 0; i < nfds; i++) {
@@ -586,8 +588,8 @@ void auth_event_init(struct ev_loop *loop, const int *fds, int nfds,
 	auth.expire_timer = ev_timer_add(loop, AUTH_EXPIRE_MS, auth_expire,
 					 NULL);
 	sasl_prepare();
-	auth.pool = auth_pool_create(loop, (unsigned)cfg_int(cfg_main,
-					     "auth_worker_count"));
+	auth.pool = auth_pool_create(loop, workers > 0 ? (unsigned)workers
+						       : 0);
 	msg_debug("auth: %u password hashing threads",
 		  auth_pool_workers(auth.pool));
 }
