@@ -18,6 +18,8 @@
  *   auth_sasl.c      the SASL exchange of one connection (pure)
  *   auth_request.c   front-end requests checked (pure)
  *   auth_passdb.c    password check and mailbox lookup (tables)
+ *   auth_pool.c      the hashing threads, fair between clients
+ *                    (auth_pool.h)
  *   auth_server.c    connections, timers, replies, logging */
 
 /* ---- auth_throttle.c ---- */
@@ -127,8 +129,8 @@ bool auth_sasl_continue(struct auth_sasl *s, const char *response,
 void auth_sasl_reset(struct auth_sasl *s);
 void auth_step_clear(struct auth_step *step);
 
-/* A front end's request (proto.h), checked; the strings point into the
- * attribute list it came from. */
+/* A front end's request (proto.h; read with proto_auth_request_spec),
+ * checked; the strings point into the attribute list it came from. */
 enum auth_req_kind {
 	AUTH_REQ_AUTHENTICATE,
 	AUTH_REQ_CONTINUE,
@@ -144,9 +146,6 @@ struct auth_request {
 	const char *response;		/* NULL if absent (AUTHENTICATE) */
 	const char *cookie;		/* REDEEM (with service) */
 };
-
-/* Every attribute a request may carry (for attr_read). */
-extern const struct attr_spec auth_request_spec[];
 
 /* Check a request: the attributes its kind needs and no others, a
  * service name of [a-z0-9], an IP-address-like client address and a
@@ -174,8 +173,15 @@ struct auth_passdb;
  * allocated message. */
 struct auth_passdb *auth_passdb_create(struct cfg *cfg, char **error_r);
 void auth_passdb_free(struct auth_passdb **db);
-/* Check user's password. The work is the same whether the user exists
- * or not. -1 table error (*error_r), 0 wrong user or password, 1 ok. */
+/* The crypt hash of user into hash_r (empty if the user has none): -1
+ * table error (*error_r), 0 unknown user, 1 found. The caller wipes
+ * hash_r. */
+int auth_passdb_hash(struct auth_passdb *db, const char *user,
+		     struct str *hash_r, const char **error_r);
+/* Check user's password here and now (auth_passdb_hash, then one
+ * hash computation; auth_server hashes in its pool instead). The work is
+ * the same whether the user exists or not. -1 table error (*error_r),
+ * 0 wrong user or password, 1 ok. */
 int auth_passdb_verify(struct auth_passdb *db, const char *user,
 		       const char *password, const char **error_r);
 /* The mailbox of user: -1 error, 0 none, 1 found (free with

@@ -2,8 +2,8 @@
  * auth_passdb: password checks against auth_password_maps and the
  * mailbox of a user who logged in.
  *
- * Interface (auth.h): auth_passdb_create/free, auth_passdb_verify,
- * auth_passdb_mailbox, auth_mailbox_clear.
+ * Interface (auth.h): auth_passdb_create/free, auth_passdb_hash,
+ * auth_passdb_verify, auth_passdb_mailbox, auth_mailbox_clear.
  *
  * The password tables map the lower-cased login address to a crypt(3)
  * hash ("correo user passwd" writes them). They are opened lazily: a
@@ -103,26 +103,28 @@ static bool auth_passdb_open(struct auth_passdb *db, size_t i,
 	return false;
 }
 
-/* The hash of user into db->hash: -1 error, 0 unknown, 1 found. */
-static int auth_passdb_lookup(struct auth_passdb *db, const char *user,
-			      const char **error_r)
+int auth_passdb_hash(struct auth_passdb *db, const char *user,
+		     struct str *hash_r, const char **error_r)
 {
 	int ret = 0;
 
+	str_clear(hash_r);
 	for (size_t i = 0; i < db->count && ret == 0; i++) {
 		if (!auth_passdb_open(db, i, error_r))
 			return -1;
-		ret = dict_lookup(db->dicts[i], user, &db->hash, error_r);
+		ret = dict_lookup(db->dicts[i], user, hash_r, error_r);
 	}
 	if (ret == 1)
-		str_rtrim(&db->hash);
+		str_rtrim(hash_r);
+	else
+		str_clear(hash_r);
 	return ret;
 }
 
 int auth_passdb_verify(struct auth_passdb *db, const char *user,
 		       const char *password, const char **error_r)
 {
-	int ret = auth_passdb_lookup(db, user, error_r);
+	int ret = auth_passdb_hash(db, user, &db->hash, error_r);
 	bool ok;
 
 	if (ret < 0)

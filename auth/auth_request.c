@@ -2,8 +2,8 @@
  * auth_request: the front-end requests of the auth protocol, checked
  * before anything acts on them.
  *
- * Interface (auth.h): auth_request_spec, auth_request_parse,
- * auth_log_safe.
+ * Interface (auth.h): auth_request_parse, auth_log_safe. The attributes
+ * a request may carry are proto_auth_request_spec (proto.h).
  *
  * The wire format and its strictness (unknown attributes, bad encoding,
  * sizes) are attr.c's; this file checks the meaning: which attributes
@@ -25,17 +25,6 @@
 #define AUTH_MAX_SERVICE 32
 #define AUTH_MAX_ADDR 64
 #define AUTH_MAX_NAME 255
-
-const struct attr_spec auth_request_spec[] = {
-	{ PROTO_ATTR_REQUEST, true, false },
-	{ PROTO_ATTR_SERVICE, false, false },
-	{ PROTO_ATTR_MECHANISM, false, false },
-	{ PROTO_ATTR_CLIENT_ADDR, false, false },
-	{ PROTO_ATTR_CLIENT_NAME, false, false },
-	{ PROTO_ATTR_RESPONSE, false, false },
-	{ PROTO_ATTR_COOKIE, false, false },
-	{ NULL, false, false },
-};
 
 /* value is non-empty, at most max bytes, every byte in the alphabet
  * (alnum plus extra). */

@@ -12,7 +12,9 @@
  * empty line) is there and only then parsed, through an lio whose read
  * side is that buffer, so a slow or silent front end never stalls the
  * loop. A failure's reply waits on a timer (the growing delay); while it
- * waits, the connection reads nothing more.
+ * waits, the connection reads nothing more. Passwords are hashed by
+ * auth_pool.c's threads, fairly between clients, while the loop goes
+ * on; a connection whose check is in the pool reads nothing either.
  *
  * Log lines (the shapes fail2ban filters know from Postfix):
  *   warning: NAME[ADDR]: SASL PLAIN authentication failed:
@@ -20,10 +22,6 @@
  *   warning: NAME[ADDR]: SASL authentication locked out for 900s
  *     after 20 failures from this address
  *   info: NAME[ADDR]: sasl_method=PLAIN, sasl_username=USER, service=S
- *
- * XXX: password hashing runs in the event loop, so logins are served one
- * hash at a time (yescrypt costs tens of milliseconds). Fine for one
- * host's users; a busy server would want a pool of hashing workers.
  *
  * SECURITY: runs as the auth user (correo-auth; the instance user in
  * instance mode), never root. Front ends are not trusted: requests are
@@ -42,10 +40,12 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "auth_pool.h"
 #include "lio.h"
 #include "mem.h"
 #include "msg.h"
 #include "proto.h"
+#include "sasl.h"
 #include "server.h"
 
 #define AUTH_MAX_CONNS 1000
@@ -64,17 +64,20 @@ struct auth_conn {
 	size_t framed;		/* bytes of in that end a whole list */
 	bool closed;		/* peer closed; finish, then free */
 	struct ev_timer *timer;	/* a delayed reply is pending */
+	struct auth_pool_job *job;	/* a password check is pending */
 	struct attr_list reply;
 	struct auth_sasl sasl;
 	/* The exchange in progress, for the log and the counters. */
 	enum auth_mech mech;
 	char *service, *client_addr, *client_name;
+	char *user;		/* whose password the pool checks */
 };
 
 static struct {
 	struct ev_loop *loop;
 	struct auth_passdb *db;
 	struct auth_throttle *throttle;
+	struct auth_pool *pool;
 	struct auth_throttle_cfg tcfg;
 	char **mechs;
 	struct auth_conn *conns;
@@ -150,12 +153,14 @@ static void auth_exchange_clear(struct auth_conn *c)
 	mem_free(c->service);
 	mem_free(c->client_addr);
 	mem_free(c->client_name);
+	mem_free(c->user);
 }
 
 static void auth_conn_free(struct auth_conn *c)
 {
 	ev_io_del(auth.loop, lio_fd(c->lio));
 	ev_timer_del(auth.loop, &c->timer);
+	auth_pool_cancel(auth.pool, &c->job);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -313,30 +318,69 @@ static bool auth_success(struct auth_conn *c, const char *user)
 	return auth_conn_send(c);
 }
 
-/* Check the credentials of a VERIFY step (user already lower-cased). */
+/* A reply made outside auth_conn_input (a password check came back):
+ * go on with the connection's input, unless a delayed reply will. */
+static void auth_conn_resume(struct auth_conn *c, bool ok)
+{
+	if (!ok) {
+		auth_conn_free(c);
+		return;
+	}
+	if (c->timer != NULL)
+		return;
+	ev_io_add(auth.loop, lio_fd(c->lio), EV_READ, auth_conn_input, c);
+	auth_conn_input(lio_fd(c->lio), 0, c);
+}
+
+/* The check's turn in the pool: the lockout (which may have begun while
+ * it waited) and the user's hash. */
+static bool auth_verify_start(void *ctx, struct str *hash_r)
+{
+	struct auth_conn *c = ctx;
+	const char *error = NULL;
+
+	if (auth_throttle_locked(auth.throttle, c->client_addr, c->user,
+				 ev_now_ms()) != AUTH_LOCK_NONE) {
+		c->job = NULL;
+		auth_log_failure(c, auth_mech_name(c->mech), c->user,
+				 "locked out");
+		auth_reply_fail(c, true, auth.tcfg.delay_max_ms, AUTH_LOCKED);
+		auth_conn_resume(c, auth_conn_reply(c,
+						    auth.tcfg.delay_max_ms));
+		return false;
+	}
+	if (auth_passdb_hash(auth.db, c->user, hash_r, &error) < 0) {
+		c->job = NULL;
+		msg_warn("auth: password lookup for %s: %s", c->user, error);
+		auth_reply_fail(c, true, 0, AUTH_TEMPFAIL);
+		auth_conn_resume(c, auth_conn_send(c));
+		return false;
+	}
+	return true;	/* an unknown user hashes against a dummy */
+}
+
+static void auth_verify_done(void *ctx, bool match)
+{
+	struct auth_conn *c = ctx;
+
+	c->job = NULL;
+	if (match)
+		auth_conn_resume(c, auth_success(c, c->user));
+	else
+		auth_conn_resume(c, auth_fail(c, c->user,
+					      "authentication failure"));
+}
+
+/* Check the credentials of a VERIFY step (user already lower-cased) in
+ * the pool; the reply goes out from auth_verify_done. */
 static bool auth_verify(struct auth_conn *c, struct auth_step *step)
 {
-	const char *user = str_c(&step->user);
-	const char *mech = auth_mech_name(c->mech);
-	const char *error = NULL;
-	int ret;
-
-	if (auth_throttle_locked(auth.throttle, c->client_addr, user,
-				 ev_now_ms()) != AUTH_LOCK_NONE) {
-		auth_log_failure(c, mech, user, "locked out");
-		auth_reply_fail(c, true, auth.tcfg.delay_max_ms, AUTH_LOCKED);
-		return auth_conn_reply(c, auth.tcfg.delay_max_ms);
-	}
-	ret = auth_passdb_verify(auth.db, user, str_c(&step->password),
-				 &error);
-	if (ret < 0) {
-		msg_warn("auth: password lookup for %s: %s", user, error);
-		auth_reply_fail(c, true, 0, AUTH_TEMPFAIL);
-		return auth_conn_send(c);
-	}
-	if (ret == 0)
-		return auth_fail(c, user, "authentication failure");
-	return auth_success(c, user);
+	mem_free(c->user);
+	c->user = mem_strdup(str_c(&step->user));
+	c->job = auth_pool_submit(auth.pool, c->client_addr,
+				  str_c(&step->password), auth_verify_start,
+				  auth_verify_done, c);
+	return true;
 }
 
 /* Act on one SASL step. False if the connection must close. */
@@ -399,7 +443,8 @@ static bool auth_conn_request(struct auth_conn *c)
 	const char *error = "";
 	bool ok;
 
-	if (attr_read(c->lio, &list, auth_request_spec, &error) != LIO_OK)
+	if (attr_read(c->lio, &list, proto_auth_request_spec, &error) !=
+	    LIO_OK)
 		ok = auth_conn_error(c, error);
 	else if (!auth_request_parse(&list, &req, &error))
 		ok = auth_conn_error(c, error);
@@ -439,13 +484,13 @@ static void auth_conn_input(int fd, unsigned events, void *ctx)
 		else if (errno == EAGAIN)
 			break;
 	}
-	while (c->timer == NULL && auth_conn_frame(c)) {
+	while (c->timer == NULL && c->job == NULL && auth_conn_frame(c)) {
 		if (!auth_conn_request(c)) {
 			auth_conn_free(c);
 			return;
 		}
 	}
-	if (c->timer != NULL)
+	if (c->timer != NULL || c->job != NULL)
 		ev_io_del(auth.loop, fd);
 	else if (c->closed)
 		auth_conn_free(c);
@@ -539,6 +584,8 @@ static void auth_expire(void *ctx)
 void auth_event_init(struct ev_loop *loop, const int *fds, int nfds,
 		     void *ctx)
 {
+	long workers = cfg_int(cfg_main, "auth_worker_count");
+
 	(void)ctx;
 	auth.loop = loop;
 	for (int i = 0; i < nfds; i++) {
@@ -547,4 +594,9 @@ void auth_event_init(struct ev_loop *loop, const int *fds, int nfds,
 	}
 	auth.expire_timer = ev_timer_add(loop, AUTH_EXPIRE_MS, auth_expire,
 					 NULL);
+	sasl_prepare();
+	auth.pool = auth_pool_create(loop, workers > 0 ? (unsigned)workers
+						       : 0);
+	msg_debug("auth: %u password hashing threads",
+		  auth_pool_workers(auth.pool));
 }

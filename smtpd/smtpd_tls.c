@@ -28,11 +28,11 @@
 #include "config.h"
 
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cfg.h"
 #include "dict.h"
 #include "msg.h"
+#include "server.h"
 #include "smtpd.h"
 #include "tls.h"
 
@@ -66,7 +66,6 @@ void smtpd_tls_init(struct smtpd_config *c, struct cfg *cfg)
 {
 	const char *level = cfg_str(cfg, "smtpd_tls_security_level");
 	struct tls_settings set;
-	struct stat st;
 	char *error = NULL;
 
 	if (strcmp(level, "none") != 0 && strcmp(level, "may") != 0 &&
@@ -77,16 +76,7 @@ void smtpd_tls_init(struct smtpd_config *c, struct cfg *cfg)
 	c->tls_required = strcmp(level, "encrypt") == 0;
 	if (strcmp(level, "none") == 0 && !c->tls_wrapper)
 		return;
-	memset(&set, 0, sizeof(set));
-	set.cert_file = cfg_str(cfg, "tls_cert_file");
-	set.key_file = cfg_str(cfg, "tls_key_file");
-	set.min_protocol = cfg_str(cfg, "tls_min_protocol");
-	set.ciphers = cfg_str(cfg, "tls_ciphers");
-	set.ticket_key_file = cfg_str(cfg, "tls_session_ticket_key");
-	set.ca_file = "";
-	if (stat(set.ticket_key_file, &st) < 0)
-		set.ticket_key_file = "";
-	if (stat(set.cert_file, &st) < 0) {
+	if (!tls_server_settings(cfg, server_service_name, &set)) {
 		if (c->tls_wrapper)
 			msg_fatal("smtpd_tls_wrappermode: %s: %m",
 				  set.cert_file);

@@ -35,20 +35,6 @@ struct auth_client {
 	struct lio *lio;
 };
 
-static const struct attr_spec auth_client_reply_spec[] = {
-	{ PROTO_ATTR_STATUS, true, false },
-	{ PROTO_ATTR_CHALLENGE, false, false },
-	{ PROTO_ATTR_USER, false, false },
-	{ PROTO_ATTR_MAILBOX, false, false },
-	{ PROTO_ATTR_UID, false, false },
-	{ PROTO_ATTR_GID, false, false },
-	{ PROTO_ATTR_TEMPORARY, false, false },
-	{ PROTO_ATTR_DELAY, false, false },
-	{ PROTO_ATTR_REASON, false, false },
-	{ PROTO_ATTR_COOKIE, false, false },
-	{ NULL, false, false },
-};
-
 struct auth_client *auth_client_create(const char *path, int timeout)
 {
 	struct auth_client *ac = mem_alloc(sizeof(*ac));
@@ -189,7 +175,7 @@ static bool auth_client_exchange(struct auth_client *ac,
 	attr_write(ac->lio, req);
 	st = lio_flush(ac->lio);
 	if (st == LIO_OK)
-		st = attr_read(ac->lio, reply, auth_client_reply_spec,
+		st = attr_read(ac->lio, reply, proto_auth_reply_spec,
 			       error_r);
 	if (st != LIO_OK) {
 		if (st == LIO_EOF || *error_r == NULL)

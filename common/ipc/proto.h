@@ -1,6 +1,8 @@
 #ifndef COMMON_PROTO_H
 #define COMMON_PROTO_H
 
+#include "attr.h"
+
 /* Every internal protocol, request and attribute, in one place.
  *
  * A protocol is spoken over one Unix socket under queue/private (or
@@ -141,6 +143,10 @@
 #define PROTO_ATTR_DELAY	"delay"
 #define PROTO_STATUS_CONTINUE	"continue"
 #define PROTO_STATUS_FAIL	"fail"
+/* Every attribute an auth request or reply may carry (attr_read specs;
+ * proto.c). */
+extern const struct attr_spec proto_auth_request_spec[];
+extern const struct attr_spec proto_auth_reply_spec[];
 
 /* Login cookies (auth <-> the mail-process spawners). A successful
  * authenticate/continue reply for a user with a mailbox also carries

@@ -104,19 +104,13 @@ static void login_tls_init(struct login_server *srv)
 {
 	struct tls_settings set;
 	char *error = NULL;
-	struct stat st;
+	bool have_cert;
 
-	memset(&set, 0, sizeof(set));
-	set.cert_file = cfg_str(cfg_main, "tls_cert_file");
-	set.key_file = cfg_str(cfg_main, "tls_key_file");
-	set.min_protocol = cfg_str(cfg_main, "tls_min_protocol");
-	set.ciphers = cfg_str(cfg_main, "tls_ciphers");
-	set.ticket_key_file = cfg_str(cfg_main, "tls_session_ticket_key");
-	if (stat(set.ticket_key_file, &st) < 0)
-		set.ticket_key_file = "";
+	/* Ticket keys of this service's own (the services.conf row). */
+	have_cert = tls_server_settings(cfg_main, server_service_name, &set);
 	if (*cfg_str(cfg_main, "tls_sni_maps") != '\0')
 		msg_debug("tls_sni_maps is not used by %s", srv->proto->name);
-	if (stat(set.cert_file, &st) < 0) {
+	if (!have_cert) {
 		if (srv->set.tls_wrapper)
 			msg_fatal("%s: %s: %m", srv->proto->tls_wrapper_key,
 				  set.cert_file);

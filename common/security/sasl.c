@@ -7,10 +7,13 @@
  * lengths are checked. Password verification compares the whole hash in
  * constant time and spends the same work for unknown users (a dummy hash
  * is verified), so neither replies nor timing tell whether a user exists.
+ * sasl_verify_password may run in several threads at once (auth's
+ * hashing pool): it uses crypt_r with its own buffer.
  */
 #include "config.h"
 
 #include <crypt.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -167,27 +170,37 @@ bool sasl_equal(const void *a, const void *b, size_t len)
 
 /* A real hash of an unguessable password, made once per process:
  * verifying against it costs what a real verification costs. */
-static const char *sasl_dummy_hash(void)
+static struct str sasl_dummy = STR_INIT;
+static pthread_once_t sasl_dummy_once = PTHREAD_ONCE_INIT;
+
+static void sasl_dummy_init(void)
 {
-	static struct str dummy = STR_INIT;
 	char pw[32];
 	size_t i;
 
-	if (dummy.len == 0) {
-		/* rand() unseeded would make the same "unguessable" password
-		 * in every process. */
-		if (getrandom(pw, sizeof(pw), GRND_NONBLOCK) !=
-		    (ssize_t)sizeof(pw))
-			for (i = 0; i < sizeof(pw); i++)
-				pw[i] = (char)rand();
-		for (i = 0; i < sizeof(pw) - 1; i++)
-			pw[i] = (char)('a' + (unsigned char)pw[i] % 26);
-		pw[sizeof(pw) - 1] = '\0';
-		if (!sasl_hash_password(pw, &dummy))
-			str_set(&dummy, "*");
-		explicit_bzero(pw, sizeof(pw));
-	}
-	return str_c(&dummy);
+	/* rand() unseeded would make the same "unguessable" password in
+	 * every process. */
+	if (getrandom(pw, sizeof(pw), GRND_NONBLOCK) != (ssize_t)sizeof(pw))
+		for (i = 0; i < sizeof(pw); i++)
+			pw[i] = (char)rand();
+	for (i = 0; i < sizeof(pw) - 1; i++)
+		pw[i] = (char)('a' + (unsigned char)pw[i] % 26);
+	pw[sizeof(pw) - 1] = '\0';
+	if (!sasl_hash_password(pw, &sasl_dummy))
+		str_set(&sasl_dummy, "*");
+	explicit_bzero(pw, sizeof(pw));
+}
+
+/* Made once per process; auth's hashing threads may get here at once. */
+static const char *sasl_dummy_hash(void)
+{
+	pthread_once(&sasl_dummy_once, sasl_dummy_init);
+	return str_c(&sasl_dummy);
+}
+
+void sasl_prepare(void)
+{
+	(void)sasl_dummy_hash();
 }
 
 bool sasl_verify_password(const char *password, const char *hash)

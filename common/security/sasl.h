@@ -42,6 +42,9 @@ bool sasl_hash_password(const char *password, struct str *hash_r);
  * spends the time of one hash computation, so timing does not reveal
  * whether the user exists: pass hash = NULL for that. */
 bool sasl_verify_password(const char *password, const char *hash);
+/* Make the dummy hash of sasl_verify_password now (one hash computation)
+ * rather than in the first check, which would be slower than the rest. */
+void sasl_prepare(void);
 /* Compare two buffers in time independent of where they differ. */
 bool sasl_equal(const void *a, const void *b, size_t len);
 

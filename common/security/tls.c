@@ -11,9 +11,13 @@
  * none, so this layer links no table code) and switches the connection to a context made for that name
  * (contexts are made on first use and kept for the life of the process).
  *
- * Session tickets: when a ticket key file is configured every process
- * encrypts tickets with the same key, so a client resumes its session on
- * whichever prefork child accepts its next connection.
+ * Session tickets: when a ticket key file is configured, each service
+ * (ticket_service, the services.conf row) gets its own keys derived from
+ * the file and rotated every ticket_rotation seconds (tls_ticket.c):
+ * every process of one service agrees on them, so a client resumes its
+ * session on whichever prefork child accepts its next connection, while
+ * a ticket (or a cached session: the session id context is the service
+ * too) from another service is refused.
  *
  * SECURITY: runs pre-authentication against untrusted peers. Key files
  * are read in pre_init while privileged; afterwards only memory copies
@@ -42,8 +46,10 @@
 #include "msg.h"
 #include "safe_file.h"
 #include "tls.h"
+#include "tls_ticket.h"
 
-#define TLS_TICKET_KEY_LEN 80	/* 16 name + 32 hmac + 32 aes */
+#define TLS_TICKET_KEY_LEN 80	/* the key file: 80 random bytes */
+#define TLS_TICKET_ROTATION 3600	/* seconds, when set says 0 */
 #define TLS_SNI_MAX 32
 
 struct tls_sni_entry {
@@ -57,8 +63,7 @@ struct tls_ctx {
 	struct tls_settings set;	/* copied strings */
 	struct tls_sni_entry sni_cache[TLS_SNI_MAX];
 	int sni_count;
-	unsigned char ticket_key[TLS_TICKET_KEY_LEN];
-	bool have_ticket_key;
+	struct tls_ticket_keys *tickets;	/* NULL: no ticket key file */
 };
 
 struct tls_conn {
@@ -113,6 +118,9 @@ static void tls_settings_copy(struct tls_settings *dst,
 	dst->sni_ctx = src->sni_ctx;
 	dst->ticket_key_file = tls_dup(src->ticket_key_file);
 	dst->ca_file = tls_dup(src->ca_file);
+	dst->ticket_service = tls_dup(src->ticket_service);
+	dst->ticket_rotation = src->ticket_rotation > 0 ?
+			       src->ticket_rotation : TLS_TICKET_ROTATION;
 }
 
 static void tls_settings_free(struct tls_settings *set)
@@ -123,6 +131,7 @@ static void tls_settings_free(struct tls_settings *set)
 	free((char *)set->ciphers);
 	free((char *)set->ticket_key_file);
 	free((char *)set->ca_file);
+	free((char *)set->ticket_service);
 }
 
 static SSL_CTX *tls_ssl_ctx_new(bool server, const struct tls_settings *set,
@@ -190,32 +199,59 @@ static int tls_ticket_cb(SSL *ssl, unsigned char key_name[16],
 {
 	SSL_CTX *sc = SSL_get_SSL_CTX(ssl);
 	struct tls_ctx *ctx = SSL_CTX_get_ex_data(sc, tls_ctx_index);
-	const unsigned char *k;
+	const struct tls_ticket_key *k;
 	OSSL_PARAM params[2];
+	bool renew = false;
 
-	if (ctx == NULL || !ctx->have_ticket_key)
+	if (ctx == NULL || ctx->tickets == NULL)
 		return 0;
-	k = ctx->ticket_key;
+	tls_ticket_keys_update(ctx->tickets, (long long)time(NULL));
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 						     (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
 	if (enc) {
+		k = &ctx->tickets->cur;
 		if (RAND_bytes(iv, 16) != 1)
 			return -1;
-		memcpy(key_name, k, 16);
+		memcpy(key_name, k->name, TLS_TICKET_NAME_LEN);
 		if (EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL,
-				       k + 48, iv) != 1 ||
-		    EVP_MAC_init(hctx, k + 16, 32, params) != 1)
+				       k->aes, iv) != 1 ||
+		    EVP_MAC_init(hctx, k->hmac, sizeof(k->hmac),
+				 params) != 1)
 			return -1;
 		return 1;
 	}
-	if (memcmp(key_name, k, 16) != 0)
+	/* Another service's ticket, or one older than the previous key:
+	 * a full handshake. */
+	k = tls_ticket_keys_find(ctx->tickets, key_name, &renew);
+	if (k == NULL)
 		return 0;
-	if (EVP_MAC_init(hctx, k + 16, 32, params) != 1 ||
-	    EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k + 48,
+	if (EVP_MAC_init(hctx, k->hmac, sizeof(k->hmac), params) != 1 ||
+	    EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes,
 			       iv) != 1)
 		return -1;
-	return 1;
+	return renew ? 2 : 1;
+}
+
+/* Resumption on c (the main context or an SNI one): sessions of this
+ * service only, since OpenSSL refuses to resume a session (cached or
+ * from a ticket) whose id context differs; no session outlives its
+ * ticket key's interval. */
+static void tls_sessions_setup(struct tls_ctx *ctx, SSL_CTX *c)
+{
+	const char *service = ctx->set.ticket_service;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	if (EVP_Digest(service, strlen(service), md, &len, EVP_sha256(),
+		       NULL) != 1 || len > SSL_MAX_SID_CTX_LENGTH)
+		msg_fatal("TLS: cannot hash the service name");
+	SSL_CTX_set_ex_data(c, tls_ctx_index, ctx);
+	SSL_CTX_set_session_id_context(c, md, len);
+	SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_set_timeout(c, ctx->set.ticket_rotation);
+	if (ctx->tickets != NULL)
+		SSL_CTX_set_tlsext_ticket_key_evp_cb(c, tls_ticket_cb);
 }
 
 static SSL_CTX *tls_sni_ctx(struct tls_ctx *ctx, const char *name)
@@ -249,8 +285,7 @@ static SSL_CTX *tls_sni_ctx(struct tls_ctx *ctx, const char *name)
 		free(error);
 		goto done;
 	}
-	SSL_CTX_set_ex_data(c, tls_ctx_index, ctx);
-	SSL_CTX_set_tlsext_ticket_key_evp_cb(c, tls_ticket_cb);
+	tls_sessions_setup(ctx, c);
 	ctx->sni_cache[ctx->sni_count].name = mem_strdup(name);
 	ctx->sni_cache[ctx->sni_count++].ssl_ctx = c;
 done:
@@ -272,6 +307,8 @@ static int tls_servername_cb(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* Derive this service's ticket keys from the key file; the file's bytes
+ * are wiped at once, so the process keeps only its own service's keys. */
 static bool tls_load_ticket_key(struct tls_ctx *ctx, char **error_r)
 {
 	struct str data = STR_INIT;
@@ -281,14 +318,18 @@ static bool tls_load_ticket_key(struct tls_ctx *ctx, char **error_r)
 		return true;
 	if (!safe_read_file(path, &data, TLS_TICKET_KEY_LEN + 1) ||
 	    data.len != TLS_TICKET_KEY_LEN) {
+		if (data.data != NULL)
+			OPENSSL_cleanse(data.data, data.cap);
 		str_release(&data);
 		*error_r = mem_strdup("cannot read a 80-byte session ticket "
 				      "key file");
 		return false;
 	}
-	memcpy(ctx->ticket_key, data.data, TLS_TICKET_KEY_LEN);
-	ctx->have_ticket_key = true;
-	OPENSSL_cleanse(data.data, data.len);
+	ctx->tickets = mem_alloc(sizeof(*ctx->tickets));
+	tls_ticket_keys_init(ctx->tickets, data.data, data.len,
+			     ctx->set.ticket_service,
+			     ctx->set.ticket_rotation, (long long)time(NULL));
+	OPENSSL_cleanse(data.data, data.cap);
 	str_release(&data);
 	return true;
 }
@@ -297,7 +338,6 @@ struct tls_ctx *tls_server_ctx(const struct tls_settings *set,
 			       char **error_r)
 {
 	struct tls_ctx *ctx = mem_alloc(sizeof(*ctx));
-	static const unsigned char sid_ctx[] = "correo";
 
 	if (tls_ctx_index < 0)
 		tls_ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
@@ -310,13 +350,7 @@ struct tls_ctx *tls_server_ctx(const struct tls_settings *set,
 			   ctx->set.key_file, error_r) ||
 	    !tls_load_ticket_key(ctx, error_r))
 		goto fail;
-	SSL_CTX_set_ex_data(ctx->ssl_ctx, tls_ctx_index, ctx);
-	SSL_CTX_set_session_id_context(ctx->ssl_ctx, sid_ctx,
-				       sizeof(sid_ctx) - 1);
-	SSL_CTX_set_session_cache_mode(ctx->ssl_ctx, SSL_SESS_CACHE_SERVER);
-	if (ctx->have_ticket_key)
-		SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx->ssl_ctx,
-						     tls_ticket_cb);
+	tls_sessions_setup(ctx, ctx->ssl_ctx);
 	if (ctx->set.sni_lookup != NULL) {
 		SSL_CTX_set_tlsext_servername_callback(ctx->ssl_ctx,
 						       tls_servername_cb);
@@ -374,7 +408,9 @@ void tls_ctx_free(struct tls_ctx **ctxp)
 		free(ctx->sni_cache[i].name);
 	}
 	SSL_CTX_free(ctx->ssl_ctx);
-	OPENSSL_cleanse(ctx->ticket_key, sizeof(ctx->ticket_key));
+	if (ctx->tickets != NULL)
+		tls_ticket_keys_wipe(ctx->tickets);
+	mem_free(ctx->tickets);
 	tls_settings_free(&ctx->set);
 	mem_free(*ctxp);
 }

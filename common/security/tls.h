@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 
+#include "cfg.h"
 #include "lio.h"
 #include "str.h"
 
@@ -14,9 +15,9 @@
  * Server side: a default certificate chain and key, optional SNI
  * certificates (a caller's lookup "name -> keyfile certfile"), minimum protocol
  * TLS 1.2 unless configured otherwise, a modern cipher list, and session
- * resumption with tickets whose key is shared by every process that
- * loads the same ticket key file (so prefork children resume each
- * other's sessions). */
+ * resumption with tickets whose keys are derived from a key file per
+ * service and rotated (tls_ticket.h): the processes of one service
+ * resume each other's sessions, another service refuses them. */
 
 struct tls_settings {
 	const char *cert_file;		/* PEM chain, leaf first */
@@ -31,10 +32,22 @@ struct tls_settings {
 	void *sni_ctx;
 	const char *ticket_key_file;	/* 80 random bytes or "" */
 	const char *ca_file;		/* client: trust anchors; "" = system */
+	/* Server: whose sessions (the services.conf row; "" = none named)
+	 * and how many seconds each ticket key encrypts (0 = 3600). */
+	const char *ticket_service;
+	long ticket_rotation;
 };
 
 struct tls_ctx;
 struct tls_conn;
+
+/* A server's settings from cfg's tls_* keys, for service (the
+ * services.conf row, server_service_name): no ticket key file means no
+ * tickets. The strings point into cfg. False, with errno from stat, if
+ * the certificate file does not exist (the caller decides whether that
+ * is fatal). */
+bool tls_server_settings(struct cfg *cfg, const char *service,
+			 struct tls_settings *set_r);
 
 struct tls_ctx *tls_server_ctx(const struct tls_settings *set,
 			       char **error_r);

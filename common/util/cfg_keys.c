@@ -300,6 +300,8 @@ const struct cfg_key cfg_keys[] = {
 	  "Quiet time after which failures are forgotten" },
 	{ "auth_lockout_time", CFG_TIME, "15m",
 	  "How long a lockout lasts" },
+	{ "auth_worker_count", CFG_INT, "0",
+	  "Threads that hash passwords in auth (0: one per CPU)" },
 
 	/* ---- login front ends (pop3-login, imap-login) ---- */
 	{ "login_client_limit", CFG_INT, "1000",
@@ -343,7 +345,10 @@ const struct cfg_key cfg_keys[] = {
 	{ "tls_sni_maps", CFG_STR, "",
 	  "Table of server name -> \"keyfile certfile\" for SNI (smtpd)" },
 	{ "tls_session_ticket_key", CFG_STR, "$config_directory/tls/ticket.key",
-	  "80-byte key shared by all processes for session tickets" },
+	  "80-byte secret the session-ticket keys of every service are "
+	  "derived from" },
+	{ "tls_session_ticket_rotation", CFG_TIME, "1h",
+	  "How long one session-ticket key encrypts new tickets" },
 
 	{ NULL, CFG_STR, NULL, NULL }
 };

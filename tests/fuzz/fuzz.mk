@@ -7,8 +7,8 @@
 # or directly:
 #   make -f SRC/tests/fuzz/fuzz.mk SRCDIR=SRC BUILDDIR=BUILD [fuzz|fuzz-smoke]
 #
-# Every source file of common/ (and of smtpd/, pop3d/, pickup/ and the
-# smtp client, minus their main()s) is compiled again with coverage
+# Every source file of common/ (and of smtpd/, pop3d/, pickup/, auth/
+# and the smtp client, minus their main()s) is compiled again with coverage
 # instrumentation and ASan+UBSan into BUILDDIR/fuzz/obj, archived per directory, and each
 # target links what it needs. config.h comes from BUILDDIR (run configure
 # first). New common/*/*.c files are picked up by the wildcard.
@@ -40,6 +40,7 @@ SMTP_SRC := $(filter-out %/smtp_main.c,$(SMTP_SRC))
 PICKUP_SRC = $(filter-out %/main.c,$(wildcard $(SRCDIR)/pickup/*.c))
 STORE_SRC = $(wildcard $(SRCDIR)/store/*.c)
 IMAP_SRC = $(filter-out %main.c,$(wildcard $(SRCDIR)/imapd/imap_*.c))
+AUTH_SRC = $(filter-out %/main.c,$(wildcard $(SRCDIR)/auth/*.c))
 
 obj = $(patsubst $(SRCDIR)/%.c,$(OUT)/obj/%.o,$(1))
 
@@ -54,6 +55,7 @@ fuzz_pickup_LIBS = $(OUT)/libpickup.a
 fuzz_store_index_LIBS = $(OUT)/libstore.a
 fuzz_imap_parse_LIBS = $(OUT)/libimap.a
 fuzz_imap_utf7_LIBS = $(OUT)/libimap.a
+fuzz_auth_request_LIBS = $(OUT)/libauth.a
 
 .PHONY: fuzz fuzz-smoke fuzz-clean
 fuzz: $(addprefix $(OUT)/,$(TARGETS))
@@ -74,7 +76,7 @@ $(OUT)/obj/tests/fuzz/%.o: $(SRCDIR)/tests/fuzz/%.c $(BUILDDIR)/config.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS_ALL) -I$(SRCDIR)/smtpd -I$(SRCDIR)/pop3d \
 		-I$(SRCDIR)/delivery -I$(SRCDIR)/pickup -I$(SRCDIR)/imapd \
-		-I$(SRCDIR)/store $(TARGET_CFLAGS) -MMD -MP -c -o $@ $<
+		-I$(SRCDIR)/store -I$(SRCDIR)/auth $(TARGET_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(OUT)/libcommon.a: $(call obj,$(COMMON_SRC))
 $(OUT)/libsmtpd.a: $(call obj,$(SMTPD_SRC))
@@ -83,6 +85,7 @@ $(OUT)/libsmtp.a: $(call obj,$(SMTP_SRC))
 $(OUT)/libpickup.a: $(call obj,$(PICKUP_SRC))
 $(OUT)/libstore.a: $(call obj,$(STORE_SRC))
 $(OUT)/libimap.a: $(call obj,$(IMAP_SRC))
+$(OUT)/libauth.a: $(call obj,$(AUTH_SRC))
 $(OUT)/%.a:
 	rm -f $@
 	ar cr $@ $^

@@ -3,8 +3,10 @@
  * a real handshake between a server and a client context over a
  * socketpair, data through lio in both directions, verification by name,
  * the CVE-2011-0411 rule (bytes sent before the handshake are dropped),
- * session ticket resumption across contexts sharing a key file, and
- * errors for bad files.
+ * session resumption (TLS 1.2 and 1.3) between contexts of one service
+ * but not between two services sharing a key file, the ticket keys'
+ * derivation and rotation (tls_ticket.c, with the clock as a
+ * parameter), and errors for bad files.
  */
 #include "config.h"
 
@@ -16,14 +18,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "lio.h"
 #include "mem.h"
 #include "str.h"
 #include "test_util.h"
 #include "tls.h"
+#include "tls_ticket.h"
 
 static char tmpdir[] = "/tmp/test_tls.XXXXXX";
 static char cert[256], key[256], ticket[256], cert2[256], key2[256];
+/* The service the echo server's context belongs to. */
+static const char *server_service = "";
 
 static void setup_files(void)
 {
@@ -47,7 +54,7 @@ static struct tls_settings server_set(void)
 	struct tls_settings set = {
 		.cert_file = cert, .key_file = key, .min_protocol = "",
 		.ciphers = "", .ticket_key_file = ticket,
-		.ca_file = "",
+		.ca_file = "", .ticket_service = server_service,
 	};
 	return set;
 }
@@ -255,6 +262,186 @@ START_TEST(test_bad_files)
 }
 END_TEST
 
+/* One handshake with a fresh server context of service (as a new
+ * process of it would make), offering *session; true if the server
+ * resumed it. *session becomes the new session. */
+static bool resume_once(const char *service, int version,
+			SSL_SESSION **session)
+{
+	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
+	char buf[64];
+	size_t n = 0;
+	bool reused;
+	pid_t pid;
+	SSL *ssl;
+	int fd;
+
+	server_service = service;
+	pid = start_server(&fd, NULL);
+	ck_assert_ptr_nonnull(c);
+	SSL_CTX_set_min_proto_version(c, version);
+	SSL_CTX_set_max_proto_version(c, version);
+	ssl = SSL_new(c);
+	SSL_set_fd(ssl, fd);
+	if (*session != NULL)
+		ck_assert_int_eq(SSL_set_session(ssl, *session), 1);
+	ck_assert_int_eq(SSL_connect(ssl), 1);
+	ck_assert_int_eq(SSL_write(ssl, "x\r\n", 3), 3);
+	/* Reading the answer also takes in TLS 1.3's tickets. */
+	ck_assert_int_eq(SSL_read_ex(ssl, buf, sizeof(buf), &n), 1);
+	ck_assert_int_eq(SSL_version(ssl), version);
+	reused = SSL_session_reused(ssl) == 1;
+	SSL_SESSION_free(*session);
+	*session = SSL_get1_session(ssl);
+	ck_assert_ptr_nonnull(*session);
+	SSL_shutdown(ssl);
+	SSL_free(ssl);
+	SSL_CTX_free(c);
+	close(fd);
+	ck_assert_int_eq(tu_wait(pid), 0);
+	return reused;
+}
+
+static void check_resumption(int version)
+{
+	SSL_SESSION *session = NULL;
+
+	ck_assert(!resume_once("127.0.0.1:465", version, &session));
+	/* Another process of the same service resumes it... */
+	ck_assert(resume_once("127.0.0.1:465", version, &session));
+	/* ...another service with the same key file does not. */
+	ck_assert(!resume_once("127.0.0.1:995", version, &session));
+	ck_assert(resume_once("127.0.0.1:995", version, &session));
+	SSL_SESSION_free(session);
+	server_service = "";
+}
+
+START_TEST(test_resume_per_service_tls12)
+{
+	check_resumption(TLS1_2_VERSION);
+}
+END_TEST
+
+START_TEST(test_resume_per_service_tls13)
+{
+	check_resumption(TLS1_3_VERSION);
+}
+END_TEST
+
+static const unsigned char secret[80] = "not a random secret, but a test";
+
+static bool keys_equal(const struct tls_ticket_key *a,
+		       const struct tls_ticket_key *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+START_TEST(test_ticket_keys_per_service)
+{
+	struct tls_ticket_keys a, a2, b;
+	long long now = 1767225600;	/* 2026-01-01 */
+	bool renew;
+
+	tls_ticket_keys_init(&a, secret, sizeof(secret), "smtps", 3600, now);
+	tls_ticket_keys_init(&a2, secret, sizeof(secret), "smtps", 3600,
+			     now + 10);
+	tls_ticket_keys_init(&b, secret, sizeof(secret), "pop3s", 3600, now);
+	/* Two processes of one service agree; another service differs in
+	 * every part of the key. */
+	ck_assert(keys_equal(&a.cur, &a2.cur));
+	ck_assert(keys_equal(&a.prev, &a2.prev));
+	ck_assert(memcmp(a.cur.name, b.cur.name, TLS_TICKET_NAME_LEN) != 0);
+	ck_assert(memcmp(a.cur.hmac, b.cur.hmac, TLS_TICKET_SECRET_LEN) != 0);
+	ck_assert(memcmp(a.cur.aes, b.cur.aes, TLS_TICKET_SECRET_LEN) != 0);
+	ck_assert(memcmp(a.cur.hmac, a.cur.aes, TLS_TICKET_SECRET_LEN) != 0);
+	ck_assert_ptr_null(tls_ticket_keys_find(&b, a.cur.name, &renew));
+	ck_assert_ptr_null(tls_ticket_keys_find(&b, a.prev.name, &renew));
+	ck_assert_ptr_eq(tls_ticket_keys_find(&a, a2.cur.name, &renew),
+			 &a.cur);
+	ck_assert(!renew);
+	/* Nothing of the file's secret stays in the state. */
+	ck_assert_ptr_null(memmem(&a, sizeof(a), secret, 16));
+	tls_ticket_keys_wipe(&a);
+	tls_ticket_keys_wipe(&a2);
+	tls_ticket_keys_wipe(&b);
+}
+END_TEST
+
+/* A short interval: a key encrypts for one interval, decrypts (asking
+ * for a new ticket) during the next, and is gone after that. */
+START_TEST(test_ticket_keys_rotate)
+{
+	struct tls_ticket_keys k, fresh;
+	struct tls_ticket_key first;
+	long long t = 1767225600;
+	bool renew;
+
+	tls_ticket_keys_init(&k, secret, sizeof(secret), "smtps", 2, t);
+	first = k.cur;
+	tls_ticket_keys_update(&k, t + 1);
+	ck_assert(keys_equal(&k.cur, &first));
+	tls_ticket_keys_update(&k, t + 2);
+	ck_assert(!keys_equal(&k.cur, &first));
+	ck_assert(keys_equal(&k.prev, &first));
+	ck_assert_ptr_eq(tls_ticket_keys_find(&k, first.name, &renew),
+			 &k.prev);
+	ck_assert(renew);
+	ck_assert_ptr_eq(tls_ticket_keys_find(&k, k.cur.name, &renew),
+			 &k.cur);
+	ck_assert(!renew);
+	/* The clock never goes back. */
+	tls_ticket_keys_update(&k, t);
+	ck_assert(keys_equal(&k.prev, &first));
+	tls_ticket_keys_update(&k, t + 4);
+	ck_assert_ptr_null(tls_ticket_keys_find(&k, first.name, &renew));
+	/* A process started now agrees with one that has rotated. */
+	tls_ticket_keys_init(&fresh, secret, sizeof(secret), "smtps", 2,
+			     t + 5);
+	ck_assert(keys_equal(&k.cur, &fresh.cur));
+	ck_assert(keys_equal(&k.prev, &fresh.prev));
+	tls_ticket_keys_wipe(&k);
+	tls_ticket_keys_wipe(&fresh);
+}
+END_TEST
+
+/* Step by step across many epochs (every carry of the epoch's low bits)
+ * and by long jumps: always the keys a fresh start computes, and no two
+ * epochs share a name. */
+START_TEST(test_ticket_keys_walk)
+{
+	struct tls_ticket_keys k, fresh;
+	unsigned char names[300][TLS_TICKET_NAME_LEN];
+	long long t = 1767225600;
+	int i, j;
+
+	tls_ticket_keys_init(&k, secret, sizeof(secret), "x", 1, t);
+	for (i = 0; i < 300; i++) {
+		tls_ticket_keys_update(&k, t + i);
+		memcpy(names[i], k.cur.name, TLS_TICKET_NAME_LEN);
+		for (j = 0; j < i; j++)
+			ck_assert(memcmp(names[i], names[j],
+					 TLS_TICKET_NAME_LEN) != 0);
+		if (i % 37 != 0)
+			continue;
+		tls_ticket_keys_init(&fresh, secret, sizeof(secret), "x", 1,
+				     t + i);
+		ck_assert(keys_equal(&k.cur, &fresh.cur));
+		ck_assert(keys_equal(&k.prev, &fresh.prev));
+	}
+	for (i = 1; i < 20; i++) {
+		long long later = t + 300 + (1LL << i) * 7;
+
+		tls_ticket_keys_update(&k, later);
+		tls_ticket_keys_init(&fresh, secret, sizeof(secret), "x", 1,
+				     later);
+		ck_assert(keys_equal(&k.cur, &fresh.cur));
+		ck_assert(keys_equal(&k.prev, &fresh.prev));
+		tls_ticket_keys_wipe(&fresh);
+	}
+	tls_ticket_keys_wipe(&k);
+}
+END_TEST
+
 static Suite *tls_suite(void)
 {
 	Suite *s = suite_create("tls");
@@ -267,6 +454,11 @@ static Suite *tls_suite(void)
 	tcase_add_test(tc, test_plaintext_injection_dropped);
 	tcase_add_test(tc, test_plain_client_fails_handshake);
 	tcase_add_test(tc, test_bad_files);
+	tcase_add_test(tc, test_resume_per_service_tls12);
+	tcase_add_test(tc, test_resume_per_service_tls13);
+	tcase_add_test(tc, test_ticket_keys_per_service);
+	tcase_add_test(tc, test_ticket_keys_rotate);
+	tcase_add_test(tc, test_ticket_keys_walk);
 	suite_add_tcase(s, tc);
 	return s;
 }
