@@ -30,6 +30,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -367,19 +368,27 @@ static bool init_services(const struct init *in)
 	return ok;
 }
 
-/* mkdir + chmod (umask must not decide) + chown under root. */
+/* mkdir + chmod (umask must not decide) + chown under root, the last
+ * two on a descriptor opened with O_NOFOLLOW: a symlink put in place of
+ * the directory is refused, never followed. */
 static bool init_mkdir(const char *path, mode_t mode, uid_t uid, gid_t gid,
 		       bool root)
 {
+	int fd;
+	bool ok;
+
 	if (mkdir(path, mode) < 0 && errno != EEXIST) {
 		tool_complain("cannot create %s: %s", path, strerror(errno));
 		return false;
 	}
-	if (chmod(path, mode) < 0 || (root && chown(path, uid, gid) < 0)) {
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	ok = fd >= 0 && fchmod(fd, mode) == 0 &&
+	     (!root || fchown(fd, uid, gid) == 0);
+	if (!ok)
 		tool_complain("cannot set up %s: %s", path, strerror(errno));
-		return false;
-	}
-	return true;
+	if (fd >= 0)
+		close(fd);
+	return ok;
 }
 
 static bool init_queue(const struct init *in)
