@@ -23,7 +23,11 @@
  * SECURITY: addresses come from the network (through smtpd) and from
  * tables; they are only used as lookup keys and, for the final mailbox,
  * appended to directories from the configuration. A local part with '/'
- * or a leading '.' never becomes a system account lookup. Commands and
+ * or a leading '.' never becomes a system account lookup, and a system
+ * account is a local recipient only if local_system_recipients allows
+ * it (default: a login shell and a home it owns, so bin, nobody and the
+ * mail system's own users receive nothing) or local_recipient_maps
+ * lists it. Commands and
  * files come only from alias tables and :include: files (admin-owned)
  * and only where allow_mail_to_commands / allow_mail_to_files say so.
  * An :include: file is opened as its owner when we run as root (local),
@@ -65,6 +69,13 @@ struct resolve_domains {
 	struct resolve_maps maps;
 };
 
+/* Which system accounts are local recipients. */
+enum resolve_sysrcpt {
+	SYSRCPT_LOGIN,		/* a login shell and a home it owns */
+	SYSRCPT_ALL,
+	SYSRCPT_NONE,
+};
+
 struct resolver {
 	struct resolve_domains mydest;
 	struct resolve_domains vdomains;
@@ -79,6 +90,8 @@ struct resolver {
 	char *myhostname;
 	char *default_privs;
 	bool cmd_alias, cmd_include, file_alias, file_include;
+	enum resolve_sysrcpt sysrcpt;	/* local_system_recipients */
+	struct resolve_maps lrmaps;	/* local_recipient_maps */
 	long depth_limit;
 	long expansion_limit;
 	struct str scratch;
@@ -239,6 +252,25 @@ static void resolve_read_scalars(struct resolver *r, struct cfg *cfg)
 	r->expansion_limit = cfg_int(cfg, "virtual_alias_expansion_limit");
 }
 
+static bool resolve_read_sysrcpt(struct resolver *r, struct cfg *cfg,
+				 char **error_r)
+{
+	const char *v = cfg_str(cfg, "local_system_recipients");
+
+	if (strcasecmp(v, "login") == 0)
+		r->sysrcpt = SYSRCPT_LOGIN;
+	else if (strcasecmp(v, "all") == 0)
+		r->sysrcpt = SYSRCPT_ALL;
+	else if (strcasecmp(v, "none") == 0)
+		r->sysrcpt = SYSRCPT_NONE;
+	else {
+		*error_r = mem_strdup("local_system_recipients: expected"
+				      " login, all or none");
+		return false;
+	}
+	return true;
+}
+
 struct resolver *resolve_create(struct cfg *cfg, char **error_r)
 {
 	struct resolver *r = mem_alloc(sizeof(*r));
@@ -255,7 +287,10 @@ struct resolver *resolve_create(struct cfg *cfg, char **error_r)
 	    !resolve_maps_open(&r->aliases, cfg_list(cfg, "alias_maps"),
 			       error_r) ||
 	    !resolve_maps_open(&r->vmbox,
-			       cfg_list(cfg, "virtual_mailbox_maps"), error_r))
+			       cfg_list(cfg, "virtual_mailbox_maps"), error_r) ||
+	    !resolve_maps_open(&r->lrmaps,
+			       cfg_list(cfg, "local_recipient_maps"), error_r) ||
+	    !resolve_read_sysrcpt(r, cfg, error_r))
 		goto fail;
 	/* XXX: alias-only domains are learnt once; a table rebuilt with a
 	 * new domain needs a daemon restart (max_use makes that soon). */
@@ -284,6 +319,7 @@ void resolve_free(struct resolver **rp)
 	resolve_maps_free(&r->valias);
 	resolve_maps_free(&r->aliases);
 	resolve_maps_free(&r->vmbox);
+	resolve_maps_free(&r->lrmaps);
 	mem_free(r->delim);
 	mem_free(r->vbase);
 	mem_free(r->vowner);
@@ -380,7 +416,59 @@ static int resolve_alias_lookup(struct resolver *r, const char *address,
 	return ret;
 }
 
-/* A system account for a local part: 0 also for unsafe names. */
+/* Is the shell a login shell: listed in /etc/shells (or, without that
+ * file, anything but nologin and false)? */
+static bool resolve_login_shell(const char *shell)
+{
+	const char *base = strrchr(shell, '/');
+	bool listed = false, have_list = false;
+	char line[1024];
+	FILE *fp;
+
+	base = base != NULL ? base + 1 : shell;
+	if (*shell == '\0' || strcmp(base, "nologin") == 0 ||
+	    strcmp(base, "false") == 0)
+		return false;
+	fp = fopen("/etc/shells", "re");
+	if (fp != NULL) {
+		have_list = true;
+		while (!listed && fgets(line, sizeof(line), fp) != NULL) {
+			line[strcspn(line, "\r\n")] = '\0';
+			listed = strcmp(line, shell) == 0;
+		}
+		fclose(fp);
+	}
+	return listed || !have_list;
+}
+
+/* May the system account user (found for local part name) receive mail?
+ * -1 on a table error. */
+static int resolve_account_ok(struct resolver *r, const char *name,
+			      const struct priv_user *user)
+{
+	const char *error = NULL;
+	struct stat st;
+	int ret;
+
+	ret = resolve_maps_lookup(&r->lrmaps, name, &r->scratch, &error);
+	if (ret != 0)
+		return ret;
+	switch (r->sysrcpt) {
+	case SYSRCPT_ALL:
+		return 1;
+	case SYSRCPT_NONE:
+		return 0;
+	case SYSRCPT_LOGIN:
+		break;
+	}
+	return resolve_login_shell(user->shell) &&
+	       stat(user->home, &st) == 0 && S_ISDIR(st.st_mode) &&
+	       st.st_uid == user->uid;
+}
+
+/* A system account that is a local recipient for a local part: 0 also
+ * for unsafe names and for accounts local_system_recipients leaves
+ * out. */
 static int resolve_system_user(struct resolver *r, const char *address,
 			       struct priv_user *user_r)
 {
@@ -392,6 +480,11 @@ static int resolve_system_user(struct resolver *r, const char *address,
 	if (local.len > 0 && local.data[0] != '.' &&
 	    strchr(str_c(&local), '/') == NULL)
 		ret = priv_user_lookup(str_c(&local), user_r);
+	if (ret > 0) {
+		ret = resolve_account_ok(r, str_c(&local), user_r);
+		if (ret <= 0)
+			priv_user_free(user_r);
+	}
 	str_release(&local);
 	str_release(&domain);
 	return ret;

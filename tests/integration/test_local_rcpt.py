@@ -102,5 +102,70 @@ class IncludeFileTest(harness.TestCase):
         inst.wait_for_maildir("%s/demo" % inst.domain, before + 1)
 
 
+LOCAL_USER = "correolocal"
+
+
+def ensure_local_user():
+    """A normal account: a login shell and a home it owns."""
+    try:
+        return pwd.getpwnam(LOCAL_USER)
+    except KeyError:
+        pass
+    subprocess.run(["/usr/sbin/useradd", "--create-home", "--shell",
+                    "/bin/bash", LOCAL_USER], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return pwd.getpwnam(LOCAL_USER)
+
+
+class SystemAccountTest(harness.TestCase):
+    def setUp(self):
+        if not harness.is_root():
+            self.skipTest("needs root")
+        harness.require_daemons(self, "master", "smtpd")
+        self.user = ensure_local_user()
+
+    def rcpt(self, inst, address):
+        r = harness.SmtpRaw(inst.smtp_port)
+        try:
+            r.cmd("EHLO client.example")
+            r.cmd("MAIL FROM:<a@example.org>")
+            return r.cmd("RCPT TO:<%s>" % address)
+        finally:
+            r.close()
+
+    def start(self, config=None):
+        inst = self.instance(root_mode=True, config=config)
+        inst.start()
+        inst.wait_for_port(inst.smtp_port)
+        return inst
+
+    def test_system_accounts_are_not_local_recipients(self):
+        inst = self.start()
+        for name in ("bin", "nobody", "vmail", "correo", "correo-auth"):
+            code, text = self.rcpt(inst, name + "@localhost")
+            self.assertEqual(code, 550, (name, text))
+            self.assertIn("550 5.1.1", text)
+        # A real user, and aliases to root and postmaster, still work.
+        for name in (LOCAL_USER, "root", "postmaster", "abuse"):
+            code, text = self.rcpt(inst, name + "@localhost")
+            self.assertEqual(code, 250, (name, text))
+
+    def test_listed_or_all(self):
+        inst = self.start({"local_recipient_maps":
+                           "texthash:$config_directory/local_rcpt"})
+        with open(os.path.join(inst.dir, "local_rcpt"), "w") as f:
+            f.write("bin x\n")
+        inst.stop()
+        inst.start()
+        inst.wait_for_port(inst.smtp_port)
+        self.assertEqual(self.rcpt(inst, "bin@localhost")[0], 250)
+        self.assertEqual(self.rcpt(inst, "nobody@localhost")[0], 550)
+        inst.stop()
+        inst.add_config({"local_system_recipients": "all"})
+        inst.start()
+        inst.wait_for_port(inst.smtp_port)
+        self.assertEqual(self.rcpt(inst, "nobody@localhost")[0], 250)
+
+
 if __name__ == "__main__":
     harness.main()

@@ -166,6 +166,10 @@ START_TEST(rcpt_exists)
 	ck_assert_int_eq(exists("staff+x@local.test"), 1);
 	ck_assert_int_eq(exists("no-such-user-xq7@localhost"), 0);
 	ck_assert_int_eq(exists("../etc@localhost"), 0);
+	/* A system account without a login shell or a home of its own is
+	 * not a local recipient (local_system_recipients = login). */
+	if (getpwnam("nobody") != NULL)
+		ck_assert_int_eq(exists("nobody@localhost"), 0);
 	str_printf(&a, "%s@localhost", me);
 	ck_assert_int_eq(exists(str_c(&a)), 1);
 	str_clear(&a);
