@@ -674,14 +674,12 @@ static void resolve_fail(struct resolve_ctx *ctx, enum resolve_kind kind,
 			 const char *fmt, ...)
 {
 	struct resolve_delivery d = { .kind = kind, .dsn = dsn };
-	struct str reason = STR_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	str_vprintf(&reason, fmt, ap);
+	d.reason = str_dup_vprintf(fmt, ap);
 	va_end(ap);
 	d.address = mem_strdup(address);
-	d.reason = str_steal(&reason);
 	resolve_push(ctx, &d);
 }
 

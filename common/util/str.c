@@ -126,6 +126,25 @@ void str_printf(struct str *s, const char *fmt, ...)
 	va_end(ap);
 }
 
+char *str_dup_vprintf(const char *fmt, va_list ap)
+{
+	struct str s = STR_INIT;
+
+	str_vprintf(&s, fmt, ap);
+	return str_steal(&s);
+}
+
+char *str_dup_printf(const char *fmt, ...)
+{
+	char *text;
+	va_list ap;
+
+	va_start(ap, fmt);
+	text = str_dup_vprintf(fmt, ap);
+	va_end(ap);
+	return text;
+}
+
 void str_set(struct str *s, const char *text)
 {
 	str_clear(s);
