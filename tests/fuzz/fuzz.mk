@@ -30,7 +30,7 @@ CPPFLAGS_ALL = -DHAVE_CONFIG_H -I$(BUILDDIR) $(patsubst %,-I$(SRCDIR)/common/%,u
 LIB_CFLAGS = $(FUZZ_CFLAGS) $(SAN) -fsanitize=fuzzer-no-link -Wall
 TARGET_CFLAGS = $(FUZZ_CFLAGS) $(SAN) -fsanitize=fuzzer-no-link \
 	-Wall -Wextra -Wno-unused-parameter -Wshadow -Werror
-LDLIBS = -lssl -lcrypto -ldb -lcrypt
+LDLIBS = -lssl -lcrypto -ldb -lcrypt -lpthread
 
 COMMON_SRC = $(wildcard $(SRCDIR)/common/*/*.c)
 SMTPD_SRC = $(filter-out %/main.c,$(wildcard $(SRCDIR)/smtpd/*.c))
@@ -46,6 +46,7 @@ obj = $(patsubst $(SRCDIR)/%.c,$(OUT)/obj/%.o,$(1))
 TARGETS = $(basename $(notdir $(wildcard $(SRCDIR)/tests/fuzz/fuzz_*.c)))
 fuzz_smtpd_parse_LIBS = $(OUT)/libsmtpd.a
 fuzz_smtpd_header_LIBS = $(OUT)/libsmtpd.a
+fuzz_smtpd_data_LIBS = $(OUT)/libsmtpd.a
 fuzz_pop3_parse_LIBS = $(OUT)/libpop3.a
 fuzz_smtp_reply_LIBS = $(OUT)/libsmtp.a
 fuzz_pickup_LIBS = $(OUT)/libpickup.a
