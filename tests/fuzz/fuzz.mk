@@ -7,8 +7,8 @@
 # or directly:
 #   make -f SRC/tests/fuzz/fuzz.mk SRCDIR=SRC BUILDDIR=BUILD [fuzz|fuzz-smoke]
 #
-# Every source file of common/ (and of smtpd/, pop3d/, pickup/ and the
-# smtp client, minus their main()s) is compiled again with coverage
+# Every source file of common/ (and of smtpd/, pop3d/, pickup/, the smtp
+# client and local, minus their main()s, and tools/sendmail.c) is compiled again with coverage
 # instrumentation and ASan+UBSan into BUILDDIR/fuzz/obj, archived per directory, and each
 # target links what it needs. config.h comes from BUILDDIR (run configure
 # first). New common/*/*.c files are picked up by the wildcard.
@@ -38,6 +38,8 @@ POP3_SRC = $(filter-out %main.c,$(wildcard $(SRCDIR)/pop3d/*.c))
 SMTP_SRC = $(wildcard $(SRCDIR)/delivery/smtp_*.c)
 SMTP_SRC := $(filter-out %/smtp_main.c,$(SMTP_SRC))
 PICKUP_SRC = $(filter-out %/main.c,$(wildcard $(SRCDIR)/pickup/*.c))
+SENDMAIL_SRC = $(SRCDIR)/tools/sendmail.c
+LOCAL_SRC = $(filter-out %/local_main.c,$(wildcard $(SRCDIR)/delivery/local_*.c))
 
 obj = $(patsubst $(SRCDIR)/%.c,$(OUT)/obj/%.o,$(1))
 
@@ -50,6 +52,8 @@ fuzz_smtpd_data_LIBS = $(OUT)/libsmtpd.a
 fuzz_pop3_parse_LIBS = $(OUT)/libpop3.a
 fuzz_smtp_reply_LIBS = $(OUT)/libsmtp.a
 fuzz_pickup_LIBS = $(OUT)/libpickup.a
+fuzz_sendmail_headers_LIBS = $(OUT)/libsendmail.a
+fuzz_local_header_LIBS = $(OUT)/liblocal.a
 
 .PHONY: fuzz fuzz-smoke fuzz-clean
 fuzz: $(addprefix $(OUT)/,$(TARGETS))
@@ -69,13 +73,16 @@ $(OUT)/obj/%.o: $(SRCDIR)/%.c $(BUILDDIR)/config.h
 $(OUT)/obj/tests/fuzz/%.o: $(SRCDIR)/tests/fuzz/%.c $(BUILDDIR)/config.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS_ALL) -I$(SRCDIR)/smtpd -I$(SRCDIR)/pop3d \
-		-I$(SRCDIR)/delivery -I$(SRCDIR)/pickup $(TARGET_CFLAGS) -MMD -MP -c -o $@ $<
+		-I$(SRCDIR)/delivery -I$(SRCDIR)/pickup -I$(SRCDIR)/tools \
+		$(TARGET_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(OUT)/libcommon.a: $(call obj,$(COMMON_SRC))
 $(OUT)/libsmtpd.a: $(call obj,$(SMTPD_SRC))
 $(OUT)/libpop3.a: $(call obj,$(POP3_SRC))
 $(OUT)/libsmtp.a: $(call obj,$(SMTP_SRC))
 $(OUT)/libpickup.a: $(call obj,$(PICKUP_SRC))
+$(OUT)/libsendmail.a: $(call obj,$(SENDMAIL_SRC))
+$(OUT)/liblocal.a: $(call obj,$(LOCAL_SRC))
 $(OUT)/%.a:
 	rm -f $@
 	ar cr $@ $^
