@@ -173,6 +173,8 @@ void str_consume(struct str *s, size_t n)
 {
 	if (n > s->len)
 		msg_panic("str_consume: %zu > %zu", n, s->len);
+	if (n == 0)
+		return;		/* s->data may be NULL: no pointer sums */
 	memmove(s->data, s->data + n, s->len - n);
 	str_truncate(s, s->len - n);
 }

@@ -49,6 +49,18 @@ START_TEST(test_dup_printf)
 }
 END_TEST
 
+/* Found by fuzz_local_header: consuming nothing from a string that never
+ * held anything did pointer arithmetic on NULL (UBSan). */
+START_TEST(test_consume_empty)
+{
+	struct str s = STR_INIT;
+
+	str_consume(&s, 0);
+	ck_assert_uint_eq(s.len, 0);
+	ck_assert_str_eq(str_c(&s), "");
+}
+END_TEST
+
 START_TEST(test_embedded_nul)
 {
 	struct str s = STR_INIT;
@@ -218,6 +230,7 @@ static Suite *str_suite(void)
 	tcase_add_test(tc, test_append_grows_and_terminates);
 	tcase_add_test(tc, test_embedded_nul);
 	tcase_add_test(tc, test_dup_printf);
+	tcase_add_test(tc, test_consume_empty);
 	tcase_add_test(tc, test_printf_large);
 	tcase_add_test(tc, test_truncate_consume_rtrim);
 	tcase_add_test(tc, test_steal_and_free);
