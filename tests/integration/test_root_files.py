@@ -86,5 +86,52 @@ class UserAddSymlinkTest(harness.TestCase):
             self.assertEqual(st.st_uid, self.vmail.pw_uid, d)
 
 
+SMTPD_ONLY = "127.0.0.1:{smtp_port} inet n - n - 10 smtpd\n"
+
+
+class QueueAdminSymlinkTest(harness.TestCase):
+    """correo queue run by root in directories the mail owner owns."""
+
+    def setUp(self):
+        if not harness.is_root():
+            self.skipTest("needs root")
+        harness.require_daemons(self, "master", "smtpd")
+
+    def test_release_through_planted_symlink(self):
+        # "release" moves hold/ID to deferred/ID and makes it due now by
+        # setting its times. A symlink the mail owner planted as hold/ID
+        # must not make root touch the file it points to.
+        inst = self.instance(root_mode=True, services=SMTPD_ONLY)
+        inst.start()
+        inst.wait_for_port(inst.smtp_port)
+        inst.send_mail("a@example.org", ["demo@" + inst.domain],
+                       "Subject: x\n\nbody\n")
+        incoming = os.path.join(inst.queue, "incoming")
+        qid = [n for n in os.listdir(incoming) if not n.startswith(".")][0]
+        os.unlink(os.path.join(incoming, qid))
+        target = os.path.join(inst.tmp, "rootfile")
+        with open(target, "w") as f:
+            f.write("root's\n")
+        os.chmod(target, 0o644)
+        os.utime(target, (946684800, 946684800))
+        owner = pwd.getpwnam("correo")
+        link = os.path.join(inst.queue, "hold", qid)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setgroups([])
+                os.setgid(owner.pw_gid)
+                os.setuid(owner.pw_uid)
+                os.symlink(target, link)
+                os._exit(0)
+            except BaseException as e:
+                print("as correo: %r" % e)
+                os._exit(1)
+        self.assertEqual(os.waitpid(pid, 0)[1], 0)
+        inst.correo("queue", "release", qid)
+        st = os.stat(target)
+        self.assertEqual(int(st.st_mtime), 946684800)
+        self.assertEqual((st.st_uid, st.st_mode & 0o777), (0, 0o644))
+
 if __name__ == "__main__":
     harness.main()
