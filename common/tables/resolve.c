@@ -287,9 +287,11 @@ struct resolver *resolve_create(struct cfg *cfg, char **error_r)
 	    !resolve_maps_open(&r->aliases, cfg_list(cfg, "alias_maps"),
 			       error_r) ||
 	    !resolve_maps_open(&r->vmbox,
-			       cfg_list(cfg, "virtual_mailbox_maps"), error_r) ||
+			       cfg_list(cfg, "virtual_mailbox_maps"),
+			       error_r) ||
 	    !resolve_maps_open(&r->lrmaps,
-			       cfg_list(cfg, "local_recipient_maps"), error_r) ||
+			       cfg_list(cfg, "local_recipient_maps"),
+			       error_r) ||
 	    !resolve_read_sysrcpt(r, cfg, error_r))
 		goto fail;
 	/* XXX: alias-only domains are learnt once; a table rebuilt with a

@@ -59,7 +59,8 @@ static int ref_loop(const char *p, size_t n, const char *rcpt)
 			while (b > a && (p[b - 1] == ' ' || p[b - 1] == '\t' ||
 					 p[b - 1] == '\r'))
 				b--;
-			if (b - a == rlen && strncasecmp(p + a, rcpt, rlen) == 0)
+			if (b - a == rlen &&
+			    strncasecmp(p + a, rcpt, rlen) == 0)
 				return 1;
 		}
 		start = end + 1;

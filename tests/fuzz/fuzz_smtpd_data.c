@@ -149,9 +149,9 @@ static void mode_raw(const char *p, size_t n)
 static size_t count_queued(const struct str *in)
 {
 	size_t count = 0;
-	const char *p = in->data;
+	const char *p = str_c(in);
 
-	while (p != NULL && (p = strstr(p, "250 2.0.0 Ok: queued as ")) != NULL) {
+	while ((p = strstr(p, "250 2.0.0 Ok: queued as ")) != NULL) {
 		count++;
 		p++;
 	}
