@@ -27,8 +27,9 @@
  * owns part of the tree (vmail below virtual_mailbox_base, the correo
  * user in the queue) never redirects root's mkdir or chown (the
  * CVE-2008-2936 class). safe_mkdir_p and safe_open_dir take absolute
- * paths from the configuration and follow a symlink only if root owns it
- * and its directory, which nobody else can write (/var/run -> /run);
+ * paths from the configuration and follow a symlink only if root (or
+ * the caller's own uid) owns it and its directory, which nobody else can
+ * write (/var/run -> /run; a user's ~/Maildir link for local);
  * safe_mkdir_at follows none. safe_open_regular opens files named by
  * administrators' tables (:include:) without blocking (a FIFO) and
  * refuses symlinks, non-regular and world-writable files.
@@ -211,16 +212,23 @@ bool safe_read_file(const char *path, struct str *out, size_t max)
 }
 
 /* May the symlink name in the directory dirfd be followed? Only when
- * the administrator made it: the link is root's and so is the directory
- * holding it, which nobody else may write (/var/run -> /run). */
+ * root or we ourselves made it: the link and the directory holding it
+ * (which nobody else may write) belong to root or to our effective uid.
+ * So root follows the administrator's links (/var/run -> /run) and no
+ * one else's, and local, working as a mailbox owner, follows that
+ * owner's own links (~/Maildir -> /data/...), which give it nothing the
+ * owner could not do anyway. */
 static bool safe_trusted_link(int dirfd, const char *name)
 {
 	struct stat dir, link;
+	uid_t me = geteuid();
 
-	return fstat(dirfd, &dir) == 0 && dir.st_uid == 0 &&
+	return fstat(dirfd, &dir) == 0 &&
+	       (dir.st_uid == 0 || dir.st_uid == me) &&
 	       (dir.st_mode & (S_IWGRP | S_IWOTH)) == 0 &&
 	       fstatat(dirfd, name, &link, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       S_ISLNK(link.st_mode) && link.st_uid == 0;
+	       S_ISLNK(link.st_mode) &&
+	       (link.st_uid == 0 || link.st_uid == me);
 }
 
 /* Open the directory name below dirfd without following a symlink

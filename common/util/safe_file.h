@@ -27,8 +27,9 @@ bool safe_read_file(const char *path, struct str *out, size_t max);
  * is left as it was on any failure. */
 bool safe_read_fd(int fd, struct str *out, size_t max);
 /* mkdir -p with mode for each created component, walked with openat and
- * O_NOFOLLOW; a symlink on the way is followed only if root owns it and
- * its directory (which only root may write), else ELOOP. */
+ * O_NOFOLLOW; a symlink on the way is followed only if root or the
+ * effective uid owns it and its directory (which no one else may
+ * write), else ELOOP. */
 bool safe_mkdir_p(const char *path, mode_t mode);
 /* Open the directory path (O_RDONLY|O_DIRECTORY) the same way. -1 with
  * errno; ELOOP for an untrusted symlink. */
