@@ -49,25 +49,11 @@
 
 void master_set_error(char **error_r, const char *fmt, ...)
 {
-	struct str s = STR_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	str_vprintf(&s, fmt, ap);
+	*error_r = str_dup_vprintf(fmt, ap);
 	va_end(ap);
-	*error_r = str_steal(&s);
-}
-
-static char *master_strf(const char *fmt, ...) MSG_PRINTF(1, 2);
-static char *master_strf(const char *fmt, ...)
-{
-	struct str s = STR_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	str_vprintf(&s, fmt, ap);
-	va_end(ap);
-	return str_steal(&s);
 }
 
 /* The -u argument: the invoker in instance mode, else the row's user or
@@ -103,8 +89,8 @@ static char *master_svc_path(struct cfg *cfg, const char *command)
 {
 	if (strchr(command, '/') != NULL)
 		return mem_strdup(command);
-	return master_strf("%s/%s", cfg_str(cfg, "daemon_directory"),
-			   command);
+	return str_dup_printf("%s/%s", cfg_str(cfg, "daemon_directory"),
+			      command);
 }
 
 /* argv per server.h: COMMAND -c DIR -s NAME -t TYPE [-u USER] [-r]
@@ -145,8 +131,8 @@ static bool master_svc_unix_name(const struct svc *svc, char **path_r,
 				 svc->name);
 		return false;
 	}
-	*path_r = master_strf("%s/%s", svc->private_ ? "private" : "public",
-			      svc->name);
+	*path_r = str_dup_printf("%s/%s", svc->private_ ? "private" : "public",
+				 svc->name);
 	return true;
 }
 
@@ -170,7 +156,7 @@ static char *master_svc_listen_id(struct cfg *cfg, const struct svc *svc,
 	char **list;
 
 	if (svc->type == SVC_UNIX)
-		return master_strf("unix:%s", sock_path);
+		return str_dup_printf("unix:%s", sock_path);
 	str_printf(&id, "inet:%s:%s|", svc->host != NULL ? svc->host : "*",
 		   svc->port);
 	/* A bare port follows inet_interfaces and inet_protocols. */
@@ -197,7 +183,7 @@ static struct master_service *master_svc_make(struct master *m,
 	s->key = mem_strdup(svc_key(svc));
 	s->name = mem_strdup(svc->name);
 	s->type = svc->type;
-	s->where = master_strf("%s:%d", svc->file, svc->line);
+	s->where = str_dup_printf("%s:%d", svc->file, svc->line);
 	s->maxproc = svc->maxproc >= 0 ? svc->maxproc :
 		cfg_int(cfg, "default_process_limit");
 	s->wakeup = svc->wakeup;
@@ -285,12 +271,12 @@ bool master_svc_load(struct master *m, const char *dir, struct cfg **cfg_r,
 	char *path;
 	bool ok;
 
-	path = master_strf("%s/correo.conf", dir);
+	path = str_dup_printf("%s/correo.conf", dir);
 	cfg = cfg_load(path, error_r);
 	free(path);
 	if (cfg == NULL)
 		return false;
-	path = master_strf("%s/services.conf", dir);
+	path = str_dup_printf("%s/services.conf", dir);
 	table = svc_load(path, error_r);
 	free(path);
 	if (table == NULL) {

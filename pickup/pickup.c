@@ -32,6 +32,7 @@
 #include "proto.h"
 #include "queue.h"
 #include "server.h"
+#include "trigger.h"
 
 #include "pickup.h"
 
@@ -103,41 +104,16 @@ static void pickup_schedule(void)
 					    pickup_scan_now, NULL);
 }
 
-static void pickup_trigger_read(int fd, unsigned events, void *ctx)
+/* Any trigger byte means "scan soon". */
+static void pickup_trigger(const char *buf, size_t n, void *ctx)
 {
-	char buf[16];
-	ssize_t n = read(fd, buf, sizeof(buf));
-
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n > 0)
-		pickup_schedule();
-	if (n <= 0 || n < (ssize_t)sizeof(buf)) {
-		ev_io_del(pickup_loop, fd);
-		close(fd);
-	}
-}
-
-static void pickup_trigger_accept(int lfd, unsigned events, void *ctx)
-{
-	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-	if (fd < 0) {
-		if (errno != EAGAIN && errno != EINTR &&
-		    errno != ECONNABORTED)
-			msg_warn("accept trigger: %m");
-		return;
-	}
-	ev_io_add(pickup_loop, fd, EV_READ, pickup_trigger_read, NULL);
+	pickup_schedule();
 }
 
 void pickup_event_init(struct ev_loop *loop, const int *fds, int nfds,
 		       void *ctx)
 {
 	pickup_loop = loop;
-	for (int i = 0; i < nfds; i++) {
-		(void)fcntl(fds[i], F_SETFL, O_NONBLOCK);
-		ev_io_add(loop, fds[i], EV_READ, pickup_trigger_accept, NULL);
-	}
+	trigger_listen(loop, fds, nfds, pickup_trigger, NULL);
 	pickup_schedule();
 }

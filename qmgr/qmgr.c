@@ -25,6 +25,7 @@
 #include "msg.h"
 #include "proto.h"
 #include "qmgr.h"
+#include "trigger.h"
 
 #define QMGR_SCAN_DELAY_MS 5
 
@@ -110,14 +111,9 @@ static void qmgr_queue_run(void *ctx)
 	qmgr_schedule_scan(true, false);
 }
 
-static void qmgr_trigger_read(int fd, unsigned events, void *ctx)
+static void qmgr_trigger(const char *buf, size_t n, void *ctx)
 {
-	char buf[16];
-	ssize_t n = read(fd, buf, sizeof(buf));
-
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	for (ssize_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (buf[i] == PROTO_TRIGGER_WAKEUP)
 			qmgr_schedule_scan(true, false);
 		else if (buf[i] == PROTO_TRIGGER_FLUSH)
@@ -125,33 +121,13 @@ static void qmgr_trigger_read(int fd, unsigned events, void *ctx)
 		else
 			qmgr_schedule_scan(false, false);
 	}
-	if (n <= 0 || n < (ssize_t)sizeof(buf)) {
-		ev_io_del(qmgr.loop, fd);
-		close(fd);
-	}
-}
-
-static void qmgr_trigger_accept(int lfd, unsigned events, void *ctx)
-{
-	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-	if (fd < 0) {
-		if (errno != EAGAIN && errno != EINTR &&
-		    errno != ECONNABORTED)
-			msg_warn("accept trigger: %m");
-		return;
-	}
-	ev_io_add(qmgr.loop, fd, EV_READ, qmgr_trigger_read, NULL);
 }
 
 void qmgr_event_init(struct ev_loop *loop, const int *fds, int nfds,
 		     void *ctx)
 {
 	qmgr.loop = loop;
-	for (int i = 0; i < nfds; i++) {
-		(void)fcntl(fds[i], F_SETFL, O_NONBLOCK);
-		ev_io_add(loop, fds[i], EV_READ, qmgr_trigger_accept, NULL);
-	}
+	trigger_listen(loop, fds, nfds, qmgr_trigger, NULL);
 	qmgr_scan_recover();
 	qmgr_schedule_scan(true, false);
 	qmgr.run_timer = ev_timer_add(loop, qmgr.run_delay * 1000,

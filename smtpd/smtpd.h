@@ -109,7 +109,12 @@ struct smtpd_rcpt_arg {
 bool smtpd_parse_rcpt(const char *args, size_t len, bool smtputf8,
 		      struct smtpd_rcpt_arg *r, struct smtpd_perr *err);
 
-/* "count [LAST]". */
+/* "count [LAST]": count is 1 to SMTPD_BDAT_DIGITS_MAX digits, at most
+ * SMTPD_BDAT_COUNT_MAX. A failure's reply is a 421: the chunk's length
+ * is unknown, so its octets cannot be skipped and the session must end
+ * rather than read them as commands. */
+#define SMTPD_BDAT_DIGITS_MAX 19
+#define SMTPD_BDAT_COUNT_MAX 0x7fffffffffffffffULL
 bool smtpd_parse_bdat(const char *args, size_t len, unsigned long long *n_r,
 		      bool *last_r, struct smtpd_perr *err);
 
@@ -198,6 +203,7 @@ struct smtpd_session {
 	char envid[SMTPD_ENVID_MAX + 1];
 	struct smtpd_rcpt *rcpts;
 	size_t nrcpt, rcpt_cap;
+	size_t rcpt_accepted;	/* RCPTs answered 250, duplicates too */
 	struct queue_writer *qw;
 	struct smtpd_header *hdr;	/* submission: header fixer */
 	struct str hbuf;		/* its output, reused */

@@ -34,7 +34,9 @@
  * BDAT (RFC 3030): chunks are exact octet counts, not dot-stuffed; CRLF
  * becomes LF for storage (a CR at the end of one chunk waits to see the
  * next). A refused chunk is still read to its end, so its bytes can never
- * be taken for commands.
+ * be taken for commands; a BDAT whose count cannot be parsed (a keyword
+ * other than LAST, more than 19 digits, 2^63 or more) ends the session
+ * with 421, since where its chunk ends is unknown.
  *
  * Limits: $message_size_limit on the octets received (552 5.3.4 after the
  * end of data, or for the first BDAT chunk past it); more than
@@ -519,7 +521,10 @@ void smtpd_cmd_bdat(struct smtpd_session *s, const struct smtpd_cmd *cmd)
 	bool last;
 
 	if (!smtpd_parse_bdat(cmd->args, cmd->args_len, &n, &last, &err)) {
-		smtpd_reply(s, "%s", err.reply);
+		/* The octets that follow cannot be told from commands. */
+		smtpd_reject(s, NULL, "%s", err.reply);
+		smtpd_transaction_reset(s);
+		s->quit = true;
 		return;
 	}
 	error = smtpd_bdat_check(s, n);

@@ -360,29 +360,38 @@ bool smtpd_parse_bdat(const char *args, size_t len, unsigned long long *n_r,
 	unsigned long long n = 0;
 	size_t i = 0;
 
+	/* The count must be trusted exactly: the octets after it are read
+	 * as content, not as commands. Nineteen digits hold any value
+	 * below 2^63; anything longer (leading zeros included) or larger
+	 * is refused, and the caller ends the session. */
 	*last_r = false;
 	while (i < len && args[i] >= '0' && args[i] <= '9') {
-		if (i >= 18)
-			return smtpd_perr(err, "552 5.3.4 Chunk exceeds"
-					  " message size limit");
-		n = n * 10 + (unsigned)(args[i] - '0');
+		unsigned d = (unsigned)(args[i] - '0');
+
+		if (i >= SMTPD_BDAT_DIGITS_MAX ||
+		    n > (SMTPD_BDAT_COUNT_MAX - d) / 10)
+			return smtpd_perr(err, "421 4.5.4 Syntax: BDAT count"
+					  " [LAST]; chunk size not"
+					  " understood, closing connection");
+		n = n * 10 + d;
 		i++;
 	}
 	if (i == 0)
-		return smtpd_perr(err, "501 5.5.4 Syntax: BDAT count [LAST]");
+		goto syntax;
 	if (i < len) {
 		if (args[i] != ' ' && args[i] != '\t')
-			return smtpd_perr(err, "501 5.5.4 Syntax: BDAT count"
-					  " [LAST]");
+			goto syntax;
 		while (i < len && (args[i] == ' ' || args[i] == '\t'))
 			i++;
 		if (!smtpd_is(args + i, len - i, "LAST"))
-			return smtpd_perr(err, "501 5.5.4 Syntax: BDAT count"
-					  " [LAST]");
+			goto syntax;
 		*last_r = true;
 	}
 	*n_r = n;
 	return true;
+syntax:
+	return smtpd_perr(err, "421 4.5.4 Syntax: BDAT count [LAST];"
+			  " chunk size not understood, closing connection");
 }
 
 bool smtpd_parse_helo(const char *args, size_t len, char *out, size_t size)

@@ -65,6 +65,7 @@ void smtpd_transaction_reset(struct smtpd_session *s)
 		mem_free(s->rcpts[i].orig);
 	}
 	s->nrcpt = 0;
+	s->rcpt_accepted = 0;
 	s->in_mail = false;
 	s->sender[0] = '\0';
 	s->smtputf8 = false;
@@ -217,7 +218,9 @@ static void smtpd_cmd_rcpt(struct smtpd_session *s,
 		smtpd_reply(s, "503 5.5.1 Error: RCPT after BDAT");
 		return;
 	}
-	if (s->nrcpt >= (size_t)s->cfg->rcpt_limit) {
+	/* Every accepted RCPT counts, duplicates too: otherwise a client
+	 * could make us route and check without bound. */
+	if (s->rcpt_accepted >= (size_t)s->cfg->rcpt_limit) {
 		smtpd_reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
@@ -230,6 +233,7 @@ static void smtpd_cmd_rcpt(struct smtpd_session *s,
 		smtpd_reject(s, r.orig, "%s", err.reply);
 		return;
 	}
+	s->rcpt_accepted++;
 	if (smtpd_rcpt_duplicate(s, address)) {
 		mem_free(address);
 	} else {

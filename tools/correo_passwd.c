@@ -24,6 +24,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,20 @@ static int passwd_auth_user(const char *config_dir, struct cfg *cfg,
 	return ret;
 }
 
+/* chown through a descriptor: a symlink at path is refused (ELOOP),
+ * never followed. */
+static bool passwd_fchown(const char *path, const struct priv_user *user)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = fchown(fd, user->uid, user->gid) == 0;
+	close(fd);
+	return ok;
+}
+
 /* Give the table files to the auth user (only when root). */
 static bool passwd_chown(const char *config_dir, struct cfg *cfg,
 			 const struct str *type, const char *path)
@@ -158,10 +173,10 @@ static bool passwd_chown(const char *config_dir, struct cfg *cfg,
 		return true;
 	if (passwd_auth_user(config_dir, cfg, &user) <= 0)
 		return false;
-	ok = chown(path, user.uid, user.gid) == 0;
+	ok = passwd_fchown(path, &user);
 	if (ok && !str_equals(type, "texthash")) {
 		str_printf(&db, "%s.db", path);
-		ok = chown(str_c(&db), user.uid, user.gid) == 0;
+		ok = passwd_fchown(str_c(&db), &user);
 	}
 	if (!ok)
 		tool_complain("chown %s: %s", db.len > 0 ? str_c(&db) : path,

@@ -26,7 +26,10 @@
  * "ID: requeued") and echoed on stderr; qmgr is triggered after release
  * and requeue so the messages are picked up now.
  *
- * SECURITY: run by root or the mail owner (who can read the queue). IDs
+ * SECURITY: run by root or the mail owner (who can read the queue);
+ * root becomes the mail owner once in the queue (queue_admin_drop), so
+ * no file operation here runs as root in directories the mail owner
+ * controls. IDs
  * from the command line are used as file names only after
  * queue_id_valid(), so "../x" cannot name a file outside the queue.
  */
@@ -43,6 +46,7 @@
 #include "cfg.h"
 #include "mem.h"
 #include "msg.h"
+#include "priv.h"
 #include "proto.h"
 #include "queue.h"
 #include "server.h"
@@ -90,6 +94,35 @@ static const struct qop qops[] = {
 	{ NULL, 0, NULL, NULL, NULL },
 };
 
+/* Root works in the queue as $mail_owner, who owns its directories (as
+ * Postfix's postsuper does): a directory the mail owner replaced with a
+ * symlink can then never make root move or remove a file elsewhere. */
+static bool queue_admin_drop(const char *prog, struct cfg *cfg)
+{
+	const char *owner = cfg_str(cfg, "mail_owner");
+	struct priv_user user;
+	const char *error;
+	int ret;
+
+	if (!priv_is_root())
+		return true;
+	ret = priv_user_lookup(owner, &user);
+	if (ret <= 0) {
+		fprintf(stderr, "%s: mail_owner %s: %s\n", prog, owner,
+			ret < 0 ? strerror(errno) : "no such user");
+		return false;
+	}
+	if (user.uid == 0 || !priv_drop(user.name, user.uid, user.gid,
+					&error)) {
+		fprintf(stderr, "%s: cannot become mail_owner %s: %s\n",
+			prog, owner, user.uid == 0 ? "it is root" : error);
+		priv_user_free(&user);
+		return false;
+	}
+	priv_user_free(&user);
+	return true;
+}
+
 bool queue_admin_enter(const char *prog, const char *config_dir)
 {
 	char *error = NULL;
@@ -112,7 +145,7 @@ bool queue_admin_enter(const char *prog, const char *config_dir)
 			queue, strerror(errno));
 		return false;
 	}
-	return true;
+	return queue_admin_drop(prog, cfg);
 }
 
 /* Remove queue/defer/ID, if any. */

@@ -23,11 +23,16 @@
  * '@', a domain in virtual_mailbox_domains and no '/', whitespace or
  * control characters; a Maildir path must be relative without "..", so
  * nothing is created outside virtual_mailbox_base. The table file is
- * rewritten atomically (safe_write_file).
+ * rewritten atomically (safe_write_file). The tree below the base
+ * belongs to virtual_owner, who could plant symlinks in it: the Maildir
+ * is created with mkdirat/openat(O_NOFOLLOW) from the base's descriptor
+ * and chowned with fchown, never by path (safe_mkdir_at), and a symlink
+ * in the way is refused.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +43,6 @@
 #include "cfg.h"
 #include "correo.h"
 #include "dict.h"
-#include "maildir.h"
 #include "mem.h"
 #include "priv.h"
 #include "resolve.h"
@@ -164,40 +168,53 @@ static int user_exists(const struct user_table *t, const char *address)
 	return want == NULL;
 }
 
-/* chown what we created under the base to the virtual owner. */
-static bool user_chown_tree(const char *base, const char *maildir,
-			    const char *owner)
+/* Create the Maildir md (and the directories leading to it) below the
+ * base, owned by the virtual owner when run as root. vmail owns the
+ * tree below the base and could plant a symlink at any component, so
+ * every step is mkdirat + openat(O_NOFOLLOW) from the base's descriptor
+ * and ownership is set with fchown on the new directory's descriptor
+ * (safe_mkdir_at): a symlink is refused, never followed. */
+static bool user_make_maildir(const char *base, const char *md,
+			      const char *owner)
 {
-	struct priv_user user;
-	struct str path = STR_INIT;
-	static const char *const subs[] = { "", "/tmp", "/new", "/cur" };
-	bool ok = true;
+	static const char *const subs[] = { "tmp", "new", "cur" };
+	struct priv_user user = { .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	int base_fd = -1, fd = -1, sub;
+	bool ok = false;
 
-	if (!priv_is_root())
-		return true;
-	if (priv_user_lookup(owner, &user) <= 0) {
+	if (priv_is_root() && priv_user_lookup(owner, &user) <= 0) {
 		tool_complain("virtual_owner %s: no such user", owner);
 		return false;
 	}
-	/* The parents below the base (the domain directory), then the
-	 * Maildir and its subdirectories. */
-	str_printf(&path, "%s/%s", base, maildir);
-	for (char *p = path.data + strlen(base) + 1; ok && *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		ok = chown(path.data, user.uid, user.gid) == 0;
-		*p = '/';
+	base_fd = safe_open_dir(base);
+	if (base_fd < 0) {
+		tool_complain("open %s: %s", base, strerror(errno));
+		goto out;
 	}
-	for (size_t i = 0; ok && i < 4; i++) {
-		str_clear(&path);
-		str_printf(&path, "%s/%s%s", base, maildir, subs[i]);
-		ok = chown(str_c(&path), user.uid, user.gid) == 0;
+	fd = safe_mkdir_at(base_fd, md, 0700, user.uid, user.gid);
+	for (size_t i = 0; fd >= 0 && i < 3; i++) {
+		sub = safe_mkdir_at(fd, subs[i], 0700, user.uid, user.gid);
+		if (sub < 0) {
+			close(fd);
+			fd = -1;
+		} else
+			close(sub);
 	}
-	if (!ok)
-		tool_complain("chown %s: %s", str_c(&path), strerror(errno));
-	priv_user_free(&user);
-	str_release(&path);
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+		tool_complain("refusing to create %s/%s: a symbolic link or"
+			      " another non-directory is in the way (%s);"
+			      " nothing was changed through it, remove it"
+			      " and retry", base, md, strerror(errno));
+	else if (fd < 0)
+		tool_complain("create %s/%s: %s", base, md, strerror(errno));
+	ok = fd >= 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (base_fd >= 0)
+		close(base_fd);
+	if (user.name != NULL)
+		priv_user_free(&user);
 	return ok;
 }
 
@@ -264,19 +281,14 @@ static int user_add(struct cfg *cfg, const struct user_table *t,
 	case -1:
 		goto out;
 	}
+	/* The Maildir first: if it is refused, the user is not added. */
+	str_printf(&full, "%s/%s", base, str_c(&md));
+	if (md.data[md.len - 1] == '/' &&
+	    !user_make_maildir(base, str_c(&md),
+			       cfg_str(cfg, "virtual_owner")))
+		goto out;
 	if (!user_append(t, argv[1], str_c(&md)) || !user_rebuild(t))
 		goto out;
-	str_printf(&full, "%s/%s", base, str_c(&md));
-	if (md.data[md.len - 1] == '/') {
-		if (!maildir_create(str_c(&full), NULL)) {
-			tool_complain("create %s: %s", str_c(&full),
-				      strerror(errno));
-			goto out;
-		}
-		if (!user_chown_tree(base, str_c(&md),
-				     cfg_str(cfg, "virtual_owner")))
-			goto out;
-	}
 	tool_say("added %s -> %s", argv[1], str_c(&full));
 	ret = 0;
 out:

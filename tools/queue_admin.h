@@ -12,9 +12,10 @@
  * a recipient wins). Missing means no reason is known. */
 #define QUEUE_DEFER_DIR "defer"
 
-/* Load DIR/correo.conf, send log lines to $log_file or syslog and chdir
- * to $queue_directory. False after printing why to stderr (prog is the
- * name to print: "correo", "sendmail", "mailq"). */
+/* Load DIR/correo.conf, send log lines to $log_file or syslog, chdir
+ * to $queue_directory and, when root, become $mail_owner. False after
+ * printing why to stderr (prog is the name to print: "correo",
+ * "sendmail", "mailq"). */
 bool queue_admin_enter(const char *prog, const char *config_dir);
 
 /* The mailq listing (json: one postqueue -j object per line). Returns

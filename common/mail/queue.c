@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "queue.h"
+#include "safe_file.h"
 #include "str.h"
 
 #define QUEUE_ID_TIME_LEN	11
@@ -130,22 +131,6 @@ bool queue_id_time(const char *id, struct timespec *ts_r)
 	return true;
 }
 
-static bool queue_fsync_dir(const char *dir)
-{
-	int fd, saved;
-
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	if (fsync(fd) < 0) {
-		saved = errno;
-		(void)close(fd);
-		errno = saved;
-		return false;
-	}
-	return close(fd) == 0;
-}
-
 bool queue_move(const char *id, const char *from_dir, const char *to_dir)
 {
 	char from[256], to[256];
@@ -161,7 +146,7 @@ bool queue_move(const char *id, const char *from_dir, const char *to_dir)
 	}
 	if (rename(from, to) < 0)
 		return false;
-	return queue_fsync_dir(to_dir);
+	return safe_fsync_dir(to_dir);
 }
 
 int queue_scan(const char *dir, bool (*cb)(const char *id, void *ctx),

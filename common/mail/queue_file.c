@@ -98,6 +98,7 @@
 #include "attr.h"
 #include "mem.h"
 #include "queue.h"
+#include "safe_file.h"
 #include "str.h"
 
 #define QUEUE_MAGIC		"CORREO-Q"
@@ -382,22 +383,6 @@ size_t queue_writer_size(const struct queue_writer *w)
 	return w->content_len;
 }
 
-static bool fsync_dir(const char *dir)
-{
-	int fd, saved;
-
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	if (fsync(fd) < 0) {
-		saved = errno;
-		(void)close(fd);
-		errno = saved;
-		return false;
-	}
-	return close(fd) == 0;
-}
-
 /* Header into place, everything written. False with w->error set. */
 static bool qw_finish(struct queue_writer *w)
 {
@@ -453,7 +438,7 @@ bool queue_writer_commit(struct queue_writer *w)
 	}
 	/* sendmail may write to maildrop/ (mode 1730) but not read it,
 	 * so it cannot fsync it; pickup's own commit is synced. */
-	if (!fsync_dir(w->dir) &&
+	if (!safe_fsync_dir(w->dir) &&
 	    !(errno == EACCES && strcmp(w->dir, QUEUE_INCOMING) != 0)) {
 		qw_fail(w, errno);
 		goto fail;

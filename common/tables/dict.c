@@ -45,29 +45,14 @@ static const struct {
 	{ "inline", dict_inline_open },
 };
 
-static char *dict_strdup_printf(const char *fmt, ...) MSG_PRINTF(1, 2);
-
-static char *dict_strdup_printf(const char *fmt, ...)
-{
-	struct str s = STR_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	str_vprintf(&s, fmt, ap);
-	va_end(ap);
-	return str_steal(&s);
-}
-
 const char *dict_error(struct dict *dict, const char *fmt, ...)
 {
-	struct str s = STR_INIT;
 	va_list ap;
 
-	va_start(ap, fmt);
-	str_vprintf(&s, fmt, ap);
-	va_end(ap);
 	free(dict->error);
-	dict->error = str_steal(&s);
+	va_start(ap, fmt);
+	dict->error = str_dup_vprintf(fmt, ap);
+	va_end(ap);
 	return dict->error;
 }
 
@@ -78,13 +63,13 @@ struct dict *dict_open(const char *spec, char **error_r)
 	size_t type_len, i;
 
 	if (colon == NULL || colon == spec) {
-		*error_r = dict_strdup_printf(
+		*error_r = str_dup_printf(
 			"bad table name \"%s\": expected TYPE:NAME "
 			"(supported types: " DICT_SUPPORTED ")", spec);
 		return NULL;
 	}
 	if (colon[1] == '\0') {
-		*error_r = dict_strdup_printf(
+		*error_r = str_dup_printf(
 			"bad table name \"%s\": missing name after the type",
 			spec);
 		return NULL;
@@ -99,7 +84,7 @@ struct dict *dict_open(const char *spec, char **error_r)
 			dict->spec = mem_strdup(spec);
 		return dict;
 	}
-	*error_r = dict_strdup_printf(
+	*error_r = str_dup_printf(
 		"unsupported table type \"%.*s\" in \"%s\" "
 		"(supported types: " DICT_SUPPORTED ")",
 		(int)type_len, spec, spec);
@@ -143,7 +128,7 @@ bool dict_build(const char *type, const char *source, char **error_r)
 {
 	if (strcmp(type, "hash") == 0 || strcmp(type, "btree") == 0)
 		return dict_db_build(type, source, error_r);
-	*error_r = dict_strdup_printf(
+	*error_r = str_dup_printf(
 		"cannot build a table of type \"%s\": only hash and btree "
 		"are built from a source file", type);
 	return false;

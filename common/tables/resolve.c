@@ -23,20 +23,32 @@
  * SECURITY: addresses come from the network (through smtpd) and from
  * tables; they are only used as lookup keys and, for the final mailbox,
  * appended to directories from the configuration. A local part with '/'
- * or a leading '.' never becomes a system account lookup. Commands and
+ * or a leading '.' never becomes a system account lookup, and a system
+ * account is a local recipient only if local_system_recipients allows
+ * it (default: a login shell and a home it owns, so bin, nobody and the
+ * mail system's own users receive nothing) or local_recipient_maps
+ * lists it. Commands and
  * files come only from alias tables and :include: files (admin-owned)
  * and only where allow_mail_to_commands / allow_mail_to_files say so.
+ * An :include: file is opened as its owner when we run as root (local),
+ * with O_NOFOLLOW|O_NONBLOCK, and refused unless it is a regular file
+ * nobody else may write; a refusal defers (resolve_include_open).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dict.h"
 #include "mem.h"
+#include "msg.h"
 #include "priv.h"
 #include "resolve.h"
 #include "safe_file.h"
@@ -57,6 +69,13 @@ struct resolve_domains {
 	struct resolve_maps maps;
 };
 
+/* Which system accounts are local recipients. */
+enum resolve_sysrcpt {
+	SYSRCPT_LOGIN,		/* a login shell and a home it owns */
+	SYSRCPT_ALL,
+	SYSRCPT_NONE,
+};
+
 struct resolver {
 	struct resolve_domains mydest;
 	struct resolve_domains vdomains;
@@ -71,6 +90,8 @@ struct resolver {
 	char *myhostname;
 	char *default_privs;
 	bool cmd_alias, cmd_include, file_alias, file_include;
+	enum resolve_sysrcpt sysrcpt;	/* local_system_recipients */
+	struct resolve_maps lrmaps;	/* local_recipient_maps */
 	long depth_limit;
 	long expansion_limit;
 	struct str scratch;
@@ -231,6 +252,25 @@ static void resolve_read_scalars(struct resolver *r, struct cfg *cfg)
 	r->expansion_limit = cfg_int(cfg, "virtual_alias_expansion_limit");
 }
 
+static bool resolve_read_sysrcpt(struct resolver *r, struct cfg *cfg,
+				 char **error_r)
+{
+	const char *v = cfg_str(cfg, "local_system_recipients");
+
+	if (strcasecmp(v, "login") == 0)
+		r->sysrcpt = SYSRCPT_LOGIN;
+	else if (strcasecmp(v, "all") == 0)
+		r->sysrcpt = SYSRCPT_ALL;
+	else if (strcasecmp(v, "none") == 0)
+		r->sysrcpt = SYSRCPT_NONE;
+	else {
+		*error_r = mem_strdup("local_system_recipients: expected"
+				      " login, all or none");
+		return false;
+	}
+	return true;
+}
+
 struct resolver *resolve_create(struct cfg *cfg, char **error_r)
 {
 	struct resolver *r = mem_alloc(sizeof(*r));
@@ -247,7 +287,12 @@ struct resolver *resolve_create(struct cfg *cfg, char **error_r)
 	    !resolve_maps_open(&r->aliases, cfg_list(cfg, "alias_maps"),
 			       error_r) ||
 	    !resolve_maps_open(&r->vmbox,
-			       cfg_list(cfg, "virtual_mailbox_maps"), error_r))
+			       cfg_list(cfg, "virtual_mailbox_maps"),
+			       error_r) ||
+	    !resolve_maps_open(&r->lrmaps,
+			       cfg_list(cfg, "local_recipient_maps"),
+			       error_r) ||
+	    !resolve_read_sysrcpt(r, cfg, error_r))
 		goto fail;
 	/* XXX: alias-only domains are learnt once; a table rebuilt with a
 	 * new domain needs a daemon restart (max_use makes that soon). */
@@ -276,6 +321,7 @@ void resolve_free(struct resolver **rp)
 	resolve_maps_free(&r->valias);
 	resolve_maps_free(&r->aliases);
 	resolve_maps_free(&r->vmbox);
+	resolve_maps_free(&r->lrmaps);
 	mem_free(r->delim);
 	mem_free(r->vbase);
 	mem_free(r->vowner);
@@ -372,7 +418,59 @@ static int resolve_alias_lookup(struct resolver *r, const char *address,
 	return ret;
 }
 
-/* A system account for a local part: 0 also for unsafe names. */
+/* Is the shell a login shell: listed in /etc/shells (or, without that
+ * file, anything but nologin and false)? */
+static bool resolve_login_shell(const char *shell)
+{
+	const char *base = strrchr(shell, '/');
+	bool listed = false, have_list = false;
+	char line[1024];
+	FILE *fp;
+
+	base = base != NULL ? base + 1 : shell;
+	if (*shell == '\0' || strcmp(base, "nologin") == 0 ||
+	    strcmp(base, "false") == 0)
+		return false;
+	fp = fopen("/etc/shells", "re");
+	if (fp != NULL) {
+		have_list = true;
+		while (!listed && fgets(line, sizeof(line), fp) != NULL) {
+			line[strcspn(line, "\r\n")] = '\0';
+			listed = strcmp(line, shell) == 0;
+		}
+		fclose(fp);
+	}
+	return listed || !have_list;
+}
+
+/* May the system account user (found for local part name) receive mail?
+ * -1 on a table error. */
+static int resolve_account_ok(struct resolver *r, const char *name,
+			      const struct priv_user *user)
+{
+	const char *error = NULL;
+	struct stat st;
+	int ret;
+
+	ret = resolve_maps_lookup(&r->lrmaps, name, &r->scratch, &error);
+	if (ret != 0)
+		return ret;
+	switch (r->sysrcpt) {
+	case SYSRCPT_ALL:
+		return 1;
+	case SYSRCPT_NONE:
+		return 0;
+	case SYSRCPT_LOGIN:
+		break;
+	}
+	return resolve_login_shell(user->shell) &&
+	       stat(user->home, &st) == 0 && S_ISDIR(st.st_mode) &&
+	       st.st_uid == user->uid;
+}
+
+/* A system account that is a local recipient for a local part: 0 also
+ * for unsafe names and for accounts local_system_recipients leaves
+ * out. */
 static int resolve_system_user(struct resolver *r, const char *address,
 			       struct priv_user *user_r)
 {
@@ -384,6 +482,11 @@ static int resolve_system_user(struct resolver *r, const char *address,
 	if (local.len > 0 && local.data[0] != '.' &&
 	    strchr(str_c(&local), '/') == NULL)
 		ret = priv_user_lookup(str_c(&local), user_r);
+	if (ret > 0) {
+		ret = resolve_account_ok(r, str_c(&local), user_r);
+		if (ret <= 0)
+			priv_user_free(user_r);
+	}
 	str_release(&local);
 	str_release(&domain);
 	return ret;
@@ -573,14 +676,12 @@ static void resolve_fail(struct resolve_ctx *ctx, enum resolve_kind kind,
 			 const char *fmt, ...)
 {
 	struct resolve_delivery d = { .kind = kind, .dsn = dsn };
-	struct str reason = STR_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
-	str_vprintf(&reason, fmt, ap);
+	d.reason = str_dup_vprintf(fmt, ap);
 	va_end(ap);
 	d.address = mem_strdup(address);
-	d.reason = str_steal(&reason);
 	resolve_push(ctx, &d);
 }
 
@@ -716,24 +817,119 @@ static void resolve_alias_value(struct resolve_ctx *ctx, const char *alias,
 				const struct resolve_chain *chain, long depth,
 				enum resolve_origin origin);
 
+/* Saved effective ids while an :include: file is opened as its owner. */
+struct resolve_ids {
+	uid_t euid;
+	gid_t egid;
+	gid_t *groups;
+	int ngroups;
+};
+
+/* Become (effectively) uid:gid with no other group, as Postfix opens
+ * include files with the owner's rights; false (nothing changed) if
+ * that cannot be done. */
+static bool resolve_ids_switch(uid_t uid, gid_t gid, struct resolve_ids *ids)
+{
+	ids->euid = geteuid();
+	ids->egid = getegid();
+	ids->ngroups = getgroups(0, NULL);
+	if (ids->ngroups < 0)
+		return false;
+	ids->groups = mem_array((size_t)ids->ngroups + 1, sizeof(gid_t));
+	ids->ngroups = getgroups(ids->ngroups, ids->groups);
+	if (ids->ngroups < 0 || setgroups(1, &gid) < 0)
+		goto fail;
+	if (setegid(gid) < 0 || seteuid(uid) < 0) {
+		(void)setegid(ids->egid);
+		(void)setgroups((size_t)ids->ngroups, ids->groups);
+		goto fail;
+	}
+	return true;
+fail:
+	mem_free(ids->groups);
+	return false;
+}
+
+static void resolve_ids_restore(struct resolve_ids *ids)
+{
+	if (seteuid(ids->euid) < 0 || setegid(ids->egid) < 0 ||
+	    setgroups((size_t)ids->ngroups, ids->groups) < 0)
+		msg_fatal("cannot restore privileges after an :include:"
+			  " file: %m");
+	mem_free(ids->groups);
+}
+
+/* Open an :include: file for reading: as its owner when we are root and
+ * the owner is not (so a user's file never reads what that user cannot,
+ * and a file replaced by someone else's is noticed), never following a
+ * symlink, never blocking on a FIFO, refusing anything but a regular
+ * file nobody else may write (safe_open_regular). -1 with errno and
+ * *why_r set when the file is refused for what it is. */
+static int resolve_include_open(const char *path, const char **why_r)
+{
+	struct resolve_ids ids;
+	struct stat st;
+	bool switched = false;
+	uid_t owner;
+	int fd, saved;
+
+	*why_r = NULL;
+	if (geteuid() == 0 && lstat(path, &st) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_uid != 0) {
+		if (!resolve_ids_switch(st.st_uid, st.st_gid, &ids))
+			return -1;
+		switched = true;
+	}
+	fd = safe_open_regular(AT_FDCWD, path, &owner, why_r);
+	saved = errno;
+	if (switched)
+		resolve_ids_restore(&ids);
+	if (fd >= 0 && switched && owner != st.st_uid) {
+		close(fd);
+		*why_r = "changed owner while being opened";
+		saved = EPERM;
+		fd = -1;
+	}
+	errno = saved;
+	return fd;
+}
+
 static void resolve_include(struct resolve_ctx *ctx, const char *alias,
 			    const char *path,
 			    const struct resolve_chain *chain, long depth)
 {
 	struct str text = STR_INIT;
+	const char *why;
 	char *cursor, *line;
+	int fd;
+	bool ok;
 
 	if (*path != '/') {
 		resolve_fail(ctx, RESOLVE_BOUNCE, alias, "5.3.5",
 			     ":include: needs an absolute path: %s", path);
 		return;
 	}
-	if (!safe_read_file(path, &text, RESOLVE_INCLUDE_MAX)) {
+	fd = resolve_include_open(path, &why);
+	if (fd < 0 && why != NULL) {
+		/* A mode or owner problem defers, as in Postfix: the admin
+		 * fixes the file and the mail goes out. */
+		msg_warn(":include: file %s %s: refused (alias %s)", path,
+			 why, alias);
+		resolve_fail(ctx, RESOLVE_DEFER, alias, "4.3.0",
+			     "mail system configuration error: :include:"
+			     " file %s %s", path, why);
+		return;
+	}
+	ok = fd >= 0 && safe_read_fd(fd, &text, RESOLVE_INCLUDE_MAX);
+	if (!ok) {
 		resolve_fail(ctx, RESOLVE_DEFER, alias, "4.3.0",
 			     "cannot read :include: file %s: %s", path,
 			     strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
+	close(fd);
 	cursor = text.data != NULL ? text.data : (char *)"";
 	while ((line = str_token(&cursor, "\n")) != NULL) {
 		line = str_trim(line);

@@ -258,19 +258,6 @@ static char *cfg_loop_error(const struct cfg_stack *st, const char *name)
 	return str_steal(&s);
 }
 
-static char *cfg_error(const char *fmt, ...) MSG_PRINTF(1, 2);
-
-static char *cfg_error(const char *fmt, ...)
-{
-	struct str s = STR_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	str_vprintf(&s, fmt, ap);
-	va_end(ap);
-	return str_steal(&s);
-}
-
 static const char *cfg_expand_name(struct cfg *cfg, const char *name,
 				   struct cfg_stack *st, bool ref,
 				   char **error_r);
@@ -288,17 +275,18 @@ static size_t cfg_scan_ref(const char **pp, char *buf, char **error_r)
 		;
 	len = (size_t)(p - start);
 	if (brace && *p != '}') {
-		*error_r = cfg_error("bad \"${\": expected a parameter name"
-				     " and \"}\"");
+		*error_r = str_dup_printf("bad \"${\": expected a parameter"
+					  " name and \"}\"");
 		return 0;
 	}
 	if (len == 0) {
-		*error_r = cfg_error("stray \"$\" (write \"$$\" for a"
-				     " literal \"$\")");
+		*error_r = str_dup_printf("stray \"$\" (write \"$$\" for a"
+					  " literal \"$\")");
 		return 0;
 	}
 	if (len > CFG_MAX_NAME) {
-		*error_r = cfg_error("parameter name after \"$\" is too long");
+		*error_r = str_dup_printf("parameter name after \"$\" is too"
+					  " long");
 		return 0;
 	}
 	memcpy(buf, start, len);
@@ -334,8 +322,9 @@ static bool cfg_expand_text(struct cfg *cfg, const char *text,
 			return false;
 		str_append(out, sub);
 		if (out->len > CFG_MAX_VALUE) {
-			*error_r = cfg_error("value longer than %d bytes after"
-					     " $expansion", CFG_MAX_VALUE);
+			*error_r = str_dup_printf("value longer than %d bytes"
+						  " after $expansion",
+						  CFG_MAX_VALUE);
 			return false;
 		}
 	}
@@ -355,7 +344,7 @@ static const char *cfg_expand_name(struct cfg *cfg, const char *name,
 
 	val = cfg_slot(cfg, name, &raw);
 	if (val == NULL) {
-		*error_r = cfg_error("unknown parameter \"$%s\"", name);
+		*error_r = str_dup_printf("unknown parameter \"$%s\"", name);
 		return NULL;
 	}
 	if (ref)
@@ -368,8 +357,8 @@ static const char *cfg_expand_name(struct cfg *cfg, const char *name,
 			return NULL;
 		}
 	if (st->depth == CFG_MAX_DEPTH) {
-		*error_r = cfg_error("$expansion nested deeper than %d",
-				     CFG_MAX_DEPTH);
+		*error_r = str_dup_printf("$expansion nested deeper than %d",
+					  CFG_MAX_DEPTH);
 		return NULL;
 	}
 	st->names[st->depth++] = name;
@@ -456,12 +445,12 @@ static char *cfg_where(const struct cfg *cfg, const char *name,
 		       const struct cfg_val *val, const char *error)
 {
 	if (val->value != NULL && val->line > 0)
-		return cfg_error("%s:%d: %s: %s", cfg->file, val->line, name,
-				 error);
+		return str_dup_printf("%s:%d: %s: %s", cfg->file, val->line,
+				      name, error);
 	if (val->value != NULL)
-		return cfg_error("%s: %s", name, error);
-	return cfg_error("%s: %s: %s (in the default value)", cfg->file,
-			 name, error);
+		return str_dup_printf("%s: %s", name, error);
+	return str_dup_printf("%s: %s: %s (in the default value)", cfg->file,
+			      name, error);
 }
 
 /* Expand one parameter and check its type. */
@@ -475,8 +464,8 @@ static bool cfg_check(struct cfg *cfg, const char *name, char **error_r)
 
 	value = cfg_expand_name(cfg, name, &st, false, &error);
 	if (value != NULL && key != NULL && !cfg_type_ok(key->type, value))
-		error = cfg_error("expected %s, got \"%s\"",
-				  cfg_type_expectation(key->type), value);
+		error = str_dup_printf("expected %s, got \"%s\"",
+				       cfg_type_expectation(key->type), value);
 	if (error == NULL)
 		return true;
 	*error_r = cfg_where(cfg, name, val, error);
@@ -614,15 +603,15 @@ static bool cfg_assign(struct cfg *cfg, const char *text, int line,
 	bool ok = false;
 
 	if (eq == NULL) {
-		*error_r = cfg_error("%s:%d: expected \"key = value\", got"
-				     " \"%.60s\"", cfg->file, line, text);
+		*error_r = str_dup_printf("%s:%d: expected \"key = value\", got"
+					  " \"%.60s\"", cfg->file, line, text);
 		return false;
 	}
 	key = mem_strndup(text, (size_t)(eq - text));
 	name = str_trim(key);
 	if (!cfg_valid_name(name)) {
-		*error_r = cfg_error("%s:%d: bad parameter name \"%.60s\"",
-				     cfg->file, line, name);
+		*error_r = str_dup_printf("%s:%d: bad parameter name \"%.60s\"",
+					  cfg->file, line, name);
 	} else {
 		char *value = mem_strdup(eq + 1);
 
@@ -651,9 +640,10 @@ static bool cfg_parse_line(struct cfg *cfg, const char *line, size_t len,
 		goto out;
 	if (text != str_c(&phys)) {
 		if (*start == 0) {
-			*error_r = cfg_error("%s:%d: continuation line without"
-					     " a \"key = value\" line before"
-					     " it", cfg->file, lineno);
+			*error_r = str_dup_printf("%s:%d: continuation line"
+						  " without a \"key = value\""
+						  " line before it", cfg->file,
+						  lineno);
 			ok = false;
 		} else {
 			str_append_c(logical, ' ');
@@ -740,8 +730,8 @@ static char *cfg_read_file(const char *path, char **error_r)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
-		*error_r = cfg_error("%s: cannot open: %s", path,
-				     strerror(errno));
+		*error_r = str_dup_printf("%s: cannot open: %s", path,
+					  strerror(errno));
 		return NULL;
 	}
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
@@ -749,10 +739,10 @@ static char *cfg_read_file(const char *path, char **error_r)
 			continue;
 		if (n < 0 || buf.len + (size_t)n > CFG_MAX_FILE) {
 			*error_r = n < 0 ?
-				cfg_error("%s: read: %s", path,
-					  strerror(errno)) :
-				cfg_error("%s: larger than %d bytes", path,
-					  CFG_MAX_FILE);
+				str_dup_printf("%s: read: %s", path,
+					       strerror(errno)) :
+				str_dup_printf("%s: larger than %d bytes", path,
+					       CFG_MAX_FILE);
 			close(fd);
 			str_release(&buf);
 			return NULL;
@@ -761,7 +751,7 @@ static char *cfg_read_file(const char *path, char **error_r)
 	}
 	close(fd);
 	if (memchr(str_c(&buf), '\0', buf.len) != NULL) {
-		*error_r = cfg_error("%s: contains a NUL byte", path);
+		*error_r = str_dup_printf("%s: contains a NUL byte", path);
 		str_release(&buf);
 		return NULL;
 	}
@@ -838,7 +828,7 @@ bool cfg_set(struct cfg *cfg, const char *name, const char *value,
 	int old_line;
 
 	if (key == NULL) {
-		*error_r = cfg_error("unknown parameter \"%s\"", name);
+		*error_r = str_dup_printf("unknown parameter \"%s\"", name);
 		return false;
 	}
 	val = &cfg->vals[cfg_key_index(key)];
@@ -866,8 +856,8 @@ bool cfg_set_assignment(struct cfg *cfg, const char *assignment,
 	bool ok;
 
 	if (eq == NULL) {
-		*error_r = cfg_error("expected \"key=value\", got \"%.60s\"",
-				     assignment);
+		*error_r = str_dup_printf("expected \"key=value\", got"
+					  " \"%.60s\"", assignment);
 		return false;
 	}
 	key = mem_strndup(assignment, (size_t)(eq - assignment));

@@ -110,6 +110,12 @@ const struct cfg_key cfg_keys[] = {
 	  "Tables of local aliases used by local delivery" },
 	{ "alias_database", CFG_LIST, "$alias_maps",
 	  "Alias tables that \"correo newaliases\" rebuilds" },
+	{ "local_recipient_maps", CFG_LIST, "",
+	  "Tables of local parts that are local recipients whatever"
+	  " local_system_recipients says" },
+	{ "local_system_recipients", CFG_STR, "login",
+	  "Which system accounts are local recipients: login (a login"
+	  " shell and a home the account owns), all, or none" },
 
 	/* ---- smtpd ---- */
 	{ "smtpd_banner", CFG_STR, "$myhostname ESMTP correo",

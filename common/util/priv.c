@@ -76,6 +76,7 @@ int priv_user_lookup(const char *name, struct priv_user *user_r)
 	user_r->uid = pw.pw_uid;
 	user_r->gid = pw.pw_gid;
 	user_r->home = mem_strdup(pw.pw_dir != NULL ? pw.pw_dir : "/");
+	user_r->shell = mem_strdup(pw.pw_shell != NULL ? pw.pw_shell : "");
 	free(buf);
 	return 1;
 }
@@ -84,6 +85,7 @@ void priv_user_free(struct priv_user *user)
 {
 	mem_free(user->name);
 	mem_free(user->home);
+	mem_free(user->shell);
 }
 
 bool priv_is_root(void)

@@ -13,6 +13,7 @@ struct priv_user {
 	uid_t uid;
 	gid_t gid;
 	char *home;
+	char *shell;		/* "" if the entry has none */
 };
 
 /* -1 error (errno), 0 no such user, 1 found (free with priv_user_free). */

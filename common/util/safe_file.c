@@ -18,7 +18,21 @@
  * private is never briefly readable. safe_lock_file() uses flock(2), which
  * is per open file description: a second open of the same lock file in
  * the same process is refused too, and the lock is released when the
- * process dies, so a crashed holder never leaves a stale lock.
+ * process dies, so a crashed holder never leaves a stale lock; it never
+ * follows a symlink (O_NOFOLLOW).
+ *
+ * Directories are walked one component at a time (safe_walk): openat
+ * with O_NOFOLLOW|O_DIRECTORY from a descriptor, mkdirat below it, fchown
+ * on the new directory's descriptor, so a symlink planted by a user who
+ * owns part of the tree (vmail below virtual_mailbox_base, the correo
+ * user in the queue) never redirects root's mkdir or chown (the
+ * CVE-2008-2936 class). safe_mkdir_p and safe_open_dir take absolute
+ * paths from the configuration and follow a symlink only if root (or
+ * the caller's own uid) owns it and its directory, which nobody else can
+ * write (/var/run -> /run; a user's ~/Maildir link for local);
+ * safe_mkdir_at follows none. safe_open_regular opens files named by
+ * administrators' tables (:include:) without blocking (a FIFO) and
+ * refuses symlinks, non-regular and world-writable files.
  * safe_mkdirat() is for privileged callers working in directories a
  * less privileged user can write: it never follows a symlink, and the
  * caller changes the directory through the descriptor it returns.
@@ -187,14 +201,196 @@ fail_nofile:
 
 bool safe_read_file(const char *path, struct str *out, size_t max)
 {
-	size_t start = out->len, total = 0;
-	char buf[8192];
 	int fd, saved;
-	ssize_t n;
+	bool ok;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
+	ok = safe_read_fd(fd, out, max);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return ok;
+}
+
+/* May the symlink name in the directory dirfd be followed? Only when
+ * root or we ourselves made it: the link and the directory holding it
+ * (which nobody else may write) belong to root or to our effective uid.
+ * So root follows the administrator's links (/var/run -> /run) and no
+ * one else's, and local, working as a mailbox owner, follows that
+ * owner's own links (~/Maildir -> /data/...), which give it nothing the
+ * owner could not do anyway. */
+static bool safe_trusted_link(int dirfd, const char *name)
+{
+	struct stat dir, link;
+	uid_t me = geteuid();
+
+	return fstat(dirfd, &dir) == 0 &&
+	       (dir.st_uid == 0 || dir.st_uid == me) &&
+	       (dir.st_mode & (S_IWGRP | S_IWOTH)) == 0 &&
+	       fstatat(dirfd, name, &link, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISLNK(link.st_mode) &&
+	       (link.st_uid == 0 || link.st_uid == me);
+}
+
+/* Open the directory name below dirfd without following a symlink
+ * (unless trusted_links and safe_trusted_link say so). A symlink fails
+ * with ELOOP, anything else that is not a directory with ENOTDIR. */
+static int safe_open_step(int dirfd, const char *name, bool trusted_links)
+{
+	const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY;
+	struct stat st;
+	int fd, saved;
+
+	fd = openat(dirfd, name, flags | O_NOFOLLOW);
+	if (fd >= 0 || (errno != ELOOP && errno != ENOTDIR))
+		return fd;
+	saved = errno;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode)) {
+		if (trusted_links && safe_trusted_link(dirfd, name))
+			return openat(dirfd, name, flags);
+		saved = ELOOP;
+	}
+	errno = saved;
+	return -1;
+}
+
+/* The walk shared by safe_open_dir and safe_mkdir_at: each component of
+ * rel below dirfd (which is not closed), created with mode when create
+ * is set and it is missing, and then given to uid:gid through its
+ * descriptor if uid is not -1. Empty components and "." are skipped,
+ * ".." is refused: the walk never climbs out of dirfd. */
+static int safe_walk(int dirfd, const char *rel, bool create, mode_t mode,
+		     uid_t uid, gid_t gid, bool trusted_links)
+{
+	char *copy = mem_strdup(rel), *cursor = copy, *name;
+	int fd = dup(dirfd), next, saved;
+	bool made;
+
+	while (fd >= 0 && (name = strsep(&cursor, "/")) != NULL) {
+		if (*name == '\0' || strcmp(name, ".") == 0)
+			continue;
+		if (strcmp(name, "..") == 0) {
+			saved = EINVAL;
+			goto fail;
+		}
+		made = create && mkdirat(fd, name, mode) == 0;
+		if (create && !made && errno != EEXIST) {
+			saved = errno;
+			goto fail;
+		}
+		next = safe_open_step(fd, name, trusted_links);
+		if (next < 0 || (made && uid != (uid_t)-1 &&
+				 fchown(next, uid, gid) < 0)) {
+			saved = errno;
+			if (next >= 0)
+				close(next);
+			goto fail;
+		}
+		close(fd);
+		fd = next;
+	}
+	free(copy);
+	return fd;
+fail:
+	close(fd);
+	free(copy);
+	errno = saved;
+	return -1;
+}
+
+int safe_open_dir(const char *path)
+{
+	int start, fd, saved;
+
+	start = open(*path == '/' ? "/" : ".",
+		     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (start < 0)
+		return -1;
+	fd = safe_walk(start, path, false, 0, (uid_t)-1, (gid_t)-1, true);
+	saved = errno;
+	close(start);
+	errno = saved;
+	return fd;
+}
+
+int safe_mkdir_at(int dirfd, const char *rel, mode_t mode, uid_t uid,
+		  gid_t gid)
+{
+	return safe_walk(dirfd, rel, true, mode, uid, gid, false);
+}
+
+bool safe_mkdir_p(const char *path, mode_t mode)
+{
+	int start, fd, saved;
+
+	if (*path == '\0') {
+		errno = ENOENT;
+		return false;
+	}
+	start = open(*path == '/' ? "/" : ".",
+		     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (start < 0)
+		return false;
+	fd = safe_walk(start, path, true, mode, (uid_t)-1, (gid_t)-1, true);
+	saved = errno;
+	close(start);
+	if (fd < 0) {
+		errno = saved;
+		return false;
+	}
+	return close(fd) == 0;
+}
+
+int safe_open_regular(int dirfd, const char *path, uid_t *owner_r,
+		      const char **why_r)
+{
+	struct stat st;
+	int fd, saved;
+
+	*why_r = NULL;
+	fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			*why_r = "is a symbolic link";
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode))
+		*why_r = "is not a regular file";
+	else if ((st.st_mode & S_IWOTH) != 0)
+		*why_r = "is world-writable";
+	if (*why_r != NULL) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	/* Reads block from here on (a regular file never waits anyway). */
+	if (fcntl(fd, F_SETFL, 0) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (owner_r != NULL)
+		*owner_r = st.st_uid;
+	return fd;
+}
+
+bool safe_read_fd(int fd, struct str *out, size_t max)
+{
+	size_t start = out->len, total = 0;
+	char buf[8192];
+	ssize_t n;
+
 	for (;;) {
 		n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
@@ -209,56 +405,12 @@ bool safe_read_file(const char *path, struct str *out, size_t max)
 		total += (size_t)n;
 		str_append_n(out, buf, (size_t)n);
 	}
-	saved = errno;
-	close(fd);
 	if (n < 0) {
 		/* Leave out as it was: no partial file. */
 		str_truncate(out, start);
-		errno = saved;
 		return false;
 	}
 	return true;
-}
-
-/* Create one directory; an existing directory is fine. */
-static bool safe_mkdir_one(const char *path, mode_t mode)
-{
-	struct stat st;
-
-	if (mkdir(path, mode) == 0)
-		return true;
-	if (errno != EEXIST)
-		return false;
-	if (stat(path, &st) < 0)
-		return false;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return false;
-	}
-	return true;
-}
-
-bool safe_mkdir_p(const char *path, mode_t mode)
-{
-	char *copy, *p;
-	bool ok = true;
-
-	if (*path == '\0') {
-		errno = ENOENT;
-		return false;
-	}
-	copy = mem_strdup(path);
-	for (p = copy + 1; ok && *p != '\0'; p++) {
-		if (*p != '/' || p[-1] == '/')
-			continue;
-		*p = '\0';
-		ok = safe_mkdir_one(copy, mode);
-		*p = '/';
-	}
-	if (ok)
-		ok = safe_mkdir_one(copy, mode);
-	free(copy);
-	return ok;
 }
 
 int safe_mkdirat(int dirfd, const char *name, mode_t mode, bool *made_r)
@@ -282,7 +434,8 @@ int safe_lock_file(const char *path)
 {
 	int fd, saved;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
+		  0644);
 	if (fd < 0)
 		return -1;
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {

@@ -126,6 +126,25 @@ void str_printf(struct str *s, const char *fmt, ...)
 	va_end(ap);
 }
 
+char *str_dup_vprintf(const char *fmt, va_list ap)
+{
+	struct str s = STR_INIT;
+
+	str_vprintf(&s, fmt, ap);
+	return str_steal(&s);
+}
+
+char *str_dup_printf(const char *fmt, ...)
+{
+	char *text;
+	va_list ap;
+
+	va_start(ap, fmt);
+	text = str_dup_vprintf(fmt, ap);
+	va_end(ap);
+	return text;
+}
+
 void str_set(struct str *s, const char *text)
 {
 	str_clear(s);
@@ -154,6 +173,8 @@ void str_consume(struct str *s, size_t n)
 {
 	if (n > s->len)
 		msg_panic("str_consume: %zu > %zu", n, s->len);
+	if (n == 0)
+		return;		/* s->data may be NULL: no pointer sums */
 	memmove(s->data, s->data + n, s->len - n);
 	str_truncate(s, s->len - n);
 }

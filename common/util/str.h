@@ -32,6 +32,10 @@ void str_append_n(struct str *s, const void *data, size_t len);
 void str_append_c(struct str *s, char c);
 void str_printf(struct str *s, const char *fmt, ...) MSG_PRINTF(2, 3);
 void str_vprintf(struct str *s, const char *fmt, va_list ap);
+/* A new heap string (free with mem_free) formatted from fmt: the one
+ * helper for error messages handed back through char **error_r. */
+char *str_dup_printf(const char *fmt, ...) MSG_PRINTF(1, 2);
+char *str_dup_vprintf(const char *fmt, va_list ap);
 void str_set(struct str *s, const char *text);
 /* NUL-terminated view; never NULL. */
 const char *str_c(const struct str *s);

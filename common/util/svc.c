@@ -46,19 +46,6 @@ static const char *const svc_column_names[SVC_COLUMNS] = {
 	"command",
 };
 
-static char *svc_error(const char *fmt, ...) MSG_PRINTF(1, 2);
-
-static char *svc_error(const char *fmt, ...)
-{
-	struct str s = STR_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	str_vprintf(&s, fmt, ap);
-	va_end(ap);
-	return str_steal(&s);
-}
-
 /* ---- Splitting a row into words ---- */
 
 /* The next word at *pp: a run of non-blanks, or "{ ... }" as one word.
@@ -77,11 +64,11 @@ static bool svc_next_word(const char **pp, char **word_r, char **error_r)
 	if (*p == '{') {
 		end = strchr(p, '}');
 		if (end == NULL) {
-			*error_r = svc_error("missing \"}\" after \"{\"");
+			*error_r = str_dup_printf("missing \"}\" after \"{\"");
 			return false;
 		}
 		if (end[1] != '\0' && end[1] != ' ' && end[1] != '\t') {
-			*error_r = svc_error("text right after \"}\"");
+			*error_r = str_dup_printf("text right after \"}\"");
 			return false;
 		}
 		word = mem_strndup(p + 1, (size_t)(end - p - 1));
@@ -151,14 +138,15 @@ static char *svc_check_port(const char *port)
 	long n;
 
 	if (*port == '\0')
-		return svc_error("missing port");
+		return str_dup_printf("missing port");
 	if (svc_all_digits(port)) {
 		if (!str_to_long(port, 1, 65535, &n))
-			return svc_error("port %s is not in 1-65535", port);
+			return str_dup_printf("port %s is not in 1-65535",
+					      port);
 		return NULL;
 	}
 	if (!isalpha((unsigned char)*port) || !svc_word_ok(port, "-_."))
-		return svc_error("bad port or service name \"%s\"", port);
+		return str_dup_printf("bad port or service name \"%s\"", port);
 	return NULL;
 }
 
@@ -168,17 +156,17 @@ static char *svc_check_host(const char *host, bool v6)
 
 	if (v6)
 		return inet_pton(AF_INET6, host, addr) == 1 ? NULL :
-		       svc_error("bad IPv6 address \"%s\"", host);
+		       str_dup_printf("bad IPv6 address \"%s\"", host);
 	if (*host == '\0')
-		return svc_error("missing host before \":\"");
+		return str_dup_printf("missing host before \":\"");
 	if (strchr(host, ':') != NULL)
-		return svc_error("an IPv6 address needs brackets, like"
-				 " [::1]:25");
+		return str_dup_printf("an IPv6 address needs brackets, like"
+				      " [::1]:25");
 	if (strspn(host, "0123456789.") == strlen(host))
 		return inet_pton(AF_INET, host, addr) == 1 ? NULL :
-		       svc_error("bad IPv4 address \"%s\"", host);
+		       str_dup_printf("bad IPv4 address \"%s\"", host);
 	if (!svc_word_ok(host, "-.") || *host == '-' || *host == '.')
-		return svc_error("bad host name \"%s\"", host);
+		return str_dup_printf("bad host name \"%s\"", host);
 	return NULL;
 }
 
@@ -192,9 +180,9 @@ static char *svc_parse_inet(struct svc *svc)
 	if (name[0] == '[') {
 		sep = strchr(name, ']');
 		if (sep == NULL)
-			return svc_error("missing \"]\"");
+			return str_dup_printf("missing \"]\"");
 		if (sep[1] != ':')
-			return svc_error("expected \":port\" after \"]\"");
+			return str_dup_printf("expected \":port\" after \"]\"");
 		svc->host = mem_strndup(name + 1, (size_t)(sep - name - 1));
 		port = sep + 2;
 		v6 = true;
@@ -221,15 +209,15 @@ static char *svc_parse_name(struct svc *svc)
 
 	if (svc->type == SVC_UNIX) {
 		if (!svc_word_ok(svc->name, "-_.") || svc->name[0] == '.')
-			return svc_error("bad unix service name \"%s\""
-					 " (letters, digits, \"-_.\")",
-					 svc->name);
+			return str_dup_printf("bad unix service name \"%s\""
+					      " (letters, digits, \"-_.\")",
+					      svc->name);
 		return NULL;
 	}
 	error = svc_parse_inet(svc);
 	if (error != NULL) {
-		char *full = svc_error("bad inet service \"%s\": %s",
-				       svc->name, error);
+		char *full = str_dup_printf("bad inet service \"%s\": %s",
+					    svc->name, error);
 
 		free(error);
 		return full;
@@ -248,8 +236,8 @@ static char *svc_parse_yn(const char *column, const char *word, bool def,
 	else if (strcmp(word, "n") == 0)
 		*value_r = false;
 	else
-		return svc_error("%s: expected y, n or -, got \"%s\"", column,
-				 word);
+		return str_dup_printf("%s: expected y, n or -, got \"%s\"",
+				      column, word);
 	return NULL;
 }
 
@@ -272,8 +260,8 @@ static char *svc_parse_num(const char *column, const char *word, long max,
 		word = buf;
 	}
 	if (!svc_all_digits(word) || !str_to_long(word, 0, max, value_r))
-		return svc_error("%s: expected a number from 0 to %ld or -,"
-				 " got \"%s\"", column, max, word);
+		return str_dup_printf("%s: expected a number from 0 to %ld or"
+				      " -, got \"%s\"", column, max, word);
 	return NULL;
 }
 
@@ -286,8 +274,8 @@ static char *svc_parse_columns(struct svc *svc, char **words)
 	else if (strcmp(words[1], "unix") == 0)
 		svc->type = SVC_UNIX;
 	else
-		return svc_error("unknown service type \"%s\" (expected inet"
-				 " or unix)", words[1]);
+		return str_dup_printf("unknown service type \"%s\" (expected"
+				      " inet or unix)", words[1]);
 	if ((error = svc_parse_name(svc)) != NULL ||
 	    (error = svc_parse_yn("private", words[2], svc->type == SVC_UNIX,
 				  &svc->private_)) != NULL ||
@@ -299,11 +287,12 @@ static char *svc_parse_columns(struct svc *svc, char **words)
 				   &svc->maxproc)) != NULL)
 		return error;
 	if (svc->type == SVC_INET && svc->private_)
-		return svc_error("private: an inet service cannot be private");
+		return str_dup_printf("private: an inet service cannot be"
+				      " private");
 	if (strcmp(words[3], "-") != 0) {
 		if (!svc_word_ok(words[3], "-_.") || words[3][0] == '-')
-			return svc_error("user: bad user name \"%s\"",
-					 words[3]);
+			return str_dup_printf("user: bad user name \"%s\"",
+					      words[3]);
 		svc->user = mem_strdup(words[3]);
 	}
 	return NULL;
@@ -351,12 +340,13 @@ static char *svc_fill(struct svc *svc, char **words, int nwords)
 
 	if (nwords < SVC_COLUMNS) {
 		if (nwords == SVC_COLUMNS - 1)
-			return svc_error("missing command (a row is: service"
-					 " type private user chroot wakeup"
-					 " maxproc command [args])");
-		return svc_error("missing the %s column (a row has %d columns"
-				 " and the command's arguments)",
-				 svc_column_names[nwords], SVC_COLUMNS);
+			return str_dup_printf("missing command (a row is:"
+					      " service type private user"
+					      " chroot wakeup maxproc command"
+					      " [args])");
+		return str_dup_printf("missing the %s column (a row has %d"
+				      " columns and the command's arguments)",
+				      svc_column_names[nwords], SVC_COLUMNS);
 	}
 	svc->name = mem_strdup(words[0]);
 	if ((error = svc_parse_columns(svc, words)) != NULL)
@@ -382,11 +372,12 @@ static bool svc_add_row(struct svc_table *table, const char *file, int line,
 	svc_words_free(words);
 	for (i = 0; error == NULL && i < table->count; i++)
 		if (strcmp(table->svcs[i].key, svc.key) == 0)
-			error = svc_error("duplicate service \"%s\" (%s, first"
-					  " defined at line %d)", svc.name,
-					  svc.key, table->svcs[i].line);
+			error = str_dup_printf("duplicate service \"%s\" (%s,"
+					       " first defined at line %d)",
+					       svc.name, svc.key,
+					       table->svcs[i].line);
 	if (error != NULL) {
-		*error_r = svc_error("%s:%d: %s", file, line, error);
+		*error_r = str_dup_printf("%s:%d: %s", file, line, error);
 		free(error);
 		svc_clear(&svc);
 		return false;
@@ -413,9 +404,9 @@ static bool svc_parse_line(struct svc_table *table, const char *file,
 		return true;
 	if (text != str_c(phys)) {
 		if (*start == 0) {
-			*error_r = svc_error("%s:%d: continuation line without"
-					     " a service row before it", file,
-					     lineno);
+			*error_r = str_dup_printf("%s:%d: continuation line"
+						  " without a service row"
+						  " before it", file, lineno);
 			return false;
 		}
 		str_append_c(row, ' ');
@@ -467,24 +458,24 @@ struct svc_table *svc_load(const char *path, char **error_r)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
-		*error_r = svc_error("%s: cannot open: %s", path,
-				     strerror(errno));
+		*error_r = str_dup_printf("%s: cannot open: %s", path,
+					  strerror(errno));
 		return NULL;
 	}
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 || buf.len + (size_t)n > SVC_MAX_FILE) {
-			*error_r = n < 0 ? svc_error("%s: read: %s", path,
-						     strerror(errno)) :
-				   svc_error("%s: larger than %d bytes", path,
-					     SVC_MAX_FILE);
+			*error_r = n < 0 ? str_dup_printf("%s: read: %s", path,
+							  strerror(errno)) :
+				   str_dup_printf("%s: larger than %d bytes",
+						  path, SVC_MAX_FILE);
 			goto out;
 		}
 		str_append_n(&buf, chunk, (size_t)n);
 	}
 	if (memchr(str_c(&buf), '\0', buf.len) != NULL)
-		*error_r = svc_error("%s: contains a NUL byte", path);
+		*error_r = str_dup_printf("%s: contains a NUL byte", path);
 	else
 		table = svc_parse(str_c(&buf), path, error_r);
 out:

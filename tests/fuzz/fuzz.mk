@@ -7,8 +7,9 @@
 # or directly:
 #   make -f SRC/tests/fuzz/fuzz.mk SRCDIR=SRC BUILDDIR=BUILD [fuzz|fuzz-smoke]
 #
-# Every source file of common/ (and of smtpd/, pop3d/, pickup/, auth/
-# and the smtp client, minus their main()s) is compiled again with coverage
+# Every source file of common/ (and of smtpd/, pop3d/, pickup/, auth/,
+# imapd/, store/, the smtp client and local, minus their main()s, and
+# tools/sendmail.c) is compiled again with coverage
 # instrumentation and ASan+UBSan into BUILDDIR/fuzz/obj, archived per directory, and each
 # target links what it needs. config.h comes from BUILDDIR (run configure
 # first). New common/*/*.c files are picked up by the wildcard.
@@ -30,7 +31,7 @@ CPPFLAGS_ALL = -DHAVE_CONFIG_H -I$(BUILDDIR) $(patsubst %,-I$(SRCDIR)/common/%,u
 LIB_CFLAGS = $(FUZZ_CFLAGS) $(SAN) -fsanitize=fuzzer-no-link -Wall
 TARGET_CFLAGS = $(FUZZ_CFLAGS) $(SAN) -fsanitize=fuzzer-no-link \
 	-Wall -Wextra -Wno-unused-parameter -Wshadow -Werror
-LDLIBS = -lssl -lcrypto -ldb -lcrypt
+LDLIBS = -lssl -lcrypto -ldb -lcrypt -lpthread
 
 COMMON_SRC = $(wildcard $(SRCDIR)/common/*/*.c)
 SMTPD_SRC = $(filter-out %/main.c,$(wildcard $(SRCDIR)/smtpd/*.c))
@@ -41,6 +42,8 @@ PICKUP_SRC = $(filter-out %/main.c,$(wildcard $(SRCDIR)/pickup/*.c))
 STORE_SRC = $(wildcard $(SRCDIR)/store/*.c)
 IMAP_SRC = $(filter-out %main.c,$(wildcard $(SRCDIR)/imapd/imap_*.c))
 AUTH_SRC = $(filter-out %/main.c,$(wildcard $(SRCDIR)/auth/*.c))
+SENDMAIL_SRC = $(SRCDIR)/tools/sendmail.c
+LOCAL_SRC = $(filter-out %/local_main.c,$(wildcard $(SRCDIR)/delivery/local_*.c))
 
 obj = $(patsubst $(SRCDIR)/%.c,$(OUT)/obj/%.o,$(1))
 
@@ -49,6 +52,7 @@ obj = $(patsubst $(SRCDIR)/%.c,$(OUT)/obj/%.o,$(1))
 TARGETS = $(basename $(notdir $(wildcard $(SRCDIR)/tests/fuzz/fuzz_*.c)))
 fuzz_smtpd_parse_LIBS = $(OUT)/libsmtpd.a
 fuzz_smtpd_header_LIBS = $(OUT)/libsmtpd.a
+fuzz_smtpd_data_LIBS = $(OUT)/libsmtpd.a
 fuzz_pop3_parse_LIBS = $(OUT)/libpop3.a
 fuzz_smtp_reply_LIBS = $(OUT)/libsmtp.a
 fuzz_pickup_LIBS = $(OUT)/libpickup.a
@@ -56,6 +60,8 @@ fuzz_store_index_LIBS = $(OUT)/libstore.a
 fuzz_imap_parse_LIBS = $(OUT)/libimap.a
 fuzz_imap_utf7_LIBS = $(OUT)/libimap.a
 fuzz_auth_request_LIBS = $(OUT)/libauth.a
+fuzz_sendmail_headers_LIBS = $(OUT)/libsendmail.a
+fuzz_local_header_LIBS = $(OUT)/liblocal.a
 
 .PHONY: fuzz fuzz-smoke fuzz-clean
 fuzz: $(addprefix $(OUT)/,$(TARGETS))
@@ -76,7 +82,8 @@ $(OUT)/obj/tests/fuzz/%.o: $(SRCDIR)/tests/fuzz/%.c $(BUILDDIR)/config.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS_ALL) -I$(SRCDIR)/smtpd -I$(SRCDIR)/pop3d \
 		-I$(SRCDIR)/delivery -I$(SRCDIR)/pickup -I$(SRCDIR)/imapd \
-		-I$(SRCDIR)/store -I$(SRCDIR)/auth $(TARGET_CFLAGS) -MMD -MP -c -o $@ $<
+		-I$(SRCDIR)/store -I$(SRCDIR)/auth -I$(SRCDIR)/tools \
+		$(TARGET_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(OUT)/libcommon.a: $(call obj,$(COMMON_SRC))
 $(OUT)/libsmtpd.a: $(call obj,$(SMTPD_SRC))
@@ -86,6 +93,8 @@ $(OUT)/libpickup.a: $(call obj,$(PICKUP_SRC))
 $(OUT)/libstore.a: $(call obj,$(STORE_SRC))
 $(OUT)/libimap.a: $(call obj,$(IMAP_SRC))
 $(OUT)/libauth.a: $(call obj,$(AUTH_SRC))
+$(OUT)/libsendmail.a: $(call obj,$(SENDMAIL_SRC))
+$(OUT)/liblocal.a: $(call obj,$(LOCAL_SRC))
 $(OUT)/%.a:
 	rm -f $@
 	ar cr $@ $^

@@ -284,8 +284,37 @@ class BasicTest(SmtpdTest):
         self.assertEqual(r.reply()[1],
                          "552 5.3.4 Message size exceeds fixed limit")
         self.assertEqual(r.cmd("NOOP")[0], 250)
-        self.assertEqual(r.cmd("BDAT x")[1],
-                         "501 5.5.4 Syntax: BDAT count [LAST]")
+        self.assertEqual(self.new_files(), [])
+
+    def test_bdat_unparseable_ends_session(self):
+        # A BDAT whose count cannot be trusted: its chunk would be read
+        # as commands, so the session ends with 421 instead.
+        evil = b"RSET\r\nMAIL FROM:<x@y.example>\r\nNOOP\r\n"
+        for args in (b"5 FIRST", b"x", b"", b"-1", b"10LAST",
+                     b"0" * 19 + b"%d" % len(evil),
+                     b"9223372036854775808",
+                     b"99999999999999999999999"):
+            r = self.raw()
+            r.cmd("EHLO chunk.example")
+            r.cmd("MAIL FROM:<a@example.org>")
+            r.cmd("RCPT TO:<demo@demo.test>")
+            r.send(b"BDAT " + args + b"\r\n" + evil)
+            code, text = r.reply()
+            self.assertEqual(code, 421, (args, text))
+            self.assertIn("BDAT count", text)
+            self.assertTrue(r.closed(), args)
+            self.assertEqual(r.buf, b"", (args, "chunk run as commands"))
+            r.close()
+        # The largest count that parses is still a count (its octets
+        # are read and refused as too big, not taken for commands).
+        r = self.raw()
+        r.cmd("EHLO chunk.example")
+        r.cmd("MAIL FROM:<a@example.org>")
+        r.cmd("RCPT TO:<demo@demo.test>")
+        r.send(b"BDAT 5\r\nhello")
+        self.assertEqual(r.reply()[0], 250)
+        r.send(b"BDAT 0000000000000000005\r\nworld")
+        self.assertEqual(r.reply()[0], 250)
         self.assertEqual(self.new_files(), [])
 
     def test_mail_loop(self):
@@ -380,6 +409,22 @@ class LimitTest(SmtpdTest):
         self.assertEqual(r.cmd("hi\r\n.")[0], 250)
         env, _ = read_queue_file(self.inst, self.new_files()[0])
         self.assertIn(b"postmaster@mail.demo.test", env)
+
+    def test_recipient_limit_counts_duplicates(self):
+        # A duplicate RCPT is answered 250 and so counts against the
+        # limit like any other.
+        r = self.raw()
+        r.cmd("EHLO many.example")
+        r.cmd("MAIL FROM:<a@example.org>")
+        for _ in range(3):
+            self.assertEqual(r.cmd("RCPT TO:<demo@demo.test>")[0], 250)
+        self.assertEqual(r.cmd("RCPT TO:<demo@demo.test>")[1],
+                         "452 4.5.3 Error: too many recipients")
+        self.assertEqual(r.cmd("RCPT TO:<postmaster@demo.test>")[0], 452)
+        # A new transaction starts counting again.
+        self.assertEqual(r.cmd("RSET")[0], 250)
+        r.cmd("MAIL FROM:<a@example.org>")
+        self.assertEqual(r.cmd("RCPT TO:<demo@demo.test>")[0], 250)
 
     def test_long_line_without_crlf(self):
         r = self.raw()

@@ -166,6 +166,10 @@ START_TEST(rcpt_exists)
 	ck_assert_int_eq(exists("staff+x@local.test"), 1);
 	ck_assert_int_eq(exists("no-such-user-xq7@localhost"), 0);
 	ck_assert_int_eq(exists("../etc@localhost"), 0);
+	/* A system account without a login shell or a home of its own is
+	 * not a local recipient (local_system_recipients = login). */
+	if (getpwnam("nobody") != NULL)
+		ck_assert_int_eq(exists("nobody@localhost"), 0);
 	str_printf(&a, "%s@localhost", me);
 	ck_assert_int_eq(exists(str_c(&a)), 1);
 	str_clear(&a);
@@ -321,6 +325,34 @@ START_TEST(expand_local_aliases)
 }
 END_TEST
 
+/* Run as root, an :include: file is opened as its owner: one that its
+ * owner cannot read is not read, though root could. */
+START_TEST(include_opened_as_owner)
+{
+	struct resolve_result res = RESOLVE_RESULT_INIT;
+	const struct resolve_delivery *d;
+	const char *list = tu_path(tmpdir, "inc.list");
+
+	if (geteuid() != 0)
+		return;
+	ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+	ck_assert_int_eq(chown(list, 65534, 65534), 0);
+	expand("inc@localhost", &res);
+	ck_assert_uint_eq(res.count, 2);
+	ck_assert_ptr_nonnull(find_kind(&res, RESOLVE_MAILDIR));
+	ck_assert_int_eq(chmod(list, 0), 0);
+	expand("inc@localhost", &res);
+	ck_assert_uint_eq(res.count, 1);
+	d = find_kind(&res, RESOLVE_DEFER);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_ptr_nonnull(strstr(d->reason, "Permission denied"));
+	/* And root is root again afterwards. */
+	ck_assert_int_eq(geteuid(), 0);
+	ck_assert_int_eq(getegid(), 0);
+	resolve_result_clear(&res);
+}
+END_TEST
+
 START_TEST(mailbox_and_split)
 {
 	struct resolve_delivery d;
@@ -382,6 +414,7 @@ static Suite *resolve_suite(void)
 	tcase_add_test(tc, expand_virtual_alias);
 	tcase_add_test(tc, expand_loops_and_depth);
 	tcase_add_test(tc, expand_local_aliases);
+	tcase_add_test(tc, include_opened_as_owner);
 	tcase_add_test(tc, mailbox_and_split);
 	tcase_add_test(tc, bad_table);
 	suite_add_tcase(s, tc);

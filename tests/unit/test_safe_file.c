@@ -300,6 +300,91 @@ START_TEST(test_fsync_dir_and_rename)
 }
 END_TEST
 
+START_TEST(test_mkdir_at_refuses_symlinks)
+{
+	int base, fd;
+	struct stat st;
+
+	ck_assert(safe_mkdir_p(path_in("base"), 0755));
+	ck_assert(safe_mkdir_p(path_in("victim"), 0755));
+	base = safe_open_dir(path_in("base"));
+	ck_assert_int_ge(base, 0);
+	/* A fresh tree is made and its last directory returned. */
+	fd = safe_mkdir_at(base, "d/u/", 0700, (uid_t)-1, (gid_t)-1);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	close(fd);
+	ck_assert_int_eq(stat(path_in("base/d/u"), &st), 0);
+	/* A symlink at the last or a middle component is never followed. */
+	ck_assert_int_eq(symlink(path_in("victim"), path_in("base/d/l")), 0);
+	errno = 0;
+	ck_assert_int_eq(safe_mkdir_at(base, "d/l", 0700, (uid_t)-1,
+				       (gid_t)-1), -1);
+	ck_assert_int_eq(errno, ELOOP);
+	errno = 0;
+	ck_assert_int_eq(safe_mkdir_at(base, "d/l/sub", 0700, (uid_t)-1,
+				       (gid_t)-1), -1);
+	ck_assert_int_eq(errno, ELOOP);
+	ck_assert_int_eq(access(path_in("victim/sub"), F_OK), -1);
+	/* ".." never climbs out. */
+	errno = 0;
+	ck_assert_int_eq(safe_mkdir_at(base, "d/../../x", 0700, (uid_t)-1,
+				       (gid_t)-1), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	/* safe_mkdir_p follows a link of root's or of our own (in such a
+	 * directory), and no one else's. */
+	ck_assert(safe_mkdir_p(path_in("base/d/l/own"), 0700));
+	ck_assert_int_eq(access(path_in("victim/own"), F_OK), 0);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(lchown(path_in("base/d/l"), 65534, 65534), 0);
+		errno = 0;
+		ck_assert(!safe_mkdir_p(path_in("base/d/l/sub"), 0700));
+		ck_assert_int_eq(errno, ELOOP);
+	}
+	close(base);
+}
+END_TEST
+
+START_TEST(test_open_regular)
+{
+	const char *why;
+	uid_t owner;
+	int fd;
+	struct str s = STR_INIT;
+
+	ck_assert(safe_write_file(path_in("ok"), "a\nb\n", 4, 0640));
+	fd = safe_open_regular(AT_FDCWD, path_in("ok"), &owner, &why);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_ptr_null(why);
+	ck_assert_uint_eq(owner, geteuid());
+	ck_assert(safe_read_fd(fd, &s, 100));
+	ck_assert_str_eq(str_c(&s), "a\nb\n");
+	close(fd);
+	/* A FIFO with no writer: refused at once, not waited on. */
+	ck_assert_int_eq(mkfifo(path_in("fifo"), 0600), 0);
+	ck_assert_int_eq(safe_open_regular(AT_FDCWD, path_in("fifo"), NULL,
+					   &why), -1);
+	ck_assert_str_eq(why, "is not a regular file");
+	ck_assert_int_eq(symlink(path_in("ok"), path_in("link")), 0);
+	ck_assert_int_eq(safe_open_regular(AT_FDCWD, path_in("link"), NULL,
+					   &why), -1);
+	ck_assert_str_eq(why, "is a symbolic link");
+	ck_assert(safe_write_file(path_in("ww"), "x", 1, 0666));
+	ck_assert_int_eq(safe_open_regular(AT_FDCWD, path_in("ww"), NULL,
+					   &why), -1);
+	ck_assert_str_eq(why, "is world-writable");
+	ck_assert_int_eq(safe_open_regular(AT_FDCWD, tmpdir, NULL, &why), -1);
+	ck_assert_str_eq(why, "is not a regular file");
+	errno = 0;
+	ck_assert_int_eq(safe_open_regular(AT_FDCWD, path_in("none"), NULL,
+					   &why), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_ptr_null(why);
+	str_release(&s);
+}
+END_TEST
+
 /* Try the lock in a child; its exit status: 0 got it, 1 EWOULDBLOCK,
  * 2 another error. */
 static int lock_in_child(const char *path)
@@ -383,6 +468,8 @@ static Suite *safe_file_suite(void)
 	tcase_add_test(tc, test_read_file_max);
 	tcase_add_test(tc, test_mkdir_p);
 	tcase_add_test(tc, test_mkdirat_never_follows);
+	tcase_add_test(tc, test_mkdir_at_refuses_symlinks);
+	tcase_add_test(tc, test_open_regular);
 	tcase_add_test(tc, test_fsync_dir_and_rename);
 	tcase_add_test(tc, test_lock_file);
 	tcase_add_test(tc, test_lock_dies_with_holder);

@@ -222,12 +222,25 @@ START_TEST(test_bdat)
 	ck_assert(smtpd_parse_bdat("7  last", 7, &n, &last, &err));
 	ck_assert(last);
 	ck_assert(!smtpd_parse_bdat("", 0, &n, &last, &err));
-	ck_assert_str_eq(err.reply, "501 5.5.4 Syntax: BDAT count [LAST]");
+	ck_assert_str_eq(err.reply, "421 4.5.4 Syntax: BDAT count [LAST];"
+			 " chunk size not understood, closing connection");
 	ck_assert(!smtpd_parse_bdat("x", 1, &n, &last, &err));
 	ck_assert(!smtpd_parse_bdat("10 FIRST", 8, &n, &last, &err));
 	ck_assert(!smtpd_parse_bdat("10LAST", 6, &n, &last, &err));
 	ck_assert(!smtpd_parse_bdat("-1", 2, &n, &last, &err));
 	ck_assert(!smtpd_parse_bdat("1234567890123456789012", 22, &n, &last,
+				    &err));
+	ck_assert(strncmp(err.reply, "421 ", 4) == 0);
+	/* 2^63 - 1 is the largest count; 2^63 and 20 digits are not. */
+	ck_assert(smtpd_parse_bdat("9223372036854775807", 19, &n, &last,
+				   &err));
+	ck_assert_uint_eq(n, 9223372036854775807ULL);
+	ck_assert(!smtpd_parse_bdat("9223372036854775808", 19, &n, &last,
+				    &err));
+	ck_assert(smtpd_parse_bdat("0000000000000000042", 19, &n, &last,
+				   &err));
+	ck_assert_uint_eq(n, 42);
+	ck_assert(!smtpd_parse_bdat("00000000000000000042", 20, &n, &last,
 				    &err));
 }
 END_TEST

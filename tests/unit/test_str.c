@@ -30,6 +30,37 @@ START_TEST(test_append_grows_and_terminates)
 }
 END_TEST
 
+START_TEST(test_dup_printf)
+{
+	char big[5000];
+	char *p = str_dup_printf("%s=%d", "n", 42);
+
+	ck_assert_str_eq(p, "n=42");
+	mem_free(p);
+	ck_assert_ptr_null(p);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	p = str_dup_printf("<%s>", big);
+	ck_assert_uint_eq(strlen(p), sizeof(big) + 1);
+	mem_free(p);
+	p = str_dup_printf("%s", "");
+	ck_assert_str_eq(p, "");
+	mem_free(p);
+}
+END_TEST
+
+/* Found by fuzz_local_header: consuming nothing from a string that never
+ * held anything did pointer arithmetic on NULL (UBSan). */
+START_TEST(test_consume_empty)
+{
+	struct str s = STR_INIT;
+
+	str_consume(&s, 0);
+	ck_assert_uint_eq(s.len, 0);
+	ck_assert_str_eq(str_c(&s), "");
+}
+END_TEST
+
 START_TEST(test_embedded_nul)
 {
 	struct str s = STR_INIT;
@@ -198,6 +229,8 @@ static Suite *str_suite(void)
 
 	tcase_add_test(tc, test_append_grows_and_terminates);
 	tcase_add_test(tc, test_embedded_nul);
+	tcase_add_test(tc, test_dup_printf);
+	tcase_add_test(tc, test_consume_empty);
 	tcase_add_test(tc, test_printf_large);
 	tcase_add_test(tc, test_truncate_consume_rtrim);
 	tcase_add_test(tc, test_steal_and_free);
