@@ -292,6 +292,24 @@ class LimitTest(harness.TestCase):
             self.assertEqual(got["status"], "error")
 
 
+class CheckTest(harness.TestCase):
+    def test_check_postscreen_rows(self):
+        inst = self.instance()
+        self.assertRuns(inst.correo("check"))
+        path = os.path.join(inst.dir, "services.conf")
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(text.replace("\nsubmission ", "\n#submission ")
+                    .replace("\nanvil ", "\n#anvil "))
+        r = inst.correo("check")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("(postscreen) hands clients to \"submission\", but"
+                      " services.conf has no unix row of that name",
+                      r.stderr)
+        self.assertIn("warning: no anvil row in services.conf", r.stderr)
+
+
 class PostscreenTest(harness.TestCase):
     @classmethod
     def setUpClass(cls):
