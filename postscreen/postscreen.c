@@ -38,6 +38,11 @@
  * Memory per held client: this structure, one epoll entry and one
  * timer (about 250 bytes), plus the kernel's socket.
  *
+ * XXX: a graceful stop (correo reload) ends the event loop at once, so
+ * the clients held at that moment are dropped without a reply; they have
+ * not sent anything yet, and SMTP clients retry, but Postfix's postscreen
+ * would let them finish.
+ *
  * SECURITY: faces the Internet before anything else. Runs as the mail
  * owner, chrooted if the row says so (it needs only private/ for the
  * hand-off and anvil). It reads no client data at all (MSG_PEEK of at
