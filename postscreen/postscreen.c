@@ -139,11 +139,24 @@ static void postscreen_stress_update(void)
 		msg_info("%ld clients: stress mode off", ps.nclients);
 }
 
+/* Read and drop what the client sent, so that the close after a reply
+ * sends FIN, not a reset that may destroy the reply. Never waits. */
+static void postscreen_drain(int fd)
+{
+	char buf[4096];
+	int i;
+
+	for (i = 0; i < 16; i++)
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			break;
+}
+
 /* Forget c; close its socket unless it was handed over (fd -1). */
 static void postscreen_client_free(struct postscreen_client *c)
 {
 	if (c->fd >= 0) {
 		ev_io_del(ps.loop, c->fd);
+		postscreen_drain(c->fd);
 		close(c->fd);
 	}
 	ev_timer_del(ps.loop, &c->timer);

@@ -494,6 +494,20 @@ static void smtpd_session_peer(struct smtpd_session *s, int fd)
 	}
 }
 
+/* Read and drop what the client already sent, so that closing the
+ * socket sends FIN after our last reply instead of a reset that may
+ * destroy the reply in the client's buffer (a client handed over by
+ * postscreen has always sent something). Never waits. */
+static void smtpd_drain_input(int fd)
+{
+	char buf[4096];
+	int i;
+
+	for (i = 0; i < 16; i++)
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			break;
+}
+
 /* The greeting, unless postscreen sent it; in wrapper mode the TLS
  * handshake comes first. False if the session is over. */
 static bool smtpd_session_open(struct smtpd_session *s,
@@ -524,10 +538,12 @@ void smtpd_session_run_passed(const struct smtpd_config *cfg, int fd,
 		msg_panic("smtpd: %zu bytes of handed-over input do not fit",
 			  h->input_len);
 	msg_info("connect from %s[%s]", s->client_name, s->client_addr);
-	if (smtpd_session_open(s, h))
+	if (smtpd_session_open(s, h)) {
 		smtpd_loop(s);
-	else
+	} else {
 		(void)lio_flush(s->lio);
+		smtpd_drain_input(fd);
+	}
 	smtpd_limit_disconnect(s);
 	smtpd_transaction_reset(s);
 	smtpd_log_disconnect(s);

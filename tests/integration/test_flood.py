@@ -12,6 +12,7 @@ address: the tests set mynetworks = 127.0.0.1/32 so that 127.0.0.2 and
 """
 import base64
 import os
+import pwd
 import resource
 import socket
 import ssl
@@ -304,6 +305,58 @@ class LimitTest(harness.TestCase):
             got = dict(b.request({"request": "bogus", "service": "t",
                                   "client_address": "x"}))
             self.assertEqual(got["status"], "error")
+
+
+class RootModeTest(harness.TestCase):
+    def test_chrooted_postscreen_smtpd_and_anvil(self):
+        """Privilege-separated and jailed in the queue directory, as a
+        production row would be: postscreen hands over, smtpd reaches
+        anvil through the jail's private/, the limits hold."""
+        if not harness.is_root():
+            self.skipTest("needs root")
+        inst = self.instance(root_mode=True, config={
+            "mynetworks": "127.0.0.1/32",
+            "smtpd_client_connection_count_limit": "2"}, services=(
+            "{smtp_port} inet n - y - 1 postscreen\n"
+            "smtpd unix - - y - 10 smtpd\n"
+            "anvil unix - - y - 1 anvil\n"))
+        inst.start()
+        inst.wait_for_port(inst.smtp_port)
+        inst.wait_for_unix("smtpd")
+        inst.wait_for_unix("anvil")
+        owner = pwd.getpwnam("correo")
+        smtp_session(inst.smtp_port, "127.0.0.2")
+        # Two idle clients from outside: postscreen refuses a third.
+        held = connect_many(inst.smtp_port, "127.0.0.2", 3)
+        got = {}
+        self.assertEqual(first_codes(held, got), ["220", "220", "421"])
+        # Once they speak they hold smtpds, which count them with anvil
+        # through the jail: a third that speaks is refused by smtpd.
+        for s in held[:2]:
+            s.sendall(b"EHLO x\r\n")
+            self.assertTrue(wait_ehlo_reply(s, got[s]))
+        third = connect_many(inst.smtp_port, "127.0.0.2", 1,
+                             send=b"EHLO x\r\n")[0]
+        data = b""
+        third.settimeout(10)
+        while True:
+            chunk = third.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        self.assertRegex(data, rb"^220 [^\r]*\r\n421 4\.7\.0 mail\.demo"
+                         rb"\.test Error: too many connections from"
+                         rb" 127\.0\.0\.2\r\n$")
+        held.append(third)
+        for name in ("postscreen", "smtpd", "anvil"):
+            procs = inst.children(name)
+            self.assertTrue(procs, name)
+            for p in procs:
+                self.assertEqual(p["uid"], owner.pw_uid, (name, p))
+                self.assertEqual(os.path.realpath(p["root"]),
+                                 os.path.realpath(inst.queue), (name, p))
+        close_all(held)
+        self.assertNotIn("anvil service", inst.log())
 
 
 class CheckTest(harness.TestCase):
