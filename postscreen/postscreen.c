@@ -104,7 +104,8 @@ static void postscreen_peer(struct postscreen_client *c,
 	char *p;
 
 	if (getnameinfo(sa, len, c->addr, sizeof(c->addr), c->port,
-			sizeof(c->port), NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+			sizeof(c->port),
+			NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
 		str_snprintf(c->addr, sizeof(c->addr), "unknown");
 		str_snprintf(c->port, sizeof(c->port), "0");
 	}

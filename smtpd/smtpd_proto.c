@@ -4,8 +4,9 @@
  *
  * One session is: the connection limits (smtpd_limit.c), the 220
  * greeting (unless postscreen sent it: smtpd_session_run_passed), then
- * commands read one line at a time with lio_read_line (at most $line_length_limit octets, at least
- * 512 as RFC 5321 4.5.3.1.4 requires), each answered through
+ * commands read one line at a time with lio_read_line (at most
+ * $line_length_limit octets, at least 512 as RFC 5321 4.5.3.1.4
+ * requires), each answered through
  * smtpd_reply. The transaction state is the envelope: MAIL sets the
  * sender, each accepted RCPT adds a recipient, DATA or BDAT stream the
  * content into the queue (smtpd_data.c). Sequence errors get 503 5.5.1,

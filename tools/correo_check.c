@@ -306,15 +306,15 @@ static void check_postscreen(struct check *c)
 			    strcmp(c->services->svcs[j].name, name) == 0)
 				pass = &c->services->svcs[j];
 		if (pass == NULL)
-			check_problem(c, "service %s (postscreen) hands clients "
-				      "to \"%s\", but services.conf has no "
-				      "unix row of that name: add \"%s unix - "
-				      "- n - 100 smtpd\"", svc->name, name,
-				      name);
+			check_problem(c, "service %s (postscreen) hands "
+				      "clients to \"%s\", but services.conf "
+				      "has no unix row of that name: add "
+				      "\"%s unix - - n - 100 smtpd\"",
+				      svc->name, name, name);
 		else if (strstr(pass->argv[0], "smtpd") == NULL)
-			check_problem(c, "service %s (postscreen) hands clients "
-				      "to \"%s\", which runs %s, not smtpd",
-				      svc->name, name, pass->argv[0]);
+			check_problem(c, "service %s (postscreen) hands "
+				      "clients to \"%s\", which runs %s, not "
+				      "smtpd", svc->name, name, pass->argv[0]);
 	}
 	if (have_postscreen && !have_anvil)
 		check_warning(c, "no anvil row in services.conf: connection "

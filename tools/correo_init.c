@@ -6,8 +6,9 @@
  *
  * Writes DIR/correo.conf (every path under DIR), DIR/services.conf (smtp
  * on ADDR:BASE+25, submission on BASE+587 and BASE+465, each behind
- * postscreen, anvil, qmgr, local, auth; later services commented out), DIR/tls/ (a self-signed
- * certificate for mail.D and a session ticket key), the queue
+ * postscreen, anvil, qmgr, local, auth; later services commented out),
+ * DIR/tls/ (a self-signed certificate for mail.D and a session ticket
+ * key), the queue
  * tree of queue_dirs[] with its modes, DIR/log/, DIR/mail/ and a demo
  * virtual mailbox demo@D with its tables built. BASE defaults to a range
  * whose ports are free right now; ADDR to 127.0.0.1, so instances on a
