@@ -596,7 +596,10 @@ class FloodTest(harness.TestCase):
             inst, "127.0.0.2", 1000, "127.0.0.3", 1000)
         self.assertEqual(greeted, [50, 50])
         self.assertEqual(held, [50, 50])
-        self.assertLessEqual(smtpds, 2 * 50 + 6)
+        # Only the silent EHLO sessions hold an smtpd, 50 per port, plus
+        # the idle ones master keeps ready and those that served the
+        # refused clients and the normal sessions (a few per pass row).
+        self.assertLessEqual(smtpds, 2 * 50 + 20)
         self.assertIn("Connection concurrency limit exceeded: 51 from"
                       " unknown[127.0.0.3] for service smtpd", inst.log())
 
@@ -610,7 +613,7 @@ class FloodTest(harness.TestCase):
             inst, "127.0.0.1", 1000, "127.0.0.1", 20)
         self.assertEqual(greeted, [1000, 200])
         self.assertEqual(held, [20, 4])
-        self.assertLessEqual(smtpds, 20 + 4 + 6)
+        self.assertLessEqual(smtpds, 20 + 4 + 20)
 
 
 if __name__ == "__main__":
