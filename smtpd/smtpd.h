@@ -13,6 +13,7 @@
  * the lookup tables are opened once per process and shared by every
  * session it serves. */
 
+struct anvil_client;
 struct auth_client;
 struct cfg;
 struct cidr_list;
@@ -168,6 +169,14 @@ struct smtpd_config {
 	char **mechanisms;		/* auth_mechanisms */
 	struct auth_client *auth;
 	struct dict **sender_login_maps;	/* NULL-terminated */
+
+	/* Connection limits and stress (smtpd_limit.c). */
+	struct anvil_client *anvil;
+	const char *service;		/* anvil's name for this service */
+	long conn_count_limit;
+	long conn_rate_limit;
+	long process_limit;		/* maxproc of our row; 0: none */
+	int stress_timeout;
 };
 
 /* ---- smtpd_proto.c: one session ---- */
@@ -226,10 +235,23 @@ struct smtpd_session {
 	int last_code;		/* code of the last reply sent */
 	const char *where;	/* last command name, for log lines */
 	bool quit;		/* end the session after this command */
+	bool anvil_registered;	/* anvil counts this session */
+	bool stress;		/* short timeout, first error ends it */
+};
+
+/* A client handed over by postscreen (smtpd_pass.c). */
+struct smtpd_handoff {
+	bool greeted;		/* postscreen sent the 220 */
+	const char *input;	/* bytes the client sent after it */
+	size_t input_len;
 };
 
 /* Serve one connected client on fd (closed on return). */
 void smtpd_session_run(const struct smtpd_config *cfg, int fd);
+/* The same for a client postscreen handed over: no greeting if it sent
+ * one, and its buffered input read first. */
+void smtpd_session_run_passed(const struct smtpd_config *cfg, int fd,
+			      const struct smtpd_handoff *h);
 /* Forget the transaction (RSET, HELO, after DATA); aborts a half-written
  * queue file. */
 void smtpd_transaction_reset(struct smtpd_session *s);
@@ -289,6 +311,23 @@ int smtpd_auth_sender_ok(struct smtpd_session *s, const char *sender);
 bool smtpd_auth_check_mail(struct smtpd_session *s, const char *sender);
 /* Forget the login (end of session). */
 void smtpd_auth_reset(struct smtpd_session *s);
+
+/* ---- smtpd_limit.c: connection limits (anvil) and stress mode ---- */
+
+/* Open the anvil client, read the limits and our process limit from
+ * services.conf (pre_init). */
+void smtpd_limit_init(struct smtpd_config *c, struct cfg *cfg);
+/* Register the session with anvil; enter stress mode when the service
+ * is nearly full. False (reply and log done) when a client outside
+ * $mynetworks is over a limit: the session must end. */
+bool smtpd_limit_connect(struct smtpd_session *s);
+void smtpd_limit_disconnect(struct smtpd_session *s);
+
+/* ---- smtpd_pass.c: clients handed over by postscreen ---- */
+
+/* Receive one client from postscreen on the pass connection fd (fd is
+ * not closed) and serve it. */
+void smtpd_pass_serve(const struct smtpd_config *c, int fd);
 
 /* ---- smtpd_header.c: missing headers of submitted mail ---- */
 

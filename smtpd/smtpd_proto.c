@@ -2,9 +2,11 @@
  * smtpd_proto: the SMTP session, its command loop and state machine
  * (smtpd.h).
  *
- * One session is: the 220 greeting, then commands read one line at a
- * time with lio_read_line (at most $line_length_limit octets, at least
- * 512 as RFC 5321 4.5.3.1.4 requires), each answered through
+ * One session is: the connection limits (smtpd_limit.c), the 220
+ * greeting (unless postscreen sent it: smtpd_session_run_passed), then
+ * commands read one line at a time with lio_read_line (at most
+ * $line_length_limit octets, at least 512 as RFC 5321 4.5.3.1.4
+ * requires), each answered through
  * smtpd_reply. The transaction state is the envelope: MAIL sets the
  * sender, each accepted RCPT adds a recipient, DATA or BDAT stream the
  * content into the queue (smtpd_data.c). Sequence errors get 503 5.5.1,
@@ -436,8 +438,9 @@ static void smtpd_log_disconnect(struct smtpd_session *s)
 static void smtpd_loop(struct smtpd_session *s)
 {
 	while (!s->quit) {
-		if (s->cfg->hard_error_limit > 0 &&
-		    s->errors >= (unsigned)s->cfg->hard_error_limit) {
+		if ((s->cfg->hard_error_limit > 0 || s->stress) &&
+		    s->errors >= (s->stress ? 1U :
+				  (unsigned)s->cfg->hard_error_limit)) {
 			msg_info("too many errors after %s from %s[%s]",
 				 s->where, s->client_name, s->client_addr);
 			smtpd_reply(s, "421 4.7.0 %s Error: too many errors",
@@ -496,7 +499,36 @@ static void smtpd_session_peer(struct smtpd_session *s, int fd)
 	}
 }
 
-void smtpd_session_run(const struct smtpd_config *cfg, int fd)
+/* Read and drop what the client already sent, so that closing the
+ * socket sends FIN after our last reply instead of a reset that may
+ * destroy the reply in the client's buffer (a client handed over by
+ * postscreen has always sent something). Never waits. */
+static void smtpd_drain_input(int fd)
+{
+	char buf[4096];
+	int i;
+
+	for (i = 0; i < 16; i++)
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			break;
+}
+
+/* The greeting, unless postscreen sent it; in wrapper mode the TLS
+ * handshake comes first. False if the session is over. */
+static bool smtpd_session_open(struct smtpd_session *s,
+			       const struct smtpd_handoff *h)
+{
+	if (!smtpd_limit_connect(s))
+		return false;
+	if (s->cfg->tls_wrapper && !smtpd_tls_wrap(s))
+		return false;
+	if (h == NULL || !h->greeted)
+		smtpd_reply(s, "220 %s", s->cfg->banner);
+	return true;
+}
+
+void smtpd_session_run_passed(const struct smtpd_config *cfg, int fd,
+			      const struct smtpd_handoff *h)
 {
 	struct smtpd_session *s = mem_alloc(sizeof(*s));
 
@@ -506,11 +538,18 @@ void smtpd_session_run(const struct smtpd_config *cfg, int fd)
 	smtpd_transaction_reset(s);
 	smtpd_session_peer(s, fd);
 	s->lio = lio_create(fd, cfg->timeout);
+	if (h != NULL && h->input_len > 0 &&
+	    !lio_push_input(s->lio, h->input, h->input_len))
+		msg_panic("smtpd: %zu bytes of handed-over input do not fit",
+			  h->input_len);
 	msg_info("connect from %s[%s]", s->client_name, s->client_addr);
-	if (!cfg->tls_wrapper || smtpd_tls_wrap(s)) {
-		smtpd_reply(s, "220 %s", cfg->banner);
+	if (smtpd_session_open(s, h)) {
 		smtpd_loop(s);
+	} else {
+		(void)lio_flush(s->lio);
+		smtpd_drain_input(fd);
 	}
+	smtpd_limit_disconnect(s);
 	smtpd_transaction_reset(s);
 	smtpd_log_disconnect(s);
 	smtpd_tls_end(s);
@@ -521,4 +560,9 @@ void smtpd_session_run(const struct smtpd_config *cfg, int fd)
 	str_release(&s->buf);
 	str_release(&s->hbuf);
 	mem_free(s);
+}
+
+void smtpd_session_run(const struct smtpd_config *cfg, int fd)
+{
+	smtpd_session_run_passed(cfg, fd, NULL);
 }

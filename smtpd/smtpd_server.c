@@ -5,10 +5,12 @@
  * Configuration is read once per process: smtpd_pre_init (privileged,
  * before any chroot) opens the lookup tables through resolve_create,
  * parses $mynetworks, loads the TLS certificate and key (smtpd_tls.c)
- * and opens $smtpd_sender_login_maps (smtpd_auth.c); smtpd_post_init
+ * opens $smtpd_sender_login_maps (smtpd_auth.c) and the anvil client
+ * (smtpd_limit.c); smtpd_post_init
  * reads the limits. smtpd_serve then runs one session per accepted
  * client with no further config work, so a session costs no more than
- * its protocol.
+ * its protocol. A row of type unix receives clients from postscreen
+ * instead of accepting them (smtpd_pass.c).
  *
  * SECURITY: pre_init runs with the privileges master gave us, only to
  * open tables the admin configured; everything after runs as the mail
@@ -16,8 +18,9 @@
  */
 #include "config.h"
 
-#include <unistd.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "cidr.h"
@@ -43,6 +46,7 @@ void smtpd_pre_init(void *ctx)
 		msg_fatal("cannot open address tables: %s", error);
 	smtpd_tls_init(&smtpd_config, cfg_main);
 	smtpd_auth_init(&smtpd_config, cfg_main);
+	smtpd_limit_init(&smtpd_config, cfg_main);
 }
 
 void smtpd_config_load(struct smtpd_config *c, struct cfg *cfg)
@@ -70,9 +74,25 @@ void smtpd_post_init(void *ctx)
 	smtpd_config_load(&smtpd_config, cfg_main);
 }
 
+/* A row of type unix is a pass service: postscreen's clients. */
+static bool smtpd_is_pass(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	       ss.ss_family == AF_UNIX;
+}
+
 void smtpd_serve(int fd, void *ctx)
 {
-	int own = dup(fd);	/* lio_free closes it; the skeleton closes fd */
+	int own;
+
+	if (smtpd_is_pass(fd)) {
+		smtpd_pass_serve(&smtpd_config, fd);
+		return;
+	}
+	own = dup(fd);	/* lio_free closes it; the skeleton closes fd */
 
 	if (own < 0) {
 		msg_warn("dup: %m");

@@ -269,6 +269,62 @@ static void check_concurrency(struct check *c)
 	}
 }
 
+/* The pass service a postscreen row hands its clients to: its own
+ * "-o postscreen_pass_service=X", else the correo.conf value. */
+static const char *check_pass_name(struct check *c, const struct svc *svc)
+{
+	const char *key = "postscreen_pass_service=";
+	const char *name = tool_cfg_str(c->cfg, "postscreen_pass_service",
+					"smtpd");
+	int k;
+
+	for (k = 1; k < svc->argc; k++)
+		if (str_has_prefix(svc->argv[k], key))
+			name = svc->argv[k] + strlen(key);
+	return name;
+}
+
+/* Each postscreen row needs an smtpd row of type unix to hand clients
+ * to, and anvil to count them (without it the limits are off). */
+static void check_postscreen(struct check *c)
+{
+	const struct svc *svc, *pass;
+	const char *name, *prog;
+	bool have_anvil = false, have_postscreen = false;
+	int i, j;
+
+	for (i = 0; c->services != NULL && i < c->services->count; i++) {
+		svc = &c->services->svcs[i];
+		prog = strrchr(svc->argv[0], '/');
+		prog = prog != NULL ? prog + 1 : svc->argv[0];
+		if (strcmp(prog, "anvil") == 0)
+			have_anvil = true;
+		if (strcmp(prog, "postscreen") != 0)
+			continue;
+		have_postscreen = true;
+		name = check_pass_name(c, svc);
+		pass = NULL;
+		for (j = 0; j < c->services->count; j++)
+			if (c->services->svcs[j].type == SVC_UNIX &&
+			    strcmp(c->services->svcs[j].name, name) == 0)
+				pass = &c->services->svcs[j];
+		if (pass == NULL)
+			check_problem(c, "service %s (postscreen) hands "
+				      "clients to \"%s\", but services.conf "
+				      "has no unix row of that name: add "
+				      "\"%s unix - - n - 100 smtpd\"",
+				      svc->name, name, name);
+		else if (strstr(pass->argv[0], "smtpd") == NULL)
+			check_problem(c, "service %s (postscreen) hands "
+				      "clients to \"%s\", which runs %s, not "
+				      "smtpd", svc->name, name, pass->argv[0]);
+	}
+	if (have_postscreen && !have_anvil)
+		check_warning(c, "no anvil row in services.conf: connection "
+			      "limits are not enforced (add \"anvil unix - - "
+			      "n - 1 anvil\")");
+}
+
 static void check_log(struct check *c)
 {
 	const char *log_file = tool_cfg_str(c->cfg, "log_file", "");
@@ -310,6 +366,7 @@ int tool_check(const char *config_dir, bool quiet)
 	check_queue(&c);
 	check_daemons(&c);
 	check_concurrency(&c);
+	check_postscreen(&c);
 	check_log(&c);
 	if (c.services != NULL)
 		svc_table_free(&c.services);

@@ -5,9 +5,10 @@
  *                   [--daemon-dir PATH]
  *
  * Writes DIR/correo.conf (every path under DIR), DIR/services.conf (smtp
- * on ADDR:BASE+25, submission on BASE+587 and BASE+465, qmgr, local,
- * auth; later services commented out), DIR/tls/ (a self-signed
- * certificate for mail.D and a session ticket key), the queue
+ * on ADDR:BASE+25, submission on BASE+587 and BASE+465, each behind
+ * postscreen, anvil, qmgr, local, auth; later services commented out),
+ * DIR/tls/ (a self-signed certificate for mail.D and a session ticket
+ * key), the queue
  * tree of queue_dirs[] with its modes, DIR/log/, DIR/mail/ and a demo
  * virtual mailbox demo@D with its tables built. BASE defaults to a range
  * whose ports are free right now; ADDR to 127.0.0.1, so instances on a
@@ -348,8 +349,16 @@ static bool init_services(const struct init *in)
 		   "(correo(8)).\n");
 	init_row(&s, "# ", "service", "type private user chroot wakeup "
 		 "maxproc command + args");
-	init_inet_row(&s, in, "", 25, "inet n       -    n      -      100"
-		      "     smtpd");
+	/* SMTP: postscreen holds each port's clients until they speak, then
+	 * hands them to the smtpd pass row named by
+	 * postscreen_pass_service; anvil counts clients for both.
+	 * postscreen(8), smtpd(8), anvil(8). */
+	init_inet_row(&s, in, "", 25, "inet n       -    n      -      1"
+		      "       postscreen");
+	init_row(&s, "", "smtpd", "unix -       -    n      -      100     "
+		 "smtpd");
+	init_row(&s, "", "anvil", "unix -       -    n      -      1       "
+		 "anvil");
 	init_row(&s, "", "qmgr", "unix -       -    n      300    1       "
 		 "qmgr");
 	init_row(&s, "", "local", "unix -       root n      -      10      "
@@ -357,15 +366,23 @@ static bool init_services(const struct init *in)
 	init_row(&s, "", "auth", "unix -       correo-auth n      -      1       "
 		 "auth");
 	/* Submission (RFC 6409, 8314): STARTTLS then AUTH on 587, TLS from
-	 * the first byte on 465; smtpd(8), correo.conf(5). */
-	init_inet_row(&s, in, "", 587, "inet n       -    n      -      100"
-		      "     smtpd -o smtpd_tls_security_level=encrypt"
-		      " -o smtpd_sasl_auth_enable=yes"
-		      " -o smtpd_require_auth=yes");
-	init_inet_row(&s, in, "", 465, "inet n       -    n      -      100"
-		      "     smtpd -o smtpd_tls_wrappermode=yes"
-		      " -o smtpd_sasl_auth_enable=yes"
-		      " -o smtpd_require_auth=yes");
+	 * the first byte on 465 (postscreen holds those clients until their
+	 * ClientHello); smtpd(8), correo.conf(5). */
+	init_inet_row(&s, in, "", 587, "inet n       -    n      -      1"
+		      "       postscreen"
+		      " -o postscreen_pass_service=submission");
+	init_row(&s, "", "submission", "unix -       -    n      -      100"
+		 "     smtpd -o smtpd_tls_security_level=encrypt"
+		 " -o smtpd_sasl_auth_enable=yes"
+		 " -o smtpd_require_auth=yes");
+	init_inet_row(&s, in, "", 465, "inet n       -    n      -      1"
+		      "       postscreen"
+		      " -o postscreen_pass_service=submissions"
+		      " -o smtpd_tls_wrappermode=yes");
+	init_row(&s, "", "submissions", "unix -       -    n      -      100"
+		 "     smtpd -o smtpd_tls_wrappermode=yes"
+		 " -o smtpd_sasl_auth_enable=yes"
+		 " -o smtpd_require_auth=yes");
 	init_row(&s, "", "pickup", "unix n       -    n      60     1       "
 		 "pickup");
 	/* Relay: qmgr hands non-local mail to private/<transport>. */

@@ -204,4 +204,41 @@ extern const struct attr_spec proto_auth_reply_spec[];
 #define PROTO_ATTR_DATA		"data"
 #define LOGIN_MARK		'L'
 
+/* Connection counting (smtpd, postscreen, the login front ends ->
+ * anvil, over private/anvil; see anvil(8) and common/ipc/anvil_client.h).
+ * anvil only counts; the client compares with its own limits, so one
+ * anvil serves services with different limits. A connection carries
+ * any number of requests; when it closes, anvil forgets every
+ * connection it registered (a crashed client leaks no counts).
+ *
+ *   request=connect  service=S  client_address=IP
+ *     reply: status=ok  count=N  rate=N  active=N
+ *       count: this client's simultaneous connections to S, this one
+ *       included; rate: its connections to S in the current
+ *       $anvil_rate_time_unit, this one included; active: every
+ *       client's connections to S (for stress decisions)
+ *   request=disconnect  service=S  client_address=IP
+ *     reply: status=ok
+ *
+ * The postscreen -> smtpd hand-off (over private/smtpd or whatever
+ * $postscreen_pass_service names) is one way, with no handshake: one
+ * fdpass marker byte (PROTO_PASS_MARKER) carrying the client socket,
+ * then one list
+ *
+ *   request=pass  greeted=0|1  [input=BYTES]
+ *
+ * greeted: postscreen already sent the 220 greeting; input: what the
+ * client sent after it (at most one command line), to be read by smtpd
+ * before anything else from the socket. */
+#define PROTO_ANVIL		"anvil"
+#define PROTO_REQ_CONNECT	"connect"
+#define PROTO_REQ_DISCONNECT	"disconnect"
+#define PROTO_ATTR_COUNT	"count"
+#define PROTO_ATTR_RATE		"rate"
+#define PROTO_ATTR_ACTIVE	"active"
+#define PROTO_REQ_PASS		"pass"
+#define PROTO_ATTR_GREETED	"greeted"
+#define PROTO_ATTR_INPUT	"input"
+#define PROTO_PASS_MARKER	'P'
+
 #endif

@@ -78,8 +78,10 @@ class InitTest(harness.TestCase):
             self.assertIn(line + "\n", conf)
         with open(os.path.join(inst.dir, "services.conf")) as f:
             svcs = f.read()
-        self.assertRegex(svcs, r"(?m)^127\.0\.0\.1:%d\s+inet\s.*smtpd$"
+        self.assertRegex(svcs, r"(?m)^127\.0\.0\.1:%d\s+inet\s.*postscreen$"
                          % inst.smtp_port)
+        self.assertRegex(svcs, r"(?m)^smtpd\s+unix\s.*smtpd$")
+        self.assertRegex(svcs, r"(?m)^anvil\s+unix\s.*anvil$")
         self.assertRegex(svcs, r"(?m)^qmgr\s+unix\s+-\s+-\s+n\s+300\s+1\s")
         self.assertRegex(svcs, r"(?m)^local\s+unix\s")
         with open(os.path.join(inst.dir, "vmailbox")) as f:
@@ -208,8 +210,9 @@ class CheckTest(harness.TestCase):
         inst = self.instance(config=TEST_CONFIG)
         inst.start()
         inst.wait_for_port(inst.smtp_port)
-        # wait_for_port's own connection is logged; let it finish.
-        inst.wait_for_log(r"disconnect from")
+        # wait_for_port's own connection is logged (by postscreen);
+        # let it finish.
+        inst.wait_for_log(r"disconnect from|DISCONNECT \[")
         before = len(inst.log())
         r = inst.status()
         self.assertRuns(r)

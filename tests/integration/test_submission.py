@@ -605,10 +605,16 @@ class TlsCheckTest(harness.TestCase):
         self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
         with open(os.path.join(a.dir, "services.conf")) as f:
             services = f.read()
-        self.assertRegex(services, r"(?m)^127\.0\.0\.1:%d .*smtpd .*"
-                         r"smtpd_tls_security_level=encrypt" % a.port(587))
-        self.assertRegex(services, r"(?m)^127\.0\.0\.1:%d .*smtpd .*"
+        # Each port's postscreen hands over to its smtpd pass row.
+        self.assertRegex(services, r"(?m)^127\.0\.0\.1:%d .*postscreen .*"
+                         r"postscreen_pass_service=submission$"
+                         % a.port(587))
+        self.assertRegex(services, r"(?m)^submission .*smtpd .*"
+                         r"smtpd_tls_security_level=encrypt")
+        self.assertRegex(services, r"(?m)^127\.0\.0\.1:%d .*postscreen .*"
                          r"smtpd_tls_wrappermode=yes" % a.port(465))
+        self.assertRegex(services, r"(?m)^submissions .*smtpd .*"
+                         r"smtpd_tls_wrappermode=yes")
         # Another instance's key does not match this certificate.
         b = self.instance()
         with open(os.path.join(b.dir, "tls", "key.pem"), "rb") as f:
