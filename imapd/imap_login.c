@@ -31,6 +31,11 @@
 #define IMAP_LOGIN_CAPS "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE " \
 	"LITERAL+"
 
+/* The longest line before login: an ID command at RFC 2971's limits (30
+ * fields of 30 octets with values of 1024) fits, and so does an
+ * AUTHENTICATE with the longest initial response. */
+#define IMAP_LOGIN_LINE_MAX (40 * 1024)
+
 struct imap_login_state {
 	struct imap_parser *parser;
 	struct str tag;		/* of the command being answered */
@@ -40,9 +45,9 @@ static struct imap_login_state *imap_login_state(struct login_client *c)
 {
 	struct imap_login_state *st = login_client_pctx(c);
 	struct imap_parser_limits limits = {
-		.line_max = SASL_MAX_RESPONSE + 1024,
+		.line_max = IMAP_LOGIN_LINE_MAX,
 		.literal_max = SASL_MAX_RESPONSE,
-		.args_max = 16,
+		.args_max = 128,	/* ID: 30 pairs */
 		.depth_max = 4,
 		.literal_plus = true,
 	};
@@ -303,7 +308,7 @@ const struct login_proto imap_login_proto = {
 	.spawner_socket = "private/imapd",
 	.tls_wrapper_key = "imap_tls_wrapper",
 	.plaintext_key = "imap_disable_plaintext_auth",
-	.line_max = SASL_MAX_RESPONSE + 1024,
+	.line_max = IMAP_LOGIN_LINE_MAX,
 	.greet = imap_login_greet,
 	.command = imap_login_command,
 	.challenge = imap_login_challenge,

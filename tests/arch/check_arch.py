@@ -31,7 +31,8 @@ DAEMON_DIRS = ["master", "smtpd", "qmgr", "pickup", "delivery", "auth",
 FORBIDDEN_IN_LOGIN = re.compile(
     r"^(dict_|db_create|db_env|crypt|auth_passdb|passdb_|maildir_|"
     r"uidlist_|store_|queue_file_|resolve_)")
-LOGIN_PROGRAMS = ["libexec/pop3-login", "libexec/imap-login"]
+LOGIN_PROGRAMS = ["libexec/pop3-login", "libexec/imap-login",
+                  "libexec/postscreen"]
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
