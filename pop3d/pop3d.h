@@ -8,7 +8,7 @@
 
 #include "lio.h"
 #include "str.h"
-#include "uidlist.h"
+#include "store.h"
 
 /* The POP3 mail side (libexec/pop3d).
  *
@@ -39,20 +39,32 @@ void pop3d_mail_main(void) __attribute__((noreturn));
 void pop3d_session_run(int fd, const struct pop3d_session_args *args)
 	__attribute__((noreturn));
 
-/* The INBOX as one session sees it: message n is recs[n - 1]. */
+/* One message as the session sees it (the list is fixed at login, as
+ * RFC 1939 asks). */
+struct pop3d_msg {
+	uint32_t uid;
+	uint64_t vsize;		/* size with CRLF line ends */
+};
+
+/* The INBOX as one session sees it, through the mailbox store: message
+ * n is msgs[n - 1]. */
 struct pop3d_mbox {
-	struct uidlist ul;
+	struct store_folder *folder;
+	uint32_t validity;
+	struct pop3d_msg *msgs;
+	size_t count;
 	unsigned char *deleted;	/* one flag per message */
 	size_t ndeleted;
 	uint64_t size;		/* of the messages not deleted */
 };
 
-/* Synchronize and load the Maildir in the current directory. False with
- * a reason. */
+/* Open the Maildir in the current directory through the store (its
+ * index is built, or migrated from correo-uidlist, on first access;
+ * messages still in new/ move to cur/). False with a reason. */
 bool pop3d_mbox_open(struct pop3d_mbox *mb, struct str *error_r);
 void pop3d_mbox_free(struct pop3d_mbox *mb);
 /* Open message idx (0-based) for reading; -1 with errno set. Follows a
- * file renamed since the scan (its flags changed). */
+ * file renamed since the session began (its flags changed). */
 int pop3d_mbox_open_msg(struct pop3d_mbox *mb, size_t idx);
 /* Stream the message on fd to lio with CRLF line ends and dot-stuffing,
  * ending with ".\r\n". body_lines >= 0: the header, the blank line and

@@ -1,10 +1,12 @@
 /*
  * pop3d_mbox: the Maildir INBOX of one POP3 session (pop3d.h).
  *
- * Opening synchronizes the folder's UID list once (uidlist_sync: new/ is
- * moved to cur/, new names get uids, sizes with CRLF line ends are
- * computed once per message and kept in the list), so STAT, LIST and UIDL
- * cost no file access at all. Messages are streamed through a buffer:
+ * Opening reads the folder through the mailbox store (store.h): its
+ * index gives every message's UID and size with CRLF line ends, so STAT,
+ * LIST and UIDL cost no file access at all (POP3's former correo-uidlist
+ * becomes the index on first access, UIDLs unchanged); messages still in
+ * new/ move to cur/, and DELE + QUIT expunges through the index, so IMAP
+ * sessions see the deletions at once. Messages are streamed through a buffer:
  * Maildir files have LF line ends, POP3 wants CRLF and dot-stuffing, so
  * sendfile is no use; one read and at most one write per 64 kB, and
  * no read to find the end of a file shorter than that.
@@ -32,66 +34,45 @@
 
 bool pop3d_mbox_open(struct pop3d_mbox *mb, struct str *error_r)
 {
-	size_t i;
+	uint32_t *claimed = NULL;
 
 	memset(mb, 0, sizeof(*mb));
-	if (!uidlist_sync(".", &mb->ul, POP3D_LOCK_TIMEOUT, error_r))
+	mb->folder = store_folder_open(".", false, error_r);
+	if (mb->folder == NULL)
 		return false;
-	mb->deleted = mem_alloc(mb->ul.count + 1);
-	for (i = 0; i < mb->ul.count; i++)
-		mb->size += mb->ul.recs[i].vsize;
+	/* As before the store, POP3 moves what it has seen to cur/. */
+	if (store_claim_new(mb->folder, &claimed, error_r) < 0) {
+		store_folder_free(&mb->folder);
+		return false;
+	}
+	free(claimed);
+	mb->validity = mb->folder->uidvalidity;
+	mb->count = mb->folder->count;
+	mb->msgs = mem_array(mb->count + 1, sizeof(*mb->msgs));
+	mb->deleted = mem_alloc(mb->count + 1);
+	for (size_t i = 0; i < mb->count; i++) {
+		mb->msgs[i].uid = mb->folder->msgs[i].uid;
+		mb->msgs[i].vsize = mb->folder->msgs[i].vsize;
+		mb->size += mb->msgs[i].vsize;
+	}
 	return true;
 }
 
 void pop3d_mbox_free(struct pop3d_mbox *mb)
 {
-	uidlist_clear(&mb->ul);
+	store_folder_free(&mb->folder);
+	mem_free(mb->msgs);
 	mem_free(mb->deleted);
-}
-
-/* The message's file was renamed (new flags): find it again in cur/. */
-static bool pop3d_mbox_refind(struct uidlist_rec *r)
-{
-	size_t len = strlen(r->name);
-	struct dirent *de;
-	bool found = false;
-	DIR *d;
-
-	d = opendir("cur");
-	if (d == NULL)
-		return false;
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, r->name, len) == 0 &&
-		    (de->d_name[len] == ':' || de->d_name[len] == '\0')) {
-			free(r->file);
-			r->file = mem_strdup(de->d_name);
-			found = true;
-			break;
-		}
-	}
-	closedir(d);
-	return found;
-}
-
-static int pop3d_mbox_open_file(const struct uidlist_rec *r)
-{
-	struct str path = STR_INIT;
-	int fd;
-
-	str_printf(&path, "cur/%s", r->file);
-	fd = open(str_c(&path), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	str_release(&path);
-	return fd;
 }
 
 int pop3d_mbox_open_msg(struct pop3d_mbox *mb, size_t idx)
 {
-	struct uidlist_rec *r = &mb->ul.recs[idx];
-	int fd;
+	struct str error = STR_INIT;
+	int fd = store_msg_open(mb->folder, mb->msgs[idx].uid, &error);
 
-	fd = pop3d_mbox_open_file(r);
-	if (fd < 0 && errno == ENOENT && pop3d_mbox_refind(r))
-		fd = pop3d_mbox_open_file(r);
+	if (fd < 0 && errno != ENOENT)
+		msg_warn("%s", str_c(&error));
+	str_release(&error);
 	return fd;
 }
 
@@ -194,30 +175,20 @@ bool pop3d_mbox_send(struct lio *lio, int fd, long body_lines,
 
 size_t pop3d_mbox_expunge(struct pop3d_mbox *mb)
 {
-	struct str path = STR_INIT;
-	struct uidlist_rec *r;
-	size_t i, failed = 0;
+	struct str error = STR_INIT;
+	uint32_t *uids = mem_array(mb->count + 1, sizeof(*uids));
+	size_t n = 0, failed = 0;
 
-	for (i = 0; i < mb->ul.count; i++) {
-		if (!mb->deleted[i])
-			continue;
-		r = &mb->ul.recs[i];
-		str_clear(&path);
-		str_printf(&path, "cur/%s", r->file);
-		if (unlink(str_c(&path)) == 0)
-			continue;
-		if (errno == ENOENT && pop3d_mbox_refind(r)) {
-			str_clear(&path);
-			str_printf(&path, "cur/%s", r->file);
-			if (unlink(str_c(&path)) == 0)
-				continue;
-		}
-		/* Gone already (another client expunged it) is fine. */
-		if (errno == ENOENT)
-			continue;
-		msg_warn("unlink %s: %m", str_c(&path));
-		failed++;
+	for (size_t i = 0; i < mb->count; i++)
+		if (mb->deleted[i])
+			uids[n++] = mb->msgs[i].uid;
+	/* Through the index, so IMAP sessions see them go; messages
+	 * another client removed already are simply not there. */
+	if (n > 0 && store_expunge(mb->folder, uids, n, &error) < 0) {
+		msg_warn("expunge: %s", str_c(&error));
+		failed = n;
 	}
-	str_release(&path);
+	free(uids);
+	str_release(&error);
 	return failed;
 }

@@ -10,7 +10,7 @@
  * sessions do not take it; they see POP3's deletions like any other
  * Maildir client's.
  *
- * UIDLs are the folder's UID list entries, "%08X%08X" of uid and
+ * UIDLs are the mailbox store's UIDs, "%08X%08X" of uid and
  * UIDVALIDITY (Dovecot's default format), so they survive sessions and
  * match the UIDs IMAP reports.
  *
@@ -66,7 +66,7 @@ static const char *pop3d_msgnum(struct pop3d_session *s, const char *arg,
 
 	if (!pop3_parse_number(arg, 1, ULONG_MAX, &n))
 		return "-ERR Invalid message number.";
-	if (n > s->mb.ul.count)
+	if (n > s->mb.count)
 		return "-ERR There's no message with that number.";
 	if (s->mb.deleted[n - 1])
 		return "-ERR Message is deleted.";
@@ -77,18 +77,18 @@ static const char *pop3d_msgnum(struct pop3d_session *s, const char *arg,
 static void pop3d_cmd_stat(struct pop3d_session *s)
 {
 	lio_printf(s->lio, "+OK %zu %llu\r\n",
-		   s->mb.ul.count - s->mb.ndeleted,
+		   s->mb.count - s->mb.ndeleted,
 		   (unsigned long long)s->mb.size);
 }
 
 static void pop3d_list_line(struct pop3d_session *s, size_t i, bool uidl,
 			    const char *prefix)
 {
-	const struct uidlist_rec *r = &s->mb.ul.recs[i];
+	const struct pop3d_msg *r = &s->mb.msgs[i];
 
 	if (uidl)
 		lio_printf(s->lio, "%s%zu %08X%08X\r\n", prefix, i + 1,
-			   r->uid, s->mb.ul.validity);
+			   r->uid, s->mb.validity);
 	else
 		lio_printf(s->lio, "%s%zu %llu\r\n", prefix, i + 1,
 			   (unsigned long long)r->vsize);
@@ -109,7 +109,7 @@ static void pop3d_cmd_list(struct pop3d_session *s,
 		return;
 	}
 	pop3d_reply(s, "+OK");
-	for (i = 0; i < s->mb.ul.count; i++)
+	for (i = 0; i < s->mb.count; i++)
 		if (!s->mb.deleted[i])
 			pop3d_list_line(s, i, uidl, "");
 	lio_puts(s->lio, ".\r\n");
@@ -133,8 +133,8 @@ static void pop3d_cmd_retr(struct pop3d_session *s,
 	}
 	fd = pop3d_mbox_open_msg(&s->mb, i);
 	if (fd < 0) {
-		msg_warn("user=<%s>: open %s: %m", s->args->user,
-			 s->mb.ul.recs[i].file);
+		msg_warn("user=<%s>: open message uid %u: %m",
+			 s->args->user, s->mb.msgs[i].uid);
 		pop3d_reply(s, errno == ENOENT ?
 			    "-ERR Message was removed by another client." :
 			    "-ERR [SYS/TEMP] Cannot read the message.");
@@ -145,13 +145,13 @@ static void pop3d_cmd_retr(struct pop3d_session *s,
 		s->top_count++;
 	} else {
 		lio_printf(s->lio, "+OK %llu octets\r\n",
-			   (unsigned long long)s->mb.ul.recs[i].vsize);
+			   (unsigned long long)s->mb.msgs[i].vsize);
 		s->retr_count++;
 	}
 	if (!pop3d_mbox_send(s->lio, fd, top ? (long)lines : -1,
 			     top ? &s->top_bytes : &s->retr_bytes)) {
-		msg_error("user=<%s>: read %s: %m", s->args->user,
-			  s->mb.ul.recs[i].file);
+		msg_error("user=<%s>: read message uid %u: %m",
+			  s->args->user, s->mb.msgs[i].uid);
 		s->quit = true;	/* the reply is cut short */
 	}
 	close(fd);
@@ -170,7 +170,7 @@ static void pop3d_cmd_dele(struct pop3d_session *s,
 	}
 	s->mb.deleted[i] = 1;
 	s->mb.ndeleted++;
-	s->mb.size -= s->mb.ul.recs[i].vsize;
+	s->mb.size -= s->mb.msgs[i].vsize;
 	pop3d_reply(s, "+OK Marked to be deleted.");
 }
 
@@ -178,10 +178,10 @@ static void pop3d_cmd_rset(struct pop3d_session *s)
 {
 	size_t i;
 
-	for (i = 0; i < s->mb.ul.count; i++)
+	for (i = 0; i < s->mb.count; i++)
 		if (s->mb.deleted[i]) {
 			s->mb.deleted[i] = 0;
-			s->mb.size += s->mb.ul.recs[i].vsize;
+			s->mb.size += s->mb.msgs[i].vsize;
 		}
 	s->mb.ndeleted = 0;
 	pop3d_reply(s, "+OK");
@@ -307,7 +307,7 @@ void pop3d_session_run(int fd, const struct pop3d_session_args *a)
 		 "del=%zu/%zu, size=%llu", a->user, a->addr, s.top_count,
 		 (unsigned long long)s.top_bytes, s.retr_count,
 		 (unsigned long long)s.retr_bytes,
-		 s.updated ? s.mb.ndeleted : 0, s.mb.ul.count,
+		 s.updated ? s.mb.ndeleted : 0, s.mb.count,
 		 (unsigned long long)s.mb.size);
 	exit(0);
 }

@@ -14,6 +14,8 @@ mailbox owner, never root, holding no socket but its client and its log.
 import base64
 import imaplib
 import os
+import poplib
+import re
 import socket
 import ssl
 import subprocess
@@ -202,6 +204,32 @@ class ImapTest(harness.TestCase):
                        "socket:")]
         self.assertLessEqual(len(sockets), 2, sockets)
         self.assertTrue(set(sockets) <= {"0", "1", "2"}, sockets)
+
+    def test_pop3_and_imap_agree(self):
+        for n in (1, 2):
+            self.inst.send_mail("alice@example.org", [USER],
+                                "Subject: m%d\r\n\r\nbody %d\r\n" % (n, n))
+            self.inst.wait_for_maildir("demo.test/bob", n)
+        m = self.login()
+        typ, data = m.select("INBOX")
+        validity = int(m.untagged_responses["UIDVALIDITY"][-1])
+        uids = [int(re.search(rb"UID (\d+)", x).group(1))
+                for x in m.fetch("1:*", "(UID)")[1]]
+        p = poplib.POP3("127.0.0.1", self.inst.port(110), timeout=30)
+        p.user(USER)
+        p.pass_(PASSWORD)
+        uidls = [l.split()[1].decode() for l in p.uidl()[1]]
+        # The same messages under the same names: UIDL is uid and
+        # UIDVALIDITY, as Dovecot's default.
+        self.assertEqual(uidls, ["%08X%08X" % (u, validity) for u in uids])
+        p.dele(1)
+        p.quit()
+        # The POP3 deletion reaches the IMAP session as an EXPUNGE.
+        m.noop()
+        self.assertEqual(m.untagged_responses.pop("EXPUNGE", None), [b"1"])
+        left = [int(re.search(rb"UID (\d+)", x).group(1))
+                for x in m.fetch("1:*", "(UID)")[1]]
+        self.assertEqual(left, uids[1:])
 
     def test_root_mode_mail_process_user(self):
         if not harness.is_root():

@@ -388,10 +388,34 @@ class Pop3Test(harness.TestCase):
         second = uidls()
         self.assertEqual(second[:2], first)
         self.assertNotIn(second[2], first)
-        # Messages moved to cur/, the UID list exists.
+        # Messages moved to cur/, the store's index exists.
         self.assertEqual(os.listdir(os.path.join(self.maildir, "new")), [])
         self.assertTrue(os.path.exists(os.path.join(self.maildir,
-                                                    "correo-uidlist")))
+                                                    "correo-index")))
+
+    def test_uidlist_migrated(self):
+        # A mailbox from before the store: POP3's correo-uidlist gives
+        # the UIDs, so the UIDLs clients remember do not change.
+        a = self.put(MESSAGES[0])
+        b = self.put(MESSAGES[1])
+        for name in (a, b):
+            os.rename(os.path.join(self.maildir, "new", name),
+                      os.path.join(self.maildir, "cur", name + ":2,"))
+        path = os.path.join(self.maildir, "correo-uidlist")
+        with open(path, "w") as f:
+            f.write("1 V1234567 N60\n41 :%s\n57 :%s\n" % (a, b))
+        uid, gid = self.owner_ids()
+        os.chown(path, uid, gid)
+        self.put(MESSAGES[2])
+        self.start()
+        c = self.client()
+        c.assert_ok(c.login())
+        c.assert_ok(c.cmd("UIDL"))
+        u = [x.split()[1] for x in c.multi().decode().split("\r\n")[:-1]]
+        c.assert_ok(c.cmd("QUIT"))
+        self.assertEqual(u, ["%08X%08X" % (41, 1234567),
+                             "%08X%08X" % (57, 1234567),
+                             "%08X%08X" % (60, 1234567)])
 
     def test_in_use(self):
         self.put(MESSAGES[0])
