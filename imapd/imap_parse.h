@@ -78,7 +78,7 @@ struct imap_arg {
 struct imap_cmd {
 	const char *tag;	/* NULL until read */
 	const char *name;	/* NULL until read; upper case */
-	bool uid;		/* UID COPY/FETCH/... : name is the second word */
+	bool uid;		/* UID FETCH etc.: name is the second word */
 	const struct imap_arg *args;	/* ends with IMAP_ARG_EOL */
 	unsigned int nargs;
 };

@@ -107,7 +107,8 @@ static char *run(struct imap_parser *p, const char *input, size_t len,
 			str_printf(&out, "ERROR %s %s%s\n",
 				   cmd->tag != NULL ? cmd->tag : "*",
 				   imap_parser_error(p),
-				   imap_parser_error_toobig(p) ? " TOOBIG" : "");
+				   imap_parser_error_toobig(p) ?
+				   " TOOBIG" : "");
 			break;
 		case IMAP_PARSE_FATAL:
 			str_printf(&out, "FATAL %s\n", imap_parser_error(p));
@@ -189,7 +190,8 @@ START_TEST(test_tokens)
 	ck_parse("a X \"\" nil NIL Nil \"NIL\"\r\n",
 		 "DONE a X [Q: NIL NIL NIL Q:NIL]\n");
 	ck_parse("a STORE 1 +FLAGS (\\Seen \\Deleted $Junk)\r\n",
-		 "DONE a STORE [A:1 A:+FLAGS (A:\\Seen A:\\Deleted A:$Junk)]\n");
+		 "DONE a STORE [A:1 A:+FLAGS "
+		 "(A:\\Seen A:\\Deleted A:$Junk)]\n");
 	ck_parse("a LIST \"\" %\r\n", "DONE a LIST [Q: A:%]\n");
 	ck_parse("a LIST \"\" *\r\n", "DONE a LIST [Q: A:*]\n");
 	ck_parse("a X () (()) ((a) b)\r\n",
@@ -213,7 +215,8 @@ START_TEST(test_tokens)
 	ck_parse("a X ~\r\n", "DONE a X [A:~]\n");
 	ck_parse("+ NOOP\r\n", "ERROR * Missing tag\n");
 	ck_parse("* NOOP\r\n", "ERROR * Missing tag\n");
-	ck_parse(" NOOP\r\nb NOOP\r\n", "ERROR * Missing tag\nDONE b NOOP []\n");
+	ck_parse(" NOOP\r\nb NOOP\r\n",
+		 "ERROR * Missing tag\nDONE b NOOP []\n");
 	ck_parse("a\\b NOOP\r\n", "ERROR * Invalid characters in tag\n");
 	ck_parse("a N(OOP\r\n", "ERROR a Invalid characters in command name\n");
 }

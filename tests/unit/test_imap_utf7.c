@@ -79,47 +79,51 @@ START_TEST(test_vectors)
 }
 END_TEST
 
+/* Append code point cp to u as UTF-8. */
+static void put_cp(struct str *u, unsigned int cp)
+{
+	if (cp < 0x80) {
+		str_append_c(u, (char)cp);
+	} else if (cp < 0x800) {
+		str_append_c(u, (char)(0xc0 | (cp >> 6)));
+		str_append_c(u, (char)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		str_append_c(u, (char)(0xe0 | (cp >> 12)));
+		str_append_c(u, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		str_append_c(u, (char)(0x80 | (cp & 0x3f)));
+	} else {
+		str_append_c(u, (char)(0xf0 | (cp >> 18)));
+		str_append_c(u, (char)(0x80 | ((cp >> 12) & 0x3f)));
+		str_append_c(u, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		str_append_c(u, (char)(0x80 | (cp & 0x3f)));
+	}
+}
+
 START_TEST(test_roundtrip)
 {
-	/* Every code point class, encoded and decoded back. */
+	/* Every code point class, 1 to 4 times (alone and between ASCII),
+	 * encoded and decoded back. */
 	static const unsigned int cps[] = {
 		0x01, 0x1f, 0x7f, 0x80, 0xff, 0x100, 0x7ff, 0x800, 0xd7ff,
 		0xe000, 0xfffd, 0xffff, 0x10000, 0x10ffff,
 	};
 	struct str u = STR_INIT;
-	size_t i, j;
+	size_t i, j, k;
+	char *e, *d;
 
 	for (i = 0; i < sizeof(cps) / sizeof(cps[0]); i++) {
 		for (j = 1; j <= 4; j++) {
-			char *e, *d;
-			unsigned int cp = cps[i];
-			size_t k;
-
 			str_clear(&u);
 			for (k = 0; k < j; k++) {
 				if (k % 2 == 1)
 					str_append_c(&u, 'x');
-				if (cp < 0x80) {
-					str_append_c(&u, (char)cp);
-				} else if (cp < 0x800) {
-					str_append_c(&u, (char)(0xc0 | (cp >> 6)));
-					str_append_c(&u, (char)(0x80 | (cp & 0x3f)));
-				} else if (cp < 0x10000) {
-					str_append_c(&u, (char)(0xe0 | (cp >> 12)));
-					str_append_c(&u, (char)(0x80 | ((cp >> 6) & 0x3f)));
-					str_append_c(&u, (char)(0x80 | (cp & 0x3f)));
-				} else {
-					str_append_c(&u, (char)(0xf0 | (cp >> 18)));
-					str_append_c(&u, (char)(0x80 | ((cp >> 12) & 0x3f)));
-					str_append_c(&u, (char)(0x80 | ((cp >> 6) & 0x3f)));
-					str_append_c(&u, (char)(0x80 | (cp & 0x3f)));
-				}
+				put_cp(&u, cps[i]);
 			}
 			e = enc(str_c(&u));
 			ck_assert_ptr_nonnull(e);
 			d = dec(e);
 			ck_assert_msg(d != NULL && strcmp(d, str_c(&u)) == 0,
-				      "U+%04X x%zu: %s", cp, j, e);
+				      "U+%04X x%zu: %s", cps[i], j, e);
 			free(e);
 			free(d);
 		}
