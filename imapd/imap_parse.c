@@ -39,6 +39,7 @@
 #include "imap_utf7.h"
 
 #define IMAP_PARSE_NAME_MAX 64
+#define IMAP_ARENA_BLOCK 4000
 #define IMAP_PARSE_TAIL 32
 /* Announced literal sizes saturate here (far above any limit). */
 #define IMAP_PARSE_SIZE_CAP ((uint64_t)1 << 48)
@@ -118,7 +119,8 @@ static void *imap_arena_alloc(struct imap_parser *p, size_t size)
 	if (need < size)
 		msg_panic("imap_arena_alloc: size overflow");
 	if (b == NULL || b->size - b->used < need) {
-		size_t bsize = need > 4000 ? need : 4000;
+		size_t bsize = need > IMAP_ARENA_BLOCK ? need :
+			IMAP_ARENA_BLOCK;
 
 		b = mem_alloc(sizeof(*b) + bsize);
 		b->size = bsize;
@@ -130,7 +132,8 @@ static void *imap_arena_alloc(struct imap_parser *p, size_t size)
 	return ptr;
 }
 
-/* Free every block but the last one allocated (kept for reuse). */
+/* Free every block but the last one allocated, which is kept for reuse
+ * unless it is an oversized one (a big literal). */
 static void imap_arena_clear(struct imap_parser *p, bool all)
 {
 	struct imap_arena_block *b = p->arena, *next;
@@ -141,7 +144,7 @@ static void imap_arena_clear(struct imap_parser *p, bool all)
 		b = next->next;
 		free(next);
 	}
-	if (all) {
+	if (all || p->arena->size > IMAP_ARENA_BLOCK) {
 		free(p->arena);
 		p->arena = NULL;
 	} else {

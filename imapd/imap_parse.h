@@ -88,8 +88,8 @@ enum imap_parse_result {
 	IMAP_PARSE_MORE,
 	/* A synchronising literal follows: send a continuation ("+ Ready")
 	 * and feed its bytes. The tag and name are known; to refuse the
-	 * literal instead, answer BAD and call imap_parser_reset(): the
-	 * client will not send it. */
+	 * literal instead, answer NO or BAD and call imap_parser_refuse():
+	 * the client will not send it. */
 	IMAP_PARSE_CONT,
 	/* With stream_append: APPEND's message data follows, of
 	 * imap_parser_literal_size() bytes. If imap_parser_literal_sync(),
@@ -123,7 +123,9 @@ void imap_parser_free(struct imap_parser **p);
 enum imap_parse_result imap_parser_feed(struct imap_parser *p,
 					const void *data, size_t size,
 					size_t *consumed_r);
-/* Forget the command being read; the next byte starts a new one. */
+/* Forget the command being read; the next byte starts a new one (the
+ * caller knows the client sends nothing more of it; otherwise use
+ * imap_parser_refuse()). */
 void imap_parser_reset(struct imap_parser *p);
 /* Refuse the command after IMAP_PARSE_CONT or IMAP_PARSE_LITERAL (having
  * answered NO or BAD): what the client sends anyway (the data of a
