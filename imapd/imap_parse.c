@@ -921,7 +921,8 @@ bool imap_arg_get_astring(const struct imap_arg *arg, const char **r)
 
 bool imap_arg_get_string(const struct imap_arg *arg, const char **r)
 {
-	if (arg->type != IMAP_ARG_QUOTED && arg->type != IMAP_ARG_LITERAL)
+	if ((arg->type != IMAP_ARG_QUOTED && arg->type != IMAP_ARG_LITERAL) ||
+	    arg->streamed)
 		return false;
 	*r = arg->str;
 	return true;

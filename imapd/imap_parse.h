@@ -154,9 +154,10 @@ void imap_parser_set_literal_plus(struct imap_parser *p, bool on);
  * not of the wanted kind. */
 /* An atom (not NIL). */
 bool imap_arg_get_atom(const struct imap_arg *arg, const char **r);
-/* An astring: atom, NIL (as "NIL"), quoted or literal (not literal8). */
+/* An astring: atom, NIL (as "NIL"), quoted or literal (not literal8,
+ * not streamed). */
 bool imap_arg_get_astring(const struct imap_arg *arg, const char **r);
-/* A string: quoted or literal (not literal8). */
+/* A string: quoted or literal (not literal8, not streamed). */
 bool imap_arg_get_string(const struct imap_arg *arg, const char **r);
 /* An nstring: a string, or NIL as NULL. */
 bool imap_arg_get_nstring(const struct imap_arg *arg, const char **r);

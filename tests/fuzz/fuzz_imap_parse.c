@@ -45,6 +45,13 @@ static void check_args(const struct imap_arg *a, unsigned int count,
 		case IMAP_ARG_QUOTED:
 		case IMAP_ARG_LITERAL:
 		case IMAP_ARG_LITERAL8:
+			if (a->streamed) {
+				if (!lim.stream_append || a->str == NULL ||
+				    a->str[0] != '\0')
+					abort();
+				str_printf(out, " streamed %zu", a->len);
+				break;
+			}
 			if (a->str == NULL || a->str[a->len] != '\0')
 				abort();
 			if (a->type != IMAP_ARG_LITERAL8 &&

@@ -38,7 +38,10 @@ static void dump_args(struct str *out, const struct imap_arg *a)
 				   IMAP_ARG_LITERAL8 ? "L8" : "L", a->len,
 				   a->nonsync ? "+" : "");
 			if (a->streamed) {
+				const char *s;
+
 				ck_assert_str_eq(a->str, "");
+				ck_assert(!imap_arg_get_string(a, &s));
 				str_append(out, "streamed");
 				break;
 			}
