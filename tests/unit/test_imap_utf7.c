@@ -287,6 +287,50 @@ START_TEST(test_dirs)
 }
 END_TEST
 
+START_TEST(test_match)
+{
+	struct str big = STR_INIT;
+
+	ck_assert(imap_mailbox_match("*", "INBOX"));
+	ck_assert(imap_mailbox_match("*", "a.b.c"));
+	ck_assert(imap_mailbox_match("%", "Sent"));
+	ck_assert(!imap_mailbox_match("%", "a.b"));
+	ck_assert(imap_mailbox_match("a.%", "a.b"));
+	ck_assert(!imap_mailbox_match("a.%", "a.b.c"));
+	ck_assert(imap_mailbox_match("a.*", "a.b.c"));
+	ck_assert(!imap_mailbox_match("a.*", "a"));
+	ck_assert(imap_mailbox_match("a*", "a"));
+	ck_assert(imap_mailbox_match("%.%", "a.b"));
+	ck_assert(imap_mailbox_match("%b%", "abc"));
+	ck_assert(!imap_mailbox_match("%b%", "a.b"));
+	ck_assert(imap_mailbox_match("Sent", "Sent"));
+	ck_assert(!imap_mailbox_match("sent", "Sent"));
+	ck_assert(!imap_mailbox_match("Sen", "Sent"));
+	ck_assert(!imap_mailbox_match("", "Sent"));
+	ck_assert(imap_mailbox_match("", ""));
+	/* INBOX in any case. */
+	ck_assert(imap_mailbox_match("inbox", "INBOX"));
+	ck_assert(imap_mailbox_match("Inbox.%", "INBOX.sub"));
+	ck_assert(!imap_mailbox_match("inbox.SUB", "INBOX.sub"));
+	ck_assert(!imap_mailbox_match("inboxes", "INBOXES"));
+	ck_assert(imap_mailbox_match("INBOXES", "INBOXES"));
+	/* Many wildcards stay polynomial. */
+	while (big.len < IMAP_MAILBOX_PATTERN_MAX - 2)
+		str_append(&big, "*%");
+	str_append_c(&big, 'x');
+	ck_assert(!imap_mailbox_match(str_c(&big), "aaaaaaaaaaaaaaaaaaaaaaa"
+				      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaay"));
+	ck_assert(imap_mailbox_match(str_c(&big), "aaaaaaaaaaaaaaaaaaaaaaa"
+				     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaax"));
+	/* Longer patterns match nothing. */
+	str_clear(&big);
+	while (big.len <= IMAP_MAILBOX_PATTERN_MAX)
+		str_append_c(&big, '*');
+	ck_assert(!imap_mailbox_match(str_c(&big), "x"));
+	str_release(&big);
+}
+END_TEST
+
 static Suite *imap_utf7_suite(void)
 {
 	Suite *s = suite_create("imap_utf7");
@@ -300,6 +344,7 @@ static Suite *imap_utf7_suite(void)
 	tc = tcase_create("mailbox");
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_dirs);
+	tcase_add_test(tc, test_match);
 	suite_add_tcase(s, tc);
 	return s;
 }
