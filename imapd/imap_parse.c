@@ -510,8 +510,10 @@ static size_t imap_parse_literal_data(struct imap_parser *p,
 
 void imap_parser_refuse(struct imap_parser *p)
 {
+	/* The client sends the data of a {n+} regardless, and of a {n}
+	 * once it has begun. */
 	bool skip_data = (p->state == S_STREAM || p->state == S_LITDATA) &&
-		p->lit_nonsync && p->lit_got < p->lit_size;
+		(p->lit_nonsync || p->lit_got > 0) && p->lit_got < p->lit_size;
 
 	imap_parse_cmd_clear(p);
 	p->finished = false;
@@ -524,7 +526,9 @@ void imap_parser_refuse(struct imap_parser *p)
 	} else if (p->state == S_STREAM || p->state == S_LITDATA) {
 		/* A synchronising literal: the client sends nothing. */
 		p->state = S_NEW;
-	} else if (p->state != S_SKIP && p->state != S_SKIPLIT) {
+	} else if (p->state != S_SKIP && p->state != S_SKIPLIT &&
+		   p->state != S_NEW) {
+		/* In the middle of a line: skip the rest of it. */
 		p->state = S_SKIP;
 	}
 }

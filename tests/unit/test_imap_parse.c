@@ -457,6 +457,27 @@ START_TEST(test_refuse)
 	ck_assert(imap_parser_feed(p, in + used, strlen(in) - used, &used) ==
 		  IMAP_PARSE_DONE);
 	ck_assert_str_eq(imap_parser_cmd(p)->tag, "b");
+	/* Refusing a complete command changes nothing for the next. */
+	imap_parser_refuse(p);
+	ck_assert(imap_parser_feed(p, "c NOOP\r\n", 8, &used) ==
+		  IMAP_PARSE_DONE);
+	ck_assert_str_eq(imap_parser_cmd(p)->tag, "c");
+	/* Refusing in the middle of a line skips the rest of it. */
+	ck_assert(imap_parser_feed(p, "d LOGIN x", 9, &used) ==
+		  IMAP_PARSE_MORE);
+	imap_parser_refuse(p);
+	ck_assert(imap_parser_feed(p, " y\r\ne NOOP\r\n", 12, &used) ==
+		  IMAP_PARSE_DONE);
+	ck_assert_str_eq(imap_parser_cmd(p)->tag, "e");
+	/* A synchronising literal refused after its data began: the
+	 * rest of the data is skipped. */
+	ck_assert(imap_parser_feed(p, "f X {4}\r\nab", 11, &used) ==
+		  IMAP_PARSE_CONT);
+	ck_assert(imap_parser_feed(p, "ab", 2, &used) == IMAP_PARSE_MORE);
+	imap_parser_refuse(p);
+	ck_assert(imap_parser_feed(p, "cd\r\ng NOOP\r\n", 12, &used) ==
+		  IMAP_PARSE_DONE);
+	ck_assert_str_eq(imap_parser_cmd(p)->tag, "g");
 	imap_parser_free(&p);
 }
 END_TEST
