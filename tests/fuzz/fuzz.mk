@@ -7,8 +7,8 @@
 # or directly:
 #   make -f SRC/tests/fuzz/fuzz.mk SRCDIR=SRC BUILDDIR=BUILD [fuzz|fuzz-smoke]
 #
-# Every source file of common/ (and of smtpd/, pop3d/, pickup/ and the
-# smtp client, minus their main()s) is compiled again with coverage
+# Every source file of common/ (and of smtpd/, pop3d/, imapd/, pickup/ and
+# the smtp client, minus their main()s) is compiled again with coverage
 # instrumentation and ASan+UBSan into BUILDDIR/fuzz/obj, archived per directory, and each
 # target links what it needs. config.h comes from BUILDDIR (run configure
 # first). New common/*/*.c files are picked up by the wildcard.
