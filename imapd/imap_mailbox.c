@@ -13,8 +13,11 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "mem.h"
 
 #include "imap_mailbox.h"
 #include "imap_utf7.h"
@@ -109,5 +112,57 @@ bool imap_mailbox_from_dir(const char *dir, struct str *name_r,
 	ok = true;
 out:
 	str_release(&name);
+	return ok;
+}
+
+/* Does pattern byte pc match name byte nc at offset j of name? */
+static bool imap_mailbox_char_eq(char pc, char nc, size_t j, bool inbox)
+{
+	if (pc == nc)
+		return true;
+	if (!inbox || j >= 5)
+		return false;
+	if (pc >= 'a' && pc <= 'z')
+		pc = (char)(pc - 'a' + 'A');
+	if (nc >= 'a' && nc <= 'z')
+		nc = (char)(nc - 'a' + 'A');
+	return pc == nc;
+}
+
+bool imap_mailbox_match(const char *pattern, const char *name)
+{
+	size_t m = strlen(pattern), n = strlen(name), i, j;
+	bool inbox = strncasecmp(name, "INBOX", 5) == 0 &&
+		(name[5] == '\0' || name[5] == IMAP_MAILBOX_SEP);
+	bool *prev, *cur, *tmp, ok;
+
+	if (m > IMAP_MAILBOX_PATTERN_MAX)
+		return false;
+	/* prev[j]: the pattern so far matches the first j bytes of name. */
+	prev = mem_array(n + 1, sizeof(*prev));
+	cur = mem_array(n + 1, sizeof(*cur));
+	prev[0] = true;
+	for (i = 0; i < m; i++) {
+		char c = pattern[i];
+
+		cur[0] = (c == '*' || c == '%') && prev[0];
+		for (j = 1; j <= n; j++) {
+			if (c == '*')
+				cur[j] = prev[j] || cur[j - 1];
+			else if (c == '%')
+				cur[j] = prev[j] || (cur[j - 1] &&
+					 name[j - 1] != IMAP_MAILBOX_SEP);
+			else
+				cur[j] = prev[j - 1] &&
+					imap_mailbox_char_eq(c, name[j - 1],
+							     j - 1, inbox);
+		}
+		tmp = prev;
+		prev = cur;
+		cur = tmp;
+	}
+	ok = prev[n];
+	free(prev);
+	free(cur);
 	return ok;
 }

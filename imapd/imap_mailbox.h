@@ -24,6 +24,8 @@
 #define IMAP_MAILBOX_SEP '.'
 #define IMAP_MAILBOX_DIR_MAX 255	/* NAME_MAX of the directory */
 #define IMAP_MAILBOX_DEPTH_MAX 32
+/* LIST patterns longer than this match nothing. */
+#define IMAP_MAILBOX_PATTERN_MAX 1024
 
 /* True if name (UTF-8) is INBOX, in any case. */
 bool imap_mailbox_is_inbox(const char *name);
@@ -39,5 +41,10 @@ bool imap_mailbox_to_dir(const char *name, struct str *dir_r,
  * valid mailbox maps to (so a stray directory is skipped, not listed). */
 bool imap_mailbox_from_dir(const char *dir, struct str *name_r,
 			   const char **error_r);
+/* LIST/LSUB matching (RFC 3501 6.3.8): does name (UTF-8) match pattern
+ * (UTF-8, reference already prepended)? '*' matches any characters, '%'
+ * any but the separator; INBOX, as a name or as the first level of one,
+ * matches without regard to case. Time is O(pattern x name). */
+bool imap_mailbox_match(const char *pattern, const char *name);
 
 #endif

@@ -39,6 +39,7 @@
 #include "imap_utf7.h"
 
 #define IMAP_PARSE_NAME_MAX 64
+#define IMAP_ARENA_BLOCK 4000
 #define IMAP_PARSE_TAIL 32
 /* Announced literal sizes saturate here (far above any limit). */
 #define IMAP_PARSE_SIZE_CAP ((uint64_t)1 << 48)
@@ -59,6 +60,7 @@ enum imap_parse_state {
 	S_LITCR,
 	S_LITLF,
 	S_LITDATA,
+	S_STREAM,		/* the caller reads APPEND data */
 	S_CR,			/* CR read at the end of a line */
 	S_SKIP,			/* skipping the rest of a bad line */
 	S_SKIPLIT,		/* skipping the data of a literal */
@@ -117,7 +119,8 @@ static void *imap_arena_alloc(struct imap_parser *p, size_t size)
 	if (need < size)
 		msg_panic("imap_arena_alloc: size overflow");
 	if (b == NULL || b->size - b->used < need) {
-		size_t bsize = need > 4000 ? need : 4000;
+		size_t bsize = need > IMAP_ARENA_BLOCK ? need :
+			IMAP_ARENA_BLOCK;
 
 		b = mem_alloc(sizeof(*b) + bsize);
 		b->size = bsize;
@@ -129,7 +132,8 @@ static void *imap_arena_alloc(struct imap_parser *p, size_t size)
 	return ptr;
 }
 
-/* Free every block but the last one allocated (kept for reuse). */
+/* Free every block but the last one allocated, which is kept for reuse
+ * unless it is an oversized one (a big literal). */
 static void imap_arena_clear(struct imap_parser *p, bool all)
 {
 	struct imap_arena_block *b = p->arena, *next;
@@ -144,7 +148,7 @@ static void imap_arena_clear(struct imap_parser *p, bool all)
 		b = next->next;
 		free(next);
 	}
-	if (all) {
+	if (all || p->arena->size > IMAP_ARENA_BLOCK) {
 		free(p->arena);
 		p->arena = NULL;
 	} else {
@@ -452,9 +456,14 @@ static enum imap_parse_result imap_parse_literal_begin(struct imap_parser *p)
 		p->state = n > 0 ? S_SKIPLIT : S_SKIP;
 		return IMAP_PARSE_ERROR;
 	}
+	p->lit_got = 0;
+	if (p->lim.stream_append && p->depth == 0 && p->stack[0].count > 0 &&
+	    strcmp(str_c(&p->name), "APPEND") == 0 && !p->cmd.uid) {
+		p->state = S_STREAM;
+		return IMAP_PARSE_LITERAL;
+	}
 	p->literals_total += n;
 	p->lit_data = imap_arena_alloc(p, (size_t)n + 1);
-	p->lit_got = 0;
 	p->state = S_LITDATA;
 	return p->lit_nonsync ? IMAP_PARSE_MORE : IMAP_PARSE_CONT;
 }
@@ -503,6 +512,54 @@ static size_t imap_parse_literal_data(struct imap_parser *p,
 		*r = IMAP_PARSE_ERROR;
 	}
 	return n;
+}
+
+void imap_parser_refuse(struct imap_parser *p)
+{
+	/* The client sends the data of a {n+} regardless, and of a {n}
+	 * once it has begun. */
+	bool skip_data = (p->state == S_STREAM || p->state == S_LITDATA) &&
+		(p->lit_nonsync || p->lit_got > 0) && p->lit_got < p->lit_size;
+
+	imap_parse_cmd_clear(p);
+	p->finished = false;
+	if (p->state == S_FATAL)
+		return;
+	p->tail_len = 0;
+	if (skip_data) {
+		p->skip_left = p->lit_size - p->lit_got;
+		p->state = S_SKIPLIT;
+	} else if (p->state == S_STREAM || p->state == S_LITDATA) {
+		/* A synchronising literal: the client sends nothing. */
+		p->state = S_NEW;
+	} else if (p->state != S_SKIP && p->state != S_SKIPLIT &&
+		   p->state != S_NEW) {
+		/* In the middle of a line: skip the rest of it. */
+		p->state = S_SKIP;
+	}
+}
+
+void imap_parser_literal_streamed(struct imap_parser *p)
+{
+	struct imap_arg arg = {
+		.type = p->lit8 ? IMAP_ARG_LITERAL8 : IMAP_ARG_LITERAL,
+		.str = "",
+		.len = (size_t)p->lit_size,
+		.nonsync = p->lit_nonsync,
+		.streamed = true,
+	};
+
+	if (p->state != S_STREAM)
+		msg_panic("imap_parser_literal_streamed: no literal");
+	/* literal_begin checked the argument limit. */
+	if (!imap_parse_add(p, &arg))
+		msg_panic("imap_parser_literal_streamed: too many arguments");
+	p->state = S_AFTER;
+}
+
+bool imap_parser_literal_sync(const struct imap_parser *p)
+{
+	return !p->lit_nonsync;
 }
 
 /* --- skipping a bad line --- */
@@ -810,6 +867,7 @@ static enum imap_parse_result imap_parse_step(struct imap_parser *p,
 	case S_SKIP:
 		return imap_parse_skip(p, c);
 	case S_SKIPLIT:
+	case S_STREAM:
 	case S_FATAL:
 		break;
 	}
@@ -824,9 +882,10 @@ enum imap_parse_result imap_parser_feed(struct imap_parser *p,
 	enum imap_parse_result r = IMAP_PARSE_MORE;
 	size_t i = 0, n;
 
-	if (p->state == S_FATAL) {
+	if (p->state == S_FATAL || p->state == S_STREAM) {
 		*consumed_r = 0;
-		return IMAP_PARSE_FATAL;
+		return p->state == S_FATAL ? IMAP_PARSE_FATAL :
+			IMAP_PARSE_LITERAL;
 	}
 	if (p->finished) {
 		imap_parse_cmd_clear(p);
@@ -872,7 +931,8 @@ bool imap_arg_get_astring(const struct imap_arg *arg, const char **r)
 
 bool imap_arg_get_string(const struct imap_arg *arg, const char **r)
 {
-	if (arg->type != IMAP_ARG_QUOTED && arg->type != IMAP_ARG_LITERAL)
+	if ((arg->type != IMAP_ARG_QUOTED && arg->type != IMAP_ARG_LITERAL) ||
+	    arg->streamed)
 		return false;
 	*r = arg->str;
 	return true;

@@ -44,6 +44,10 @@ struct imap_parser_limits {
 	/* LITERAL+ advertised: {n+} of any size up to the literal limit;
 	 * otherwise (LITERAL-) only up to IMAP_PARSE_LITERAL_MINUS_MAX. */
 	bool literal_plus;
+	/* Hand APPEND's message literals to the caller instead of reading
+	 * them into memory (IMAP_PARSE_LITERAL). A message literal is one
+	 * at the top level after the mailbox name. */
+	bool stream_append;
 };
 
 enum imap_arg_type {
@@ -66,12 +70,15 @@ struct imap_arg {
 	const struct imap_arg *list;
 	unsigned int count;
 	bool nonsync;		/* literals: sent as {n+} */
+	/* Literals read by the caller (stream_append): str is "" and len
+	 * the size of the data. */
+	bool streamed;
 };
 
 struct imap_cmd {
 	const char *tag;	/* NULL until read */
 	const char *name;	/* NULL until read; upper case */
-	bool uid;		/* UID COPY/FETCH/... : name is the second word */
+	bool uid;		/* UID FETCH etc.: name is the second word */
 	const struct imap_arg *args;	/* ends with IMAP_ARG_EOL */
 	unsigned int nargs;
 };
@@ -81,9 +88,16 @@ enum imap_parse_result {
 	IMAP_PARSE_MORE,
 	/* A synchronising literal follows: send a continuation ("+ Ready")
 	 * and feed its bytes. The tag and name are known; to refuse the
-	 * literal instead, answer BAD and call imap_parser_reset(): the
-	 * client will not send it. */
+	 * literal instead, answer NO or BAD and call imap_parser_refuse():
+	 * the client will not send it. */
 	IMAP_PARSE_CONT,
+	/* With stream_append: APPEND's message data follows, of
+	 * imap_parser_literal_size() bytes. If imap_parser_literal_sync(),
+	 * send a continuation first. The caller reads the data itself from
+	 * what follows the consumed bytes, then calls
+	 * imap_parser_literal_streamed() and feeds on. (A plain literal
+	 * cannot hold NUL: checking that is the caller's part here.) */
+	IMAP_PARSE_LITERAL,
 	/* A complete command: imap_parser_cmd(). It stays valid until the
 	 * next feed or reset. */
 	IMAP_PARSE_DONE,
@@ -109,8 +123,20 @@ void imap_parser_free(struct imap_parser **p);
 enum imap_parse_result imap_parser_feed(struct imap_parser *p,
 					const void *data, size_t size,
 					size_t *consumed_r);
-/* Forget the command being read; the next byte starts a new one. */
+/* Forget the command being read; the next byte starts a new one (the
+ * caller knows the client sends nothing more of it; otherwise use
+ * imap_parser_refuse()). */
 void imap_parser_reset(struct imap_parser *p);
+/* Refuse the command after IMAP_PARSE_CONT or IMAP_PARSE_LITERAL (having
+ * answered NO or BAD): what the client sends anyway (the data of a
+ * non-synchronising literal and the rest of the command) is skipped,
+ * then the next command is read. */
+void imap_parser_refuse(struct imap_parser *p);
+/* After IMAP_PARSE_LITERAL: the caller has read the data. */
+void imap_parser_literal_streamed(struct imap_parser *p);
+/* After IMAP_PARSE_CONT or LITERAL: true for {n} (send a continuation
+ * before the client sends the data), false for {n+}. */
+bool imap_parser_literal_sync(const struct imap_parser *p);
 /* The command: complete after IMAP_PARSE_DONE; after CONT, ERROR and
  * FATAL only tag and name may be set. */
 const struct imap_cmd *imap_parser_cmd(const struct imap_parser *p);
@@ -128,9 +154,10 @@ void imap_parser_set_literal_plus(struct imap_parser *p, bool on);
  * not of the wanted kind. */
 /* An atom (not NIL). */
 bool imap_arg_get_atom(const struct imap_arg *arg, const char **r);
-/* An astring: atom, NIL (as "NIL"), quoted or literal (not literal8). */
+/* An astring: atom, NIL (as "NIL"), quoted or literal (not literal8,
+ * not streamed). */
 bool imap_arg_get_astring(const struct imap_arg *arg, const char **r);
-/* A string: quoted or literal (not literal8). */
+/* A string: quoted or literal (not literal8, not streamed). */
 bool imap_arg_get_string(const struct imap_arg *arg, const char **r);
 /* An nstring: a string, or NIL as NULL. */
 bool imap_arg_get_nstring(const struct imap_arg *arg, const char **r);

@@ -177,8 +177,10 @@ bool imap_utf7_encode(const char *utf8, struct str *out,
 		}
 		if (cp >= 0x10000) {
 			cp -= 0x10000;
-			imap_b64_put16(out, &e, 0xd800 | ((uint32_t)cp >> 10));
-			imap_b64_put16(out, &e, 0xdc00 | ((uint32_t)cp & 0x3ff));
+			imap_b64_put16(out, &e,
+				       0xd800 | ((uint32_t)cp >> 10));
+			imap_b64_put16(out, &e,
+				       0xdc00 | ((uint32_t)cp & 0x3ff));
 		} else {
 			imap_b64_put16(out, &e, (uint32_t)cp);
 		}

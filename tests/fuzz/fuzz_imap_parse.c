@@ -4,7 +4,8 @@
  * (imap_seqset.c, imap_search.c, imap_fetch.c, imap_flags.c,
  * imap_date.c).
  *
- * Input: byte 0 picks small or default limits and LITERAL+; the rest is
+ * Input: byte 0 picks small or default limits, LITERAL+ and streamed
+ * APPEND literals (read or refused by the caller); the rest is
  * a client stream. It is parsed twice, once whole and once in pieces
  * whose sizes come from the input itself, answering every continuation;
  * the two transcripts of results (and of the commands' argument trees)
@@ -44,6 +45,13 @@ static void check_args(const struct imap_arg *a, unsigned int count,
 		case IMAP_ARG_QUOTED:
 		case IMAP_ARG_LITERAL:
 		case IMAP_ARG_LITERAL8:
+			if (a->streamed) {
+				if (!lim.stream_append || a->str == NULL ||
+				    a->str[0] != '\0')
+					abort();
+				str_printf(out, " streamed %zu", a->len);
+				break;
+			}
 			if (a->str == NULL || a->str[a->len] != '\0')
 				abort();
 			if (a->type != IMAP_ARG_LITERAL8 &&
@@ -153,6 +161,19 @@ static char *run(const uint8_t *data, size_t size, const uint8_t *seed,
 			str_printf(&out, "CONT %zu\n",
 				   imap_parser_literal_size(p));
 			break;
+		case IMAP_PARSE_LITERAL:
+			if (!lim.stream_append)
+				abort();
+			n = imap_parser_literal_size(p);
+			str_printf(&out, "LITERAL %zu\n", n);
+			if (pos < size && (data[pos] & 1)) {
+				/* Refuse it sometimes. */
+				imap_parser_refuse(p);
+				break;
+			}
+			pos += n < size - pos ? n : size - pos;
+			imap_parser_literal_streamed(p);
+			break;
 		case IMAP_PARSE_DONE:
 			if (cmd->tag == NULL || cmd->name == NULL ||
 			    cmd->args == NULL)
@@ -191,6 +212,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(&lim, 0, sizeof(lim));
 	lim.literal_plus = (data[0] & 1) != 0;
+	lim.stream_append = (data[0] & 4) != 0;
 	if (data[0] & 2) {
 		lim.line_max = 200;
 		lim.literal_max = 64;

@@ -10,7 +10,9 @@
  * - a valid mailbox name maps to a directory that starts with '.' (or is
  *   INBOX's ""), has no '/', fits in IMAP_MAILBOX_DIR_MAX bytes and maps
  *   back to the same name; a directory name accepted by
- *   imap_mailbox_from_dir gives a valid name.
+ *   imap_mailbox_from_dir gives a valid name;
+ * - LIST matching: "*" matches every name, a name without wildcards
+ *   matches itself, and any pattern runs without crashing.
  *
  * SECURITY: test code only.
  */
@@ -81,6 +83,14 @@ static void check_mailbox(const char *s)
 			abort();
 		}
 	}
+	/* A name matches itself as a pattern once wildcards are gone, and
+	 * "*" matches every name. */
+	if (strpbrk(s, "%*") == NULL && strlen(s) <= IMAP_MAILBOX_PATTERN_MAX &&
+	    !imap_mailbox_match(s, s))
+		abort();
+	if (!imap_mailbox_match("*", s))
+		abort();
+	imap_mailbox_match(s, "INBOX.a.b");
 	str_clear(&name);
 	if (imap_mailbox_from_dir(s, &name, &error) &&
 	    !imap_mailbox_name_valid(str_c(&name), &error))

@@ -37,6 +37,14 @@ static void dump_args(struct str *out, const struct imap_arg *a)
 			str_printf(out, "%s{%zu%s}", a->type ==
 				   IMAP_ARG_LITERAL8 ? "L8" : "L", a->len,
 				   a->nonsync ? "+" : "");
+			if (a->streamed) {
+				const char *s;
+
+				ck_assert_str_eq(a->str, "");
+				ck_assert(!imap_arg_get_string(a, &s));
+				str_append(out, "streamed");
+				break;
+			}
 			str_append_n(out, a->str, a->len);
 			ck_assert(a->str[a->len] == '\0');
 			break;
@@ -78,6 +86,19 @@ static char *run(struct imap_parser *p, const char *input, size_t len,
 			str_printf(&out, "CONT %s %zu\n", cmd->tag,
 				   imap_parser_literal_size(p));
 			break;
+		case IMAP_PARSE_LITERAL:
+			/* The caller reads the data itself. */
+			n = imap_parser_literal_size(p);
+			str_printf(&out, "LITERAL %s %zu %s ", cmd->tag, n,
+				   imap_parser_literal_sync(p) ? "sync" :
+				   "nonsync");
+			if (n > len - pos)
+				n = len - pos;
+			str_append_n(&out, input + pos, n);
+			str_append_c(&out, '\n');
+			pos += n;
+			imap_parser_literal_streamed(p);
+			break;
 		case IMAP_PARSE_DONE:
 			str_clear(&args);
 			dump_args(&args, cmd->args);
@@ -89,7 +110,8 @@ static char *run(struct imap_parser *p, const char *input, size_t len,
 			str_printf(&out, "ERROR %s %s%s\n",
 				   cmd->tag != NULL ? cmd->tag : "*",
 				   imap_parser_error(p),
-				   imap_parser_error_toobig(p) ? " TOOBIG" : "");
+				   imap_parser_error_toobig(p) ?
+				   " TOOBIG" : "");
 			break;
 		case IMAP_PARSE_FATAL:
 			str_printf(&out, "FATAL %s\n", imap_parser_error(p));
@@ -171,7 +193,8 @@ START_TEST(test_tokens)
 	ck_parse("a X \"\" nil NIL Nil \"NIL\"\r\n",
 		 "DONE a X [Q: NIL NIL NIL Q:NIL]\n");
 	ck_parse("a STORE 1 +FLAGS (\\Seen \\Deleted $Junk)\r\n",
-		 "DONE a STORE [A:1 A:+FLAGS (A:\\Seen A:\\Deleted A:$Junk)]\n");
+		 "DONE a STORE [A:1 A:+FLAGS "
+		 "(A:\\Seen A:\\Deleted A:$Junk)]\n");
 	ck_parse("a LIST \"\" %\r\n", "DONE a LIST [Q: A:%]\n");
 	ck_parse("a LIST \"\" *\r\n", "DONE a LIST [Q: A:*]\n");
 	ck_parse("a X () (()) ((a) b)\r\n",
@@ -195,7 +218,8 @@ START_TEST(test_tokens)
 	ck_parse("a X ~\r\n", "DONE a X [A:~]\n");
 	ck_parse("+ NOOP\r\n", "ERROR * Missing tag\n");
 	ck_parse("* NOOP\r\n", "ERROR * Missing tag\n");
-	ck_parse(" NOOP\r\nb NOOP\r\n", "ERROR * Missing tag\nDONE b NOOP []\n");
+	ck_parse(" NOOP\r\nb NOOP\r\n",
+		 "ERROR * Missing tag\nDONE b NOOP []\n");
 	ck_parse("a\\b NOOP\r\n", "ERROR * Invalid characters in tag\n");
 	ck_parse("a N(OOP\r\n", "ERROR a Invalid characters in command name\n");
 }
@@ -369,6 +393,95 @@ START_TEST(test_error_recovery)
 }
 END_TEST
 
+START_TEST(test_stream_append)
+{
+	lim.stream_append = true;
+	lim.append_literal_max = 100;
+	lim.literal_max = 5;
+	/* The mailbox name is read as usual; the messages are streamed. */
+	ck_parse("a APPEND {5}\r\nINBOX (\\Seen) {10}\r\n0123456789 "
+		 "~{3+}\r\nxyz\r\n",
+		 "CONT a 5\nLITERAL a 10 sync 0123456789\n"
+		 "LITERAL a 3 nonsync xyz\n"
+		 "DONE a APPEND [L{5}INBOX (A:\\Seen) L{10}streamed "
+		 "L8{3+}streamed]\n");
+	/* Limits still apply before the data. */
+	ck_parse("a APPEND INBOX {101}\r\nb NOOP\r\n",
+		 "ERROR a Literal too large TOOBIG\nDONE b NOOP []\n");
+	/* Other commands and lists are not streamed. */
+	ck_parse("a X y {3+}\r\nabc\r\n", "DONE a X [A:y L{3+}abc]\n");
+	ck_parse("a APPEND INBOX ({3+}\r\nabc)\r\n",
+		 "DONE a APPEND [A:INBOX (L{3+}abc)]\n");
+	ck_parse("a UID APPEND INBOX {3+}\r\nabc\r\n",
+		 "DONE a UID APPEND [A:INBOX L{3+}abc]\n");
+}
+END_TEST
+
+/* Refusing a command at a literal skips what the client sends anyway. */
+START_TEST(test_refuse)
+{
+	struct imap_parser *p;
+	const char *in = "a APPEND Nope {3+}\r\nabc {2+}\r\nde\r\n"
+		"b APPEND Nope {3}\r\nc NOOP\r\n";
+	size_t pos = 0, used;
+
+	lim.stream_append = true;
+	p = imap_parser_create(&lim);
+	ck_assert(imap_parser_feed(p, in, strlen(in), &used) ==
+		  IMAP_PARSE_LITERAL);
+	ck_assert(!imap_parser_literal_sync(p));
+	pos += used;
+	/* Feeding without reading the literal changes nothing. */
+	ck_assert(imap_parser_feed(p, in + pos, strlen(in) - pos, &used) ==
+		  IMAP_PARSE_LITERAL);
+	ck_assert_uint_eq(used, 0);
+	imap_parser_refuse(p);
+	ck_assert(imap_parser_feed(p, in + pos, strlen(in) - pos, &used) ==
+		  IMAP_PARSE_LITERAL);
+	pos += used;
+	ck_assert_str_eq(imap_parser_cmd(p)->tag, "b");
+	ck_assert(imap_parser_literal_sync(p));
+	imap_parser_refuse(p);
+	ck_assert(imap_parser_feed(p, in + pos, strlen(in) - pos, &used) ==
+		  IMAP_PARSE_DONE);
+	ck_assert_str_eq(imap_parser_cmd(p)->tag, "c");
+	imap_parser_free(&p);
+
+	/* The same after CONT without streaming. */
+	lim.stream_append = false;
+	p = imap_parser_create(&lim);
+	in = "a LOGIN {3}\r\nb NOOP\r\n";
+	ck_assert(imap_parser_feed(p, in, strlen(in), &used) ==
+		  IMAP_PARSE_CONT);
+	imap_parser_refuse(p);
+	ck_assert(imap_parser_feed(p, in + used, strlen(in) - used, &used) ==
+		  IMAP_PARSE_DONE);
+	ck_assert_str_eq(imap_parser_cmd(p)->tag, "b");
+	/* Refusing a complete command changes nothing for the next. */
+	imap_parser_refuse(p);
+	ck_assert(imap_parser_feed(p, "c NOOP\r\n", 8, &used) ==
+		  IMAP_PARSE_DONE);
+	ck_assert_str_eq(imap_parser_cmd(p)->tag, "c");
+	/* Refusing in the middle of a line skips the rest of it. */
+	ck_assert(imap_parser_feed(p, "d LOGIN x", 9, &used) ==
+		  IMAP_PARSE_MORE);
+	imap_parser_refuse(p);
+	ck_assert(imap_parser_feed(p, " y\r\ne NOOP\r\n", 12, &used) ==
+		  IMAP_PARSE_DONE);
+	ck_assert_str_eq(imap_parser_cmd(p)->tag, "e");
+	/* A synchronising literal refused after its data began: the
+	 * rest of the data is skipped. */
+	ck_assert(imap_parser_feed(p, "f X {4}\r\nab", 11, &used) ==
+		  IMAP_PARSE_CONT);
+	ck_assert(imap_parser_feed(p, "ab", 2, &used) == IMAP_PARSE_MORE);
+	imap_parser_refuse(p);
+	ck_assert(imap_parser_feed(p, "cd\r\ng NOOP\r\n", 12, &used) ==
+		  IMAP_PARSE_DONE);
+	ck_assert_str_eq(imap_parser_cmd(p)->tag, "g");
+	imap_parser_free(&p);
+}
+END_TEST
+
 START_TEST(test_pipelining)
 {
 	struct imap_parser *p = imap_parser_create(NULL);
@@ -400,10 +513,10 @@ START_TEST(test_limits)
 	ck_parse("a X ((((a))))\r\n", "DONE a X [((((A:a))))]\n");
 	ck_parse("a X (((((a)))))\r\nb NOOP\r\n",
 		 "ERROR a Too deep parenthesis nesting\nDONE b NOOP []\n");
-	/* Default nesting limit with 100000 parentheses: an error. */
+	/* Default nesting limit with 10000 parentheses: an error. */
 	lim.depth_max = 0;
 	str_append(&in, "a X ");
-	for (i = 0; i < 100000; i++)
+	for (i = 0; i < 10000; i++)
 		str_append_c(&in, '(');
 	str_append(&in, "\r\nb NOOP\r\n");
 	got = parse(str_c(&in));
@@ -598,6 +711,8 @@ static Suite *imap_parse_suite(void)
 	tcase_add_test(tc, test_literal_limits);
 	tcase_add_test(tc, test_literal_minus);
 	tcase_add_test(tc, test_error_recovery);
+	tcase_add_test(tc, test_stream_append);
+	tcase_add_test(tc, test_refuse);
 	tcase_add_test(tc, test_pipelining);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_numbers);

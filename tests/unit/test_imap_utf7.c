@@ -79,47 +79,51 @@ START_TEST(test_vectors)
 }
 END_TEST
 
+/* Append code point cp to u as UTF-8. */
+static void put_cp(struct str *u, unsigned int cp)
+{
+	if (cp < 0x80) {
+		str_append_c(u, (char)cp);
+	} else if (cp < 0x800) {
+		str_append_c(u, (char)(0xc0 | (cp >> 6)));
+		str_append_c(u, (char)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		str_append_c(u, (char)(0xe0 | (cp >> 12)));
+		str_append_c(u, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		str_append_c(u, (char)(0x80 | (cp & 0x3f)));
+	} else {
+		str_append_c(u, (char)(0xf0 | (cp >> 18)));
+		str_append_c(u, (char)(0x80 | ((cp >> 12) & 0x3f)));
+		str_append_c(u, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		str_append_c(u, (char)(0x80 | (cp & 0x3f)));
+	}
+}
+
 START_TEST(test_roundtrip)
 {
-	/* Every code point class, encoded and decoded back. */
+	/* Every code point class, 1 to 4 times (alone and between ASCII),
+	 * encoded and decoded back. */
 	static const unsigned int cps[] = {
 		0x01, 0x1f, 0x7f, 0x80, 0xff, 0x100, 0x7ff, 0x800, 0xd7ff,
 		0xe000, 0xfffd, 0xffff, 0x10000, 0x10ffff,
 	};
 	struct str u = STR_INIT;
-	size_t i, j;
+	size_t i, j, k;
+	char *e, *d;
 
 	for (i = 0; i < sizeof(cps) / sizeof(cps[0]); i++) {
 		for (j = 1; j <= 4; j++) {
-			char *e, *d;
-			unsigned int cp = cps[i];
-			size_t k;
-
 			str_clear(&u);
 			for (k = 0; k < j; k++) {
 				if (k % 2 == 1)
 					str_append_c(&u, 'x');
-				if (cp < 0x80) {
-					str_append_c(&u, (char)cp);
-				} else if (cp < 0x800) {
-					str_append_c(&u, (char)(0xc0 | (cp >> 6)));
-					str_append_c(&u, (char)(0x80 | (cp & 0x3f)));
-				} else if (cp < 0x10000) {
-					str_append_c(&u, (char)(0xe0 | (cp >> 12)));
-					str_append_c(&u, (char)(0x80 | ((cp >> 6) & 0x3f)));
-					str_append_c(&u, (char)(0x80 | (cp & 0x3f)));
-				} else {
-					str_append_c(&u, (char)(0xf0 | (cp >> 18)));
-					str_append_c(&u, (char)(0x80 | ((cp >> 12) & 0x3f)));
-					str_append_c(&u, (char)(0x80 | ((cp >> 6) & 0x3f)));
-					str_append_c(&u, (char)(0x80 | (cp & 0x3f)));
-				}
+				put_cp(&u, cps[i]);
 			}
 			e = enc(str_c(&u));
 			ck_assert_ptr_nonnull(e);
 			d = dec(e);
 			ck_assert_msg(d != NULL && strcmp(d, str_c(&u)) == 0,
-				      "U+%04X x%zu: %s", cp, j, e);
+				      "U+%04X x%zu: %s", cps[i], j, e);
 			free(e);
 			free(d);
 		}
@@ -283,6 +287,50 @@ START_TEST(test_dirs)
 }
 END_TEST
 
+START_TEST(test_match)
+{
+	struct str big = STR_INIT;
+
+	ck_assert(imap_mailbox_match("*", "INBOX"));
+	ck_assert(imap_mailbox_match("*", "a.b.c"));
+	ck_assert(imap_mailbox_match("%", "Sent"));
+	ck_assert(!imap_mailbox_match("%", "a.b"));
+	ck_assert(imap_mailbox_match("a.%", "a.b"));
+	ck_assert(!imap_mailbox_match("a.%", "a.b.c"));
+	ck_assert(imap_mailbox_match("a.*", "a.b.c"));
+	ck_assert(!imap_mailbox_match("a.*", "a"));
+	ck_assert(imap_mailbox_match("a*", "a"));
+	ck_assert(imap_mailbox_match("%.%", "a.b"));
+	ck_assert(imap_mailbox_match("%b%", "abc"));
+	ck_assert(!imap_mailbox_match("%b%", "a.b"));
+	ck_assert(imap_mailbox_match("Sent", "Sent"));
+	ck_assert(!imap_mailbox_match("sent", "Sent"));
+	ck_assert(!imap_mailbox_match("Sen", "Sent"));
+	ck_assert(!imap_mailbox_match("", "Sent"));
+	ck_assert(imap_mailbox_match("", ""));
+	/* INBOX in any case. */
+	ck_assert(imap_mailbox_match("inbox", "INBOX"));
+	ck_assert(imap_mailbox_match("Inbox.%", "INBOX.sub"));
+	ck_assert(!imap_mailbox_match("inbox.SUB", "INBOX.sub"));
+	ck_assert(!imap_mailbox_match("inboxes", "INBOXES"));
+	ck_assert(imap_mailbox_match("INBOXES", "INBOXES"));
+	/* Many wildcards stay polynomial. */
+	while (big.len < IMAP_MAILBOX_PATTERN_MAX - 2)
+		str_append(&big, "*%");
+	str_append_c(&big, 'x');
+	ck_assert(!imap_mailbox_match(str_c(&big), "aaaaaaaaaaaaaaaaaaaaaaa"
+				      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaay"));
+	ck_assert(imap_mailbox_match(str_c(&big), "aaaaaaaaaaaaaaaaaaaaaaa"
+				     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaax"));
+	/* Longer patterns match nothing. */
+	str_clear(&big);
+	while (big.len <= IMAP_MAILBOX_PATTERN_MAX)
+		str_append_c(&big, '*');
+	ck_assert(!imap_mailbox_match(str_c(&big), "x"));
+	str_release(&big);
+}
+END_TEST
+
 static Suite *imap_utf7_suite(void)
 {
 	Suite *s = suite_create("imap_utf7");
@@ -296,6 +344,7 @@ static Suite *imap_utf7_suite(void)
 	tc = tcase_create("mailbox");
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_dirs);
+	tcase_add_test(tc, test_match);
 	suite_add_tcase(s, tc);
 	return s;
 }
