@@ -139,42 +139,6 @@ static bool imapd_has_children(char **names, size_t n, const char *name)
 	return false;
 }
 
-/* LIST pattern match: '*' anything, '%' anything but the separator. A
- * table over (pattern position, name position): linear in their
- * product, whatever the wildcards. */
-static bool imapd_match(const char *pat, const char *name)
-{
-	size_t pl = strlen(pat), nl = strlen(name);
-	bool *row = mem_array(nl + 1, sizeof(bool));
-	bool *next = mem_array(nl + 1, sizeof(bool));
-	bool ok;
-
-	row[0] = true;
-	for (size_t j = 1; j <= nl; j++)
-		row[j] = false;
-	for (size_t i = 0; i < pl; i++) {
-		char c = pat[i];
-
-		next[0] = row[0] && (c == '*' || c == '%');
-		for (size_t j = 1; j <= nl; j++) {
-			if (c == '*')
-				next[j] = row[j] || next[j - 1];
-			else if (c == '%')
-				next[j] = row[j] ||
-					  (next[j - 1] && name[j - 1] != '.');
-			else
-				next[j] = row[j - 1] && name[j - 1] == c;
-		}
-		bool *t = row;
-		row = next;
-		next = t;
-	}
-	ok = row[nl];
-	free(row);
-	free(next);
-	return ok;
-}
-
 static char **imapd_subscriptions(struct imapd *s, size_t *n_r)
 {
 	struct str path = STR_INIT, data = STR_INIT;
@@ -247,7 +211,7 @@ static void imapd_lsub(struct imapd *s, const char *pattern, char **subs,
 
 		if (name == NULL)
 			continue;
-		if (imapd_match(pattern, name)) {
+		if (imap_mailbox_match(pattern, name)) {
 			str_clear(&line);
 			str_append(&line, "* LSUB () \".\" ");
 			imapd_name_out(s, name, &line);
@@ -260,7 +224,7 @@ static void imapd_lsub(struct imapd *s, const char *pattern, char **subs,
 
 			str_clear(&prefix);
 			str_append_n(&prefix, name, (size_t)(dot - name));
-			if (!imapd_match(pattern, str_c(&prefix)) ||
+			if (!imap_mailbox_match(pattern, str_c(&prefix)) ||
 			    imapd_subscribed(subs, nsubs, str_c(&prefix)))
 				continue;
 			for (size_t j = 0; j < nshown; j++)
@@ -324,10 +288,7 @@ void imapd_cmd_list(struct imapd *s, const struct imap_cmd *cmd, bool lsub)
 		const char *name = names[i], *special;
 		bool match, sub = imapd_subscribed(subs, nsubs, name);
 
-		/* INBOX matches case-insensitively. */
-		match = imapd_match(str_c(&pattern), name) ||
-			(i == 0 && strncasecmp(str_c(&pattern), "INBOX", 5) ==
-			 0 && imapd_match(str_c(&pattern) + 5, ""));
+		match = imap_mailbox_match(str_c(&pattern), name);
 		if (!match || (subscribed_only && !sub))
 			continue;
 		str_clear(&line);
