@@ -129,6 +129,23 @@ bool imapd_name_in(struct imapd *s, const char *raw, struct str *out,
 /* Whether the mailbox (UTF-8 name) exists. */
 bool imapd_exists(struct imapd *s, const char *name);
 void imapd_cmd_list(struct imapd *s, const struct imap_cmd *cmd, bool lsub);
+/* The pieces LIST-EXTENDED (imapd_listext.c) shares with LIST/LSUB:
+ * every mailbox (UTF-8 names, INBOX first), subscriptions, children,
+ * SPECIAL-USE attributes, names for the client, STATUS responses. */
+size_t imapd_mailboxes(struct imapd *s, char ***names_r);
+void imapd_names_free(char **names, size_t n);
+bool imapd_has_children(char **names, size_t n, const char *name);
+char **imapd_subscriptions(struct imapd *s, size_t *n_r);
+bool imapd_subscribed(char **subs, size_t n, const char *name);
+const char *imapd_special_attr(const char *name);
+void imapd_name_out(struct imapd *s, const char *utf8, struct str *out);
+const char *imapd_status_items_check(const struct imap_arg *items,
+				     unsigned nitems);
+bool imapd_status_send(struct imapd *s, const char *name,
+		       const struct imap_arg *items, unsigned nitems);
+/* LIST with RFC 5258 syntax (selection and return options, several
+ * patterns) and RFC 5819's RETURN (STATUS ...). */
+void imapd_cmd_list_ext(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_create(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_delete(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_rename(struct imapd *s, const struct imap_cmd *cmd);

@@ -21,7 +21,7 @@
 
 #define CAPS_COMMON "IMAP4rev1 LITERAL+ ENABLE IDLE UIDPLUS MOVE UNSELECT " \
 	"NAMESPACE ID CHILDREN SPECIAL-USE SEARCHRES ESEARCH BINARY " \
-	"MULTIAPPEND STATUS=SIZE"
+	"MULTIAPPEND STATUS=SIZE LIST-EXTENDED LIST-STATUS"
 
 void imapd_capability(struct imapd *s, struct str *out)
 {
@@ -176,7 +176,10 @@ static void cmd_uid_fetch(struct imapd *s, const struct imap_cmd *cmd)
 
 static void cmd_list(struct imapd *s, const struct imap_cmd *cmd)
 {
-	imapd_cmd_list(s, cmd, strcmp(cmd->name, "LSUB") == 0);
+	if (strcmp(cmd->name, "LSUB") == 0)
+		imapd_cmd_list(s, cmd, true);
+	else
+		imapd_cmd_list_ext(s, cmd);
 }
 
 static void cmd_subscribe(struct imapd *s, const struct imap_cmd *cmd)

@@ -68,7 +68,7 @@ bool imapd_name_in(struct imapd *s, const char *raw, struct str *out,
 }
 
 /* A name for the client: quoted, mUTF-7 for rev1. */
-static void imapd_name_out(struct imapd *s, const char *utf8,
+void imapd_name_out(struct imapd *s, const char *utf8,
 			   struct str *out)
 {
 	struct str enc = STR_INIT;
@@ -87,7 +87,7 @@ static int strcmp_ptrs(const void *a, const void *b)
 }
 
 /* Every mailbox name (UTF-8), INBOX first, sorted after it. */
-static size_t imapd_mailboxes(struct imapd *s, char ***names_r)
+size_t imapd_mailboxes(struct imapd *s, char ***names_r)
 {
 	struct str name = STR_INIT;
 	char **names = mem_array(1, sizeof(*names));
@@ -122,14 +122,14 @@ static size_t imapd_mailboxes(struct imapd *s, char ***names_r)
 	return n;
 }
 
-static void imapd_names_free(char **names, size_t n)
+void imapd_names_free(char **names, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
 }
 
-static bool imapd_has_children(char **names, size_t n, const char *name)
+bool imapd_has_children(char **names, size_t n, const char *name)
 {
 	size_t len = strlen(name);
 
@@ -139,7 +139,7 @@ static bool imapd_has_children(char **names, size_t n, const char *name)
 	return false;
 }
 
-static char **imapd_subscriptions(struct imapd *s, size_t *n_r)
+char **imapd_subscriptions(struct imapd *s, size_t *n_r)
 {
 	struct str path = STR_INIT, data = STR_INIT;
 	char **names = NULL, *line, *cursor;
@@ -162,7 +162,7 @@ static char **imapd_subscriptions(struct imapd *s, size_t *n_r)
 	return names;
 }
 
-static bool imapd_subscribed(char **subs, size_t n, const char *name)
+bool imapd_subscribed(char **subs, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(subs[i], name) == 0)
@@ -187,7 +187,7 @@ static bool imapd_subscriptions_write(struct imapd *s, char **subs,
 	return ok;
 }
 
-static const char *imapd_special_attr(const char *name)
+const char *imapd_special_attr(const char *name)
 {
 	for (size_t i = 0; i < sizeof(imapd_special) / sizeof(*imapd_special);
 	     i++)
@@ -525,44 +525,48 @@ out:
 	str_release(&name);
 }
 
-void imapd_cmd_status(struct imapd *s, const struct imap_cmd *cmd)
+/* Check STATUS items (atoms we know); NULL if fine, else a BAD text. */
+const char *imapd_status_items_check(const struct imap_arg *items,
+				     unsigned nitems)
 {
-	struct str name = STR_INIT, dir = STR_INIT, error = STR_INIT;
-	struct str out = STR_INIT;
-	const struct imap_arg *items;
-	unsigned nitems;
-	struct store_folder *f = NULL;
-	const char *why;
+	static const char *const known[] = { "MESSAGES", "RECENT",
+					     "UIDNEXT", "UIDVALIDITY",
+					     "UNSEEN", "DELETED", "SIZE" };
+	const char *item;
 
-	if (!imapd_name_arg(s, cmd, 0, &name))
-		goto out;
-	if (cmd->nargs != 2 ||
-	    !imap_arg_get_list(&cmd->args[1], &items, &nitems) ||
-	    nitems == 0) {
-		imapd_tagged(s, cmd->tag, "BAD Invalid STATUS items.");
-		goto out;
+	if (nitems == 0)
+		return "Invalid STATUS items.";
+	for (unsigned i = 0; i < nitems; i++) {
+		bool ok = false;
+
+		if (!imap_arg_get_atom(&items[i], &item))
+			return "Invalid STATUS item.";
+		for (size_t k = 0; k < sizeof(known) / sizeof(*known); k++)
+			ok |= strcasecmp(item, known[k]) == 0;
+		if (!ok)
+			return "Unknown STATUS item.";
 	}
-	if (!imapd_exists(s, str_c(&name))) {
-		imapd_tagged(s, cmd->tag, "NO [NONEXISTENT] Mailbox doesn't "
-			     "exist: %s", str_c(&name));
-		goto out;
-	}
-	(void)imapd_mailbox_dir(s, str_c(&name), &dir, &why);
+	return NULL;
+}
+
+bool imapd_status_send(struct imapd *s, const char *name,
+		       const struct imap_arg *items, unsigned nitems)
+{
+	struct str dir = STR_INIT, error = STR_INIT, out = STR_INIT;
+	struct store_folder *f;
+	const char *why;
+	bool ok = false;
+
+	(void)imapd_mailbox_dir(s, name, &dir, &why);
 	f = store_folder_open(str_c(&dir), false, &error);
 	if (f == NULL) {
-		msg_warn("%s: status %s: %s", s->user, str_c(&name),
-			 str_c(&error));
-		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Status failed.");
+		msg_warn("%s: status %s: %s", s->user, name, str_c(&error));
 		goto out;
 	}
 	for (unsigned i = 0; i < nitems; i++) {
-		const char *item;
+		const char *item = items[i].str;
 		uint64_t v = 0;
 
-		if (!imap_arg_get_atom(&items[i], &item)) {
-			imapd_tagged(s, cmd->tag, "BAD Invalid STATUS item.");
-			goto out;
-		}
 		if (strcasecmp(item, "MESSAGES") == 0) {
 			v = f->count;
 		} else if (strcasecmp(item, "RECENT") == 0) {
@@ -580,13 +584,9 @@ void imapd_cmd_status(struct imapd *s, const struct imap_cmd *cmd)
 			for (size_t j = 0; j < f->count; j++)
 				v += (f->msgs[j].flags &
 				      STORE_F_DELETED) != 0;
-		} else if (strcasecmp(item, "SIZE") == 0) {
+		} else {	/* SIZE */
 			for (size_t j = 0; j < f->count; j++)
 				v += f->msgs[j].vsize;
-		} else {
-			imapd_tagged(s, cmd->tag, "BAD Unknown STATUS item "
-				     "%s.", item);
-			goto out;
 		}
 		str_printf(&out, "%s", i > 0 ? " " : "");
 		for (const char *c = item; *c != '\0'; c++)
@@ -594,15 +594,46 @@ void imapd_cmd_status(struct imapd *s, const struct imap_cmd *cmd)
 		str_printf(&out, " %llu", (unsigned long long)v);
 	}
 	str_clear(&dir);
-	imapd_name_out(s, str_c(&name), &dir);
+	imapd_name_out(s, name, &dir);
 	imapd_printf(s, "* STATUS %s (%s)\r\n", str_c(&dir), str_c(&out));
-	imapd_tagged(s, cmd->tag, "OK Status completed.");
+	ok = true;
 out:
 	store_folder_free(&f);
-	str_release(&name);
 	str_release(&dir);
 	str_release(&error);
 	str_release(&out);
+	return ok;
+}
+
+void imapd_cmd_status(struct imapd *s, const struct imap_cmd *cmd)
+{
+	struct str name = STR_INIT;
+	const struct imap_arg *items;
+	unsigned nitems;
+	const char *bad;
+
+	if (!imapd_name_arg(s, cmd, 0, &name))
+		goto out;
+	if (cmd->nargs != 2 ||
+	    !imap_arg_get_list(&cmd->args[1], &items, &nitems)) {
+		imapd_tagged(s, cmd->tag, "BAD Invalid STATUS items.");
+		goto out;
+	}
+	if ((bad = imapd_status_items_check(items, nitems)) != NULL) {
+		imapd_tagged(s, cmd->tag, "BAD %s", bad);
+		goto out;
+	}
+	if (!imapd_exists(s, str_c(&name))) {
+		imapd_tagged(s, cmd->tag, "NO [NONEXISTENT] Mailbox doesn't "
+			     "exist: %s", str_c(&name));
+		goto out;
+	}
+	if (!imapd_status_send(s, str_c(&name), items, nitems))
+		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Status failed.");
+	else
+		imapd_tagged(s, cmd->tag, "OK Status completed.");
+out:
+	str_release(&name);
 }
 
 void imapd_special_use_create(struct imapd *s)
