@@ -245,6 +245,37 @@ class ImapdTest(harness.TestCase):
         self.assertEqual([re.search(rb"UID (\d+)", u).group(1)
                           for u in uids], [b"1", b"3"])
 
+    def test_list_extended_and_status(self):
+        self.deliver(1, 1)
+        m = self.session()
+        self.ok(m.create("Work.Deep"))
+        self.ok(m.subscribe("Work.Deep"))
+        self.ok(m.subscribe("Gone"))
+        typ, data = m._simple_command("LIST", "(SUBSCRIBED)", '""', "*")
+        lines = m.untagged_responses.pop("LIST", [])
+        self.assertEqual(typ, "OK")
+        gone = [l for l in lines if l.endswith(b'"Gone"')]
+        self.assertEqual(len(gone), 1, lines)
+        self.assertIn(b"\\NonExistent", gone[0])
+        self.assertIn(b"\\Subscribed", gone[0])
+        # RECURSIVEMATCH: Work is not subscribed, its child is, and "%"
+        # does not reach the child.
+        typ, data = m._simple_command("LIST", "(SUBSCRIBED RECURSIVEMATCH)",
+                                      '""', "%")
+        lines = m.untagged_responses.pop("LIST", [])
+        work = [l for l in lines if b'"Work"' in l]
+        self.assertEqual(len(work), 1, lines)
+        self.assertIn(b"CHILDINFO", work[0])
+        # LIST-STATUS.
+        typ, data = m._simple_command("LIST", '""', "INBOX", "RETURN",
+                                      "(STATUS (MESSAGES UNSEEN))")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(m.untagged_responses.pop("STATUS", []),
+                         [b'"INBOX" (MESSAGES 1 UNSEEN 1)'])
+        with self.assertRaises(m.error) as cm:   # imaplib raises on BAD
+            m._simple_command("LIST", "(BOGUS)", '""', "*")
+        self.assertIn("BAD", str(cm.exception))
+
     def test_correo_mailbox(self):
         self.deliver(1, 1)
         self.deliver(2, 2)
