@@ -19,7 +19,7 @@
 
 #include "imapd.h"
 
-#define CAPS_COMMON "IMAP4rev1 LITERAL+ ENABLE IDLE UIDPLUS MOVE UNSELECT " \
+#define CAPS_COMMON "IMAP4rev1 IMAP4rev2 LITERAL+ ENABLE IDLE UIDPLUS MOVE UNSELECT " \
 	"NAMESPACE ID CHILDREN SPECIAL-USE SEARCHRES ESEARCH BINARY " \
 	"MULTIAPPEND STATUS=SIZE LIST-EXTENDED LIST-STATUS"
 
@@ -63,8 +63,9 @@ static void cmd_logout(struct imapd *s, const struct imap_cmd *cmd)
 	s->logout = true;
 }
 
-/* ENABLE (RFC 5161): nothing this server knows needs enabling yet but
- * IMAP4rev2's UTF-8 names; unknown capabilities are ignored. */
+/* ENABLE (RFC 5161): IMAP4rev2 (RFC 9051) switches the session to its
+ * rules (UTF-8 mailbox names, no \Recent, ESEARCH answers to SEARCH);
+ * unknown capabilities are ignored, as RFC 5161 asks. */
 static void cmd_enable(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct str enabled = STR_INIT;
@@ -79,6 +80,10 @@ static void cmd_enable(struct imapd *s, const struct imap_cmd *cmd)
 			imapd_tagged(s, cmd->tag, "BAD Invalid arguments.");
 			str_release(&enabled);
 			return;
+		}
+		if (strcasecmp(name, "IMAP4rev2") == 0 && !s->rev2) {
+			s->rev2 = s->utf8 = true;
+			str_append(&enabled, " IMAP4rev2");
 		}
 	}
 	if (enabled.len > 0)

@@ -416,8 +416,8 @@ void imapd_cmd_delete(struct imapd *s, const struct imap_cmd *cmd)
 	n = imapd_mailboxes(s, &names);
 	if (imapd_has_children(names, n, str_c(&name))) {
 		imapd_names_free(names, n);
-		imapd_tagged(s, cmd->tag, "NO Mailbox has children, delete "
-			     "them first");
+		imapd_tagged(s, cmd->tag, "NO [HASCHILDREN] Mailbox has "
+			     "children, delete them first");
 		goto out;
 	}
 	imapd_names_free(names, n);

@@ -76,7 +76,8 @@ void imapd_format_flags(struct imapd *s, const struct imapd_view *v,
 		if (v->keywords & (1ULL << i))
 			kw[n++] = s->folder->keywords[i];
 	imap_flags_format(imapd_flags_from_store(v->flags) |
-			  (v->recent ? IMAP_FLAG_RECENT : 0), kw, n, out);
+			  (v->recent && !s->rev2 ? IMAP_FLAG_RECENT : 0), kw, n,
+			  out);
 }
 
 bool imapd_mailbox_dir(struct imapd *s, const char *name, struct str *dir_r,
@@ -227,6 +228,8 @@ bool imapd_select(struct imapd *s, const char *tag, const char *name,
 	unsigned unseen = 0;
 	bool ok = false;
 
+	if (s->folder != NULL && s->rev2)
+		imapd_printf(s, "* OK [CLOSED] Previous mailbox closed.\r\n");
 	imapd_close_mailbox(s, false);
 	if (!imapd_mailbox_dir(s, name, &dir, &why)) {
 		imapd_tagged(s, tag, "NO %s", why);
@@ -260,8 +263,9 @@ bool imapd_select(struct imapd *s, const char *tag, const char *name,
 	s->folder->nchanges = 0;
 	s->announced_keywords = ~0u;
 	imapd_announce_keywords(s);
-	imapd_printf(s, "* %zu EXISTS\r\n* %u RECENT\r\n", s->nview,
-		     imapd_recent_count(s));
+	imapd_printf(s, "* %zu EXISTS\r\n", s->nview);
+	if (!s->rev2)	/* RFC 9051 has no \Recent */
+		imapd_printf(s, "* %u RECENT\r\n", imapd_recent_count(s));
 	for (size_t i = 0; i < s->nview && unseen == 0; i++)
 		if (!(s->view[i].flags & STORE_F_SEEN))
 			unseen = (unsigned)i + 1;
@@ -362,16 +366,24 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 		if (v->flags_changed && !v->expunged) {
 			str_clear(&flags);
 			imapd_format_flags(s, v, &flags);
-			imapd_printf(s, "* %zu FETCH (FLAGS %s)\r\n",
-				     i + 1 - removed, str_c(&flags));
+			/* RFC 9051: unsolicited FETCH carries the UID. */
+			if (s->rev2)
+				imapd_printf(s, "* %zu FETCH (UID %u FLAGS %s)"
+					     "\r\n", i + 1 - removed, v->uid,
+					     str_c(&flags));
+			else
+				imapd_printf(s, "* %zu FETCH (FLAGS %s)\r\n",
+					     i + 1 - removed, str_c(&flags));
 			v->flags_changed = false;
 		}
 		s->view[keep++] = *v;
 	}
 	s->nview = keep;
 	if (s->exists_changed) {
-		imapd_printf(s, "* %zu EXISTS\r\n* %u RECENT\r\n", s->nview,
-			     imapd_recent_count(s));
+		imapd_printf(s, "* %zu EXISTS\r\n", s->nview);
+		if (!s->rev2)
+			imapd_printf(s, "* %u RECENT\r\n",
+				     imapd_recent_count(s));
 		s->exists_changed = false;
 	}
 	str_release(&error);

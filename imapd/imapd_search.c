@@ -379,6 +379,11 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 		}
 		imap_seqset_normalise(&s->saved);
 	}
+	/* IMAP4rev2 answers every SEARCH with ESEARCH (RFC 9051 6.4.4). */
+	if (s->rev2 && !search->esearch) {
+		search->esearch = true;
+		search->ret = IMAP_SEARCH_RETURN_ALL;
+	}
 	if (!search->esearch) {
 		str_append(&out, "* SEARCH");
 		for (unsigned r = 0; r < found.count; r++)

@@ -276,6 +276,38 @@ class ImapdTest(harness.TestCase):
             m._simple_command("LIST", "(BOGUS)", '""', "*")
         self.assertIn("BAD", str(cm.exception))
 
+    def test_imap4rev2(self):
+        self.deliver(1, 1)
+        self.deliver(2, 2)
+        m = self.session()
+        self.assertIn(b"IMAP4rev2", self.ok(m.capability())[0])
+        # A rev1 client names folders in modified UTF-7.
+        self.ok(m._simple_command("CREATE", "B&APw-ro"))
+        self.assertTrue(os.path.isdir(os.path.join(self.md, ".B&APw-ro")))
+        typ, data = m._simple_command("ENABLE", "IMAP4rev2")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(m.untagged_responses.pop("ENABLED", None),
+                         [b"IMAP4rev2"])
+        m.untagged_responses.clear()
+        typ, data = m.select("INBOX")
+        self.assertNotIn("RECENT", m.untagged_responses)
+        # SEARCH answers with ESEARCH.
+        typ, data = m._simple_command("SEARCH", "ALL")
+        self.assertEqual(typ, "OK")
+        self.assertNotIn("SEARCH", m.untagged_responses)
+        esearch = m.untagged_responses.pop("ESEARCH")[0]
+        self.assertIn(b"ALL 1:2", esearch)
+        # No \Recent in flags; UTF-8 names.
+        flags = self.ok(m.fetch("1", "(FLAGS)"))[0]
+        self.assertNotIn(b"\\Recent", flags)
+        lines = self.ok(m._simple_command("LIST", '""', "B*"))
+        lines = m.untagged_responses.pop("LIST", [])
+        self.assertTrue(any("\"Büro\"".encode() in l for l in lines),
+                        lines)
+        # SELECT while selected says [CLOSED].
+        m.select("INBOX")
+        self.assertIn("CLOSED", m.untagged_responses)
+
     def test_correo_mailbox(self):
         self.deliver(1, 1)
         self.deliver(2, 2)
