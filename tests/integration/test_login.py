@@ -21,9 +21,8 @@ from test_pop3 import Client, PASSWORD, USER
 USER2 = "alice@demo.test"
 PASSWORD2 = "alice's other secret 7"
 
-ROWS = """
-127.0.0.1:{p112}     inet n       correo-login y -   100     pop3-login -o pop3_disable_plaintext_auth=yes
-"""
+ROWS = ("\n127.0.0.1:{p112}     inet n       correo-login y -   100     "
+        "pop3-login -o pop3_disable_plaintext_auth=yes\n")
 
 CONFIG = {
     "pop3_disable_plaintext_auth": "no",
