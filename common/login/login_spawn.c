@@ -302,8 +302,9 @@ static void login_spawn_login(struct login_spawn_conn *c,
 	attr_list_clear(&verdict);
 	return;
 fail:
-	attr_list_clear(&verdict);
+	/* reason may point into verdict: reply first. */
 	login_spawn_reply(c, -1, PROTO_STATUS_FAIL, reason);
+	attr_list_clear(&verdict);
 }
 
 static bool login_spawn_request(struct login_spawn_conn *c)

@@ -47,6 +47,7 @@ TARGETS = $(basename $(notdir $(wildcard $(SRCDIR)/tests/fuzz/fuzz_*.c)))
 fuzz_smtpd_parse_LIBS = $(OUT)/libsmtpd.a
 fuzz_smtpd_header_LIBS = $(OUT)/libsmtpd.a
 fuzz_pop3_parse_LIBS = $(OUT)/libpop3.a
+fuzz_login_LIBS = $(OUT)/libpop3.a
 fuzz_smtp_reply_LIBS = $(OUT)/libsmtp.a
 fuzz_pickup_LIBS = $(OUT)/libpickup.a
 

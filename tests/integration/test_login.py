@@ -245,7 +245,9 @@ class LoginTest(harness.TestCase):
         self.addCleanup(s.close)
         buf = b""
         while b"\n\n" not in buf:
-            buf += s.recv(4096)
+            d = s.recv(4096)
+            self.assertTrue(d, "the spawner closed")
+            buf += d
         self.assertEqual(buf, b"protocol=login\n\n")
         victim = socket.create_connection(("127.0.0.1",
                                            self.ports["p110"]))
@@ -258,9 +260,14 @@ class LoginTest(harness.TestCase):
         self.assertEqual(mark, b"L")
         reply = b""
         while not reply.endswith(b"\n\n"):
-            reply += s.recv(4096)
+            d = s.recv(4096)
+            self.assertTrue(d, "the spawner closed: %r" % reply)
+            reply += d
         self.assertIn(b"status=fail", reply)
         self.assertEqual(self.mail_processes(), [])
+        # The spawner survived it and serves the real front ends.
+        c = self.client()
+        c.assert_ok(c.login())
 
     # ---- many clients, limits ----
 
