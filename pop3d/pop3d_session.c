@@ -17,8 +17,8 @@
  * SECURITY: a fresh process exec'd by the spawner (login_spawn.h) as the
  * uid and gid auth gave for this user (never root: login_mail_init
  * refuses it); it inherited only the client descriptor, its parameter
- * pipe and the log file, and no other user's data. The client is authenticated but still
- * untrusted: every command goes through pop3_parse, numbers are range
+ * pipe and the log file, and no other user's data. The client is
+ * authenticated but still untrusted: every command goes through pop3_parse, numbers are range
  * checked, and the line length and idle time are bounded.
  */
 #include "config.h"

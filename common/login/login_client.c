@@ -240,6 +240,7 @@ static bool login_client_reading(const struct login_client *c)
 
 void login_client_resume(struct login_client *c)
 {
+	const struct login_proto *p = login_server.proto;
 	struct str line = STR_INIT;
 	const char *nl;
 	size_t len;
@@ -257,7 +258,7 @@ void login_client_resume(struct login_client *c)
 					login_auth_response(c, "*");
 				} else {
 					login_client_reply(c,
-					login_server.proto->reply_line_too_long);
+						p->reply_line_too_long);
 					login_client_error(c);
 				}
 			}
@@ -271,8 +272,7 @@ void login_client_resume(struct login_client *c)
 			c->skipping = false;
 		else if (line.len > LOGIN_LINE_BOUND &&
 			 c->state == LOGIN_CMD) {
-			login_client_reply(c,
-				login_server.proto->reply_line_too_long);
+			login_client_reply(c, p->reply_line_too_long);
 			login_client_error(c);
 		} else
 			login_client_line(c, &line);

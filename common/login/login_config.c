@@ -182,8 +182,9 @@ void login_server_update(void)
 		    srv->nclients < srv->set.client_limit;
 	int i;
 
+	/* (Unit tests: no listeners, no master.) */
 	if (srv->loop == NULL || srv->nfds == 0)
-		return;		/* (unit tests: no listeners, no master) */
+		return;
 	if (want && !srv->accepting) {
 		for (i = 0; i < srv->nfds; i++)
 			ev_io_add(srv->loop, srv->fds[i], EV_READ,

@@ -45,6 +45,8 @@
 
 #include "login_spawn.h"
 
+extern char **environ;
+
 #define LOGIN_SPAWN_AUTH_SOCKET "private/auth"
 #define LOGIN_SPAWN_TIMEOUT 30
 
@@ -166,12 +168,24 @@ static bool login_spawn_redeem(struct login_spawn_conn *c,
 static void login_spawn_child(int client, int params, uid_t uid, gid_t gid,
 			      const char *name)
 {
+	static const char *const keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS",
+					     "LSAN_OPTIONS", "TZ" };
 	char *argv[] = { (char *)name, (char *)LOGIN_MAIL_ARG, NULL };
-	char *envp[] = { (char *)"PATH=/usr/bin:/bin", NULL };
+	char *envp[6] = { (char *)"PATH=/usr/bin:/bin", NULL };
 	int logfd = msg_file_fd(), c2, p2, l2 = -1;
 	const char *error;
 	sigset_t none;
 
+	/* A minimal environment: the sanitizers' settings and the time
+	 * zone only. */
+	for (size_t i = 0, n = 1; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		size_t len = strlen(keep[i]);
+
+		for (char **e = environ; *e != NULL; e++)
+			if (n < 5 && strncmp(*e, keep[i], len) == 0 &&
+			    (*e)[len] == '=')
+				envp[n++] = *e;
+	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGCHLD, SIG_DFL);
@@ -288,8 +302,9 @@ static void login_spawn_login(struct login_spawn_conn *c,
 	attr_list_clear(&verdict);
 	return;
 fail:
-	attr_list_clear(&verdict);
+	/* reason may point into verdict: reply first. */
 	login_spawn_reply(c, -1, PROTO_STATUS_FAIL, reason);
+	attr_list_clear(&verdict);
 }
 
 static bool login_spawn_request(struct login_spawn_conn *c)

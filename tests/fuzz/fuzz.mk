@@ -54,6 +54,7 @@ fuzz_smtpd_parse_LIBS = $(OUT)/libsmtpd.a
 fuzz_smtpd_header_LIBS = $(OUT)/libsmtpd.a
 fuzz_smtpd_data_LIBS = $(OUT)/libsmtpd.a
 fuzz_pop3_parse_LIBS = $(OUT)/libpop3.a
+fuzz_login_LIBS = $(OUT)/libpop3.a
 fuzz_smtp_reply_LIBS = $(OUT)/libsmtp.a
 fuzz_pickup_LIBS = $(OUT)/libpickup.a
 fuzz_store_index_LIBS = $(OUT)/libstore.a
