@@ -50,6 +50,10 @@ class StoreTest(harness.TestCase):
     def deliver(self, n, total):
         self.inst.send_mail("a@example.org", ["demo@demo.test"], message(n))
         self.inst.wait_for_maildir("demo.test/demo", total)
+        # The file is renamed into new/ before its index record is
+        # written (under the index lock): wait for local's report.
+        harness.wait_for(lambda: self.inst.log().count("status=sent")
+                         >= n, what="delivery %d reported" % n)
 
     def test_delivery_assigns_uids(self):
         for n in range(1, 4):
