@@ -364,7 +364,7 @@ static void mime_parse_multipart(struct mime_parser *p,
 				 struct mime_stop *stop)
 {
 	unsigned level = p->bound_count;
-	struct mime_part *child, **tail = &part->children;
+	struct mime_part *child = NULL, **tail = &part->children;
 
 	p->bounds[level].text = part->boundary;
 	p->bounds[level].len = strlen(part->boundary);
@@ -399,6 +399,11 @@ static void mime_parse_multipart(struct mime_parser *p,
 		mime_scan_body(p, stop);
 	}
 	part->end = mime_end_pos(p, stop, &part->body);
+	if (child != NULL && child->end.off > part->end.off) {
+		/* The last part's blank line ended its header right before
+		 * the boundary: the line end is both, keep it in both. */
+		part->end = child->end;
+	}
 }
 
 static void mime_parse_part(struct mime_parser *p, struct mime_part *part,
@@ -408,12 +413,14 @@ static void mime_parse_part(struct mime_parser *p, struct mime_part *part,
 
 	part->header = p->pos;
 	mime_parse_header(p, part, stop);
-	part->body = p->pos;
 	if (!stop->eof && stop->level != (unsigned)-1) {
-		/* A boundary ended the header: no body. */
+		/* A boundary ended the header: no body, and the line end
+		 * before the boundary is the boundary's, as for a body. */
+		part->body = mime_end_pos(p, stop, &part->header);
 		part->end = part->body;
 		return;
 	}
+	part->body = p->pos;
 	deeper = part->depth + 1 < p->limits.max_depth;
 	if (mime_part_is_type(part, "multipart", NULL)) {
 		if (part->boundary == NULL || part->boundary[0] == '\0' ||

@@ -526,6 +526,18 @@ START_TEST(test_sections_simple)
 	ck_assert_str_eq(str_c(&out), "x");
 	mime_message_free(&msg);
 
+	/* A header's blank line right before an outer boundary: the line
+	 * end is the boundary's too; ranges still nest. */
+	msg = parse_str("Content-Type: multipart/mixed; boundary=o\n\n--o\n"
+			"Content-Type: multipart/mixed; boundary=i\n\n--i\n"
+			"X: y\n\n--o--\n");
+	check_tree(msg, true);
+	ck_assert_int_eq(section(msg, "1.1", MIME_SECTION_ALL, &out), 1);
+	ck_assert_str_eq(str_c(&out), "");
+	ck_assert_int_eq(section(msg, "1.1", MIME_SECTION_MIME, &out), 1);
+	ck_assert_str_eq(str_c(&out), "X: y\r\n\r\n");
+	mime_message_free(&msg);
+
 	/* Empty message. */
 	msg = mime_parse("", 0, NULL);
 	check_tree(msg, true);
