@@ -465,6 +465,8 @@ struct mime_message *mime_parse(const char *data, size_t size,
 	struct mime_stop stop;
 
 	memset(&p, 0, sizeof(p));
+	if (data == NULL)
+		data = "";	/* no arithmetic on NULL below */
 	if (limits != NULL)
 		p.limits = *limits;
 	if (p.limits.max_depth == 0)
