@@ -88,14 +88,15 @@ struct mime_params {
 };
 
 /* struct mime_part.flags */
-#define MIME_PART_MULTIPART	0x01	/* has children split at a boundary */
-#define MIME_PART_MESSAGE	0x02	/* message/rfc822: one child, the
-					 * encapsulated message */
-#define MIME_PART_LIMITED	0x04	/* a multipart or message/rfc822 left
-					 * unsplit because of a limit */
-#define MIME_PART_DEFAULT_TYPE	0x08	/* no usable Content-Type: the
-					 * default (text/plain, or
-					 * message/rfc822 in a digest) */
+/* A multipart, split at its boundary into children. */
+#define MIME_PART_MULTIPART	0x01
+/* message/rfc822: one child, the encapsulated message. */
+#define MIME_PART_MESSAGE	0x02
+/* A multipart or message/rfc822 left unsplit because of a limit. */
+#define MIME_PART_LIMITED	0x04
+/* No usable Content-Type: the default (text/plain, or message/rfc822 in
+ * a digest). */
+#define MIME_PART_DEFAULT_TYPE	0x08
 
 struct mime_part {
 	struct mime_part *parent;
@@ -118,7 +119,7 @@ struct mime_part {
 	/* Unfolded, trimmed field values, or NULL when absent. */
 	const char *id;			/* Content-ID */
 	const char *description;	/* Content-Description (raw) */
-	const char *encoding;		/* Content-Transfer-Encoding token */
+	const char *encoding;		/* Content-Transfer-Encoding */
 	const char *md5;		/* Content-MD5 */
 	const char *disposition;	/* Content-Disposition token */
 	struct mime_params disposition_params;

@@ -114,7 +114,7 @@ static void mime_param_name(struct mime_raw_param *rp, char *name)
 		p++;
 	}
 	if (*p != '\0')
-		return;		/* not RFC 2231 after all: keep it whole */
+		return;	/* not RFC 2231 after all: keep it whole */
 	*star = '\0';
 	rp->section = section;
 }
@@ -389,7 +389,8 @@ void mime_param_decode(const struct mime_param *param, struct str *out)
 		charset[0] = '\0';
 	}
 	for (p = q2 + 1; *p != '\0'; p++) {
-		if (*p == '%' && (hi = mime_pct_hex((unsigned char)p[1])) >= 0 &&
+		if (*p == '%' &&
+		    (hi = mime_pct_hex((unsigned char)p[1])) >= 0 &&
 		    (lo = mime_pct_hex((unsigned char)p[2])) >= 0) {
 			str_append_c(&bytes, (char)(hi * 16 + lo));
 			p += 2;

@@ -213,7 +213,7 @@ static void mime_content_type(struct mime_parser *p, struct mime_part *part,
 
 	if (!mime_param_content_type(p->msg->pool, v, len, &type, &subtype,
 				     &params))
-		return;	/* RFC 2045 5.2: an invalid one means the default */
+		return;	/* RFC 2045 5.2: invalid means the default */
 	part->type = type;
 	part->subtype = subtype;
 	part->params = params;

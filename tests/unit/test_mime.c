@@ -175,7 +175,8 @@ static const struct expect expects[] = {
 	{ "simple.eml",
 	  "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 27 3"
 	  " NIL NIL NIL NIL)",
-	  "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 27 3)",
+	  "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" "
+	  "27 3)",
 	  "(\"Wed, 02 Dec 2026 06:00:00 +0000\" \"Lunch?\" "
 	  "((\"Alice Example\" NIL \"alice\" \"alice.test\")) "
 	  "((\"Alice Example\" NIL \"alice\" \"alice.test\")) "
@@ -568,7 +569,8 @@ START_TEST(test_partial)
 
 	ck_assert_int_eq(mime_section_range(msg, "", MIME_SECTION_ALL, &r), 1);
 	mime_range_write(msg, &r, 0, SIZE_MAX, &whole);
-	ck_assert_str_eq(str_c(&whole), "A: b\r\n\r\nx\r\ny\r\n\r\n\rz\r\n\r\n");
+	ck_assert_str_eq(str_c(&whole),
+			 "A: b\r\n\r\nx\r\ny\r\n\r\n\rz\r\n\r\n");
 	ck_assert_uint_eq(whole.len, mime_range_vsize(&r));
 	for (off = 0; off <= whole.len + 1; off++) {
 		for (count = 0; count <= whole.len + 1; count++) {
@@ -864,8 +866,9 @@ START_TEST(test_transfer_decoding)
 	mime_qp_decode("hello  \nbar=\n\nfoo\t=\nbar\nfoo\t \t= \n=62\n"
 		       "foo = \t\nbar\nfoo =\n=62\nfoo  \nbar=\n\nfoo_bar\n",
 		       79, &out);
-	ck_assert_str_eq(str_c(&out), "hello\r\nbar\r\nfoo\tbar\r\nfoo\t \tb\r\n"
-			 "foo bar\r\nfoo b\r\nfoo\r\nbar\r\nfoo_bar\r\n");
+	ck_assert_str_eq(str_c(&out), "hello\r\nbar\r\nfoo\tbar\r\n"
+			 "foo\t \tb\r\nfoo bar\r\nfoo b\r\nfoo\r\nbar\r\n"
+			 "foo_bar\r\n");
 	ck_assert_uint_eq(out.len, 65);
 	str_clear(&out);
 	mime_qp_decode("=3d=3D=4", 8, &out);
@@ -1113,7 +1116,8 @@ START_TEST(test_bomb_linear)
 	str_append(&m, "Content-Type: text/html\n\nx\n");
 	t = now();
 	msg = mime_parse(m.data, m.len, NULL);
-	ck_assert_str_eq(msg->root->subtype, "plain");	/* past the limit */
+	/* The Content-Type is past max_header_size: not seen. */
+	ck_assert_str_eq(msg->root->subtype, "plain");
 	mime_imap_envelope(msg, msg->root, 0, &out);
 	mime_message_free(&msg);
 	ck_assert_double_lt(since(t, "huge header"), 5.0);
