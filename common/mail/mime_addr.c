@@ -237,11 +237,79 @@ static void mime_angle(struct mime_addr_parser *p, struct mime_addr *a)
 	str_release(&domain);
 }
 
+static void mime_address(struct mime_addr_parser *p, bool in_group);
+
+/* After "phrase:": the group's members up to ";" (or the end). */
+static void mime_group(struct mime_addr_parser *p, const struct str *name)
+{
+	struct mime_tok_val t;
+	struct mime_addr *a = mime_emit(p);
+
+	a->mailbox = mime_dup(p, name);
+	for (;;) {
+		mime_tok_peek(p, &t);
+		if (t.type == MIME_TOK_END)
+			break;
+		if (t.type == MIME_TOK_SPECIAL &&
+		    (t.special == ',' || t.special == ';')) {
+			mime_tok_next(p, &t);
+			if (t.special == ';')
+				break;
+			continue;
+		}
+		mime_address(p, true);
+	}
+	mime_emit(p);	/* the group's end */
+}
+
+/* After "local@": the domain, then the mailbox. */
+static void mime_addr_spec(struct mime_addr_parser *p, const struct str *raw)
+{
+	struct str domain = STR_INIT;
+	struct mime_tok_val t;
+	struct mime_addr *a;
+
+	for (;;) {
+		mime_tok_peek(p, &t);
+		if (t.type == MIME_TOK_END || (t.type == MIME_TOK_SPECIAL &&
+		    t.special != '@' && t.special != ':'))
+			break;
+		mime_tok_next(p, &t);
+		str_append_n(&domain, p->s + t.start, t.end - t.start);
+	}
+	a = mime_emit(p);
+	a->mailbox = raw->len > 0 ? mime_dup(p, raw) : MIME_MISSING_MAILBOX;
+	a->domain = domain.len > 0 ? mime_dup(p, &domain) :
+		MIME_MISSING_DOMAIN;
+	if (p->comment.len > 0)
+		a->name = mime_dup(p, &p->comment);
+	str_release(&domain);
+}
+
+/* After "phrase <": the address and its name. */
+static void mime_name_addr(struct mime_addr_parser *p,
+			   const struct str *display)
+{
+	struct mime_addr *a = mime_emit(p);
+	struct mime_tok_val t;
+
+	a->name = display->len > 0 ? mime_dup(p, display) : NULL;
+	p->have_comment = true;	/* comments inside are no name */
+	mime_angle(p, a);
+	p->have_comment = false;
+	if (a->name == NULL) {
+		/* "<a@b> (Name)": a comment after it names it. */
+		mime_tok_peek(p, &t);
+		if (p->comment.len > 0)
+			a->name = mime_dup(p, &p->comment);
+	}
+}
+
 /* One mailbox, or a group if in_group is false and a ":" follows the
  * phrase. Stops before "," or ";" (or the end). */
 static void mime_address(struct mime_addr_parser *p, bool in_group)
 {
-	struct str display = STR_INIT, raw = STR_INIT, domain = STR_INIT;
+	struct str display = STR_INIT, raw = STR_INIT;
 	struct mime_tok_val t;
 	struct mime_addr *a;
 
@@ -251,54 +319,14 @@ static void mime_address(struct mime_addr_parser *p, bool in_group)
 	mime_tok_peek(p, &t);
 	if (t.type == MIME_TOK_SPECIAL && t.special == '<') {
 		mime_tok_next(p, &t);
-		a = mime_emit(p);
-		a->name = display.len > 0 ? mime_dup(p, &display) : NULL;
-		p->have_comment = true;	/* comments inside are no name */
-		mime_angle(p, a);
-		p->have_comment = false;
-		if (a->name == NULL) {
-			/* "<a@b> (Name)": a comment after it names it. */
-			mime_tok_peek(p, &t);
-			if (p->comment.len > 0)
-				a->name = mime_dup(p, &p->comment);
-		}
+		mime_name_addr(p, &display);
 	} else if (t.type == MIME_TOK_SPECIAL && t.special == ':' &&
 		   !in_group) {
 		mime_tok_next(p, &t);
-		a = mime_emit(p);
-		a->mailbox = mime_dup(p, &display);
-		for (;;) {
-			mime_tok_peek(p, &t);
-			if (t.type == MIME_TOK_END)
-				break;
-			if (t.type == MIME_TOK_SPECIAL &&
-			    (t.special == ',' || t.special == ';')) {
-				mime_tok_next(p, &t);
-				if (t.special == ';')
-					break;
-				continue;
-			}
-			mime_address(p, true);
-		}
-		mime_emit(p);	/* the group's end */
+		mime_group(p, &display);
 	} else if (t.type == MIME_TOK_SPECIAL && t.special == '@') {
 		mime_tok_next(p, &t);
-		for (;;) {
-			mime_tok_peek(p, &t);
-			if (t.type == MIME_TOK_END || (t.type ==
-			    MIME_TOK_SPECIAL && t.special != '@' &&
-			    t.special != ':'))
-				break;
-			mime_tok_next(p, &t);
-			str_append_n(&domain, p->s + t.start, t.end - t.start);
-		}
-		a = mime_emit(p);
-		a->mailbox = raw.len > 0 ? mime_dup(p, &raw) :
-			MIME_MISSING_MAILBOX;
-		a->domain = domain.len > 0 ? mime_dup(p, &domain) :
-			MIME_MISSING_DOMAIN;
-		if (p->comment.len > 0)
-			a->name = mime_dup(p, &p->comment);
+		mime_addr_spec(p, &raw);
 	} else if (raw.len > 0) {
 		/* A bare word: a mailbox without a host. */
 		a = mime_emit(p);
@@ -317,7 +345,6 @@ static void mime_address(struct mime_addr_parser *p, bool in_group)
 	}
 	str_release(&display);
 	str_release(&raw);
-	str_release(&domain);
 }
 
 struct mime_addr *mime_addr_parse(struct mime_pool *pool, const char *value,
