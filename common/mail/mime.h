@@ -44,7 +44,7 @@
 /* Fixed limits: parameters kept per field (after merging RFC 2231
  * continuations; the rest are dropped), the highest continuation number,
  * and the longest boundary recognised (RFC 2046 allows 70; a multipart
- * with a longer one is treated as text/plain). Nesting deeper than
+ * with a longer one, like one without any, has no parts). Nesting deeper than
  * MIME_HARD_MAX_DEPTH is never allowed, whatever the limits say (the
  * parser and the renderers recurse once per level). */
 #define MIME_MAX_PARAMS		64
@@ -74,7 +74,7 @@ struct mime_range {
 };
 
 struct mime_param {
-	const char *name;	/* lower case, without RFC 2231 "*N*" */
+	const char *name;	/* as written, without RFC 2231 "*N*" */
 	const char *value;	/* unquoted; continuations merged */
 	/* The value is RFC 2231 extended: charset'language'%XX-text. IMAP
 	 * shows such a parameter as "name*" with the value as it is, as
@@ -242,7 +242,14 @@ void mime_imap_bodystructure(const struct mime_message *msg,
  * NUL bytes, which no IMAP string may hold, are dropped. */
 void mime_imap_append_string(struct str *out, const char *s, size_t len,
 			     unsigned flags);
-/* The same, or NIL for NULL. */
+/* Text for people (Subject, display names), as Dovecot sends it: line
+ * ends and runs of white space become one space, white space at the
+ * ends goes, NUL becomes 0x80; if any of that changed something, or the
+ * text holds '"', '\\' or 8-bit bytes, it goes as a literal (a quoted
+ * string with MIME_IMAP_UTF8 and valid UTF-8 without quotes). */
+void mime_imap_append_human(struct str *out, const char *s, size_t len,
+			    unsigned flags);
+/* An IMAP string or NIL for NULL. */
 void mime_imap_append_nstring(struct str *out, const char *s,
 			      unsigned flags);
 
@@ -316,7 +323,7 @@ bool mime_param_content_type(struct mime_pool *pool, const char *value,
 bool mime_param_token_params(struct mime_pool *pool, const char *value,
 			     size_t len, const char **token_r,
 			     struct mime_params *params_r);
-/* The value of the parameter name (lower case), or NULL. */
+/* The first parameter called name (case-insensitive), or NULL. */
 const struct mime_param *mime_params_find(const struct mime_params *params,
 					  const char *name);
 /* The value of param in UTF-8, appended to out: RFC 2231 extended values

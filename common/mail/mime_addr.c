@@ -6,11 +6,10 @@
  * The parser is forgiving in the ways Dovecot's is, since its output
  * goes to clients that show it to people: display names are the phrase
  * with quoted-strings unquoted and words joined by one space, or else
- * the first comment ("user@host (Real Name)"); a quoted local part keeps
- * its quotes (so mailbox@host is still an address); an address without
- * a host gets MISSING_DOMAIN and one without a mailbox MISSING_MAILBOX,
- * as Dovecot fills them; "<>" is an empty mailbox and host. Junk that
- * fits nowhere is skipped up to the next ",".
+ * the first comment ("user@host (Real Name)"); a quoted local part is
+ * unquoted; an address without a host gets MISSING_DOMAIN and one
+ * without a mailbox MISSING_MAILBOX, as Dovecot fills them ("<>" gets
+ * both). Junk that fits nowhere is skipped up to the next ",".
  *
  * SECURITY: header text from a message. Every loop advances, comments
  * nest iteratively, output is at most a constant times the input.
@@ -163,11 +162,13 @@ static void mime_words(struct mime_addr_parser *p, struct str *display,
 		mime_tok_next(p, &t);
 		if (display->len > 0)
 			str_append_c(display, ' ');
-		if (t.type == MIME_TOK_QUOTED)
+		if (t.type == MIME_TOK_QUOTED) {
 			mime_unquote(display, p->s + t.start, t.end - t.start);
-		else
+			mime_unquote(raw, p->s + t.start, t.end - t.start);
+		} else {
 			str_append_n(display, p->s + t.start, t.end - t.start);
-		str_append_n(raw, p->s + t.start, t.end - t.start);
+			str_append_n(raw, p->s + t.start, t.end - t.start);
+		}
 	}
 }
 
@@ -222,15 +223,10 @@ static void mime_angle(struct mime_addr_parser *p, struct mime_addr *a)
 		if (at)
 			str_append_n(&domain, p->s + t.start, t.end - t.start);
 	}
-	if (local.len == 0 && !at) {
-		a->mailbox = "";
-		a->domain = "";
-	} else {
-		a->mailbox = local.len > 0 ? mime_dup(p, &local) :
-			MIME_MISSING_MAILBOX;
-		a->domain = domain.len > 0 ? mime_dup(p, &domain) :
-			MIME_MISSING_DOMAIN;
-	}
+	a->mailbox = local.len > 0 ? mime_dup(p, &local) :
+		MIME_MISSING_MAILBOX;
+	a->domain = domain.len > 0 ? mime_dup(p, &domain) :
+		MIME_MISSING_DOMAIN;
 	str_release(&route);
 	str_release(&display);
 	str_release(&local);

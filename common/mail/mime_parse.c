@@ -425,11 +425,10 @@ static void mime_parse_part(struct mime_parser *p, struct mime_part *part,
 	if (mime_part_is_type(part, "multipart", NULL)) {
 		if (part->boundary == NULL || part->boundary[0] == '\0' ||
 		    strlen(part->boundary) > MIME_MAX_BOUNDARY) {
-			/* Not a usable multipart: RFC 2045's default. */
-			part->type = "text";
-			part->subtype = "plain";
-			part->params.count = 0;
-			part->flags |= MIME_PART_DEFAULT_TYPE;
+			/* No usable boundary: a multipart without parts,
+			 * its body unsplit (what Dovecot shows). */
+			part->boundary = NULL;
+			part->flags |= MIME_PART_MULTIPART;
 		} else if (!deeper) {
 			part->flags |= MIME_PART_LIMITED;
 			p->msg->limited = true;
