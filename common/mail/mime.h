@@ -214,8 +214,8 @@ void mime_header_fields(const struct mime_message *msg,
 /* BINARY[section] (RFC 3516): the body of part with its
  * Content-Transfer-Encoding undone (base64: the bytes as decoded;
  * quoted-printable: hard line breaks become CRLF; 7bit, 8bit, binary and
- * none: the CRLF view). Multiparts and messages are not decoded (their
- * content in the CRLF view). Returns -1 with *error_r for an encoding we
+ * none: the CRLF view). Multiparts are not decoded (their content in
+ * the CRLF view). Returns -1 with *error_r for an encoding we
  * do not know (IMAP's [UNKNOWN-CTE]), 1 otherwise. */
 int mime_part_decode(const struct mime_message *msg,
 		     const struct mime_part *part, struct str *out,
@@ -311,9 +311,10 @@ void mime_utf8_sanitize(const char *s, size_t len, struct str *out);
 struct mime_pool *mime_pool_create(void);
 void mime_pool_free(struct mime_pool **pool);
 
-/* Parse a Content-Type value ("type/subtype; a=b; ..."). Returns false
- * (type and subtype NULL, no parameters) when the type is not
- * "token/token". */
+/* Parse a Content-Type value ("type/subtype; a=b; ..."; a type without
+ * "/subtype" gets subtype "", as in Dovecot). Returns false (type and
+ * subtype NULL, no parameters) when there is no type token or the
+ * subtype is not one. */
 bool mime_param_content_type(struct mime_pool *pool, const char *value,
 			     size_t len, const char **type_r,
 			     const char **subtype_r,

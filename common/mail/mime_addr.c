@@ -186,6 +186,17 @@ static struct mime_addr *mime_emit(struct mime_addr_parser *p)
 	return a;
 }
 
+/* A domain Dovecot accepts: no empty label ("a..b", "a.b."). */
+static bool mime_domain_ok(const struct str *d)
+{
+	if (d->len == 0)
+		return false;
+	if (d->data[0] == '[')
+		return true;
+	return d->data[0] != '.' && d->data[d->len - 1] != '.' &&
+		strstr(d->data, "..") == NULL;
+}
+
 /* "<" [route ":"] [local "@" domain] ">" after the "<". */
 static void mime_angle(struct mime_addr_parser *p, struct mime_addr *a)
 {
@@ -225,7 +236,7 @@ static void mime_angle(struct mime_addr_parser *p, struct mime_addr *a)
 	}
 	a->mailbox = local.len > 0 ? mime_dup(p, &local) :
 		MIME_MISSING_MAILBOX;
-	a->domain = domain.len > 0 ? mime_dup(p, &domain) :
+	a->domain = mime_domain_ok(&domain) ? mime_dup(p, &domain) :
 		MIME_MISSING_DOMAIN;
 	str_release(&route);
 	str_release(&display);
@@ -234,6 +245,7 @@ static void mime_angle(struct mime_addr_parser *p, struct mime_addr *a)
 }
 
 static void mime_address(struct mime_addr_parser *p, bool in_group);
+
 
 /* After "phrase:": the group's members up to ";" (or the end). */
 static void mime_group(struct mime_addr_parser *p, const struct str *name)
@@ -267,15 +279,14 @@ static void mime_addr_spec(struct mime_addr_parser *p, const struct str *raw)
 
 	for (;;) {
 		mime_tok_peek(p, &t);
-		if (t.type == MIME_TOK_END || (t.type == MIME_TOK_SPECIAL &&
-		    t.special != '@' && t.special != ':'))
+		if (t.type == MIME_TOK_END || t.type == MIME_TOK_SPECIAL)
 			break;
 		mime_tok_next(p, &t);
 		str_append_n(&domain, p->s + t.start, t.end - t.start);
 	}
 	a = mime_emit(p);
 	a->mailbox = raw->len > 0 ? mime_dup(p, raw) : MIME_MISSING_MAILBOX;
-	a->domain = domain.len > 0 ? mime_dup(p, &domain) :
+	a->domain = mime_domain_ok(&domain) ? mime_dup(p, &domain) :
 		MIME_MISSING_DOMAIN;
 	if (p->comment.len > 0)
 		a->name = mime_dup(p, &p->comment);

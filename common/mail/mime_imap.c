@@ -172,6 +172,25 @@ static void mime_imap_addrs(struct str *out, const struct mime_addr *a,
 	str_append_c(out, ')');
 }
 
+/* Date, In-Reply-To, Message-ID: the value from its first non-blank,
+ * line ends dropped, nothing else touched (as Dovecot). */
+static void mime_imap_env_value(struct str *out, const struct mime_field *f,
+				struct str *tmp, unsigned flags)
+{
+	const char *v = f->value;
+	size_t n = f->value_len, i;
+
+	while (n > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		n--;
+	}
+	str_clear(tmp);
+	for (i = 0; i < n; i++)
+		if (v[i] != '\r' && v[i] != '\n')
+			str_append_c(tmp, v[i]);
+	mime_imap_append_string(out, str_c(tmp), tmp->len, flags);
+}
+
 void mime_imap_envelope(const struct mime_message *msg,
 			const struct mime_part *part, unsigned flags,
 			struct str *out)
@@ -231,11 +250,7 @@ void mime_imap_envelope(const struct mime_message *msg,
 			}
 			mime_imap_append_human(out, v, n, flags);
 		} else {
-			str_clear(&tmp);
-			mime_header_unfold(fields[i].value, fields[i].value_len,
-					   &tmp);
-			mime_imap_append_string(out, str_c(&tmp), tmp.len,
-						flags);
+			mime_imap_env_value(out, &fields[i], &tmp, flags);
 		}
 	}
 	str_append_c(out, ')');
@@ -354,6 +369,8 @@ static void mime_imap_leaf(const struct mime_message *msg,
 	str_append_c(out, '(');
 	if (limited) {
 		str_append(out, "\"application\" \"octet-stream\"");
+	} else if (message) {
+		str_append(out, "\"message\" \"rfc822\"");
 	} else {
 		mime_imap_append_nstring(out, part->type, flags);
 		str_append_c(out, ' ');

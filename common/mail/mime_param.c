@@ -312,8 +312,15 @@ bool mime_param_content_type(struct mime_pool *pool, const char *value,
 	t = pos;
 	t_end = mime_token_at(value, len, t);
 	pos = mime_skip_cfws(value, len, t_end);
-	if (t_end == t || pos >= len || value[pos] != '/')
+	if (t_end == t)
 		return false;
+	if (pos >= len || value[pos] != '/') {
+		/* "text" alone: Dovecot keeps it, with an empty subtype. */
+		*type_r = mime_pool_strndup(pool, value + t, t_end - t);
+		*subtype_r = "";
+		mime_params_build(pool, value, len, t_end, params_r);
+		return true;
+	}
 	st = mime_skip_cfws(value, len, pos + 1);
 	st_end = mime_token_at(value, len, st);
 	if (st_end == st)

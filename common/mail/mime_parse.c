@@ -347,14 +347,6 @@ static void mime_parse_header(struct mime_parser *p, struct mime_part *part,
 		part->boundary = b->value;
 }
 
-static bool mime_identity_encoding(const struct mime_part *part)
-{
-	const char *e = part->encoding;
-
-	return e == NULL || strcasecmp(e, "7bit") == 0 ||
-		strcasecmp(e, "8bit") == 0 || strcasecmp(e, "binary") == 0;
-}
-
 static void mime_parse_part(struct mime_parser *p, struct mime_part *part,
 			    struct mime_stop *stop);
 
@@ -400,8 +392,8 @@ static void mime_parse_multipart(struct mime_parser *p,
 	}
 	part->end = mime_end_pos(p, stop, &part->body);
 	if (child != NULL && child->end.off > part->end.off) {
-		/* The last part's blank line ended its header right before
-		 * the boundary: the line end is both, keep it in both. */
+		/* The last part's header ran up to the boundary and kept
+		 * the line end before it: so does its parent. */
 		part->end = child->end;
 	}
 }
@@ -413,14 +405,13 @@ static void mime_parse_part(struct mime_parser *p, struct mime_part *part,
 
 	part->header = p->pos;
 	mime_parse_header(p, part, stop);
+	part->body = p->pos;
 	if (!stop->eof && stop->level != (unsigned)-1) {
-		/* A boundary ended the header: no body, and the line end
-		 * before the boundary is the boundary's, as for a body. */
-		part->body = mime_end_pos(p, stop, &part->header);
+		/* A boundary ended the header: no body. The header keeps
+		 * its last line end (Dovecot counts it there too). */
 		part->end = part->body;
 		return;
 	}
-	part->body = p->pos;
 	deeper = part->depth + 1 < p->limits.max_depth;
 	if (mime_part_is_type(part, "multipart", NULL)) {
 		if (part->boundary == NULL || part->boundary[0] == '\0' ||
@@ -437,8 +428,10 @@ static void mime_parse_part(struct mime_parser *p, struct mime_part *part,
 			mime_parse_multipart(p, part, stop);
 			return;
 		}
-	} else if (mime_part_is_type(part, "message", "rfc822") &&
-		   mime_identity_encoding(part)) {
+	} else if (mime_part_is_type(part, "message", "rfc822")) {
+		/* Whatever its Content-Transfer-Encoding says (it may only
+		 * be 7bit, 8bit or binary): as Dovecot, so the structure
+		 * always has the envelope and body IMAP wants here. */
 		if (!deeper || p->msg->part_count >= p->limits.max_parts) {
 			part->flags |= MIME_PART_LIMITED;
 			p->msg->limited = true;
