@@ -161,10 +161,12 @@ bool mime_part_is_type(const struct mime_part *part, const char *type,
 
 /* Find a part by IMAP section number ("" is the message, "1.2.3"; RFC
  * 3501 section 6.4.5). Each number counts the parts of a multipart; on a
- * message/rfc822 part it counts inside the encapsulated message; 1 on a
- * part that is not a multipart (the message's own body, say) stays on
- * it. Returns 1 found, 0 no such part, -1 not a section number. Use it
- * for BINARY[path] and BODYSTRUCTURE of a part. */
+ * message/rfc822 part it counts inside the encapsulated message; 1 on
+ * a part that is no multipart stays on it, except that the body of the
+ * message itself is only "1" ("1.1" is no part, as in Dovecot). Returns
+ * 1 found, 0 no such part (IMAP
+ * answers an empty string, as Dovecot does), -1 not a section number.
+ * Use it for BINARY[path] and BODYSTRUCTURE of a part. */
 int mime_section_find(const struct mime_message *msg, const char *path,
 		      const struct mime_part **part_r);
 
@@ -179,9 +181,9 @@ enum mime_section {
  * message; a numbered part is its body (for a message/rfc822 part, the
  * whole encapsulated message). HEADER and TEXT of a numbered
  * message/rfc822 part are those of the encapsulated message, of "" the
- * message's own, of any other part its own header and body (RFC 3501
- * allows them only on messages; Dovecot is as lenient). MIME of "" is an
- * error. Returns 1, 0 no such part, -1 invalid. */
+ * message's own; other parts have none (RFC 3501: 0, which Dovecot
+ * answers with an empty string). MIME of "" is an error. Returns 1, 0
+ * no such part or section, -1 invalid. */
 int mime_section_range(const struct mime_message *msg, const char *path,
 		       enum mime_section section, struct mime_range *range_r);
 /* The part whose header BODY[path.HEADER.FIELDS ...] reads (the HEADER
@@ -214,8 +216,8 @@ void mime_header_fields(const struct mime_message *msg,
 /* BINARY[section] (RFC 3516): the body of part with its
  * Content-Transfer-Encoding undone (base64: the bytes as decoded;
  * quoted-printable: hard line breaks become CRLF; 7bit, 8bit, binary and
- * none: the CRLF view). Multiparts are not decoded (their content in
- * the CRLF view). Returns -1 with *error_r for an encoding we
+ * none: the CRLF view). Multiparts and message/rfc822 parts are not
+ * decoded (their content in the CRLF view, as Dovecot). Returns -1 with *error_r for an encoding we
  * do not know (IMAP's [UNKNOWN-CTE]), 1 otherwise. */
 int mime_part_decode(const struct mime_message *msg,
 		     const struct mime_part *part, struct str *out,

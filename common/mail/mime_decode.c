@@ -146,7 +146,8 @@ int mime_part_decode(const struct mime_message *msg,
 	size_t len = part->end.off - part->body.off;
 	struct mime_range r = { part->body, part->end };
 
-	if ((part->flags & MIME_PART_MULTIPART) != 0 || e == NULL || strcasecmp(e, "7bit") == 0 ||
+	if ((part->flags & (MIME_PART_MULTIPART | MIME_PART_MESSAGE)) != 0 ||
+	    e == NULL || strcasecmp(e, "7bit") == 0 ||
 	    strcasecmp(e, "8bit") == 0 || strcasecmp(e, "binary") == 0) {
 		mime_range_write(msg, &r, 0, SIZE_MAX, out);
 		return 1;
