@@ -241,6 +241,24 @@ static const struct mime_part *mime_section_inner(const struct mime_part *part,
 	return NULL;
 }
 
+struct mime_pos mime_header_end(const struct mime_message *msg,
+				const struct mime_part *part)
+{
+	struct mime_pos end = part->body;
+	const char *d = msg->data;
+
+	if ((part->flags & MIME_PART_HEADER_AT_BOUNDARY) == 0 ||
+	    end.off == part->header.off || d[end.off - 1] != '\n')
+		return end;
+	end.off--;
+	end.lines--;
+	if (end.off > part->header.off && d[end.off - 1] == '\r')
+		end.off--;
+	else
+		end.bare_lf--;
+	return end;
+}
+
 int mime_section_range(const struct mime_message *msg, const char *path,
 		       enum mime_section section, struct mime_range *range_r)
 {
@@ -262,7 +280,7 @@ int mime_section_range(const struct mime_message *msg, const char *path,
 		return 1;
 	case MIME_SECTION_HEADER:
 		range_r->start = inner->header;
-		range_r->end = inner->body;
+		range_r->end = mime_header_end(msg, inner);
 		return 1;
 	case MIME_SECTION_TEXT:
 		range_r->start = inner->body;
@@ -272,7 +290,7 @@ int mime_section_range(const struct mime_message *msg, const char *path,
 		if (message)
 			return -1;
 		range_r->start = part->header;
-		range_r->end = part->body;
+		range_r->end = mime_header_end(msg, part);
 		return 1;
 	}
 	return -1;

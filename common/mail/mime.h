@@ -97,6 +97,10 @@ struct mime_params {
 /* No usable Content-Type: the default (text/plain, or message/rfc822 in
  * a digest). */
 #define MIME_PART_DEFAULT_TYPE	0x08
+/* The header's last line end is also the one before a boundary (no
+ * body follows): sizes count it, BODY[n.MIME] and BODY[n.HEADER] leave
+ * it out (both as Dovecot). */
+#define MIME_PART_HEADER_AT_BOUNDARY	0x10
 
 struct mime_part {
 	struct mime_part *parent;
@@ -207,7 +211,9 @@ void mime_append_crlf(struct str *out, const char *in, size_t len);
 /* BODY[HEADER.FIELDS (names)] and BODY[HEADER.FIELDS.NOT (names)]: the
  * fields of the header of part (from mime_section_header_part) whose names
  * are (exclude: are not) among names, case-insensitively, in message
- * order, as written (CRLF view), followed by the blank line. */
+ * order, as written (CRLF view), followed by a blank line if the header
+ * has one or a boundary ended it (not if the message ends in it: as
+ * Dovecot). */
 void mime_header_fields(const struct mime_message *msg,
 			const struct mime_part *part,
 			const char *const *names, size_t name_count,

@@ -436,11 +436,10 @@ void mime_header_fields(const struct mime_message *msg,
 {
 	struct mime_header_iter iter;
 	struct mime_field f;
-	size_t i;
+	size_t i, end = mime_header_end(msg, part).off;
 	bool match;
 
-	mime_header_iter_init(&iter, msg->data, part->header.off,
-			      part->body.off);
+	mime_header_iter_init(&iter, msg->data, part->header.off, end);
 	while (mime_header_next(&iter, &f)) {
 		match = false;
 		for (i = 0; i < name_count && f.has_colon && !match; i++)
@@ -453,5 +452,9 @@ void mime_header_fields(const struct mime_message *msg,
 		if (msg->data[f.end - 1] != '\n')
 			str_append_n(out, "\r\n", 2);
 	}
-	str_append_n(out, "\r\n", 2);
+	/* The blank line, if the header has one or a boundary ended it;
+	 * not if the message ended it (all as Dovecot). */
+	if (iter.pos < end ||
+	    (part->flags & MIME_PART_HEADER_AT_BOUNDARY) != 0)
+		str_append_n(out, "\r\n", 2);
 }

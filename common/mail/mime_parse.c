@@ -410,6 +410,7 @@ static void mime_parse_part(struct mime_parser *p, struct mime_part *part,
 		/* A boundary ended the header: no body. The header keeps
 		 * its last line end (Dovecot counts it there too). */
 		part->end = part->body;
+		part->flags |= MIME_PART_HEADER_AT_BOUNDARY;
 		return;
 	}
 	deeper = part->depth + 1 < p->limits.max_depth;
@@ -447,6 +448,9 @@ static void mime_parse_part(struct mime_parser *p, struct mime_part *part,
 	}
 	mime_scan_body(p, stop);
 	part->end = mime_end_pos(p, stop, &part->body);
+	if (!stop->eof && part->end.off == part->body.off &&
+	    part->body.off > part->header.off)
+		part->flags |= MIME_PART_HEADER_AT_BOUNDARY;
 }
 
 struct mime_message *mime_parse(const char *data, size_t size,
