@@ -191,14 +191,21 @@ static int mime_section_lookup(const struct mime_message *msg,
 		} else {
 			/* A number on a message/rfc822 part (other than the
 			 * message itself) counts inside what it holds. */
-			if (!message && (part->flags & MIME_PART_MESSAGE) != 0)
+			if (!message &&
+			    (part->flags & MIME_PART_MESSAGE) != 0) {
 				part = part->children;
+				message = true;
+			}
 			if ((part->flags & MIME_PART_MULTIPART) != 0) {
 				for (part = part->children;
 				     part != NULL && num > 1; num--)
 					part = part->next;
 				found = part != NULL;
-			} else if (num != 1) {
+			} else if (num != 1 ||
+				   (part == msg->root && !message)) {
+				/* 1 stays on a part that is no multipart,
+				 * but the message's own body is only "1"
+				 * (what Dovecot answers). */
 				found = false;
 			}
 			message = false;
@@ -221,13 +228,35 @@ int mime_section_find(const struct mime_message *msg, const char *path,
 	return mime_section_lookup(msg, path, part_r, &message);
 }
 
-/* The part whose header HEADER, HEADER.FIELDS and TEXT use. */
+/* The message whose header HEADER, HEADER.FIELDS and TEXT use: the
+ * message itself, or the one a message/rfc822 part holds; NULL for
+ * other parts (Dovecot answers those with an empty string). */
 static const struct mime_part *mime_section_inner(const struct mime_part *part,
 						  bool message)
 {
-	if (!message && (part->flags & MIME_PART_MESSAGE) != 0)
+	if (message)
+		return part;
+	if ((part->flags & MIME_PART_MESSAGE) != 0)
 		return part->children;
-	return part;
+	return NULL;
+}
+
+struct mime_pos mime_header_end(const struct mime_message *msg,
+				const struct mime_part *part)
+{
+	struct mime_pos end = part->body;
+	const char *d = msg->data;
+
+	if ((part->flags & MIME_PART_HEADER_AT_BOUNDARY) == 0 ||
+	    end.off == part->header.off || d[end.off - 1] != '\n')
+		return end;
+	end.off--;
+	end.lines--;
+	if (end.off > part->header.off && d[end.off - 1] == '\r')
+		end.off--;
+	else
+		end.bare_lf--;
+	return end;
 }
 
 int mime_section_range(const struct mime_message *msg, const char *path,
@@ -241,6 +270,9 @@ int mime_section_range(const struct mime_message *msg, const char *path,
 	if (ret <= 0)
 		return ret;
 	inner = mime_section_inner(part, message);
+	if (inner == NULL && (section == MIME_SECTION_HEADER ||
+			      section == MIME_SECTION_TEXT))
+		return 0;
 	switch (section) {
 	case MIME_SECTION_ALL:
 		range_r->start = message ? part->header : part->body;
@@ -248,7 +280,7 @@ int mime_section_range(const struct mime_message *msg, const char *path,
 		return 1;
 	case MIME_SECTION_HEADER:
 		range_r->start = inner->header;
-		range_r->end = inner->body;
+		range_r->end = mime_header_end(msg, inner);
 		return 1;
 	case MIME_SECTION_TEXT:
 		range_r->start = inner->body;
@@ -258,7 +290,7 @@ int mime_section_range(const struct mime_message *msg, const char *path,
 		if (message)
 			return -1;
 		range_r->start = part->header;
-		range_r->end = part->body;
+		range_r->end = mime_header_end(msg, part);
 		return 1;
 	}
 	return -1;
@@ -276,7 +308,7 @@ int mime_section_header_part(const struct mime_message *msg,
 	if (ret <= 0)
 		return ret;
 	*part_r = mime_section_inner(part, message);
-	return 1;
+	return *part_r == NULL ? 0 : 1;
 }
 
 static bool mime_bare_lf_at(const char *data, size_t i)

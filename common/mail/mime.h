@@ -44,7 +44,7 @@
 /* Fixed limits: parameters kept per field (after merging RFC 2231
  * continuations; the rest are dropped), the highest continuation number,
  * and the longest boundary recognised (RFC 2046 allows 70; a multipart
- * with a longer one is treated as text/plain). Nesting deeper than
+ * with a longer one, like one without any, has no parts). Nesting deeper than
  * MIME_HARD_MAX_DEPTH is never allowed, whatever the limits say (the
  * parser and the renderers recurse once per level). */
 #define MIME_MAX_PARAMS		64
@@ -74,7 +74,7 @@ struct mime_range {
 };
 
 struct mime_param {
-	const char *name;	/* lower case, without RFC 2231 "*N*" */
+	const char *name;	/* as written, without RFC 2231 "*N*" */
 	const char *value;	/* unquoted; continuations merged */
 	/* The value is RFC 2231 extended: charset'language'%XX-text. IMAP
 	 * shows such a parameter as "name*" with the value as it is, as
@@ -88,14 +88,19 @@ struct mime_params {
 };
 
 /* struct mime_part.flags */
-#define MIME_PART_MULTIPART	0x01	/* has children split at a boundary */
-#define MIME_PART_MESSAGE	0x02	/* message/rfc822: one child, the
-					 * encapsulated message */
-#define MIME_PART_LIMITED	0x04	/* a multipart or message/rfc822 left
-					 * unsplit because of a limit */
-#define MIME_PART_DEFAULT_TYPE	0x08	/* no usable Content-Type: the
-					 * default (text/plain, or
-					 * message/rfc822 in a digest) */
+/* A multipart, split at its boundary into children. */
+#define MIME_PART_MULTIPART	0x01
+/* message/rfc822: one child, the encapsulated message. */
+#define MIME_PART_MESSAGE	0x02
+/* A multipart or message/rfc822 left unsplit because of a limit. */
+#define MIME_PART_LIMITED	0x04
+/* No usable Content-Type: the default (text/plain, or message/rfc822 in
+ * a digest). */
+#define MIME_PART_DEFAULT_TYPE	0x08
+/* The header's last line end is also the one before a boundary (no
+ * body follows): sizes count it, BODY[n.MIME] and BODY[n.HEADER] leave
+ * it out (both as Dovecot). */
+#define MIME_PART_HEADER_AT_BOUNDARY	0x10
 
 struct mime_part {
 	struct mime_part *parent;
@@ -118,7 +123,7 @@ struct mime_part {
 	/* Unfolded, trimmed field values, or NULL when absent. */
 	const char *id;			/* Content-ID */
 	const char *description;	/* Content-Description (raw) */
-	const char *encoding;		/* Content-Transfer-Encoding token */
+	const char *encoding;		/* Content-Transfer-Encoding */
 	const char *md5;		/* Content-MD5 */
 	const char *disposition;	/* Content-Disposition token */
 	struct mime_params disposition_params;
@@ -160,10 +165,12 @@ bool mime_part_is_type(const struct mime_part *part, const char *type,
 
 /* Find a part by IMAP section number ("" is the message, "1.2.3"; RFC
  * 3501 section 6.4.5). Each number counts the parts of a multipart; on a
- * message/rfc822 part it counts inside the encapsulated message; 1 on a
- * part that is not a multipart (the message's own body, say) stays on
- * it. Returns 1 found, 0 no such part, -1 not a section number. Use it
- * for BINARY[path] and BODYSTRUCTURE of a part. */
+ * message/rfc822 part it counts inside the encapsulated message; 1 on
+ * a part that is no multipart stays on it, except that the body of the
+ * message itself is only "1" ("1.1" is no part, as in Dovecot). Returns
+ * 1 found, 0 no such part (IMAP
+ * answers an empty string, as Dovecot does), -1 not a section number.
+ * Use it for BINARY[path] and BODYSTRUCTURE of a part. */
 int mime_section_find(const struct mime_message *msg, const char *path,
 		      const struct mime_part **part_r);
 
@@ -178,9 +185,9 @@ enum mime_section {
  * message; a numbered part is its body (for a message/rfc822 part, the
  * whole encapsulated message). HEADER and TEXT of a numbered
  * message/rfc822 part are those of the encapsulated message, of "" the
- * message's own, of any other part its own header and body (RFC 3501
- * allows them only on messages; Dovecot is as lenient). MIME of "" is an
- * error. Returns 1, 0 no such part, -1 invalid. */
+ * message's own; other parts have none (RFC 3501: 0, which Dovecot
+ * answers with an empty string). MIME of "" is an error. Returns 1, 0
+ * no such part or section, -1 invalid. */
 int mime_section_range(const struct mime_message *msg, const char *path,
 		       enum mime_section section, struct mime_range *range_r);
 /* The part whose header BODY[path.HEADER.FIELDS ...] reads (the HEADER
@@ -204,7 +211,9 @@ void mime_append_crlf(struct str *out, const char *in, size_t len);
 /* BODY[HEADER.FIELDS (names)] and BODY[HEADER.FIELDS.NOT (names)]: the
  * fields of the header of part (from mime_section_header_part) whose names
  * are (exclude: are not) among names, case-insensitively, in message
- * order, as written (CRLF view), followed by the blank line. */
+ * order, as written (CRLF view), followed by a blank line if the header
+ * has one or a boundary ended it (not if the message ends in it: as
+ * Dovecot). */
 void mime_header_fields(const struct mime_message *msg,
 			const struct mime_part *part,
 			const char *const *names, size_t name_count,
@@ -213,8 +222,8 @@ void mime_header_fields(const struct mime_message *msg,
 /* BINARY[section] (RFC 3516): the body of part with its
  * Content-Transfer-Encoding undone (base64: the bytes as decoded;
  * quoted-printable: hard line breaks become CRLF; 7bit, 8bit, binary and
- * none: the CRLF view). Multiparts and messages are not decoded (their
- * content in the CRLF view). Returns -1 with *error_r for an encoding we
+ * none: the CRLF view). Multiparts and message/rfc822 parts are not
+ * decoded (their content in the CRLF view, as Dovecot). Returns -1 with *error_r for an encoding we
  * do not know (IMAP's [UNKNOWN-CTE]), 1 otherwise. */
 int mime_part_decode(const struct mime_message *msg,
 		     const struct mime_part *part, struct str *out,
@@ -241,7 +250,14 @@ void mime_imap_bodystructure(const struct mime_message *msg,
  * NUL bytes, which no IMAP string may hold, are dropped. */
 void mime_imap_append_string(struct str *out, const char *s, size_t len,
 			     unsigned flags);
-/* The same, or NIL for NULL. */
+/* Text for people (Subject, display names), as Dovecot sends it: line
+ * ends and runs of white space become one space, white space at the
+ * ends goes, NUL becomes 0x80; if any of that changed something, or the
+ * text holds '"', '\\' or 8-bit bytes, it goes as a literal (a quoted
+ * string with MIME_IMAP_UTF8 and valid UTF-8 without quotes). */
+void mime_imap_append_human(struct str *out, const char *s, size_t len,
+			    unsigned flags);
+/* An IMAP string or NIL for NULL. */
 void mime_imap_append_nstring(struct str *out, const char *s,
 			      unsigned flags);
 
@@ -303,9 +319,10 @@ void mime_utf8_sanitize(const char *s, size_t len, struct str *out);
 struct mime_pool *mime_pool_create(void);
 void mime_pool_free(struct mime_pool **pool);
 
-/* Parse a Content-Type value ("type/subtype; a=b; ..."). Returns false
- * (type and subtype NULL, no parameters) when the type is not
- * "token/token". */
+/* Parse a Content-Type value ("type/subtype; a=b; ..."; a type without
+ * "/subtype" gets subtype "", as in Dovecot). Returns false (type and
+ * subtype NULL, no parameters) when there is no type token or the
+ * subtype is not one. */
 bool mime_param_content_type(struct mime_pool *pool, const char *value,
 			     size_t len, const char **type_r,
 			     const char **subtype_r,
@@ -315,7 +332,7 @@ bool mime_param_content_type(struct mime_pool *pool, const char *value,
 bool mime_param_token_params(struct mime_pool *pool, const char *value,
 			     size_t len, const char **token_r,
 			     struct mime_params *params_r);
-/* The value of the parameter name (lower case), or NULL. */
+/* The first parameter called name (case-insensitive), or NULL. */
 const struct mime_param *mime_params_find(const struct mime_params *params,
 					  const char *name);
 /* The value of param in UTF-8, appended to out: RFC 2231 extended values

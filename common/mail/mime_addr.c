@@ -6,11 +6,10 @@
  * The parser is forgiving in the ways Dovecot's is, since its output
  * goes to clients that show it to people: display names are the phrase
  * with quoted-strings unquoted and words joined by one space, or else
- * the first comment ("user@host (Real Name)"); a quoted local part keeps
- * its quotes (so mailbox@host is still an address); an address without
- * a host gets MISSING_DOMAIN and one without a mailbox MISSING_MAILBOX,
- * as Dovecot fills them; "<>" is an empty mailbox and host. Junk that
- * fits nowhere is skipped up to the next ",".
+ * the first comment ("user@host (Real Name)"); a quoted local part is
+ * unquoted; an address without a host gets MISSING_DOMAIN and one
+ * without a mailbox MISSING_MAILBOX, as Dovecot fills them ("<>" gets
+ * both). Junk that fits nowhere is skipped up to the next ",".
  *
  * SECURITY: header text from a message. Every loop advances, comments
  * nest iteratively, output is at most a constant times the input.
@@ -163,11 +162,13 @@ static void mime_words(struct mime_addr_parser *p, struct str *display,
 		mime_tok_next(p, &t);
 		if (display->len > 0)
 			str_append_c(display, ' ');
-		if (t.type == MIME_TOK_QUOTED)
+		if (t.type == MIME_TOK_QUOTED) {
 			mime_unquote(display, p->s + t.start, t.end - t.start);
-		else
+			mime_unquote(raw, p->s + t.start, t.end - t.start);
+		} else {
 			str_append_n(display, p->s + t.start, t.end - t.start);
-		str_append_n(raw, p->s + t.start, t.end - t.start);
+			str_append_n(raw, p->s + t.start, t.end - t.start);
+		}
 	}
 }
 
@@ -183,6 +184,17 @@ static struct mime_addr *mime_emit(struct mime_addr_parser *p)
 	*p->tail = a;
 	p->tail = &a->next;
 	return a;
+}
+
+/* A domain Dovecot accepts: no empty label ("a..b", "a.b."). */
+static bool mime_domain_ok(const struct str *d)
+{
+	if (d->len == 0)
+		return false;
+	if (d->data[0] == '[')
+		return true;
+	return d->data[0] != '.' && d->data[d->len - 1] != '.' &&
+		strstr(d->data, "..") == NULL;
 }
 
 /* "<" [route ":"] [local "@" domain] ">" after the "<". */
@@ -222,26 +234,89 @@ static void mime_angle(struct mime_addr_parser *p, struct mime_addr *a)
 		if (at)
 			str_append_n(&domain, p->s + t.start, t.end - t.start);
 	}
-	if (local.len == 0 && !at) {
-		a->mailbox = "";
-		a->domain = "";
-	} else {
-		a->mailbox = local.len > 0 ? mime_dup(p, &local) :
-			MIME_MISSING_MAILBOX;
-		a->domain = domain.len > 0 ? mime_dup(p, &domain) :
-			MIME_MISSING_DOMAIN;
-	}
+	a->mailbox = local.len > 0 ? mime_dup(p, &local) :
+		MIME_MISSING_MAILBOX;
+	a->domain = mime_domain_ok(&domain) ? mime_dup(p, &domain) :
+		MIME_MISSING_DOMAIN;
 	str_release(&route);
 	str_release(&display);
 	str_release(&local);
 	str_release(&domain);
 }
 
+static void mime_address(struct mime_addr_parser *p, bool in_group);
+
+
+/* After "phrase:": the group's members up to ";" (or the end). */
+static void mime_group(struct mime_addr_parser *p, const struct str *name)
+{
+	struct mime_tok_val t;
+	struct mime_addr *a = mime_emit(p);
+
+	a->mailbox = mime_dup(p, name);
+	for (;;) {
+		mime_tok_peek(p, &t);
+		if (t.type == MIME_TOK_END)
+			break;
+		if (t.type == MIME_TOK_SPECIAL &&
+		    (t.special == ',' || t.special == ';')) {
+			mime_tok_next(p, &t);
+			if (t.special == ';')
+				break;
+			continue;
+		}
+		mime_address(p, true);
+	}
+	mime_emit(p);	/* the group's end */
+}
+
+/* After "local@": the domain, then the mailbox. */
+static void mime_addr_spec(struct mime_addr_parser *p, const struct str *raw)
+{
+	struct str domain = STR_INIT;
+	struct mime_tok_val t;
+	struct mime_addr *a;
+
+	for (;;) {
+		mime_tok_peek(p, &t);
+		if (t.type == MIME_TOK_END || t.type == MIME_TOK_SPECIAL)
+			break;
+		mime_tok_next(p, &t);
+		str_append_n(&domain, p->s + t.start, t.end - t.start);
+	}
+	a = mime_emit(p);
+	a->mailbox = raw->len > 0 ? mime_dup(p, raw) : MIME_MISSING_MAILBOX;
+	a->domain = mime_domain_ok(&domain) ? mime_dup(p, &domain) :
+		MIME_MISSING_DOMAIN;
+	if (p->comment.len > 0)
+		a->name = mime_dup(p, &p->comment);
+	str_release(&domain);
+}
+
+/* After "phrase <": the address and its name. */
+static void mime_name_addr(struct mime_addr_parser *p,
+			   const struct str *display)
+{
+	struct mime_addr *a = mime_emit(p);
+	struct mime_tok_val t;
+
+	a->name = display->len > 0 ? mime_dup(p, display) : NULL;
+	p->have_comment = true;	/* comments inside are no name */
+	mime_angle(p, a);
+	p->have_comment = false;
+	if (a->name == NULL) {
+		/* "<a@b> (Name)": a comment after it names it. */
+		mime_tok_peek(p, &t);
+		if (p->comment.len > 0)
+			a->name = mime_dup(p, &p->comment);
+	}
+}
+
 /* One mailbox, or a group if in_group is false and a ":" follows the
  * phrase. Stops before "," or ";" (or the end). */
 static void mime_address(struct mime_addr_parser *p, bool in_group)
 {
-	struct str display = STR_INIT, raw = STR_INIT, domain = STR_INIT;
+	struct str display = STR_INIT, raw = STR_INIT;
 	struct mime_tok_val t;
 	struct mime_addr *a;
 
@@ -251,54 +326,14 @@ static void mime_address(struct mime_addr_parser *p, bool in_group)
 	mime_tok_peek(p, &t);
 	if (t.type == MIME_TOK_SPECIAL && t.special == '<') {
 		mime_tok_next(p, &t);
-		a = mime_emit(p);
-		a->name = display.len > 0 ? mime_dup(p, &display) : NULL;
-		p->have_comment = true;	/* comments inside are no name */
-		mime_angle(p, a);
-		p->have_comment = false;
-		if (a->name == NULL) {
-			/* "<a@b> (Name)": a comment after it names it. */
-			mime_tok_peek(p, &t);
-			if (p->comment.len > 0)
-				a->name = mime_dup(p, &p->comment);
-		}
+		mime_name_addr(p, &display);
 	} else if (t.type == MIME_TOK_SPECIAL && t.special == ':' &&
 		   !in_group) {
 		mime_tok_next(p, &t);
-		a = mime_emit(p);
-		a->mailbox = mime_dup(p, &display);
-		for (;;) {
-			mime_tok_peek(p, &t);
-			if (t.type == MIME_TOK_END)
-				break;
-			if (t.type == MIME_TOK_SPECIAL &&
-			    (t.special == ',' || t.special == ';')) {
-				mime_tok_next(p, &t);
-				if (t.special == ';')
-					break;
-				continue;
-			}
-			mime_address(p, true);
-		}
-		mime_emit(p);	/* the group's end */
+		mime_group(p, &display);
 	} else if (t.type == MIME_TOK_SPECIAL && t.special == '@') {
 		mime_tok_next(p, &t);
-		for (;;) {
-			mime_tok_peek(p, &t);
-			if (t.type == MIME_TOK_END || (t.type ==
-			    MIME_TOK_SPECIAL && t.special != '@' &&
-			    t.special != ':'))
-				break;
-			mime_tok_next(p, &t);
-			str_append_n(&domain, p->s + t.start, t.end - t.start);
-		}
-		a = mime_emit(p);
-		a->mailbox = raw.len > 0 ? mime_dup(p, &raw) :
-			MIME_MISSING_MAILBOX;
-		a->domain = domain.len > 0 ? mime_dup(p, &domain) :
-			MIME_MISSING_DOMAIN;
-		if (p->comment.len > 0)
-			a->name = mime_dup(p, &p->comment);
+		mime_addr_spec(p, &raw);
 	} else if (raw.len > 0) {
 		/* A bare word: a mailbox without a host. */
 		a = mime_emit(p);
@@ -317,7 +352,6 @@ static void mime_address(struct mime_addr_parser *p, bool in_group)
 	}
 	str_release(&display);
 	str_release(&raw);
-	str_release(&domain);
 }
 
 struct mime_addr *mime_addr_parse(struct mime_pool *pool, const char *value,

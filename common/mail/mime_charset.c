@@ -185,7 +185,6 @@ static bool mime_iconv(const char *charset, const char *in, size_t len,
 	if (iconv(cd, NULL, NULL, &outp, &outleft) != (size_t)-1)
 		str_append_n(out, buf, (size_t)(outp - buf));
 	iconv_close(cd);
-	/* Trust nothing: iconv modules are many. */
 	return true;
 }
 
@@ -202,10 +201,11 @@ bool mime_charset_to_utf8(const char *charset, const char *in, size_t len,
 		return true;
 	}
 	if (cs == MIME_CS_OTHER) {
+		/* The result is checked again: iconv modules are many. */
 		struct str tmp = STR_INIT;
 		bool ok = mime_iconv(charset, in, len, &tmp);
 
-		if (ok)
+		if (ok && tmp.len > 0)
 			mime_utf8_sanitize(tmp.data, tmp.len, out);
 		str_release(&tmp);
 		return ok;

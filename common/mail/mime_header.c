@@ -274,7 +274,8 @@ static void mime_decode_unfolded(const char *s, size_t len, struct str *out)
 			run.active = true;
 		}
 		if (ew.encoding == 'B')
-			mime_base64_decode(s + ew.text, ew.text_len, &run.bytes);
+			mime_base64_decode(s + ew.text, ew.text_len,
+					   &run.bytes);
 		else
 			mime_q_decode(s + ew.text, ew.text_len, &run.bytes);
 		run.raw_end = ew.end;

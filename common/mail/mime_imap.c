@@ -4,8 +4,11 @@
  * IMAP strings (mime_imap_*, mime_header_fields in mime.h).
  *
  * The output follows Dovecot's where RFC 3501 leaves room, so clients
- * see the same thing from either server: header values are sent raw
- * (unfolded, not RFC 2047-decoded: that is the client's job); a text
+ * see the same thing from either server (compared with Dovecot 2.3.19
+ * on tests/data/mime): header values are sent raw (unfolded, not RFC
+ * 2047-decoded: that is the client's job), Subject and display names
+ * with white space runs collapsed, and as a literal when that changed
+ * anything or they hold quotes or 8-bit text; a text
  * part without a charset gets ("charset" "us-ascii"), a part without
  * Content-Transfer-Encoding "7bit"; Sender and Reply-To default to From
  * when absent or empty; RFC 2231 parameters that carry a charset are
@@ -42,7 +45,7 @@ void mime_imap_append_string(struct str *out, const char *s, size_t len,
 			     unsigned flags)
 {
 	bool literal = false, eight = false;
-	size_t i, nuls = 0;
+	size_t i, nuls = 0, escapes = 0;
 
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -53,6 +56,8 @@ void mime_imap_append_string(struct str *out, const char *s, size_t len,
 			literal = true;
 		else if (c >= 0x80)
 			eight = true;
+		else if ((c == '"' || c == '\\') && ++escapes > 4)
+			literal = true;	/* Dovecot's taste */
 	}
 	if (eight && ((flags & MIME_IMAP_UTF8) == 0 ||
 		      !mime_utf8_valid(s, len)))
@@ -74,6 +79,48 @@ void mime_imap_append_string(struct str *out, const char *s, size_t len,
 		str_append_c(out, s[i]);
 	}
 	str_append_c(out, '"');
+}
+
+void mime_imap_append_human(struct str *out, const char *s, size_t len,
+			    unsigned flags)
+{
+	struct str tmp = STR_INIT;
+	bool lwsp = true, modify = false;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			if (c != ' ' || lwsp)
+				modify = true;
+			if (!lwsp)
+				str_append_c(&tmp, ' ');
+			lwsp = true;
+			continue;
+		}
+		if (c == '"' || c == '\\' || c == '\0' || c >= 0x80)
+			modify = true;
+		str_append_c(&tmp, c == '\0' ? (char)0x80 : (char)c);
+		lwsp = false;
+	}
+	if (tmp.len > 0 && tmp.data[tmp.len - 1] == ' ') {
+		tmp.len--;
+		modify = true;
+	}
+	if (!modify || tmp.len == 0) {
+		mime_imap_append_string(out, str_c(&tmp), tmp.len, flags);
+	} else if ((flags & MIME_IMAP_UTF8) != 0 &&
+		   mime_utf8_valid(tmp.data, tmp.len) &&
+		   memchr(tmp.data, '"', tmp.len) == NULL &&
+		   memchr(tmp.data, '\\', tmp.len) == NULL) {
+		mime_imap_append_string(out, tmp.data, tmp.len, flags);
+	} else {
+		/* Dovecot sends any string it had to clean as a literal. */
+		str_printf(out, "{%zu}\r\n", tmp.len);
+		str_append_n(out, tmp.data, tmp.len);
+	}
+	str_release(&tmp);
 }
 
 void mime_imap_append_nstring(struct str *out, const char *s,
@@ -109,7 +156,11 @@ static void mime_imap_addrs(struct str *out, const struct mime_addr *a,
 	str_append_c(out, '(');
 	for (; a != NULL; a = a->next) {
 		str_append_c(out, '(');
-		mime_imap_append_nstring(out, a->name, flags);
+		if (a->name == NULL)
+			str_append(out, "NIL");
+		else
+			mime_imap_append_human(out, a->name, strlen(a->name),
+					       flags);
 		str_append_c(out, ' ');
 		mime_imap_append_nstring(out, a->route, flags);
 		str_append_c(out, ' ');
@@ -119,6 +170,25 @@ static void mime_imap_addrs(struct str *out, const struct mime_addr *a,
 		str_append_c(out, ')');
 	}
 	str_append_c(out, ')');
+}
+
+/* Date, In-Reply-To, Message-ID: the value from its first non-blank,
+ * line ends dropped, nothing else touched (as Dovecot). */
+static void mime_imap_env_value(struct str *out, const struct mime_field *f,
+				struct str *tmp, unsigned flags)
+{
+	const char *v = f->value;
+	size_t n = f->value_len, i;
+
+	while (n > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		n--;
+	}
+	str_clear(tmp);
+	for (i = 0; i < n; i++)
+		if (v[i] != '\r' && v[i] != '\n')
+			str_append_c(tmp, v[i]);
+	mime_imap_append_string(out, str_c(tmp), tmp->len, flags);
 }
 
 void mime_imap_envelope(const struct mime_message *msg,
@@ -168,12 +238,19 @@ void mime_imap_envelope(const struct mime_message *msg,
 			mime_imap_addrs(out, addrs[i], flags);
 		} else if (!found[i]) {
 			str_append(out, "NIL");
+		} else if (i == ENV_SUBJECT) {
+			const char *v = fields[i].value;
+			size_t n = fields[i].value_len;
+
+			/* Where the value starts, as a header parser sees
+			 * it: the folding after it is part of it. */
+			while (n > 0 && (*v == ' ' || *v == '\t')) {
+				v++;
+				n--;
+			}
+			mime_imap_append_human(out, v, n, flags);
 		} else {
-			str_clear(&tmp);
-			mime_header_unfold(fields[i].value, fields[i].value_len,
-					   &tmp);
-			mime_imap_append_string(out, str_c(&tmp), tmp.len,
-						flags);
+			mime_imap_env_value(out, &fields[i], &tmp, flags);
 		}
 	}
 	str_append_c(out, ')');
@@ -286,19 +363,27 @@ static void mime_imap_leaf(const struct mime_message *msg,
 	bool message = (part->flags & MIME_PART_MESSAGE) != 0;
 	bool text = !limited && mime_part_is_type(part, "text", NULL);
 	static const struct mime_params no_params;
+	bool charset = false;
+	unsigned i;
 
 	str_append_c(out, '(');
 	if (limited) {
 		str_append(out, "\"application\" \"octet-stream\"");
+	} else if (message) {
+		str_append(out, "\"message\" \"rfc822\"");
 	} else {
 		mime_imap_append_nstring(out, part->type, flags);
 		str_append_c(out, ' ');
 		mime_imap_append_nstring(out, part->subtype, flags);
 	}
+	/* Dovecot adds the default charset unless a plain one is there. */
+	for (i = 0; i < part->params.count; i++)
+		if (!part->params.items[i].extended &&
+		    strcasecmp(part->params.items[i].name, "charset") == 0)
+			charset = true;
 	str_append_c(out, ' ');
 	mime_imap_params(out, limited ? &no_params : &part->params,
-			 text && mime_params_find(&part->params,
-						  "charset") == NULL, flags);
+			 text && !charset, flags);
 	str_append_c(out, ' ');
 	mime_imap_append_nstring(out, part->id, flags);
 	str_append_c(out, ' ');
@@ -351,11 +436,10 @@ void mime_header_fields(const struct mime_message *msg,
 {
 	struct mime_header_iter iter;
 	struct mime_field f;
-	size_t i;
+	size_t i, end = mime_header_end(msg, part).off;
 	bool match;
 
-	mime_header_iter_init(&iter, msg->data, part->header.off,
-			      part->body.off);
+	mime_header_iter_init(&iter, msg->data, part->header.off, end);
 	while (mime_header_next(&iter, &f)) {
 		match = false;
 		for (i = 0; i < name_count && f.has_colon && !match; i++)
@@ -368,5 +452,9 @@ void mime_header_fields(const struct mime_message *msg,
 		if (msg->data[f.end - 1] != '\n')
 			str_append_n(out, "\r\n", 2);
 	}
-	str_append_n(out, "\r\n", 2);
+	/* The blank line, if the header has one or a boundary ended it;
+	 * not if the message ended it (all as Dovecot). */
+	if (iter.pos < end ||
+	    (part->flags & MIME_PART_HEADER_AT_BOUNDARY) != 0)
+		str_append_n(out, "\r\n", 2);
 }

@@ -24,6 +24,12 @@ char *mime_pool_strndup(struct mime_pool *pool, const char *s, size_t len);
 char *mime_pool_unfold(struct mime_pool *pool, const char *value,
 		       size_t len, size_t max);
 
+/* Where the header of part ends for BODY[n.MIME], BODY[n.HEADER] and
+ * HEADER.FIELDS: its body, less the line end a boundary owns
+ * (MIME_PART_HEADER_AT_BOUNDARY). */
+struct mime_pos mime_header_end(const struct mime_message *msg,
+				const struct mime_part *part);
+
 /* RFC 5322 lexical helpers shared by the parameter and address parsers. */
 static inline bool mime_is_wsp(unsigned char c)
 {

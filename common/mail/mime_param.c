@@ -5,13 +5,14 @@
  * the MIME code shares (mime_impl.h).
  *
  * Parameters are parsed leniently: a value is a quoted-string or a
- * token; junk after a value is skipped up to the next ";". Names are
- * lowercased. RFC 2231 sections (name*0, name*1*, ...) are merged in
- * section order from 0 up to the first gap; if any section was
- * charset-encoded the result keeps the extended form
- * (charset'language'%XX..., plain sections percent-encoded), so IMAP can
- * show it as "name*" the way Dovecot does. The first parameter of a name
- * wins.
+ * token; junk after a value is skipped up to the next ";". The result is
+ * what Dovecot shows in BODYSTRUCTURE (checked against Dovecot 2.3.19):
+ * plain parameters first, in their order, names as written, duplicates
+ * kept; then the RFC 2231 ones by name, their sections (name*0, name*1*,
+ * ...) merged in section order from 0 up to the first gap; if any
+ * section was charset-encoded the result keeps the extended form
+ * (charset'language'%XX..., "%" of plain sections escaped), so IMAP can
+ * show it as "name*".
  *
  * SECURITY: values come from messages. At most MIME_MAX_CONTINUATIONS
  * raw parameters are looked at per field and MIME_MAX_PARAMS kept;
@@ -64,6 +65,7 @@ struct mime_raw_param {
 	char *name;		/* base name, lower case */
 	long section;		/* -1: none */
 	bool extended;		/* "*" at the end */
+	bool starred;		/* RFC 2231 syntax: "name*" or "name*N" */
 	char *value;
 	unsigned order;		/* position in the field */
 };
@@ -92,6 +94,7 @@ static void mime_param_name(struct mime_raw_param *rp, char *name)
 	rp->name = name;
 	rp->section = -1;
 	rp->extended = false;
+	rp->starred = false;
 	if (star == NULL || star == name)
 		return;
 	p = star + 1;
@@ -99,6 +102,7 @@ static void mime_param_name(struct mime_raw_param *rp, char *name)
 		/* "name*": one extended value. */
 		*star = '\0';
 		rp->extended = true;
+		rp->starred = true;
 		return;
 	}
 	if (*p >= '0' && *p <= '9') {
@@ -114,9 +118,10 @@ static void mime_param_name(struct mime_raw_param *rp, char *name)
 		p++;
 	}
 	if (*p != '\0')
-		return;		/* not RFC 2231 after all: keep it whole */
+		return;	/* not RFC 2231 after all: keep it whole */
 	*star = '\0';
 	rp->section = section;
+	rp->starred = true;
 }
 
 /* Parse "; a=b; ..." from s[pos] into *raw_r (mem_ array, grown as
@@ -147,7 +152,6 @@ static unsigned mime_raw_params(struct mime_pool *pool, const char *s,
 		if (pos == start)
 			continue;
 		name = mime_pool_strndup(pool, s + start, pos - start);
-		str_lower(name);
 		pos = mime_skip_cfws(s, len, pos);
 		if (pos >= len || s[pos] != '=')
 			continue;
@@ -179,47 +183,39 @@ static unsigned mime_raw_params(struct mime_pool *pool, const char *s,
 	return n;
 }
 
+/* Plain parameters first, in their order; then the RFC 2231 ones by
+ * name (case-insensitive), section and order, as Dovecot lists them. */
 static int mime_raw_cmp(const void *a, const void *b)
 {
 	const struct mime_raw_param *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
+	int c;
 
-	if (c != 0)
-		return c;
-	if (x->section != y->section)
-		return x->section < y->section ? -1 : 1;
+	if (x->starred != y->starred)
+		return x->starred ? 1 : -1;
+	if (x->starred) {
+		c = strcasecmp(x->name, y->name);
+		if (c != 0)
+			return c;
+		if (x->section != y->section)
+			return x->section < y->section ? -1 : 1;
+	}
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static int mime_param_order_cmp(const void *a, const void *b)
-{
-	const struct mime_raw_param *x = a, *y = b;
-
-	return x->order < y->order ? -1 : x->order > y->order;
-}
-
-/* Percent-encode what RFC 2231 does not allow bare in an extended
- * value. */
+/* Merging a plain section into an extended value escapes its "%" (and
+ * nothing else, like Dovecot: decoders take the rest as it is). */
 static void mime_pct_encode(struct str *out, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-
 	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (mime_is_token_char(c) && c != '*' && c != '\'' &&
-		    c != '%') {
-			str_append_c(out, (char)c);
-		} else {
-			str_append_c(out, '%');
-			str_append_c(out, hex[c >> 4]);
-			str_append_c(out, hex[c & 15]);
-		}
+		if (*s == '%')
+			str_append(out, "%25");
+		else
+			str_append_c(out, *s);
 	}
 }
 
-/* Merge raw[0..n) (sorted by name, section, order) into the parameters
- * of one group each, returned in raw[] order of first appearance. */
+/* Merge the sections of each RFC 2231 name in raw[0..n) (sorted by
+ * mime_raw_cmp) into one parameter; plain ones stay as they are. */
 static unsigned mime_merge(struct mime_pool *pool,
 			   struct mime_raw_param *raw, unsigned n)
 {
@@ -227,12 +223,14 @@ static unsigned mime_merge(struct mime_pool *pool,
 	unsigned i = 0, out = 0, j, k;
 	bool ext;
 
+	while (i < n && !raw[i].starred)
+		raw[out++] = raw[i++];
 	while (i < n) {
-		for (j = i + 1; j < n && strcmp(raw[j].name, raw[i].name) == 0;
-		     j++)
+		for (j = i + 1; j < n &&
+		     strcasecmp(raw[j].name, raw[i].name) == 0; j++)
 			;
-		/* raw[i..j): one name. A value without sections (plain
-		 * or "name*") sorts first and wins over sections. */
+		/* raw[i..j): one name. A "name*" value (no sections)
+		 * sorts first and wins over sections. */
 		if (raw[i].section < 0) {
 			raw[out] = raw[i];
 		} else {
@@ -261,7 +259,6 @@ static unsigned mime_merge(struct mime_pool *pool,
 		i = j;
 	}
 	str_release(&v);
-	qsort(raw, out, sizeof(*raw), mime_param_order_cmp);
 	return out;
 }
 
@@ -315,8 +312,15 @@ bool mime_param_content_type(struct mime_pool *pool, const char *value,
 	t = pos;
 	t_end = mime_token_at(value, len, t);
 	pos = mime_skip_cfws(value, len, t_end);
-	if (t_end == t || pos >= len || value[pos] != '/')
+	if (t_end == t)
 		return false;
+	if (pos >= len || value[pos] != '/') {
+		/* "text" alone: Dovecot keeps it, with an empty subtype. */
+		*type_r = mime_pool_strndup(pool, value + t, t_end - t);
+		*subtype_r = "";
+		mime_params_build(pool, value, len, t_end, params_r);
+		return true;
+	}
 	st = mime_skip_cfws(value, len, pos + 1);
 	st_end = mime_token_at(value, len, st);
 	if (st_end == st)
@@ -350,7 +354,7 @@ const struct mime_param *mime_params_find(const struct mime_params *params,
 	unsigned i;
 
 	for (i = 0; i < params->count; i++)
-		if (strcmp(params->items[i].name, name) == 0)
+		if (strcasecmp(params->items[i].name, name) == 0)
 			return &params->items[i];
 	return NULL;
 }
@@ -389,7 +393,8 @@ void mime_param_decode(const struct mime_param *param, struct str *out)
 		charset[0] = '\0';
 	}
 	for (p = q2 + 1; *p != '\0'; p++) {
-		if (*p == '%' && (hi = mime_pct_hex((unsigned char)p[1])) >= 0 &&
+		if (*p == '%' &&
+		    (hi = mime_pct_hex((unsigned char)p[1])) >= 0 &&
 		    (lo = mime_pct_hex((unsigned char)p[2])) >= 0) {
 			str_append_c(&bytes, (char)(hi * 16 + lo));
 			p += 2;

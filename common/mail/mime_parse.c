@@ -213,7 +213,7 @@ static void mime_content_type(struct mime_parser *p, struct mime_part *part,
 
 	if (!mime_param_content_type(p->msg->pool, v, len, &type, &subtype,
 				     &params))
-		return;	/* RFC 2045 5.2: an invalid one means the default */
+		return;	/* RFC 2045 5.2: invalid means the default */
 	part->type = type;
 	part->subtype = subtype;
 	part->params = params;
@@ -347,14 +347,6 @@ static void mime_parse_header(struct mime_parser *p, struct mime_part *part,
 		part->boundary = b->value;
 }
 
-static bool mime_identity_encoding(const struct mime_part *part)
-{
-	const char *e = part->encoding;
-
-	return e == NULL || strcasecmp(e, "7bit") == 0 ||
-		strcasecmp(e, "8bit") == 0 || strcasecmp(e, "binary") == 0;
-}
-
 static void mime_parse_part(struct mime_parser *p, struct mime_part *part,
 			    struct mime_stop *stop);
 
@@ -364,7 +356,7 @@ static void mime_parse_multipart(struct mime_parser *p,
 				 struct mime_stop *stop)
 {
 	unsigned level = p->bound_count;
-	struct mime_part *child, **tail = &part->children;
+	struct mime_part *child = NULL, **tail = &part->children;
 
 	p->bounds[level].text = part->boundary;
 	p->bounds[level].len = strlen(part->boundary);
@@ -399,6 +391,11 @@ static void mime_parse_multipart(struct mime_parser *p,
 		mime_scan_body(p, stop);
 	}
 	part->end = mime_end_pos(p, stop, &part->body);
+	if (child != NULL && child->end.off > part->end.off) {
+		/* The last part's header ran up to the boundary and kept
+		 * the line end before it: so does its parent. */
+		part->end = child->end;
+	}
 }
 
 static void mime_parse_part(struct mime_parser *p, struct mime_part *part,
@@ -410,19 +407,20 @@ static void mime_parse_part(struct mime_parser *p, struct mime_part *part,
 	mime_parse_header(p, part, stop);
 	part->body = p->pos;
 	if (!stop->eof && stop->level != (unsigned)-1) {
-		/* A boundary ended the header: no body. */
+		/* A boundary ended the header: no body. The header keeps
+		 * its last line end (Dovecot counts it there too). */
 		part->end = part->body;
+		part->flags |= MIME_PART_HEADER_AT_BOUNDARY;
 		return;
 	}
 	deeper = part->depth + 1 < p->limits.max_depth;
 	if (mime_part_is_type(part, "multipart", NULL)) {
 		if (part->boundary == NULL || part->boundary[0] == '\0' ||
 		    strlen(part->boundary) > MIME_MAX_BOUNDARY) {
-			/* Not a usable multipart: RFC 2045's default. */
-			part->type = "text";
-			part->subtype = "plain";
-			part->params.count = 0;
-			part->flags |= MIME_PART_DEFAULT_TYPE;
+			/* No usable boundary: a multipart without parts,
+			 * its body unsplit (what Dovecot shows). */
+			part->boundary = NULL;
+			part->flags |= MIME_PART_MULTIPART;
 		} else if (!deeper) {
 			part->flags |= MIME_PART_LIMITED;
 			p->msg->limited = true;
@@ -431,8 +429,10 @@ static void mime_parse_part(struct mime_parser *p, struct mime_part *part,
 			mime_parse_multipart(p, part, stop);
 			return;
 		}
-	} else if (mime_part_is_type(part, "message", "rfc822") &&
-		   mime_identity_encoding(part)) {
+	} else if (mime_part_is_type(part, "message", "rfc822")) {
+		/* Whatever its Content-Transfer-Encoding says (it may only
+		 * be 7bit, 8bit or binary): as Dovecot, so the structure
+		 * always has the envelope and body IMAP wants here. */
 		if (!deeper || p->msg->part_count >= p->limits.max_parts) {
 			part->flags |= MIME_PART_LIMITED;
 			p->msg->limited = true;
@@ -448,6 +448,9 @@ static void mime_parse_part(struct mime_parser *p, struct mime_part *part,
 	}
 	mime_scan_body(p, stop);
 	part->end = mime_end_pos(p, stop, &part->body);
+	if (!stop->eof && part->end.off == part->body.off &&
+	    part->body.off > part->header.off)
+		part->flags |= MIME_PART_HEADER_AT_BOUNDARY;
 }
 
 struct mime_message *mime_parse(const char *data, size_t size,
@@ -458,6 +461,8 @@ struct mime_message *mime_parse(const char *data, size_t size,
 	struct mime_stop stop;
 
 	memset(&p, 0, sizeof(p));
+	if (data == NULL)
+		data = "";	/* no arithmetic on NULL below */
 	if (limits != NULL)
 		p.limits = *limits;
 	if (p.limits.max_depth == 0)
