@@ -542,6 +542,15 @@ void login_client_accept(int fd)
 						     srv->nclients),
 				   login_client_deadline, c);
 	msg_debug("connect from [%s]", c->addr);
+	if (!login_limit_connect(c->addr, &c->anvil_registered)) {
+		/* A plaintext line would only garble a TLS client's
+		 * handshake: those get nothing. */
+		login_client_quit(c, srv->set.tls_wrapper ? NULL :
+				  srv->proto->reply_unavailable);
+		login_client_kick(c);
+		login_server_update();
+		return;
+	}
 	if (srv->set.tls_wrapper)
 		login_client_tls_begin(c);
 	else
@@ -561,6 +570,8 @@ static void login_client_destroy(struct login_client *c)
 	struct login_server *srv = &login_server;
 
 	login_auth_abort(c);
+	if (c->anvil_registered)
+		login_limit_disconnect(c->addr);
 	if (c->deadline != NULL)
 		ev_timer_del(srv->loop, &c->deadline);
 	login_proxy_stop(c);

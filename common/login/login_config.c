@@ -132,6 +132,7 @@ void login_pre_init(void *ctx)
 	login_read_settings(srv->proto, &srv->set);
 	login_raise_fd_limit(srv->set.client_limit);
 	login_tls_init(srv);
+	login_limit_init();
 	/* The chroot has no sockets: the spawner connection is our way to
 	 * auth and to the mail processes. */
 	fd = lio_connect_unix(srv->proto->spawner_socket,

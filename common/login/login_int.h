@@ -40,6 +40,7 @@ struct login_client {
 	struct ev_timer *deadline;
 	int errors, commands;
 	bool secure_addr;	/* loopback: plaintext allowed */
+	bool anvil_registered;	/* anvil counts this connection */
 	bool skipping;		/* discarding an over-long line */
 	bool ssl_want_write;	/* SSL_read needs the socket writable */
 	bool in_watch;		/* in the processing loop: no free */
@@ -77,6 +78,14 @@ struct login_server {
 };
 
 extern struct login_server login_server;
+
+/* login_limit.c: per-client connection limits through anvil. init in
+ * pre_init (before the chroot); connect at accept: false to refuse the
+ * client (over a limit; logged), *registered_r says whether disconnect
+ * must follow at the end. */
+void login_limit_init(void);
+bool login_limit_connect(const char *addr, bool *registered_r);
+void login_limit_disconnect(const char *addr);
 
 /* login_client.c */
 void login_client_accept(int fd);

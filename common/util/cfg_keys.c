@@ -331,6 +331,12 @@ const struct cfg_key cfg_keys[] = {
 	  "is 3/4 full)" },
 	{ "login_command_limit", CFG_INT, "50",
 	  "Commands (CAPA included) a client may send before logging in" },
+	{ "login_client_connection_count_limit", CFG_INT, "50",
+	  "Connections one client outside mynetworks may have open to a "
+	  "login front end (0: no limit; counted by anvil)" },
+	{ "login_client_connection_rate_limit", CFG_INT, "0",
+	  "Connections one client outside mynetworks may make to a login "
+	  "front end per anvil_rate_time_unit (0: no limit)" },
 	{ "login_plaintext_loopback", CFG_BOOL, "yes",
 	  "Allow plaintext logins on loopback (or local = remote address) "
 	  "even when plaintext is otherwise refused" },

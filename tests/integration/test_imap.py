@@ -231,6 +231,36 @@ class ImapTest(harness.TestCase):
                 for x in m.fetch("1:*", "(UID)")[1]]
         self.assertEqual(left, uids[1:])
 
+    def test_connection_limit_outside_mynetworks(self):
+        # A client outside mynetworks (127.0.0.2 here) may hold at most
+        # login_client_connection_count_limit connections; mynetworks'
+        # clients are not counted against it.
+        inst = self.instance(config=dict(
+            CONFIG, mynetworks="127.0.0.1/32",
+            login_client_connection_count_limit="3"))
+        self.make_cert(inst)
+        inst.start()
+        port = inst.port(143)
+        inst.wait_for_port(port)
+        held = []
+        for _ in range(3):
+            c = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                         source_address=("127.0.0.2", 0))
+            held.append(c)
+            self.assertTrue(c.recv(512).startswith(b"* OK"))
+        c = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                     source_address=("127.0.0.2", 0))
+        self.assertIn(b"UNAVAILABLE", c.recv(512))
+        c.close()
+        inst.wait_for_log("Connection concurrency limit exceeded")
+        # mynetworks is not limited.
+        for _ in range(4):
+            c = socket.create_connection(("127.0.0.1", port), timeout=10)
+            held.append(c)
+            self.assertTrue(c.recv(512).startswith(b"* OK"))
+        for c in held:
+            c.close()
+
     def test_root_mode_mail_process_user(self):
         if not harness.is_root():
             self.skipTest("root mode needs root")
