@@ -23,5 +23,6 @@ int main(int argc, char **argv)
 		.serve = pop3_login_serve,
 		.pre_init = pop3_login_pre_init,
 		.ctx = &cfg,
+		.sandbox = &sandbox_pop3_login,
 	});
 }

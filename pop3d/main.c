@@ -20,5 +20,6 @@ int main(int argc, char **argv)
 		.serve = pop3d_serve,
 		.pre_init = pop3d_pre_init,
 		.privileged = true,
+		.sandbox = &sandbox_pop3d,
 	});
 }

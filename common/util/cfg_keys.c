@@ -66,6 +66,9 @@ const struct cfg_key cfg_keys[] = {
 	  "Time a daemon may spend on one request before it is killed" },
 	{ "ipc_timeout", CFG_TIME, "3600s",
 	  "Time limit of one internal request over a Unix socket" },
+	{ "sandbox", CFG_BOOL, "yes",
+	  "Seccomp and Landlock sandboxes after each daemon's init (no:"
+	  " only for debugging)" },
 
 	/* ---- Logging ---- */
 	{ "log_file", CFG_STR, "",
