@@ -364,13 +364,12 @@ static const int sandbox_stack[] = {
 };
 
 #ifdef CORREO_SANITIZERS
-/* LeakSanitizer at exit: a tracer task (clone), ptrace of every thread,
- * /proc/self read back; ASan's reports write and re-map. */
+/* LeakSanitizer at exit: a tracer task made with clone(CLONE_VM) that
+ * ptraces every thread, reads /proc/self/{maps,task} back (read-only
+ * opens, allowed below) and is waited for. */
 static const int sandbox_sanitizer_extra[] = {
-	SB(clone), SB(ptrace), SB(wait4), SB(waitid), SB(getdents64),
-	SB(readlink), SB(readlinkat), SB(sched_getaffinity), SB(prctl),
-	SB(open), SB(openat), SB(kill), SB(getpgid), SB(sched_getparam),
-	SB(statx), SB(stat), SB(lstat), SB(access), SB(pipe),
+	SB(ptrace), SB(wait4), SB(waitid), SB(getdents), SB(getdents64),
+	SB(readlink), SB(readlinkat), SB(prctl), SB(sched_getaffinity),
 	SB(process_vm_readv),
 };
 #endif
@@ -490,6 +489,14 @@ static int sandbox_build(scmp_filter_ctx ctx, unsigned allow)
 	if (ret == 0)
 		ret = sandbox_allow_list(ctx, sandbox_sanitizer_extra,
 					 SANDBOX_N(sandbox_sanitizer_extra));
+	if (ret == 0 && !(allow & (SANDBOX_ALLOW_FS_WRITE | SANDBOX_ALLOW_EXEC |
+				   SANDBOX_ALLOW_FS_READ)))
+		ret = sandbox_allow_open_ro(ctx);
+	/* The tracer shares the address space; fork() does not. */
+	if (ret == 0)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SB(clone), 1,
+				       SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_VM,
+					       CLONE_VM));
 #endif
 	return ret;
 }

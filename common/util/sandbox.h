@@ -16,15 +16,19 @@
  * stricter profile later (the POP3 mail process after its login), never
  * take one away. */
 
-/* System call classes a profile adds to the base. */
-#define SANDBOX_ALLOW_FS_READ	(1u << 0) /* open read-only, stat, readdir */
-#define SANDBOX_ALLOW_FS_WRITE	(1u << 1) /* create, rename, unlink, fsync */
-#define SANDBOX_ALLOW_UNIX	(1u << 2) /* connect to Unix sockets */
-#define SANDBOX_ALLOW_INET	(1u << 3) /* TCP/UDP clients, DNS */
-#define SANDBOX_ALLOW_FORK	(1u << 4) /* fork, wait, kill, pipes */
-#define SANDBOX_ALLOW_EXEC	(1u << 5) /* execve, and what sh needs */
-#define SANDBOX_ALLOW_SETID	(1u << 6) /* setuid, setgid, setgroups */
-#define SANDBOX_ALLOW_STACK	(1u << 7) /* install a further sandbox */
+/* System call classes a profile adds to the base. FS_READ: read-only
+ * open, stat, readdir; FS_WRITE: also create, rename, unlink, sync;
+ * UNIX: connect to Unix sockets; INET: TCP/UDP clients, DNS; FORK:
+ * fork, wait, kill, pipes; EXEC: execve and what sh needs; SETID:
+ * setuid, setgid, setgroups, capset; STACK: install a further sandbox. */
+#define SANDBOX_ALLOW_FS_READ	(1u << 0)
+#define SANDBOX_ALLOW_FS_WRITE	(1u << 1)
+#define SANDBOX_ALLOW_UNIX	(1u << 2)
+#define SANDBOX_ALLOW_INET	(1u << 3)
+#define SANDBOX_ALLOW_FORK	(1u << 4)
+#define SANDBOX_ALLOW_EXEC	(1u << 5)
+#define SANDBOX_ALLOW_SETID	(1u << 6)
+#define SANDBOX_ALLOW_STACK	(1u << 7)
 
 /* Landlock access granted to one directory (and everything below it). */
 enum sandbox_fs_access {
