@@ -254,11 +254,15 @@ static void server_sandbox(const struct server_spec *spec)
 {
 	struct priv_user owner;
 	const char *name, *error;
+	int ret;
 
 	if (spec->privileged && !server_instance_mode) {
 		name = cfg_str(cfg_main, "mail_owner");
-		if (priv_user_lookup(name, &owner) <= 0)
+		ret = priv_user_lookup(name, &owner);
+		if (ret < 0)
 			msg_fatal("look up user %s: %m", name);
+		if (ret == 0)
+			msg_fatal("unknown mail_owner %s", name);
 		if (!sandbox_keep_setid(owner.uid, owner.gid, &error))
 			msg_fatal("drop capabilities: %s", error);
 		priv_user_free(&owner);
