@@ -239,6 +239,68 @@ static int sandbox_ll_add(int ruleset, const char *path, uint64_t access,
 	return 0;
 }
 
+static bool sandbox_ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Read access to the directory of one "type:/path" table or "/path"
+ * file named by the configuration. */
+static int sandbox_ll_table(int ruleset, const char *value, bool typed,
+			    uint64_t handled, const char **error_r)
+{
+	const char *path = value, *colon, *slash;
+	char dir[4096];
+
+	if (typed) {
+		colon = strchr(value, ':');
+		if (colon == NULL)
+			return 0;
+		path = colon + 1;
+	}
+	slash = strrchr(path, '/');
+	if (path[0] != '/' || slash == NULL || slash == path)
+		return 0;
+	if (!str_snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path),
+			  path))
+		return 0;
+	return sandbox_ll_add(ruleset, dir, SANDBOX_LL_RO, handled, error_r);
+}
+
+/* "@tables": every lookup table (keys ending in _maps, alias_database)
+ * and CA file (_CAfile) the configuration names, read-only, so a table
+ * rebuilt outside $config_directory is still reopened. */
+static int sandbox_ll_tables(int ruleset, uint64_t handled,
+			     const char **error_r)
+{
+	const struct cfg_key *k;
+	char **list;
+	bool typed;
+	int ret = 0;
+
+	if (cfg_main == NULL)
+		return 0;
+	for (k = cfg_keys; ret == 0 && k->name != NULL; k++) {
+		typed = sandbox_ends_with(k->name, "_maps") ||
+			strcmp(k->name, "alias_database") == 0;
+		if (!typed && !sandbox_ends_with(k->name, "_CAfile"))
+			continue;
+		if (k->type != CFG_LIST) {
+			ret = sandbox_ll_table(ruleset, cfg_str(cfg_main,
+								k->name),
+					       typed, handled, error_r);
+			continue;
+		}
+		for (list = cfg_list(cfg_main, k->name);
+		     ret == 0 && *list != NULL; list++)
+			ret = sandbox_ll_table(ruleset, *list, typed, handled,
+					       error_r);
+	}
+	return ret;
+}
+
 int sandbox_landlock(const struct sandbox_path *paths, const char **error_r)
 {
 	struct landlock_ruleset_attr attr;
@@ -262,8 +324,14 @@ int sandbox_landlock(const struct sandbox_path *paths, const char **error_r)
 	for (; ret == 0 && paths->path != NULL; paths++) {
 		access = paths->access == SANDBOX_FS_RW ? SANDBOX_LL_RW :
 			 SANDBOX_LL_RO;
-		ret = sandbox_ll_add(ruleset, sandbox_path_expand(paths->path),
-				     access, attr.handled_access_fs, error_r);
+		if (strcmp(paths->path, "@tables") == 0)
+			ret = sandbox_ll_tables(ruleset, attr.handled_access_fs,
+						error_r);
+		else
+			ret = sandbox_ll_add(ruleset,
+					     sandbox_path_expand(paths->path),
+					     access, attr.handled_access_fs,
+					     error_r);
 	}
 #ifdef CORREO_SANITIZERS
 	/* LeakSanitizer reads /proc/self/{maps,task} at exit. */

@@ -39,8 +39,10 @@ enum sandbox_fs_access {
 struct sandbox_path {
 	/* Absolute, relative to the working directory (after the
 	 * skeleton's chdir: $queue_directory, or the jail's root), or
-	 * "$name": the value of that configuration parameter. A path that
-	 * does not exist is skipped. NULL ends the list. */
+	 * "$name": the value of that configuration parameter, or
+	 * "@tables": read access to the directory of every lookup table
+	 * and CA file the configuration names. A path that does not exist
+	 * is skipped. NULL ends the list. */
 	const char *path;
 	enum sandbox_fs_access access;
 };

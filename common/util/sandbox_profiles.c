@@ -38,6 +38,7 @@
 static const struct sandbox_path sandbox_smtpd_paths[] = {
 	{ "incoming", SANDBOX_FS_RW },
 	{ "$config_directory", SANDBOX_FS_RO },
+	{ "@tables", SANDBOX_FS_RO },
 	SANDBOX_SYSTEM_RO,
 	{ NULL, SANDBOX_FS_RO },
 };
@@ -58,6 +59,7 @@ static const struct sandbox_path sandbox_pickup_paths[] = {
 	{ "incoming", SANDBOX_FS_RW },
 	{ "corrupt", SANDBOX_FS_RW },
 	{ "$config_directory", SANDBOX_FS_RO },
+	{ "@tables", SANDBOX_FS_RO },
 	SANDBOX_SYSTEM_RO,
 	{ NULL, SANDBOX_FS_RO },
 };
@@ -74,6 +76,7 @@ const struct sandbox_profile sandbox_pickup = {
 static const struct sandbox_path sandbox_qmgr_paths[] = {
 	{ ".", SANDBOX_FS_RW },
 	{ "$config_directory", SANDBOX_FS_RO },
+	{ "@tables", SANDBOX_FS_RO },
 	SANDBOX_SYSTEM_RO,
 	{ NULL, SANDBOX_FS_RO },
 };
@@ -106,6 +109,7 @@ const struct sandbox_profile sandbox_local = {
 static const struct sandbox_path sandbox_smtp_paths[] = {
 	{ ".", SANDBOX_FS_RO },
 	{ "$config_directory", SANDBOX_FS_RO },
+	{ "@tables", SANDBOX_FS_RO },
 	SANDBOX_SYSTEM_RO,
 	{ NULL, SANDBOX_FS_RO },
 };
@@ -122,6 +126,7 @@ const struct sandbox_profile sandbox_smtp = {
 /* auth: the password table (reread when rebuilt), nothing else. */
 static const struct sandbox_path sandbox_auth_paths[] = {
 	{ "$config_directory", SANDBOX_FS_RO },
+	{ "@tables", SANDBOX_FS_RO },
 	SANDBOX_SYSTEM_RO,
 	{ NULL, SANDBOX_FS_RO },
 };

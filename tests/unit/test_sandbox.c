@@ -337,6 +337,53 @@ START_TEST(test_landlock_paths)
 }
 END_TEST
 
+/* "@tables": the directory of each configured table is readable. */
+static int child_tables(void *arg)
+{
+	static const struct sandbox_path paths[] = {
+		{ "@tables", SANDBOX_FS_RO },
+		{ NULL, SANDBOX_FS_RO },
+	};
+	const char *error;
+	int fd;
+
+	if (!sandbox_no_new_privs(&error) ||
+	    sandbox_landlock(paths, &error) != 1)
+		return 2;
+	fd = open(tu_path(tmp, "maps/other"), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 3;
+	close(fd);
+	if (open(tu_path(tmp, "file"), O_RDONLY | O_CLOEXEC) >= 0 ||
+	    errno != EACCES)
+		return 4;
+	return 0;
+}
+
+START_TEST(test_landlock_tables)
+{
+	struct str conf = STR_INIT;
+	char *error = NULL;
+
+	if (!landlock_available()) {
+		fprintf(stderr, "test_sandbox: no Landlock, skipping\n");
+		return;
+	}
+	ck_assert_int_eq(mkdir(tu_path(tmp, "maps"), 0755), 0);
+	tu_write_file(tu_path(tmp, "maps/other"), "x", 0644);
+	str_printf(&conf, "transport_maps = inline:{a=b}, hash:%s/maps/t\n",
+		   tmp);
+	/* The default tables (aliases, passwd) live in the config
+	 * directory: one that does not exist, so only maps/ is added. */
+	cfg_main = cfg_parse(str_c(&conf), "test", tu_path(tmp, "conf"),
+			     &error);
+	ck_assert_msg(cfg_main != NULL, "%s", error);
+	ck_assert_int_eq(tu_run_child(child_tables, NULL), 0);
+	cfg_free(&cfg_main);
+	str_release(&conf);
+}
+END_TEST
+
 /* ---- The whole profile, dumps, sandbox = no ---- */
 
 /* With "sandbox = no" the child can still read its own status. */
@@ -522,6 +569,7 @@ static Suite *sandbox_suite(void)
 	tcase_add_test(tc, test_exec_needs_its_class);
 	tcase_add_test(tc, test_filters_stack);
 	tcase_add_test(tc, test_landlock_paths);
+	tcase_add_test(tc, test_landlock_tables);
 	tcase_add_test(tc, test_config_switch);
 	tcase_add_test(tc, test_apply_shows_in_proc);
 	tcase_add_test(tc, test_keep_setid);
