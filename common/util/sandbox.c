@@ -13,13 +13,19 @@
  * and clone3() fails with ENOSYS so glibc falls back to clone().
  *
  * Sanitizer builds (CORREO_SANITIZERS, configure --enable-sanitizers)
- * add what LeakSanitizer does at exit: it clones a tracer that ptraces
- * the process's threads and reads /proc/self; SANITIZER_EXTRA below is
- * the whole difference, and Landlock lets such builds read /proc. Normal
- * builds never include either.
+ * add what LeakSanitizer does at exit: it clones a tracer (CLONE_VM)
+ * that ptraces the process's threads and reads /proc/self back. The
+ * blocks marked CORREO_SANITIZERS below are the whole difference (and
+ * Landlock lets such builds read /proc); normal builds never have them.
  *
  * Landlock is best effort by design: a kernel without it (ENOSYS,
- * EOPNOTSUPP) gets the seccomp filter alone, with one log line.
+ * EOPNOTSUPP) gets the seccomp filter alone (a debug log line says so).
+ * The paths a profile names are opened O_PATH when the rules are made;
+ * one that does not exist (e.g. inside a chroot) is skipped.
+ *
+ * Fitting a profile: build with CPPFLAGS=-DSANDBOX_LOG_ONLY, run the
+ * tests, and read the kernel log ("audit: type=1326 ... syscall=N")
+ * for the calls a daemon made outside its list.
  *
  * SECURITY: called by every daemon after its init, with the privileges
  * it keeps (root only in master, local and pop3d). Profiles are static
@@ -367,7 +373,7 @@ static const int sandbox_base[] = {
 	SB(accept), SB(accept4), SB(recvfrom), SB(recvmsg), SB(recvmmsg),
 	SB(sendto), SB(sendmsg), SB(sendmmsg), SB(shutdown),
 	SB(getsockopt), SB(setsockopt), SB(getsockname), SB(getpeername),
-	SB(getrandom), SB(uname), SB(prlimit64), SB(getrlimit),
+	SB(getrandom), SB(uname), SB(getrlimit),
 	SB(sched_yield), SB(restart_syscall), SB(tgkill), SB(rseq),
 	SB(sched_getaffinity), SB(socketpair),
 	SB(timerfd_create), SB(timerfd_settime), SB(timerfd_gettime),
@@ -511,6 +517,10 @@ static int sandbox_build(scmp_filter_ctx ctx, unsigned allow)
 	/* syslog(3) reconnects to /dev/log with a datagram socket. */
 	if (ret == 0)
 		ret = sandbox_allow_socket(ctx, AF_UNIX, SOCK_DGRAM);
+	/* getrlimit/setrlimit of this process only, not of others. */
+	if (ret == 0)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SB(prlimit64), 1,
+				       SCMP_A0(SCMP_CMP_EQ, 0));
 	if (ret == 0 && (allow & (SANDBOX_ALLOW_FS_READ |
 				  SANDBOX_ALLOW_FS_WRITE |
 				  SANDBOX_ALLOW_EXEC)))
