@@ -17,5 +17,6 @@ int main(int argc, char **argv)
 		.event_init = auth_event_init,
 		.pre_init = auth_pre_init,
 		.privileged = false,
+		.sandbox = &sandbox_auth,
 	});
 }

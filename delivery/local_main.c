@@ -20,5 +20,6 @@ int main(int argc, char **argv)
 		.pre_init = local_pre_init,
 		.post_init = local_post_init,
 		.privileged = true,
+		.sandbox = &sandbox_local,
 	});
 }

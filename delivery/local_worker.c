@@ -53,6 +53,7 @@
 #include "msg.h"
 #include "priv.h"
 #include "proto.h"
+#include "sandbox.h"
 
 #define LOCAL_WORKER_MAX	8
 #define LOCAL_WORKER_USES	1000
@@ -66,6 +67,7 @@
 struct local_worker {
 	char *user;		/* NULL: slot free */
 	pid_t pid;
+	uid_t uid;		/* the owner's, to signal it (no CAP_KILL) */
 	struct lio *lio;	/* owns the socket */
 	unsigned uses;
 	time_t used;
@@ -222,7 +224,7 @@ static void local_worker_stop(struct local_worker *w)
 	if (w->user == NULL)
 		return;
 	lio_free(&w->lio);	/* EOF: an idle worker exits by itself */
-	(void)kill(w->pid, SIGTERM);
+	(void)sandbox_kill_as(w->uid, w->pid, SIGTERM);
 	while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
 		;
 	mem_free(w->user);
@@ -295,6 +297,7 @@ static bool local_worker_start(struct local_worker *w, const char *owner,
 		local_worker_child(sv[1], &user, parent);
 	}
 	close(sv[1]);
+	w->uid = user.uid;
 	priv_user_free(&user);
 	w->user = mem_strdup(owner);
 	w->lio = lio_create(sv[0], (int)local_state.daemon_timeout);

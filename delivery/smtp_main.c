@@ -20,5 +20,6 @@ int main(int argc, char **argv)
 		.pre_init = smtp_pre_init,
 		.post_init = smtp_post_init,
 		.privileged = false,
+		.sandbox = &sandbox_smtp,
 	});
 }

@@ -43,6 +43,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "priv.h"
+#include "sandbox.h"
 #include "str.h"
 
 #define MASTER_LOCK_FILE "pid/master.lock"
@@ -423,6 +424,18 @@ static void master_init(struct master *m, const struct master_opts *opts)
 		m->invoker = mem_strdup(pw->pw_name);
 }
 
+/* NoNewPrivs and a floor of forbidden calls (sandbox_master), inherited
+ * by every process master starts. Not an allowlist: master execs every
+ * daemon, and local the administrator's commands; each daemon installs
+ * its own allowlist once it is initialised. */
+static void master_sandbox(void)
+{
+	const char *error;
+
+	if (!sandbox_master(&error))
+		msg_fatal("sandbox: %s", error);
+}
+
 int master_main(const struct master_opts *opts)
 {
 	struct master m;
@@ -456,6 +469,7 @@ int master_main(const struct master_opts *opts)
 	master_self = &m;
 	msg_set_fatal_hook(master_fatal_hook);
 	master_lock(&m);
+	master_sandbox();
 	m.loop = ev_create();
 	ev_signal_add(m.loop, SIGHUP, master_sighup, &m);
 	ev_signal_add(m.loop, SIGTERM, master_sigterm, &m);

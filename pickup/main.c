@@ -19,5 +19,6 @@ int main(int argc, char **argv)
 		.event_init = pickup_event_init,
 		.pre_init = pickup_pre_init,
 		.privileged = false,
+		.sandbox = &sandbox_pickup,
 	});
 }

@@ -36,6 +36,7 @@
 #include "msg.h"
 #include "priv.h"
 #include "safe_file.h"
+#include "sandbox.h"
 #include "server.h"
 
 #include "pop3_parse.h"
@@ -283,7 +284,7 @@ void pop3d_session_run(int fd, const struct pop3d_session_args *a)
 {
 	struct pop3d_session s;
 	struct str error = STR_INIT;
-	const char *refusal;
+	const char *refusal, *error_text;
 
 	memset(&s, 0, sizeof(s));
 	s.args = a;
@@ -299,6 +300,9 @@ void pop3d_session_run(int fd, const struct pop3d_session_args *a)
 		msg_info("user=<%s>: refused: %s", a->user, refusal + 5);
 		exit(0);
 	}
+	/* In its Maildir as its owner: from here on nothing else. */
+	if (!sandbox_apply(&sandbox_pop3d_mail, &error_text))
+		msg_fatal("user=<%s>: sandbox: %s", a->user, error_text);
 	pop3d_reply(&s, "+OK Logged in.");
 	if (a->input_len > 0)
 		(void)lio_push_input(s.lio, a->input, a->input_len);

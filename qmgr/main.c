@@ -16,5 +16,6 @@ int main(int argc, char **argv)
 		.event_init = qmgr_event_init,
 		.pre_init = qmgr_pre_init,
 		.privileged = false,
+		.sandbox = &sandbox_qmgr,
 	});
 }

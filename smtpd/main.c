@@ -21,5 +21,6 @@ int main(int argc, char **argv)
 		.serve = smtpd_serve,		/* one client connection */
 		.pre_init = smtpd_pre_init,	/* tables, TLS keys */
 		.post_init = smtpd_post_init,	/* limits */
+		.sandbox = &sandbox_smtpd,
 	});
 }

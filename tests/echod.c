@@ -5,7 +5,9 @@
  * carrying "sleep=N" waits N seconds before answering (to hold a child
  * busy in pool tests); "pid" in the reply tells the test which child
  * answered. A trigger byte (a wakeup from master) is logged as
- * "trigger W".
+ * "trigger W". A list carrying "forbidden=yes" makes a system call its
+ * sandbox (sandbox_echod) does not allow, so tests can watch seccomp
+ * kill it (SIGSYS) and master log that.
  *
  * Interface: server_main (SERVER_SINGLE); services.conf:
  *   echo  unix  n  -  n  -  4  echod
@@ -15,12 +17,14 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "attr.h"
 #include "lio.h"
+#include "msg.h"
 #include "proto.h"
 #include "server.h"
 
@@ -33,6 +37,16 @@ static void echod_reply(struct lio *lio, const struct attr_list *req)
 	long secs;
 	size_t i;
 
+	if (attr_get(req, "forbidden") != NULL) {
+		/* Not in echod's allowlist, sanitizer builds included:
+		 * opening a file for writing. */
+		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		msg_warn("forbidden open returned %d: sandbox not in force",
+			 fd);
+		if (fd >= 0)
+			close(fd);
+	}
 	if (attr_get_long(req, "sleep", &secs) && secs > 0 &&
 	    secs <= ECHOD_MAX_SLEEP)
 		sleep((unsigned)secs);
@@ -88,5 +102,6 @@ int main(int argc, char **argv)
 		.name = "echod",
 		.mode = SERVER_SINGLE,
 		.serve = echod_serve,
+		.sandbox = &sandbox_echod,
 	});
 }

@@ -17,7 +17,9 @@
  * in instance mode). pre_init runs privileged, then the process chroots
  * (-r) and drops to the service user; the drop is verified (priv.c) and
  * a failure is fatal. Only serve()/event_init see client input, always
- * after the drop unless the daemon declared itself privileged.
+ * after the drop unless the daemon declared itself privileged, and
+ * after the daemon's sandbox is in place (a privileged daemon keeps only
+ * CAP_SETUID and CAP_SETGID).
  */
 #include "config.h"
 
@@ -243,6 +245,33 @@ static void server_watch_master(void)
 	if (getppid() != server_parent) {
 		msg_info("master went away; exiting");
 		exit(0);
+	}
+}
+
+/* The end of init: a privileged daemon keeps only the capabilities to
+ * switch users and reaches files as $mail_owner; then the sandbox. */
+static void server_sandbox(const struct server_spec *spec)
+{
+	struct priv_user owner;
+	const char *name, *error;
+	int ret;
+
+	if (spec->privileged && !server_instance_mode) {
+		name = cfg_str(cfg_main, "mail_owner");
+		ret = priv_user_lookup(name, &owner);
+		if (ret < 0)
+			msg_fatal("look up user %s: %m", name);
+		if (ret == 0)
+			msg_fatal("unknown mail_owner %s", name);
+		if (!sandbox_keep_setid(owner.uid, owner.gid, &error))
+			msg_fatal("drop capabilities: %s", error);
+		priv_user_free(&owner);
+	}
+	if (spec->sandbox == NULL) {
+		if (!sandbox_no_new_privs(&error))
+			msg_fatal("%s", error);
+	} else if (!sandbox_apply(spec->sandbox, &error)) {
+		msg_fatal("sandbox %s: %s", spec->sandbox->name, error);
 	}
 }
 
@@ -502,6 +531,7 @@ static void server_event_loop(const struct server_spec *spec)
 	if (wd.timeout > 0)
 		server_ev_watchdog(&wd);
 	spec->event_init(loop, server_fds, server_nfds, spec->ctx);
+	server_sandbox(spec);
 	server_status(SERVER_STATUS_IDLE);
 	ev_run(loop);
 	alarm(0);
@@ -535,10 +565,12 @@ int server_main(int argc, char **argv, const struct server_spec *spec)
 	server_watch_master();
 	if (spec->post_init != NULL)
 		spec->post_init(spec->ctx);
-	if (spec->mode == SERVER_EVENT)
+	if (spec->mode == SERVER_EVENT) {
 		server_event_loop(spec);
-	else
+	} else {
+		server_sandbox(spec);
 		server_single_loop(spec);
+	}
 	free(opts.overrides);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include "attr.h"
 #include "cfg.h"
 #include "ev.h"
+#include "sandbox.h"
 
 /* The skeleton every daemon's main() calls (STYLE.md).
  *
@@ -23,7 +24,8 @@
  * parses the options, loads the config, sets up logging, chdir to
  * $queue_directory, runs pre_init (privileged: open keys and tables),
  * chroots (-r), drops to USER (verified; in instance mode the invoking
- * user is kept), runs post_init and serves:
+ * user is kept), runs post_init (and event_init), enters the daemon's
+ * sandbox (below) and serves:
  *
  *   SERVER_SINGLE: accept one client on any listening fd, report BUSY on
  *     the status pipe, call serve(fd), report IDLE. Exit after $max_use
@@ -66,8 +68,14 @@ struct server_spec {
 			   void *ctx);
 	void (*pre_init)(void *ctx);	/* privileged */
 	void (*post_init)(void *ctx);	/* unprivileged */
-	/* Keep root (e.g. local switches to each mailbox owner itself). */
+	/* Keep root (e.g. local switches to each mailbox owner itself).
+	 * Only CAP_SETUID and CAP_SETGID survive the init, and files are
+	 * reached as $mail_owner (sandbox_keep_setid). */
 	bool privileged;
+	/* Entered once init is done (sandbox.h): NoNewPrivs always, the
+	 * seccomp allowlist and Landlock unless "sandbox = no". NULL:
+	 * NoNewPrivs only. */
+	const struct sandbox_profile *sandbox;
 	void *ctx;
 };
 

@@ -70,6 +70,9 @@ const struct cfg_key cfg_keys[] = {
 	  "TZ, LANG=C, ASAN_OPTIONS, UBSAN_OPTIONS, LSAN_OPTIONS",
 	  "The only environment master and its daemons keep: NAME keeps a"
 	  " variable, NAME=VALUE sets one" },
+	{ "sandbox", CFG_BOOL, "yes",
+	  "Seccomp and Landlock sandboxes after each daemon's init (no:"
+	  " only for debugging)" },
 
 	/* ---- Logging ---- */
 	{ "log_file", CFG_STR, "",
