@@ -9,11 +9,13 @@
 #include "config.h"
 
 #include "anvil.h"
+#include "sandbox.h"
 #include "server.h"
 
 int main(int argc, char **argv)
 {
 	return server_main(argc, argv, &(struct server_spec) {
+		.sandbox = &sandbox_anvil,
 		.name = "anvil",
 		.mode = SERVER_EVENT,
 		.event_init = anvil_event_init,	/* the listeners */

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include "login.h"
+#include "sandbox.h"
 #include "server.h"
 
 #include "imap_login.h"
@@ -19,6 +20,7 @@
 int main(int argc, char **argv)
 {
 	return server_main(argc, argv, &(struct server_spec) {
+		.sandbox = &sandbox_login,
 		.name = "imap-login",
 		.mode = SERVER_EVENT,
 		.event_init = login_event_init,

@@ -32,6 +32,7 @@
 #include "imapd.h"
 #include "login_spawn.h"
 #include "msg.h"
+#include "sandbox.h"
 #include "server.h"
 #include "str.h"
 
@@ -75,11 +76,17 @@ static void imapd_mail_main(void)
 {
 	struct login_mail m;
 	struct str dir = STR_INIT;
+	const char *error;
 
 	login_mail_init("imapd", &m);
 	str_set(&dir, m.mailbox);
 	while (dir.len > 1 && dir.data[dir.len - 1] == '/')
 		str_truncate(&dir, dir.len - 1);
+	/* In the Maildir, then nothing but it (and inotify for IDLE). */
+	if (chdir(str_c(&dir)) < 0)
+		msg_fatal("user=<%s>: chdir %s: %m", m.user, str_c(&dir));
+	if (!sandbox_apply(&sandbox_imapd_mail, &error))
+		msg_fatal("user=<%s>: sandbox: %s", m.user, error);
 	imapd_session(LOGIN_MAIL_CLIENT_FD, LOGIN_MAIL_CLIENT_FD, m.user,
 		      str_c(&dir), m.data != NULL ? m.data : "*", m.input,
 		      m.input_len);
@@ -103,6 +110,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "-m") != 0 &&
 	    strcmp(argv[1], "-u") != 0 && strcmp(argv[1], "-t") != 0)
 		return server_main(argc, argv, &(struct server_spec) {
+			.sandbox = &sandbox_spawner,
 			.name = "imapd",
 			.mode = SERVER_SINGLE,
 			.serve = login_spawn_serve,

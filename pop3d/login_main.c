@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "login.h"
+#include "sandbox.h"
 #include "server.h"
 
 #include "pop3_login.h"
@@ -17,6 +18,7 @@
 int main(int argc, char **argv)
 {
 	return server_main(argc, argv, &(struct server_spec) {
+		.sandbox = &sandbox_login,
 		.name = "pop3-login",
 		.mode = SERVER_EVENT,
 		.event_init = login_event_init,

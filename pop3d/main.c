@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "login_spawn.h"
+#include "sandbox.h"
 #include "server.h"
 
 #include "pop3d.h"
@@ -29,6 +30,7 @@ int main(int argc, char **argv)
 	if (login_mail_is_session(argc, argv))
 		pop3d_mail_main();
 	return server_main(argc, argv, &(struct server_spec) {
+		.sandbox = &sandbox_spawner,
 		.name = "pop3d",
 		.mode = SERVER_SINGLE,
 		.serve = login_spawn_serve,

@@ -9,11 +9,13 @@
 #include "config.h"
 
 #include "postscreen.h"
+#include "sandbox.h"
 #include "server.h"
 
 int main(int argc, char **argv)
 {
 	return server_main(argc, argv, &(struct server_spec) {
+		.sandbox = &sandbox_postscreen,
 		.name = "postscreen",
 		.mode = SERVER_EVENT,
 		.event_init = postscreen_event_init,	/* the listeners */

@@ -378,7 +378,8 @@ static const int sandbox_base[] = {
 	SB(sched_getaffinity), SB(socketpair),
 	SB(timerfd_create), SB(timerfd_settime), SB(timerfd_gettime),
 	SB(signalfd4), SB(eventfd2), SB(pipe2), SB(umask), SB(getcwd),
-	SB(connect),
+	SB(connect), SB(rt_sigpending), SB(rt_sigtimedwait),
+	SB(set_robust_list), SB(get_robust_list),
 };
 
 /* Opening read-only is checked on the flags (below); these come with
@@ -423,6 +424,10 @@ static const int sandbox_exec[] = {
 	SB(sched_getparam), SB(sched_getscheduler), SB(futex_waitv),
 	SB(get_mempolicy), SB(utime), SB(utimes), SB(futimesat),
 	SB(pipe), SB(getxattr), SB(lgetxattr), SB(fgetxattr),
+	SB(inotify_init1), SB(inotify_add_watch), SB(inotify_rm_watch),
+};
+
+static const int sandbox_notify[] = {
 	SB(inotify_init1), SB(inotify_add_watch), SB(inotify_rm_watch),
 };
 
@@ -557,6 +562,9 @@ static int sandbox_build(scmp_filter_ctx ctx, unsigned allow)
 	if (ret == 0 && (allow & SANDBOX_ALLOW_EXEC))
 		ret = sandbox_allow_list(ctx, sandbox_exec,
 					 SANDBOX_N(sandbox_exec));
+	if (ret == 0 && (allow & SANDBOX_ALLOW_NOTIFY))
+		ret = sandbox_allow_list(ctx, sandbox_notify,
+					 SANDBOX_N(sandbox_notify));
 	if (ret == 0 && (allow & SANDBOX_ALLOW_SETID))
 		ret = sandbox_allow_list(ctx, sandbox_setid,
 					 SANDBOX_N(sandbox_setid));
@@ -594,6 +602,10 @@ static bool sandbox_load(scmp_filter_ctx ctx, int ret, const char **error_r)
 	if (ret == 0)
 		ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 				       SCMP_ACT_KILL_PROCESS);
+	/* Every thread, not only the caller: auth's hashing threads exist
+	 * before its filter is loaded. */
+	if (ret == 0)
+		ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (ret == 0)
 		ret = seccomp_load(ctx);
 	seccomp_release(ctx);

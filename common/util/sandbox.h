@@ -29,6 +29,8 @@
 #define SANDBOX_ALLOW_EXEC	(1u << 5)
 #define SANDBOX_ALLOW_SETID	(1u << 6)
 #define SANDBOX_ALLOW_STACK	(1u << 7)
+/* NOTIFY: inotify (imapd's IDLE). */
+#define SANDBOX_ALLOW_NOTIFY	(1u << 8)
 
 /* Landlock access granted to one directory (and everything below it). */
 enum sandbox_fs_access {
@@ -69,7 +71,8 @@ struct sandbox_profile {
 extern const struct sandbox_profile sandbox_smtpd, sandbox_pickup,
 	sandbox_qmgr, sandbox_local, sandbox_smtp, sandbox_auth,
 	sandbox_pop3_login, sandbox_pop3d, sandbox_pop3d_mail,
-	sandbox_echod;
+	sandbox_echod, sandbox_login, sandbox_spawner, sandbox_imapd_mail,
+	sandbox_anvil, sandbox_postscreen;
 
 /* True unless the configuration says "sandbox = no" (cfg_main must be
  * loaded). */

@@ -181,6 +181,64 @@ const struct sandbox_profile sandbox_pop3d_mail = {
 	.secret = true,
 };
 
+/* The pre-auth front ends on the login library (pop3-login, imap-login):
+ * the spawner, auth and anvil connections are made before the filter
+ * (auth's come from the spawner as descriptors), so after init they only
+ * serve clients on descriptors they hold; no file, no new socket, no
+ * fork; Landlock denies the whole filesystem (they are chrooted in an
+ * empty directory anyway). */
+const struct sandbox_profile sandbox_login = {
+	.name = "login front end",
+	.allow = 0,
+	.paths = sandbox_nothing,
+	.secret = true,
+};
+
+/* The mail-process spawners (the pop3d and imapd services): root with
+ * only CAP_SETUID/CAP_SETGID kept by master's drop rules, connecting to
+ * auth, forking and exec'ing the mail program, which inherits this
+ * filter (and adds its own): so it also allows what the mail processes
+ * do in a Maildir. No Landlock: mailboxes may be anywhere. */
+const struct sandbox_profile sandbox_spawner = {
+	.name = "mail-process spawner",
+	.allow = SANDBOX_ALLOW_FS_WRITE | SANDBOX_ALLOW_UNIX |
+		 SANDBOX_ALLOW_FORK | SANDBOX_ALLOW_EXEC |
+		 SANDBOX_ALLOW_SETID | SANDBOX_ALLOW_STACK |
+		 SANDBOX_ALLOW_NOTIFY,
+	.paths = NULL,
+	.secret = true,
+};
+
+/* The IMAP mail process once it runs as the mailbox owner: files in its
+ * Maildir tree (the user's folders are its subdirectories) and inotify
+ * for IDLE; no fork, exec, id changes or sockets. */
+static const struct sandbox_path sandbox_imapd_mail_paths[] = {
+	{ ".", SANDBOX_FS_RW },
+	{ NULL, SANDBOX_FS_RO },
+};
+
+const struct sandbox_profile sandbox_imapd_mail = {
+	.name = "imapd mail process",
+	.allow = SANDBOX_ALLOW_FS_WRITE | SANDBOX_ALLOW_NOTIFY,
+	.paths = sandbox_imapd_mail_paths,
+	.secret = true,
+};
+
+/* anvil: counts from memory, answers on descriptors it accepts. */
+const struct sandbox_profile sandbox_anvil = {
+	.name = "anvil",
+	.allow = 0,
+	.paths = sandbox_nothing,
+};
+
+/* postscreen: holds clients, connects to smtpd's row and anvil to hand
+ * them over; no files. */
+const struct sandbox_profile sandbox_postscreen = {
+	.name = "postscreen",
+	.allow = SANDBOX_ALLOW_UNIX,
+	.paths = sandbox_nothing,
+};
+
 /* echod, the test daemon: descriptors it holds, nothing else, so a test
  * can ask it for a forbidden call and watch it die. */
 const struct sandbox_profile sandbox_echod = {

@@ -11,6 +11,7 @@ the daemon with SIGSYS, which master logs; "sandbox = no" turns that
 off (the test daemon echod makes the call on request: "forbidden=yes").
 """
 
+import imaplib
 import os
 import poplib
 import re
@@ -73,13 +74,19 @@ class SandboxTest(harness.TestCase):
                        "Subject: sandboxed\n\nhello\n")
         inst.wait_for_maildir("demo.test/bob", 1)
         pop = poplib.POP3("127.0.0.1", inst.port(110), timeout=10)
+        imap = imaplib.IMAP4("127.0.0.1", inst.port(143), timeout=10)
         try:
             pop.user(USER)
             pop.pass_(PASSWORD)
             self.assertEqual(pop.stat()[0], 1)
+            # An IMAP session too (imap-login, the imapd spawner and its
+            # mail process), idle in IDLE-less SELECTed state.
+            imap.login(USER, PASSWORD)
+            self.assertEqual(imap.select("INBOX")[0], "OK")
             self.check_processes(inst)
         finally:
             pop.quit()
+            imap.logout()
 
     def check_processes(self, inst):
         owner = os.stat(os.path.join(inst.mail_dir, "demo.test",
@@ -103,7 +110,7 @@ class SandboxTest(harness.TestCase):
                 continue
             if p["uid"] == 0:
                 # Only the user switchers stay root, and barely.
-                self.assertIn(name, ("local", "pop3d"), what)
+                self.assertIn(name, ("local", "pop3d", "imapd"), what)
                 self.assertEqual(st["CapEff"], SETID_CAPS, what)
                 self.assertEqual(st["CapPrm"], SETID_CAPS, what)
                 self.assertEqual(st["CapBnd"], SETID_CAPS, what)
@@ -111,12 +118,15 @@ class SandboxTest(harness.TestCase):
             else:
                 self.assertEqual(st["CapEff"], NO_CAPS, what)
                 self.assertEqual(st["CapPrm"], NO_CAPS, what)
-            if name in ("smtpd", "pop3-login", "pop3d", "auth"):
+            if name in ("smtpd", "pop3-login", "pop3d", "auth",
+                        "imap-login", "imapd"):
                 # Not dumpable: the files in /proc/PID belong to root.
                 self.assertEqual(
                     os.stat("/proc/%d/environ" % p["pid"]).st_uid, 0, what)
         for name in ("master", "smtpd", "qmgr", "pickup", "local",
-                     "auth", "pop3-login", "pop3d", "pop3d (owner)"):
+                     "auth", "pop3-login", "pop3d", "pop3d (owner)",
+                     "imap-login", "imapd", "imapd (owner)", "anvil",
+                     "postscreen"):
             self.assertIn(name, seen)
 
     def echo_forbidden(self, inst):
