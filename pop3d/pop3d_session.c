@@ -195,6 +195,10 @@ static void pop3d_cmd_quit(struct pop3d_session *s)
 	if (s->mb.ndeleted > 0)
 		failed = pop3d_mbox_expunge(&s->mb);
 	s->updated = true;
+	if (pop3d_lock_fd >= 0) {
+		close(pop3d_lock_fd);	/* the flock goes with it */
+		pop3d_lock_fd = -1;
+	}
 	if (failed > 0)
 		pop3d_reply(s, "-ERR [SYS/TEMP] Some deleted messages could "
 			    "not be removed.");
@@ -258,9 +262,19 @@ static void pop3d_loop(struct pop3d_session *s)
 	str_release(&line);
 }
 
+/* The POP3 lock of the session's mailbox, released at QUIT before the
+ * reply, so a client that logs in again at once finds it free. */
+static int pop3d_lock_fd = -1;
+
+/* How long a login waits for the previous session of the same mailbox
+ * to finish (it may be exiting right after its QUIT). */
+#define POP3D_LOCK_WAIT_MS 3000
+
 /* Enter the Maildir and lock it. NULL or a reply. */
 static const char *pop3d_enter(const struct pop3d_session_args *a)
 {
+	int waited = 0;
+
 	if (chdir(a->mailbox) < 0) {
 		if (errno != ENOENT || !maildir_create(a->mailbox, NULL) ||
 		    chdir(a->mailbox) < 0) {
@@ -269,7 +283,12 @@ static const char *pop3d_enter(const struct pop3d_session_args *a)
 			return "-ERR [SYS/TEMP] Mailbox unavailable.";
 		}
 	}
-	if (safe_lock_file(POP3D_POP3_LOCK) < 0) {
+	while ((pop3d_lock_fd = safe_lock_file(POP3D_POP3_LOCK)) < 0 &&
+	       errno == EWOULDBLOCK && waited < POP3D_LOCK_WAIT_MS) {
+		usleep(50000);
+		waited += 50;
+	}
+	if (pop3d_lock_fd < 0) {
 		if (errno == EWOULDBLOCK)
 			return "-ERR [IN-USE] Mailbox is locked by another "
 				"POP3 session.";
