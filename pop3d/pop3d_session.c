@@ -188,6 +188,10 @@ static void pop3d_cmd_rset(struct pop3d_session *s)
 	pop3d_reply(s, "+OK");
 }
 
+/* The POP3 lock of the session's mailbox, released at QUIT before the
+ * reply, so a client that logs in again at once finds it free. */
+static int pop3d_lock_fd = -1;
+
 static void pop3d_cmd_quit(struct pop3d_session *s)
 {
 	size_t failed = 0;
@@ -261,10 +265,6 @@ static void pop3d_loop(struct pop3d_session *s)
 	pop3_cmd_free(&cmd);
 	str_release(&line);
 }
-
-/* The POP3 lock of the session's mailbox, released at QUIT before the
- * reply, so a client that logs in again at once finds it free. */
-static int pop3d_lock_fd = -1;
 
 /* How long a login waits for the previous session of the same mailbox
  * to finish (it may be exiting right after its QUIT). */
