@@ -87,9 +87,10 @@ static void imapd_mail_main(void)
 		msg_fatal("user=<%s>: chdir %s: %m", m.user, str_c(&dir));
 	if (!sandbox_apply(&sandbox_imapd_mail, &error))
 		msg_fatal("user=<%s>: sandbox: %s", m.user, error);
-	imapd_session(LOGIN_MAIL_CLIENT_FD, LOGIN_MAIL_CLIENT_FD, m.user,
-		      str_c(&dir), m.data != NULL ? m.data : "*", m.input,
-		      m.input_len);
+	/* Paths relative to the Maildir: Landlock lets nothing above it
+	 * be opened, not even on the way down from "/". */
+	imapd_session(LOGIN_MAIL_CLIENT_FD, LOGIN_MAIL_CLIENT_FD, m.user, ".",
+		      m.data != NULL ? m.data : "*", m.input, m.input_len);
 	str_release(&dir);
 	exit(0);
 }

@@ -73,11 +73,12 @@ const struct sandbox_profile sandbox_pickup = {
 
 /* qmgr: the whole queue (moves, status marks, bounces, defer logs);
  * connects to the delivery agents. No network. */
+/* qmgr expands aliases, and :include: files can be anywhere an
+ * administrator put them: it reads the whole tree, and writes only in
+ * the queue. */
 static const struct sandbox_path sandbox_qmgr_paths[] = {
 	{ ".", SANDBOX_FS_RW },
-	{ "$config_directory", SANDBOX_FS_RO },
-	{ "@tables", SANDBOX_FS_RO },
-	SANDBOX_SYSTEM_RO,
+	{ "/", SANDBOX_FS_RO },
 	{ NULL, SANDBOX_FS_RO },
 };
 
