@@ -354,6 +354,9 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 		msg_warn("%s: %s: %s", s->user, s->mailbox, str_c(&error));
 	imapd_view_update(s);
 	imapd_announce_keywords(s);
+	/* In the order a client can follow: EXPUNGEs, then EXISTS (so
+	 * every number a FETCH below uses is one the client knows), then
+	 * the flag changes. */
 	for (size_t i = 0; i < s->nview; i++) {
 		struct imapd_view *v = &s->view[i];
 
@@ -362,19 +365,6 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 				     i + 1 - removed);
 			removed++;
 			continue;
-		}
-		if (v->flags_changed && !v->expunged) {
-			str_clear(&flags);
-			imapd_format_flags(s, v, &flags);
-			/* RFC 9051: unsolicited FETCH carries the UID. */
-			if (s->rev2)
-				imapd_printf(s, "* %zu FETCH (UID %u FLAGS %s)"
-					     "\r\n", i + 1 - removed, v->uid,
-					     str_c(&flags));
-			else
-				imapd_printf(s, "* %zu FETCH (FLAGS %s)\r\n",
-					     i + 1 - removed, str_c(&flags));
-			v->flags_changed = false;
 		}
 		s->view[keep++] = *v;
 	}
@@ -385,6 +375,22 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 			imapd_printf(s, "* %u RECENT\r\n",
 				     imapd_recent_count(s));
 		s->exists_changed = false;
+	}
+	for (size_t i = 0; i < s->nview; i++) {
+		struct imapd_view *v = &s->view[i];
+
+		if (!v->flags_changed || v->expunged)
+			continue;
+		str_clear(&flags);
+		imapd_format_flags(s, v, &flags);
+		/* RFC 9051: unsolicited FETCH carries the UID. */
+		if (s->rev2)
+			imapd_printf(s, "* %zu FETCH (UID %u FLAGS %s)\r\n",
+				     i + 1, v->uid, str_c(&flags));
+		else
+			imapd_printf(s, "* %zu FETCH (FLAGS %s)\r\n", i + 1,
+				     str_c(&flags));
+		v->flags_changed = false;
 	}
 	str_release(&error);
 	str_release(&flags);

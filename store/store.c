@@ -294,7 +294,9 @@ static bool store_change_end(struct store_folder *f, int lock, bool clean,
 	struct store_rec rec = { .kind = 'T', .has_t = true };
 	bool ok;
 
-	if (clean && store_dir_mtimes(f->dir, &rec.new_ns, &rec.cur_ns))
+	/* Nothing changed: nothing to write (and no fdatasync). */
+	if (clean && b->out.len > 0 &&
+	    store_dir_mtimes(f->dir, &rec.new_ns, &rec.cur_ns))
 		store_batch_add(b, &rec);
 	ok = store_log_append(f, &b->out, error_r);
 	if (ok && f->log_records > STORE_COMPACT_RECORDS &&
@@ -660,10 +662,16 @@ int store_claim_new(struct store_folder *f, uint32_t **uids_r,
 	struct str from = STR_INIT, name = STR_INIT;
 	struct store_batch b;
 	uint32_t *uids = NULL;
-	bool clean;
+	bool clean = false;
 	int lock, n = 0;
 
 	*uids_r = NULL;
+	/* The common case, nothing new: no lock, no write. */
+	for (size_t i = 0; i < f->count && !clean; i++)
+		clean = f->msgs[i].in_new ||
+			(f->msgs[i].flags & STORE_F_RECENT);
+	if (!clean)
+		return 0;
 	lock = store_change_begin(f, &clean, error_r);
 	if (lock < 0)
 		return -1;
