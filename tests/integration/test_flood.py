@@ -348,7 +348,18 @@ class RootModeTest(harness.TestCase):
                          rb"\.test Error: too many connections from"
                          rb" 127\.0\.0\.2\r\n$")
         held.append(third)
+        def jailed(p):
+            return (p["uid"] == owner.pw_uid and
+                    os.path.realpath(p["root"] or "/") ==
+                    os.path.realpath(inst.queue))
         for name in ("postscreen", "smtpd", "anvil"):
+            # A process master has just started (the pool grows as the
+            # clients above come and go) drops privileges a moment
+            # later: wait for every one to be jailed, then check.
+            harness.wait_for(lambda: (lambda ps: ps and
+                                      all(jailed(p) for p in ps))(
+                                          inst.children(name)),
+                             timeout=15, what="%s jailed" % name)
             procs = inst.children(name)
             self.assertTrue(procs, name)
             for p in procs:
