@@ -288,13 +288,18 @@ class MasterTest(harness.TestCase):
             "jail unix - - y - 2 echod\n"
             "nobodys unix n nobody n - 2 echod\n"))
         inst.start()
-        jail = wait_for(lambda: self.echods(inst, "jail"),
+        # Wait for the privilege drop too, not just the process: right
+        # after its start a child is still root (slow sanitizer builds
+        # show it).
+        jail = wait_for(lambda: [p for p in self.echods(inst, "jail")
+                                 if p["uid"] == owner.pw_uid],
                         what="the chrooted echod")[0]
         self.assertEqual(jail["uid"], owner.pw_uid)
         self.assertEqual(os.path.realpath(jail["root"]),
                          os.path.realpath(inst.queue))
         self.assertIn("-r", jail["argv"])
-        other = wait_for(lambda: self.echods(inst, "nobodys"),
+        other = wait_for(lambda: [p for p in self.echods(inst, "nobodys")
+                                  if p["user"] == "nobody"],
                          what="the echod run as nobody")[0]
         self.assertEqual(other["user"], "nobody")
         self.assertEqual(other["root"], "/")
