@@ -600,6 +600,49 @@ class Instance:
         return self.run([self.correo_path(), "-c", self.dir] + list(args),
                         check=check, timeout=timeout)
 
+    def correo_input(self, args, text, timeout=60):
+        """correo -c DIR ARGS... with text on its standard input, run as
+        the instance's user (a CompletedProcess)."""
+        kw = {}
+        if self.user is not None:
+            kw = dict(user=self.user.pw_uid, group=self.user.pw_gid,
+                      extra_groups=[])
+        return subprocess.run([self.correo_path(), "-c", self.dir] +
+                              list(args), input=text, text=True,
+                              stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=timeout,
+                              cwd=self.tmp, **kw)
+
+    def add_user(self, address, password):
+        """correo user add ADDRESS with PASSWORD; fails the caller's
+        test through an AssertionError if it does not work."""
+        r = self.correo_input(["user", "add", address,
+                               "--password-stdin"], password + "\n")
+        if r.returncode != 0:
+            raise AssertionError("user add %s: %s%s" % (address, r.stdout,
+                                                        r.stderr))
+
+    def make_cert(self, cn="localhost", san=None):
+        """A self-signed P-256 certificate in DIR/tls (cert.pem,
+        key.pem), owned by the instance's user; san: an extra
+        subjectAltName value ("IP:127.0.0.1,DNS:localhost")."""
+        tls = os.path.join(self.dir, "tls")
+        os.makedirs(tls, exist_ok=True)
+        cmd = ["openssl", "req", "-x509", "-newkey", "ec",
+               "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+               "-keyout", os.path.join(tls, "key.pem"),
+               "-out", os.path.join(tls, "cert.pem"),
+               "-days", "2", "-subj", "/CN=" + cn]
+        if san is not None:
+            cmd += ["-addext", "subjectAltName=" + san]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        if self.user is not None:
+            for name in ("", "key.pem", "cert.pem"):
+                os.chown(os.path.join(tls, name), self.user.pw_uid,
+                         self.user.pw_gid)
+        return os.path.join(tls, "cert.pem")
+
     def init(self, config=None, services=None, extra_args=()):
         self.correo_init_result = self.run(
             [self.correo_path(), "init", self.dir, "--domain", self.domain,

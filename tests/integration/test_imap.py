@@ -62,41 +62,13 @@ class ImapTest(harness.TestCase):
         self.p144 = inst.port(144)
         with open(os.path.join(inst.dir, "services.conf"), "a") as f:
             f.write(ROWS.format(p144=self.p144))
-        self.make_cert(inst)
+        inst.make_cert()
         self.inst = inst
-        self.correo_stdin(["user", "add", USER, "--password-stdin"],
-                          PASSWORD + "\n")
+        inst.add_user(USER, PASSWORD)
         inst.start()
         for p in (self.p143, self.p993, self.p144):
             inst.wait_for_port(p)
         return inst
-
-    def correo_stdin(self, args, text):
-        inst = self.inst
-        kw = {}
-        if inst.user is not None:
-            kw = dict(user=inst.user.pw_uid, group=inst.user.pw_gid,
-                      extra_groups=[])
-        r = subprocess.run([inst.correo_path(), "-c", inst.dir] + args,
-                           input=text, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=60,
-                           cwd=inst.tmp, **kw)
-        self.assertRuns(r)
-
-    def make_cert(self, inst):
-        tls = os.path.join(inst.dir, "tls")
-        os.makedirs(tls, exist_ok=True)
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
-                        "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                        "-keyout", os.path.join(tls, "key.pem"),
-                        "-out", os.path.join(tls, "cert.pem"),
-                        "-days", "2", "-subj", "/CN=localhost"],
-                       check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        if inst.user is not None:
-            for name in ("tls", "tls/key.pem", "tls/cert.pem"):
-                os.chown(os.path.join(inst.dir, name), inst.user.pw_uid,
-                         inst.user.pw_gid)
 
     def login(self, port=None):
         m = imaplib.IMAP4("127.0.0.1", port or self.p143, timeout=30)
@@ -238,7 +210,7 @@ class ImapTest(harness.TestCase):
         inst = self.instance(config=dict(
             CONFIG, mynetworks="127.0.0.1/32",
             login_client_connection_count_limit="3"))
-        self.make_cert(inst)
+        inst.make_cert()
         inst.start()
         port = inst.port(143)
         inst.wait_for_port(port)

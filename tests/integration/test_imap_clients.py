@@ -47,33 +47,11 @@ class ImapClientsTest(harness.TestCase):
         inst = self.instance(config=CONFIG)
         self.inst = inst
         self.p143, self.p993 = inst.port(143), inst.port(993)
-        tls = os.path.join(inst.dir, "tls")
-        os.makedirs(tls, exist_ok=True)
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
-                        "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                        "-keyout", os.path.join(tls, "key.pem"),
-                        "-out", os.path.join(tls, "cert.pem"),
-                        "-days", "2", "-subj", "/CN=127.0.0.1",
-                        "-addext",
-                        "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-                       check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        if inst.user is not None:
-            for name in ("tls", "tls/key.pem", "tls/cert.pem"):
-                os.chown(os.path.join(inst.dir, name), inst.user.pw_uid,
-                         inst.user.pw_gid)
-        kw = {}
-        if inst.user is not None:
-            kw = dict(user=inst.user.pw_uid, group=inst.user.pw_gid,
-                      extra_groups=[])
-        r = subprocess.run([inst.correo_path(), "-c", inst.dir, "user",
-                            "add", USER, "--password-stdin"],
-                           input=PASSWORD + "\n", text=True,
-                           capture_output=True, cwd=inst.tmp, **kw)
-        self.assertRuns(r)
+        self.cert = inst.make_cert(cn="127.0.0.1",
+                                   san="IP:127.0.0.1,DNS:localhost")
+        inst.add_user(USER, PASSWORD)
         inst.start()
         inst.wait_for_port(self.p993)
-        self.cert = os.path.join(tls, "cert.pem")
         self.work = tempfile.mkdtemp(prefix="correo-clients-")
         self.addCleanup(shutil.rmtree, self.work, True)
 

@@ -111,33 +111,10 @@ class LoginTest(harness.TestCase):
         return inst
 
     def add_user(self, inst, user, pw):
-        kw = {}
-        if inst.user is not None:
-            kw = dict(user=inst.user.pw_uid, group=inst.user.pw_gid,
-                      extra_groups=[])
-        r = subprocess.run([inst.correo_path(), "-c", inst.dir, "user",
-                            "add", user, "--password-stdin"],
-                           input=pw + "\n", stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=60,
-                           cwd=inst.tmp, **kw)
-        self.assertRuns(r)
+        inst.add_user(user, pw)
 
     def make_cert(self, inst):
-        tls = os.path.join(inst.dir, "tls")
-        os.makedirs(tls, exist_ok=True)
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
-                        "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                        "-keyout", os.path.join(tls, "key.pem"),
-                        "-out", os.path.join(tls, "cert.pem"),
-                        "-days", "2", "-subj", "/CN=localhost"],
-                       check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        if inst.user is not None:
-            for root, dirs, files in os.walk(tls):
-                os.chown(root, inst.user.pw_uid, inst.user.pw_gid)
-                for f in files:
-                    os.chown(os.path.join(root, f), inst.user.pw_uid,
-                             inst.user.pw_gid)
+        inst.make_cert()
 
     def start(self):
         self.inst.start()

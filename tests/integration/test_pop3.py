@@ -163,28 +163,10 @@ class Pop3Test(harness.TestCase):
         return inst
 
     def correo_stdin(self, args, text):
-        inst = self.inst
-        kw = {}
-        if inst.user is not None:
-            kw = dict(user=inst.user.pw_uid, group=inst.user.pw_gid,
-                      extra_groups=[])
-        r = subprocess.run([inst.correo_path(), "-c", inst.dir] + args,
-                           input=text, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=60,
-                           cwd=inst.tmp, **kw)
-        self.assertRuns(r)
+        self.assertRuns(self.inst.correo_input(args, text))
 
     def make_cert(self, inst):
-        tls = os.path.join(inst.dir, "tls")
-        os.makedirs(tls, exist_ok=True)
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
-                        "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                        "-keyout", os.path.join(tls, "key.pem"),
-                        "-out", os.path.join(tls, "cert.pem"),
-                        "-days", "2", "-subj", "/CN=localhost"],
-                       check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        self.chown_tree(inst, tls)
+        inst.make_cert()
 
     def chown_tree(self, inst, path):
         owner = inst.user
