@@ -575,6 +575,27 @@ static bool store_log_create(struct store_folder *f, struct str *error_r)
 	return ok;
 }
 
+/* Make fd (the log, of st) f's log, read up to good: with the lock held,
+ * a torn tail after good is cut first. 1, or -1 with a reason. */
+static int store_log_adopt(struct store_folder *f, int *fd,
+			   const struct stat *st, uint64_t good, bool cut,
+			   struct str *error_r)
+{
+	if (cut && good < (uint64_t)st->st_size &&
+	    ftruncate(*fd, (off_t)good) != 0) {
+		str_printf(error_r, "truncate torn log in %s: %s", f->dir,
+			   strerror(errno));
+		return -1;
+	}
+	if (f->log_fd >= 0)
+		close(f->log_fd);
+	f->log_fd = *fd;
+	*fd = -1;
+	f->log_off = good;
+	f->log_ino = (uint64_t)st->st_ino;
+	return 1;
+}
+
 /* Open the log and replay it from the start into f (which holds the
  * snapshot). 1 ok, 0 the log does not fit the snapshot, -1 error. */
 static int store_log_load(struct store_folder *f, bool locked,
@@ -605,19 +626,7 @@ static int store_log_load(struct store_folder *f, bool locked,
 	good = (size_t)(nl - buf.data) + 1;
 	good += store_replay(f, buf.data + good, buf.len - good, false, &rec,
 			     &bad);
-	if (bad && locked && ftruncate(fd, (off_t)good) != 0) {
-		str_printf(error_r, "truncate torn log in %s: %s", f->dir,
-			   strerror(errno));
-		ret = -1;
-		goto out;
-	}
-	if (f->log_fd >= 0)
-		close(f->log_fd);
-	f->log_fd = fd;
-	fd = -1;
-	f->log_off = good;
-	f->log_ino = (uint64_t)st.st_ino;
-	ret = 1;
+	ret = store_log_adopt(f, &fd, &st, good, bad && locked, error_r);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -852,7 +861,7 @@ int store_index_peek(struct store_folder *f, struct str *error_r)
 	struct store_rec rec = { 0 };
 	struct str buf = STR_INIT;
 	struct stat st;
-	uint64_t gen, start, off, good_end = 0;
+	uint64_t gen, start, good_end = 0;
 	const char *p, *end, *nl;
 	bool have = false;
 	ssize_t n;
@@ -905,20 +914,7 @@ int store_index_peek(struct store_folder *f, struct str *error_r)
 	}
 	if (!have)
 		goto out;
-	off = good_end;
-	if (off < (uint64_t)st.st_size && ftruncate(fd, (off_t)off) != 0) {
-		str_printf(error_r, "truncate torn log in %s: %s", f->dir,
-			   strerror(errno));
-		ret = -1;
-		goto out;
-	}
-	if (f->log_fd >= 0)
-		close(f->log_fd);
-	f->log_fd = fd;
-	fd = -1;
-	f->log_off = off;
-	f->log_ino = (uint64_t)st.st_ino;
-	ret = 1;
+	ret = store_log_adopt(f, &fd, &st, good_end, true, error_r);
 out:
 	if (fd >= 0)
 		close(fd);
