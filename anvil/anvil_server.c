@@ -32,6 +32,7 @@
 
 #include "anvil.h"
 #include "attr.h"
+#include "attr_frame.h"
 #include "cfg.h"
 #include "lio.h"
 #include "mem.h"
@@ -52,8 +53,7 @@ struct anvil_reg {
 struct anvil_conn {
 	struct anvil_conn *next, *prev;
 	struct lio *lio;
-	struct str in;
-	size_t framed;
+	struct attr_frame fr;
 	struct anvil_reg *regs;
 	size_t nregs, regs_cap;
 };
@@ -73,64 +73,6 @@ static const struct attr_spec anvil_request_spec[] = {
 	{ PROTO_ATTR_CLIENT_ADDR, true, false },
 	{ NULL, false, false },
 };
-
-/* ---- the lio read side: whole lists from the input buffer ---- */
-
-static ssize_t anvil_buf_read(void *ctx, void *buf, size_t len,
-			      bool *want_write)
-{
-	struct anvil_conn *c = ctx;
-
-	*want_write = false;
-	if (c->framed == 0) {
-		errno = EAGAIN;
-		return -1;
-	}
-	if (len > c->framed)
-		len = c->framed;
-	memcpy(buf, c->in.data, len);
-	str_consume(&c->in, len);
-	c->framed -= len;
-	return (ssize_t)len;
-}
-
-static ssize_t anvil_sock_write(void *ctx, const void *buf, size_t len,
-				bool *want_read)
-{
-	struct anvil_conn *c = ctx;
-
-	*want_read = false;
-	return send(lio_fd(c->lio), buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-}
-
-static size_t anvil_buf_pending(void *ctx)
-{
-	return ((struct anvil_conn *)ctx)->framed;
-}
-
-static const struct lio_ops anvil_lio_ops = {
-	.read = anvil_buf_read,
-	.write = anvil_sock_write,
-	.pending = anvil_buf_pending,
-};
-
-static bool anvil_conn_frame(struct anvil_conn *c)
-{
-	const char *end;
-
-	if (c->framed > 0)
-		return true;
-	if (c->in.len > 0 && c->in.data[0] == '\n') {
-		c->framed = 1;
-		return true;
-	}
-	end = c->in.len > 1 ? memmem(c->in.data, c->in.len, "\n\n", 2)
-			    : NULL;
-	if (end == NULL)
-		return false;
-	c->framed = (size_t)(end - c->in.data) + 2;
-	return true;
-}
 
 /* ---- registrations ---- */
 
@@ -186,7 +128,7 @@ static void anvil_conn_free(struct anvil_conn *c)
 		c->next->prev = c->prev;
 	anvil.nconns--;
 	lio_free(&c->lio);
-	str_release(&c->in);
+	str_release(&c->fr.in);
 	free(c);
 }
 
@@ -220,14 +162,14 @@ static void anvil_handle(struct anvil_conn *c, const struct attr_list *req,
 	}
 }
 
-/* Answer every whole request in c->in. False if c must close. */
+/* Answer every whole request in c->fr.in. False if c must close. */
 static bool anvil_conn_serve(struct anvil_conn *c)
 {
 	struct attr_list req = ATTR_LIST_INIT, reply = ATTR_LIST_INIT;
 	const char *error = NULL;
 	bool ok = true;
 
-	while (ok && anvil_conn_frame(c)) {
+	while (ok && attr_frame_next(&c->fr)) {
 		if (attr_read(c->lio, &req, anvil_request_spec, &error) !=
 		    LIO_OK) {
 			msg_warn("anvil: bad request: %s",
@@ -257,8 +199,8 @@ static void anvil_conn_input(int fd, unsigned events, void *ctx)
 		anvil_conn_free(c);
 		return;
 	}
-	str_append_n(&c->in, buf, (size_t)n);
-	if (!anvil_conn_serve(c) || c->in.len > ANVIL_MAX_INPUT)
+	str_append_n(&c->fr.in, buf, (size_t)n);
+	if (!anvil_conn_serve(c) || c->fr.in.len > ANVIL_MAX_INPUT)
 		anvil_conn_free(c);
 }
 
@@ -288,7 +230,7 @@ static void anvil_accept(int lfd, unsigned events, void *ctx)
 		free(c);
 		return;
 	}
-	lio_set_ops(c->lio, &anvil_lio_ops, c);
+	attr_frame_attach(&c->fr, c->lio);
 	c->next = anvil.conns;
 	if (c->next != NULL)
 		c->next->prev = c;

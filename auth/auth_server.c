@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "attr_frame.h"
 #include "auth.h"
 #include "auth_pool.h"
 #include "lio.h"
@@ -60,8 +61,7 @@
 struct auth_conn {
 	struct auth_conn *next, *prev;
 	struct lio *lio;
-	struct str in;		/* received, not yet parsed */
-	size_t framed;		/* bytes of in that end a whole list */
+	struct attr_frame fr;	/* received requests, framed */
 	bool closed;		/* peer closed; finish, then free */
 	struct ev_timer *timer;	/* a delayed reply is pending */
 	struct auth_pool_job *job;	/* a password check is pending */
@@ -87,65 +87,6 @@ static struct {
 
 static void auth_conn_input(int fd, unsigned events, void *ctx);
 
-/* ---- the lio read side: whole lists from the input buffer ---- */
-
-static ssize_t auth_buf_read(void *ctx, void *buf, size_t len,
-			     bool *want_write)
-{
-	struct auth_conn *c = ctx;
-
-	*want_write = false;
-	if (c->framed == 0) {
-		errno = EAGAIN;	/* never happens: we read whole lists */
-		return -1;
-	}
-	if (len > c->framed)
-		len = c->framed;
-	memcpy(buf, c->in.data, len);
-	str_consume(&c->in, len);
-	c->framed -= len;
-	return (ssize_t)len;
-}
-
-static ssize_t auth_sock_write(void *ctx, const void *buf, size_t len,
-			       bool *want_read)
-{
-	struct auth_conn *c = ctx;
-
-	*want_read = false;
-	return send(lio_fd(c->lio), buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-}
-
-static size_t auth_buf_pending(void *ctx)
-{
-	return ((struct auth_conn *)ctx)->framed;
-}
-
-static const struct lio_ops auth_lio_ops = {
-	.read = auth_buf_read,
-	.write = auth_sock_write,
-	.pending = auth_buf_pending,
-};
-
-/* Set c->framed to the end of the first whole list in c->in, if any. */
-static bool auth_conn_frame(struct auth_conn *c)
-{
-	const char *end;
-
-	if (c->framed > 0)
-		return true;
-	if (c->in.len > 0 && c->in.data[0] == '\n') {
-		c->framed = 1;
-		return true;
-	}
-	end = c->in.len > 1 ? memmem(c->in.data, c->in.len, "\n\n", 2)
-			    : NULL;
-	if (end == NULL)
-		return false;
-	c->framed = (size_t)(end - c->in.data) + 2;
-	return true;
-}
-
 /* ---- connections ---- */
 
 static void auth_exchange_clear(struct auth_conn *c)
@@ -169,9 +110,9 @@ static void auth_conn_free(struct auth_conn *c)
 		c->next->prev = c->prev;
 	auth.nconns--;
 	lio_free(&c->lio);
-	if (c->in.data != NULL)
-		explicit_bzero(c->in.data, c->in.cap);
-	str_release(&c->in);
+	if (c->fr.in.data != NULL)
+		explicit_bzero(c->fr.in.data, c->fr.in.cap);
+	str_release(&c->fr.in);
 	attr_list_clear(&c->reply);
 	auth_sasl_reset(&c->sasl);
 	auth_exchange_clear(c);
@@ -475,8 +416,8 @@ static void auth_conn_input(int fd, unsigned events, void *ctx)
 
 	while (events != 0 && !c->closed) {
 		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n > 0 && c->in.len + (size_t)n <= AUTH_MAX_INPUT)
-			str_append_n(&c->in, buf, (size_t)n);
+		if (n > 0 && c->fr.in.len + (size_t)n <= AUTH_MAX_INPUT)
+			str_append_n(&c->fr.in, buf, (size_t)n);
 		else if (n > 0)
 			c->closed = true;	/* flooding: drop it */
 		else if (n == 0 || (errno != EAGAIN && errno != EINTR))
@@ -484,7 +425,8 @@ static void auth_conn_input(int fd, unsigned events, void *ctx)
 		else if (errno == EAGAIN)
 			break;
 	}
-	while (c->timer == NULL && c->job == NULL && auth_conn_frame(c)) {
+	while (c->timer == NULL && c->job == NULL &&
+	       attr_frame_next(&c->fr)) {
 		if (!auth_conn_request(c)) {
 			auth_conn_free(c);
 			return;
@@ -514,7 +456,7 @@ static void auth_accept(int lfd, unsigned events, void *ctx)
 	}
 	c = mem_alloc(sizeof(*c));
 	c->lio = lio_create(fd, AUTH_WRITE_TIMEOUT);
-	lio_set_ops(c->lio, &auth_lio_ops, c);
+	attr_frame_attach(&c->fr, c->lio);
 	c->next = auth.conns;
 	if (auth.conns != NULL)
 		auth.conns->prev = c;
