@@ -43,6 +43,7 @@
 #include "cfg.h"
 #include "mem.h"
 #include "msg.h"
+#include "safe_file.h"
 #include "str.h"
 
 #ifndef SYSCONFDIR
@@ -724,39 +725,7 @@ struct cfg *cfg_parse(const char *text, const char *name,
 
 static char *cfg_read_file(const char *path, char **error_r)
 {
-	struct str buf = STR_INIT;
-	char chunk[8192];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		*error_r = str_dup_printf("%s: cannot open: %s", path,
-					  strerror(errno));
-		return NULL;
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || buf.len + (size_t)n > CFG_MAX_FILE) {
-			*error_r = n < 0 ?
-				str_dup_printf("%s: read: %s", path,
-					       strerror(errno)) :
-				str_dup_printf("%s: larger than %d bytes", path,
-					       CFG_MAX_FILE);
-			close(fd);
-			str_release(&buf);
-			return NULL;
-		}
-		str_append_n(&buf, chunk, (size_t)n);
-	}
-	close(fd);
-	if (memchr(str_c(&buf), '\0', buf.len) != NULL) {
-		*error_r = str_dup_printf("%s: contains a NUL byte", path);
-		str_release(&buf);
-		return NULL;
-	}
-	str_append(&buf, "");
-	return str_steal(&buf);
+	return safe_read_text(path, CFG_MAX_FILE, error_r);
 }
 
 /* The absolute directory of path, so that daemons that chdir elsewhere

@@ -214,6 +214,35 @@ bool safe_read_file(const char *path, struct str *out, size_t max)
 	return ok;
 }
 
+char *safe_read_text(const char *path, size_t max, char **error_r)
+{
+	struct str buf = STR_INIT;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool ok;
+
+	if (fd < 0) {
+		*error_r = str_dup_printf("%s: cannot open: %s", path,
+					  strerror(errno));
+		return NULL;
+	}
+	ok = safe_read_fd(fd, &buf, max);
+	if (!ok)
+		*error_r = errno == EFBIG ?
+			str_dup_printf("%s: larger than %zu bytes", path, max) :
+			str_dup_printf("%s: read: %s", path, strerror(errno));
+	close(fd);
+	if (ok && buf.len > 0 && memchr(buf.data, '\0', buf.len) != NULL) {
+		*error_r = str_dup_printf("%s: contains a NUL byte", path);
+		ok = false;
+	}
+	if (!ok) {
+		str_release(&buf);
+		return NULL;
+	}
+	str_append(&buf, "");
+	return str_steal(&buf);
+}
+
 /* May the symlink name in the directory dirfd be followed? Only when
  * root or we ourselves made it: the link and the directory holding it
  * (which nobody else may write) belong to root or to our effective uid.

@@ -21,6 +21,10 @@ bool safe_rename(const char *from, const char *to);
  * directory, fsync, rename over path, fsync the directory. */
 bool safe_write_file(const char *path, const void *data, size_t len,
 		     mode_t mode);
+/* A whole text file of at most max bytes, NUL-terminated (heap; NULL
+ * with "PATH: cannot open: ...", "PATH: larger than N bytes" or "PATH:
+ * contains a NUL byte" in *error_r, heap too). */
+char *safe_read_text(const char *path, size_t max, char **error_r);
 /* Read a whole file of at most max bytes into out (appended). */
 bool safe_read_file(const char *path, struct str *out, size_t max);
 /* The same from an open descriptor (not closed); EFBIG past max, and out

@@ -32,6 +32,7 @@
 
 #include "mem.h"
 #include "msg.h"
+#include "safe_file.h"
 #include "str.h"
 #include "svc.h"
 
@@ -451,36 +452,12 @@ struct svc_table *svc_parse(const char *text, const char *name,
 
 struct svc_table *svc_load(const char *path, char **error_r)
 {
-	struct str buf = STR_INIT;
 	struct svc_table *table = NULL;
-	char chunk[8192];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *text = safe_read_text(path, SVC_MAX_FILE, error_r);
 
-	if (fd < 0) {
-		*error_r = str_dup_printf("%s: cannot open: %s", path,
-					  strerror(errno));
-		return NULL;
-	}
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || buf.len + (size_t)n > SVC_MAX_FILE) {
-			*error_r = n < 0 ? str_dup_printf("%s: read: %s", path,
-							  strerror(errno)) :
-				   str_dup_printf("%s: larger than %d bytes",
-						  path, SVC_MAX_FILE);
-			goto out;
-		}
-		str_append_n(&buf, chunk, (size_t)n);
-	}
-	if (memchr(str_c(&buf), '\0', buf.len) != NULL)
-		*error_r = str_dup_printf("%s: contains a NUL byte", path);
-	else
-		table = svc_parse(str_c(&buf), path, error_r);
-out:
-	close(fd);
-	str_release(&buf);
+	if (text != NULL)
+		table = svc_parse(text, path, error_r);
+	free(text);
 	return table;
 }
 
