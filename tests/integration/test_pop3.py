@@ -498,9 +498,11 @@ class Pop3Test(harness.TestCase):
         if user is not None:
             self.chown_tree(self.inst, home)
             kw = dict(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
+        # A bound against hangs, not a speed test: a sanitizer build on
+        # a loaded machine once needed more than 60 s (getmail6).
         return subprocess.run(args, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True,
-                              timeout=60, env=env, cwd=home, **kw)
+                              timeout=180, env=env, cwd=home, **kw)
 
     def test_fetchmail(self):
         fetchmail = shutil.which("fetchmail")
