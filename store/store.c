@@ -108,6 +108,7 @@ void store_folder_free(struct store_folder **fp)
 	if (f == NULL)
 		return;
 	store_folder_clear(f);
+	store_cache_release(f);
 	if (f->log_fd >= 0)
 		close(f->log_fd);
 	free(f->changes);
@@ -300,8 +301,9 @@ static bool store_change_end(struct store_folder *f, int lock, bool clean,
 		store_batch_add(b, &rec);
 	ok = store_log_append(f, &b->out, error_r);
 	if (ok && f->log_records > STORE_COMPACT_RECORDS &&
-	    f->log_records > f->count)
-		(void)store_index_write(f, error_r);	/* best effort */
+	    f->log_records > f->count &&
+	    store_index_write(f, error_r))	/* best effort */
+		(void)store_cache_compact(f, false);
 	store_unlock(&lock);
 	str_release(&rec.name);
 	return ok;
@@ -498,6 +500,8 @@ int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
 	if (!store_change_end(f, lock, clean && error_r->len == 0, &b,
 			      error_r) || error_r->len > 0)
 		removed = -1;
+	else if (removed > 0 && f->cache != NULL)
+		(void)store_cache_compact(f, false);	/* if worth it */
 	str_release(&path);
 	store_batch_release(&b);
 	str_release(&rec.name);
@@ -514,18 +518,21 @@ bool store_compact(struct store_folder *f, struct str *error_r)
 	ok = store_index_catch_up(f, true, error_r) &&
 	     store_index_write(f, error_r);
 	store_unlock(&lock);
+	if (ok && !store_cache_compact(f, true))
+		msg_warn("%s: cannot compact the message cache: %m", f->dir);
 	return ok;
 }
 
 bool store_index_remove(const char *dir, struct str *error_r)
 {
 	static const char *const files[] = { STORE_INDEX_FILE,
-					     STORE_LOG_FILE };
+					     STORE_LOG_FILE,
+					     STORE_CACHE_FILE };
 	struct str path = STR_INIT;
 	int lock = store_lock(dir, error_r);
 	bool ok = lock >= 0;
 
-	for (size_t i = 0; ok && i < 2; i++) {
+	for (size_t i = 0; ok && i < sizeof(files) / sizeof(*files); i++) {
 		str_clear(&path);
 		str_printf(&path, "%s/%s", dir, files[i]);
 		if (unlink(str_c(&path)) != 0 && errno != ENOENT) {
@@ -568,6 +575,20 @@ static int store_deliver_lock(struct store_folder *f, struct str *error_r)
 	return -1;
 }
 
+/* The message cache's entry for the message in the file at path (empty
+ * if it cannot be read or is too big to cache); saved now. */
+static void store_deliver_cache_entry(const char *path, struct str *payload)
+{
+	struct str data = STR_INIT;
+
+	if (safe_read_file(path, &data, STORE_CACHE_MAX_MESSAGE))
+		store_cache_compute(str_c(&data), data.len,
+				    (int64_t)time(NULL), payload);
+	if (payload->len > STORE_CACHE_MAX_PAYLOAD)
+		str_clear(payload);
+	str_release(&data);
+}
+
 enum maildir_status store_deliver(const char *dir, uint32_t flags,
 				  int64_t internaldate,
 				  maildir_write_fn *write_fn, void *ctx,
@@ -578,8 +599,10 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	struct maildir_tmp t = MAILDIR_TMP_INIT;
 	struct store_rec rec = { .kind = 'A' };
 	struct store_batch b;
+	struct str payload = STR_INIT;
 	enum maildir_status status;
 	const char *slash;
+	uint32_t cache_uid = 0;
 	bool clean;
 	int lock = -1;
 
@@ -597,6 +620,9 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 
 		(void)utimensat(AT_FDCWD, str_c(&t.tmp), ts, 0);
 	}
+	/* The cache entry, from the file just written (in the page cache),
+	 * before the index is locked. */
+	store_deliver_cache_entry(str_c(&t.tmp), &payload);
 	flags &= STORE_F_ALL;
 	if (flags != 0) {
 		/* With flags the file goes to cur/ with its info part. */
@@ -639,12 +665,17 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	if (!store_log_append(&f, &b.out, error_r))
 		msg_warn("%s: delivered, not indexed (the next scan will): "
 			 "%s", dir, str_c(error_r));
-	else if (uid_r != NULL && f.uidnext > 1)
-		*uid_r = f.uidnext - 1;
+	else if (f.uidnext > 1)
+		cache_uid = f.uidnext - 1;
+	if (uid_r != NULL)
+		*uid_r = cache_uid;
 	str_clear(error_r);
 	store_batch_release(&b);
 out:
 	store_unlock(&lock);
+	if (cache_uid != 0 && payload.len > 0)
+		(void)store_cache_add(dir, f.uidvalidity, cache_uid, &payload);
+	str_release(&payload);
 	maildir_tmp_release(&t);
 	str_release(&rec.name);
 	f.dir = NULL;

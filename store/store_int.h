@@ -13,6 +13,7 @@
 #define STORE_LOG_FILE		"correo-index.log"
 #define STORE_LOCK_FILE		"correo-index.lock"
 #define STORE_UIDLIST_FILE	"correo-uidlist"
+#define STORE_CACHE_FILE	"correo-cache"
 
 /* The log is compacted into a new snapshot when it holds more records
  * than this and more than the folder has messages. */
@@ -112,5 +113,48 @@ bool store_dirs_clean(const struct store_folder *f);
 size_t store_base_len(const char *name);
 void store_note(struct store_folder *f, char kind, uint32_t uid);
 void store_folder_clear(struct store_folder *f);
+
+/*
+ * The message cache (store_cache.c: the file; store_cache_data.c: what
+ * an entry holds).
+ */
+/* Entries (and the messages they are computed from, when filled
+ * lazily) larger than these are not cached. */
+#define STORE_CACHE_MAX_PAYLOAD	(1024 * 1024)
+#define STORE_CACHE_MAX_MESSAGE	(256L * 1024 * 1024)
+/* Compaction is worth it past this many dead bytes (and a quarter of
+ * the file). */
+#define STORE_CACHE_COMPACT_MIN	(64 * 1024)
+/* Characters of text in a PREVIEW (RFC 8970 allows 256). */
+#define STORE_CACHE_PREVIEW_CHARS	200
+
+/* A 64-bit hash of data keyed with seed (not cryptographic; keyed so
+ * that text from a message cannot pass for a record). */
+uint64_t store_hash64(uint64_t seed, const void *data, size_t len);
+/* The entry of a message: data[0, len) parsed, savedate (seconds). */
+void store_cache_compute(const char *data, size_t len, int64_t savedate,
+			 struct str *payload);
+/* The PREVIEW of msg onto out (struct mime_message, mime.h). */
+struct mime_message;
+void store_cache_preview(const struct mime_message *msg, struct str *out);
+/* One record for the cache file (header, payload, padding) onto out. */
+void store_cache_record(uint64_t salt, uint32_t uid, const char *payload,
+			size_t len, struct str *out);
+/* The value of field id in an entry (no copy). */
+bool store_cache_field_find(const char *payload, size_t len,
+			    enum store_cache_field id, const char **value_r,
+			    size_t *len_r);
+/* Whether an entry read from the file is a well-formed field list. */
+bool store_cache_payload_valid(const char *payload, size_t len);
+/* BODY[HEADER.FIELDS (names)] from a HEADERS value. */
+void store_cache_filter_fields(const char *headers, size_t len,
+			       const char *const *names, size_t n,
+			       struct str *out);
+/* Append uid's entry to the cache of the folder in dir (best effort:
+ * false if it could not). */
+bool store_cache_add(const char *dir, uint32_t uidvalidity, uint32_t uid,
+		     const struct str *payload);
+/* Drop f's cache state (store_folder_free). */
+void store_cache_release(struct store_folder *f);
 
 #endif
