@@ -7,9 +7,11 @@
  * message's header (RFC 2047 words decoded), BODY and TEXT its text
  * parts with their transfer encoding undone and their charset turned
  * into UTF-8. Comparison is a case-insensitive substring match.
+ * Header keys on the fields the store's message cache keeps (FROM, TO,
+ * CC, BCC, SUBJECT, SENT*, HEADER Message-ID, ...) read the cached
+ * fields, the others the message file.
  * XXX: case folding covers ASCII only, not all of i;unicode-casemap; and
- * every header or body key reads the message file (the index cache and
- * the full-text index are the next issue's).
+ * every body key reads the message file (no full-text index yet).
  *
  * SECURITY: runs as the mailbox owner; message files are parsed by the
  * MIME parser with its limits.
@@ -39,7 +41,36 @@ struct imapd_search_msg {
 	struct str raw;
 	struct mime_message *mime;
 	bool loaded, gone;
+	/* The cached header fields (store_cache_get, STORE_CACHE_HEADERS)
+	 * as a message of their own, for header keys. */
+	struct str hdr;
+	struct mime_message *hdr_mime;
+	bool hdr_loaded;
 };
+
+static bool imapd_search_load(struct imapd_search_msg *sm);
+
+/* The message to run a key on field (NULL: any field) against: the
+ * cached header fields when they hold field, else the message file.
+ * NULL if the message is gone. */
+static const struct mime_message *imapd_search_header_msg(
+	struct imapd_search_msg *sm, const char *field)
+{
+	if (field != NULL && !sm->loaded &&
+	    store_cache_header_cached(field, strlen(field))) {
+		if (!sm->hdr_loaded) {
+			sm->hdr_loaded = true;
+			if (store_cache_get(sm->s->folder, sm->v->uid,
+					    STORE_CACHE_HEADERS,
+					    &sm->hdr) == 1)
+				sm->hdr_mime = mime_parse(str_c(&sm->hdr),
+							  sm->hdr.len, NULL);
+		}
+		if (sm->hdr_mime != NULL)
+			return sm->hdr_mime;
+	}
+	return imapd_search_load(sm) ? sm->mime : NULL;
+}
 
 static bool imapd_search_load(struct imapd_search_msg *sm)
 {
@@ -116,7 +147,7 @@ static void imapd_addresses_text(const char *value, size_t len,
 	mime_pool_free(&pool);
 }
 
-static bool imapd_header_match(struct imapd_search_msg *sm,
+static bool imapd_header_match(const struct mime_message *msg,
 			       const struct mime_part *part,
 			       const char *field, const char *value)
 {
@@ -125,7 +156,7 @@ static bool imapd_header_match(struct imapd_search_msg *sm,
 	struct str text = STR_INIT;
 	bool found = false;
 
-	mime_header_iter_init(&it, sm->raw.data, part->header.off,
+	mime_header_iter_init(&it, msg->data, part->header.off,
 			      part->body.off);
 	while (!found && mime_header_next(&it, &f)) {
 		if (!f.has_colon || (field != NULL &&
@@ -181,7 +212,7 @@ static bool imapd_body_match(struct imapd_search_msg *sm,
 
 /* Days since the epoch of a Date: header's date as written. -1 if it
  * cannot be read. */
-static long imapd_sent_day(struct imapd_search_msg *sm)
+static long imapd_sent_day(const struct mime_message *msg)
 {
 	static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
 	struct str value = STR_INIT;
@@ -189,7 +220,7 @@ static long imapd_sent_day(struct imapd_search_msg *sm)
 	long day, year, mon = -1;
 	char *end;
 
-	if (mime_header_get(sm->mime, sm->mime->root, "Date", &value) != 1)
+	if (mime_header_get(msg, msg->root, "Date", &value) != 1)
 		goto fail;
 	p = str_c(&value);
 	if ((end = strchr(p, ',')) != NULL)
@@ -231,6 +262,7 @@ static bool imapd_key_match(struct imapd_search_msg *sm,
 	const struct imapd_view *v = sm->v;
 	const struct store_msg *m = sm->m;
 	struct imapd *s = sm->s;
+	const struct mime_message *msg;
 	long day, key_day = (long)(k->date / 86400);
 	int n;
 
@@ -275,9 +307,9 @@ static bool imapd_key_match(struct imapd_search_msg *sm,
 	case IMAP_SEARCH_SENTBEFORE:
 	case IMAP_SEARCH_SENTON:
 	case IMAP_SEARCH_SENTSINCE:
-		if (!imapd_search_load(sm))
+		if ((msg = imapd_search_header_msg(sm, "Date")) == NULL)
 			return false;
-		day = imapd_sent_day(sm);
+		day = imapd_sent_day(msg);
 		if (day < 0)
 			return false;
 		return k->type == IMAP_SEARCH_SENTBEFORE ? day < key_day :
@@ -288,16 +320,16 @@ static bool imapd_key_match(struct imapd_search_msg *sm,
 	case IMAP_SEARCH_SMALLER:
 		return m->vsize < k->size;
 	case IMAP_SEARCH_HEADER:
-		if (!imapd_search_load(sm))
+		if ((msg = imapd_search_header_msg(sm, k->field)) == NULL)
 			return false;
-		return imapd_header_match(sm, sm->mime->root, k->field,
-					  k->value);
+		return imapd_header_match(msg, msg->root, k->field, k->value);
 	case IMAP_SEARCH_BODY:
 	case IMAP_SEARCH_TEXT:
 		if (!imapd_search_load(sm))
 			return false;
 		n = k->type == IMAP_SEARCH_TEXT &&
-		    imapd_header_match(sm, sm->mime->root, NULL, k->value);
+		    imapd_header_match(sm->mime, sm->mime->root, NULL,
+				       k->value);
 		return n || imapd_body_match(sm, sm->mime->root, k->value);
 	}
 	return false;
@@ -342,7 +374,8 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 	imapd_search_resolve(s, search->root);
 	for (size_t i = 0; i < s->nview; i++) {
 		struct imapd_search_msg sm = { s, i, &s->view[i], NULL,
-					       STR_INIT, NULL, false, false };
+					       STR_INIT, NULL, false, false,
+					       STR_INIT, NULL, false };
 		uint32_t n = cmd->uid ? s->view[i].uid : (uint32_t)i + 1;
 
 		if (s->view[i].expunged)
@@ -360,6 +393,8 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 		}
 		mime_message_free(&sm.mime);
 		str_release(&sm.raw);
+		mime_message_free(&sm.hdr_mime);
+		str_release(&sm.hdr);
 	}
 	if (search->ret & IMAP_SEARCH_RETURN_SAVE) {
 		imap_seqset_clear(&s->saved);

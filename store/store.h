@@ -239,7 +239,7 @@ int store_cache_get(struct store_folder *f, uint32_t uid,
 bool store_cache_header_cached(const char *name, size_t len);
 /* The value of the first field called name (one of the cached names) of
  * the message, raw (after the colon, folding and encoded words as
- * written), into value_r: 1 found, 0 the message has none, -1 cannot
+ * written, line ends as CRLF), into value_r: 1 found, 0 the message has none, -1 cannot
  * tell (name not cached, message gone or unreadable). */
 int store_cache_header(struct store_folder *f, uint32_t uid,
 		       const char *name, struct str *value_r);

@@ -399,37 +399,46 @@ static int store_cache_lock(const char *dir, uint32_t uidvalidity,
 	for (int attempt = 0; attempt < 4; attempt++) {
 		fd = open(str_c(&path), O_RDWR | O_APPEND | O_NOFOLLOW |
 			  O_CLOEXEC);
-		if (fd < 0 && errno != ENOENT)
+		if (fd < 0 && errno == ENOENT)	/* the first writer */
+			fd = open(str_c(&path), O_RDWR | O_APPEND | O_CREAT |
+				  O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno == EEXIST)
+			continue;
+		if (fd < 0)
 			break;
-		if (fd >= 0) {
-			if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0 ||
-			    !S_ISREG(st.st_mode)) {
-				close(fd);
-				fd = -1;
-				break;
-			}
-			if (stat(str_c(&path), &pst) != 0 ||
-			    pst.st_ino != st.st_ino) {
-				close(fd);	/* replaced meanwhile */
-				fd = -1;
-				continue;
-			}
-			if (pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
-			    store_cache_header_ok(h, uidvalidity, salt_r))
-				break;
-		}
-		/* Missing or not ours: a new, empty one (while holding the
-		 * old one's lock, so no writer appends to it meanwhile). */
-		store_cache_hdr_make(h, uidvalidity, store_cache_new_salt());
-		if (!safe_write_file(str_c(&path), h, sizeof(h), 0600)) {
-			if (fd >= 0)
-				close(fd);
+		if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0 ||
+		    !S_ISREG(st.st_mode)) {
+			close(fd);
 			fd = -1;
 			break;
 		}
-		if (fd >= 0)
+		if (stat(str_c(&path), &pst) != 0 ||
+		    pst.st_ino != st.st_ino) {
+			close(fd);	/* replaced meanwhile */
+			fd = -1;
+			continue;
+		}
+		if (pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+		    store_cache_header_ok(h, uidvalidity, salt_r))
+			break;
+		store_cache_hdr_make(h, uidvalidity, store_cache_new_salt());
+		if (st.st_size == 0) {
+			/* New (ours, or a creator's that died): its header. */
+			if (write(fd, h, sizeof(h)) == (ssize_t)sizeof(h) &&
+			    store_cache_header_ok(h, uidvalidity, salt_r))
+				break;
+			(void)ftruncate(fd, 0);
+		} else if (safe_write_file(str_c(&path), h, sizeof(h),
+					   0600)) {
+			/* Not ours: replaced by an empty one, under the old
+			 * one's lock so no writer appends to it meanwhile. */
 			close(fd);
+			fd = -1;
+			continue;
+		}
+		close(fd);
 		fd = -1;
+		break;
 	}
 	str_release(&path);
 	return fd;
