@@ -226,6 +226,8 @@ static void store_cache_sort(struct store_cache *c)
 {
 	size_t j = 0;
 
+	if (c->count < 2)
+		return;
 	qsort(c->ents, c->count, sizeof(*c->ents), store_cache_cmp);
 	for (size_t i = 0; i < c->count; i++) {
 		if (j > 0 && c->ents[j - 1].uid == c->ents[i].uid) {
@@ -580,7 +582,7 @@ bool store_cache_compact(struct store_folder *f, bool force)
  * message (and appended for next time). 1, 0 the message is gone, -1
  * unreadable. */
 static int store_cache_entry(struct store_folder *f, uint32_t uid,
-			     struct str *payload)
+			     bool cached, struct str *payload)
 {
 	const struct store_msg *m = store_lookup(f, uid, NULL);
 	struct str error = STR_INIT, data = STR_INIT;
@@ -589,7 +591,7 @@ static int store_cache_entry(struct store_folder *f, uint32_t uid,
 
 	if (m == NULL)
 		return 0;
-	if (store_cache_lookup(f, uid, payload))
+	if (cached && store_cache_lookup(f, uid, payload))
 		return 1;
 	m = NULL;	/* store_msg_open may refresh f */
 	fd = store_msg_open(f, uid, &error);
@@ -617,24 +619,27 @@ int store_cache_get(struct store_folder *f, uint32_t uid,
 	struct str payload = STR_INIT;
 	const char *value;
 	size_t len;
-	int ret = store_cache_entry(f, uid, &payload);
+	int ret;
 
 	str_clear(out);
-	if (ret == 1) {
-		bool found = store_cache_field_find(payload.data, payload.len,
-						    field, &value, &len);
-
-		/* A *_UTF8 rendering is stored only when it differs. */
-		if (!found && (field == STORE_CACHE_ENVELOPE_UTF8 ||
-			       field == STORE_CACHE_BODY_UTF8 ||
-			       field == STORE_CACHE_BODYSTRUCTURE_UTF8))
-			found = store_cache_field_find(payload.data,
-						       payload.len, field - 1,
-						       &value, &len);
-		if (found)
+	/* From the cache; if its entry lacks the field (damaged, or
+	 * written by another version), from the message. */
+	for (int cached = 1; cached >= 0; cached--) {
+		ret = store_cache_entry(f, uid, cached == 1, &payload);
+		if (ret != 1)
+			break;
+		if (store_cache_field_find(payload.data, payload.len, field,
+					   &value, &len) ||
+		    /* A *_UTF8 rendering is kept only when it differs. */
+		    ((field == STORE_CACHE_ENVELOPE_UTF8 ||
+		      field == STORE_CACHE_BODY_UTF8 ||
+		      field == STORE_CACHE_BODYSTRUCTURE_UTF8) &&
+		     store_cache_field_find(payload.data, payload.len,
+					    field - 1, &value, &len))) {
 			str_append_n(out, value, len);
-		else
-			ret = -1;
+			break;
+		}
+		ret = -1;
 	}
 	str_release(&payload);
 	return ret;

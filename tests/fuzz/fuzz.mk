@@ -58,6 +58,7 @@ fuzz_login_LIBS = $(OUT)/libpop3.a
 fuzz_smtp_reply_LIBS = $(OUT)/libsmtp.a
 fuzz_pickup_LIBS = $(OUT)/libpickup.a
 fuzz_store_index_LIBS = $(OUT)/libstore.a
+fuzz_store_cache_LIBS = $(OUT)/libstore.a
 fuzz_imap_parse_LIBS = $(OUT)/libimap.a
 fuzz_imap_utf7_LIBS = $(OUT)/libimap.a
 fuzz_auth_request_LIBS = $(OUT)/libauth.a
