@@ -252,6 +252,11 @@ bool imapd_select(struct imapd *s, const char *tag, const char *name,
 	}
 	s->mailbox = mem_strdup(imap_mailbox_is_inbox(name) ? "INBOX" : name);
 	s->readonly = readonly;
+	if (s->folder->count > s->capview) {	/* one allocation */
+		s->capview = s->folder->count;
+		s->view = mem_array_realloc(s->view, s->capview,
+					    sizeof(*s->view));
+	}
 	for (size_t i = 0; i < s->folder->count; i++) {
 		struct imapd_view *v = imapd_view_add(s, &s->folder->msgs[i]);
 
@@ -324,13 +329,17 @@ static void imapd_view_update(struct imapd *s)
 		imapd_claim_recent(s);
 	f->nchanges = 0;
 	/* Flags: compare with what the client was told. */
-	for (size_t i = 0; i < s->nview; i++) {
+	for (size_t i = 0, j = 0; i < s->nview; i++) {
 		struct imapd_view *v = &s->view[i];
 		const struct store_msg *m;
 
 		if (v->expunged)
 			continue;
-		m = store_lookup(f, v->uid, NULL);
+		/* Both are in uid order: walk them together. */
+		while (j < f->count && f->msgs[j].uid < v->uid)
+			j++;
+		m = j < f->count && f->msgs[j].uid == v->uid ?
+		    &f->msgs[j] : NULL;
 		if (m == NULL) {
 			v->expunged = true;
 			continue;

@@ -87,8 +87,10 @@ bool store_folder_path(const char *root, const char *folder,
 void store_folder_clear(struct store_folder *f)
 {
 	for (size_t i = 0; i < f->count; i++)
-		free(f->msgs[i].name);
+		store_name_free(f, f->msgs[i].name);
 	mem_free(f->msgs);
+	mem_free(f->names);
+	f->names_size = 0;
 	f->count = f->cap = 0;
 	for (unsigned i = 0; i < f->nkeywords; i++)
 		mem_free(f->keywords[i]);
@@ -99,6 +101,7 @@ void store_folder_clear(struct store_folder *f)
 	f->new_mtime_ns = f->cur_mtime_ns = 0;
 	f->log_records = 0;
 	f->log_gen = 0;
+	f->snapshot_text = false;
 }
 
 void store_folder_free(struct store_folder **fp)
@@ -202,6 +205,15 @@ static bool store_index_build(struct store_folder *f, struct str *error_r)
 	return store_index_write(f, error_r) && store_sync_scan(f, error_r);
 }
 
+/* Whether the log has grown long enough that a new snapshot is worth
+ * writing: replaying a text record costs several times as much as
+ * loading a snapshot's. */
+static bool store_log_long(const struct store_folder *f)
+{
+	return f->log_records > STORE_COMPACT_RECORDS &&
+	       f->log_records > f->count / 8;
+}
+
 /* Lock held: catch up, and scan if the directories changed. */
 static bool store_sync_locked(struct store_folder *f, struct str *error_r)
 {
@@ -230,7 +242,8 @@ struct store_folder *store_folder_open(const char *dir, bool create,
 	ret = store_index_load(f, false, error_r);
 	if (ret < 0)
 		goto fail;
-	if (ret == 1 && store_dirs_clean(f))
+	if (ret == 1 && store_dirs_clean(f) && !f->snapshot_text &&
+	    !store_log_long(f))
 		return f;
 	lock = store_lock(dir, error_r);
 	if (lock < 0)
@@ -241,6 +254,13 @@ struct store_folder *store_folder_open(const char *dir, bool create,
 	if (ret == 0 ? !store_index_build(f, error_r) :
 	    !store_sync_locked(f, error_r))
 		goto fail;
+	/* A text snapshot (migration) or a long log (after a build or a
+	 * big scan): a binary snapshot makes the next open fast. */
+	if ((f->snapshot_text || store_log_long(f)) &&
+	    !store_index_write(f, error_r))
+		msg_warn("%s: cannot compact the index: %s", dir,
+			 str_c(error_r));
+	str_clear(error_r);
 	store_unlock(&lock);
 	f->nchanges = 0;
 	return f;
@@ -300,8 +320,7 @@ static bool store_change_end(struct store_folder *f, int lock, bool clean,
 	    store_dir_mtimes(f->dir, &rec.new_ns, &rec.cur_ns))
 		store_batch_add(b, &rec);
 	ok = store_log_append(f, &b->out, error_r);
-	if (ok && f->log_records > STORE_COMPACT_RECORDS &&
-	    f->log_records > f->count &&
+	if (ok && store_log_long(f) &&
 	    store_index_write(f, error_r))	/* best effort */
 		(void)store_cache_compact(f, false);
 	store_unlock(&lock);

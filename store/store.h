@@ -99,6 +99,11 @@ struct store_folder {
 	uint64_t log_ino;
 	int64_t new_mtime_ns, cur_mtime_ns;	/* at the last scan */
 	uint64_t log_records;	/* records in the log (for compaction) */
+	bool snapshot_text;	/* loaded from a text snapshot (migrate) */
+	/* The names of the messages loaded from the snapshot, in one
+	 * block (store_name_free() knows them). */
+	char *names;
+	size_t names_size;
 	struct store_cache *cache;	/* store_cache.c, loaded when used */
 };
 

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "store.h"
 #include "str.h"
@@ -16,7 +17,7 @@
 #define STORE_CACHE_FILE	"correo-cache"
 
 /* The log is compacted into a new snapshot when it holds more records
- * than this and more than the folder has messages. */
+ * than this and more than an eighth of the folder's messages. */
 #define STORE_COMPACT_RECORDS	1024
 /* Index files larger than this are refused (a rebuild follows). */
 #define STORE_MAX_INDEX_FILE	(1024L * 1024 * 1024)
@@ -100,6 +101,21 @@ bool store_index_catch_up(struct store_folder *f, bool locked,
  * generation (lock held). */
 bool store_index_write(struct store_folder *f, struct str *error_r);
 
+/* The binary snapshot (store_snapshot.c). Format f's state as a
+ * snapshot of generation gen onto out (false if too large); whether
+ * data is one; its generation and UIDVALIDITY from its first bytes;
+ * load one into f (empty; data is changed): false if damaged. */
+bool store_snapshot_format(const struct store_folder *f, uint64_t gen,
+			   struct str *out);
+bool store_snapshot_is_binary(const char *data, size_t len);
+bool store_snapshot_header(const char *data, size_t len, uint64_t *gen_r,
+			   uint32_t *uidvalidity_r);
+bool store_snapshot_parse(struct store_folder *f, char *data, size_t len);
+/* Load dir's snapshot into f (empty) if it is a binary one: 1 loaded,
+ * 0 missing or damaged, 2 not binary (a text one: read it as such),
+ * -1 error. */
+int store_snapshot_read(struct store_folder *f, struct str *error_r);
+
 /* Maildir scan (store_sync.c), lock held: reconcile f with new/ and
  * cur/ and append the resulting records. uidlist: the migration source
  * for a folder without an index (may be NULL). */
@@ -108,6 +124,14 @@ bool store_sync_scan(struct store_folder *f, struct str *error_r);
 bool store_dir_mtimes(const char *dir, int64_t *new_ns, int64_t *cur_ns);
 /* Whether the directories are as last recorded. */
 bool store_dirs_clean(const struct store_folder *f);
+
+/* Free a message's name unless it is in f's block of names. */
+static inline void store_name_free(const struct store_folder *f, char *name)
+{
+	if (f->names == NULL || (uintptr_t)name < (uintptr_t)f->names ||
+	    (uintptr_t)name >= (uintptr_t)f->names + f->names_size)
+		free(name);
+}
 
 /* Base name: the part of a Maildir file name before ':'. */
 size_t store_base_len(const char *name);
