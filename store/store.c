@@ -421,7 +421,7 @@ int store_change_flags(struct store_folder *f, uint32_t uid,
 {
 	struct store_rec rec = { .kind = 'F' };
 	struct str name = STR_INIT, from = STR_INIT, to = STR_INIT;
-	struct store_batch b = { STR_INIT, 0, 0 };
+	struct store_batch b = { STR_INIT, 0, 0, NULL };
 	struct store_msg *m;
 	bool clean;
 	int lock, ret = -1;

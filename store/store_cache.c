@@ -482,6 +482,64 @@ bool store_cache_add(const char *dir, uint32_t uidvalidity, uint32_t uid,
 	return ok;
 }
 
+/* Append uid's entry through f's open cache file (no open, no header
+ * read: a session filling many entries lazily), noting it in the
+ * table when nothing was appended since f read the file. Falls back to
+ * store_cache_add. */
+static void store_cache_add_folder(struct store_folder *f, uint32_t uid,
+				   const struct str *payload)
+{
+	struct store_cache *c = f->cache;
+	struct str path = STR_INIT, rec = STR_INIT;
+	struct stat st, pst;
+	bool done = false;
+
+	if (c == NULL || c->fd < 0 || flock(c->fd, LOCK_EX) != 0) {
+		(void)store_cache_add(f->dir, f->uidvalidity, uid, payload);
+		return;
+	}
+	store_cache_path(f->dir, &path);
+	if (fstat(c->fd, &st) == 0 && stat(str_c(&path), &pst) == 0 &&
+	    st.st_ino == pst.st_ino &&
+	    st.st_size + (off_t)payload->len + 64 <= STORE_CACHE_MAX_FILE) {
+		store_cache_record(c->salt, uid, payload->data, payload->len,
+				   &rec);
+		if (write(c->fd, rec.data, rec.len) == (ssize_t)rec.len) {
+			done = true;
+			if ((uint64_t)st.st_size == c->scanned) {
+				c->scanned += rec.len;
+				if (c->count == c->cap) {
+					c->cap = c->cap == 0 ? 256 :
+						 c->cap * 2;
+					c->ents = mem_array_realloc(
+						c->ents, c->cap,
+						sizeof(*c->ents));
+				}
+				c->ents[c->count].uid = uid;
+				c->ents[c->count].len =
+					(uint32_t)payload->len;
+				c->ents[c->count].check = (uint32_t)
+					store_hash64(c->salt, payload->data,
+						     payload->len);
+				c->ents[c->count].off =
+					(uint64_t)st.st_size +
+					STORE_CACHE_REC;
+				c->count++;
+				if (c->count > 1 &&
+				    c->ents[c->count - 2].uid >= uid)
+					store_cache_sort(c);
+			}
+		} else {
+			(void)ftruncate(c->fd, st.st_size);
+		}
+	}
+	(void)flock(c->fd, LOCK_UN);
+	if (!done)
+		(void)store_cache_add(f->dir, f->uidvalidity, uid, payload);
+	str_release(&path);
+	str_release(&rec);
+}
+
 /* Keep the record of uid in a compaction? */
 static bool store_cache_live(const struct store_folder *f, uint32_t uid)
 {
@@ -609,7 +667,7 @@ static int store_cache_entry(struct store_folder *f, uint32_t uid,
 			    payload);
 	str_release(&data);
 	if (payload->len <= STORE_CACHE_MAX_PAYLOAD)
-		(void)store_cache_add(f->dir, f->uidvalidity, uid, payload);
+		store_cache_add_folder(f, uid, payload);
 	return 1;
 }
 

@@ -276,6 +276,7 @@ void store_batch_init(struct store_batch *b, const struct store_folder *f)
 	memset(&b->out, 0, sizeof(b->out));
 	b->modseq = f->highestmodseq;
 	b->uidnext = f->uidnext;
+	b->apply_to = NULL;
 }
 
 void store_batch_add(struct store_batch *b, struct store_rec *rec)
@@ -289,7 +290,10 @@ void store_batch_add(struct store_batch *b, struct store_rec *rec)
 			     rec->uid + 1;
 	rec->has_m = rec->has_n = true;
 	rec->uidnext = b->uidnext;
-	store_rec_format(rec, &b->out);
+	if (b->apply_to != NULL)
+		(void)store_apply(b->apply_to, rec, true);
+	else
+		store_rec_format(rec, &b->out);
 }
 
 void store_batch_release(struct store_batch *b)

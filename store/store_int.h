@@ -64,6 +64,9 @@ struct store_batch {
 	struct str out;
 	uint64_t modseq;
 	uint32_t uidnext;
+	/* Set: records are applied to this folder instead of formatted
+	 * (an index being built, written as a snapshot afterwards). */
+	struct store_folder *apply_to;
 };
 void store_batch_init(struct store_batch *b, const struct store_folder *f);
 /* Format rec into the batch; a change (A, F, E) takes the next modseq,
