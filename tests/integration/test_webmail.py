@@ -19,8 +19,9 @@ user does, and every result is checked through correo's own interfaces
   start"; a wrong password shows Roundcube's login error, is logged by
   correo's auth as a failed login and counts toward its lockout.
 
-Screenshots of each step go to $CORREO_TEST_OUTPUT/webmail (default
-BUILDDIR/tests/output/webmail). Skipped, with the reason, when Roundcube,
+Screenshots of each step go to $CORREO_TEST_OUTPUT/webmail/TEST (default
+BUILDDIR/tests/output/webmail/TEST); doc/webmail-inbox.png in the README
+is the inbox step's. Skipped, with the reason, when Roundcube,
 lighttpd, php-cgi, chromium or chromedriver is missing (scripts/deps
 installs them).
 """
@@ -102,7 +103,8 @@ class WebmailTest(harness.TestCase):
         self.addCleanup(shutil.rmtree, self.work, True)
         self.downloads = os.path.join(self.work, "downloads")
         os.makedirs(self.downloads)
-        self.shots = output_dir()
+        self.shots = os.path.join(output_dir(), self._testMethodName)
+        os.makedirs(self.shots, exist_ok=True)
         self.browser = webdriver.Browser(os.path.join(self.work, "chromium"),
                                          self.downloads)
         self.addCleanup(self.browser.close)
@@ -291,8 +293,6 @@ class WebmailTest(harness.TestCase):
                             for t in self.list_subjects()),
                         self.list_subjects())
         self.shot("inbox")
-        shutil.copy(os.path.join(self.shots, "%02d-inbox.png" % self.step),
-                    os.path.join(self.shots, "inbox.png"))
         uid = self.uid_of("Quarterly figures")
         b.get(self.url + "?_task=mail&_mbox=INBOX&_action=show&_uid=" +
               str(uid))
