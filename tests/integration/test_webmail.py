@@ -438,5 +438,48 @@ class WebmailTest(harness.TestCase):
         self.shot("locked-out")
 
 
+class WebmailRootTest(harness.TestCase):
+    """Started by root, the web server and PHP run as correo-web: never
+    root, never a mail user."""
+
+    def test_runs_as_its_own_user(self):
+        for path in WEB_NEEDS:
+            if not os.path.exists(path):
+                self.skipTest(path + " is not installed")
+        if not harness.is_root():
+            self.skipTest("needs root")
+        inst = self.instance(root_mode=True, init=False)
+        inst.init(extra_args=["--webmail"])
+        r = inst.correo("webmail", "start")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.addCleanup(inst.correo, "webmail", "stop")
+        inst.wait_for_port(inst.port(80))
+        import pwd
+        import urllib.request
+        with urllib.request.urlopen("http://127.0.0.1:%d/" %
+                                    inst.port(80), timeout=30) as page:
+            self.assertIn(b"rcmloginuser", page.read())
+        web = pwd.getpwnam("correo-web").pw_uid
+        pidfile = os.path.join(inst.dir, "webmail", "lighttpd.pid")
+        with open(pidfile) as f:
+            pid = int(f.read())
+        procs = [pid] + [int(p) for p in subprocess.run(
+            ["pgrep", "-P", str(pid)], stdout=subprocess.PIPE,
+            text=True).stdout.split()]
+        self.assertGreater(len(procs), 1, "no php-cgi under lighttpd")
+        for p in procs:
+            with open("/proc/%d/status" % p) as f:
+                uids = [line.split()[1:] for line in f
+                        if line.startswith("Uid:")][0]
+            self.assertEqual(set(int(u) for u in uids), {web}, p)
+        # Root's pid file is not in a directory the web user owns.
+        st = os.stat(os.path.dirname(pidfile))
+        self.assertEqual(st.st_uid, 0)
+        r = inst.correo("webmail", "stop")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        harness.wait_for(lambda: not harness.pid_alive(pid), 10,
+                         what="lighttpd gone")
+
+
 if __name__ == "__main__":
     harness.main()
