@@ -88,6 +88,8 @@ static void cmd_enable(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct str enabled = STR_INIT;
 	const char *name;
+	/* "ENABLE QRESYNC CONDSTORE" names both, as if in the other order. */
+	bool condstore_before = s->condstore, condstore_named = false;
 
 	if (cmd->nargs == 0) {
 		imapd_tagged(s, cmd->tag, "BAD Missing capability.");
@@ -103,9 +105,10 @@ static void cmd_enable(struct imapd *s, const struct imap_cmd *cmd)
 			s->rev2 = s->utf8 = true;
 			str_append(&enabled, " IMAP4rev2");
 		} else if (strcasecmp(name, "CONDSTORE") == 0 &&
-			   !s->condstore) {
+			   !condstore_before && !condstore_named) {
 			imapd_condstore_enable(s);
 			str_append(&enabled, " CONDSTORE");
+			condstore_named = true;
 		} else if (strcasecmp(name, "QRESYNC") == 0 && !s->qresync) {
 			imapd_condstore_enable(s);
 			s->qresync = true;

@@ -281,7 +281,8 @@ class CondstoreTest(harness.TestCase):
         # A comes back: exactly the expunges and the changed flags of
         # the messages it knew.
         a = self.raw()
-        a.ok("ENABLE QRESYNC")
+        lines, _ = a.ok("ENABLE QRESYNC CONDSTORE")
+        self.assertEqual(lines, ["* ENABLED QRESYNC CONDSTORE"])
         lines, _ = a.ok("SELECT INBOX (QRESYNC (%d %d 1:4))"
                         % (validity, highest))
         self.assertEqual(vanished(lines, True), [1, 3])
