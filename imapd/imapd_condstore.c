@@ -99,6 +99,41 @@ static void imapd_missing_uids(struct imapd *s,
 	imap_seqset_release(&present);
 }
 
+/* The ranges of a and b (normalised) in both, without the UIDs still in
+ * the session's view (their expunge is reported as VANISHED when the
+ * session may), into out: linear in ranges and view, whatever the
+ * ranges' sizes. */
+static void imapd_intersect_gone(struct imapd *s, const struct imap_seqset *a,
+				 const struct imap_seqset *b,
+				 struct imap_seqset *out)
+{
+	size_t v = 0;
+
+	for (unsigned i = 0, j = 0; i < a->count && j < b->count;) {
+		uint64_t lo = a->ranges[i].lo > b->ranges[j].lo ?
+			a->ranges[i].lo : b->ranges[j].lo;
+		uint64_t hi = a->ranges[i].hi < b->ranges[j].hi ?
+			a->ranges[i].hi : b->ranges[j].hi;
+
+		/* The view's UIDs in [lo, hi] cut the range. */
+		while (lo <= hi && v < s->nview && s->view[v].uid <= hi) {
+			if (s->view[v].uid >= lo) {
+				if (s->view[v].uid > lo)
+					imap_seqset_add_range(out, (uint32_t)lo,
+							      s->view[v].uid - 1);
+				lo = (uint64_t)s->view[v].uid + 1;
+			}
+			v++;
+		}
+		if (lo <= hi)
+			imap_seqset_add_range(out, (uint32_t)lo, (uint32_t)hi);
+		if (a->ranges[i].hi < b->ranges[j].hi)
+			i++;
+		else
+			j++;
+	}
+}
+
 /* The highest UID of the client's sequence match data whose sequence
  * number still maps to it in the view, or 0. */
 static uint32_t imapd_match_floor(struct imapd *s,
@@ -138,13 +173,7 @@ void imapd_vanished_earlier(struct imapd *s, const struct imap_seqset *uids,
 		imap_seqset_normalise(&recorded);
 		/* Recorded ones the client asked about, not still in
 		 * this session's view (those come as VANISHED later). */
-		for (unsigned r = 0; r < recorded.count; r++)
-			for (uint64_t u = recorded.ranges[r].lo;
-			     u <= recorded.ranges[r].hi; u++)
-				if (imap_seqset_contains(&wanted,
-							 (uint32_t)u) &&
-				    imapd_view_find(s, (uint32_t)u) < 0)
-					imap_seqset_add(&out, (uint32_t)u);
+		imapd_intersect_gone(s, &recorded, &wanted, &out);
 	} else {
 		uint32_t floor = seqs == NULL ? 0 :
 			imapd_match_floor(s, seqs, match_uids);
