@@ -8,7 +8,8 @@ capabilities; HIGHESTMODSEQ in SELECT and STATUS growing with mail
 delivered while no client is connected; MODSEQ in FETCH and in the
 unsolicited FETCH another session's STORE causes; FETCH (CHANGEDSINCE);
 STORE (UNCHANGEDSINCE) answering [MODIFIED]; SEARCH MODSEQ and ESEARCH
-MODSEQ; ENABLE QRESYNC, VANISHED instead of EXPUNGE, [CLOSED]; a client
+MODSEQ; ENABLE QRESYNC, VANISHED instead of EXPUNGE (also pushed in
+IDLE, with the flag changes' MODSEQ), [CLOSED]; a client
 that disconnects, while another IMAP session changes flags and expunges,
 POP3 deletes and a message arrives, then reconnects with SELECT (QRESYNC
 ...) and gets exactly the VANISHED (EARLIER) UIDs and the changed flags,
@@ -330,6 +331,36 @@ class CondstoreTest(harness.TestCase):
         c = self.raw()
         lines, tagged = c.cmd("SELECT INBOX (QRESYNC (%d 1))" % validity)
         self.assertTrue(tagged.startswith("BAD"), tagged)
+
+    def test_idle_pushes_vanished_and_modseq(self):
+        self.deliver(3)
+        a, b = self.raw(), self.raw()
+        a.ok("ENABLE QRESYNC")
+        a.ok("SELECT INBOX")
+        b.ok("SELECT INBOX")
+        a.sock.sendall(b"i1 IDLE\r\n")
+        self.assertTrue(a.f.readline().startswith(b"+"))
+        b.ok("UID STORE 1 +FLAGS (\\Answered)")
+        b.ok("UID STORE 2 +FLAGS (\\Deleted)")
+        b.ok("UID EXPUNGE 2")
+        lines, ms = [], None
+        while ms is None or not vanished(lines, False):
+            line = a.f.readline().decode().rstrip("\r\n")
+            self.assertTrue(line, "connection closed in IDLE")
+            lines.append(line)
+            got = fetches(lines)
+            if 1 in got and "\\Answered" in got[1][0]:
+                ms = got[1][1]
+        self.assertEqual(vanished(lines, False), [2])
+        self.assertIsNotNone(ms)
+        a.sock.sendall(b"DONE\r\n")
+        while True:
+            line = a.f.readline().decode()
+            if line.startswith("i1 "):
+                break
+        self.assertTrue(line.startswith("i1 OK"), line)
+        lines, _ = a.ok("UID FETCH 1 (MODSEQ)")
+        self.assertEqual(fetches(lines)[1][1], ms)
 
     def highest(self, r):
         lines, _ = r.ok("STATUS INBOX (HIGHESTMODSEQ)")
