@@ -12,15 +12,16 @@
  *	FETCH set items (CHANGEDSINCE n [VANISHED])
  *	STORE set (UNCHANGEDSINCE n) flags
  *	SELECT/EXAMINE name (CONDSTORE)
- *	SELECT/EXAMINE name (QRESYNC (uidvalidity modseq [known-uids
- *	                              [(known-seqs known-uids)]]))
+ *	SELECT/EXAMINE name (QRESYNC (uidvalidity modseq [known-uids]
+ *	                              [(known-seqs known-uids)]))
  *
  * Mod-sequences are 63-bit (RFC 7162 mod-sequence-value); CHANGEDSINCE
  * 0 and UNCHANGEDSINCE 0 are taken (the latter fails every message, as
  * the RFC says). Known UIDs and the sequence match data are sequence
  * sets without '*' or '$' (normalised: the two sets of the sequence
- * match data pair up in ascending order). Names are matched in any case; a modifier
- * given twice, or one this file does not know, is refused. */
+ * match data pair up in ascending order). Names are matched in any
+ * case; a modifier given twice, or one this file does not know, is
+ * refused. */
 
 struct imap_fetch_mods {
 	bool changedsince_set;

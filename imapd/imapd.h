@@ -63,7 +63,7 @@ struct imapd {
 
 	/* CONDSTORE/QRESYNC (RFC 7162, imapd_condstore.c). */
 	bool condstore, qresync;	/* enabled */
-	uint64_t view_modseq;	/* the HIGHESTMODSEQ the client may cache */
+	uint64_t view_modseq;	/* HIGHESTMODSEQ the client may cache */
 	bool tag_modseq;	/* the tagged OK carries [HIGHESTMODSEQ] */
 };
 

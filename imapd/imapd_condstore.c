@@ -118,10 +118,12 @@ static void imapd_intersect_gone(struct imapd *s, const struct imap_seqset *a,
 		/* The view's UIDs in [lo, hi] cut the range. */
 		while (lo <= hi && v < s->nview && s->view[v].uid <= hi) {
 			if (s->view[v].uid >= lo) {
-				if (s->view[v].uid > lo)
+				uint32_t cut = s->view[v].uid;
+
+				if (cut > lo)
 					imap_seqset_add_range(out, (uint32_t)lo,
-							      s->view[v].uid - 1);
-				lo = (uint64_t)s->view[v].uid + 1;
+							      cut - 1);
+				lo = (uint64_t)cut + 1;
 			}
 			v++;
 		}

@@ -363,7 +363,7 @@ START_TEST(test_fetch_modifiers)
 		      "c9223372036854775807");
 	ck_fetch_mods("(CHANGEDSINCE 7 VANISHED)", "c7v");
 	ck_fetch_mods("(vanished CHANGEDSINCE 7)", "c7v");
-	ck_fetch_mods("(VANISHED)", "BAD");		/* needs CHANGEDSINCE */
+	ck_fetch_mods("(VANISHED)", "BAD");	/* needs CHANGEDSINCE */
 	ck_fetch_mods("(CHANGEDSINCE 9223372036854775808)", "BAD");
 	ck_fetch_mods("(CHANGEDSINCE -1)", "BAD");
 	ck_fetch_mods("(CHANGEDSINCE 1x)", "BAD");
