@@ -19,6 +19,8 @@
 /* The log is compacted into a new snapshot when it holds more records
  * than this and more than an eighth of the folder's messages. */
 #define STORE_COMPACT_RECORDS	1024
+/* Ranges of expunged UIDs a snapshot keeps (store_vanished.c). */
+#define STORE_VANISHED_MAX	4096
 /* Index files larger than this are refused (a rebuild follows). */
 #define STORE_MAX_INDEX_FILE	(1024L * 1024 * 1024)
 
@@ -35,7 +37,9 @@
  * to space, '%' and DEL). CRC is FNV-1a 32 of what precedes " *", in
  * hex. Kinds: H header (first line of both files), A message (added,
  * or a snapshot's message), F flags/name changed, E expunged, K keyword
- * defined, T directories rescanned, Z snapshot end.
+ * defined, T directories rescanned, Z snapshot end, X expunged UIDs
+ * (snapshot only: U first uid, C how many, M modseq of their expunge;
+ * without U, M is the floor of the record, store_vanished.c).
  */
 struct store_rec {
 	char kind;
@@ -108,7 +112,7 @@ bool store_index_write(struct store_folder *f, struct str *error_r);
  * snapshot of generation gen onto out (false if too large); whether
  * data is one; its generation and UIDVALIDITY from its first bytes;
  * load one into f (empty; data is changed): false if damaged. */
-bool store_snapshot_format(const struct store_folder *f, uint64_t gen,
+bool store_snapshot_format(struct store_folder *f, uint64_t gen,
 			   struct str *out);
 bool store_snapshot_is_binary(const char *data, size_t len);
 bool store_snapshot_header(const char *data, size_t len, uint64_t *gen_r,
@@ -135,6 +139,17 @@ static inline void store_name_free(const struct store_folder *f, char *name)
 	    (uintptr_t)name >= (uintptr_t)f->names + f->names_size)
 		free(name);
 }
+
+/* The expunged-UID record (store_vanished.c). */
+void store_vanished_note(struct store_folder *f, uint32_t uid,
+			 uint64_t modseq);
+bool store_vanished_apply(struct store_folder *f,
+			  const struct store_rec *rec);
+void store_vanished_write(struct store_folder *f, struct str *out);
+/* Drop the oldest ranges beyond STORE_VANISHED_MAX (before a snapshot
+ * is written), raising the floor. */
+void store_vanished_bound(struct store_folder *f);
+void store_vanished_clear(struct store_folder *f);
 
 /* Base name: the part of a Maildir file name before ':'. */
 size_t store_base_len(const char *name);

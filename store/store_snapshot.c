@@ -2,18 +2,21 @@
  * store_snapshot: the binary snapshot of a folder's index, correo-index
  * (store_int.h). Written by every compaction; read at every open of
  * the folder, so it is laid out to be loaded with one read and no
- * parsing: a 72-byte header, fixed-size message records, and an area
- * of names (file names and keywords).
+ * parsing: an 80-byte header, fixed-size message records, the
+ * expunged-UID ranges of QRESYNC (store_vanished.c), and an area of
+ * names (file names and keywords).
  *
  *   header   "CORREOI2", generation (u64), uidvalidity (u32), uidnext
  *            (u32), highest modseq (u64), new/ and cur/ mtimes (ns,
  *            i64 each), message count (u32), keyword count (u32),
- *            size of the names area (u32), 0 (u32), check (u64: hash
- *            of the whole file with this field zero)
+ *            size of the names area (u32), expunged ranges (u32),
+ *            expunged floor (u64), check (u64: hash of the whole file
+ *            with this field zero)
  *   keyword  name offset (u32), length (u32) in the names area
  *   message  uid (u32), flags (u32; bit 31: in new/), keywords (u64),
  *            modseq (u64), internal date (i64), size (u64), size with
  *            CRLF (u64), name offset (u32), name length (u32)
+ *   expunged first uid (u32), last uid (u32), modseq (u64)
  *   names
  *
  * (numbers little-endian). The whole-file check and the range checks
@@ -43,7 +46,8 @@
 #include "store_int.h"
 
 #define SNAP_MAGIC	"CORREOI2"
-#define SNAP_HDR	72
+#define SNAP_HDR	80
+#define SNAP_VAN	16
 #define SNAP_KW		8
 #define SNAP_MSG	56
 #define SNAP_IN_NEW	0x80000000u
@@ -71,7 +75,7 @@ static uint64_t get64(const unsigned char *p)
 	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
-bool store_snapshot_format(const struct store_folder *f, uint64_t gen,
+bool store_snapshot_format(struct store_folder *f, uint64_t gen,
 			   struct str *out)
 {
 	size_t names = 0, nlen, hdr_at = out->len;
@@ -83,8 +87,10 @@ bool store_snapshot_format(const struct store_folder *f, uint64_t gen,
 		names += strlen(f->msgs[i].name);
 	if (names > UINT32_MAX || f->count > UINT32_MAX)
 		return false;
+	store_vanished_bound(f);
 	str_reserve(out, SNAP_HDR + f->nkeywords * SNAP_KW +
-		    f->count * SNAP_MSG + names + 1);
+		    f->count * SNAP_MSG + f->vanished.n * SNAP_VAN +
+		    names + 1);
 	p = (unsigned char *)out->data + out->len;
 	memset(p, 0, SNAP_HDR);
 	memcpy(p, SNAP_MAGIC, 8);
@@ -97,6 +103,8 @@ bool store_snapshot_format(const struct store_folder *f, uint64_t gen,
 	put32(p + 48, (uint32_t)f->count);
 	put32(p + 52, f->nkeywords);
 	put32(p + 56, (uint32_t)names);
+	put32(p + 60, (uint32_t)f->vanished.n);
+	put64(p + 64, f->vanished.floor);
 	p += SNAP_HDR;
 	names = 0;
 	for (unsigned i = 0; i < f->nkeywords; i++, p += SNAP_KW) {
@@ -119,6 +127,11 @@ bool store_snapshot_format(const struct store_folder *f, uint64_t gen,
 		put32(p + 48, (uint32_t)names);
 		put32(p + 52, (uint32_t)nlen);
 		names += nlen;
+	}
+	for (size_t i = 0; i < f->vanished.n; i++, p += SNAP_VAN) {
+		put32(p, f->vanished.ranges[i].lo);
+		put32(p + 4, f->vanished.ranges[i].hi);
+		put64(p + 8, f->vanished.ranges[i].modseq);
 	}
 	for (unsigned i = 0; i < f->nkeywords; i++) {
 		nlen = strlen(f->keywords[i]);
@@ -165,11 +178,36 @@ bool store_snapshot_header(const char *data, size_t len, uint64_t *gen_r,
 	return true;
 }
 
+/* The expunged-UID ranges into f (through the record's own checks). */
+static bool snap_vanished(struct store_folder *f, const unsigned char *p,
+			  uint64_t n, uint64_t floor)
+{
+	struct store_rec rec = { .kind = 'X', .has_m = true };
+	bool ok = true;
+
+	if (floor > (UINT64_MAX >> 1))
+		return false;
+	rec.modseq = floor;
+	if (floor > 0)
+		ok = store_vanished_apply(f, &rec);
+	for (uint64_t i = 0; ok && i < n; i++, p += SNAP_VAN) {
+		uint32_t lo = get32(p), hi = get32(p + 4);
+
+		rec.has_c = true;
+		rec.uid = lo;
+		rec.count = (uint64_t)hi - lo + 1;
+		rec.modseq = get64(p + 8);
+		ok = lo > 0 && lo <= hi && rec.modseq <= (UINT64_MAX >> 1) &&
+		     store_vanished_apply(f, &rec);
+	}
+	return ok;
+}
+
 bool store_snapshot_parse(struct store_folder *f, char *data, size_t len)
 {
 	unsigned char *h = (unsigned char *)data;
-	const unsigned char *kw, *msg, *names;
-	uint64_t check, count, nkw, nsize, uidnext;
+	const unsigned char *kw, *msg, *van, *names;
+	uint64_t check, count, nkw, nsize, uidnext, nvan;
 	char *arena;
 
 	if (len < SNAP_HDR || !store_snapshot_is_binary(data, len))
@@ -182,13 +220,18 @@ bool store_snapshot_parse(struct store_folder *f, char *data, size_t len)
 	nkw = get32(h + 52);
 	nsize = get32(h + 56);
 	uidnext = get32(h + 20);
+	nvan = get32(h + 60);
 	if (nkw > STORE_MAX_KEYWORDS || get32(h + 16) == 0 ||
 	    uidnext == 0 || get64(h + 24) > (UINT64_MAX >> 1) ||
-	    SNAP_HDR + nkw * SNAP_KW + count * SNAP_MSG + nsize != len)
+	    SNAP_HDR + nkw * SNAP_KW + count * SNAP_MSG + nvan * SNAP_VAN +
+	    nsize != len)
 		return false;
 	kw = h + SNAP_HDR;
 	msg = kw + nkw * SNAP_KW;
-	names = msg + count * SNAP_MSG;
+	van = msg + count * SNAP_MSG;
+	names = van + nvan * SNAP_VAN;
+	if (!snap_vanished(f, van, nvan, get64(h + 64)))
+		return false;
 	f->log_gen = get64(h + 8);
 	f->uidvalidity = get32(h + 16);
 	f->uidnext = (uint32_t)uidnext;
