@@ -60,13 +60,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct store_rec rec = { .kind = 'H', .has_g = true, .has_v = true };
 	struct str path = STR_INIT, text = STR_INIT, error = STR_INIT;
 	struct store_folder *f, *g;
+	uint32_t uv;
 
 	/* The snapshot's generation, so the log is read, not discarded. */
 	str_printf(&path, "%s/%s", md, STORE_INDEX_FILE);
 	if (!safe_read_file(str_c(&path), &text, 1 << 24) ||
-	    !store_rec_parse(text.data, (size_t)(strchr(text.data, '\n') -
-						 text.data), &rec))
+	    !store_snapshot_header(text.data, text.len, &rec.gen, &uv))
 		abort();
+	rec.uidvalidity = uv;
 	rec.kind = 'H';
 	str_clear(&text);
 	store_rec_format(&rec, &text);
