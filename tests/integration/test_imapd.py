@@ -116,6 +116,15 @@ class ImapdTest(harness.TestCase):
         self.assertEqual(data[1][1], b"body 1")
         self.assertIn(b'"imap test 1"', data[2])
         self.assertIn(b'("text" "plain"', data[2])
+        # A part that does not exist is an empty string, as in Dovecot
+        # (not NIL, not NO); BINARY too, with size 0.
+        typ, data = m.fetch("1", "(BODY.PEEK[5] BODY.PEEK[1.2.MIME] "
+                                 "BINARY.PEEK[5] BINARY.SIZE[3])")
+        self.assertEqual(typ, "OK", data)
+        self.assertEqual([d[1] for d in data[:3]], [b"", b"", b""])
+        self.assertIn(b"BINARY.SIZE[3] 0", data[3])
+        self.assertEqual(self.ok(m.fetch("1", "(BODY.PEEK[1])"))[0][1],
+                         b"body 1\r\nsecond line\r\n")
         # A non-peek fetch sets \Seen and says so.
         typ, data = m.fetch("1", "(BODY[TEXT])")
         self.assertIn(b"\\Seen", data[0][0] + data[1])
