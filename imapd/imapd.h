@@ -148,6 +148,11 @@ bool imapd_status_send(struct imapd *s, const char *name,
 void imapd_cmd_list_ext(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_create(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_delete(struct imapd *s, const struct imap_cmd *cmd);
+/* Move every message of src into the folder in dst_dir (created if
+ * missing) with flags, keywords and internal dates: copy, then one
+ * expunge (RENAME INBOX). False with a reason. */
+bool imapd_move_all(struct store_folder *src, const char *dst_dir,
+		    struct str *error_r);
 void imapd_cmd_rename(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_subscribe(struct imapd *s, const struct imap_cmd *cmd,
 			 bool subscribe);
