@@ -324,6 +324,7 @@ const struct login_proto imap_login_proto = {
 	.reply_timeout = "* BYE Disconnected for inactivity.",
 	.reply_unavailable = "* BYE [UNAVAILABLE] Login service "
 			     "unavailable, try again later.",
+	.reply_in_use = "NO [LIMIT]",
 	.reply_line_too_long = "* BYE Line too long.",
 	.free_pctx = imap_login_free,
 };

@@ -38,6 +38,10 @@ void login_spawn_serve(int fd, void *ctx);
 #define LOGIN_MAIL_CLIENT_FD 0
 #define LOGIN_MAIL_PARAMS_FD 1
 #define LOGIN_MAIL_LOG_FD 2
+/* A held anvil connection (anvil_client_hold) counting the session for
+ * mail_max_userip_connections, when there is one: the mail process
+ * keeps it open and never touches it. */
+#define LOGIN_MAIL_HOLD_FD 3
 
 struct login_mail {
 	const char *user;

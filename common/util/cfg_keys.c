@@ -340,6 +340,9 @@ const struct cfg_key cfg_keys[] = {
 	{ "login_client_connection_rate_limit", CFG_INT, "0",
 	  "Connections one client outside mynetworks may make to a login "
 	  "front end per anvil_rate_time_unit (0: no limit)" },
+	{ "mail_max_userip_connections", CFG_INT, "10",
+	  "Sessions one user may have open from one client address, per "
+	  "protocol (IMAP, POP3); 0: no limit (counted by anvil)" },
 	{ "login_plaintext_loopback", CFG_BOOL, "yes",
 	  "Allow plaintext logins on loopback (or local = remote address) "
 	  "even when plaintext is otherwise refused" },
