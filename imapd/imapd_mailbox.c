@@ -274,6 +274,16 @@ bool imapd_select(struct imapd *s, const char *tag, const char *name,
 	imapd_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
 		     "* OK [UIDNEXT %u] Predicted next UID\r\n",
 		     s->folder->uidvalidity, s->folder->uidnext);
+	if (s->rev2) {
+		/* RFC 9051 6.3.2: a LIST response with the name, required. */
+		const char *special = imapd_special_attr(s->mailbox);
+
+		str_clear(&flags);
+		str_printf(&flags, "* LIST (%s) \".\" ",
+			   special != NULL ? special : "");
+		imapd_name_out(s, s->mailbox, &flags);
+		imapd_printf(s, "%s\r\n", str_c(&flags));
+	}
 	imapd_tagged(s, tag, "OK [%s] %s completed.",
 		     readonly ? "READ-ONLY" : "READ-WRITE",
 		     readonly ? "Examine" : "Select");
