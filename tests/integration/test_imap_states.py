@@ -473,6 +473,22 @@ class ImapStatesTest(harness.TestCase):
             self.assertEqual(line.split(b" ")[0], b"BAD", (c[:40], line))
         self.expect(r, "FETCH 1 (UID)", "OK",
                     want=[rb"^\* 1 FETCH \(UID 1\)$"])
+        # IDLE ended by anything but DONE: BAD, the session goes on.
+        r.send(b"i1 IDLE\r\n")
+        self.assertTrue(r.line().startswith(b"+ "))
+        r.send(b"STOP\r\n")
+        self.assertTrue(r.line().startswith(b"i1 BAD"))
+        # A synchronising literal is invited with "+", then read.
+        r.send(b"l1 SEARCH CHARSET UTF-8 SUBJECT {6}\r\n")
+        self.assertTrue(r.line().startswith(b"+ "))
+        r.send(b"walk 2\r\n")
+        self.assertEqual(r.line(), b"* SEARCH 2")
+        self.assertTrue(r.line().startswith(b"l1 OK"))
+        # A non-synchronising literal over the limit cannot be skipped:
+        # BYE, and the connection ends.
+        r.send(b"l2 APPEND INBOX {70000000+}\r\n" + b"x" * 1000)
+        self.assertTrue(r.line().startswith(b"* BYE"))
+        self.assertTrue(r.closed())
 
 
 if __name__ == "__main__":
