@@ -554,18 +554,6 @@ void imapd_cmd_rename(struct imapd *s, const struct imap_cmd *cmd)
 			goto out;
 		}
 	}
-	/* The new name's superiors, as CREATE makes them. */
-	parent = mem_strdup(str_c(&to));
-	dot = strrchr(parent, '.');
-	if (dot != NULL) {
-		*dot = '\0';
-		if (!imapd_create_dirs(s, parent)) {
-			msg_warn("%s: rename: create %s: %m", s->user, parent);
-			imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Rename "
-				     "failed.");
-			goto out;
-		}
-	}
 	/* Maildir++ folders are flat (.a, .a.x): each is one rename(2). */
 	for (size_t i = 0; i < n; i++) {
 		if (imapd_renamed_part(names[i], str_c(&from)) == 0)
@@ -576,6 +564,19 @@ void imapd_cmd_rename(struct imapd *s, const struct imap_cmd *cmd)
 		    !imapd_mailbox_dir(s, str_c(&child), &b, &error) ||
 		    rename(str_c(&a), str_c(&b)) != 0) {
 			msg_warn("%s: rename %s: %m", s->user, names[i]);
+			imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Rename "
+				     "failed.");
+			goto out;
+		}
+	}
+	/* The new name's superiors, as CREATE makes them (after the move:
+	 * "a" renamed to "a.b" leaves no "a" otherwise). */
+	parent = mem_strdup(str_c(&to));
+	dot = strrchr(parent, '.');
+	if (dot != NULL) {
+		*dot = '\0';
+		if (!imapd_create_dirs(s, parent)) {
+			msg_warn("%s: rename: create %s: %m", s->user, parent);
 			imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Rename "
 				     "failed.");
 			goto out;

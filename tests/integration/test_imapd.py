@@ -371,6 +371,12 @@ class ImapdTest(harness.TestCase):
                 for l in self.ok(m.lsub())]
         self.assertIn(b"c.d.x", subs)
         self.assertNotIn(b"a.x", subs)
+        # Into its own inferior: the superior is made again, selectable.
+        self.ok(m.rename("b", "b.inner"))
+        lines = self.ok(m.list('""', "b*"))
+        self.assertEqual(len(lines), 2, lines)
+        self.assertTrue(lines[0].startswith(b"(\\HasChildren)"), lines)
+        self.assertTrue(lines[1].endswith(b'"b.inner"'), lines)
         # RENAME INBOX: its messages move with their flags, INBOX stays,
         # empty, and the selected session sees the expunges.
         self.ok(m.rename("INBOX", "Old"))
