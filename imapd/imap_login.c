@@ -28,7 +28,7 @@
 #include "str.h"
 
 /* The capabilities before login; the mail process announces its own. */
-#define IMAP_LOGIN_CAPS "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE " \
+#define IMAP_LOGIN_CAPS "IMAP4rev1 IMAP4rev2 SASL-IR ID ENABLE IDLE " \
 	"LITERAL+"
 
 /* The longest line before login: an ID command at RFC 2971's limits (30

@@ -165,9 +165,12 @@ class ImapStatesTest(harness.TestCase):
 
     def test_not_authenticated(self):
         r = self.raw()
-        self.assertRegex(r.greeting, rb"^\* OK \[CAPABILITY IMAP4rev1 ")
+        self.assertRegex(r.greeting, rb"^\* OK \[CAPABILITY IMAP4rev1 "
+                         rb"IMAP4rev2 ")
+        # No LOGIN-REFERRALS: correo never refers a client elsewhere.
         self.expect(r, "CAPABILITY", "OK",
-                    want=[rb"^\* CAPABILITY IMAP4rev1 .*AUTH=PLAIN"])
+                    want=[rb"^\* CAPABILITY IMAP4rev1 IMAP4rev2 .*AUTH=PLAIN"],
+                    never=[rb"REFERRALS"])
         self.expect(r, "NOOP", "OK")
         self.expect(r, 'ID ("name" "walk")', "OK", want=[rb"^\* ID "])
         self.expect(r, "AUTHENTICATE NOSUCH", "NO")
