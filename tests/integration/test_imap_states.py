@@ -304,6 +304,14 @@ class ImapStatesTest(harness.TestCase):
                     want=[rb"BODY\[TEXT\] \{8\}\r\nbody 1\r\n",
                           rb"\\Seen"])
         self.expect(r, "FETCH 4 FLAGS", "BAD")
+        # A part that does not exist is empty (as in Dovecot); BINARY
+        # refuses only an encoding it does not know (RFC 3516).
+        self.expect(r, "FETCH 1 (BODY.PEEK[5] BINARY.PEEK[2.1] "
+                       "BINARY.SIZE[7])", "OK",
+                    want=[rb"BODY\[5\] \{0\}\r\n BINARY\[2\.1\] \{0\}\r\n "
+                          rb"BINARY\.SIZE\[7\] 0"])
+        self.expect(r, "FETCH 1 BINARY.PEEK[1]", "OK",
+                    want=[rb"BINARY\[1\] \{8\}\r\nbody 1\r\n"])
         self.expect(r, "UID FETCH 4:99 FLAGS", "OK", never=[rb"FETCH"])
         self.expect(r, "SEARCH UNSEEN", "OK", want=[rb"^\* SEARCH 2 3$"])
         self.expect(r, "SEARCH RETURN (MIN MAX COUNT) ALL", "OK",
@@ -331,6 +339,17 @@ class ImapStatesTest(harness.TestCase):
         self.expect(r, "UID EXPUNGE 99", "OK", never=[rb"EXPUNGE"])
         self.expect(r, "APPEND INBOX {1+}\r\nx", "OK",
                     want=[rb"^\* 2 EXISTS$"])
+        uu = (b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
+              b"boundary=B\r\n\r\n--B\r\nContent-Transfer-Encoding: "
+              b"x-uuencode\r\n\r\nbegin 644 x\r\n--B--\r\n")
+        self.expect(r, b"APPEND INBOX {%d+}\r\n%s" % (len(uu), uu), "OK",
+                    want=[rb"^\* 3 EXISTS$"])
+        self.expect(r, "FETCH 3 BINARY.PEEK[1]", "NO",
+                    tagged=rb"^NO \[UNKNOWN-CTE\]")
+        self.expect(r, "FETCH 3 (BODY.PEEK[1] BINARY.PEEK[2])", "OK",
+                    want=[rb"BODY\[1\] \{11\}\r\nbegin 644 x"])
+        self.expect(r, "UID STORE 5 +FLAGS.SILENT (\\Deleted)", "OK")
+        self.expect(r, "UID EXPUNGE 5", "OK", want=[rb"^\* 3 EXPUNGE$"])
         self.expect(r, "IDLE", "OK")
         self.expect(r, "STATUS INBOX (MESSAGES)", "OK",
                     want=[rb"MESSAGES 2"])
