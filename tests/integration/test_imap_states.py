@@ -293,6 +293,20 @@ class ImapStatesTest(harness.TestCase):
                     tagged=rb"^OK \[READ-WRITE\]")
         self.expect(r, "NOOP", "OK")
         self.expect(r, "CHECK", "OK")
+        # The commands of the authenticated state work here too.
+        for c, want in (("CAPABILITY", rb"^\* CAPABILITY "),
+                        ("ID NIL", rb"^\* ID "),
+                        ("NAMESPACE", rb"^\* NAMESPACE "),
+                        ('LIST "" INBOX', rb'^\* LIST '),
+                        ('LSUB "" *', rb'^\* LSUB '),
+                        ("STATUS Sent (MESSAGES)", rb"^\* STATUS "),
+                        ("ENABLE NOSUCH", rb"^\* ENABLED$")):
+            self.expect(r, c, "OK", want=[want])
+        for c in ("CREATE Sel", "SUBSCRIBE Sel", "UNSUBSCRIBE Sel",
+                  "RENAME Sel Sel2", "DELETE Sel2"):
+            self.expect(r, c, "OK")
+        for c in ("LOGIN %s x" % USER, "AUTHENTICATE PLAIN", "STARTTLS"):
+            self.expect(r, c, "BAD")
         self.expect(r, "FETCH 1:* (UID FLAGS)", "OK",
                     want=[rb"^\* 1 FETCH \(UID 1 FLAGS \(\\Recent\)\)$",
                           rb"^\* 3 FETCH \(UID 3 FLAGS \(\\Recent\)\)$"])
