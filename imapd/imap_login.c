@@ -221,7 +221,15 @@ static void imap_login_dispatch(struct login_client *c,
 {
 	struct str caps = STR_INIT;
 
-	if (strcmp(cmd->name, "CAPABILITY") == 0) {
+	if (cmd->nargs > 0 && !cmd->uid &&
+	    (strcmp(cmd->name, "CAPABILITY") == 0 ||
+	     strcmp(cmd->name, "NOOP") == 0 ||
+	     strcmp(cmd->name, "LOGOUT") == 0 ||
+	     strcmp(cmd->name, "STARTTLS") == 0)) {
+		/* As in imapd: "NOOP x" is not a NOOP. */
+		imap_login_tagged(c, cmd->tag, "BAD Unexpected arguments.");
+		login_client_error(c);
+	} else if (strcmp(cmd->name, "CAPABILITY") == 0) {
 		str_append(&caps, "* CAPABILITY ");
 		imap_login_caps(c, &caps);
 		login_client_reply(c, str_c(&caps));

@@ -177,6 +177,9 @@ class ImapStatesTest(harness.TestCase):
         self.expect(r, "LOGIN %s wrong" % USER, "NO",
                     tagged=rb"^NO \[AUTHENTICATIONFAILED\]")
         self.expect(r, "LOGIN", "BAD")
+        for c in ("NOOP x", "CAPABILITY x", "LOGOUT x", "STARTTLS x"):
+            self.expect(r, c, "BAD")
+        r = self.raw()
         # Everything else is not allowed yet: BAD, and nothing happens.
         # (A new connection every few commands: the front end ends one
         # after login_error_limit bad commands.)
@@ -249,6 +252,10 @@ class ImapStatesTest(harness.TestCase):
         for c in SELECTED_ONLY:
             self.expect(r, c, "BAD", never=[rb"^\* \d+ "])
         self.expect(r, "BOGUS", "BAD")
+        # Commands without arguments take none (RFC 3501 9).
+        for c in ("NOOP x", "CAPABILITY x", "NAMESPACE x", "IDLE x",
+                  "LOGOUT x"):
+            self.expect(r, c, "BAD", never=[rb"^\* (BYE|NAMESPACE|CAP)"])
         self.expect(r, "LOGOUT", "OK", want=[rb"^\* BYE"])
         self.assertTrue(r.closed())
 
@@ -351,6 +358,8 @@ class ImapStatesTest(harness.TestCase):
         self.expect(r, "MOVE 2 Archive", "OK",
                     want=[rb"^\* OK \[COPYUID \d+ 3 1\]", rb"^\* 2 EXPUNGE$"])
         self.expect(r, "UID EXPUNGE 99", "OK", never=[rb"EXPUNGE"])
+        for c in ("EXPUNGE 1", "CHECK x", "CLOSE x", "UNSELECT x"):
+            self.expect(r, c, "BAD", never=[rb"EXPUNGE"])
         self.expect(r, "APPEND INBOX {1+}\r\nx", "OK",
                     want=[rb"^\* 2 EXISTS$"])
         uu = (b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
