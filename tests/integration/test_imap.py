@@ -331,6 +331,9 @@ class ImapTest(harness.TestCase):
                  ["--mail-session"]]
         self.assertEqual(len(procs), 1)
         self.assertNotEqual(procs[0]["uid"], 0)
+        # The root spawner reached anvil: the session holds its count.
+        fd3 = os.readlink("/proc/%d/fd/3" % procs[0]["pid"])
+        self.assertTrue(fd3.startswith("socket:"), fd3)
         logins = [p for p in self.inst.processes()
                   if p["comm"] == "imap-login"]
         self.assertTrue(logins)
