@@ -531,7 +531,8 @@ const char *imapd_status_items_check(const struct imap_arg *items,
 {
 	static const char *const known[] = { "MESSAGES", "RECENT",
 					     "UIDNEXT", "UIDVALIDITY",
-					     "UNSEEN", "DELETED", "SIZE" };
+					     "UNSEEN", "DELETED", "SIZE",
+					     "DELETED-STORAGE" };
 	const char *item;
 
 	if (nitems == 0)
@@ -584,6 +585,14 @@ bool imapd_status_send(struct imapd *s, const char *name,
 			for (size_t j = 0; j < f->count; j++)
 				v += (f->msgs[j].flags &
 				      STORE_F_DELETED) != 0;
+		} else if (strcasecmp(item, "DELETED-STORAGE") == 0) {
+			/* RFC 9208: what an EXPUNGE would free, in the
+			 * units of STORAGE (the files' sizes, as the
+			 * quota counts them). */
+			for (size_t j = 0; j < f->count; j++)
+				if (f->msgs[j].flags & STORE_F_DELETED)
+					v += f->msgs[j].size;
+			v = imapd_quota_kb(v);
 		} else {	/* SIZE */
 			for (size_t j = 0; j < f->count; j++)
 				v += f->msgs[j].vsize;
