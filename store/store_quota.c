@@ -213,10 +213,7 @@ void store_quota_root(const char *dir, struct str *root_r)
 		str_append(root_r, "/");
 }
 
-/* Add one folder's messages to usage; a folder that will not open is
- * skipped with a warning (it is counted at the next recalculation). */
-static void store_quota_add_folder(const char *dir,
-				   struct store_usage *usage)
+void store_quota_add_folder(const char *dir, struct store_usage *usage)
 {
 	struct str error = STR_INIT;
 	struct store_folder *f = store_folder_open(dir, false, &error);

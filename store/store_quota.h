@@ -99,6 +99,10 @@ int store_quota_check(const char *root, const struct store_quota *limits,
 bool store_quota_recalc(const char *root, const struct store_quota *limits,
 			struct store_usage *usage_r, struct str *error_r);
 
+/* Add the messages of the folder in dir to usage (from its index). A
+ * folder that will not open is skipped with a warning. */
+void store_quota_add_folder(const char *dir, struct store_usage *usage);
+
 /* Note a change in the folder in dir (the store calls this after it
  * added or removed messages): one line appended to the root's
  * maildirsize if there is one. Best effort: a failure is logged, the

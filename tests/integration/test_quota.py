@@ -146,6 +146,26 @@ class QuotaTest(harness.TestCase):
         a = self.imap(ALICE)
         self.assertEqual(quota_of(a), (0, 10240, 0, 1000))
 
+    def test_delete_folder_uncounts(self):
+        a = self.imap(ALICE)
+        a.create("Box")
+        for n in range(2):
+            self.assertEqual(a.append("Box", None, None,
+                                      message(n).encode())[0], "OK")
+        self.assertEqual(a.append("INBOX", None, None,
+                                  message(5).encode())[0], "OK")
+        alice_dir = os.path.join(self.inst.mail_dir, "demo.test", "alice")
+        size, count = maildir_usage(alice_dir)
+        self.assertEqual(quota_of(a)[0::2], ((size + 1023) // 1024, 3))
+        self.assertEqual(a.delete("Box")[0], "OK")
+        size, count = maildir_usage(alice_dir)
+        self.assertEqual(count, 1)
+        self.assertEqual(quota_of(a)[2], 1)
+        with open(os.path.join(alice_dir, "maildirsize")) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[0], "10485760S,1000C")
+        self.assertEqual(sum(int(x.split()[0]) for x in lines[1:]), size)
+
     def test_delivery_deferred_then_delivered(self):
         inst = self.inst
         for n in range(3):
