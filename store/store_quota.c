@@ -264,10 +264,19 @@ bool store_quota_recalc(const char *root, const struct store_quota *limits,
 			struct store_usage *usage_r, struct str *error_r)
 {
 	struct str tmp = STR_INIT, data = STR_INIT, dst = STR_INIT;
-	struct store_usage usage;
+	struct store_usage usage = { 0, 0 };
+	struct stat st;
 	bool ok = false;
 	int fd = -1;
 
+	if (stat(root, &st) != 0 && errno == ENOENT) {
+		/* No Maildir yet (the first delivery creates it): empty,
+		 * and the file is made at the next look. */
+		if (usage_r != NULL)
+			*usage_r = usage;
+		ok = true;
+		goto out;
+	}
 	if (!store_quota_sum(root, &usage, error_r))
 		goto out;
 	store_quota_format_header(limits, &data);

@@ -95,7 +95,8 @@ int store_quota_check(const char *root, const struct store_quota *limits,
 		      uint64_t bytes, uint64_t messages, struct str *error_r);
 
 /* Rewrite maildirsize from the folders' indexes: the header of limits
- * and one line of the totals. The usage into usage_r (may be NULL). */
+ * and one line of the totals. The usage into usage_r (may be NULL). A
+ * missing root is empty (and gets no file). */
 bool store_quota_recalc(const char *root, const struct store_quota *limits,
 			struct store_usage *usage_r, struct str *error_r);
 
