@@ -162,9 +162,9 @@ void auth_log_safe(struct str *out, const char *text, size_t max);
 
 struct auth_mailbox {
 	char *path;
-	char *quota;		/* the quota rule (resolve_quota), or NULL */
 	uid_t uid;
 	gid_t gid;
+	char *quota;		/* the quota rule (resolve_quota), or NULL */
 };
 
 struct auth_passdb;
