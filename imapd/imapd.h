@@ -184,6 +184,10 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_quota_init(struct imapd *s, const char *rule);
 /* May bytes and messages more be stored? */
 bool imapd_quota_fits(struct imapd *s, uint64_t bytes, uint64_t messages);
+/* Before the continuation of an APPEND literal: if its announced size
+ * does not fit, answer NO [OVERQUOTA] now and have the parser skip the
+ * command (the client sends no data). True if refused. */
+bool imapd_quota_literal_refused(struct imapd *s);
 /* The tagged NO [OVERQUOTA]. */
 void imapd_quota_refuse(struct imapd *s, const char *tag);
 /* Octets in RFC 9208's units of 1024 octets, rounded up. */

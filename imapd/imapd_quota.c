@@ -1,7 +1,9 @@
 /*
  * imapd_quota: the QUOTA extension (RFC 9208) of the IMAP mail process
  * (imapd.h): GETQUOTA, GETQUOTAROOT, SETQUOTA, the [OVERQUOTA] check
- * before APPEND and COPY store anything, STATUS DELETED-STORAGE.
+ * before APPEND and COPY store anything (for APPEND already before the
+ * client sends a synchronising literal's data: no point uploading a
+ * message that cannot be kept), STATUS DELETED-STORAGE.
  *
  * One quota root per user, named "User quota" as Dovecot's default
  * configuration names it, governing every mailbox; its resources are
@@ -73,6 +75,20 @@ void imapd_quota_refuse(struct imapd *s, const char *tag)
 {
 	imapd_tagged(s, tag, "NO [OVERQUOTA] Quota exceeded (mailbox for "
 		     "user is full)");
+}
+
+bool imapd_quota_literal_refused(struct imapd *s)
+{
+	const struct imap_cmd *cmd = imap_parser_cmd(s->parser);
+
+	if (cmd->name == NULL || strcmp(cmd->name, "APPEND") != 0 ||
+	    imapd_quota_fits(s, imap_parser_literal_size(s->parser), 1))
+		return false;
+	/* Answered now, not through imapd_tagged: no command runs. */
+	imapd_printf(s, "%s NO [OVERQUOTA] Quota exceeded (mailbox for user "
+		     "is full)\r\n", cmd->tag);
+	imap_parser_refuse(s->parser);
+	return true;
 }
 
 uint64_t imapd_quota_kb(uint64_t bytes)

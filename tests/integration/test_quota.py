@@ -191,6 +191,11 @@ class QuotaTest(harness.TestCase):
                              message(9).encode())
         self.assertEqual(typ, "NO")
         self.assertIn(b"[OVERQUOTA]", data[0])
+        # Refused before the data is sent: no "+" continuation.
+        m.send(b"x1 APPEND INBOX {100}\r\n")
+        self.assertEqual(m.readline(), b"x1 NO [OVERQUOTA] Quota exceeded "
+                         b"(mailbox for user is full)\r\n")
+        self.assertEqual(m.noop()[0], "OK")
         m.create("Keep")
         m.select("INBOX")
         typ, data = m.copy("1", "Keep")
