@@ -21,7 +21,8 @@
 
 #define CAPS_COMMON "IMAP4rev1 IMAP4rev2 LITERAL+ ENABLE IDLE UIDPLUS MOVE UNSELECT " \
 	"NAMESPACE ID CHILDREN SPECIAL-USE SEARCHRES ESEARCH BINARY " \
-	"MULTIAPPEND STATUS=SIZE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC"
+	"MULTIAPPEND STATUS=SIZE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC " \
+	"QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE"
 
 void imapd_capability(struct imapd *s, struct str *out)
 {
@@ -291,6 +292,9 @@ static const struct imapd_cmd_def {
 	{ "STORE", imapd_cmd_store, ST_SEL | UID_OK | NO_EXPUNGE },
 	{ "COPY", cmd_copy, ST_SEL | UID_OK },
 	{ "MOVE", cmd_copy, ST_SEL | UID_OK },
+	{ "GETQUOTA", imapd_cmd_getquota, ST_ANY },
+	{ "GETQUOTAROOT", imapd_cmd_getquotaroot, ST_ANY },
+	{ "SETQUOTA", imapd_cmd_setquota, ST_ANY },
 };
 
 void imapd_command(struct imapd *s, const struct imap_cmd *cmd)

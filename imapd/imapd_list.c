@@ -398,6 +398,7 @@ static int imapd_rm_one(const char *path, const struct stat *st, int flag,
 void imapd_cmd_delete(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct str name = STR_INIT, dir = STR_INIT;
+	struct store_usage gone = { 0, 0 };
 	char **names;
 	size_t n;
 	const char *error;
@@ -424,11 +425,14 @@ void imapd_cmd_delete(struct imapd *s, const struct imap_cmd *cmd)
 	if (s->mailbox != NULL && strcmp(s->mailbox, str_c(&name)) == 0)
 		imapd_close_mailbox(s, false);
 	(void)imapd_mailbox_dir(s, str_c(&name), &dir, &error);
+	/* Its messages leave the quota with it. */
+	store_quota_add_folder(str_c(&dir), &gone);
 	if (nftw(str_c(&dir), imapd_rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0) {
 		msg_warn("%s: delete %s: %m", s->user, str_c(&dir));
 		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Delete failed.");
 		goto out;
 	}
+	store_quota_note(str_c(&dir), -gone.bytes, -gone.messages);
 	imapd_tagged(s, cmd->tag, "OK Delete completed.");
 out:
 	str_release(&name);
@@ -647,7 +651,8 @@ const char *imapd_status_items_check(const struct imap_arg *items,
 	static const char *const known[] = { "MESSAGES", "RECENT",
 					     "UIDNEXT", "UIDVALIDITY",
 					     "UNSEEN", "DELETED", "SIZE",
-					     "HIGHESTMODSEQ" };
+					     "HIGHESTMODSEQ",
+					     "DELETED-STORAGE" };
 	const char *item;
 
 	if (nitems == 0)
@@ -700,6 +705,14 @@ bool imapd_status_send(struct imapd *s, const char *name,
 			for (size_t j = 0; j < f->count; j++)
 				v += (f->msgs[j].flags &
 				      STORE_F_DELETED) != 0;
+		} else if (strcasecmp(item, "DELETED-STORAGE") == 0) {
+			/* RFC 9208: what an EXPUNGE would free, in the
+			 * units of STORAGE (the files' sizes, as the
+			 * quota counts them). */
+			for (size_t j = 0; j < f->count; j++)
+				if (f->msgs[j].flags & STORE_F_DELETED)
+					v += f->msgs[j].size;
+			v = imapd_quota_kb(v);
 		} else if (strcasecmp(item, "HIGHESTMODSEQ") == 0) {
 			/* RFC 7162 3.1.6; CONDSTORE-enabling. */
 			imapd_condstore_enable(s);

@@ -212,6 +212,27 @@ static bool imapd_copy_keywords(const struct store_folder *src,
 	return store_set_flags(dst, dst_uid, flags, mask, error_r) >= 0;
 }
 
+/* Would copies of the messages in uids fit in the quota? (MOVE is not
+ * checked: imapd_quota.c says why.) */
+static bool imapd_copy_fits(struct imapd *s, const struct imap_seqset *uids)
+{
+	uint64_t bytes = 0, n = 0;
+
+	for (size_t i = 0; i < s->nview; i++) {
+		const struct store_msg *m;
+
+		if (s->view[i].expunged ||
+		    !imap_seqset_contains(uids, s->view[i].uid))
+			continue;
+		m = store_lookup(s->folder, s->view[i].uid, NULL);
+		if (m != NULL) {
+			bytes += m->size;
+			n++;
+		}
+	}
+	return n == 0 || imapd_quota_fits(s, bytes, n);
+}
+
 void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 {
 	struct imap_seqset uids = IMAP_SEQSET_INIT;
@@ -252,6 +273,10 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 		msg_warn("%s: copy to %s: %s", s->user, str_c(&name),
 			 str_c(&error));
 		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Copy failed.");
+		goto out;
+	}
+	if (!move && !imapd_copy_fits(s, &uids)) {
+		imapd_quota_refuse(s, cmd->tag);
 		goto out;
 	}
 	moved = mem_array(s->nview + 1, sizeof(*moved));
@@ -389,6 +414,22 @@ static bool imapd_append_write(int fd, void *ctx)
 	return safe_write_all(fd, src->data, src->len);
 }
 
+/* Would all the messages of the APPEND fit in the quota? Checked
+ * before the first is stored, so a MULTIAPPEND over quota stores none
+ * (RFC 3502 wants all or none). */
+static bool imapd_append_fits(struct imapd *s, const struct imap_arg *args)
+{
+	uint64_t bytes = 0, n = 0;
+
+	for (; args->type != IMAP_ARG_EOL; args++)
+		if (args->type == IMAP_ARG_LITERAL ||
+		    args->type == IMAP_ARG_LITERAL8) {
+			bytes += args->len;
+			n++;
+		}
+	return n == 0 || imapd_quota_fits(s, bytes, n);
+}
+
 void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct str name = STR_INIT, dir = STR_INIT, error = STR_INIT;
@@ -412,6 +453,10 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 		goto out;
 	}
 	(void)imapd_mailbox_dir(s, str_c(&name), &dir, &why);
+	if (!imapd_append_fits(s, args)) {
+		imapd_quota_refuse(s, cmd->tag);
+		goto out;
+	}
 	/* One or more (MULTIAPPEND) [flags] [date-time] literal groups. */
 	while (args->type != IMAP_ARG_EOL) {
 		unsigned iflags = 0, nkw = 0;

@@ -44,6 +44,7 @@
 #define PROTO_ATTR_ORIG_RCPT	"orig_recipient"
 #define PROTO_ATTR_RCPT_INDEX	"rcpt_index"
 #define PROTO_ATTR_MAILBOX	"mailbox"
+#define PROTO_ATTR_QUOTA	"quota"		/* a quota rule */
 #define PROTO_ATTR_USER		"user"
 #define PROTO_ATTR_DSN		"dsn"
 #define PROTO_ATTR_RELAY	"relay"

@@ -78,6 +78,7 @@ static const struct attr_spec login_spawn_redeem_spec[] = {
 	{ PROTO_ATTR_MAILBOX, false, false },
 	{ PROTO_ATTR_UID, false, false },
 	{ PROTO_ATTR_GID, false, false },
+	{ PROTO_ATTR_QUOTA, false, false },
 	{ PROTO_ATTR_REASON, false, false },
 	{ NULL, false, false }
 };
@@ -283,6 +284,9 @@ static bool login_spawn_params(int fd, const struct login_spawn_conn *c,
 						  PROTO_ATTR_MAILBOX));
 	attr_add(&p, PROTO_ATTR_UID, attr_get(verdict, PROTO_ATTR_UID));
 	attr_add(&p, PROTO_ATTR_GID, attr_get(verdict, PROTO_ATTR_GID));
+	/* Always, so "no quota" is said too ("" or "none"). */
+	attr_add(&p, PROTO_ATTR_QUOTA, attr_get(verdict, PROTO_ATTR_QUOTA) ?:
+		 "none");
 	attr_add(&p, PROTO_ATTR_CLIENT_ADDR,
 		 attr_get(req, PROTO_ATTR_CLIENT_ADDR) ?: "unknown");
 	attr_add(&p, PROTO_ATTR_TLS, tls != NULL && strcmp(tls, "yes") == 0 ?

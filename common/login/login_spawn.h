@@ -54,6 +54,7 @@ struct login_mail {
 	size_t input_len;
 	int timeout;		/* idle timeout, seconds */
 	const char *data;	/* the front end's (an IMAP tag), or NULL */
+	const char *quota;	/* the quota rule ("none"), or NULL */
 	struct attr_list params;	/* owns the strings above */
 };
 

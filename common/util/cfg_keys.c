@@ -226,6 +226,11 @@ const struct cfg_key cfg_keys[] = {
 	  "Time limit of a delivery to a |command" },
 	{ "mailbox_size_limit", CFG_SIZE, "0",
 	  "Largest message one Maildir delivery may write (0: no limit)" },
+	{ "mailbox_quota_maps", CFG_LIST, "",
+	  "Tables of address or user -> quota (storage=1G messages=100000)" },
+	{ "mailbox_quota_default", CFG_STR, "",
+	  "Quota of a mailbox without a mailbox_quota_maps entry"
+	  " (empty: none)" },
 	{ "local_delivery_timeout", CFG_TIME, "600s",
 	  "Time qmgr waits for local to answer one delivery request" },
 
