@@ -30,6 +30,7 @@
 #include "msg.h"
 #include "safe_file.h"
 #include "store_int.h"
+#include "store_quota.h"
 #include "uidlist.h"
 
 static const struct {
@@ -508,6 +509,7 @@ int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
 	struct store_batch b;
 	bool clean;
 	int lock, removed = 0;
+	int64_t bytes = 0, unlinked = 0;
 
 	lock = store_change_begin(f, &clean, error_r);
 	if (lock < 0)
@@ -519,7 +521,12 @@ int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
 		if (m == NULL)
 			continue;
 		store_msg_path(f, m, &path);
-		if (unlink(str_c(&path)) != 0 && errno != ENOENT) {
+		/* A file gone already is uncounted by whoever removed
+		 * it (a Maildir++ tool does, else a recalculation). */
+		if (unlink(str_c(&path)) == 0) {
+			bytes += (int64_t)m->size;
+			unlinked++;
+		} else if (errno != ENOENT) {
 			str_printf(error_r, "unlink %s: %s", str_c(&path),
 				   strerror(errno));
 			break;
@@ -528,6 +535,8 @@ int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
 		store_batch_add(&b, &rec);
 		removed++;
 	}
+	/* The files are gone: uncount them whatever the index says. */
+	store_quota_note(f->dir, -bytes, -unlinked);
 	/* The records of what is already unlinked go in even after an
 	 * error: the files are gone either way. */
 	if (!store_change_end(f, lock, clean && error_r->len == 0, &b,
@@ -635,8 +644,8 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	struct str payload = STR_INIT;
 	enum maildir_status status;
 	const char *slash;
-	uint32_t cache_uid = 0;
-	bool clean;
+	uint32_t cache_uid = 0, added_uid = 0;
+	bool clean, added = false;
 	int lock = -1;
 
 	if (uid_r != NULL)
@@ -676,7 +685,8 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	if (status != MAILDIR_OK)
 		goto out;
 	/* The message is in the Maildir now: whatever happens to its index
-	 * record, it is delivered (a scan indexes it). */
+	 * record, it is delivered (a scan indexes it), and counted. */
+	store_quota_note(dir, (int64_t)t.size, 1);
 	store_batch_init(&b, &f);
 	slash = strrchr(str_c(&t.dst), '/');
 	str_set(&rec.name, slash + 1);
@@ -686,7 +696,9 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	rec.size = t.size;
 	rec.vsize = t.vsize;
 	rec.in_new = flags == 0;
-	if (f.uidnext < UINT32_MAX)
+	added = f.uidnext < UINT32_MAX;
+	added_uid = rec.uid;
+	if (added)
 		store_batch_add(&b, &rec);
 	if (clean) {
 		store_rec_reset(&rec);
@@ -698,8 +710,10 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	if (!store_log_append(&f, &b.out, error_r))
 		msg_warn("%s: delivered, not indexed (the next scan will): "
 			 "%s", dir, str_c(error_r));
-	else if (f.uidnext > 1)
-		cache_uid = f.uidnext - 1;
+	else if (added)
+		/* The uid the A record took (none when UIDs ran out: the
+		 * cache entry must not go to another message's uid). */
+		cache_uid = added_uid;
 	if (uid_r != NULL)
 		*uid_r = cache_uid;
 	str_clear(error_r);
