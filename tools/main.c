@@ -96,7 +96,8 @@ static const struct correo_command correo_commands[] = {
 	{ "init", correo_init_cmd,
 	  "create a ready instance: init DIR [--domain D] [--ports BASE]",
 	  "init DIR [--domain D] [--ports BASE] [--listen ADDR] "
-	  "[--daemon-dir P]",
+	  "[--daemon-dir P]\n"
+	  "init DIR ... --webmail [--webmail-port PORT]",
 	  "Creates a self-contained instance in the new or empty DIR: "
 	  "its own\nconfiguration, queue, log, mailboxes and ports "
 	  "(none of the system's\npaths). As root it also creates the "
@@ -126,6 +127,11 @@ static const struct correo_command correo_commands[] = {
 	  "tls check",
 	  "Shows the chain of tls_cert_file and whether tls_key_file "
 	  "matches.\nExit 1 if the pair is unusable or expired.\n" },
+	{ "webmail", correo_webmail_cmd,
+	  "start, stop or show the instance's webmail (Roundcube)",
+	  "webmail [start|stop|status]",
+	  "Runs the web server of the webmail \"correo init --webmail\" "
+	  "set up\nfor an instance (correo-webmail(8)).\n" },
 	{ "help", correo_help_cmd, "show this list, or one command's help",
 	  "help [COMMAND]", "" },
 	{ NULL, NULL, NULL, NULL, NULL },
