@@ -75,7 +75,7 @@ class HelpTest(unittest.TestCase):
                 self.assertIn("Exit status", r.stdout)
             # Documented under COMMANDS: ".B name", ".BI "name ..." etc.
             pattern = r"\\?-".join(re.escape(w) for w in name.split("-"))
-            self.assertTrue(re.search(r'(?m)^\.BI? "?%s(\s|"|\\|$)'
+            self.assertTrue(re.search(r'(?m)^\.B[IR]? "?%s(\s|"|\\|$)'
                                       % pattern, page),
                             "%s is not in correo(8)" % name)
         self.assertIn(".SH EXIT STATUS", page)
