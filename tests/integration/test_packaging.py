@@ -15,7 +15,9 @@
 The Debian package itself is checked by scripts/deb-check (slow: a fresh
 Debian root), not here. Run by "make check"; see harness.py."""
 
+import grp
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -227,6 +229,88 @@ class SystemdTest(unittest.TestCase):
         r = run("systemd-analyze", "verify", "--man=no",
                 "--root=" + self.tmp, "correo.service")
         self.assertNotEqual(r.returncode, 0)
+
+
+class SetupTest(unittest.TestCase):
+    """correo setup, as the package's postinst runs it, on paths of a
+    temporary directory (correo.conf written first moves them there)."""
+
+    def setUp(self):
+        if not harness.is_root():
+            r = run(CORREO, "-c", "/nonexistent", "setup")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("must run as root", r.stderr)
+            raise unittest.SkipTest("correo setup needs root")
+        self.tmp = tempfile.mkdtemp(prefix="correo-setup-test-")
+        os.chmod(self.tmp, 0o755)
+        self.etc = os.path.join(self.tmp, "etc")
+        os.makedirs(self.etc)
+        sbin = os.path.join(self.tmp, "sbin")
+        os.makedirs(sbin)
+        shutil.copy(os.path.join(BUILD, "sendmail"), sbin)
+        self.conf = os.path.join(self.etc, "correo.conf")
+        with open(self.conf, "w") as f:
+            f.write("queue_directory = %s/spool/correo\n"
+                    "data_directory = %s/lib/correo\n"
+                    "command_directory = %s\n"
+                    "daemon_directory = %s\n"
+                    "virtual_mailbox_base = $data_directory/vmail\n"
+                    % (self.tmp, self.tmp, sbin,
+                       os.path.join(BUILD, "libexec")))
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_setup_makes_what_is_missing_and_keeps_the_rest(self):
+        r = run(CORREO, "-c", self.etc, "setup")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        for name in ("services.conf", "aliases", "aliases.db", "vmailbox",
+                     "vmailbox.db", "tls/cert.pem", "tls/key.pem",
+                     "tls/ticket.key"):
+            self.assertTrue(os.path.isfile(os.path.join(self.etc, name)),
+                            name)
+        self.assertNotIn("wrote %s" % self.conf, r.stderr)
+        with open(os.path.join(self.etc, "services.conf")) as f:
+            rows = [line.split() for line in f if line[:1].isdigit()]
+        self.assertEqual(sorted(int(r[0]) for r in rows),
+                         [25, 110, 143, 465, 587, 993, 995])
+        d = config_defaults("mail_owner", "setgid_group", "virtual_owner")
+        owner = pwd.getpwnam(d["mail_owner"]).pw_uid
+        drop = grp.getgrnam(d["setgid_group"]).gr_gid
+        queue = os.path.join(self.tmp, "spool/correo")
+        for name in os.listdir(queue):
+            st = os.stat(os.path.join(queue, name))
+            self.assertEqual(st.st_uid, 0 if name == "pid" else owner, name)
+        self.assertEqual(os.stat(os.path.join(queue, "maildrop")).st_gid,
+                         drop)
+        vmail = os.stat(os.path.join(self.tmp, "lib/correo/vmail"))
+        self.assertEqual(vmail.st_uid,
+                         pwd.getpwnam(d["virtual_owner"]).pw_uid)
+        self.assertEqual(stat.S_IMODE(vmail.st_mode), 0o700)
+        sm = os.stat(os.path.join(self.tmp, "sbin/sendmail"))
+        self.assertEqual((stat.S_IMODE(sm.st_mode), sm.st_gid),
+                         (0o2755, drop))
+        # Again (an upgrade): nothing rewritten, what the admin changed
+        # stays, a queue directory's wrong mode is set right.
+        with open(os.path.join(self.etc, "aliases"), "a") as f:
+            f.write("alice: root\n")
+        cert = os.stat(os.path.join(self.etc, "tls/cert.pem"))
+        os.chmod(os.path.join(queue, "active"), 0o755)
+        r = run(CORREO, "-c", self.etc, "setup")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn("wrote", r.stderr)
+        with open(os.path.join(self.etc, "aliases")) as f:
+            self.assertIn("alice: root", f.read())
+        self.assertEqual(os.stat(os.path.join(self.etc,
+                                              "tls/cert.pem")).st_mtime_ns,
+                         cert.st_mtime_ns)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(
+            queue, "active")).st_mode), 0o700)
+        # correo check names a missing queue directory and the fix.
+        os.rmdir(os.path.join(queue, "hold"))
+        r = run(CORREO, "-c", self.etc, "check")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("correo setup", r.stderr)
 
 
 class StartFgTest(unittest.TestCase):
