@@ -18,6 +18,7 @@
  */
 #include "config.h"
 
+#include <paths.h>
 #include <stddef.h>
 
 #include "cfg.h"
@@ -217,6 +218,9 @@ const struct cfg_key cfg_keys[] = {
 	/* ---- local delivery ---- */
 	{ "home_mailbox", CFG_STR, "Maildir/",
 	  "Maildir of a system user, relative to the home directory" },
+	{ "mail_spool_directory", CFG_STR, _PATH_MAILDIR,
+	  "The system's mail spool (mbox per user), used when home_mailbox"
+	  " is empty" },
 	{ "allow_mail_to_commands", CFG_LIST, "alias, forward",
 	  "Where |command destinations are allowed: alias, forward, include" },
 	{ "allow_mail_to_files", CFG_LIST, "alias, forward",
