@@ -40,6 +40,7 @@ enum imap_search_kind {
 	K_DATE,
 	K_SIZE,
 	K_UID,
+	K_INTERVAL,		/* WITHIN: seconds, at least 1 */
 	K_NOT,
 	K_OR,
 };
@@ -84,6 +85,8 @@ static const struct imap_search_word {
 	{ "LARGER", K_SIZE, IMAP_SEARCH_LARGER, 0, NULL },
 	{ "SMALLER", K_SIZE, IMAP_SEARCH_SMALLER, 0, NULL },
 	{ "UID", K_UID, IMAP_SEARCH_UID, 0, NULL },
+	{ "OLDER", K_INTERVAL, IMAP_SEARCH_OLDER, 0, NULL },
+	{ "YOUNGER", K_INTERVAL, IMAP_SEARCH_YOUNGER, 0, NULL },
 	{ "NOT", K_NOT, IMAP_SEARCH_NOT, 0, NULL },
 	{ "OR", K_OR, IMAP_SEARCH_OR, 0, NULL },
 };
@@ -260,6 +263,14 @@ static bool imap_search_word(struct imap_search_ctx *ctx,
 		if (!imap_parse_number64(s, &key->size))
 			return imap_search_fail(ctx, "Invalid size");
 		return true;
+	case K_INTERVAL:
+		if (!imap_arg_get_atom(ctx->a, &s))
+			return imap_search_fail(ctx, "Missing interval");
+		ctx->a++;
+		key = *key_r = imap_search_key_new(w->type);
+		if (!imap_parse_number64(s, &key->size) || key->size == 0)
+			return imap_search_fail(ctx, "Invalid interval");
+		return true;
 	case K_UID:
 		if (!imap_arg_get_atom(ctx->a, &s))
 			return imap_search_fail(ctx, "Missing UID set");
@@ -359,6 +370,22 @@ static bool imap_search_return(struct imap_search_ctx *ctx,
 	}
 	if (search->ret == 0)
 		search->ret = IMAP_SEARCH_RETURN_ALL;
+	return true;
+}
+
+bool imap_search_parse_keys(const struct imap_arg *args,
+			    struct imap_search **search_r,
+			    const char **error_r)
+{
+	struct imap_search *search = mem_alloc(sizeof(*search));
+	struct imap_search_ctx ctx = { args, error_r, 0 };
+
+	search->root = imap_search_key_new(IMAP_SEARCH_AND);
+	if (!imap_search_keys(&ctx, search->root)) {
+		imap_search_free(&search);
+		return false;
+	}
+	*search_r = search;
 	return true;
 }
 

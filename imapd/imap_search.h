@@ -42,6 +42,8 @@ enum imap_search_type {
 	IMAP_SEARCH_HEADER,	/* field (any case), value (may be "") */
 	IMAP_SEARCH_BODY,	/* value */
 	IMAP_SEARCH_TEXT,	/* value */
+	IMAP_SEARCH_OLDER,	/* size: seconds (WITHIN, RFC 5032) */
+	IMAP_SEARCH_YOUNGER,
 };
 
 struct imap_search_key {
@@ -84,6 +86,11 @@ enum imap_search_parse_result {
 enum imap_search_parse_result
 imap_search_parse(const struct imap_arg *args, struct imap_search **search_r,
 		  const char **error_r);
+/* Parse search keys only (up to IMAP_ARG_EOL), for SORT and THREAD,
+ * whose charset comes before the keys and is checked by the caller. */
+bool imap_search_parse_keys(const struct imap_arg *args,
+			    struct imap_search **search_r,
+			    const char **error_r);
 void imap_search_free(struct imap_search **search);
 
 #endif

@@ -172,5 +172,29 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd);
 
 /* imapd_search.c */
 void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd);
+struct imap_search;
+/* Evaluate search on the view: the indexes of the matching messages (not
+ * expunged), in view order, in *idx_r (mem_free it). */
+size_t imapd_search_run(struct imapd *s, struct imap_search *search,
+			uint32_t **idx_r);
+
+/* imapd_sort.c: SORT and UID SORT (RFC 5256), ESORT (RFC 5267). */
+void imapd_cmd_sort(struct imapd *s, const struct imap_cmd *cmd);
+/* The header values sort and thread keys come from (mask:
+ * IMAP_SORT_H_*), for the message uid of the selected folder; values
+ * are unfolded, owned by h (free with imapd_sort_headers_release). The
+ * one place these reads happen: the index cache will answer here. */
+struct imap_sort_headers;
+void imapd_sort_headers_get(struct imapd *s, uint32_t uid, unsigned mask,
+			    struct imap_sort_headers *h);
+void imapd_sort_headers_release(struct imap_sort_headers *h);
+/* SORT's and THREAD's "charset search-key..." at a: false when the
+ * tagged reply (BAD, NO [BADCHARSET]) has been set. */
+bool imapd_sort_criteria(struct imapd *s, const struct imap_cmd *cmd,
+			 const struct imap_arg *a,
+			 struct imap_search **search_r);
+
+/* imapd_thread.c: THREAD and UID THREAD (RFC 5256). */
+void imapd_cmd_thread(struct imapd *s, const struct imap_cmd *cmd);
 
 #endif

@@ -39,6 +39,7 @@ struct imapd_search_msg {
 	struct str raw;
 	struct mime_message *mime;
 	bool loaded, gone;
+	time_t now;		/* WITHIN's reference */
 };
 
 static bool imapd_search_load(struct imapd_search_msg *sm)
@@ -283,6 +284,10 @@ static bool imapd_key_match(struct imapd_search_msg *sm,
 		return k->type == IMAP_SEARCH_SENTBEFORE ? day < key_day :
 		       k->type == IMAP_SEARCH_SENTON ? day == key_day :
 		       day >= key_day;
+	case IMAP_SEARCH_OLDER:
+		return m->internaldate <= (int64_t)sm->now - (int64_t)k->size;
+	case IMAP_SEARCH_YOUNGER:
+		return m->internaldate > (int64_t)sm->now - (int64_t)k->size;
 	case IMAP_SEARCH_LARGER:
 		return m->vsize > k->size;
 	case IMAP_SEARCH_SMALLER:
@@ -316,6 +321,31 @@ static void imapd_search_resolve(struct imapd *s, struct imap_search_key *k)
 	}
 }
 
+size_t imapd_search_run(struct imapd *s, struct imap_search *search,
+			uint32_t **idx_r)
+{
+	uint32_t *idx = mem_array(s->nview + 1, sizeof(*idx));
+	time_t now = time(NULL);
+	size_t n = 0;
+
+	imapd_search_resolve(s, search->root);
+	for (size_t i = 0; i < s->nview; i++) {
+		struct imapd_search_msg sm = { s, i, &s->view[i], NULL,
+					       STR_INIT, NULL, false, false,
+					       now };
+
+		if (s->view[i].expunged)
+			continue;
+		sm.m = store_lookup(s->folder, s->view[i].uid, NULL);
+		if (sm.m != NULL && imapd_key_match(&sm, search->root))
+			idx[n++] = (uint32_t)i;
+		mime_message_free(&sm.mime);
+		str_release(&sm.raw);
+	}
+	*idx_r = idx;
+	return n;
+}
+
 void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct imap_search *search = NULL;
@@ -323,8 +353,9 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 	struct imap_seqset uids = IMAP_SEQSET_INIT;	/* for SAVE */
 	struct str out = STR_INIT;
 	const char *error = "Invalid search arguments.";
-	uint32_t min = 0, max = 0, min_uid = 0, max_uid = 0;
+	uint32_t min = 0, max = 0, min_uid = 0, max_uid = 0, *idx;
 	uint64_t count = 0;
+	size_t nmatch;
 
 	switch (imap_search_parse(cmd->args, &search, &error)) {
 	case IMAP_SEARCH_PARSE_OK:
@@ -339,28 +370,21 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 		imapd_tagged(s, cmd->tag, "BAD %s", error);
 		goto out;
 	}
-	imapd_search_resolve(s, search->root);
-	for (size_t i = 0; i < s->nview; i++) {
-		struct imapd_search_msg sm = { s, i, &s->view[i], NULL,
-					       STR_INIT, NULL, false, false };
+	nmatch = imapd_search_run(s, search, &idx);
+	for (size_t j = 0; j < nmatch; j++) {
+		size_t i = idx[j];
 		uint32_t n = cmd->uid ? s->view[i].uid : (uint32_t)i + 1;
 
-		if (s->view[i].expunged)
-			continue;
-		sm.m = store_lookup(s->folder, s->view[i].uid, NULL);
-		if (sm.m != NULL && imapd_key_match(&sm, search->root)) {
-			imap_seqset_add(&found, n);
-			imap_seqset_add(&uids, s->view[i].uid);
-			if (count++ == 0) {
-				min = n;
-				min_uid = s->view[i].uid;
-			}
-			max = n;
-			max_uid = s->view[i].uid;
+		imap_seqset_add(&found, n);
+		imap_seqset_add(&uids, s->view[i].uid);
+		if (count++ == 0) {
+			min = n;
+			min_uid = s->view[i].uid;
 		}
-		mime_message_free(&sm.mime);
-		str_release(&sm.raw);
+		max = n;
+		max_uid = s->view[i].uid;
 	}
+	mem_free(idx);
 	if (search->ret & IMAP_SEARCH_RETURN_SAVE) {
 		imap_seqset_clear(&s->saved);
 		if (search->ret & (IMAP_SEARCH_RETURN_MIN |
