@@ -64,7 +64,8 @@ static void dump_key(const struct imap_search_key *k, struct str *out)
 	static const char *const names[] = {
 		"ALL", "AND", "OR", "NOT", "SEQ", "UID", "FLAG", "KEYWORD",
 		"BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE",
-		"LARGER", "SMALLER", "HEADER", "BODY", "TEXT",
+		"LARGER", "SMALLER", "HEADER", "BODY", "TEXT", "OLDER",
+		"YOUNGER",
 	};
 	const struct imap_search_key *c;
 
@@ -101,6 +102,8 @@ static void dump_key(const struct imap_search_key *k, struct str *out)
 		break;
 	case IMAP_SEARCH_LARGER:
 	case IMAP_SEARCH_SMALLER:
+	case IMAP_SEARCH_OLDER:
+	case IMAP_SEARCH_YOUNGER:
 		str_printf(out, ":%llu", (unsigned long long)k->size);
 		break;
 	case IMAP_SEARCH_ALL:
@@ -169,6 +172,7 @@ START_TEST(test_search_keys)
 		  "AND(SENTBEFORE:0 SENTON:86400 SENTSINCE:760060800)");
 	ck_search("LARGER 1000 SMALLER 4294967296",
 		  "AND(LARGER:1000 SMALLER:4294967296)");
+	ck_search("OLDER 3600 NOT YOUNGER 1", "AND(OLDER:3600 NOT(YOUNGER:1))");
 	ck_search("1:3,5 UID 10:* $", "AND(SEQ:1:3,5 UID:10:* SEQ:$)");
 	ck_search("NOT SEEN", "AND(NOT(FLAG:8))");
 	ck_search("OR SEEN FLAGGED", "AND(OR(FLAG:8 FLAG:2))");
@@ -209,6 +213,11 @@ START_TEST(test_search_bad)
 	ck_search("BEFORE 1-Feb-94", "BAD");
 	ck_search("BEFORE 001-Feb-1994", "BAD");
 	ck_search("LARGER -1", "BAD");
+	/* WITHIN (RFC 5032): an interval of at least one second. */
+	ck_search("OLDER 0", "BAD");
+	ck_search("YOUNGER", "BAD");
+	ck_search("YOUNGER -5", "BAD");
+	ck_search("OLDER (5)", "BAD");
 	ck_search("LARGER 9223372036854775808", "BAD");
 	ck_search("LARGER \"5\"", "BAD");
 	ck_search("UID 0", "BAD");
