@@ -115,6 +115,10 @@ static void imap_search_key_free(struct imap_search_key *key)
 		next = key->next;
 		imap_search_key_free(key->child);
 		imap_seqset_release(&key->set);
+		if (key->owned) {
+			free((char *)key->field);
+			free((char *)key->value);
+		}
 		free(key);
 	}
 }
@@ -335,6 +339,59 @@ static bool imap_search_key(struct imap_search_ctx *ctx,
 	return ok;
 }
 
+static struct imap_search_key *
+imap_search_key_dup(const struct imap_search_key *k)
+{
+	struct imap_search_key *first = NULL, **tail = &first;
+
+	for (; k != NULL; k = k->next) {
+		struct imap_search_key *c = mem_alloc(sizeof(*c));
+
+		*c = *k;
+		c->next = NULL;
+		c->owned = true;
+		c->field = k->field == NULL ? NULL : mem_strdup(k->field);
+		c->value = k->value == NULL ? NULL : mem_strdup(k->value);
+		c->set.ranges = k->set.count == 0 ? NULL :
+			mem_dup(k->set.ranges,
+				k->set.count * sizeof(*k->set.ranges));
+		c->set.cap = k->set.count;
+		c->child = imap_search_key_dup(k->child);
+		*tail = c;
+		tail = &c->next;
+	}
+	return first;
+}
+
+struct imap_search *imap_search_dup(const struct imap_search *search)
+{
+	struct imap_search *copy = mem_alloc(sizeof(*copy));
+
+	*copy = *search;
+	copy->charset = NULL;
+	copy->root = imap_search_key_dup(search->root);
+	return copy;
+}
+
+bool imap_search_partial_parse(const char *text, uint32_t *lo_r,
+			       uint32_t *hi_r)
+{
+	const char *colon = strchr(text, ':');
+	char lo[11];
+	uint32_t a, b;
+
+	if (colon == NULL || (size_t)(colon - text) >= sizeof(lo))
+		return false;
+	memcpy(lo, text, (size_t)(colon - text));
+	lo[colon - text] = '\0';
+	if (!imap_parse_nz_number(lo, &a) ||
+	    !imap_parse_nz_number(colon + 1, &b))
+		return false;
+	*lo_r = a < b ? a : b;
+	*hi_r = a < b ? b : a;
+	return true;
+}
+
 /* RETURN (...) of ESEARCH. */
 static bool imap_search_return(struct imap_search_ctx *ctx,
 			       struct imap_search *search)
@@ -348,6 +405,8 @@ static bool imap_search_return(struct imap_search_ctx *ctx,
 		{ "ALL", IMAP_SEARCH_RETURN_ALL },
 		{ "COUNT", IMAP_SEARCH_RETURN_COUNT },
 		{ "SAVE", IMAP_SEARCH_RETURN_SAVE },
+		{ "UPDATE", IMAP_SEARCH_RETURN_UPDATE },
+		{ "PARTIAL", IMAP_SEARCH_RETURN_PARTIAL },
 	};
 	const struct imap_arg *list;
 	unsigned int count;
@@ -367,6 +426,11 @@ static bool imap_search_return(struct imap_search_ctx *ctx,
 		if (i == sizeof(opts) / sizeof(opts[0]))
 			return imap_search_fail(ctx, "Unknown RETURN option");
 		search->ret |= opts[i].bit;
+		if (opts[i].bit == IMAP_SEARCH_RETURN_PARTIAL &&
+		    (!imap_arg_get_atom(++list, &s) ||
+		     !imap_search_partial_parse(s, &search->partial_lo,
+						&search->partial_hi)))
+			return imap_search_fail(ctx, "Invalid PARTIAL range");
 	}
 	if (search->ret == 0)
 		search->ret = IMAP_SEARCH_RETURN_ALL;

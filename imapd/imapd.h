@@ -24,6 +24,7 @@
 #define IMAPD_OUT_FLUSH		65536
 #define IMAPD_IDLE_MAX		(30 * 60)	/* RFC 3501: 30 min */
 #define IMAPD_TIMEOUT		(30 * 60)	/* between commands */
+#define IMAPD_CONTEXT_MAX	16	/* live UPDATE searches a session */
 
 /* The session's view of one message of the selected mailbox. Sequence
  * numbers are positions in this view; expunges by other sessions stay in
@@ -59,6 +60,8 @@ struct imapd {
 	bool exists_changed;
 	unsigned announced_keywords;	/* in the last FLAGS response */
 	struct imap_seqset saved;	/* SEARCHRES "$" */
+	struct imapd_context *contexts;	/* live RETURN (UPDATE) searches */
+	size_t ncontexts;
 };
 
 /* What a command may be answered with now: may untagged EXPUNGE
@@ -193,6 +196,20 @@ void imapd_sort_headers_release(struct imap_sort_headers *h);
 bool imapd_sort_criteria(struct imapd *s, const struct imap_cmd *cmd,
 			 const struct imap_arg *a,
 			 struct imap_search **search_r);
+
+/* imapd_context.c: CONTEXT=SEARCH (RFC 5267): searches with RETURN
+ * (UPDATE) stay live; imapd_sync() calls the two hooks. */
+struct imapd_context;
+/* Make search (copied) live under tag; false (and an untagged NO
+ * [NOUPDATE]) when there are too many or the tag is in use. */
+bool imapd_context_add(struct imapd *s, const char *tag, bool uid,
+		       const struct imap_search *search);
+/* Before the EXPUNGE responses: REMOVEFROM for expunged results. */
+void imapd_context_expunging(struct imapd *s);
+/* After the view is current: ADDTO/REMOVEFROM for what changed. */
+void imapd_context_update(struct imapd *s);
+void imapd_context_free_all(struct imapd *s);
+void imapd_cmd_cancelupdate(struct imapd *s, const struct imap_cmd *cmd);
 
 /* imapd_thread.c: THREAD and UID THREAD (RFC 5256). */
 void imapd_cmd_thread(struct imapd *s, const struct imap_cmd *cmd);

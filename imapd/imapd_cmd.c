@@ -22,7 +22,8 @@
 #define CAPS_COMMON "IMAP4rev1 IMAP4rev2 LITERAL+ ENABLE IDLE UIDPLUS MOVE UNSELECT " \
 	"NAMESPACE ID CHILDREN SPECIAL-USE SEARCHRES ESEARCH BINARY " \
 	"MULTIAPPEND STATUS=SIZE LIST-EXTENDED LIST-STATUS " \
-	"SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN"
+	"SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN " \
+	"CONTEXT=SEARCH"
 
 void imapd_capability(struct imapd *s, struct str *out)
 {
@@ -244,6 +245,7 @@ static const struct imapd_cmd_def {
 	{ "SEARCH", imapd_cmd_search, ST_SEL | UID_OK | NO_EXPUNGE },
 	{ "SORT", imapd_cmd_sort, ST_SEL | UID_OK | NO_EXPUNGE },
 	{ "THREAD", imapd_cmd_thread, ST_SEL | UID_OK | NO_EXPUNGE },
+	{ "CANCELUPDATE", imapd_cmd_cancelupdate, ST_SEL },
 	{ "FETCH", cmd_uid_fetch, ST_SEL | UID_OK | NO_EXPUNGE },
 	{ "STORE", imapd_cmd_store, ST_SEL | UID_OK | NO_EXPUNGE },
 	{ "COPY", cmd_copy, ST_SEL | UID_OK },

@@ -353,6 +353,8 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 	struct imap_seqset uids = IMAP_SEQSET_INIT;	/* for SAVE */
 	struct str out = STR_INIT;
 	const char *error = "Invalid search arguments.";
+	struct imap_seqset partial = IMAP_SEQSET_INIT;	/* PARTIAL */
+	struct imap_search *pristine = NULL;
 	uint32_t min = 0, max = 0, min_uid = 0, max_uid = 0, *idx;
 	uint64_t count = 0;
 	size_t nmatch;
@@ -370,6 +372,9 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 		imapd_tagged(s, cmd->tag, "BAD %s", error);
 		goto out;
 	}
+	/* A live search keeps the keys as given ('*' unresolved). */
+	if (search->ret & IMAP_SEARCH_RETURN_UPDATE)
+		pristine = imap_search_dup(search);
 	nmatch = imapd_search_run(s, search, &idx);
 	for (size_t j = 0; j < nmatch; j++) {
 		size_t i = idx[j];
@@ -383,6 +388,8 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 		}
 		max = n;
 		max_uid = s->view[i].uid;
+		if (j + 1 >= search->partial_lo && j + 1 <= search->partial_hi)
+			imap_seqset_add(&partial, n);
 	}
 	mem_free(idx);
 	if (search->ret & IMAP_SEARCH_RETURN_SAVE) {
@@ -435,11 +442,23 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 			str_append(&out, " ALL ");
 			imap_seqset_format(&found, &out);
 		}
+		if (ret & IMAP_SEARCH_RETURN_PARTIAL) {
+			str_printf(&out, " PARTIAL (%u:%u ",
+				   search->partial_lo, search->partial_hi);
+			if (partial.count == 0)
+				str_append(&out, "NIL");
+			imap_seqset_format(&partial, &out);
+			str_append_c(&out, ')');
+		}
 		imapd_printf(s, "%s\r\n", str_c(&out));
 	}
+	if (pristine != NULL)
+		(void)imapd_context_add(s, cmd->tag, cmd->uid, pristine);
 	imapd_tagged(s, cmd->tag, "OK Search completed.");
 out:
 	imap_search_free(&search);
+	imap_search_free(&pristine);
+	imap_seqset_release(&partial);
 	imap_seqset_release(&found);
 	imap_seqset_release(&uids);
 	str_release(&out);

@@ -1,6 +1,6 @@
 /*
  * imapd_sort: SORT and UID SORT (RFC 5256), SORT=DISPLAY (RFC 5957) and
- * ESORT's RETURN (MIN MAX COUNT ALL) (RFC 5267), in the IMAP mail process
+ * ESORT's RETURN (MIN MAX COUNT ALL PARTIAL) (RFC 5267), in the IMAP mail process
  * (imapd.h); and the one function that reads the header values SORT and
  * THREAD need.
  *
@@ -134,8 +134,9 @@ void imapd_sort_headers_release(struct imap_sort_headers *h)
 	memset(h, 0, sizeof(*h));
 }
 
-/* ESORT's RETURN options (RFC 5267 3.2). */
-static bool imapd_sort_return(const struct imap_arg *arg, unsigned *ret_r)
+/* ESORT's RETURN options (RFC 5267 3.2), PARTIAL's range (4.4). */
+static bool imapd_sort_return(const struct imap_arg *arg, unsigned *ret_r,
+			      uint32_t *lo_r, uint32_t *hi_r)
 {
 	static const struct {
 		const char *name;
@@ -145,6 +146,7 @@ static bool imapd_sort_return(const struct imap_arg *arg, unsigned *ret_r)
 		{ "MAX", IMAP_SEARCH_RETURN_MAX },
 		{ "ALL", IMAP_SEARCH_RETURN_ALL },
 		{ "COUNT", IMAP_SEARCH_RETURN_COUNT },
+		{ "PARTIAL", IMAP_SEARCH_RETURN_PARTIAL },
 	};
 	const struct imap_arg *list;
 	unsigned count;
@@ -163,6 +165,10 @@ static bool imapd_sort_return(const struct imap_arg *arg, unsigned *ret_r)
 		if (i == sizeof(opts) / sizeof(*opts))
 			return false;
 		*ret_r |= opts[i].bit;
+		if (opts[i].bit == IMAP_SEARCH_RETURN_PARTIAL &&
+		    (!imap_arg_get_atom(++list, &w) ||
+		     !imap_search_partial_parse(w, lo_r, hi_r)))
+			return false;
 	}
 	if (*ret_r == 0)
 		*ret_r = IMAP_SEARCH_RETURN_ALL;
@@ -193,11 +199,27 @@ bool imapd_sort_criteria(struct imapd *s, const struct imap_cmd *cmd,
 	return true;
 }
 
+/* msgs[lo..hi) as a set in their order: ascending runs as ranges. */
+static void imapd_sort_runs(const struct imap_sort_msg *msgs, size_t lo,
+			    size_t hi, struct str *out)
+{
+	for (size_t i = lo, j; i < hi; i = j + 1) {
+		for (j = i; j + 1 < hi &&
+		     msgs[j + 1].number == msgs[j].number + 1; j++)
+			;
+		str_printf(out, i == lo ? "%u" : ",%u", msgs[i].number);
+		if (j > i)
+			str_printf(out, ":%u", msgs[j].number);
+	}
+}
+
 /* The answer: "* SORT n..." or ESORT's ESEARCH, whose ALL is the sorted
- * numbers as a set in that order (ascending runs as ranges). */
+ * numbers as a set in that order (ascending runs as ranges), and
+ * PARTIAL the positions lo:hi of it. */
 static void imapd_sort_answer(struct imapd *s, const struct imap_cmd *cmd,
 			      const struct imap_sort_msg *msgs, size_t n,
-			      bool esort, unsigned ret)
+			      bool esort, unsigned ret, uint32_t lo,
+			      uint32_t hi)
 {
 	struct str out = STR_INIT;
 
@@ -219,15 +241,15 @@ static void imapd_sort_answer(struct imapd *s, const struct imap_cmd *cmd,
 		str_printf(&out, " COUNT %zu", n);
 	if ((ret & IMAP_SEARCH_RETURN_ALL) && n > 0) {
 		str_append(&out, " ALL ");
-		for (size_t i = 0, j; i < n; i = j + 1) {
-			for (j = i; j + 1 < n &&
-			     msgs[j + 1].number == msgs[j].number + 1; j++)
-				;
-			str_printf(&out, i == 0 ? "%u" : ",%u",
-				   msgs[i].number);
-			if (j > i)
-				str_printf(&out, ":%u", msgs[j].number);
-		}
+		imapd_sort_runs(msgs, 0, n, &out);
+	}
+	if (ret & IMAP_SEARCH_RETURN_PARTIAL) {
+		str_printf(&out, " PARTIAL (%u:%u ", lo, hi);
+		if (lo > n)
+			str_append(&out, "NIL");
+		else
+			imapd_sort_runs(msgs, lo - 1, hi < n ? hi : n, &out);
+		str_append_c(&out, ')');
 	}
 	imapd_printf(s, "%s\r\n", str_c(&out));
 	str_release(&out);
@@ -241,12 +263,13 @@ void imapd_cmd_sort(struct imapd *s, const struct imap_cmd *cmd)
 	struct imap_sort_msg *msgs;
 	const char *error;
 	unsigned ret = 0, mask;
+	uint32_t lo = 0, hi = 0;
 	bool esort = false;
 	uint32_t *idx;
 	size_t n;
 
 	if (imap_arg_atom_equals(a, "RETURN")) {
-		if (!imapd_sort_return(a + 1, &ret)) {
+		if (!imapd_sort_return(a + 1, &ret, &lo, &hi)) {
 			imapd_tagged(s, cmd->tag, "BAD Invalid RETURN options.");
 			return;
 		}
@@ -279,7 +302,7 @@ void imapd_cmd_sort(struct imapd *s, const struct imap_cmd *cmd)
 	}
 	mem_free(idx);
 	imap_sort(msgs, n, &program);
-	imapd_sort_answer(s, cmd, msgs, n, esort, ret);
+	imapd_sort_answer(s, cmd, msgs, n, esort, ret, lo, hi);
 	for (size_t i = 0; i < n; i++)
 		imap_sort_msg_release(&msgs[i]);
 	mem_free(msgs);

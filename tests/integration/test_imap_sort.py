@@ -8,8 +8,9 @@ Message-ID, a reference to a message that is not there, a group
 address) and every answer is compared whole with what RFC 5256, RFC
 5957 and RFC 5267 give for that folder: each sort key with and without
 REVERSE, ties in mailbox order, UID SORT and sequence numbers after an
-expunge, ESORT's RETURN options, search criteria, THREAD=REFERENCES and
-THREAD=ORDEREDSUBJECT, and errors. imaplib speaks for the plain
+expunge, ESORT's RETURN options and PARTIAL, search criteria,
+THREAD=REFERENCES and THREAD=ORDEREDSUBJECT, errors, and CONTEXT=SEARCH's
+live results (ADDTO/REMOVEFROM as another session changes the folder). imaplib speaks for the plain
 commands, a raw client over the same pipe for literals and exact bytes.
 WITHIN's OLDER and YOUNGER use internal dates set by APPEND.
 """
@@ -59,6 +60,42 @@ CORPUS = [
       "References: <m5@x>"],
      2000, "06-Jan-2024 00:00:00 +0000"),
 ]
+
+
+class RawSession:
+    """A pre-authenticated imapd on a pipe, one command at a time."""
+
+    def __init__(self, command):
+        self.p = subprocess.Popen(command, shell=True,
+                                  stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE)
+        self.p.stdout.readline()        # the PREAUTH greeting
+
+    def cmd(self, line):
+        """Send line; everything up to its tagged answer, as text."""
+        tag = line.split()[0].encode()
+        self.p.stdin.write(line.encode() + b"\r\n")
+        self.p.stdin.flush()
+        out = b""
+        while True:
+            got = self.p.stdout.readline()
+            if not got:
+                raise EOFError(out)
+            out += got
+            if got.startswith(tag + b" "):
+                return out.decode()
+
+    def close(self):
+        try:
+            self.p.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self.p.stdout.close()
 
 
 class ImapSortTest(harness.TestCase):
@@ -221,7 +258,12 @@ class ImapSortTest(harness.TestCase):
             b"i THREAD BOGUS UTF-8 ALL\r\n",
             b"j THREAD REFERENCES UTF-8 SUBJECT nothing\r\n",
             b"k SORT (DATE) UTF-8\r\n",
-            b"l SORT RETURN (PARTIAL 1:2) (DATE) UTF-8 ALL\r\n",
+            b"l SORT RETURN (PARTIAL 1:*) (DATE) UTF-8 ALL\r\n",
+            b"m SORT RETURN (PARTIAL 4:2) (DATE) UTF-8 ALL\r\n",
+            b"n SORT RETURN (PARTIAL 6:9 COUNT) (DATE) UTF-8 ALL\r\n",
+            b"o SORT RETURN (PARTIAL 7:9) (DATE) UTF-8 ALL\r\n",
+            b"p SEARCH RETURN (PARTIAL 5:2) NOT 3\r\n",
+            b"q SEARCH RETURN (PARTIAL 1) ALL\r\n",
         ]).decode()
         self.assertIn('\r\n* ESEARCH (TAG "a") MIN 1 MAX 3 COUNT 6 '
                       'ALL 1,6,2,4:5,3\r\na OK', out)
@@ -229,14 +271,76 @@ class ImapSortTest(harness.TestCase):
         self.assertIn('\r\n* ESEARCH (TAG "c") UID COUNT 3\r\nc OK', out)
         self.assertIn('\r\n* ESEARCH (TAG "d")\r\nd OK', out)
         self.assertIn("\r\ne NO [BADCHARSET (US-ASCII UTF-8)]", out)
-        for tag in "fghikl":
+        for tag in "fghiklq":
             self.assertRegex(out, r"\r\n%s BAD " % tag)
         self.assertIn("\r\n* THREAD\r\nj OK", out)
+        # PARTIAL (RFC 5267 4.4): positions in the result's order.
+        self.assertIn('\r\n* ESEARCH (TAG "m") PARTIAL (2:4 6,2,4)\r\nm OK',
+                      out)
+        self.assertIn('\r\n* ESEARCH (TAG "n") COUNT 6 PARTIAL (6:9 3)'
+                      '\r\nn OK', out)
+        self.assertIn('\r\n* ESEARCH (TAG "o") PARTIAL (7:9 NIL)\r\no OK',
+                      out)
+        self.assertIn('\r\n* ESEARCH (TAG "p") PARTIAL (2:5 2,4:6)\r\np OK',
+                      out)
+        self.assertRegex(out, r"\r\nq BAD ")
         # Without a selected mailbox.
         out = self.raw([b"a SORT (DATE) UTF-8 ALL\r\n",
                         b"b THREAD REFERENCES UTF-8 ALL\r\n"]).decode()
         self.assertIn("\r\na BAD", out)
         self.assertIn("\r\nb BAD", out)
+
+    def test_context_search_update(self):
+        """CONTEXT=SEARCH: a live search hears of another session's
+        flag changes, appends and expunges (REMOVEFROM before the
+        EXPUNGE, by the number the client still knows), until
+        CANCELUPDATE."""
+        other = self.session()
+        self.fill(other)
+        raw = RawSession(self.command())
+        self.addCleanup(raw.close)
+        raw.cmd("s SELECT Views")
+        out = raw.cmd("a SEARCH RETURN (UPDATE ALL) UNSEEN")
+        self.assertIn('* ESEARCH (TAG "a") ALL 1:6', out)
+        out = raw.cmd("b UID SEARCH RETURN (UPDATE) SEEN")
+        self.assertIn('* ESEARCH (TAG "b") UID', out)
+        self.ok(other.store("2,4", "+FLAGS", "\\Seen"))
+        out = raw.cmd("c NOOP")
+        self.assertIn('* ESEARCH (TAG "a") REMOVEFROM (0 2,4)', out)
+        self.assertIn('* ESEARCH (TAG "b") UID ADDTO (0 2,4)', out)
+        # An expunge: REMOVEFROM first, by the old number.
+        self.ok(other.store("1,2", "+FLAGS", "\\Deleted"))
+        self.ok(other.expunge())
+        out = raw.cmd("d NOOP")
+        lines = out.split("\r\n")
+        rem = lines.index('* ESEARCH (TAG "a") REMOVEFROM (0 1)')
+        self.assertLess(rem, lines.index("* 1 EXPUNGE"))
+        self.assertIn('* ESEARCH (TAG "b") UID REMOVEFROM (0 2)', lines)
+        self.assertEqual(out.count("ESEARCH"), 2, out)
+        # An append comes after its EXISTS.
+        self.ok(other.append("Views", None, None, msg(["Subject: new"],
+                                                      10)))
+        out = raw.cmd("e NOOP")
+        lines = out.split("\r\n")
+        add = lines.index('* ESEARCH (TAG "a") ADDTO (0 5)')
+        self.assertLess(lines.index("* 5 EXISTS"), add)
+        # The session's own STORE counts too.
+        out = raw.cmd("f STORE 5 +FLAGS.SILENT (\\Seen)")
+        self.assertIn('* ESEARCH (TAG "a") REMOVEFROM (0 5)', out)
+        self.assertIn('* ESEARCH (TAG "b") UID ADDTO (0 7)', out)
+        # Nothing changed: nothing said.
+        out = raw.cmd("g NOOP")
+        self.assertNotIn("ESEARCH", out)
+        self.assertIn("h BAD", raw.cmd('h CANCELUPDATE "zz"'))
+        self.assertIn("i OK", raw.cmd('i CANCELUPDATE "a"'))
+        self.ok(other.store("1:*", "-FLAGS", "\\Seen"))
+        out = raw.cmd("j NOOP")
+        self.assertNotIn('(TAG "a")', out)
+        self.assertIn('* ESEARCH (TAG "b") UID REMOVEFROM (0 4,7)', out)
+        # Reselecting ends every context.
+        raw.cmd("k SELECT Views")
+        self.ok(other.store("1", "+FLAGS", "\\Seen"))
+        self.assertNotIn("ESEARCH", raw.cmd("l NOOP"))
 
     def test_within(self):
         m = self.session()
