@@ -136,7 +136,22 @@ static char *search(const char *text)
 		str_printf(&out, "[%s] ", s->charset);
 	if (s->esearch)
 		str_printf(&out, "RETURN %u ", s->ret);
+	if (s->ret & IMAP_SEARCH_RETURN_PARTIAL)
+		str_printf(&out, "PARTIAL %u:%u ", s->partial_lo,
+			   s->partial_hi);
 	dump_key(s->root, &out);
+	{
+		/* A copy (CONTEXT's live searches) reads the same and
+		 * outlives the command's arguments. */
+		struct imap_search *copy = imap_search_dup(s);
+		struct str again = STR_INIT;
+
+		imap_parser_reset(parser);
+		dump_key(copy->root, &again);
+		ck_assert_ptr_nonnull(strstr(str_c(&out), str_c(&again)));
+		imap_search_free(&copy);
+		str_release(&again);
+	}
 	imap_search_free(&s);
 	ck_assert_ptr_null(s);
 	return str_steal(&out);
@@ -195,6 +210,18 @@ START_TEST(test_search_options)
 		  "[UTF-8] RETURN 24 AND(SEQ:1:*)");
 	ck_search("RETURN (BOGUS) ALL", "BAD");
 	ck_search("RETURN ALL", "BAD");
+	/* CONTEXT=SEARCH (RFC 5267): UPDATE, PARTIAL lo:hi either way. */
+	ck_search("RETURN (UPDATE) SEEN", "RETURN 32 AND(FLAG:8)");
+	ck_search("RETURN (PARTIAL 4:2 COUNT) ALL",
+		  "RETURN 72 PARTIAL 2:4 AND(ALL)");
+	ck_search("RETURN (PARTIAL 1:4294967295) ALL",
+		  "RETURN 64 PARTIAL 1:4294967295 AND(ALL)");
+	ck_search("RETURN (PARTIAL 1) ALL", "BAD");
+	ck_search("RETURN (PARTIAL 1:*) ALL", "BAD");
+	ck_search("RETURN (PARTIAL *:1) ALL", "BAD");
+	ck_search("RETURN (PARTIAL 0:1) ALL", "BAD");
+	ck_search("RETURN (PARTIAL) ALL", "BAD");
+	ck_search("RETURN (PARTIAL 1:2:3) ALL", "BAD");
 }
 END_TEST
 
