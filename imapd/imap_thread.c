@@ -9,8 +9,11 @@
  * Sibling lists are sorted by copying them to an array. The output walks
  * chains of only children in a loop and recurses only where a thread
  * branches.
- * XXX: the loop check walks up from the new parent, so a pathological
- * chain of n References costs O(n * depth); real threads are shallow.
+ * Sibling lists are doubly linked with a last pointer, so linking and
+ * unlinking are O(1) however many replies a message has.
+ * XXX: the loop check walks up from the new parent when the child has
+ * children of its own, so a pathological set of messages that re-parent
+ * deep subtrees costs O(n * depth); real threads are shallow.
  *
  * SECURITY: header values come from messages anyone can send; IDs and
  * subjects are copied into owned strings; every walk is bounded by the
@@ -165,7 +168,9 @@ static void imap_thread_hash_set(struct imap_thread_hash *h,
  * Containers.
  */
 struct imap_thread_node {
-	int parent, child, next;	/* indexes, -1 for none */
+	int parent;			/* indexes, -1 for none */
+	int child, last;		/* first and last child */
+	int prev, next;			/* siblings */
 	int msg;			/* index in msgs, -1: a dummy */
 	bool deleted;
 };
@@ -189,7 +194,7 @@ static int imap_thread_new(struct imap_thread_ctx *ctx, int msg)
 					       sizeof(*ctx->nodes));
 	}
 	n = &ctx->nodes[ctx->count];
-	n->parent = n->child = n->next = -1;
+	n->parent = n->child = n->last = n->prev = n->next = -1;
 	n->msg = msg;
 	n->deleted = false;
 	return (int)ctx->count++;
@@ -207,39 +212,52 @@ static int imap_thread_id(struct imap_thread_ctx *ctx, const char *id)
 	return c;
 }
 
-/* Is a an ancestor of b, or b itself? */
+/* Is a an ancestor of b, or b itself? Only a container with children
+ * can be an ancestor: new IDs (most of a References chain) cost
+ * nothing. */
 static bool imap_thread_above(const struct imap_thread_ctx *ctx, int a, int b)
 {
+	if (ctx->nodes[a].child < 0)
+		return a == b;
 	for (; b >= 0; b = ctx->nodes[b].parent)
 		if (b == a)
 			return true;
 	return false;
 }
 
+/* Take c out of its parent's children (O(1): lists are doubly
+ * linked, so a parent with 100,000 replies costs nothing extra). */
 static void imap_thread_unlink(struct imap_thread_ctx *ctx, int c)
 {
 	struct imap_thread_node *nodes = ctx->nodes;
-	int p = nodes[c].parent, *link;
+	int p = nodes[c].parent;
 
 	if (p < 0)
 		return;
-	for (link = &nodes[p].child; *link != c; link = &nodes[*link].next)
-		;
-	*link = nodes[c].next;
-	nodes[c].parent = nodes[c].next = -1;
+	if (nodes[c].prev >= 0)
+		nodes[nodes[c].prev].next = nodes[c].next;
+	else
+		nodes[p].child = nodes[c].next;
+	if (nodes[c].next >= 0)
+		nodes[nodes[c].next].prev = nodes[c].prev;
+	else
+		nodes[p].last = nodes[c].prev;
+	nodes[c].parent = nodes[c].prev = nodes[c].next = -1;
 }
 
-/* Make c the last child of p. */
+/* Make c (which has no parent) the last child of p. */
 static void imap_thread_link(struct imap_thread_ctx *ctx, int p, int c)
 {
 	struct imap_thread_node *nodes = ctx->nodes;
-	int *link;
 
-	for (link = &nodes[p].child; *link >= 0; link = &nodes[*link].next)
-		;
-	*link = c;
 	nodes[c].parent = p;
+	nodes[c].prev = nodes[p].last;
 	nodes[c].next = -1;
+	if (nodes[p].last >= 0)
+		nodes[nodes[p].last].next = c;
+	else
+		nodes[p].child = c;
+	nodes[p].last = c;
 }
 
 /* Step 1 for message m. */
@@ -299,25 +317,32 @@ static void imap_thread_prune(struct imap_thread_ctx *ctx)
 	struct imap_thread_node *nodes = ctx->nodes;
 
 	for (size_t i = 0; i < ctx->count; i++) {
-		int d = (int)i, p = nodes[d].parent, *link, c, last = -1;
+		int d = (int)i, p = nodes[d].parent, c;
+		int first = nodes[d].child, last = nodes[d].last;
+		int before = nodes[d].prev, after = nodes[d].next;
 
 		if (nodes[d].msg >= 0 || p < 0)
 			continue;
-		for (c = nodes[d].child; c >= 0; c = nodes[c].next) {
+		/* d's children take d's place among p's. */
+		for (c = first; c >= 0; c = nodes[c].next)
 			nodes[c].parent = p;
-			last = c;
+		if (first < 0)
+			first = after, last = before;
+		else {
+			nodes[first].prev = before;
+			nodes[last].next = after;
 		}
-		for (link = &nodes[p].child; *link != d;
-		     link = &nodes[*link].next)
-			;
-		if (last >= 0) {
-			nodes[last].next = nodes[d].next;
-			*link = nodes[d].child;
-		} else {
-			*link = nodes[d].next;
-		}
+		if (before >= 0)
+			nodes[before].next = first >= 0 ? first : after;
+		else
+			nodes[p].child = first;
+		if (after >= 0)
+			nodes[after].prev = last >= 0 ? last : before;
+		else
+			nodes[p].last = last;
 		nodes[d].deleted = true;
-		nodes[d].parent = nodes[d].child = nodes[d].next = -1;
+		nodes[d].parent = nodes[d].child = nodes[d].last = -1;
+		nodes[d].prev = nodes[d].next = -1;
 	}
 	for (size_t i = 0; i < ctx->count; i++) {
 		int d = (int)i, c = nodes[d].child;
@@ -329,7 +354,7 @@ static void imap_thread_prune(struct imap_thread_ctx *ctx)
 			if (c >= 0)
 				nodes[c].parent = -1;
 			nodes[d].deleted = true;
-			nodes[d].child = -1;
+			nodes[d].child = nodes[d].last = -1;
 		}
 	}
 }
@@ -355,13 +380,14 @@ static int imap_thread_cmp(const void *pa, const void *pb, void *p)
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-/* Sort the list starting at *head by date; *head is the new first. */
-static void imap_thread_sort_list(struct imap_thread_ctx *ctx, int *head,
+/* Sort the children of p by date. */
+static void imap_thread_sort_list(struct imap_thread_ctx *ctx, int p,
 				  int **buf, size_t *bufcap)
 {
+	struct imap_thread_node *nodes = ctx->nodes;
 	size_t n = 0;
 
-	for (int c = *head; c >= 0; c = ctx->nodes[c].next) {
+	for (int c = nodes[p].child; c >= 0; c = nodes[c].next) {
 		if (n == *bufcap) {
 			*bufcap = *bufcap == 0 ? 64 : *bufcap * 2;
 			*buf = mem_array_realloc(*buf, *bufcap, sizeof(int));
@@ -371,9 +397,12 @@ static void imap_thread_sort_list(struct imap_thread_ctx *ctx, int *head,
 	if (n < 2)
 		return;
 	qsort_r(*buf, n, sizeof(int), imap_thread_cmp, ctx);
-	*head = (*buf)[0];
-	for (size_t i = 0; i < n; i++)
-		ctx->nodes[(*buf)[i]].next = i + 1 < n ? (*buf)[i + 1] : -1;
+	nodes[p].child = (*buf)[0];
+	nodes[p].last = (*buf)[n - 1];
+	for (size_t i = 0; i < n; i++) {
+		nodes[(*buf)[i]].prev = i > 0 ? (*buf)[i - 1] : -1;
+		nodes[(*buf)[i]].next = i + 1 < n ? (*buf)[i + 1] : -1;
+	}
 }
 
 /* The top-level containers in order, as an array. */
@@ -398,8 +427,7 @@ static void imap_thread_sort(struct imap_thread_ctx *ctx, int *roots,
 
 	for (size_t i = 0; i < ctx->count; i++)
 		if (!ctx->nodes[i].deleted && ctx->nodes[i].child >= 0)
-			imap_thread_sort_list(ctx, &ctx->nodes[i].child, &buf,
-					      &bufcap);
+			imap_thread_sort_list(ctx, (int)i, &buf, &bufcap);
 	free(buf);
 	qsort_r(roots, n, sizeof(int), imap_thread_cmp, ctx);
 }

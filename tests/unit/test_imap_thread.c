@@ -288,6 +288,64 @@ START_TEST(test_long_chain)
 }
 END_TEST
 
+/* One message with 20,000 replies. An earlier message's References
+ * first chain every reply's ID below another (a chain 20,000 deep), then
+ * each reply's own In-Reply-To moves it under the root: no walk per link
+ * or unlink, no loop check that walks the chain for a new ID. Then
+ * 20,001 messages of one subject for ORDEREDSUBJECT. */
+START_TEST(test_wide)
+{
+	enum { N = 20000 };
+	struct def *d = calloc(N + 1, sizeof(*d));
+	char **ids = calloc(N + 1, sizeof(char *));
+	struct str refs = STR_INIT, expect = STR_INIT;
+	char *t;
+
+	d[0].id = "<root>";
+	d[0].subject = "s";
+	d[1].id = "<first>";
+	d[1].date = 1;
+	d[1].subject = "t";
+	str_append(&refs, "<other>");
+	str_append(&expect, "(1 ");
+	for (size_t i = 2; i <= N; i++) {
+		char buf[32];
+
+		snprintf(buf, sizeof(buf), "<r%zu>", i);
+		ids[i] = strdup(buf);
+		str_printf(&refs, " %s", buf);
+		d[i].id = ids[i];
+		d[i].irt = "<root>";
+		d[i].date = (int64_t)i;
+		d[i].subject = "Re: s";
+		/* The last reply has message 2 below it: its References
+		 * ended with the last reply's ID. */
+		str_printf(&expect, i < N ? "(%zu)" : "(%zu 2))", i + 1);
+	}
+	d[1].refs = str_c(&refs);
+	t = threaded(REFS, d, N + 1);
+	ck_assert_str_eq(t, str_c(&expect));
+	free(t);
+	str_clear(&expect);
+	str_append(&expect, "(1 ");
+	for (size_t i = 0; i <= N; i++) {
+		d[i].subject = "same";
+		if (i > 0)
+			str_printf(&expect, "(%zu)", i + 1);
+	}
+	str_append_c(&expect, ')');
+	t = threaded(OS, d, N + 1);
+	ck_assert_str_eq(t, str_c(&expect));
+	free(t);
+	for (size_t i = 2; i <= N; i++)
+		free(ids[i]);
+	free(ids);
+	free(d);
+	str_release(&refs);
+	str_release(&expect);
+}
+END_TEST
+
 static Suite *imap_thread_suite(void)
 {
 	Suite *s = suite_create("imap_thread");
@@ -301,6 +359,7 @@ static Suite *imap_thread_suite(void)
 	tcase_add_test(tc, test_orderedsubject);
 	tcase_add_test(tc, test_empty_and_numbers);
 	tcase_add_test(tc, test_long_chain);
+	tcase_add_test(tc, test_wide);
 	suite_add_tcase(s, tc);
 	return s;
 }
