@@ -229,7 +229,8 @@ static bool imap_subj_extract(char *buf)
 		for (;;) {
 			while (len > 0 && imap_wsp(buf[len - 1]))
 				len--;
-			if (len >= 5 && memcmp(buf + len - 5, "(FWD)", 5) == 0) {
+			if (len >= 5 &&
+			    memcmp(buf + len - 5, "(FWD)", 5) == 0) {
 				len -= 5;
 				reply = true;
 				continue;

@@ -93,7 +93,7 @@ struct imap_sort_msg {
 	int64_t arrival;	/* internal date */
 	int64_t date;		/* sent date (the internal date if none) */
 	uint64_t size;
-	char *keys[IMAP_SORT_S_COUNT];	/* casemapped; NULL if not needed */
+	char *keys[IMAP_SORT_S_COUNT];	/* casemapped; NULL: not needed */
 };
 
 /* Fill the keys of msg that program needs from the header values

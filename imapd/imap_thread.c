@@ -64,7 +64,8 @@ bool imap_thread_next_msgid(const char **pos, struct str *id_r)
 				str_append_c(id_r, *c);
 		p = end + 1;
 		/* "<>" and "<a <b@c>": only the last '<' opens the ID. */
-		if (id_r->len > 0 && memchr(id_r->data, '<', id_r->len) == NULL) {
+		if (id_r->len > 0 &&
+		    memchr(id_r->data, '<', id_r->len) == NULL) {
 			*pos = p;
 			return true;
 		}
@@ -451,7 +452,8 @@ static void imap_thread_subjects(struct imap_thread_ctx *ctx, int *roots,
 		t = imap_thread_hash_get(&table, subj);
 		if (t < 0 ||
 		    (ctx->nodes[c].msg < 0 && ctx->nodes[t].msg >= 0) ||
-		    (ctx->nodes[t].msg >= 0 && ctx->replies[ctx->nodes[t].msg] &&
+		    (ctx->nodes[t].msg >= 0 &&
+		     ctx->replies[ctx->nodes[t].msg] &&
 		     ctx->nodes[c].msg >= 0 && !ctx->replies[m]))
 			imap_thread_hash_set(&table, subj, c);
 	}

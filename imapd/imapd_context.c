@@ -33,7 +33,7 @@ struct imapd_context {
 	struct imap_search *search;	/* owned copy, '*' unresolved */
 	uint32_t *uids;			/* the result, ascending */
 	size_t n;
-	uint64_t sig;			/* view fingerprint of the result */
+	uint64_t sig;			/* view fingerprint at the result */
 };
 
 /* FNV-1a over what a search result can depend on that changes. */

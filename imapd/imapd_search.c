@@ -349,7 +349,7 @@ size_t imapd_search_run(struct imapd *s, struct imap_search *search,
 void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct imap_search *search = NULL;
-	struct imap_seqset found = IMAP_SEQSET_INIT;	/* numbers to show */
+	struct imap_seqset found = IMAP_SEQSET_INIT;	/* numbers shown */
 	struct imap_seqset uids = IMAP_SEQSET_INIT;	/* for SAVE */
 	struct str out = STR_INIT;
 	const char *error = "Invalid search arguments.";

@@ -1,7 +1,7 @@
 /*
  * imapd_sort: SORT and UID SORT (RFC 5256), SORT=DISPLAY (RFC 5957) and
- * ESORT's RETURN (MIN MAX COUNT ALL PARTIAL) (RFC 5267), in the IMAP mail process
- * (imapd.h); and the one function that reads the header values SORT and
+ * ESORT's RETURN (MIN MAX COUNT ALL PARTIAL) (RFC 5267), in the IMAP
+ * mail process (imapd.h); and the one function that reads the header values SORT and
  * THREAD need.
  *
  *	SORT [RETURN (opts)] (criteria) charset search-key...
@@ -178,7 +178,8 @@ static bool imapd_sort_return(const struct imap_arg *arg, unsigned *ret_r,
 /* "charset key..." after the sort or thread criteria: false with the
  * tagged reply sent. */
 bool imapd_sort_criteria(struct imapd *s, const struct imap_cmd *cmd,
-			 const struct imap_arg *a, struct imap_search **search_r)
+			 const struct imap_arg *a,
+			 struct imap_search **search_r)
 {
 	const char *charset, *error = "Invalid search arguments.";
 
@@ -270,7 +271,8 @@ void imapd_cmd_sort(struct imapd *s, const struct imap_cmd *cmd)
 
 	if (imap_arg_atom_equals(a, "RETURN")) {
 		if (!imapd_sort_return(a + 1, &ret, &lo, &hi)) {
-			imapd_tagged(s, cmd->tag, "BAD Invalid RETURN options.");
+			imapd_tagged(s, cmd->tag,
+				     "BAD Invalid RETURN options.");
 			return;
 		}
 		esort = true;
