@@ -1,8 +1,8 @@
 /*
  * imapd_sort: SORT and UID SORT (RFC 5256), SORT=DISPLAY (RFC 5957) and
  * ESORT's RETURN (MIN MAX COUNT ALL PARTIAL) (RFC 5267), in the IMAP
- * mail process (imapd.h); and the one function that reads the header values SORT and
- * THREAD need.
+ * mail process (imapd.h); and the one function that reads the header
+ * values SORT and THREAD need.
  *
  *	SORT [RETURN (opts)] (criteria) charset search-key...
  *
