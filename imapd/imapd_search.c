@@ -288,6 +288,8 @@ static bool imapd_key_match(struct imapd_search_msg *sm,
 		return m->internaldate <= (int64_t)sm->now - (int64_t)k->size;
 	case IMAP_SEARCH_YOUNGER:
 		return m->internaldate > (int64_t)sm->now - (int64_t)k->size;
+	case IMAP_SEARCH_MODSEQ:
+		return m->modseq >= k->size;
 	case IMAP_SEARCH_LARGER:
 		return m->vsize > k->size;
 	case IMAP_SEARCH_SMALLER:
@@ -346,6 +348,17 @@ size_t imapd_search_run(struct imapd *s, struct imap_search *search,
 	return n;
 }
 
+/* Whether the tree has a MODSEQ key (RFC 7162 3.1.5: the answer then
+ * carries the highest modseq of what it returns). */
+static bool imapd_search_modseq(const struct imap_search_key *k)
+{
+	for (; k != NULL; k = k->next)
+		if (k->type == IMAP_SEARCH_MODSEQ ||
+		    imapd_search_modseq(k->child))
+			return true;
+	return false;
+}
+
 void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct imap_search *search = NULL;
@@ -356,8 +369,9 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 	struct imap_seqset partial = IMAP_SEQSET_INIT;	/* PARTIAL */
 	struct imap_search *pristine = NULL;
 	uint32_t min = 0, max = 0, min_uid = 0, max_uid = 0, *idx;
-	uint64_t count = 0;
+	uint64_t count = 0, ms_all = 0, ms_min = 0, ms_max = 0, ms = 0;
 	size_t nmatch;
+	bool with_modseq;
 
 	switch (imap_search_parse(cmd->args, &search, &error)) {
 	case IMAP_SEARCH_PARSE_OK:
@@ -375,19 +389,29 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 	/* A live search keeps the keys as given ('*' unresolved). */
 	if (search->ret & IMAP_SEARCH_RETURN_UPDATE)
 		pristine = imap_search_dup(search);
+	with_modseq = imapd_search_modseq(search->root);
+	if (with_modseq)
+		imapd_condstore_enable(s);
 	nmatch = imapd_search_run(s, search, &idx);
 	for (size_t j = 0; j < nmatch; j++) {
 		size_t i = idx[j];
 		uint32_t n = cmd->uid ? s->view[i].uid : (uint32_t)i + 1;
+		const struct store_msg *m = store_lookup(s->folder,
+							 s->view[i].uid, NULL);
+		uint64_t modseq = m != NULL ? m->modseq : 0;
 
 		imap_seqset_add(&found, n);
 		imap_seqset_add(&uids, s->view[i].uid);
 		if (count++ == 0) {
 			min = n;
 			min_uid = s->view[i].uid;
+			ms_min = modseq;
 		}
 		max = n;
 		max_uid = s->view[i].uid;
+		ms_max = modseq;
+		if (modseq > ms_all)
+			ms_all = modseq;
 		if (j + 1 >= search->partial_lo && j + 1 <= search->partial_hi)
 			imap_seqset_add(&partial, n);
 	}
@@ -422,6 +446,9 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 			     q <= found.ranges[r].hi; q++)
 				str_printf(&out, " %llu",
 					   (unsigned long long)q);
+		if (with_modseq && count > 0)
+			str_printf(&out, " (MODSEQ %llu)",
+				   (unsigned long long)ms_all);
 		imapd_printf(s, "%s\r\n", str_c(&out));
 	} else if (search->ret != IMAP_SEARCH_RETURN_SAVE) {
 		unsigned ret = search->ret & ~IMAP_SEARCH_RETURN_SAVE;
@@ -442,6 +469,19 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 			str_append(&out, " ALL ");
 			imap_seqset_format(&found, &out);
 		}
+		/* The highest modseq of what is returned: of every match
+		 * for ALL and COUNT, else of the MIN and MAX ones. */
+		if (ret & (IMAP_SEARCH_RETURN_ALL | IMAP_SEARCH_RETURN_COUNT))
+			ms = ms_all;
+		else
+			ms = (ret & IMAP_SEARCH_RETURN_MIN) ? ms_min : 0;
+		if ((ret & IMAP_SEARCH_RETURN_MAX) && ms_max > ms &&
+		    !(ret & (IMAP_SEARCH_RETURN_ALL |
+			     IMAP_SEARCH_RETURN_COUNT)))
+			ms = ms_max;
+		if (with_modseq && count > 0)
+			str_printf(&out, " MODSEQ %llu",
+				   (unsigned long long)ms);
 		if (ret & IMAP_SEARCH_RETURN_PARTIAL) {
 			str_printf(&out, " PARTIAL (%u:%u ",
 				   search->partial_lo, search->partial_hi);
