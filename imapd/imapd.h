@@ -10,6 +10,7 @@
 #include "imap_parse.h"
 #include "imap_seqset.h"
 #include "store.h"
+#include "store_quota.h"
 #include "str.h"
 
 /*
@@ -63,6 +64,10 @@ struct imapd {
 	struct imap_seqset saved;	/* SEARCHRES "$" */
 	struct imapd_context *contexts;	/* live RETURN (UPDATE) searches */
 	size_t ncontexts;
+
+	/* Quota limits from the login (quota_conf), else maildirsize's. */
+	struct store_quota quota;
+	bool quota_conf;
 
 	/* CONDSTORE/QRESYNC (RFC 7162, imapd_condstore.c). */
 	bool condstore, qresync;	/* enabled */
@@ -157,6 +162,11 @@ bool imapd_status_send(struct imapd *s, const char *name,
 void imapd_cmd_list_ext(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_create(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_delete(struct imapd *s, const struct imap_cmd *cmd);
+/* Move every message of src into the folder in dst_dir (created if
+ * missing) with flags, keywords and internal dates: copy, then one
+ * expunge (RENAME INBOX). False with a reason. */
+bool imapd_move_all(struct store_folder *src, const char *dst_dir,
+		    struct str *error_r);
 void imapd_cmd_rename(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_subscribe(struct imapd *s, const struct imap_cmd *cmd,
 			 bool subscribe);
@@ -219,6 +229,24 @@ void imapd_cmd_cancelupdate(struct imapd *s, const struct imap_cmd *cmd);
 
 /* imapd_thread.c: THREAD and UID THREAD (RFC 5256). */
 void imapd_cmd_thread(struct imapd *s, const struct imap_cmd *cmd);
+
+/* imapd_quota.c: RFC 9208 */
+/* The limits handed over at login (a quota rule, "none" for none); NULL:
+ * take them from the Maildir's maildirsize. */
+void imapd_quota_init(struct imapd *s, const char *rule);
+/* May bytes and messages more be stored? */
+bool imapd_quota_fits(struct imapd *s, uint64_t bytes, uint64_t messages);
+/* Before the continuation of an APPEND literal: if its announced size
+ * does not fit, answer NO [OVERQUOTA] now and have the parser skip the
+ * command (the client sends no data). True if refused. */
+bool imapd_quota_literal_refused(struct imapd *s);
+/* The tagged NO [OVERQUOTA]. */
+void imapd_quota_refuse(struct imapd *s, const char *tag);
+/* Octets in RFC 9208's units of 1024 octets, rounded up. */
+uint64_t imapd_quota_kb(uint64_t bytes);
+void imapd_cmd_getquota(struct imapd *s, const struct imap_cmd *cmd);
+void imapd_cmd_getquotaroot(struct imapd *s, const struct imap_cmd *cmd);
+void imapd_cmd_setquota(struct imapd *s, const struct imap_cmd *cmd);
 
 /* imapd_condstore.c */
 /* A modseq as the client sees it: never 0 (RFC 7162 mod-sequence-value

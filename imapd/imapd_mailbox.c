@@ -290,6 +290,16 @@ bool imapd_select(struct imapd *s, const char *tag, const char *name,
 	s->view_modseq = s->folder->highestmodseq;
 	imapd_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
 		     (unsigned long long)imapd_modseq(s->view_modseq));
+	if (s->rev2) {
+		/* RFC 9051 6.3.2: a LIST response with the name, required. */
+		const char *special = imapd_special_attr(s->mailbox);
+
+		str_clear(&flags);
+		str_printf(&flags, "* LIST (%s) \".\" ",
+			   special != NULL ? special : "");
+		imapd_name_out(s, s->mailbox, &flags);
+		imapd_printf(s, "%s\r\n", str_c(&flags));
+	}
 	if (params != NULL && (params->condstore || params->qresync))
 		s->condstore = true;
 	if (params != NULL && params->qresync)

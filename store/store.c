@@ -30,6 +30,7 @@
 #include "msg.h"
 #include "safe_file.h"
 #include "store_int.h"
+#include "store_quota.h"
 #include "uidlist.h"
 
 static const struct {
@@ -487,6 +488,7 @@ int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
 	struct store_batch b;
 	bool clean;
 	int lock, removed = 0;
+	int64_t bytes = 0, unlinked = 0;
 
 	lock = store_change_begin(f, &clean, error_r);
 	if (lock < 0)
@@ -498,7 +500,12 @@ int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
 		if (m == NULL)
 			continue;
 		store_msg_path(f, m, &path);
-		if (unlink(str_c(&path)) != 0 && errno != ENOENT) {
+		/* A file gone already is uncounted by whoever removed
+		 * it (a Maildir++ tool does, else a recalculation). */
+		if (unlink(str_c(&path)) == 0) {
+			bytes += (int64_t)m->size;
+			unlinked++;
+		} else if (errno != ENOENT) {
 			str_printf(error_r, "unlink %s: %s", str_c(&path),
 				   strerror(errno));
 			break;
@@ -507,6 +514,8 @@ int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
 		store_batch_add(&b, &rec);
 		removed++;
 	}
+	/* The files are gone: uncount them whatever the index says. */
+	store_quota_note(f->dir, -bytes, -unlinked);
 	/* The records of what is already unlinked go in even after an
 	 * error: the files are gone either way. */
 	if (!store_change_end(f, lock, clean && error_r->len == 0, &b,
@@ -631,7 +640,8 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	if (status != MAILDIR_OK)
 		goto out;
 	/* The message is in the Maildir now: whatever happens to its index
-	 * record, it is delivered (a scan indexes it). */
+	 * record, it is delivered (a scan indexes it), and counted. */
+	store_quota_note(dir, (int64_t)t.size, 1);
 	store_batch_init(&b, &f);
 	slash = strrchr(str_c(&t.dst), '/');
 	str_set(&rec.name, slash + 1);
