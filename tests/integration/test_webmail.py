@@ -375,7 +375,15 @@ class WebmailTest(harness.TestCase):
 
         # Flag the message and move it into the new folder.
         uid = self.uid_of("Quarterly figures")
-        self.list_command(uid, "mark", "flagged")
+        for attempt in range(3):     # see list_remove
+            self.list_command(uid, "mark", "flagged")
+            try:
+                b.wait(lambda: b.script(
+                    "var r = rcmail.message_list.rows[arguments[0]];"
+                    "return r && r.flagged;", uid), timeout=10)
+                break
+            except TimeoutError:
+                continue
         self.list_remove(uid, "move", "Projects")
         self.wait_listed("Projects", "Quarterly figures")
         self.shot("moved")
