@@ -8,6 +8,7 @@
 
 #include "imap_parse.h"
 #include "imap_seqset.h"
+#include "imap_zlib.h"
 #include "store.h"
 #include "str.h"
 
@@ -22,6 +23,7 @@
 /* Sizes and limits. */
 #define IMAPD_APPEND_MAX	(64 * 1024 * 1024)	/* APPENDLIMIT */
 #define IMAPD_OUT_FLUSH		65536
+#define IMAPD_INFLATE_MAX	16384	/* COMPRESS input per inflate */
 #define IMAPD_IDLE_MAX		(30 * 60)	/* RFC 3501: 30 min */
 #define IMAPD_TIMEOUT		(30 * 60)	/* between commands */
 
@@ -47,6 +49,11 @@ struct imapd {
 	const char *user;
 	char *root;		/* the user's Maildir (INBOX) */
 	bool logout, rev2, utf8;
+	bool utf8_accept;	/* ENABLE UTF8=ACCEPT (RFC 6855) */
+	/* COMPRESS=DEFLATE (RFC 4978): started after the OK is sent. */
+	struct imap_zlib *zlib;
+	bool zlib_start;
+	struct str zbuf;	/* compressed output being written */
 	uint64_t in_bytes, out_bytes;
 	unsigned deleted, expunged;	/* for the logout line */
 
@@ -79,6 +86,10 @@ void imapd_printf(struct imapd *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void imapd_append(struct imapd *s, const char *data, size_t len);
 bool imapd_flush(struct imapd *s);
+/* COMPRESS: flush what is buffered (the OK) uncompressed, then compress
+ * both directions from here on (imapd_serve calls it after the command
+ * that set zlib_start). */
+void imapd_compress_start(struct imapd *s);
 /* Read one line (IDLE's DONE) with a timeout in seconds, polling the
  * given extra fd too: 1 a line in line_r, 0 extra fd readable, -1 EOF
  * or error or timeout. */

@@ -21,7 +21,8 @@
 
 #define CAPS_COMMON "IMAP4rev1 IMAP4rev2 LITERAL+ ENABLE IDLE UIDPLUS MOVE UNSELECT " \
 	"NAMESPACE ID CHILDREN SPECIAL-USE SEARCHRES ESEARCH BINARY " \
-	"MULTIAPPEND STATUS=SIZE LIST-EXTENDED LIST-STATUS"
+	"MULTIAPPEND STATUS=SIZE LIST-EXTENDED LIST-STATUS COMPRESS=DEFLATE " \
+	"UTF8=ACCEPT OBJECTID PREVIEW SAVEDATE"
 
 void imapd_capability(struct imapd *s, struct str *out)
 {
@@ -92,6 +93,33 @@ static void cmd_enable(struct imapd *s, const struct imap_cmd *cmd)
 		imapd_printf(s, "* ENABLED\r\n");
 	imapd_tagged(s, cmd->tag, "OK Enabled.");
 	str_release(&enabled);
+}
+
+/* COMPRESS DEFLATE (RFC 4978): the OK goes out uncompressed, everything
+ * after it compressed both ways (imapd_compress_start, run by the
+ * session loop once the tagged reply is written). TLS compression is
+ * never on (OpenSSL 3 has it off), so only a second COMPRESS is
+ * refused with COMPRESSIONACTIVE. */
+static void cmd_compress(struct imapd *s, const struct imap_cmd *cmd)
+{
+	const char *mech;
+
+	if (cmd->nargs != 1 || !imap_arg_get_atom(&cmd->args[0], &mech)) {
+		imapd_tagged(s, cmd->tag, "BAD Invalid COMPRESS arguments.");
+		return;
+	}
+	if (s->zlib != NULL) {
+		imapd_tagged(s, cmd->tag, "NO [COMPRESSIONACTIVE] DEFLATE "
+			     "active via COMPRESS.");
+		return;
+	}
+	if (strcasecmp(mech, "DEFLATE") != 0) {
+		imapd_tagged(s, cmd->tag, "BAD Unknown compression "
+			     "mechanism.");
+		return;
+	}
+	imapd_tagged(s, cmd->tag, "OK Begin compression.");
+	s->zlib_start = true;
 }
 
 /* ID (RFC 2971): what the client says is logged by nobody yet; the
@@ -221,6 +249,7 @@ static const struct imapd_cmd_def {
 	{ "ENABLE", cmd_enable, ST_AUTH },
 	{ "ID", cmd_id, ST_ANY },
 	{ "NAMESPACE", cmd_namespace, ST_ANY },
+	{ "COMPRESS", cmd_compress, ST_ANY },
 	{ "LOGIN", cmd_already, ST_ANY },
 	{ "AUTHENTICATE", cmd_already, ST_ANY },
 	{ "STARTTLS", cmd_already, ST_ANY },
