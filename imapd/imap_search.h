@@ -42,6 +42,12 @@ enum imap_search_type {
 	IMAP_SEARCH_HEADER,	/* field (any case), value (may be "") */
 	IMAP_SEARCH_BODY,	/* value */
 	IMAP_SEARCH_TEXT,	/* value */
+	IMAP_SEARCH_EMAILID,	/* value: an objectid (RFC 8474) */
+	IMAP_SEARCH_THREADID,	/* value */
+	IMAP_SEARCH_SAVEDBEFORE,	/* date: save date (RFC 8514) */
+	IMAP_SEARCH_SAVEDON,
+	IMAP_SEARCH_SAVEDSINCE,
+	IMAP_SEARCH_SAVEDATESUPPORTED,
 };
 
 struct imap_search_key {

@@ -10,6 +10,7 @@
 #include "imap_seqset.h"
 #include "imap_zlib.h"
 #include "store.h"
+#include "store_objectid.h"
 #include "str.h"
 
 /*
@@ -66,6 +67,7 @@ struct imapd {
 	bool exists_changed;
 	unsigned announced_keywords;	/* in the last FLAGS response */
 	struct imap_seqset saved;	/* SEARCHRES "$" */
+	struct store_emailids *emailids;	/* its EMAILID records */
 };
 
 /* What a command may be answered with now: may untagged EXPUNGE
@@ -169,6 +171,14 @@ void imapd_special_use_create(struct imapd *s);
 
 /* imapd_fetch.c */
 void imapd_cmd_fetch(struct imapd *s, const struct imap_cmd *cmd);
+/* The PREVIEW (RFC 8970) of message m of the selected mailbox into out
+ * (UTF-8, at most 256 characters, possibly empty); mime is its parse if
+ * the caller has one already (else NULL: the file is read here). The
+ * one place a preview is made: a cached one is to be answered here
+ * without reading the file. False if the message is gone. */
+struct mime_message;
+bool imapd_preview(struct imapd *s, const struct store_msg *m,
+		   const struct mime_message *mime, struct str *out);
 /* The message file of uid in the selected folder, read with CRLF line
  * ends into out. False if it is gone. */
 bool imapd_message_crlf(struct imapd *s, uint32_t uid, struct str *out);
@@ -180,6 +190,24 @@ void imapd_split_header(const char *msg, size_t len, size_t *hdr_len_r);
 void imapd_cmd_store(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move);
 void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd);
+
+/* imapd_objectid.c: OBJECTID (RFC 8474) and SAVEDATE (RFC 8514). */
+/* The MAILBOXID of mailbox name (UTF-8), made if it has none. */
+bool imapd_mailbox_id(struct imapd *s, const char *name,
+		      char id_r[STORE_OBJECTID_MAX]);
+/* Reread the selected mailbox's EMAILID records if they changed (once per
+ * command that shows or searches EMAILIDs). */
+void imapd_objectid_refresh(struct imapd *s);
+/* The EMAILID of a message of the selected mailbox. */
+void imapd_email_id(struct imapd *s, const struct store_msg *m,
+		    char id_r[STORE_OBJECTID_MAX]);
+/* After COPY or MOVE of src (selected mailbox) to dst_uid in dst: give
+ * the copy src's EMAILID. */
+bool imapd_email_id_copy(struct imapd *s, const struct store_msg *src,
+			 struct store_folder *dst, uint32_t dst_uid,
+			 struct str *error_r);
+/* The save date of a message of the selected mailbox, -1 if unknown. */
+int64_t imapd_savedate(struct imapd *s, const struct store_msg *m);
 
 /* imapd_search.c */
 void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd);

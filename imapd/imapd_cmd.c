@@ -66,7 +66,9 @@ static void cmd_logout(struct imapd *s, const struct imap_cmd *cmd)
 
 /* ENABLE (RFC 5161): IMAP4rev2 (RFC 9051) switches the session to its
  * rules (UTF-8 mailbox names, no \Recent, ESEARCH answers to SEARCH);
- * unknown capabilities are ignored, as RFC 5161 asks. */
+ * UTF8=ACCEPT (RFC 6855) to UTF-8 in quoted strings and mailbox names
+ * both ways, APPEND's UTF8 data item, and no SEARCH CHARSET; unknown
+ * capabilities are ignored, as RFC 5161 asks. */
 static void cmd_enable(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct str enabled = STR_INIT;
@@ -85,6 +87,10 @@ static void cmd_enable(struct imapd *s, const struct imap_cmd *cmd)
 		if (strcasecmp(name, "IMAP4rev2") == 0 && !s->rev2) {
 			s->rev2 = s->utf8 = true;
 			str_append(&enabled, " IMAP4rev2");
+		} else if (strcasecmp(name, "UTF8=ACCEPT") == 0 &&
+			   !s->utf8_accept) {
+			s->utf8_accept = s->utf8 = true;
+			str_append(&enabled, " UTF8=ACCEPT");
 		}
 	}
 	if (enabled.len > 0)

@@ -208,6 +208,7 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 		goto out;
 	}
 	moved = mem_array(s->nview + 1, sizeof(*moved));
+	imapd_objectid_refresh(s);
 	for (size_t i = 0; i < s->nview && !failed; i++) {
 		struct imapd_view *v = &s->view[i];
 		const struct store_msg *m;
@@ -230,6 +231,12 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 		if (!failed && m->keywords != 0 &&
 		    !imapd_copy_keywords(s, dst, uid, m->flags, m->keywords,
 					 &error))
+			failed = true;
+		/* The copy keeps the message's EMAILID (RFC 8474: MUST
+		 * for MOVE, SHOULD for COPY). XXX: another session may
+		 * see the copy's own id in the moment between the
+		 * delivery and this record. */
+		if (!failed && !imapd_email_id_copy(s, m, dst, uid, &error))
 			failed = true;
 		if (failed)
 			break;
@@ -324,6 +331,7 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 		int tz;
 		uint32_t uid = 0;
 		struct imapd_append_src src;
+		const struct imap_arg *lit, *next;
 
 		if (imap_arg_get_list(args, &list, &nlist)) {
 			if (!imap_flags_parse(list, &iflags, &kws, &nkw,
@@ -343,16 +351,40 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 			}
 			args++;
 		}
-		if (args->type != IMAP_ARG_LITERAL &&
-		    args->type != IMAP_ARG_LITERAL8) {
+		lit = args;
+		next = args + 1;
+		/* RFC 6855 4: UTF8 (~{n}...) after ENABLE UTF8=ACCEPT, a
+		 * message that may carry UTF-8 headers. */
+		if (imap_arg_atom_equals(args, "UTF8")) {
+			const struct imap_arg *l;
+			unsigned nl;
+
+			if (!s->utf8_accept) {
+				free(kws);
+				imapd_tagged(s, cmd->tag, "BAD UTF8 needs "
+					     "ENABLE UTF8=ACCEPT.");
+				goto out;
+			}
+			if (!imap_arg_get_list(args + 1, &l, &nl) ||
+			    nl != 1 || l->type != IMAP_ARG_LITERAL8) {
+				free(kws);
+				imapd_tagged(s, cmd->tag, "BAD UTF8 takes a "
+					     "literal8 in parentheses.");
+				goto out;
+			}
+			lit = l;
+			next = args + 2;
+		}
+		if (lit->type != IMAP_ARG_LITERAL &&
+		    lit->type != IMAP_ARG_LITERAL8) {
 			free(kws);
 			imapd_tagged(s, cmd->tag, "BAD Missing message "
 				     "literal.");
 			goto out;
 		}
-		src.data = args->str;
-		src.len = args->len;
-		args++;
+		src.data = lit->str;
+		src.len = lit->len;
+		args = next;
 		if (src.len == 0) {
 			free(kws);
 			imapd_tagged(s, cmd->tag, "NO Can't save a zero byte "
