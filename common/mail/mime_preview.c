@@ -191,6 +191,7 @@ static void mime_preview_html(const char *s, size_t len, struct str *out)
 				gt = c >= end ? NULL :
 				     memchr(c, '>', (size_t)(end - c));
 				s = gt == NULL ? end : gt + 1;
+				str_append_c(out, ' ');
 				dropped = true;
 				break;
 			}
