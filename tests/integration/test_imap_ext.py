@@ -198,6 +198,19 @@ class ImapExtTest(unittest.TestCase):
             self.ok(m.noop())
         typ, data = m.uid("SEARCH", "BODY", "\"line 024999\"")
         self.assertEqual(data[0].split(), [str(uid).encode()])
+        # IDLE: a delivery by another session is pushed through the
+        # deflate stream (flushed at once), and DONE is read from it.
+        m.send(b"t1 IDLE\r\n")
+        self.assertTrue(m.readline().startswith(b"+"))
+        other = self.login()
+        self.append(other, box, message("pushed", "x\r\n"))
+        self.assertEqual(m.readline(), b"* 2 EXISTS\r\n")
+        m.send(b"DONE\r\n")
+        line = m.readline()
+        while line.startswith(b"*"):
+            line = m.readline()
+        self.assertTrue(line.startswith(b"t1 OK"), line)
+        self.ok(m.noop())
 
     def test_compress_plaintext(self):
         self.compress_session(tls=False)
