@@ -128,6 +128,12 @@ class ImapExtTest(unittest.TestCase):
         cls.inst = inst
         cls.maildir = os.path.join(inst.mail_dir, "demo.test", "bob")
 
+    def tearDown(self):
+        # In a sanitizer build, a report from any process is a failure.
+        err = self.inst.master_stderr()
+        for bad in ("Sanitizer", "runtime error:"):
+            self.assertNotIn(bad, err, self.inst.log_tail())
+
     def login(self, cls=imaplib.IMAP4, tls=False):
         if tls:
             m = cls("127.0.0.1", self.p993, ssl_context=tls_context(),
