@@ -7,10 +7,17 @@
  * other thing it waits for is the mailbox during IDLE (imapd_read_line
  * polls an inotify descriptor beside the client).
  *
+ * After COMPRESS DEFLATE (RFC 4978) both directions go through
+ * imap_zlib: each flush is deflated and sync-flushed, and input is
+ * inflated a bounded step at a time, only when the parser needs more,
+ * so compressed input never grows s->in beyond what uncompressed input
+ * could.
+ *
  * SECURITY: runs as the mailbox owner; everything from the client goes
  * through the parser's limits (line, literal and APPEND sizes, nesting,
  * argument count). A client that stops reading is cut off when a write
- * blocks for longer than the idle timeout.
+ * blocks for longer than the idle timeout. A corrupt deflate stream ends
+ * the session.
  */
 #include "config.h"
 
@@ -153,8 +160,10 @@ void imapd_compress_start(struct imapd *s)
 	}
 }
 
-/* Read what the client sent into s->in; false on EOF, error or
- * timeout (after timeout seconds). */
+/* Read what the client sent into s->in (after COMPRESS: inflate what
+ * is pending first, else read and inflate at most IMAPD_INFLATE_MAX);
+ * false on EOF, error, a corrupt stream or timeout (after timeout
+ * seconds). */
 static bool imapd_fill(struct imapd *s, int timeout)
 {
 	struct pollfd p = { .fd = s->in_fd, .events = POLLIN };
@@ -174,17 +183,26 @@ static bool imapd_fill(struct imapd *s, int timeout)
 		}
 		return false;
 	}
-	do {
-		n = read(s->in_fd, buf, sizeof(buf));
-	} while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return false;
-	s->in_bytes += (uint64_t)n;
 	if (s->zlib != NULL) {
+		do {
+			n = read(s->in_fd, buf, sizeof(buf));
+		} while (n < 0 && errno == EINTR);
+		if (n <= 0)
+			return false;
+		s->in_bytes += (uint64_t)n;
 		imap_zlib_input(s->zlib, buf, (size_t)n);
 		return imapd_inflate(s);
 	}
-	str_append_n(&s->in, buf, (size_t)n);
+	str_reserve(&s->in, sizeof(buf));
+	do {
+		n = read(s->in_fd, s->in.data + s->in.len,
+			 s->in.cap - s->in.len - 1);
+	} while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return false;
+	s->in.len += (size_t)n;
+	s->in.data[s->in.len] = '\0';
+	s->in_bytes += (uint64_t)n;
 	return true;
 }
 
