@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "imap_condstore.h"
 #include "imap_parse.h"
 #include "imap_seqset.h"
 #include "imap_zlib.h"
@@ -35,7 +36,7 @@ struct imapd_view {
 	uint32_t uid;
 	uint32_t flags;		/* STORE_F_*, as last reported */
 	uint64_t keywords;
-	uint64_t modseq;
+	uint64_t modseq;	/* as last reported (with CONDSTORE) */
 	bool recent;
 	bool expunged;		/* gone from the store, not yet reported */
 	bool flags_changed;	/* to report as FETCH FLAGS */
@@ -68,6 +69,11 @@ struct imapd {
 	unsigned announced_keywords;	/* in the last FLAGS response */
 	struct imap_seqset saved;	/* SEARCHRES "$" */
 	struct store_emailids *emailids;	/* its EMAILID records */
+
+	/* CONDSTORE/QRESYNC (RFC 7162, imapd_condstore.c). */
+	bool condstore, qresync;	/* enabled */
+	uint64_t view_modseq;	/* HIGHESTMODSEQ the client may cache */
+	bool tag_modseq;	/* the tagged OK carries [HIGHESTMODSEQ] */
 };
 
 /* What a command may be answered with now: may untagged EXPUNGE
@@ -108,7 +114,7 @@ void imapd_tagged(struct imapd *s, const char *tag, const char *fmt, ...)
 
 /* imapd_mailbox.c */
 bool imapd_select(struct imapd *s, const char *tag, const char *name,
-		  bool readonly);
+		  bool readonly, const struct imap_select_params *params);
 void imapd_close_mailbox(struct imapd *s, bool expunge);
 /* Bring the view up to date and send the untagged responses allowed in
  * mode. */
@@ -211,5 +217,29 @@ int64_t imapd_savedate(struct imapd *s, const struct store_msg *m);
 
 /* imapd_search.c */
 void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd);
+
+/* imapd_condstore.c */
+/* A modseq as the client sees it: never 0 (RFC 7162 mod-sequence-value
+ * is positive; an empty new folder has none yet). */
+static inline uint64_t imapd_modseq(uint64_t modseq)
+{
+	return modseq == 0 ? 1 : modseq;
+}
+/* A CONDSTORE-enabling command ran (RFC 7162 3.1): the first one in a
+ * selected mailbox sends the HIGHESTMODSEQ. */
+void imapd_condstore_enable(struct imapd *s);
+/* "* n FETCH ([UID u ]FLAGS (...)[ MODSEQ (m)])" for view index i. */
+void imapd_fetch_modseq_flags(struct imapd *s, size_t i);
+/* "* VANISHED (EARLIER) ..." for the UIDs of uids (normalised)
+ * expunged after modseq; seqs and match_uids: QRESYNC's sequence match
+ * data, or NULL. Nothing if there are none. */
+void imapd_vanished_earlier(struct imapd *s, const struct imap_seqset *uids,
+			    uint64_t modseq, const struct imap_seqset *seqs,
+			    const struct imap_seqset *match_uids);
+/* SELECT/EXAMINE (QRESYNC ...): VANISHED (EARLIER) and the FETCHes of
+ * what changed since the client's modseq (nothing if its UIDVALIDITY
+ * is not the folder's). */
+void imapd_qresync_select(struct imapd *s,
+			  const struct imap_select_params *p);
 
 #endif

@@ -21,8 +21,8 @@
 
 #define CAPS_COMMON "IMAP4rev1 IMAP4rev2 LITERAL+ ENABLE IDLE UIDPLUS MOVE UNSELECT " \
 	"NAMESPACE ID CHILDREN SPECIAL-USE SEARCHRES ESEARCH BINARY " \
-	"MULTIAPPEND STATUS=SIZE LIST-EXTENDED LIST-STATUS COMPRESS=DEFLATE " \
-	"UTF8=ACCEPT OBJECTID PREVIEW SAVEDATE"
+	"MULTIAPPEND STATUS=SIZE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC " \
+	"COMPRESS=DEFLATE UTF8=ACCEPT OBJECTID PREVIEW SAVEDATE"
 
 void imapd_capability(struct imapd *s, struct str *out)
 {
@@ -40,6 +40,22 @@ void imapd_tagged(struct imapd *s, const char *tag, const char *fmt, ...)
 	str_vprintf(&s->tagged, fmt, ap);
 	va_end(ap);
 	str_append(&s->tagged, "\r\n");
+}
+
+/* "tag OK text" becomes "tag OK [HIGHESTMODSEQ n] text". */
+static void imapd_tagged_modseq(struct imapd *s, const char *tag)
+{
+	struct str text = STR_INIT;
+	size_t skip = strlen(tag) + 4;
+
+	if (s->tagged.len < skip ||
+	    strncmp(s->tagged.data + skip - 3, "OK ", 3) != 0)
+		return;
+	str_printf(&text, "%s OK [HIGHESTMODSEQ %llu] ", tag,
+		   (unsigned long long)imapd_modseq(s->view_modseq));
+	str_append_n(&text, s->tagged.data + skip, s->tagged.len - skip);
+	str_set(&s->tagged, str_c(&text));
+	str_release(&text);
 }
 
 static void cmd_capability(struct imapd *s, const struct imap_cmd *cmd)
@@ -67,12 +83,16 @@ static void cmd_logout(struct imapd *s, const struct imap_cmd *cmd)
 /* ENABLE (RFC 5161): IMAP4rev2 (RFC 9051) switches the session to its
  * rules (UTF-8 mailbox names, no \Recent, ESEARCH answers to SEARCH);
  * UTF8=ACCEPT (RFC 6855) to UTF-8 in quoted strings and mailbox names
- * both ways, APPEND's UTF8 data item, and no SEARCH CHARSET; unknown
+ * both ways, APPEND's UTF8 data item, and no SEARCH CHARSET;
+ * CONDSTORE and QRESYNC (RFC 7162; QRESYNC implies CONDSTORE) turn on
+ * MODSEQ in FETCH responses and VANISHED instead of EXPUNGE; unknown
  * capabilities are ignored, as RFC 5161 asks. */
 static void cmd_enable(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct str enabled = STR_INIT;
 	const char *name;
+	/* "ENABLE QRESYNC CONDSTORE" names both, as if in the other order. */
+	bool condstore_before = s->condstore, condstore_named = false;
 
 	if (cmd->nargs == 0) {
 		imapd_tagged(s, cmd->tag, "BAD Missing capability.");
@@ -91,6 +111,15 @@ static void cmd_enable(struct imapd *s, const struct imap_cmd *cmd)
 			   !s->utf8_accept) {
 			s->utf8_accept = s->utf8 = true;
 			str_append(&enabled, " UTF8=ACCEPT");
+		} else if (strcasecmp(name, "CONDSTORE") == 0 &&
+			   !condstore_before && !condstore_named) {
+			imapd_condstore_enable(s);
+			str_append(&enabled, " CONDSTORE");
+			condstore_named = true;
+		} else if (strcasecmp(name, "QRESYNC") == 0 && !s->qresync) {
+			imapd_condstore_enable(s);
+			s->qresync = true;
+			str_append(&enabled, " QRESYNC");
 		}
 	}
 	if (enabled.len > 0)
@@ -153,18 +182,29 @@ static void cmd_namespace(struct imapd *s, const struct imap_cmd *cmd)
 
 static void cmd_select(struct imapd *s, const struct imap_cmd *cmd)
 {
-	const char *name;
+	struct imap_select_params params = IMAP_SELECT_PARAMS_INIT;
+	const char *name, *error;
 
 	if (cmd->nargs < 1 || !imap_arg_get_astring(&cmd->args[0], &name)) {
 		imapd_tagged(s, cmd->tag, "BAD Missing mailbox name.");
 		return;
 	}
-	if (cmd->nargs > 1) {
-		imapd_tagged(s, cmd->tag, "BAD Unknown SELECT parameters.");
-		return;
+	if (cmd->nargs > 2 ||
+	    (cmd->nargs == 2 &&
+	     !imap_select_params_parse(&cmd->args[1], &params, &error))) {
+		imapd_tagged(s, cmd->tag, "BAD %s", cmd->nargs > 2 ?
+			     "Invalid SELECT parameters." : error);
+		goto out;
+	}
+	/* RFC 7162 3.2.5: QRESYNC must have been enabled first. */
+	if (params.qresync && !s->qresync) {
+		imapd_tagged(s, cmd->tag, "BAD QRESYNC not enabled.");
+		goto out;
 	}
 	(void)imapd_select(s, cmd->tag, name,
-			   strcmp(cmd->name, "EXAMINE") == 0);
+			   strcmp(cmd->name, "EXAMINE") == 0, &params);
+out:
+	imap_select_params_release(&params);
 }
 
 static void cmd_close(struct imapd *s, const struct imap_cmd *cmd)
@@ -172,7 +212,8 @@ static void cmd_close(struct imapd *s, const struct imap_cmd *cmd)
 	bool close = strcmp(cmd->name, "CLOSE") == 0;
 
 	imapd_close_mailbox(s, close && !s->readonly);
-	/* RFC 7162's CLOSED only matters with QRESYNC; none here. */
+	/* No CLOSED here: RFC 7162 sends it only when a SELECT or EXAMINE
+	 * replaces the mailbox (imapd_select). */
 	imapd_tagged(s, cmd->tag, "OK %s completed.",
 		     close ? "Close" : "Unselect");
 }
@@ -196,10 +237,14 @@ static void cmd_expunge(struct imapd *s, const struct imap_cmd *cmd)
 			return;
 		}
 	}
-	if (!imapd_expunge(s, cmd->uid ? &uids : NULL))
+	if (!imapd_expunge(s, cmd->uid ? &uids : NULL)) {
 		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Expunge failed.");
-	else
+	} else {
 		imapd_tagged(s, cmd->tag, "OK Expunge completed.");
+		/* RFC 7162 3.2.9 / 3.1.10: the modseq after the expunges,
+		 * given once they are reported. */
+		s->tag_modseq = s->condstore;
+	}
 	imap_seqset_release(&uids);
 }
 
@@ -303,6 +348,9 @@ void imapd_command(struct imapd *s, const struct imap_cmd *cmd)
 	 * view the client knew, before its tagged reply. */
 	if (s->folder != NULL && !s->logout)
 		imapd_sync(s, mode);
+	if (s->tag_modseq && s->folder != NULL)
+		imapd_tagged_modseq(s, cmd->tag);
+	s->tag_modseq = false;
 	imapd_append(s, s->tagged.data == NULL ? "" : s->tagged.data,
 		     s->tagged.len);
 	str_clear(&s->tagged);

@@ -538,7 +538,7 @@ const char *imapd_status_items_check(const struct imap_arg *items,
 	static const char *const known[] = { "MESSAGES", "RECENT",
 					     "UIDNEXT", "UIDVALIDITY",
 					     "UNSEEN", "DELETED", "SIZE",
-					     "MAILBOXID" };
+					     "HIGHESTMODSEQ", "MAILBOXID" };
 	const char *item;
 
 	if (nitems == 0)
@@ -600,6 +600,10 @@ bool imapd_status_send(struct imapd *s, const char *name,
 			for (size_t j = 0; j < f->count; j++)
 				v += (f->msgs[j].flags &
 				      STORE_F_DELETED) != 0;
+		} else if (strcasecmp(item, "HIGHESTMODSEQ") == 0) {
+			/* RFC 7162 3.1.6; CONDSTORE-enabling. */
+			imapd_condstore_enable(s);
+			v = imapd_modseq(f->highestmodseq);
 		} else {	/* SIZE */
 			for (size_t j = 0; j < f->count; j++)
 				v += f->msgs[j].vsize;

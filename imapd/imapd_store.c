@@ -43,22 +43,54 @@ static bool imapd_keyword_mask(struct store_folder *f,
 	return true;
 }
 
+/* The FETCH answer to a STORE of view index i (RFC 7162 3.1.3: with
+ * CONDSTORE, MODSEQ always, and only that under .SILENT). */
+static void imapd_store_fetch(struct imapd *s, const struct imap_cmd *cmd,
+			      const struct imap_store *st, size_t i,
+			      struct str *flags)
+{
+	const struct imapd_view *v = &s->view[i];
+
+	if (st->silent && !s->condstore)
+		return;
+	imapd_printf(s, "* %zu FETCH (", i + 1);
+	if (cmd->uid || s->qresync)
+		imapd_printf(s, "UID %u ", v->uid);
+	if (!st->silent) {
+		str_clear(flags);
+		imapd_format_flags(s, v, flags);
+		imapd_printf(s, "FLAGS %s%s", str_c(flags),
+			     s->condstore ? " " : "");
+	}
+	if (s->condstore)
+		imapd_printf(s, "MODSEQ (%llu)",
+			     (unsigned long long)imapd_modseq(v->modseq));
+	imapd_printf(s, ")\r\n");
+}
+
 void imapd_cmd_store(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct imap_seqset uids = IMAP_SEQSET_INIT;
+	struct imap_seqset modified = IMAP_SEQSET_INIT;
 	struct imap_store st = { 0 };
 	struct str error = STR_INIT, flags = STR_INIT;
 	const char *set, *why = "Invalid arguments.";
+	uint64_t unchangedsince = UINT64_MAX;
 	uint32_t sflags;
 	uint64_t kw = 0;
-	bool failed = false;
+	bool failed = false, mods;
 
+	mods = cmd->nargs >= 2 && cmd->args[1].type == IMAP_ARG_LIST;
 	if (cmd->nargs < 2 || !imap_arg_get_atom(&cmd->args[0], &set) ||
 	    !imapd_uidset(s, set, cmd->uid, &uids, &why) ||
-	    !imap_store_parse(&cmd->args[1], &st, &why)) {
+	    (mods && !imap_store_mods_parse(&cmd->args[1], &unchangedsince,
+					    &why)) ||
+	    !imap_store_parse(&cmd->args[mods ? 2 : 1], &st, &why)) {
 		imapd_tagged(s, cmd->tag, "BAD %s", why);
 		goto out;
 	}
+	if (mods)
+		imapd_condstore_enable(s);
 	if (s->readonly) {
 		imapd_tagged(s, cmd->tag, "NO [READ-ONLY] Mailbox is "
 			     "read-only.");
@@ -83,18 +115,24 @@ void imapd_cmd_store(struct imapd *s, const struct imap_cmd *cmd)
 		str_clear(&error);
 		/* Relative to the flags as they are now, not as this
 		 * session last saw them: two sessions' changes add up. */
-		switch (store_change_flags(s->folder, v->uid, op, sflags, kw,
-					   &error)) {
+		switch (store_change_flags_unchanged(s->folder, v->uid, op,
+						     sflags, kw,
+						     unchangedsince, &error)) {
 		case 1:
 			m = store_lookup(s->folder, v->uid, NULL);
 			if (m == NULL)
 				continue;
 			v->flags = m->flags & STORE_F_ALL;
 			v->keywords = m->keywords;
+			v->modseq = m->modseq;
 			v->flags_changed = false;
 			if (v->flags & STORE_F_DELETED)
 				s->deleted++;
 			break;
+		case 2:		/* UNCHANGEDSINCE failed */
+			imap_seqset_add(&modified, cmd->uid ? v->uid :
+					(uint32_t)i + 1);
+			continue;
 		case 0:
 			continue;	/* expunged meanwhile */
 		default:
@@ -103,23 +141,21 @@ void imapd_cmd_store(struct imapd *s, const struct imap_cmd *cmd)
 			failed = true;
 			continue;
 		}
-		if (st.silent)
-			continue;
-		str_clear(&flags);
-		imapd_format_flags(s, v, &flags);
-		if (cmd->uid)
-			imapd_printf(s, "* %zu FETCH (UID %u FLAGS %s)\r\n",
-				     i + 1, v->uid, str_c(&flags));
-		else
-			imapd_printf(s, "* %zu FETCH (FLAGS %s)\r\n", i + 1,
-				     str_c(&flags));
+		imapd_store_fetch(s, cmd, &st, i, &flags);
 	}
-	if (failed)
+	if (failed) {
 		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Some flags could "
 			     "not be stored.");
-	else
+	} else if (modified.count > 0) {
+		str_clear(&flags);
+		imap_seqset_format(&modified, &flags);
+		imapd_tagged(s, cmd->tag, "OK [MODIFIED %s] Conditional "
+			     "STORE failed.", str_c(&flags));
+	} else {
 		imapd_tagged(s, cmd->tag, "OK Store completed.");
+	}
 out:
+	imap_seqset_release(&modified);
 	imap_seqset_release(&uids);
 	imap_store_release(&st);
 	str_release(&error);

@@ -99,6 +99,7 @@ void store_folder_clear(struct store_folder *f)
 	f->new_mtime_ns = f->cur_mtime_ns = 0;
 	f->log_records = 0;
 	f->log_gen = 0;
+	store_vanished_clear(f);
 }
 
 void store_folder_free(struct store_folder **fp)
@@ -398,6 +399,15 @@ int store_change_flags(struct store_folder *f, uint32_t uid,
 		       enum store_flags_op op, uint32_t flags,
 		       uint64_t keywords, struct str *error_r)
 {
+	return store_change_flags_unchanged(f, uid, op, flags, keywords,
+					    UINT64_MAX, error_r);
+}
+
+int store_change_flags_unchanged(struct store_folder *f, uint32_t uid,
+				 enum store_flags_op op, uint32_t flags,
+				 uint64_t keywords, uint64_t unchangedsince,
+				 struct str *error_r)
+{
 	struct store_rec rec = { .kind = 'F' };
 	struct str name = STR_INIT, from = STR_INIT, to = STR_INIT;
 	struct store_batch b = { STR_INIT, 0, 0 };
@@ -418,6 +428,10 @@ int store_change_flags(struct store_folder *f, uint32_t uid,
 	}
 	if (m == NULL) {
 		ret = 0;
+		goto out;
+	}
+	if (m->modseq > unchangedsince) {
+		ret = 2;	/* changed since the client looked */
 		goto out;
 	}
 	if (op == STORE_FLAGS_ADD) {
