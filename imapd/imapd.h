@@ -69,6 +69,8 @@ struct imapd {
 	unsigned announced_keywords;	/* in the last FLAGS response */
 	struct imap_seqset saved;	/* SEARCHRES "$" */
 	struct store_emailids *emailids;	/* its EMAILID records */
+	uint64_t emailids_cmd;	/* the command that last checked them */
+	uint64_t cmd_seq;	/* commands run so far */
 
 	/* CONDSTORE/QRESYNC (RFC 7162, imapd_condstore.c). */
 	bool condstore, qresync;	/* enabled */
@@ -201,10 +203,8 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd);
 /* The MAILBOXID of mailbox name (UTF-8), made if it has none. */
 bool imapd_mailbox_id(struct imapd *s, const char *name,
 		      char id_r[STORE_OBJECTID_MAX]);
-/* Reread the selected mailbox's EMAILID records if they changed (once per
- * command that shows or searches EMAILIDs). */
-void imapd_objectid_refresh(struct imapd *s);
-/* The EMAILID of a message of the selected mailbox. */
+/* The EMAILID of a message of the selected mailbox (the records are
+ * checked for changes once per command that asks). */
 void imapd_email_id(struct imapd *s, const struct store_msg *m,
 		    char id_r[STORE_OBJECTID_MAX]);
 /* After COPY or MOVE of src (selected mailbox) to dst_uid in dst: give

@@ -336,6 +336,7 @@ void imapd_command(struct imapd *s, const struct imap_cmd *cmd)
 		if (strcmp(imapd_cmds[i].name, cmd->name) == 0)
 			def = &imapd_cmds[i];
 	str_clear(&s->tagged);
+	s->cmd_seq++;
 	if (def == NULL || (cmd->uid && !(def->how & UID_OK)))
 		imapd_tagged(s, cmd->tag, "BAD Unknown command.");
 	else if (s->folder == NULL && !(def->how & ST_AUTH))

@@ -518,7 +518,6 @@ void imapd_cmd_fetch(struct imapd *s, const struct imap_cmd *cmd)
 			imapd_condstore_enable(s);
 	if (mods.vanished)
 		imapd_fetch_vanished(s, set, mods.changedsince);
-	imapd_objectid_refresh(s);
 	for (size_t i = 0; i < s->nview; i++) {
 		int r;
 

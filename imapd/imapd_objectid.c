@@ -35,17 +35,15 @@ bool imapd_mailbox_id(struct imapd *s, const char *name,
 	return ok;
 }
 
-void imapd_objectid_refresh(struct imapd *s)
-{
-	if (s->folder != NULL)
-		store_emailids_refresh(&s->emailids, s->folder->dir);
-}
-
 void imapd_email_id(struct imapd *s, const struct store_msg *m,
 		    char id_r[STORE_OBJECTID_MAX])
 {
-	if (s->emailids == NULL)
-		imapd_objectid_refresh(s);
+	/* Another session may have copied or moved messages in since:
+	 * one stat per command, and none for commands that never ask. */
+	if (s->emailids == NULL || s->emailids_cmd != s->cmd_seq) {
+		store_emailids_refresh(&s->emailids, s->folder->dir);
+		s->emailids_cmd = s->cmd_seq;
+	}
 	store_email_id(s->emailids, m->name, id_r);
 }
 

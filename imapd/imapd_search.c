@@ -390,7 +390,6 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 	with_modseq = imapd_search_modseq(search->root);
 	if (with_modseq)
 		imapd_condstore_enable(s);
-	imapd_objectid_refresh(s);
 	for (size_t i = 0; i < s->nview; i++) {
 		struct imapd_search_msg sm = { s, i, &s->view[i], NULL,
 					       STR_INIT, NULL, false, false };

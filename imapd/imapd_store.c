@@ -244,7 +244,6 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 		goto out;
 	}
 	moved = mem_array(s->nview + 1, sizeof(*moved));
-	imapd_objectid_refresh(s);
 	for (size_t i = 0; i < s->nview && !failed; i++) {
 		struct imapd_view *v = &s->view[i];
 		const struct store_msg *m;

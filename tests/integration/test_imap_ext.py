@@ -376,6 +376,14 @@ class ImapExtTest(unittest.TestCase):
         data = self.ok(m3.fetch("1:*", "(EMAILID)"))
         self.assertEqual(sorted(re.findall(rb"EMAILID \(([^)]+)\)",
                                            b" ".join(data))), sorted(ids))
+        # A move into the mailbox m3 has selected, by another session:
+        # m3's next FETCH sees the moved message's recorded id.
+        self.ok(m.uid("MOVE", str(u1), "Ob"))
+        self.ok(m3.noop())
+        data = self.ok(m3.fetch("1:*", "(EMAILID)"))
+        self.assertEqual(sorted(re.findall(rb"EMAILID \(([^)]+)\)",
+                                           b" ".join(data))),
+                         sorted(ids + [ids[0]]))
         data = self.ok(m3.status("Ob", "(MAILBOXID)"))
         self.assertEqual(self.mailboxid(data[0]),
                          self.mailboxid(self.ok(m.status("Ob",
