@@ -207,11 +207,19 @@ bool imapd_mailbox_id(struct imapd *s, const char *name,
  * checked for changes once per command that asks). */
 void imapd_email_id(struct imapd *s, const struct store_msg *m,
 		    char id_r[STORE_OBJECTID_MAX]);
-/* After COPY or MOVE of src (selected mailbox) to dst_uid in dst: give
- * the copy src's EMAILID. */
-bool imapd_email_id_copy(struct imapd *s, const struct store_msg *src,
-			 struct store_folder *dst, uint32_t dst_uid,
-			 struct str *error_r);
+/* The EMAILIDs a COPY or MOVE gives its copies (the originals'): add
+ * each copy as it is made, then write them all at once (one fdatasync
+ * per command), before a MOVE expunges the originals. */
+struct imapd_copied_ids {
+	uint32_t *uids;		/* in the destination */
+	char (*ids)[STORE_OBJECTID_MAX];
+	size_t n;
+};
+void imapd_copied_id_add(struct imapd *s, struct imapd_copied_ids *c,
+			 const struct store_msg *src, uint32_t dst_uid);
+/* Write the records into dst and release c. */
+bool imapd_copied_ids_write(struct imapd_copied_ids *c,
+			    struct store_folder *dst, struct str *error_r);
 /* The save date of a message of the selected mailbox, -1 if unknown. */
 int64_t imapd_savedate(struct imapd *s, const struct store_msg *m);
 

@@ -13,7 +13,10 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
+
 #include "imapd.h"
+#include "mem.h"
 #include "msg.h"
 #include "store_objectid.h"
 #include "store_savedate.h"
@@ -47,20 +50,38 @@ void imapd_email_id(struct imapd *s, const struct store_msg *m,
 	store_email_id(s->emailids, m->name, id_r);
 }
 
-bool imapd_email_id_copy(struct imapd *s, const struct store_msg *src,
-			 struct store_folder *dst, uint32_t dst_uid,
-			 struct str *error_r)
+void imapd_copied_id_add(struct imapd *s, struct imapd_copied_ids *c,
+			 const struct store_msg *src, uint32_t dst_uid)
 {
-	char id[STORE_OBJECTID_MAX];
-	const struct store_msg *m;
+	c->uids = mem_array_realloc(c->uids, c->n + 1, sizeof(*c->uids));
+	c->ids = mem_array_realloc(c->ids, c->n + 1, sizeof(*c->ids));
+	c->uids[c->n] = dst_uid;
+	imapd_email_id(s, src, c->ids[c->n]);
+	c->n++;
+}
 
-	imapd_email_id(s, src, id);
-	if (!store_folder_refresh(dst, error_r))
-		return false;
-	m = store_lookup(dst, dst_uid, NULL);
-	if (m == NULL)
-		return true;	/* expunged already: nothing to keep */
-	return store_email_id_set(dst->dir, m->name, id, error_r);
+bool imapd_copied_ids_write(struct imapd_copied_ids *c,
+			    struct store_folder *dst, struct str *error_r)
+{
+	struct str records = STR_INIT;
+	bool ok = c->n == 0 || store_folder_refresh(dst, error_r);
+
+	for (size_t i = 0; ok && i < c->n; i++) {
+		const struct store_msg *m = store_lookup(dst, c->uids[i],
+							 NULL);
+
+		/* Expunged already: nothing to keep. */
+		if (m != NULL)
+			(void)store_email_id_record(&records, m->name,
+						    c->ids[i]);
+	}
+	if (ok)
+		ok = store_email_ids_write(dst->dir, &records, error_r);
+	str_release(&records);
+	mem_free(c->uids);
+	mem_free(c->ids);
+	c->n = 0;
+	return ok;
 }
 
 int64_t imapd_savedate(struct imapd *s, const struct store_msg *m)

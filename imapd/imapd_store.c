@@ -208,8 +208,9 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 	struct imap_seqset src_set = IMAP_SEQSET_INIT;
 	struct imap_seqset dst_set = IMAP_SEQSET_INIT;
 	struct str name = STR_INIT, dir = STR_INIT, error = STR_INIT;
-	struct str a = STR_INIT, b = STR_INIT;
+	struct str a = STR_INIT, b = STR_INIT, ignored = STR_INIT;
 	struct store_folder *dst = NULL;
+	struct imapd_copied_ids copied = { NULL, NULL, 0 };
 	uint32_t *moved = NULL, validity = 0;
 	size_t nmoved = 0;
 	const char *set, *raw, *why = "Invalid arguments.";
@@ -267,18 +268,21 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 		    !imapd_copy_keywords(s, dst, uid, m->flags, m->keywords,
 					 &error))
 			failed = true;
-		/* The copy keeps the message's EMAILID (RFC 8474: MUST
-		 * for MOVE, SHOULD for COPY). XXX: another session may
-		 * see the copy's own id in the moment between the
-		 * delivery and this record. */
-		if (!failed && !imapd_email_id_copy(s, m, dst, uid, &error))
-			failed = true;
 		if (failed)
 			break;
+		/* The copy keeps the message's EMAILID (RFC 8474: MUST
+		 * for MOVE, SHOULD for COPY), recorded for the whole set
+		 * below. XXX: until then another session may see the
+		 * copy's own id. */
+		imapd_copied_id_add(s, &copied, m, uid);
 		imap_seqset_add(&src_set, v->uid);
 		imap_seqset_add(&dst_set, uid);
 		moved[nmoved++] = v->uid;
 	}
+	/* The ids of what was copied, even if a later message failed;
+	 * before a MOVE expunges the originals. */
+	if (!imapd_copied_ids_write(&copied, dst, failed ? &ignored : &error))
+		failed = true;
 	if (failed) {
 		msg_warn("%s: copy to %s: %s", s->user, str_c(&name),
 			 str_c(&error));
@@ -308,6 +312,9 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 		imapd_tagged(s, cmd->tag, "OK Copy completed.");
 	}
 out:
+	mem_free(copied.uids);
+	mem_free(copied.ids);
+	str_release(&ignored);
 	store_folder_free(&dst);
 	free(moved);
 	imap_seqset_release(&uids);

@@ -6,9 +6,11 @@
  * temporary file that is then link()ed to correo-mailboxid, so of two
  * sessions asking at once one wins and the other reads the winner's id.
  *
- * The EMAILID records are appended with O_APPEND in single write()s of a
- * short line, which the kernel keeps whole between concurrent writers; a
- * reader ignores a line without its newline. Records of expunged
+ * The EMAILID records are appended with O_APPEND, all of a COPY's in one
+ * write(), which the kernel keeps whole between concurrent writers; a
+ * reader ignores a line without its newline, and the next writer spoils
+ * such a torn line (a '!' and a newline) so that a cut-short id is
+ * never read. Records of expunged
  * messages stay (they are a line each, and names are never reused).
  * XXX: nothing compacts correo-emailids; it grows by one line per copied
  * or moved message.
@@ -279,29 +281,68 @@ void store_email_id(const struct store_emailids *e, const char *name,
 	store_hex(md, 12, id_r + 1);
 }
 
-bool store_email_id_set(const char *dir, const char *name, const char *id,
-			struct str *error_r)
+bool store_email_id_record(struct str *records, const char *name,
+			   const char *id)
 {
-	struct str path = STR_INIT, line = STR_INIT;
+	size_t len = store_base_len(name);
+
+	if (!store_objectid_valid(id) || len == 0 ||
+	    memchr(name, ' ', len) != NULL || memchr(name, '/', len) != NULL)
+		return false;
+	str_append_n(records, name, len);
+	str_printf(records, " %s\n", id);
+	return true;
+}
+
+bool store_email_ids_write(const char *dir, const struct str *records,
+			   struct str *error_r)
+{
+	struct str path = STR_INIT, buf = STR_INIT;
+	struct stat st;
+	char last;
 	bool ok;
 	int fd;
 
-	if (!store_objectid_valid(id)) {
-		str_printf(error_r, "invalid EMAILID %s", id);
-		return false;
-	}
+	if (records->len == 0)
+		return true;
 	str_printf(&path, "%s/" STORE_EMAILIDS_FILE, dir);
-	str_append_n(&line, name, store_base_len(name));
-	str_printf(&line, " %s\n", id);
-	fd = open(str_c(&path), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW |
+	fd = open(str_c(&path), O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW |
 		  O_CLOEXEC, 0600);
-	ok = fd >= 0 && write(fd, line.data, line.len) == (ssize_t)line.len &&
-	     fdatasync(fd) == 0;
+	ok = fd >= 0 && fstat(fd, &st) == 0;
+	/* A torn last line (a crash in a write) is ended first, or the
+	 * first new record would be glued to it and lost; with a '!', so
+	 * that its id, which may be cut short, is never taken. */
+	if (ok && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 &&
+	    last != '\n') {
+		str_append(&buf, "!\n");
+		str_append_n(&buf, records->data, records->len);
+		records = &buf;
+	}
+	/* One write: an O_APPEND write to a local file is not interleaved
+	 * with another writer's. */
+	ok = ok && write(fd, records->data, records->len) ==
+		   (ssize_t)records->len && fdatasync(fd) == 0;
 	if (!ok)
 		str_printf(error_r, "%s: %m", str_c(&path));
 	if (fd >= 0)
 		(void)close(fd);
 	str_release(&path);
+	str_release(&buf);
+	return ok;
+}
+
+bool store_email_id_set(const char *dir, const char *name, const char *id,
+			struct str *error_r)
+{
+	struct str line = STR_INIT;
+	bool ok;
+
+	if (!store_email_id_record(&line, name, id)) {
+		str_printf(error_r, "invalid EMAILID record %s %s", name, id);
+		str_release(&line);
+		return false;
+	}
+	ok = store_email_ids_write(dir, &line, error_r);
 	str_release(&line);
 	return ok;
 }

@@ -50,6 +50,13 @@ void store_email_id(const struct store_emailids *e, const char *name,
  * reason. */
 bool store_email_id_set(const char *dir, const char *name, const char *id,
 			struct str *error_r);
+/* The same for many messages at once (a COPY or MOVE of a set): add
+ * each to records with store_email_id_record (false for an invalid id),
+ * then write them all with one write and one fdatasync. */
+bool store_email_id_record(struct str *records, const char *name,
+			   const char *id);
+bool store_email_ids_write(const char *dir, const struct str *records,
+			   struct str *error_r);
 
 /* True if id has the form of an object id (SEARCH EMAILID's argument). */
 bool store_objectid_valid(const char *id);
