@@ -166,6 +166,15 @@ struct imapd_copy_src {
 	int fd;
 };
 
+/* A save that failed for want of space (the store's 4.2.2: ENOSPC or
+ * EDQUOT) is answered as Dovecot does, OVERQUOTA (RFC 5530). */
+#define IMAPD_NO_SPACE "NO [OVERQUOTA] Not enough disk space."
+
+static bool imapd_disk_full(const char *dsn)
+{
+	return dsn != NULL && strcmp(dsn, "4.2.2") == 0;
+}
+
 static bool imapd_copy_write(int fd, void *ctx)
 {
 	struct imapd_copy_src *src = ctx;
@@ -215,6 +224,7 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 	size_t nmoved = 0;
 	const char *set, *raw, *why = "Invalid arguments.";
 	bool failed = false;
+	bool full = false;
 
 	if (cmd->nargs != 2 || !imap_arg_get_atom(&cmd->args[0], &set) ||
 	    !imap_arg_get_astring(&cmd->args[1], &raw) ||
@@ -261,8 +271,10 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 			continue;	/* expunged meanwhile */
 		if (store_deliver(str_c(&dir), m->flags, m->internaldate,
 				  imapd_copy_write, &src, 0, &uid, &error,
-				  &dsn) != MAILDIR_OK || uid == 0)
+				  &dsn) != MAILDIR_OK || uid == 0) {
 			failed = true;
+			full = imapd_disk_full(dsn);
+		}
 		close(src.fd);
 		if (!failed && m->keywords != 0 &&
 		    !imapd_copy_keywords(s, dst, uid, m->flags, m->keywords,
@@ -286,7 +298,8 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 	if (failed) {
 		msg_warn("%s: copy to %s: %s", s->user, str_c(&name),
 			 str_c(&error));
-		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Copy failed.");
+		imapd_tagged(s, cmd->tag, full ? IMAPD_NO_SPACE :
+			     "NO [SERVERBUG] Copy failed.");
 		goto out;
 	}
 	(void)store_index_uidvalidity(str_c(&dir), &validity);
@@ -439,7 +452,8 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 			free(kws);
 			msg_warn("%s: append to %s: %s", s->user,
 				 str_c(&name), str_c(&error));
-			imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Append "
+			imapd_tagged(s, cmd->tag, imapd_disk_full(dsn) ?
+				     IMAPD_NO_SPACE : "NO [SERVERBUG] Append "
 				     "failed.");
 			goto out;
 		}

@@ -168,21 +168,25 @@ static bool login_spawn_redeem(struct login_spawn_conn *c,
 static void login_spawn_child(int client, int params, uid_t uid, gid_t gid,
 			      const char *name)
 {
+	/* LD_PRELOAD and CORREO_FAULT reach here only when the admin put
+	 * them in import_environment: the fault-injection suite
+	 * (tests/fault) loads its shim into the mail processes that way. */
 	static const char *const keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS",
-					     "LSAN_OPTIONS", "TZ" };
+					     "LSAN_OPTIONS", "TZ",
+					     "LD_PRELOAD", "CORREO_FAULT" };
 	char *argv[] = { (char *)name, (char *)LOGIN_MAIL_ARG, NULL };
-	char *envp[6] = { (char *)"PATH=/usr/bin:/bin", NULL };
+	char *envp[8] = { (char *)"PATH=/usr/bin:/bin", NULL };
 	int logfd = msg_file_fd(), c2, p2, l2 = -1;
 	const char *error;
 	sigset_t none;
 
 	/* A minimal environment: the sanitizers' settings and the time
-	 * zone only. */
+	 * zone (and the fault shim's, above) only. */
 	for (size_t i = 0, n = 1; i < sizeof(keep) / sizeof(keep[0]); i++) {
 		size_t len = strlen(keep[i]);
 
 		for (char **e = environ; *e != NULL; e++)
-			if (n < 5 && strncmp(*e, keep[i], len) == 0 &&
+			if (n < 7 && strncmp(*e, keep[i], len) == 0 &&
 			    (*e)[len] == '=')
 				envp[n++] = *e;
 	}

@@ -48,6 +48,8 @@ const struct cfg_key cfg_keys[] = {
 	  "User for deliveries to commands and files without an owner" },
 	{ "message_size_limit", CFG_SIZE, "10240000",
 	  "Largest message accepted, in bytes, headers included" },
+	{ "queue_minfree", CFG_SIZE, "0",
+	  "Free queue space below which smtpd refuses MAIL (452 4.3.1)" },
 	{ "line_length_limit", CFG_INT, "2048",
 	  "Longest line kept whole; longer lines are split" },
 
