@@ -11,6 +11,7 @@
 #include "imap_seqset.h"
 #include "imap_zlib.h"
 #include "store.h"
+#include "store_quota.h"
 #include "store_objectid.h"
 #include "str.h"
 
@@ -28,6 +29,7 @@
 #define IMAPD_INFLATE_MAX	16384	/* COMPRESS input per inflate */
 #define IMAPD_IDLE_MAX		(30 * 60)	/* RFC 3501: 30 min */
 #define IMAPD_TIMEOUT		(30 * 60)	/* between commands */
+#define IMAPD_CONTEXT_MAX	16	/* live UPDATE searches a session */
 
 /* The session's view of one message of the selected mailbox. Sequence
  * numbers are positions in this view; expunges by other sessions stay in
@@ -68,6 +70,12 @@ struct imapd {
 	bool exists_changed;
 	unsigned announced_keywords;	/* in the last FLAGS response */
 	struct imap_seqset saved;	/* SEARCHRES "$" */
+	struct imapd_context *contexts;	/* live RETURN (UPDATE) searches */
+	size_t ncontexts;
+
+	/* Quota limits from the login (quota_conf), else maildirsize's. */
+	struct store_quota quota;
+	bool quota_conf;
 	struct store_emailids *emailids;	/* its EMAILID records */
 	uint64_t emailids_cmd;	/* the command that last checked them */
 	uint64_t cmd_seq;	/* commands run so far */
@@ -169,6 +177,11 @@ bool imapd_status_send(struct imapd *s, const char *name,
 void imapd_cmd_list_ext(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_create(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_delete(struct imapd *s, const struct imap_cmd *cmd);
+/* Move every message of src into the folder in dst_dir (created if
+ * missing) with flags, keywords and internal dates: copy, then one
+ * expunge (RENAME INBOX). False with a reason. */
+bool imapd_move_all(struct store_folder *src, const char *dst_dir,
+		    struct str *error_r);
 void imapd_cmd_rename(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_subscribe(struct imapd *s, const struct imap_cmd *cmd,
 			 bool subscribe);
@@ -225,6 +238,62 @@ int64_t imapd_savedate(struct imapd *s, const struct store_msg *m);
 
 /* imapd_search.c */
 void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd);
+struct imap_search;
+/* Evaluate search on the view: the indexes of the matching messages (not
+ * expunged), in view order, in *idx_r (mem_free it). */
+size_t imapd_search_run(struct imapd *s, struct imap_search *search,
+			uint32_t **idx_r);
+
+/* imapd_sort.c: SORT and UID SORT (RFC 5256), ESORT (RFC 5267). */
+void imapd_cmd_sort(struct imapd *s, const struct imap_cmd *cmd);
+/* The header values sort and thread keys come from (mask:
+ * IMAP_SORT_H_*), for the message uid of the selected folder; values
+ * are unfolded, owned by h (free with imapd_sort_headers_release). The
+ * one place these reads happen: the index cache will answer here. */
+struct imap_sort_headers;
+void imapd_sort_headers_get(struct imapd *s, uint32_t uid, unsigned mask,
+			    struct imap_sort_headers *h);
+void imapd_sort_headers_release(struct imap_sort_headers *h);
+/* SORT's and THREAD's "charset search-key..." at a: false when the
+ * tagged reply (BAD, NO [BADCHARSET]) has been set. */
+bool imapd_sort_criteria(struct imapd *s, const struct imap_cmd *cmd,
+			 const struct imap_arg *a,
+			 struct imap_search **search_r);
+
+/* imapd_context.c: CONTEXT=SEARCH (RFC 5267): searches with RETURN
+ * (UPDATE) stay live; imapd_sync() calls the two hooks. */
+struct imapd_context;
+/* Make search (copied) live under tag; false (and an untagged NO
+ * [NOUPDATE]) when there are too many or the tag is in use. */
+bool imapd_context_add(struct imapd *s, const char *tag, bool uid,
+		       const struct imap_search *search);
+/* Before the EXPUNGE responses: REMOVEFROM for expunged results. */
+void imapd_context_expunging(struct imapd *s);
+/* After the view is current: ADDTO/REMOVEFROM for what changed. */
+void imapd_context_update(struct imapd *s);
+void imapd_context_free_all(struct imapd *s);
+void imapd_cmd_cancelupdate(struct imapd *s, const struct imap_cmd *cmd);
+
+/* imapd_thread.c: THREAD and UID THREAD (RFC 5256). */
+void imapd_cmd_thread(struct imapd *s, const struct imap_cmd *cmd);
+
+/* imapd_quota.c: RFC 9208 */
+/* The limits handed over at login (a quota rule, "none" for none); NULL:
+ * take them from the Maildir's maildirsize. */
+void imapd_quota_init(struct imapd *s, const char *rule);
+/* May bytes and messages more be stored? */
+bool imapd_quota_fits(struct imapd *s, uint64_t bytes, uint64_t messages);
+/* Before the continuation of an APPEND literal: if its announced size
+ * does not fit, answer NO [OVERQUOTA] now and have the parser skip the
+ * command (the client sends no data). True if refused. */
+bool imapd_quota_literal_refused(struct imapd *s);
+/* The tagged NO [OVERQUOTA]. */
+void imapd_quota_refuse(struct imapd *s, const char *tag);
+/* Octets in RFC 9208's units of 1024 octets, rounded up. */
+uint64_t imapd_quota_kb(uint64_t bytes);
+void imapd_cmd_getquota(struct imapd *s, const struct imap_cmd *cmd);
+void imapd_cmd_getquotaroot(struct imapd *s, const struct imap_cmd *cmd);
+void imapd_cmd_setquota(struct imapd *s, const struct imap_cmd *cmd);
 
 /* imapd_condstore.c */
 /* A modseq as the client sees it: never 0 (RFC 7162 mod-sequence-value

@@ -22,7 +22,9 @@
 #define CAPS_COMMON "IMAP4rev1 IMAP4rev2 LITERAL+ ENABLE IDLE UIDPLUS MOVE UNSELECT " \
 	"NAMESPACE ID CHILDREN SPECIAL-USE SEARCHRES ESEARCH BINARY " \
 	"MULTIAPPEND STATUS=SIZE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC " \
-	"COMPRESS=DEFLATE UTF8=ACCEPT OBJECTID PREVIEW SAVEDATE"
+	"QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE " \
+	"SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN " \
+	"CONTEXT=SEARCH COMPRESS=DEFLATE UTF8=ACCEPT OBJECTID PREVIEW SAVEDATE"
 
 void imapd_capability(struct imapd *s, struct str *out)
 {
@@ -287,6 +289,7 @@ enum {
 	ST_ANY = ST_AUTH | ST_SEL,
 	UID_OK = 0x4,		/* has a UID form */
 	NO_EXPUNGE = 0x8,	/* by sequence number: hold EXPUNGE back */
+	NO_ARGS = 0x10,		/* takes no arguments (but its UID form) */
 };
 
 static const struct imapd_cmd_def {
@@ -294,12 +297,12 @@ static const struct imapd_cmd_def {
 	void (*run)(struct imapd *s, const struct imap_cmd *cmd);
 	unsigned how;
 } imapd_cmds[] = {
-	{ "CAPABILITY", cmd_capability, ST_ANY },
-	{ "NOOP", cmd_noop, ST_ANY },
-	{ "LOGOUT", cmd_logout, ST_ANY },
+	{ "CAPABILITY", cmd_capability, ST_ANY | NO_ARGS },
+	{ "NOOP", cmd_noop, ST_ANY | NO_ARGS },
+	{ "LOGOUT", cmd_logout, ST_ANY | NO_ARGS },
 	{ "ENABLE", cmd_enable, ST_AUTH },
 	{ "ID", cmd_id, ST_ANY },
-	{ "NAMESPACE", cmd_namespace, ST_ANY },
+	{ "NAMESPACE", cmd_namespace, ST_ANY | NO_ARGS },
 	{ "COMPRESS", cmd_compress, ST_ANY },
 	{ "LOGIN", cmd_already, ST_ANY },
 	{ "AUTHENTICATE", cmd_already, ST_ANY },
@@ -315,16 +318,22 @@ static const struct imapd_cmd_def {
 	{ "LSUB", cmd_list, ST_ANY },
 	{ "STATUS", imapd_cmd_status, ST_ANY },
 	{ "APPEND", imapd_cmd_append, ST_ANY },
-	{ "IDLE", cmd_idle, ST_ANY },
-	{ "CHECK", cmd_noop, ST_SEL },
-	{ "CLOSE", cmd_close, ST_SEL },
-	{ "UNSELECT", cmd_close, ST_SEL },
-	{ "EXPUNGE", cmd_expunge, ST_SEL | UID_OK },
+	{ "IDLE", cmd_idle, ST_ANY | NO_ARGS },
+	{ "CHECK", cmd_noop, ST_SEL | NO_ARGS },
+	{ "CLOSE", cmd_close, ST_SEL | NO_ARGS },
+	{ "UNSELECT", cmd_close, ST_SEL | NO_ARGS },
+	{ "EXPUNGE", cmd_expunge, ST_SEL | UID_OK | NO_ARGS },
 	{ "SEARCH", imapd_cmd_search, ST_SEL | UID_OK | NO_EXPUNGE },
+	{ "SORT", imapd_cmd_sort, ST_SEL | UID_OK | NO_EXPUNGE },
+	{ "THREAD", imapd_cmd_thread, ST_SEL | UID_OK | NO_EXPUNGE },
+	{ "CANCELUPDATE", imapd_cmd_cancelupdate, ST_SEL },
 	{ "FETCH", cmd_uid_fetch, ST_SEL | UID_OK | NO_EXPUNGE },
 	{ "STORE", imapd_cmd_store, ST_SEL | UID_OK | NO_EXPUNGE },
 	{ "COPY", cmd_copy, ST_SEL | UID_OK },
 	{ "MOVE", cmd_copy, ST_SEL | UID_OK },
+	{ "GETQUOTA", imapd_cmd_getquota, ST_ANY },
+	{ "GETQUOTAROOT", imapd_cmd_getquotaroot, ST_ANY },
+	{ "SETQUOTA", imapd_cmd_setquota, ST_ANY },
 };
 
 void imapd_command(struct imapd *s, const struct imap_cmd *cmd)
@@ -341,6 +350,9 @@ void imapd_command(struct imapd *s, const struct imap_cmd *cmd)
 		imapd_tagged(s, cmd->tag, "BAD Unknown command.");
 	else if (s->folder == NULL && !(def->how & ST_AUTH))
 		imapd_tagged(s, cmd->tag, "BAD No mailbox selected.");
+	else if ((def->how & NO_ARGS) && !cmd->uid && cmd->nargs > 0)
+		/* RFC 3501 9: "NOOP x" is not a NOOP. */
+		imapd_tagged(s, cmd->tag, "BAD Unexpected arguments.");
 	else
 		def->run(s, cmd);
 	if (def != NULL && (def->how & NO_EXPUNGE) && !cmd->uid)

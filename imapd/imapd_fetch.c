@@ -150,8 +150,10 @@ static void imapd_section_path(const struct imap_fetch_item *item,
 		str_printf(path, "%s%u", i > 0 ? "." : "", item->part[i]);
 }
 
-/* BODY[...] / BODY.PEEK[...]: 1 done, 0 no such part (answered NIL),
- * -1 the message is gone. */
+/* BODY[...] / BODY.PEEK[...]: 1 done, -1 the message is gone. A part
+ * that does not exist (BODY[5] of a single-part message) is answered
+ * with an empty string, as Dovecot does: RFC 3501 names no answer, and
+ * NIL breaks clients that expect a string. */
 static int imapd_fetch_section(struct imapd *s, uint32_t uid,
 			       const struct imap_fetch_item *item,
 			       struct imapd_msgdata *md, struct str *out)
@@ -209,18 +211,16 @@ static int imapd_fetch_section(struct imapd *s, uint32_t uid,
 					 &data);
 		break;
 	}
-	if (found == 1)
-		imapd_literal(out, data.data == NULL ? "" : data.data,
-			      data.len);
-	else
-		str_append(out, "NIL");
+	imapd_literal(out, data.data == NULL ? "" : data.data, data.len);
 	str_release(&path);
 	str_release(&data);
 	return 1;
 }
 
 /* BINARY[...] and BINARY.SIZE[...]: 1 done, 0 unknown encoding (the
- * command answers NO [UNKNOWN-CTE]), -1 the message is gone. */
+ * command answers NO [UNKNOWN-CTE]), -1 the message is gone. A part
+ * that does not exist is empty (size 0), as for BODY[...]; [UNKNOWN-CTE]
+ * is only for an encoding we cannot decode (RFC 3516 4.3). */
 static int imapd_fetch_binary(struct imapd *s, uint32_t uid,
 			      const struct imap_fetch_item *item,
 			      struct imapd_msgdata *md, struct str *out)
@@ -241,9 +241,7 @@ static int imapd_fetch_binary(struct imapd *s, uint32_t uid,
 					 &range);
 		mime_range_write(md->mime, &range, 0, SIZE_MAX, &data);
 	} else if (mime_section_find(md->mime, str_c(&path), &part) != 1) {
-		imap_fetch_item_name(item, out);
-		str_append(out, " NIL");
-		goto out;
+		/* No such part: data stays empty. */
 	} else if (mime_part_decode(md->mime, part, &data, &error) < 0) {
 		ret = 0;
 		goto out;

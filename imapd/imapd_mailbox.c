@@ -220,6 +220,7 @@ void imapd_close_mailbox(struct imapd *s, bool expunge)
 		free(uids);
 		str_release(&error);
 	}
+	imapd_context_free_all(s);
 	store_folder_free(&s->folder);
 	store_emailids_free(&s->emailids);
 	mem_free(s->mailbox);
@@ -293,6 +294,16 @@ bool imapd_select(struct imapd *s, const char *tag, const char *name,
 	s->view_modseq = s->folder->highestmodseq;
 	imapd_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
 		     (unsigned long long)imapd_modseq(s->view_modseq));
+	if (s->rev2) {
+		/* RFC 9051 6.3.2: a LIST response with the name, required. */
+		const char *special = imapd_special_attr(s->mailbox);
+
+		str_clear(&flags);
+		str_printf(&flags, "* LIST (%s) \".\" ",
+			   special != NULL ? special : "");
+		imapd_name_out(s, s->mailbox, &flags);
+		imapd_printf(s, "%s\r\n", str_c(&flags));
+	}
 	if (params != NULL && (params->condstore || params->qresync))
 		s->condstore = true;
 	if (params != NULL && params->qresync)
@@ -382,7 +393,10 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 	imapd_announce_keywords(s);
 	/* In the order a client can follow: EXPUNGEs, then EXISTS (so
 	 * every number a FETCH below uses is one the client knows), then
-	 * the flag changes. */
+	 * the flag changes. Live searches (CONTEXT=SEARCH) hear of
+	 * expunged results first, by the numbers the client knows. */
+	if (mode == IMAPD_SYNC_ALL)
+		imapd_context_expunging(s);
 	for (size_t i = 0; i < s->nview; i++) {
 		struct imapd_view *v = &s->view[i];
 
@@ -423,6 +437,7 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 		imapd_fetch_modseq_flags(s, i);
 		v->flags_changed = false;
 	}
+	imapd_context_update(s);
 	if (!held)
 		s->view_modseq = s->folder->highestmodseq;
 	imap_seqset_release(&vanished);

@@ -194,7 +194,8 @@ static bool imapd_copy_write(int fd, void *ctx)
 }
 
 /* Keywords of the source message by name into the destination's. */
-static bool imapd_copy_keywords(struct imapd *s, struct store_folder *dst,
+static bool imapd_copy_keywords(const struct store_folder *src,
+				struct store_folder *dst,
 				uint32_t dst_uid, uint32_t flags,
 				uint64_t keywords, struct str *error_r)
 {
@@ -202,13 +203,34 @@ static bool imapd_copy_keywords(struct imapd *s, struct store_folder *dst,
 	unsigned n = 0;
 	uint64_t mask;
 
-	for (unsigned i = 0; i < s->folder->nkeywords; i++)
+	for (unsigned i = 0; i < src->nkeywords; i++)
 		if (keywords & (1ULL << i))
-			names[n++] = s->folder->keywords[i];
+			names[n++] = src->keywords[i];
 	if (!store_folder_refresh(dst, error_r) ||
 	    !imapd_keyword_mask(dst, names, n, &mask, error_r))
 		return false;
 	return store_set_flags(dst, dst_uid, flags, mask, error_r) >= 0;
+}
+
+/* Would copies of the messages in uids fit in the quota? (MOVE is not
+ * checked: imapd_quota.c says why.) */
+static bool imapd_copy_fits(struct imapd *s, const struct imap_seqset *uids)
+{
+	uint64_t bytes = 0, n = 0;
+
+	for (size_t i = 0; i < s->nview; i++) {
+		const struct store_msg *m;
+
+		if (s->view[i].expunged ||
+		    !imap_seqset_contains(uids, s->view[i].uid))
+			continue;
+		m = store_lookup(s->folder, s->view[i].uid, NULL);
+		if (m != NULL) {
+			bytes += m->size;
+			n++;
+		}
+	}
+	return n == 0 || imapd_quota_fits(s, bytes, n);
 }
 
 void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
@@ -254,6 +276,10 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Copy failed.");
 		goto out;
 	}
+	if (!move && !imapd_copy_fits(s, &uids)) {
+		imapd_quota_refuse(s, cmd->tag);
+		goto out;
+	}
 	moved = mem_array(s->nview + 1, sizeof(*moved));
 	for (size_t i = 0; i < s->nview && !failed; i++) {
 		struct imapd_view *v = &s->view[i];
@@ -277,8 +303,8 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 		}
 		close(src.fd);
 		if (!failed && m->keywords != 0 &&
-		    !imapd_copy_keywords(s, dst, uid, m->flags, m->keywords,
-					 &error))
+		    !imapd_copy_keywords(s->folder, dst, uid, m->flags,
+					 m->keywords, &error))
 			failed = true;
 		if (failed)
 			break;
@@ -340,6 +366,55 @@ out:
 	str_release(&b);
 }
 
+bool imapd_move_all(struct store_folder *src, const char *dst_dir,
+		    struct str *error_r)
+{
+	struct store_folder *dst;
+	uint32_t *moved, *uids;
+	size_t n, nmoved = 0;
+	bool ok = true;
+
+	dst = store_folder_open(dst_dir, true, error_r);
+	if (dst == NULL)
+		return false;
+	/* The UIDs first: opening a file may refresh src (msgs moves). */
+	n = src->count;
+	uids = mem_array(n + 1, sizeof(*uids));
+	for (size_t i = 0; i < n; i++)
+		uids[i] = src->msgs[i].uid;
+	moved = mem_array(n + 1, sizeof(*moved));
+	for (size_t i = 0; i < n && ok; i++) {
+		const struct store_msg *m;
+		struct imapd_copy_src cs;
+		const char *dsn;
+		uint32_t uid = 0;
+
+		cs.fd = store_msg_open(src, uids[i], error_r);
+		m = store_lookup(src, uids[i], NULL);
+		if (cs.fd < 0 || m == NULL) {
+			if (cs.fd >= 0)
+				close(cs.fd);
+			continue;	/* expunged meanwhile */
+		}
+		ok = store_deliver(dst_dir, m->flags, m->internaldate,
+				   imapd_copy_write, &cs, 0, &uid, error_r,
+				   &dsn) == MAILDIR_OK && uid != 0;
+		close(cs.fd);
+		if (ok && m->keywords != 0)
+			ok = imapd_copy_keywords(src, dst, uid, m->flags,
+						 m->keywords, error_r);
+		if (ok)
+			moved[nmoved++] = uids[i];
+	}
+	if (ok && nmoved > 0 && store_expunge(src, moved, nmoved,
+					      error_r) < 0)
+		ok = false;
+	free(moved);
+	free(uids);
+	store_folder_free(&dst);
+	return ok;
+}
+
 struct imapd_append_src {
 	const char *data;
 	size_t len;
@@ -350,6 +425,22 @@ static bool imapd_append_write(int fd, void *ctx)
 	const struct imapd_append_src *src = ctx;
 
 	return safe_write_all(fd, src->data, src->len);
+}
+
+/* Would all the messages of the APPEND fit in the quota? Checked
+ * before the first is stored, so a MULTIAPPEND over quota stores none
+ * (RFC 3502 wants all or none). */
+static bool imapd_append_fits(struct imapd *s, const struct imap_arg *args)
+{
+	uint64_t bytes = 0, n = 0;
+
+	for (; args->type != IMAP_ARG_EOL; args++)
+		if (args->type == IMAP_ARG_LITERAL ||
+		    args->type == IMAP_ARG_LITERAL8) {
+			bytes += args->len;
+			n++;
+		}
+	return n == 0 || imapd_quota_fits(s, bytes, n);
 }
 
 void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
@@ -375,6 +466,10 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 		goto out;
 	}
 	(void)imapd_mailbox_dir(s, str_c(&name), &dir, &why);
+	if (!imapd_append_fits(s, args)) {
+		imapd_quota_refuse(s, cmd->tag);
+		goto out;
+	}
 	/* One or more (MULTIAPPEND) [flags] [date-time] literal groups. */
 	while (args->type != IMAP_ARG_EOL) {
 		unsigned iflags = 0, nkw = 0;

@@ -30,6 +30,7 @@
 #include "msg.h"
 #include "safe_file.h"
 #include "store_int.h"
+#include "store_quota.h"
 #include "uidlist.h"
 
 static const struct {
@@ -167,8 +168,12 @@ static uint32_t store_next_uidvalidity(const char *dir)
 	fd = open(str_c(&path), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 		  0600);
 	str_release(&path);
-	if (fd < 0 || flock(fd, LOCK_EX) != 0)
+	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+		/* The time still makes a fresh value, but not one that is
+		 * sure never to repeat: say so. */
+		msg_warn("%s: cannot record uidvalidity: %m", dir);
 		goto out;
+	}
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
 	buf[n > 0 ? n : 0] = '\0';
 	last = (uint32_t)strtoul(buf, NULL, 16);
@@ -487,6 +492,7 @@ int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
 	struct store_batch b;
 	bool clean;
 	int lock, removed = 0;
+	int64_t bytes = 0, unlinked = 0;
 
 	lock = store_change_begin(f, &clean, error_r);
 	if (lock < 0)
@@ -498,7 +504,12 @@ int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
 		if (m == NULL)
 			continue;
 		store_msg_path(f, m, &path);
-		if (unlink(str_c(&path)) != 0 && errno != ENOENT) {
+		/* A file gone already is uncounted by whoever removed
+		 * it (a Maildir++ tool does, else a recalculation). */
+		if (unlink(str_c(&path)) == 0) {
+			bytes += (int64_t)m->size;
+			unlinked++;
+		} else if (errno != ENOENT) {
 			str_printf(error_r, "unlink %s: %s", str_c(&path),
 				   strerror(errno));
 			break;
@@ -507,6 +518,8 @@ int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
 		store_batch_add(&b, &rec);
 		removed++;
 	}
+	/* The files are gone: uncount them whatever the index says. */
+	store_quota_note(f->dir, -bytes, -unlinked);
 	/* The records of what is already unlinked go in even after an
 	 * error: the files are gone either way. */
 	if (!store_change_end(f, lock, clean && error_r->len == 0, &b,
@@ -631,7 +644,8 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	if (status != MAILDIR_OK)
 		goto out;
 	/* The message is in the Maildir now: whatever happens to its index
-	 * record, it is delivered (a scan indexes it). */
+	 * record, it is delivered (a scan indexes it), and counted. */
+	store_quota_note(dir, (int64_t)t.size, 1);
 	store_batch_init(&b, &f);
 	slash = strrchr(str_c(&t.dst), '/');
 	str_set(&rec.name, slash + 1);
@@ -701,9 +715,14 @@ int store_claim_new(struct store_folder *f, uint32_t **uids_r,
 			str_clear(&rec.name);
 			str_printf(&rec.name, "%s/cur/%s", f->dir,
 				   str_c(&name));
-			if (rename(str_c(&from), str_c(&rec.name)) != 0)
-				continue;	/* gone, or taken by another
-						 * Maildir program */
+			if (rename(str_c(&from), str_c(&rec.name)) != 0) {
+				/* ENOENT: gone, or taken by another Maildir
+				 * program; anything else is worth a word. */
+				if (errno != ENOENT)
+					msg_warn("rename %s: %m",
+						 str_c(&from));
+				continue;
+			}
 		} else {
 			str_set(&name, m->name);
 		}

@@ -87,11 +87,14 @@ struct resolver {
 	char *vbase;
 	char *vowner;
 	char *home_mailbox;
+	char *mail_spool;	/* $mail_spool_directory */
 	char *myhostname;
 	char *default_privs;
 	bool cmd_alias, cmd_include, file_alias, file_include;
 	enum resolve_sysrcpt sysrcpt;	/* local_system_recipients */
 	struct resolve_maps lrmaps;	/* local_recipient_maps */
+	struct resolve_maps quota;	/* mailbox_quota_maps */
+	char *quota_default;
 	long depth_limit;
 	long expansion_limit;
 	struct str scratch;
@@ -241,9 +244,11 @@ static void resolve_read_scalars(struct resolver *r, struct cfg *cfg)
 	r->vbase = mem_strdup(cfg_str(cfg, "virtual_mailbox_base"));
 	r->vowner = mem_strdup(cfg_str(cfg, "virtual_owner"));
 	r->home_mailbox = mem_strdup(cfg_str(cfg, "home_mailbox"));
+	r->mail_spool = mem_strdup(cfg_str(cfg, "mail_spool_directory"));
 	r->myhostname = mem_strdup(cfg_str(cfg, "myhostname"));
 	str_lower(r->myhostname);
 	r->default_privs = mem_strdup(cfg_str(cfg, "default_privs"));
+	r->quota_default = mem_strdup(cfg_str(cfg, "mailbox_quota_default"));
 	r->cmd_alias = resolve_allows(cmds, "alias");
 	r->cmd_include = resolve_allows(cmds, "include");
 	r->file_alias = resolve_allows(files, "alias");
@@ -292,6 +297,8 @@ struct resolver *resolve_create(struct cfg *cfg, char **error_r)
 	    !resolve_maps_open(&r->lrmaps,
 			       cfg_list(cfg, "local_recipient_maps"),
 			       error_r) ||
+	    !resolve_maps_open(&r->quota, cfg_list(cfg, "mailbox_quota_maps"),
+			       error_r) ||
 	    !resolve_read_sysrcpt(r, cfg, error_r))
 		goto fail;
 	/* XXX: alias-only domains are learnt once; a table rebuilt with a
@@ -322,10 +329,13 @@ void resolve_free(struct resolver **rp)
 	resolve_maps_free(&r->aliases);
 	resolve_maps_free(&r->vmbox);
 	resolve_maps_free(&r->lrmaps);
+	resolve_maps_free(&r->quota);
+	mem_free(r->quota_default);
 	mem_free(r->delim);
 	mem_free(r->vbase);
 	mem_free(r->vowner);
 	mem_free(r->home_mailbox);
+	mem_free(r->mail_spool);
 	mem_free(r->myhostname);
 	mem_free(r->default_privs);
 	str_release(&r->scratch);
@@ -585,7 +595,7 @@ static int resolve_local_mailbox(struct resolver *r, const char *address,
 	if (ret == 0)
 		return 0;
 	if (*r->home_mailbox == '\0') {
-		str_printf(&spool, "/var/mail/%s", user.name);
+		str_printf(&spool, "%s/%s", r->mail_spool, user.name);
 		resolve_set_path(d, "", str_c(&spool));
 		str_release(&spool);
 	} else {
@@ -613,6 +623,33 @@ int resolve_mailbox(struct resolver *r, const char *address,
 		ret = resolve_local_mailbox(r, address, d, error_r);
 	if (ret == 1)
 		d->address = mem_strdup(address);
+	str_release(&local);
+	str_release(&domain);
+	return ret;
+}
+
+int resolve_quota(struct resolver *r, const char *address,
+		  struct str *value_r, const char **error_r)
+{
+	struct str local = STR_INIT, domain = STR_INIT;
+	int ret = resolve_addr_lookup(r, &r->quota, address, true, value_r,
+				      error_r);
+
+	/* A system user by name too: "bob" is both bob@$myhostname at
+	 * delivery and the login "bob". */
+	if (ret == 0) {
+		resolve_split(r, address, true, &local, &domain);
+		if (domain.len > 0 &&
+		    resolve_domain_class(r, str_c(&domain)) == RESOLVE_LOCAL) {
+			str_lower(local.data != NULL ? local.data : (char *)"");
+			ret = resolve_maps_lookup(&r->quota, str_c(&local),
+						  value_r, error_r);
+		}
+	}
+	if (ret == 0 && *r->quota_default != '\0') {
+		str_set(value_r, r->quota_default);
+		ret = 1;
+	}
 	str_release(&local);
 	str_release(&domain);
 	return ret;
