@@ -79,6 +79,26 @@ static void imapd_unload(struct imapd_msgdata *md)
 	md->loaded = false;
 }
 
+bool imapd_preview(struct imapd *s, const struct store_msg *m,
+		   const struct mime_message *mime, struct str *out)
+{
+	struct imapd_msgdata md = { STR_INIT, NULL, false };
+
+	/* XXX: computed from the file every time; the folder cache's
+	 * preview slot is to be looked up (and filled) here. */
+	if (mime == NULL) {
+		if (!imapd_load(s, m->uid, &md)) {
+			str_release(&md.raw);
+			return false;
+		}
+		mime = md.mime;
+	}
+	mime_preview(mime, out);
+	imapd_unload(&md);
+	str_release(&md.raw);
+	return true;
+}
+
 bool imapd_message_crlf(struct imapd *s, uint32_t uid, struct str *out)
 {
 	struct imapd_msgdata md = { STR_INIT, NULL, false };
@@ -432,6 +452,40 @@ static int imapd_fetch_one(struct imapd *s, size_t seq, bool uid_cmd,
 			if (ret <= 0)
 				return ret;
 			break;
+		case IMAP_FETCH_EMAILID: {
+			char id[STORE_OBJECTID_MAX];
+
+			imapd_email_id(s, m, id);
+			str_printf(out, "EMAILID (%s)", id);
+			break;
+		}
+		case IMAP_FETCH_THREADID:
+			str_append(out, "THREADID NIL");
+			break;
+		case IMAP_FETCH_SAVEDATE: {
+			int64_t t = imapd_savedate(s, m);
+
+			str_append(out, "SAVEDATE ");
+			if (t < 0)
+				str_append(out, "NIL");
+			else
+				imap_date_format((time_t)t, 0, out);
+			break;
+		}
+		case IMAP_FETCH_PREVIEW: {
+			struct str text = STR_INIT;
+
+			if (!imapd_preview(s, m, md->loaded ? md->mime : NULL,
+					   &text)) {
+				str_release(&text);
+				return -1;
+			}
+			str_append(out, "PREVIEW ");
+			imap_quote_string(out, str_c(&text), text.len,
+					  s->utf8);
+			str_release(&text);
+			break;
+		}
 		}
 	}
 	if (set_seen && !has_flags) {

@@ -222,6 +222,7 @@ void imapd_close_mailbox(struct imapd *s, bool expunge)
 	}
 	imapd_context_free_all(s);
 	store_folder_free(&s->folder);
+	store_emailids_free(&s->emailids);
 	mem_free(s->mailbox);
 	mem_free(s->view);
 	s->nview = s->capview = 0;
@@ -234,6 +235,7 @@ bool imapd_select(struct imapd *s, const char *tag, const char *name,
 	struct str dir = STR_INIT, error = STR_INIT, flags = STR_INIT;
 	struct stat st;
 	const char *why = NULL;
+	char mailboxid[STORE_OBJECTID_MAX];
 	unsigned unseen = 0;
 	bool ok = false;
 
@@ -290,6 +292,8 @@ bool imapd_select(struct imapd *s, const char *tag, const char *name,
 	imapd_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
 		     "* OK [UIDNEXT %u] Predicted next UID\r\n",
 		     s->folder->uidvalidity, s->folder->uidnext);
+	if (imapd_mailbox_id(s, s->mailbox, mailboxid))
+		imapd_printf(s, "* OK [MAILBOXID (%s)] Ok\r\n", mailboxid);
 	/* Every folder keeps modseqs: HIGHESTMODSEQ always (RFC 7162
 	 * 3.1.2.1), NOMODSEQ never. */
 	s->view_modseq = s->folder->highestmodseq;

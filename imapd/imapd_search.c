@@ -322,6 +322,28 @@ static bool imapd_key_match(struct imapd_search_msg *sm,
 		return m->internaldate > (int64_t)sm->now - (int64_t)k->size;
 	case IMAP_SEARCH_MODSEQ:
 		return m->modseq >= k->size;
+	case IMAP_SEARCH_EMAILID: {
+		char id[STORE_OBJECTID_MAX];
+
+		imapd_email_id(s, m, id);
+		return strcmp(id, k->value) == 0;
+	}
+	case IMAP_SEARCH_THREADID:
+		return false;	/* no message has one: THREADID is NIL */
+	case IMAP_SEARCH_SAVEDBEFORE:
+	case IMAP_SEARCH_SAVEDON:
+	case IMAP_SEARCH_SAVEDSINCE: {
+		int64_t t = imapd_savedate(s, m);
+
+		if (t < 0)
+			return false;
+		day = (long)(t / 86400);
+		return k->type == IMAP_SEARCH_SAVEDBEFORE ? day < key_day :
+		       k->type == IMAP_SEARCH_SAVEDON ? day == key_day :
+		       day >= key_day;
+	}
+	case IMAP_SEARCH_SAVEDATESUPPORTED:
+		return true;	/* every mailbox keeps save dates */
 	case IMAP_SEARCH_LARGER:
 		return m->vsize > k->size;
 	case IMAP_SEARCH_SMALLER:
@@ -409,10 +431,21 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 
 	switch (imap_search_parse(cmd->args, &search, &error)) {
 	case IMAP_SEARCH_PARSE_OK:
+		/* RFC 6855 3: after ENABLE UTF8=ACCEPT the strings are
+		 * UTF-8 and a CHARSET conflicts with that. */
+		if (s->utf8_accept && search->charset != NULL) {
+			imapd_tagged(s, cmd->tag, "BAD CHARSET not allowed "
+				     "after ENABLE UTF8=ACCEPT.");
+			goto out;
+		}
 		break;
 	case IMAP_SEARCH_PARSE_BADCHARSET:
-		imapd_tagged(s, cmd->tag, "NO [BADCHARSET (US-ASCII UTF-8)] "
-			     "%s", error);
+		if (s->utf8_accept)
+			imapd_tagged(s, cmd->tag, "BAD CHARSET not allowed "
+				     "after ENABLE UTF8=ACCEPT.");
+		else
+			imapd_tagged(s, cmd->tag, "NO [BADCHARSET (US-ASCII "
+				     "UTF-8)] %s", error);
 		goto out;
 	default:
 		if (search == NULL)
