@@ -167,8 +167,6 @@ void store_folder_clear(struct store_folder *f);
 /* Compaction is worth it past this many dead bytes (and a quarter of
  * the file). */
 #define STORE_CACHE_COMPACT_MIN	(64 * 1024)
-/* Characters of text in a PREVIEW (RFC 8970 allows 256). */
-#define STORE_CACHE_PREVIEW_CHARS	200
 
 /* A 64-bit hash of data keyed with seed (not cryptographic; keyed so
  * that text from a message cannot pass for a record). */
@@ -176,9 +174,6 @@ uint64_t store_hash64(uint64_t seed, const void *data, size_t len);
 /* The entry of a message: data[0, len) parsed, savedate (seconds). */
 void store_cache_compute(const char *data, size_t len, int64_t savedate,
 			 struct str *payload);
-/* The PREVIEW of msg onto out (struct mime_message, mime.h). */
-struct mime_message;
-void store_cache_preview(const struct mime_message *msg, struct str *out);
 /* One record for the cache file (header, payload, padding) onto out. */
 void store_cache_record(uint64_t salt, uint32_t uid, const char *payload,
 			size_t len, struct str *out);
