@@ -24,6 +24,7 @@
 
 #include "cfg.h"
 #include "cidr.h"
+#include "flow.h"
 #include "mem.h"
 #include "msg.h"
 #include "resolve.h"
@@ -54,6 +55,8 @@ void smtpd_config_load(struct smtpd_config *c, struct cfg *cfg)
 	long line = cfg_int(cfg, "line_length_limit");
 
 	c->myhostname = cfg_str(cfg, "myhostname");
+	c->flow_fd = -1;
+	c->flow_delay_ms = cfg_time(cfg, "in_flow_delay") * 1000;
 	c->banner = cfg_str(cfg, "smtpd_banner");
 	c->size_limit = cfg_size(cfg, "message_size_limit");
 	c->rcpt_limit = cfg_int(cfg, "smtpd_recipient_limit");
@@ -72,6 +75,10 @@ void smtpd_config_load(struct smtpd_config *c, struct cfg *cfg)
 void smtpd_post_init(void *ctx)
 {
 	smtpd_config_load(&smtpd_config, cfg_main);
+	/* Before the sandbox: private/ is out of its reach afterwards. */
+	if (smtpd_config.flow_delay_ms > 0 &&
+	    (smtpd_config.flow_fd = flow_open(FLOW_PATH)) < 0)
+		msg_warn("open %s: %m (no inflow control)", FLOW_PATH);
 }
 
 /* A row of type unix is a pass service: postscreen's clients. */
