@@ -28,6 +28,7 @@
 
 #include "cfg.h"
 #include "flow.h"
+#include "group_sync.h"
 #include "mem.h"
 #include "msg.h"
 #include "proto.h"
@@ -51,6 +52,7 @@ struct pickup_ids {
 
 void pickup_pre_init(void *ctx)
 {
+	group_sync_prepare();	/* before the sandbox hides /proc */
 	pickup_settings.myhostname = cfg_str(cfg_main, "myhostname");
 	pickup_settings.size_limit = cfg_size(cfg_main, "message_size_limit");
 	pickup_settings.rcpt_limit = cfg_int(cfg_main,

@@ -25,6 +25,7 @@
 #include "cfg.h"
 #include "cidr.h"
 #include "flow.h"
+#include "group_sync.h"
 #include "mem.h"
 #include "msg.h"
 #include "resolve.h"
@@ -37,6 +38,9 @@ void smtpd_pre_init(void *ctx)
 {
 	char *error = NULL;
 
+	/* The boot id for the group commit of incoming/, before a chroot
+	 * hides /proc. */
+	group_sync_prepare();
 	smtpd_config.mynetworks = cidr_list_create(cfg_list(cfg_main,
 							    "mynetworks"),
 						   &error);
