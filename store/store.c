@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bgsync.h"
 #include "group_sync.h"
 #include "mem.h"
 #include "msg.h"
@@ -577,12 +578,22 @@ struct store_sync_ctx {
 	int log_fd;
 };
 
+/* new/ and the log, their syncs side by side (bgsync.h). */
 static bool store_sync_delivery(void *ctx)
 {
 	struct store_sync_ctx *c = ctx;
+	struct bgsync bg;
+	bool ok;
+	int saved;
 
-	return safe_fsync_dir(c->path) &&
-		(c->log_fd < 0 || fdatasync(c->log_fd) == 0);
+	if (c->log_fd >= 0)
+		bgsync_start(&bg, c->log_fd, true);
+	ok = safe_fsync_dir(c->path);
+	saved = errno;
+	if (c->log_fd >= 0 && !bgsync_wait(&bg))
+		return false;
+	errno = saved;
+	return ok;
 }
 
 /* Make a delivery durable: its directory entry and the log record. One

@@ -97,6 +97,7 @@
 #include <unistd.h>
 
 #include "attr.h"
+#include "bgsync.h"
 #include "group_sync.h"
 #include "mem.h"
 #include "queue.h"
@@ -431,6 +432,9 @@ bool queue_writer_commit(struct queue_writer *w)
 {
 	char final[sizeof(w->tmp_path)];
 	const char *remove = w->tmp_path;
+	struct bgsync bg;
+	bool dir_ok;
+	int dir_errno;
 
 	if (w->done)
 		msg_panic("queue_writer: %s: commit after commit", w->id);
@@ -456,15 +460,21 @@ bool queue_writer_commit(struct queue_writer *w)
 	 * accepted mail: qmgr finds the file complete, or incomplete and
 	 * quarantines it. A reader that opens it early sees it whole: all
 	 * of it was written before the rename. */
-	if (fsync(w->fd) < 0) {
+	/* The file's fsync runs beside the directory's: the disk merges
+	 * their cache flushes (bgsync.h). Both finish before commit
+	 * returns. */
+	bgsync_start(&bg, w->fd, false);
+	/* sendmail may write to maildrop/ (mode 1730) but not read it,
+	 * so it cannot fsync it; pickup's own commit is synced. */
+	dir_ok = qw_sync_dir(w) ||
+		(errno == EACCES && strcmp(w->dir, QUEUE_INCOMING) != 0);
+	dir_errno = errno;
+	if (!bgsync_wait(&bg)) {
 		qw_fail(w, errno);
 		goto fail;
 	}
-	/* sendmail may write to maildrop/ (mode 1730) but not read it,
-	 * so it cannot fsync it; pickup's own commit is synced. */
-	if (!qw_sync_dir(w) &&
-	    !(errno == EACCES && strcmp(w->dir, QUEUE_INCOMING) != 0)) {
-		qw_fail(w, errno);
+	if (!dir_ok) {
+		qw_fail(w, dir_errno);
 		goto fail;
 	}
 	w->done = true;
