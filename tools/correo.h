@@ -30,6 +30,27 @@ int correo_queue_cmd(const char *config_dir, int argc, char **argv);
 /* "correo tls check" (tools/correo_tls.c). */
 int correo_tls_cmd(const char *config_dir, int argc, char **argv);
 
+/* Webmail: Debian's Roundcube on lighttpd (tools/correo_webmail.c).
+ * "correo webmail start|stop|status". */
+int correo_webmail_cmd(const char *config_dir, int argc, char **argv);
+/* The web server's own user when root runs it (never a mail user). */
+#define WEBMAIL_USER "correo-web"
+/* What "correo init --webmail" hands webmail_setup. */
+struct webmail_setup {
+	const char *dir;	/* the instance directory (absolute) */
+	int dir_fd;		/* its descriptor (O_NOFOLLOW) */
+	const char *domain;
+	const char *listen;
+	const char *cafile;	/* the instance's certificate */
+	long web_port, imap_port, submission_port;
+	bool root;
+};
+/* Write DIR/webmail/ (config, state directories). */
+bool webmail_setup(const struct webmail_setup *w);
+/* Are Roundcube, lighttpd and php-cgi installed? Says what to install
+ * unless quiet. */
+bool webmail_installed(bool quiet);
+
 /* Login passwords (tools/correo_passwd.c, auth issue). */
 /* "correo user passwd ADDRESS [--password-stdin]", argv[0] "passwd". */
 int correo_passwd_cmd(const char *config_dir, int argc, char **argv);

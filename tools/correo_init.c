@@ -2,7 +2,7 @@
  * correo_init: "correo init DIR", a complete, ready instance in one step.
  *
  *   correo init DIR [--domain D] [--ports BASE] [--listen ADDR]
- *                   [--daemon-dir PATH]
+ *                   [--daemon-dir PATH] [--webmail [--webmail-port PORT]]
  *
  * Writes DIR/correo.conf (every path under DIR), DIR/services.conf (smtp
  * on ADDR:BASE+25, submission on BASE+587 and BASE+465, each behind
@@ -13,6 +13,8 @@
  * virtual mailbox demo@D with its tables built. BASE defaults to a range
  * whose ports are free right now; ADDR to 127.0.0.1, so instances on a
  * shared machine do not take the real ports or other interfaces.
+ * --webmail adds DIR/webmail/, Roundcube on lighttpd at ADDR:BASE+80
+ * (tools/correo_webmail.c).
  *
  * Run as root it also creates the system users and group the
  * privilege-separated setup needs (mail_owner, virtual_owner,
@@ -68,6 +70,7 @@
 #define INIT_PORT_MIN 10000
 #define INIT_PORT_MAX 60000
 #define INIT_PORT_STEP 1000
+#define INIT_WEBMAIL_OFFSET 80
 
 /* Offsets from BASE: smtp first, then the rows kept for later issues. */
 static const int init_port_offsets[] = { 25, 587, 465, 110, 143, 993, 995 };
@@ -80,6 +83,8 @@ struct init {
 	const char *listen;
 	char *daemon_dir;
 	long port_base;		/* 0: pick one */
+	bool webmail;
+	long webmail_port;	/* 0: BASE + 80 */
 	bool root;
 	uid_t owner_uid, vmail_uid;
 	gid_t owner_gid, vmail_gid, drop_gid;
@@ -88,7 +93,8 @@ struct init {
 static int init_usage(void)
 {
 	fprintf(stderr, "usage: correo init DIR [--domain DOMAIN] "
-		"[--ports BASE] [--listen ADDR] [--daemon-dir PATH]\n");
+		"[--ports BASE] [--listen ADDR] [--daemon-dir PATH]\n"
+		"       [--webmail [--webmail-port PORT]]\n");
 	return 2;
 }
 
@@ -131,6 +137,17 @@ static bool init_parse(struct init *in, int argc, char **argv,
 			in->listen = v;
 		else if ((v = init_opt("--daemon-dir", argc, argv, &i)) != NULL)
 			in->daemon_dir = mem_strdup(v);
+		else if (strcmp(argv[i], "--webmail") == 0)
+			in->webmail = true;
+		else if ((v = init_opt("--webmail-port", argc, argv,
+				       &i)) != NULL) {
+			in->webmail = true;
+			if (!str_to_long(v, 1, 65535, &in->webmail_port)) {
+				tool_complain("--webmail-port %s: expected a "
+					      "port number", v);
+				return false;
+			}
+		}
 		else if ((v = init_opt("--ports", argc, argv, &i)) != NULL) {
 			if (!str_to_long(v, 1, 65535 - 995, &in->port_base)) {
 				tool_complain("--ports %s: expected a number "
@@ -166,7 +183,7 @@ static bool init_port_free(const char *addr, int port)
 
 /* A base whose ports are all free now, starting at a random place so
  * instances created side by side (parallel tests) rarely collide. */
-static long init_pick_ports(const char *addr)
+static long init_pick_ports(const char *addr, bool webmail)
 {
 	long n = (INIT_PORT_MAX - INIT_PORT_MIN) / INIT_PORT_STEP;
 	long start = ((long)getpid() ^ (long)time(NULL)) % n;
@@ -180,7 +197,8 @@ static long init_pick_ports(const char *addr)
 			if (!init_port_free(addr, (int)base +
 					    init_port_offsets[j]))
 				break;
-		if (j == INIT_NPORTS)
+		if (j == INIT_NPORTS && (!webmail ||
+		    init_port_free(addr, (int)base + INIT_WEBMAIL_OFFSET)))
 			return base;
 	}
 	return 0;
@@ -663,11 +681,43 @@ static bool init_accounts(struct init *in)
 	uid_t login_uid;	/* pop3-login: pre-login, jailed */
 	gid_t login_gid;
 
+	uid_t web_uid;		/* the webmail's web server */
+	gid_t web_gid;
+
+	if (in->webmail && !init_user(WEBMAIL_USER, &web_uid, &web_gid))
+		return false;
 	return init_user(INIT_MAIL_OWNER, &in->owner_uid, &in->owner_gid) &&
 	       init_user(INIT_VMAIL, &in->vmail_uid, &in->vmail_gid) &&
 	       init_user("correo-auth", &auth_uid, &auth_gid) &&
 	       init_user("correo-login", &login_uid, &login_gid) &&
 	       init_group(INIT_DROP_GROUP, &in->drop_gid);
+}
+
+/* Roundcube on lighttpd for this instance (correo_webmail.c). */
+static bool init_webmail(struct init *in)
+{
+	char *cafile = tool_path(in->dir, "tls/cert.pem");
+	struct webmail_setup w = {
+		.dir = in->dir, .dir_fd = in->dir_fd, .domain = in->domain,
+		.listen = in->listen, .cafile = cafile, .root = in->root,
+		.imap_port = in->port_base + 143,
+		.submission_port = in->port_base + 587,
+	};
+	bool ok;
+
+	if (in->webmail_port == 0)
+		in->webmail_port = in->port_base + INIT_WEBMAIL_OFFSET;
+	w.web_port = in->webmail_port;
+	if (!init_port_free(in->listen, (int)w.web_port)) {
+		tool_complain("webmail port %ld on %s is in use: choose "
+			      "another --webmail-port", w.web_port,
+			      in->listen);
+		mem_free(cafile);
+		return false;
+	}
+	ok = webmail_setup(&w);
+	mem_free(cafile);
+	return ok;
 }
 
 static void init_report(const struct init *in)
@@ -700,6 +750,10 @@ static void init_report(const struct init *in)
 			  ", mailboxes by " INIT_VMAIL ")\n" : "",
 	       str_c(&correo), str_c(&correo), in->listen, smtp, in->domain,
 	       in->dir, in->domain, str_c(&correo));
+	if (in->webmail)
+		printf("Webmail:     %s webmail start, then http://%s:%ld/ "
+		       "(demo@%s)\n", str_c(&correo), in->listen,
+		       in->webmail_port, in->domain);
 	str_release(&correo);
 	mem_free(self_dir);
 }
@@ -736,10 +790,12 @@ int correo_init_cmd(const char *config_dir, int argc, char **argv)
 		return init_usage();
 	}
 	in.root = priv_is_root();
+	if (in.webmail && !webmail_installed(false))
+		return 1;
 	if (in.port_base != 0 && !init_ports_free(in.listen, in.port_base))
 		return 1;
 	if (in.port_base == 0 && (in.port_base =
-				  init_pick_ports(in.listen)) == 0) {
+				  init_pick_ports(in.listen, in.webmail)) == 0) {
 		tool_complain("no free port range found on %s; give one with "
 			      "--ports BASE", in.listen);
 		return 1;
@@ -749,7 +805,8 @@ int correo_init_cmd(const char *config_dir, int argc, char **argv)
 	if ((in.root && !init_accounts(&in)) || !init_absolute(&in, dir))
 		goto done;
 	if (init_config(&in) && init_services(&in) && init_queue(&in) &&
-	    init_dirs(&in) && init_demo(&in) && init_tls(&in)) {
+	    init_dirs(&in) && init_demo(&in) && init_tls(&in) &&
+	    (!in.webmail || init_webmail(&in))) {
 		init_report(&in);
 		ret = 0;
 	}

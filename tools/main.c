@@ -57,6 +57,8 @@ static const struct correo_command correo_commands[] = {
 	  "list or change the mail queue (mailq, flush, hold, delete...)" },
 	{ "tls", correo_tls_cmd,
 	  "tls check: the certificate chain, its expiry and key match" },
+	{ "webmail", correo_webmail_cmd,
+	  "start, stop or show the instance's webmail (Roundcube)" },
 	{ "help", correo_help_cmd, "show this list" },
 	{ NULL, NULL, NULL },
 };
