@@ -56,6 +56,7 @@ struct anvil_conn {
 	struct attr_frame fr;
 	struct anvil_reg *regs;
 	size_t nregs, regs_cap;
+	bool held;		/* a hold: input or EOF ends it */
 };
 
 static struct {
@@ -143,7 +144,8 @@ static void anvil_handle(struct anvil_conn *c, const struct attr_list *req,
 	struct anvil_counts counts;
 	struct anvil_entry *e;
 
-	if (strcmp(request, PROTO_REQ_CONNECT) == 0) {
+	if (strcmp(request, PROTO_REQ_CONNECT) == 0 ||
+	    (strcmp(request, PROTO_REQ_HOLD) == 0 && c->nregs == 0)) {
 		e = anvil_table_connect(anvil.table, service, addr,
 					ev_now_ms(), &counts);
 		anvil_reg_add(c, e);
@@ -151,6 +153,7 @@ static void anvil_handle(struct anvil_conn *c, const struct attr_list *req,
 		attr_add_long(reply, PROTO_ATTR_COUNT, counts.count);
 		attr_add_long(reply, PROTO_ATTR_RATE, counts.rate);
 		attr_add_long(reply, PROTO_ATTR_ACTIVE, counts.active);
+		c->held = strcmp(request, PROTO_REQ_HOLD) == 0;
 	} else if (strcmp(request, PROTO_REQ_DISCONNECT) == 0) {
 		e = anvil_table_find(anvil.table, service, addr);
 		if (e != NULL)
@@ -169,7 +172,7 @@ static bool anvil_conn_serve(struct anvil_conn *c)
 	const char *error = NULL;
 	bool ok = true;
 
-	while (ok && attr_frame_next(&c->fr)) {
+	while (ok && !c->held && attr_frame_next(&c->fr)) {
 		if (attr_read(c->lio, &req, anvil_request_spec, &error) !=
 		    LIO_OK) {
 			msg_warn("anvil: bad request: %s",
@@ -195,7 +198,8 @@ static void anvil_conn_input(int fd, unsigned events, void *ctx)
 	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0) {
+	if (n <= 0 || c->held) {
+		/* A held connection ends with anything it sends. */
 		anvil_conn_free(c);
 		return;
 	}

@@ -164,6 +164,7 @@ struct auth_mailbox {
 	char *path;
 	uid_t uid;
 	gid_t gid;
+	char *quota;		/* the quota rule (resolve_quota), or NULL */
 };
 
 struct auth_passdb;

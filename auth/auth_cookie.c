@@ -41,7 +41,7 @@
 
 struct auth_cookie {
 	char hex[AUTH_COOKIE_HEX + 1];
-	char *user, *mailbox, *service;
+	char *user, *mailbox, *service, *quota;
 	uid_t uid;
 	gid_t gid;
 	time_t expires;
@@ -57,6 +57,7 @@ static void auth_cookie_drop(size_t i)
 	mem_free(k->user);
 	mem_free(k->mailbox);
 	mem_free(k->service);
+	mem_free(k->quota);
 	explicit_bzero(k, sizeof(*k));
 	auth_cookies[i] = auth_cookies[--auth_ncookies];
 	explicit_bzero(&auth_cookies[auth_ncookies], sizeof(*k));
@@ -102,6 +103,7 @@ void auth_cookie_issue(struct attr_list *reply, const char *user,
 	explicit_bzero(raw, sizeof(raw));
 	k->user = mem_strdup(user);
 	k->mailbox = mem_strdup(mb->path);
+	k->quota = mb->quota != NULL ? mem_strdup(mb->quota) : NULL;
 	k->service = mem_strdup(service != NULL ? service : "");
 	k->uid = mb->uid;
 	k->gid = mb->gid;
@@ -166,6 +168,8 @@ void auth_cookie_redeem(int fd, const struct auth_request *req,
 		attr_add(reply, PROTO_ATTR_MAILBOX, k->mailbox);
 		attr_add_long(reply, PROTO_ATTR_UID, (long)k->uid);
 		attr_add_long(reply, PROTO_ATTR_GID, (long)k->gid);
+		if (k->quota != NULL)
+			attr_add(reply, PROTO_ATTR_QUOTA, k->quota);
 	}
 	auth_cookie_drop(i);
 }

@@ -161,6 +161,19 @@ static int auth_owner_ids(const char *owner, struct auth_mailbox *mb,
 	return 1;
 }
 
+/* The quota the mail process enforces, as local looks it up. */
+static int auth_mailbox_quota(struct auth_passdb *db, const char *user,
+			      struct auth_mailbox *mb, const char **error_r)
+{
+	struct str value = STR_INIT;
+	int ret = resolve_quota(db->resolver, user, &value, error_r);
+
+	if (ret == 1)
+		mb->quota = str_steal(&value);
+	str_release(&value);
+	return ret < 0 ? -1 : 1;
+}
+
 int auth_passdb_mailbox(struct auth_passdb *db, const char *user,
 			struct auth_mailbox *mb, const char **error_r)
 {
@@ -174,6 +187,8 @@ int auth_passdb_mailbox(struct auth_passdb *db, const char *user,
 		ret = auth_owner_ids(d.user, mb, error_r);
 		if (ret == 1)
 			mb->path = mem_strdup(d.path);
+		if (ret == 1 && d.kind == RESOLVE_MAILDIR)
+			ret = auth_mailbox_quota(db, user, mb, error_r);
 	} else if (ret == 1) {
 		ret = 0;
 	}
@@ -184,4 +199,5 @@ int auth_passdb_mailbox(struct auth_passdb *db, const char *user,
 void auth_mailbox_clear(struct auth_mailbox *mb)
 {
 	mem_free(mb->path);
+	mem_free(mb->quota);
 }

@@ -58,6 +58,7 @@ struct local_content {
 	struct queue_msg *msg;
 	const char *sender;	/* "" for the null sender */
 	const char *rcpt;	/* Delivered-To */
+	const char *quota;	/* the mailbox's quota rule, or NULL */
 };
 /* Return-Path + Delivered-To + the content (maildir_write_fn shape). */
 bool local_content_write(int fd, void *ctx);

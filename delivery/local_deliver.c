@@ -36,6 +36,7 @@
 #include "priv.h"
 #include "safe_file.h"
 #include "store.h"
+#include "store_quota.h"
 
 void local_result_set(struct local_result *res, enum local_status status,
 		      const char *dsn, const char *fmt, ...)
@@ -50,6 +51,42 @@ void local_result_set(struct local_result *res, enum local_status status,
 	va_end(ap);
 }
 
+/* Would the message fit in the Maildir's quota? False with res set
+ * (a deferral: the user may make room, RFC 3463 4.2.2, and the queue
+ * lifetime turns it into a bounce). */
+static bool local_quota_ok(const struct local_content *c, const char *dir,
+			   struct local_result *res)
+{
+	struct store_quota q;
+	struct str error = STR_INIT;
+	const char *why;
+	uint64_t size;
+	int ret;
+
+	if (c->quota == NULL)
+		return true;
+	if (!store_quota_parse(c->quota, &q, &why)) {
+		local_result_set(res, LOCAL_DEFER, "4.3.5",
+				 "bad quota \"%s\" in mailbox_quota_maps: %s",
+				 c->quota, why);
+		return false;
+	}
+	/* What local adds: Return-Path and Delivered-To. */
+	size = (uint64_t)c->msg->content_len + strlen(c->sender) +
+	       strlen(c->rcpt) + 32;
+	ret = store_quota_check(dir, &q, size, 1, &error);
+	if (ret == 0)
+		local_result_set(res, LOCAL_DEFER, "4.2.2",
+				 "maildir delivery failed: 4.2.2 Mailbox full "
+				 "/ quota exceeded (mailbox for user is full)");
+	else if (ret < 0)
+		local_result_set(res, LOCAL_DEFER, "4.3.0",
+				 "maildir delivery failed: quota: %s",
+				 str_c(&error));
+	str_release(&error);
+	return ret == 1;
+}
+
 void local_write(const struct local_content *c,
 			const struct resolve_delivery *d,
 			struct local_result *res)
@@ -60,6 +97,8 @@ void local_write(const struct local_content *c,
 
 	switch (d->kind) {
 	case RESOLVE_MAILDIR:
+		if (!local_quota_ok(c, d->path, res))
+			break;
 		/* Through the mailbox store: the message gets its UID
 		 * now, so no reader ever scans the folder for it. */
 		st = store_deliver(d->path, 0, 0, local_content_write,
@@ -145,11 +184,26 @@ void local_deliver(struct queue_msg *msg, const struct local_rcpt *rcpt,
 		   struct local_result *res)
 {
 	struct resolve_delivery d;
-	struct local_content c = { msg, msg->sender, rcpt->address };
+	struct local_content c = { msg, msg->sender, rcpt->address, NULL };
+	struct str quota = STR_INIT;
+	const char *error = "";
 	int loop;
 
 	if (!local_target(rcpt, &d, res))
 		return;
+	if (d.kind == RESOLVE_MAILDIR) {
+		switch (resolve_quota(local_state.resolver, rcpt->address,
+				      &quota, &error)) {
+		case -1:
+			local_result_set(res, LOCAL_DEFER, "4.3.0",
+					 "quota lookup failed: %s", error);
+			resolve_delivery_clear(&d);
+			return;
+		case 1:
+			c.quota = str_c(&quota);
+			break;
+		}
+	}
 	loop = local_content_loop(msg, rcpt->address);
 	if (loop < 0)
 		local_result_set(res, LOCAL_DEFER, "4.3.0",
@@ -162,4 +216,5 @@ void local_deliver(struct queue_msg *msg, const struct local_rcpt *rcpt,
 	else
 		local_write(&c, &d, res);
 	resolve_delivery_clear(&d);
+	str_release(&quota);
 }

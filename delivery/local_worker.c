@@ -63,6 +63,7 @@
 #define LW_PATH		"path"
 #define LW_OFFSET	"content_offset"
 #define LW_LENGTH	"content_length"
+#define LW_QUOTA	"quota"
 
 struct local_worker {
 	char *user;		/* NULL: slot free */
@@ -82,6 +83,7 @@ static const struct attr_spec local_worker_req_spec[] = {
 	{ PROTO_ATTR_RECIPIENT, true, false },
 	{ LW_OFFSET, true, false },
 	{ LW_LENGTH, true, false },
+	{ LW_QUOTA, false, false },
 	{ NULL, false, false },
 };
 
@@ -120,6 +122,7 @@ static void local_worker_one(const struct attr_list *req, int fd,
 	c.msg = &msg;
 	c.sender = msg.sender;
 	c.rcpt = attr_get(req, PROTO_ATTR_RECIPIENT);
+	c.quota = attr_get(req, LW_QUOTA);
 	d.kind = (enum resolve_kind)kind;
 	d.path = (char *)attr_get(req, LW_PATH);
 	local_write(&c, &d, res);
@@ -383,6 +386,8 @@ static bool local_worker_send(struct local_worker *w,
 	attr_add(&req, PROTO_ATTR_RECIPIENT, c->rcpt);
 	attr_add_long(&req, LW_OFFSET, (long)c->msg->content_offset);
 	attr_add_long(&req, LW_LENGTH, (long)c->msg->content_len);
+	if (c->quota != NULL)
+		attr_add(&req, LW_QUOTA, c->quota);
 	attr_write(w->lio, &req);
 	ok = lio_flush(w->lio) == LIO_OK;
 	attr_list_clear(&req);

@@ -36,6 +36,7 @@ static const struct {
 	{ "BODY", IMAP_FETCH_BODY },
 	{ "BODYSTRUCTURE", IMAP_FETCH_BODYSTRUCTURE },
 	{ "UID", IMAP_FETCH_UID },
+	{ "MODSEQ", IMAP_FETCH_MODSEQ },
 };
 
 #define IMAP_NSIMPLE (sizeof(imap_fetch_simple) / sizeof(imap_fetch_simple[0]))

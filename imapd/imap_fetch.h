@@ -7,7 +7,8 @@
 #include "imap_parse.h"
 #include "str.h"
 
-/* FETCH data items (RFC 3501 6.4.5, RFC 9051 6.4.5, BINARY RFC 3516):
+/* FETCH data items (RFC 3501 6.4.5, RFC 9051 6.4.5, BINARY RFC 3516,
+ * MODSEQ RFC 7162):
  * the macros ALL, FAST and FULL, or one item, or a parenthesised list.
  *
  * Sections are taken apart: BODY[1.2.HEADER.FIELDS (From To)]<0.100> is
@@ -29,6 +30,7 @@ enum imap_fetch_type {
 	IMAP_FETCH_BODY_SECTION,	/* BODY[...] / BODY.PEEK[...] */
 	IMAP_FETCH_BINARY,		/* BINARY[...] / BINARY.PEEK[...] */
 	IMAP_FETCH_BINARY_SIZE,
+	IMAP_FETCH_MODSEQ,		/* RFC 7162 */
 };
 
 enum imap_section_spec {

@@ -53,8 +53,9 @@ struct imap_store {
 #define IMAP_STORE_INIT { IMAP_STORE_REPLACE, false, 0, NULL, 0 }
 
 /* STORE's arguments after the sequence set: ("+"/"-")FLAGS[.SILENT] and
- * a flag list or flags separated by spaces. Store modifiers
- * (UNCHANGEDSINCE, RFC 7162) are refused for now. */
+ * a flag list or flags separated by spaces. A store modifier list
+ * (UNCHANGEDSINCE, RFC 7162) before them is imap_store_mods_parse()'s
+ * (imap_condstore.h); here it is refused. */
 bool imap_store_parse(const struct imap_arg *args, struct imap_store *store,
 		      const char **error_r);
 void imap_store_release(struct imap_store *store);

@@ -28,7 +28,7 @@
 #include "str.h"
 
 /* The capabilities before login; the mail process announces its own. */
-#define IMAP_LOGIN_CAPS "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE " \
+#define IMAP_LOGIN_CAPS "IMAP4rev1 IMAP4rev2 SASL-IR ID ENABLE IDLE " \
 	"LITERAL+"
 
 /* The longest line before login: an ID command at RFC 2971's limits (30
@@ -221,7 +221,15 @@ static void imap_login_dispatch(struct login_client *c,
 {
 	struct str caps = STR_INIT;
 
-	if (strcmp(cmd->name, "CAPABILITY") == 0) {
+	if (cmd->nargs > 0 && !cmd->uid &&
+	    (strcmp(cmd->name, "CAPABILITY") == 0 ||
+	     strcmp(cmd->name, "NOOP") == 0 ||
+	     strcmp(cmd->name, "LOGOUT") == 0 ||
+	     strcmp(cmd->name, "STARTTLS") == 0)) {
+		/* As in imapd: "NOOP x" is not a NOOP. */
+		imap_login_tagged(c, cmd->tag, "BAD Unexpected arguments.");
+		login_client_error(c);
+	} else if (strcmp(cmd->name, "CAPABILITY") == 0) {
 		str_append(&caps, "* CAPABILITY ");
 		imap_login_caps(c, &caps);
 		login_client_reply(c, str_c(&caps));
@@ -324,6 +332,7 @@ const struct login_proto imap_login_proto = {
 	.reply_timeout = "* BYE Disconnected for inactivity.",
 	.reply_unavailable = "* BYE [UNAVAILABLE] Login service "
 			     "unavailable, try again later.",
+	.reply_in_use = "NO [LIMIT]",
 	.reply_line_too_long = "* BYE Line too long.",
 	.free_pctx = imap_login_free,
 };

@@ -22,6 +22,7 @@
 
 #include "mem.h"
 
+#include "imap_condstore.h"
 #include "imap_date.h"
 #include "imap_flags.h"
 #include "imap_search.h"
@@ -40,6 +41,7 @@ enum imap_search_kind {
 	K_DATE,
 	K_SIZE,
 	K_UID,
+	K_MODSEQ,
 	K_NOT,
 	K_OR,
 };
@@ -84,6 +86,7 @@ static const struct imap_search_word {
 	{ "LARGER", K_SIZE, IMAP_SEARCH_LARGER, 0, NULL },
 	{ "SMALLER", K_SIZE, IMAP_SEARCH_SMALLER, 0, NULL },
 	{ "UID", K_UID, IMAP_SEARCH_UID, 0, NULL },
+	{ "MODSEQ", K_MODSEQ, IMAP_SEARCH_MODSEQ, 0, NULL },
 	{ "NOT", K_NOT, IMAP_SEARCH_NOT, 0, NULL },
 	{ "OR", K_OR, IMAP_SEARCH_OR, 0, NULL },
 };
@@ -266,6 +269,23 @@ static bool imap_search_word(struct imap_search_ctx *ctx,
 		ctx->a++;
 		key = *key_r = imap_search_key_new(IMAP_SEARCH_UID);
 		return imap_search_set(ctx, key, s);
+	case K_MODSEQ:
+		/* MODSEQ ["/flags/\\Seen" priv|shared|all] n: one modseq
+		 * per message here, so the entry only has to be valid. */
+		if (imap_arg_get_string(ctx->a, &s)) {
+			if (!imap_arg_get_atom(ctx->a + 1, &v) ||
+			    !imap_modseq_entry_valid(s, v))
+				return imap_search_fail(ctx, "Invalid MODSEQ "
+							"entry");
+			ctx->a += 2;
+		}
+		if (!imap_arg_get_atom(ctx->a, &s))
+			return imap_search_fail(ctx, "Missing modseq");
+		ctx->a++;
+		key = *key_r = imap_search_key_new(IMAP_SEARCH_MODSEQ);
+		if (!imap_parse_number64(s, &key->size))
+			return imap_search_fail(ctx, "Invalid modseq");
+		return true;
 	case K_NOT:
 		key = *key_r = imap_search_key_new(IMAP_SEARCH_NOT);
 		return imap_search_key(ctx, &key->child);

@@ -9,7 +9,7 @@
 #include "imap_seqset.h"
 
 /* SEARCH arguments (RFC 3501 6.4.4, RFC 9051 6.4.4, ESEARCH RFC 4731,
- * SEARCHRES RFC 5182) as a tree of keys.
+ * SEARCHRES RFC 5182, MODSEQ RFC 7162) as a tree of keys.
  *
  *	SEARCH [RETURN (MIN MAX ALL COUNT SAVE)] [CHARSET x] key...
  *
@@ -42,6 +42,7 @@ enum imap_search_type {
 	IMAP_SEARCH_HEADER,	/* field (any case), value (may be "") */
 	IMAP_SEARCH_BODY,	/* value */
 	IMAP_SEARCH_TEXT,	/* value */
+	IMAP_SEARCH_MODSEQ,	/* size: modseq at least this (RFC 7162) */
 };
 
 struct imap_search_key {

@@ -6,9 +6,11 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "imap_condstore.h"
 #include "imap_parse.h"
 #include "imap_seqset.h"
 #include "store.h"
+#include "store_quota.h"
 #include "str.h"
 
 /*
@@ -32,7 +34,7 @@ struct imapd_view {
 	uint32_t uid;
 	uint32_t flags;		/* STORE_F_*, as last reported */
 	uint64_t keywords;
-	uint64_t modseq;
+	uint64_t modseq;	/* as last reported (with CONDSTORE) */
 	bool recent;
 	bool expunged;		/* gone from the store, not yet reported */
 	bool flags_changed;	/* to report as FETCH FLAGS */
@@ -59,6 +61,15 @@ struct imapd {
 	bool exists_changed;
 	unsigned announced_keywords;	/* in the last FLAGS response */
 	struct imap_seqset saved;	/* SEARCHRES "$" */
+
+	/* Quota limits from the login (quota_conf), else maildirsize's. */
+	struct store_quota quota;
+	bool quota_conf;
+
+	/* CONDSTORE/QRESYNC (RFC 7162, imapd_condstore.c). */
+	bool condstore, qresync;	/* enabled */
+	uint64_t view_modseq;	/* HIGHESTMODSEQ the client may cache */
+	bool tag_modseq;	/* the tagged OK carries [HIGHESTMODSEQ] */
 };
 
 /* What a command may be answered with now: may untagged EXPUNGE
@@ -95,7 +106,7 @@ void imapd_tagged(struct imapd *s, const char *tag, const char *fmt, ...)
 
 /* imapd_mailbox.c */
 bool imapd_select(struct imapd *s, const char *tag, const char *name,
-		  bool readonly);
+		  bool readonly, const struct imap_select_params *params);
 void imapd_close_mailbox(struct imapd *s, bool expunge);
 /* Bring the view up to date and send the untagged responses allowed in
  * mode. */
@@ -148,6 +159,11 @@ bool imapd_status_send(struct imapd *s, const char *name,
 void imapd_cmd_list_ext(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_create(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_delete(struct imapd *s, const struct imap_cmd *cmd);
+/* Move every message of src into the folder in dst_dir (created if
+ * missing) with flags, keywords and internal dates: copy, then one
+ * expunge (RENAME INBOX). False with a reason. */
+bool imapd_move_all(struct store_folder *src, const char *dst_dir,
+		    struct str *error_r);
 void imapd_cmd_rename(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_subscribe(struct imapd *s, const struct imap_cmd *cmd,
 			 bool subscribe);
@@ -172,5 +188,47 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd);
 
 /* imapd_search.c */
 void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd);
+
+/* imapd_quota.c: RFC 9208 */
+/* The limits handed over at login (a quota rule, "none" for none); NULL:
+ * take them from the Maildir's maildirsize. */
+void imapd_quota_init(struct imapd *s, const char *rule);
+/* May bytes and messages more be stored? */
+bool imapd_quota_fits(struct imapd *s, uint64_t bytes, uint64_t messages);
+/* Before the continuation of an APPEND literal: if its announced size
+ * does not fit, answer NO [OVERQUOTA] now and have the parser skip the
+ * command (the client sends no data). True if refused. */
+bool imapd_quota_literal_refused(struct imapd *s);
+/* The tagged NO [OVERQUOTA]. */
+void imapd_quota_refuse(struct imapd *s, const char *tag);
+/* Octets in RFC 9208's units of 1024 octets, rounded up. */
+uint64_t imapd_quota_kb(uint64_t bytes);
+void imapd_cmd_getquota(struct imapd *s, const struct imap_cmd *cmd);
+void imapd_cmd_getquotaroot(struct imapd *s, const struct imap_cmd *cmd);
+void imapd_cmd_setquota(struct imapd *s, const struct imap_cmd *cmd);
+
+/* imapd_condstore.c */
+/* A modseq as the client sees it: never 0 (RFC 7162 mod-sequence-value
+ * is positive; an empty new folder has none yet). */
+static inline uint64_t imapd_modseq(uint64_t modseq)
+{
+	return modseq == 0 ? 1 : modseq;
+}
+/* A CONDSTORE-enabling command ran (RFC 7162 3.1): the first one in a
+ * selected mailbox sends the HIGHESTMODSEQ. */
+void imapd_condstore_enable(struct imapd *s);
+/* "* n FETCH ([UID u ]FLAGS (...)[ MODSEQ (m)])" for view index i. */
+void imapd_fetch_modseq_flags(struct imapd *s, size_t i);
+/* "* VANISHED (EARLIER) ..." for the UIDs of uids (normalised)
+ * expunged after modseq; seqs and match_uids: QRESYNC's sequence match
+ * data, or NULL. Nothing if there are none. */
+void imapd_vanished_earlier(struct imapd *s, const struct imap_seqset *uids,
+			    uint64_t modseq, const struct imap_seqset *seqs,
+			    const struct imap_seqset *match_uids);
+/* SELECT/EXAMINE (QRESYNC ...): VANISHED (EARLIER) and the FETCHes of
+ * what changed since the client's modseq (nothing if its UIDVALIDITY
+ * is not the folder's). */
+void imapd_qresync_select(struct imapd *s,
+			  const struct imap_select_params *p);
 
 #endif

@@ -21,7 +21,8 @@
 
 #define CAPS_COMMON "IMAP4rev1 IMAP4rev2 LITERAL+ ENABLE IDLE UIDPLUS MOVE UNSELECT " \
 	"NAMESPACE ID CHILDREN SPECIAL-USE SEARCHRES ESEARCH BINARY " \
-	"MULTIAPPEND STATUS=SIZE LIST-EXTENDED LIST-STATUS"
+	"MULTIAPPEND STATUS=SIZE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC " \
+	"QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE"
 
 void imapd_capability(struct imapd *s, struct str *out)
 {
@@ -39,6 +40,22 @@ void imapd_tagged(struct imapd *s, const char *tag, const char *fmt, ...)
 	str_vprintf(&s->tagged, fmt, ap);
 	va_end(ap);
 	str_append(&s->tagged, "\r\n");
+}
+
+/* "tag OK text" becomes "tag OK [HIGHESTMODSEQ n] text". */
+static void imapd_tagged_modseq(struct imapd *s, const char *tag)
+{
+	struct str text = STR_INIT;
+	size_t skip = strlen(tag) + 4;
+
+	if (s->tagged.len < skip ||
+	    strncmp(s->tagged.data + skip - 3, "OK ", 3) != 0)
+		return;
+	str_printf(&text, "%s OK [HIGHESTMODSEQ %llu] ", tag,
+		   (unsigned long long)imapd_modseq(s->view_modseq));
+	str_append_n(&text, s->tagged.data + skip, s->tagged.len - skip);
+	str_set(&s->tagged, str_c(&text));
+	str_release(&text);
 }
 
 static void cmd_capability(struct imapd *s, const struct imap_cmd *cmd)
@@ -65,11 +82,15 @@ static void cmd_logout(struct imapd *s, const struct imap_cmd *cmd)
 
 /* ENABLE (RFC 5161): IMAP4rev2 (RFC 9051) switches the session to its
  * rules (UTF-8 mailbox names, no \Recent, ESEARCH answers to SEARCH);
- * unknown capabilities are ignored, as RFC 5161 asks. */
+ * CONDSTORE and QRESYNC (RFC 7162; QRESYNC implies CONDSTORE) turn on
+ * MODSEQ in FETCH responses and VANISHED instead of EXPUNGE; unknown
+ * capabilities are ignored, as RFC 5161 asks. */
 static void cmd_enable(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct str enabled = STR_INIT;
 	const char *name;
+	/* "ENABLE QRESYNC CONDSTORE" names both, as if in the other order. */
+	bool condstore_before = s->condstore, condstore_named = false;
 
 	if (cmd->nargs == 0) {
 		imapd_tagged(s, cmd->tag, "BAD Missing capability.");
@@ -84,6 +105,15 @@ static void cmd_enable(struct imapd *s, const struct imap_cmd *cmd)
 		if (strcasecmp(name, "IMAP4rev2") == 0 && !s->rev2) {
 			s->rev2 = s->utf8 = true;
 			str_append(&enabled, " IMAP4rev2");
+		} else if (strcasecmp(name, "CONDSTORE") == 0 &&
+			   !condstore_before && !condstore_named) {
+			imapd_condstore_enable(s);
+			str_append(&enabled, " CONDSTORE");
+			condstore_named = true;
+		} else if (strcasecmp(name, "QRESYNC") == 0 && !s->qresync) {
+			imapd_condstore_enable(s);
+			s->qresync = true;
+			str_append(&enabled, " QRESYNC");
 		}
 	}
 	if (enabled.len > 0)
@@ -119,18 +149,29 @@ static void cmd_namespace(struct imapd *s, const struct imap_cmd *cmd)
 
 static void cmd_select(struct imapd *s, const struct imap_cmd *cmd)
 {
-	const char *name;
+	struct imap_select_params params = IMAP_SELECT_PARAMS_INIT;
+	const char *name, *error;
 
 	if (cmd->nargs < 1 || !imap_arg_get_astring(&cmd->args[0], &name)) {
 		imapd_tagged(s, cmd->tag, "BAD Missing mailbox name.");
 		return;
 	}
-	if (cmd->nargs > 1) {
-		imapd_tagged(s, cmd->tag, "BAD Unknown SELECT parameters.");
-		return;
+	if (cmd->nargs > 2 ||
+	    (cmd->nargs == 2 &&
+	     !imap_select_params_parse(&cmd->args[1], &params, &error))) {
+		imapd_tagged(s, cmd->tag, "BAD %s", cmd->nargs > 2 ?
+			     "Invalid SELECT parameters." : error);
+		goto out;
+	}
+	/* RFC 7162 3.2.5: QRESYNC must have been enabled first. */
+	if (params.qresync && !s->qresync) {
+		imapd_tagged(s, cmd->tag, "BAD QRESYNC not enabled.");
+		goto out;
 	}
 	(void)imapd_select(s, cmd->tag, name,
-			   strcmp(cmd->name, "EXAMINE") == 0);
+			   strcmp(cmd->name, "EXAMINE") == 0, &params);
+out:
+	imap_select_params_release(&params);
 }
 
 static void cmd_close(struct imapd *s, const struct imap_cmd *cmd)
@@ -138,7 +179,8 @@ static void cmd_close(struct imapd *s, const struct imap_cmd *cmd)
 	bool close = strcmp(cmd->name, "CLOSE") == 0;
 
 	imapd_close_mailbox(s, close && !s->readonly);
-	/* RFC 7162's CLOSED only matters with QRESYNC; none here. */
+	/* No CLOSED here: RFC 7162 sends it only when a SELECT or EXAMINE
+	 * replaces the mailbox (imapd_select). */
 	imapd_tagged(s, cmd->tag, "OK %s completed.",
 		     close ? "Close" : "Unselect");
 }
@@ -162,10 +204,14 @@ static void cmd_expunge(struct imapd *s, const struct imap_cmd *cmd)
 			return;
 		}
 	}
-	if (!imapd_expunge(s, cmd->uid ? &uids : NULL))
+	if (!imapd_expunge(s, cmd->uid ? &uids : NULL)) {
 		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Expunge failed.");
-	else
+	} else {
 		imapd_tagged(s, cmd->tag, "OK Expunge completed.");
+		/* RFC 7162 3.2.9 / 3.1.10: the modseq after the expunges,
+		 * given once they are reported. */
+		s->tag_modseq = s->condstore;
+	}
 	imap_seqset_release(&uids);
 }
 
@@ -208,6 +254,7 @@ enum {
 	ST_ANY = ST_AUTH | ST_SEL,
 	UID_OK = 0x4,		/* has a UID form */
 	NO_EXPUNGE = 0x8,	/* by sequence number: hold EXPUNGE back */
+	NO_ARGS = 0x10,		/* takes no arguments (but its UID form) */
 };
 
 static const struct imapd_cmd_def {
@@ -215,12 +262,12 @@ static const struct imapd_cmd_def {
 	void (*run)(struct imapd *s, const struct imap_cmd *cmd);
 	unsigned how;
 } imapd_cmds[] = {
-	{ "CAPABILITY", cmd_capability, ST_ANY },
-	{ "NOOP", cmd_noop, ST_ANY },
-	{ "LOGOUT", cmd_logout, ST_ANY },
+	{ "CAPABILITY", cmd_capability, ST_ANY | NO_ARGS },
+	{ "NOOP", cmd_noop, ST_ANY | NO_ARGS },
+	{ "LOGOUT", cmd_logout, ST_ANY | NO_ARGS },
 	{ "ENABLE", cmd_enable, ST_AUTH },
 	{ "ID", cmd_id, ST_ANY },
-	{ "NAMESPACE", cmd_namespace, ST_ANY },
+	{ "NAMESPACE", cmd_namespace, ST_ANY | NO_ARGS },
 	{ "LOGIN", cmd_already, ST_ANY },
 	{ "AUTHENTICATE", cmd_already, ST_ANY },
 	{ "STARTTLS", cmd_already, ST_ANY },
@@ -235,16 +282,19 @@ static const struct imapd_cmd_def {
 	{ "LSUB", cmd_list, ST_ANY },
 	{ "STATUS", imapd_cmd_status, ST_ANY },
 	{ "APPEND", imapd_cmd_append, ST_ANY },
-	{ "IDLE", cmd_idle, ST_ANY },
-	{ "CHECK", cmd_noop, ST_SEL },
-	{ "CLOSE", cmd_close, ST_SEL },
-	{ "UNSELECT", cmd_close, ST_SEL },
-	{ "EXPUNGE", cmd_expunge, ST_SEL | UID_OK },
+	{ "IDLE", cmd_idle, ST_ANY | NO_ARGS },
+	{ "CHECK", cmd_noop, ST_SEL | NO_ARGS },
+	{ "CLOSE", cmd_close, ST_SEL | NO_ARGS },
+	{ "UNSELECT", cmd_close, ST_SEL | NO_ARGS },
+	{ "EXPUNGE", cmd_expunge, ST_SEL | UID_OK | NO_ARGS },
 	{ "SEARCH", imapd_cmd_search, ST_SEL | UID_OK | NO_EXPUNGE },
 	{ "FETCH", cmd_uid_fetch, ST_SEL | UID_OK | NO_EXPUNGE },
 	{ "STORE", imapd_cmd_store, ST_SEL | UID_OK | NO_EXPUNGE },
 	{ "COPY", cmd_copy, ST_SEL | UID_OK },
 	{ "MOVE", cmd_copy, ST_SEL | UID_OK },
+	{ "GETQUOTA", imapd_cmd_getquota, ST_ANY },
+	{ "GETQUOTAROOT", imapd_cmd_getquotaroot, ST_ANY },
+	{ "SETQUOTA", imapd_cmd_setquota, ST_ANY },
 };
 
 void imapd_command(struct imapd *s, const struct imap_cmd *cmd)
@@ -260,6 +310,9 @@ void imapd_command(struct imapd *s, const struct imap_cmd *cmd)
 		imapd_tagged(s, cmd->tag, "BAD Unknown command.");
 	else if (s->folder == NULL && !(def->how & ST_AUTH))
 		imapd_tagged(s, cmd->tag, "BAD No mailbox selected.");
+	else if ((def->how & NO_ARGS) && !cmd->uid && cmd->nargs > 0)
+		/* RFC 3501 9: "NOOP x" is not a NOOP. */
+		imapd_tagged(s, cmd->tag, "BAD Unexpected arguments.");
 	else
 		def->run(s, cmd);
 	if (def != NULL && (def->how & NO_EXPUNGE) && !cmd->uid)
@@ -268,6 +321,9 @@ void imapd_command(struct imapd *s, const struct imap_cmd *cmd)
 	 * view the client knew, before its tagged reply. */
 	if (s->folder != NULL && !s->logout)
 		imapd_sync(s, mode);
+	if (s->tag_modseq && s->folder != NULL)
+		imapd_tagged_modseq(s, cmd->tag);
+	s->tag_modseq = false;
 	imapd_append(s, s->tagged.data == NULL ? "" : s->tagged.data,
 		     s->tagged.len);
 	str_clear(&s->tagged);

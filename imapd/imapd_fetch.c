@@ -130,8 +130,10 @@ static void imapd_section_path(const struct imap_fetch_item *item,
 		str_printf(path, "%s%u", i > 0 ? "." : "", item->part[i]);
 }
 
-/* BODY[...] / BODY.PEEK[...]: 1 done, 0 no such part (answered NIL),
- * -1 the message is gone. */
+/* BODY[...] / BODY.PEEK[...]: 1 done, -1 the message is gone. A part
+ * that does not exist (BODY[5] of a single-part message) is answered
+ * with an empty string, as Dovecot does: RFC 3501 names no answer, and
+ * NIL breaks clients that expect a string. */
 static int imapd_fetch_section(struct imapd *s, uint32_t uid,
 			       const struct imap_fetch_item *item,
 			       struct imapd_msgdata *md, struct str *out)
@@ -189,18 +191,16 @@ static int imapd_fetch_section(struct imapd *s, uint32_t uid,
 					 &data);
 		break;
 	}
-	if (found == 1)
-		imapd_literal(out, data.data == NULL ? "" : data.data,
-			      data.len);
-	else
-		str_append(out, "NIL");
+	imapd_literal(out, data.data == NULL ? "" : data.data, data.len);
 	str_release(&path);
 	str_release(&data);
 	return 1;
 }
 
 /* BINARY[...] and BINARY.SIZE[...]: 1 done, 0 unknown encoding (the
- * command answers NO [UNKNOWN-CTE]), -1 the message is gone. */
+ * command answers NO [UNKNOWN-CTE]), -1 the message is gone. A part
+ * that does not exist is empty (size 0), as for BODY[...]; [UNKNOWN-CTE]
+ * is only for an encoding we cannot decode (RFC 3516 4.3). */
 static int imapd_fetch_binary(struct imapd *s, uint32_t uid,
 			      const struct imap_fetch_item *item,
 			      struct imapd_msgdata *md, struct str *out)
@@ -221,9 +221,7 @@ static int imapd_fetch_binary(struct imapd *s, uint32_t uid,
 					 &range);
 		mime_range_write(md->mime, &range, 0, SIZE_MAX, &data);
 	} else if (mime_section_find(md->mime, str_c(&path), &part) != 1) {
-		imap_fetch_item_name(item, out);
-		str_append(out, " NIL");
-		goto out;
+		/* No such part: data stays empty. */
 	} else if (mime_part_decode(md->mime, part, &data, &error) < 0) {
 		ret = 0;
 		goto out;
@@ -261,6 +259,7 @@ static int imapd_fetch_one(struct imapd *s, size_t seq, bool uid_cmd,
 	struct imapd_view *v = &s->view[seq];
 	const struct store_msg *m = store_lookup(s->folder, v->uid, NULL);
 	bool set_seen = false, has_flags = false, has_uid = false;
+	bool has_modseq = false;
 	unsigned flag_utf8 = s->utf8 ? MIME_IMAP_UTF8 : 0;
 	int ret;
 
@@ -272,6 +271,7 @@ static int imapd_fetch_one(struct imapd *s, size_t seq, bool uid_cmd,
 		set_seen |= imap_fetch_item_sets_seen(it);
 		has_flags |= it->type == IMAP_FETCH_FLAGS;
 		has_uid |= it->type == IMAP_FETCH_UID;
+		has_modseq |= it->type == IMAP_FETCH_MODSEQ;
 	}
 	if (set_seen && !s->readonly && !(v->flags & STORE_F_SEEN)) {
 		struct str error = STR_INIT;
@@ -294,7 +294,8 @@ static int imapd_fetch_one(struct imapd *s, size_t seq, bool uid_cmd,
 	}
 	str_clear(out);
 	str_printf(out, "* %zu FETCH (", seq + 1);
-	if (uid_cmd && !has_uid)
+	/* QRESYNC: every FETCH response names its UID (RFC 7162 3.2.4). */
+	if ((uid_cmd || s->qresync) && !has_uid)
 		str_printf(out, "UID %u ", v->uid);
 	for (unsigned i = 0; i < fetch->count; i++) {
 		const struct imap_fetch_item *it = &fetch->items[i];
@@ -304,6 +305,10 @@ static int imapd_fetch_one(struct imapd *s, size_t seq, bool uid_cmd,
 		switch (it->type) {
 		case IMAP_FETCH_UID:
 			str_printf(out, "UID %u", v->uid);
+			break;
+		case IMAP_FETCH_MODSEQ:
+			str_printf(out, "MODSEQ (%llu)", (unsigned long long)
+				   imapd_modseq(m->modseq));
 			break;
 		case IMAP_FETCH_FLAGS:
 			str_append(out, "FLAGS ");
@@ -376,31 +381,99 @@ static int imapd_fetch_one(struct imapd *s, size_t seq, bool uid_cmd,
 		str_append(out, " FLAGS ");
 		imapd_format_flags(s, v, out);
 	}
+	/* With CONDSTORE, flags go with their modseq (RFC 7162 3.1.4). */
+	if (s->condstore && !has_modseq && (has_flags || set_seen))
+		str_printf(out, " MODSEQ (%llu)", (unsigned long long)
+			   imapd_modseq(m->modseq));
+	if (s->condstore && (has_flags || set_seen || has_modseq) &&
+	    (m->flags & STORE_F_ALL) == v->flags &&
+	    m->keywords == v->keywords)
+		v->modseq = m->modseq;	/* the client knows it now */
 	str_append(out, ")\r\n");
 	return 1;
+}
+
+/* UID FETCH ... (CHANGEDSINCE n VANISHED): the UIDs of the set as the
+ * client wrote it (not only those in the view) expunged since n. */
+static void imapd_fetch_vanished(struct imapd *s, const char *set,
+				 uint64_t changedsince)
+{
+	struct imap_seqset uids = IMAP_SEQSET_INIT;
+	const char *error;
+	uint32_t top = s->folder->uidnext > 1 ? s->folder->uidnext - 1 : 0;
+
+	if (s->nview > 0 && s->view[s->nview - 1].uid > top)
+		top = s->view[s->nview - 1].uid;
+	if (imap_seqset_parse(&uids, set, IMAP_SEQSET_ALLOW_DOLLAR, 0,
+			      &error)) {
+		if (uids.dollar) {
+			imap_seqset_clear(&uids);
+			imap_seqset_merge(&uids, &s->saved);
+			imap_seqset_normalise(&uids);
+		} else {
+			imap_seqset_resolve(&uids, top);
+		}
+		imapd_vanished_earlier(s, &uids, changedsince, NULL, NULL);
+	}
+	imap_seqset_release(&uids);
+}
+
+/* CHANGEDSINCE implies the MODSEQ item (RFC 7162 3.1.4.1). */
+static void imapd_fetch_add_modseq(struct imap_fetch *fetch)
+{
+	for (unsigned i = 0; i < fetch->count; i++)
+		if (fetch->items[i].type == IMAP_FETCH_MODSEQ)
+			return;
+	fetch->items = mem_array_realloc(fetch->items, fetch->count + 1,
+					 sizeof(*fetch->items));
+	memset(&fetch->items[fetch->count], 0, sizeof(*fetch->items));
+	fetch->items[fetch->count++].type = IMAP_FETCH_MODSEQ;
 }
 
 void imapd_cmd_fetch(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct imap_seqset uids = IMAP_SEQSET_INIT;
 	struct imap_fetch fetch = IMAP_FETCH_INIT;
+	struct imap_fetch_mods mods = { false, 0, false };
 	struct imapd_msgdata md = { STR_INIT, NULL, false };
 	struct str out = STR_INIT;
 	const char *set, *error = "Invalid arguments.";
 	bool gone = false, bad_cte = false;
 
-	if (cmd->nargs != 2 || !imap_arg_get_atom(&cmd->args[0], &set) ||
+	if (cmd->nargs < 2 || cmd->nargs > 3 ||
+	    !imap_arg_get_atom(&cmd->args[0], &set) ||
 	    !imapd_uidset(s, set, cmd->uid, &uids, &error) ||
-	    !imap_fetch_parse(&cmd->args[1], &fetch, &error)) {
-		imapd_tagged(s, cmd->tag, "BAD %s", cmd->nargs > 2 ?
-			     "FETCH modifiers are not supported." : error);
+	    !imap_fetch_parse(&cmd->args[1], &fetch, &error) ||
+	    (cmd->nargs == 3 &&
+	     !imap_fetch_mods_parse(&cmd->args[2], &mods, &error))) {
+		imapd_tagged(s, cmd->tag, "BAD %s", error);
 		goto out;
 	}
+	/* RFC 7162 3.2.6: VANISHED needs UID FETCH and QRESYNC. */
+	if (mods.vanished && (!cmd->uid || !s->qresync)) {
+		imapd_tagged(s, cmd->tag, "BAD VANISHED needs UID FETCH and "
+			     "ENABLE QRESYNC.");
+		goto out;
+	}
+	if (mods.changedsince_set)
+		imapd_fetch_add_modseq(&fetch);
+	for (unsigned i = 0; i < fetch.count; i++)
+		if (fetch.items[i].type == IMAP_FETCH_MODSEQ)
+			imapd_condstore_enable(s);
+	if (mods.vanished)
+		imapd_fetch_vanished(s, set, mods.changedsince);
 	for (size_t i = 0; i < s->nview; i++) {
 		int r;
 
 		if (!imap_seqset_contains(&uids, s->view[i].uid))
 			continue;
+		if (mods.changedsince_set && !s->view[i].expunged) {
+			const struct store_msg *m =
+				store_lookup(s->folder, s->view[i].uid, NULL);
+
+			if (m != NULL && m->modseq <= mods.changedsince)
+				continue;
+		}
 		r = imapd_fetch_one(s, i, cmd->uid, &fetch, &md, &out);
 		imapd_unload(&md);
 		if (r < 0)

@@ -209,6 +209,8 @@ void imapd_serve(struct imapd *s, const char *greeting)
 				s->logout = true;
 			break;
 		case IMAP_PARSE_CONT:
+			if (imapd_quota_literal_refused(s))
+				break;
 			imapd_printf(s, "+ OK\r\n");
 			if (!imapd_flush(s))
 				s->logout = true;

@@ -398,6 +398,7 @@ static int imapd_rm_one(const char *path, const struct stat *st, int flag,
 void imapd_cmd_delete(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct str name = STR_INIT, dir = STR_INIT;
+	struct store_usage gone = { 0, 0 };
 	char **names;
 	size_t n;
 	const char *error;
@@ -424,31 +425,106 @@ void imapd_cmd_delete(struct imapd *s, const struct imap_cmd *cmd)
 	if (s->mailbox != NULL && strcmp(s->mailbox, str_c(&name)) == 0)
 		imapd_close_mailbox(s, false);
 	(void)imapd_mailbox_dir(s, str_c(&name), &dir, &error);
+	/* Its messages leave the quota with it. */
+	store_quota_add_folder(str_c(&dir), &gone);
 	if (nftw(str_c(&dir), imapd_rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0) {
 		msg_warn("%s: delete %s: %m", s->user, str_c(&dir));
 		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Delete failed.");
 		goto out;
 	}
+	store_quota_note(str_c(&dir), -gone.bytes, -gone.messages);
 	imapd_tagged(s, cmd->tag, "OK Delete completed.");
 out:
 	str_release(&name);
 	str_release(&dir);
 }
 
+/* Is name from or one of its inferiors? The length of the part to
+ * replace, or 0. */
+static size_t imapd_renamed_part(const char *name, const char *from)
+{
+	size_t len = strlen(from);
+
+	if (strncmp(name, from, len) != 0 ||
+	    (name[len] != '\0' && name[len] != '.'))
+		return 0;
+	return len;
+}
+
+/* Subscriptions follow a renamed folder and its inferiors, as in
+ * Dovecot. */
+static void imapd_rename_subscriptions(struct imapd *s, const char *from,
+				       const char *to)
+{
+	size_t n, len = strlen(from);
+	char **subs = imapd_subscriptions(s, &n);
+	bool changed = false;
+
+	for (size_t i = 0; i < n; i++) {
+		struct str name = STR_INIT;
+
+		if (imapd_renamed_part(subs[i], from) == 0)
+			continue;
+		str_printf(&name, "%s%s", to, subs[i] + len);
+		free(subs[i]);
+		subs[i] = mem_strdup(str_c(&name));
+		str_release(&name);
+		changed = true;
+	}
+	if (changed && !imapd_subscriptions_write(s, subs, n))
+		msg_warn("%s: rename: subscriptions: %m", s->user);
+	imapd_names_free(subs, n);
+}
+
+/* RENAME INBOX (RFC 3501 6.3.5): INBOX's messages move to a new folder
+ * of that name, INBOX stays and is empty; its inferiors stay. */
+static void imapd_rename_inbox(struct imapd *s, const char *tag,
+			       const char *to)
+{
+	struct str dir = STR_INIT, error = STR_INIT;
+	struct store_folder *inbox = NULL;
+	const char *why;
+
+	if (!imapd_create_dirs(s, to) ||
+	    !imapd_mailbox_dir(s, to, &dir, &why)) {
+		msg_warn("%s: rename INBOX: create %s: %m", s->user, to);
+		imapd_tagged(s, tag, "NO [SERVERBUG] Rename failed.");
+		goto out;
+	}
+	inbox = store_folder_open(s->root, false, &error);
+	if (inbox == NULL || !imapd_move_all(inbox, str_c(&dir), &error)) {
+		msg_warn("%s: rename INBOX to %s: %s", s->user, to,
+			 str_c(&error));
+		imapd_tagged(s, tag, "NO [SERVERBUG] Rename failed.");
+		goto out;
+	}
+	imapd_tagged(s, tag, "OK Rename completed.");
+out:
+	store_folder_free(&inbox);
+	str_release(&dir);
+	str_release(&error);
+}
+
 void imapd_cmd_rename(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct str from = STR_INIT, to = STR_INIT, a = STR_INIT, b = STR_INIT;
 	struct str child = STR_INIT;
-	char **names;
-	size_t n, len;
+	char **names = NULL, *parent = NULL, *dot;
+	size_t n = 0, len;
 	const char *error;
 
 	if (!imapd_name_arg(s, cmd, 0, &from) ||
 	    !imapd_name_arg(s, cmd, 1, &to))
 		goto out;
+	if (strcmp(str_c(&to), "INBOX") == 0 ||
+	    (strcmp(str_c(&from), str_c(&to)) != 0 &&
+	     imapd_exists(s, str_c(&to)))) {
+		imapd_tagged(s, cmd->tag, "NO [ALREADYEXISTS] Target mailbox "
+			     "already exists");
+		goto out;
+	}
 	if (strcmp(str_c(&from), "INBOX") == 0) {
-		imapd_tagged(s, cmd->tag, "NO [CANNOT] Renaming INBOX is not "
-			     "supported.");
+		imapd_rename_inbox(s, cmd->tag, str_c(&to));
 		goto out;
 	}
 	if (!imapd_exists(s, str_c(&from))) {
@@ -456,19 +532,35 @@ void imapd_cmd_rename(struct imapd *s, const struct imap_cmd *cmd)
 			     "exist: %s", str_c(&from));
 		goto out;
 	}
-	if (strcmp(str_c(&to), "INBOX") == 0 ||
-	    imapd_exists(s, str_c(&to))) {
-		imapd_tagged(s, cmd->tag, "NO [ALREADYEXISTS] Target mailbox "
-			     "already exists");
+	if (strcmp(str_c(&from), str_c(&to)) == 0) {
+		imapd_tagged(s, cmd->tag, "NO [ALREADYEXISTS] Can't rename "
+			     "mailbox to itself.");
 		goto out;
 	}
-	/* The children move with it: "a.x" becomes "b.x". */
+	/* The children move with it: "a.x" becomes "b.x". None of the new
+	 * names may exist (b.x may, below a \NonExistent b). */
 	n = imapd_mailboxes(s, &names);
 	len = from.len;
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(names[i], str_c(&from)) != 0 &&
-		    !(strncmp(names[i], str_c(&from), len) == 0 &&
-		      names[i][len] == '.'))
+		if (imapd_renamed_part(names[i], str_c(&from)) == 0)
+			continue;
+		str_clear(&child);
+		str_printf(&child, "%s%s", str_c(&to), names[i] + len);
+		if (imapd_exists(s, str_c(&child))) {
+			imapd_tagged(s, cmd->tag, "NO [ALREADYEXISTS] Target "
+				     "mailbox already exists: %s",
+				     str_c(&child));
+			goto out;
+		}
+		if (!imap_mailbox_name_valid(str_c(&child), &error)) {
+			imapd_tagged(s, cmd->tag, "NO [CANNOT] The new name "
+				     "of %s would be too long.", names[i]);
+			goto out;
+		}
+	}
+	/* Maildir++ folders are flat (.a, .a.x): each is one rename(2). */
+	for (size_t i = 0; i < n; i++) {
+		if (imapd_renamed_part(names[i], str_c(&from)) == 0)
 			continue;
 		str_clear(&child);
 		str_printf(&child, "%s%s", str_c(&to), names[i] + len);
@@ -476,15 +568,42 @@ void imapd_cmd_rename(struct imapd *s, const struct imap_cmd *cmd)
 		    !imapd_mailbox_dir(s, str_c(&child), &b, &error) ||
 		    rename(str_c(&a), str_c(&b)) != 0) {
 			msg_warn("%s: rename %s: %m", s->user, names[i]);
-			imapd_names_free(names, n);
 			imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Rename "
 				     "failed.");
 			goto out;
 		}
 	}
-	imapd_names_free(names, n);
+	/* The new name's superiors, as CREATE makes them (after the move:
+	 * "a" renamed to "a.b" leaves no "a" otherwise). */
+	parent = mem_strdup(str_c(&to));
+	dot = strrchr(parent, '.');
+	if (dot != NULL) {
+		*dot = '\0';
+		if (!imapd_create_dirs(s, parent)) {
+			msg_warn("%s: rename: create %s: %m", s->user, parent);
+			imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Rename "
+				     "failed.");
+			goto out;
+		}
+	}
+	imapd_rename_subscriptions(s, str_c(&from), str_c(&to));
+	/* The selected mailbox keeps its session under its new name (its
+	 * index descriptors followed the directory). */
+	if (s->mailbox != NULL &&
+	    imapd_renamed_part(s->mailbox, str_c(&from)) != 0) {
+		str_clear(&child);
+		str_printf(&child, "%s%s", str_c(&to), s->mailbox + len);
+		free(s->mailbox);
+		s->mailbox = mem_strdup(str_c(&child));
+		if (imapd_mailbox_dir(s, s->mailbox, &b, &error)) {
+			free(s->folder->dir);
+			s->folder->dir = mem_strdup(str_c(&b));
+		}
+	}
 	imapd_tagged(s, cmd->tag, "OK Rename completed.");
 out:
+	imapd_names_free(names, n);
+	free(parent);
 	str_release(&from);
 	str_release(&to);
 	str_release(&a);
@@ -531,7 +650,9 @@ const char *imapd_status_items_check(const struct imap_arg *items,
 {
 	static const char *const known[] = { "MESSAGES", "RECENT",
 					     "UIDNEXT", "UIDVALIDITY",
-					     "UNSEEN", "DELETED", "SIZE" };
+					     "UNSEEN", "DELETED", "SIZE",
+					     "HIGHESTMODSEQ",
+					     "DELETED-STORAGE" };
 	const char *item;
 
 	if (nitems == 0)
@@ -584,6 +705,18 @@ bool imapd_status_send(struct imapd *s, const char *name,
 			for (size_t j = 0; j < f->count; j++)
 				v += (f->msgs[j].flags &
 				      STORE_F_DELETED) != 0;
+		} else if (strcasecmp(item, "DELETED-STORAGE") == 0) {
+			/* RFC 9208: what an EXPUNGE would free, in the
+			 * units of STORAGE (the files' sizes, as the
+			 * quota counts them). */
+			for (size_t j = 0; j < f->count; j++)
+				if (f->msgs[j].flags & STORE_F_DELETED)
+					v += f->msgs[j].size;
+			v = imapd_quota_kb(v);
+		} else if (strcasecmp(item, "HIGHESTMODSEQ") == 0) {
+			/* RFC 7162 3.1.6; CONDSTORE-enabling. */
+			imapd_condstore_enable(s);
+			v = imapd_modseq(f->highestmodseq);
 		} else {	/* SIZE */
 			for (size_t j = 0; j < f->count; j++)
 				v += f->msgs[j].vsize;

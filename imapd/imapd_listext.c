@@ -31,6 +31,7 @@
 struct imapd_listopts {
 	bool sel_subscribed, sel_recursive, sel_special;
 	bool ret_subscribed;
+	bool extended;		/* any RFC 5258 syntax was used */
 	const struct imap_arg *status_items;
 	unsigned nstatus;
 	char **patterns;
@@ -109,6 +110,7 @@ static bool imapd_list_parse(struct imapd *s, const struct imap_cmd *cmd,
 
 	*error_r = "Invalid arguments.";
 	if (a->type == IMAP_ARG_LIST) {
+		o->extended = true;
 		if (!imapd_list_atoms(a->list, a->count, o, true, error_r))
 			return false;
 		a++;
@@ -117,6 +119,7 @@ static bool imapd_list_parse(struct imapd *s, const struct imap_cmd *cmd,
 		return false;
 	a++;
 	if (imap_arg_get_list(a, &list, &n)) {
+		o->extended = true;
 		if (n == 0)
 			return false;
 		for (unsigned i = 0; i < n; i++) {
@@ -136,6 +139,7 @@ static bool imapd_list_parse(struct imapd *s, const struct imap_cmd *cmd,
 	    !imap_arg_get_list(a + 1, &list, &n) ||
 	    a[2].type != IMAP_ARG_EOL)
 		return false;
+	o->extended = true;
 	return imapd_list_atoms(list, n, o, false, error_r);
 }
 
@@ -170,7 +174,31 @@ static bool imapd_list_childinfo(const struct imapd_listopts *o,
 	return false;
 }
 
-/* Every name to consider: mailboxes, subscriptions and their parents. */
+static int imapd_strcmp_ptrs(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Add name and each of its parents to out (without duplicates). */
+static void imapd_list_add_tree(char ***out, size_t *k, const char *name)
+{
+	char *copy = mem_strdup(name), *dot;
+
+	for (;;) {
+		if (!imapd_in(*out, *k, copy)) {
+			*out = mem_array_realloc(*out, *k + 1, sizeof(**out));
+			(*out)[(*k)++] = mem_strdup(copy);
+		}
+		dot = strrchr(copy, '.');
+		if (dot == NULL)
+			break;
+		*dot = '\0';
+	}
+	free(copy);
+}
+
+/* Every name to consider: mailboxes, subscriptions, and the parents of
+ * both (a Maildir++ folder ".a.b" can exist without ".a"). */
 static size_t imapd_list_candidates(char **names, size_t n, char **subs,
 				    size_t nsubs, char ***out_r)
 {
@@ -179,26 +207,14 @@ static size_t imapd_list_candidates(char **names, size_t n, char **subs,
 
 	for (size_t i = 0; i < n; i++)
 		out[k++] = mem_strdup(names[i]);
-	for (size_t i = 0; i < nsubs; i++) {
-		char *copy, *dot;
-
-		if (subs[i] == NULL)
-			continue;
-		copy = mem_strdup(subs[i]);
-		/* The name and each of its parents. */
-		for (;;) {
-			if (!imapd_in(out, k, copy)) {
-				out = mem_array_realloc(out, k + 1,
-							sizeof(*out));
-				out[k++] = mem_strdup(copy);
-			}
-			dot = strrchr(copy, '.');
-			if (dot == NULL)
-				break;
-			*dot = '\0';
-		}
-		free(copy);
-	}
+	for (size_t i = 0; i < n; i++)
+		if (strchr(names[i], '.') != NULL)
+			imapd_list_add_tree(&out, &k, names[i]);
+	for (size_t i = 0; i < nsubs; i++)
+		if (subs[i] != NULL)
+			imapd_list_add_tree(&out, &k, subs[i]);
+	/* INBOX first, then in order, parents before their children. */
+	qsort(out + 1, k - 1, sizeof(*out), imapd_strcmp_ptrs);
 	*out_r = out;
 	return k;
 }
@@ -242,12 +258,20 @@ void imapd_cmd_list_ext(struct imapd *s, const struct imap_cmd *cmd)
 		} else if (o.sel_special) {
 			if (special == NULL)
 				continue;
-		} else if (!exists) {
+		} else if (!exists && !imapd_has_children(names, n, name)) {
 			continue;	/* only subscriptions name it */
 		}
 		str_clear(&line);
 		str_append(&line, "* LIST (");
-		if (!exists)
+		if (!exists && imapd_has_children(names, n, name))
+			/* A level above existing mailboxes: RFC 3501's
+			 * \Noselect for a plain LIST from a rev1 client,
+			 * RFC 5258's \NonExistent (which implies it)
+			 * otherwise, as Dovecot. */
+			str_append(&line, o.extended || s->rev2 ?
+				   "\\NonExistent \\HasChildren" :
+				   "\\Noselect \\HasChildren");
+		else if (!exists)
 			str_append(&line, "\\NonExistent");
 		else
 			str_append(&line, imapd_has_children(names, n, name) ?

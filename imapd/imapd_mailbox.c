@@ -164,9 +164,17 @@ static void imapd_claim_recent(struct imapd *s)
 		msg_warn("%s: %s", s->user, str_c(&error));
 	for (int i = 0; i < n; i++) {
 		long at = imapd_view_find(s, uids[i]);
+		const struct store_msg *m = store_lookup(s->folder, uids[i],
+							 NULL);
 
-		if (at >= 0)
-			s->view[at].recent = true;
+		if (at < 0)
+			continue;
+		s->view[at].recent = true;
+		/* Taking it changed its modseq, not what the client
+		 * knows of it. */
+		if (m != NULL && (m->flags & STORE_F_ALL) ==
+		    s->view[at].flags && m->keywords == s->view[at].keywords)
+			s->view[at].modseq = m->modseq;
 	}
 	free(uids);
 	str_release(&error);
@@ -220,7 +228,7 @@ void imapd_close_mailbox(struct imapd *s, bool expunge)
 }
 
 bool imapd_select(struct imapd *s, const char *tag, const char *name,
-		  bool readonly)
+		  bool readonly, const struct imap_select_params *params)
 {
 	struct str dir = STR_INIT, error = STR_INIT, flags = STR_INIT;
 	struct stat st;
@@ -228,7 +236,9 @@ bool imapd_select(struct imapd *s, const char *tag, const char *name,
 	unsigned unseen = 0;
 	bool ok = false;
 
-	if (s->folder != NULL && s->rev2)
+	/* RFC 9051 and RFC 7162 3.2.11: the end of the old mailbox's
+	 * responses. */
+	if (s->folder != NULL && (s->rev2 || s->qresync))
 		imapd_printf(s, "* OK [CLOSED] Previous mailbox closed.\r\n");
 	imapd_close_mailbox(s, false);
 	if (!imapd_mailbox_dir(s, name, &dir, &why)) {
@@ -274,6 +284,25 @@ bool imapd_select(struct imapd *s, const char *tag, const char *name,
 	imapd_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
 		     "* OK [UIDNEXT %u] Predicted next UID\r\n",
 		     s->folder->uidvalidity, s->folder->uidnext);
+	/* Every folder keeps modseqs: HIGHESTMODSEQ always (RFC 7162
+	 * 3.1.2.1), NOMODSEQ never. */
+	s->view_modseq = s->folder->highestmodseq;
+	imapd_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+		     (unsigned long long)imapd_modseq(s->view_modseq));
+	if (s->rev2) {
+		/* RFC 9051 6.3.2: a LIST response with the name, required. */
+		const char *special = imapd_special_attr(s->mailbox);
+
+		str_clear(&flags);
+		str_printf(&flags, "* LIST (%s) \".\" ",
+			   special != NULL ? special : "");
+		imapd_name_out(s, s->mailbox, &flags);
+		imapd_printf(s, "%s\r\n", str_c(&flags));
+	}
+	if (params != NULL && (params->condstore || params->qresync))
+		s->condstore = true;
+	if (params != NULL && params->qresync)
+		imapd_qresync_select(s, params);
 	imapd_tagged(s, tag, "OK [%s] %s completed.",
 		     readonly ? "READ-ONLY" : "READ-WRITE",
 		     readonly ? "Examine" : "Select");
@@ -336,7 +365,8 @@ static void imapd_view_update(struct imapd *s)
 			continue;
 		}
 		if ((m->flags & STORE_F_ALL) != v->flags ||
-		    m->keywords != v->keywords) {
+		    m->keywords != v->keywords ||
+		    (s->condstore && m->modseq != v->modseq)) {
 			v->flags = m->flags & STORE_F_ALL;
 			v->keywords = m->keywords;
 			v->flags_changed = true;
@@ -348,7 +378,9 @@ static void imapd_view_update(struct imapd *s)
 void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 {
 	struct str error = STR_INIT, flags = STR_INIT;
+	struct imap_seqset vanished = IMAP_SEQSET_INIT;
 	size_t removed = 0, keep = 0;
+	bool held = false;
 
 	if (!store_folder_refresh(s->folder, &error))
 		msg_warn("%s: %s: %s", s->user, s->mailbox, str_c(&error));
@@ -361,14 +393,24 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 		struct imapd_view *v = &s->view[i];
 
 		if (v->expunged && mode == IMAPD_SYNC_ALL) {
-			imapd_printf(s, "* %zu EXPUNGE\r\n",
-				     i + 1 - removed);
+			/* QRESYNC: VANISHED instead (RFC 7162 3.2.10). */
+			if (s->qresync)
+				imap_seqset_add(&vanished, v->uid);
+			else
+				imapd_printf(s, "* %zu EXPUNGE\r\n",
+					     i + 1 - removed);
 			removed++;
 			continue;
 		}
+		held |= v->expunged;
 		s->view[keep++] = *v;
 	}
 	s->nview = keep;
+	if (vanished.count > 0) {
+		str_clear(&flags);
+		imap_seqset_format(&vanished, &flags);
+		imapd_printf(s, "* VANISHED %s\r\n", str_c(&flags));
+	}
 	if (s->exists_changed) {
 		imapd_printf(s, "* %zu EXISTS\r\n", s->nview);
 		if (!s->rev2)
@@ -376,22 +418,20 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 				     imapd_recent_count(s));
 		s->exists_changed = false;
 	}
-	for (size_t i = 0; i < s->nview; i++) {
+	/* With CONDSTORE, a modseq reported while an expunge is held back
+	 * could let a client skip that expunge when it resyncs: the flag
+	 * changes wait with it (RFC 7162 erratum 1810). */
+	for (size_t i = 0; i < s->nview && !(held && s->condstore); i++) {
 		struct imapd_view *v = &s->view[i];
 
 		if (!v->flags_changed || v->expunged)
 			continue;
-		str_clear(&flags);
-		imapd_format_flags(s, v, &flags);
-		/* RFC 9051: unsolicited FETCH carries the UID. */
-		if (s->rev2)
-			imapd_printf(s, "* %zu FETCH (UID %u FLAGS %s)\r\n",
-				     i + 1, v->uid, str_c(&flags));
-		else
-			imapd_printf(s, "* %zu FETCH (FLAGS %s)\r\n", i + 1,
-				     str_c(&flags));
+		imapd_fetch_modseq_flags(s, i);
 		v->flags_changed = false;
 	}
+	if (!held)
+		s->view_modseq = s->folder->highestmodseq;
+	imap_seqset_release(&vanished);
 	str_release(&error);
 	str_release(&flags);
 }

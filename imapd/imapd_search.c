@@ -283,6 +283,8 @@ static bool imapd_key_match(struct imapd_search_msg *sm,
 		return k->type == IMAP_SEARCH_SENTBEFORE ? day < key_day :
 		       k->type == IMAP_SEARCH_SENTON ? day == key_day :
 		       day >= key_day;
+	case IMAP_SEARCH_MODSEQ:
+		return m->modseq >= k->size;
 	case IMAP_SEARCH_LARGER:
 		return m->vsize > k->size;
 	case IMAP_SEARCH_SMALLER:
@@ -316,6 +318,17 @@ static void imapd_search_resolve(struct imapd *s, struct imap_search_key *k)
 	}
 }
 
+/* Whether the tree has a MODSEQ key (RFC 7162 3.1.5: the answer then
+ * carries the highest modseq of what it returns). */
+static bool imapd_search_modseq(const struct imap_search_key *k)
+{
+	for (; k != NULL; k = k->next)
+		if (k->type == IMAP_SEARCH_MODSEQ ||
+		    imapd_search_modseq(k->child))
+			return true;
+	return false;
+}
+
 void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct imap_search *search = NULL;
@@ -324,7 +337,8 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 	struct str out = STR_INIT;
 	const char *error = "Invalid search arguments.";
 	uint32_t min = 0, max = 0, min_uid = 0, max_uid = 0;
-	uint64_t count = 0;
+	uint64_t count = 0, ms_all = 0, ms_min = 0, ms_max = 0, ms = 0;
+	bool with_modseq;
 
 	switch (imap_search_parse(cmd->args, &search, &error)) {
 	case IMAP_SEARCH_PARSE_OK:
@@ -340,6 +354,9 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 		goto out;
 	}
 	imapd_search_resolve(s, search->root);
+	with_modseq = imapd_search_modseq(search->root);
+	if (with_modseq)
+		imapd_condstore_enable(s);
 	for (size_t i = 0; i < s->nview; i++) {
 		struct imapd_search_msg sm = { s, i, &s->view[i], NULL,
 					       STR_INIT, NULL, false, false };
@@ -354,9 +371,13 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 			if (count++ == 0) {
 				min = n;
 				min_uid = s->view[i].uid;
+				ms_min = sm.m->modseq;
 			}
 			max = n;
 			max_uid = s->view[i].uid;
+			ms_max = sm.m->modseq;
+			if (sm.m->modseq > ms_all)
+				ms_all = sm.m->modseq;
 		}
 		mime_message_free(&sm.mime);
 		str_release(&sm.raw);
@@ -391,6 +412,9 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 			     q <= found.ranges[r].hi; q++)
 				str_printf(&out, " %llu",
 					   (unsigned long long)q);
+		if (with_modseq && count > 0)
+			str_printf(&out, " (MODSEQ %llu)",
+				   (unsigned long long)ms_all);
 		imapd_printf(s, "%s\r\n", str_c(&out));
 	} else if (search->ret != IMAP_SEARCH_RETURN_SAVE) {
 		unsigned ret = search->ret & ~IMAP_SEARCH_RETURN_SAVE;
@@ -411,6 +435,19 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 			str_append(&out, " ALL ");
 			imap_seqset_format(&found, &out);
 		}
+		/* The highest modseq of what is returned: of every match
+		 * for ALL and COUNT, else of the MIN and MAX ones. */
+		if (ret & (IMAP_SEARCH_RETURN_ALL | IMAP_SEARCH_RETURN_COUNT))
+			ms = ms_all;
+		else
+			ms = (ret & IMAP_SEARCH_RETURN_MIN) ? ms_min : 0;
+		if ((ret & IMAP_SEARCH_RETURN_MAX) && ms_max > ms &&
+		    !(ret & (IMAP_SEARCH_RETURN_ALL |
+			     IMAP_SEARCH_RETURN_COUNT)))
+			ms = ms_max;
+		if (with_modseq && count > 0)
+			str_printf(&out, " MODSEQ %llu",
+				   (unsigned long long)ms);
 		imapd_printf(s, "%s\r\n", str_c(&out));
 	}
 	imapd_tagged(s, cmd->tag, "OK Search completed.");

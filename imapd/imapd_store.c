@@ -43,22 +43,54 @@ static bool imapd_keyword_mask(struct store_folder *f,
 	return true;
 }
 
+/* The FETCH answer to a STORE of view index i (RFC 7162 3.1.3: with
+ * CONDSTORE, MODSEQ always, and only that under .SILENT). */
+static void imapd_store_fetch(struct imapd *s, const struct imap_cmd *cmd,
+			      const struct imap_store *st, size_t i,
+			      struct str *flags)
+{
+	const struct imapd_view *v = &s->view[i];
+
+	if (st->silent && !s->condstore)
+		return;
+	imapd_printf(s, "* %zu FETCH (", i + 1);
+	if (cmd->uid || s->qresync)
+		imapd_printf(s, "UID %u ", v->uid);
+	if (!st->silent) {
+		str_clear(flags);
+		imapd_format_flags(s, v, flags);
+		imapd_printf(s, "FLAGS %s%s", str_c(flags),
+			     s->condstore ? " " : "");
+	}
+	if (s->condstore)
+		imapd_printf(s, "MODSEQ (%llu)",
+			     (unsigned long long)imapd_modseq(v->modseq));
+	imapd_printf(s, ")\r\n");
+}
+
 void imapd_cmd_store(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct imap_seqset uids = IMAP_SEQSET_INIT;
+	struct imap_seqset modified = IMAP_SEQSET_INIT;
 	struct imap_store st = { 0 };
 	struct str error = STR_INIT, flags = STR_INIT;
 	const char *set, *why = "Invalid arguments.";
+	uint64_t unchangedsince = UINT64_MAX;
 	uint32_t sflags;
 	uint64_t kw = 0;
-	bool failed = false;
+	bool failed = false, mods;
 
+	mods = cmd->nargs >= 2 && cmd->args[1].type == IMAP_ARG_LIST;
 	if (cmd->nargs < 2 || !imap_arg_get_atom(&cmd->args[0], &set) ||
 	    !imapd_uidset(s, set, cmd->uid, &uids, &why) ||
-	    !imap_store_parse(&cmd->args[1], &st, &why)) {
+	    (mods && !imap_store_mods_parse(&cmd->args[1], &unchangedsince,
+					    &why)) ||
+	    !imap_store_parse(&cmd->args[mods ? 2 : 1], &st, &why)) {
 		imapd_tagged(s, cmd->tag, "BAD %s", why);
 		goto out;
 	}
+	if (mods)
+		imapd_condstore_enable(s);
 	if (s->readonly) {
 		imapd_tagged(s, cmd->tag, "NO [READ-ONLY] Mailbox is "
 			     "read-only.");
@@ -83,18 +115,24 @@ void imapd_cmd_store(struct imapd *s, const struct imap_cmd *cmd)
 		str_clear(&error);
 		/* Relative to the flags as they are now, not as this
 		 * session last saw them: two sessions' changes add up. */
-		switch (store_change_flags(s->folder, v->uid, op, sflags, kw,
-					   &error)) {
+		switch (store_change_flags_unchanged(s->folder, v->uid, op,
+						     sflags, kw,
+						     unchangedsince, &error)) {
 		case 1:
 			m = store_lookup(s->folder, v->uid, NULL);
 			if (m == NULL)
 				continue;
 			v->flags = m->flags & STORE_F_ALL;
 			v->keywords = m->keywords;
+			v->modseq = m->modseq;
 			v->flags_changed = false;
 			if (v->flags & STORE_F_DELETED)
 				s->deleted++;
 			break;
+		case 2:		/* UNCHANGEDSINCE failed */
+			imap_seqset_add(&modified, cmd->uid ? v->uid :
+					(uint32_t)i + 1);
+			continue;
 		case 0:
 			continue;	/* expunged meanwhile */
 		default:
@@ -103,23 +141,21 @@ void imapd_cmd_store(struct imapd *s, const struct imap_cmd *cmd)
 			failed = true;
 			continue;
 		}
-		if (st.silent)
-			continue;
-		str_clear(&flags);
-		imapd_format_flags(s, v, &flags);
-		if (cmd->uid)
-			imapd_printf(s, "* %zu FETCH (UID %u FLAGS %s)\r\n",
-				     i + 1, v->uid, str_c(&flags));
-		else
-			imapd_printf(s, "* %zu FETCH (FLAGS %s)\r\n", i + 1,
-				     str_c(&flags));
+		imapd_store_fetch(s, cmd, &st, i, &flags);
 	}
-	if (failed)
+	if (failed) {
 		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Some flags could "
 			     "not be stored.");
-	else
+	} else if (modified.count > 0) {
+		str_clear(&flags);
+		imap_seqset_format(&modified, &flags);
+		imapd_tagged(s, cmd->tag, "OK [MODIFIED %s] Conditional "
+			     "STORE failed.", str_c(&flags));
+	} else {
 		imapd_tagged(s, cmd->tag, "OK Store completed.");
+	}
 out:
+	imap_seqset_release(&modified);
 	imap_seqset_release(&uids);
 	imap_store_release(&st);
 	str_release(&error);
@@ -129,6 +165,15 @@ out:
 struct imapd_copy_src {
 	int fd;
 };
+
+/* A save that failed for want of space (the store's 4.2.2: ENOSPC or
+ * EDQUOT) is answered as Dovecot does, OVERQUOTA (RFC 5530). */
+#define IMAPD_NO_SPACE "NO [OVERQUOTA] Not enough disk space."
+
+static bool imapd_disk_full(const char *dsn)
+{
+	return dsn != NULL && strcmp(dsn, "4.2.2") == 0;
+}
 
 static bool imapd_copy_write(int fd, void *ctx)
 {
@@ -149,7 +194,8 @@ static bool imapd_copy_write(int fd, void *ctx)
 }
 
 /* Keywords of the source message by name into the destination's. */
-static bool imapd_copy_keywords(struct imapd *s, struct store_folder *dst,
+static bool imapd_copy_keywords(const struct store_folder *src,
+				struct store_folder *dst,
 				uint32_t dst_uid, uint32_t flags,
 				uint64_t keywords, struct str *error_r)
 {
@@ -157,13 +203,34 @@ static bool imapd_copy_keywords(struct imapd *s, struct store_folder *dst,
 	unsigned n = 0;
 	uint64_t mask;
 
-	for (unsigned i = 0; i < s->folder->nkeywords; i++)
+	for (unsigned i = 0; i < src->nkeywords; i++)
 		if (keywords & (1ULL << i))
-			names[n++] = s->folder->keywords[i];
+			names[n++] = src->keywords[i];
 	if (!store_folder_refresh(dst, error_r) ||
 	    !imapd_keyword_mask(dst, names, n, &mask, error_r))
 		return false;
 	return store_set_flags(dst, dst_uid, flags, mask, error_r) >= 0;
+}
+
+/* Would copies of the messages in uids fit in the quota? (MOVE is not
+ * checked: imapd_quota.c says why.) */
+static bool imapd_copy_fits(struct imapd *s, const struct imap_seqset *uids)
+{
+	uint64_t bytes = 0, n = 0;
+
+	for (size_t i = 0; i < s->nview; i++) {
+		const struct store_msg *m;
+
+		if (s->view[i].expunged ||
+		    !imap_seqset_contains(uids, s->view[i].uid))
+			continue;
+		m = store_lookup(s->folder, s->view[i].uid, NULL);
+		if (m != NULL) {
+			bytes += m->size;
+			n++;
+		}
+	}
+	return n == 0 || imapd_quota_fits(s, bytes, n);
 }
 
 void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
@@ -178,6 +245,7 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 	size_t nmoved = 0;
 	const char *set, *raw, *why = "Invalid arguments.";
 	bool failed = false;
+	bool full = false;
 
 	if (cmd->nargs != 2 || !imap_arg_get_atom(&cmd->args[0], &set) ||
 	    !imap_arg_get_astring(&cmd->args[1], &raw) ||
@@ -207,6 +275,10 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Copy failed.");
 		goto out;
 	}
+	if (!move && !imapd_copy_fits(s, &uids)) {
+		imapd_quota_refuse(s, cmd->tag);
+		goto out;
+	}
 	moved = mem_array(s->nview + 1, sizeof(*moved));
 	for (size_t i = 0; i < s->nview && !failed; i++) {
 		struct imapd_view *v = &s->view[i];
@@ -224,12 +296,14 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 			continue;	/* expunged meanwhile */
 		if (store_deliver(str_c(&dir), m->flags, m->internaldate,
 				  imapd_copy_write, &src, 0, &uid, &error,
-				  &dsn) != MAILDIR_OK || uid == 0)
+				  &dsn) != MAILDIR_OK || uid == 0) {
 			failed = true;
+			full = imapd_disk_full(dsn);
+		}
 		close(src.fd);
 		if (!failed && m->keywords != 0 &&
-		    !imapd_copy_keywords(s, dst, uid, m->flags, m->keywords,
-					 &error))
+		    !imapd_copy_keywords(s->folder, dst, uid, m->flags,
+					 m->keywords, &error))
 			failed = true;
 		if (failed)
 			break;
@@ -240,7 +314,8 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 	if (failed) {
 		msg_warn("%s: copy to %s: %s", s->user, str_c(&name),
 			 str_c(&error));
-		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Copy failed.");
+		imapd_tagged(s, cmd->tag, full ? IMAPD_NO_SPACE :
+			     "NO [SERVERBUG] Copy failed.");
 		goto out;
 	}
 	(void)store_index_uidvalidity(str_c(&dir), &validity);
@@ -278,6 +353,55 @@ out:
 	str_release(&b);
 }
 
+bool imapd_move_all(struct store_folder *src, const char *dst_dir,
+		    struct str *error_r)
+{
+	struct store_folder *dst;
+	uint32_t *moved, *uids;
+	size_t n, nmoved = 0;
+	bool ok = true;
+
+	dst = store_folder_open(dst_dir, true, error_r);
+	if (dst == NULL)
+		return false;
+	/* The UIDs first: opening a file may refresh src (msgs moves). */
+	n = src->count;
+	uids = mem_array(n + 1, sizeof(*uids));
+	for (size_t i = 0; i < n; i++)
+		uids[i] = src->msgs[i].uid;
+	moved = mem_array(n + 1, sizeof(*moved));
+	for (size_t i = 0; i < n && ok; i++) {
+		const struct store_msg *m;
+		struct imapd_copy_src cs;
+		const char *dsn;
+		uint32_t uid = 0;
+
+		cs.fd = store_msg_open(src, uids[i], error_r);
+		m = store_lookup(src, uids[i], NULL);
+		if (cs.fd < 0 || m == NULL) {
+			if (cs.fd >= 0)
+				close(cs.fd);
+			continue;	/* expunged meanwhile */
+		}
+		ok = store_deliver(dst_dir, m->flags, m->internaldate,
+				   imapd_copy_write, &cs, 0, &uid, error_r,
+				   &dsn) == MAILDIR_OK && uid != 0;
+		close(cs.fd);
+		if (ok && m->keywords != 0)
+			ok = imapd_copy_keywords(src, dst, uid, m->flags,
+						 m->keywords, error_r);
+		if (ok)
+			moved[nmoved++] = uids[i];
+	}
+	if (ok && nmoved > 0 && store_expunge(src, moved, nmoved,
+					      error_r) < 0)
+		ok = false;
+	free(moved);
+	free(uids);
+	store_folder_free(&dst);
+	return ok;
+}
+
 struct imapd_append_src {
 	const char *data;
 	size_t len;
@@ -288,6 +412,22 @@ static bool imapd_append_write(int fd, void *ctx)
 	const struct imapd_append_src *src = ctx;
 
 	return safe_write_all(fd, src->data, src->len);
+}
+
+/* Would all the messages of the APPEND fit in the quota? Checked
+ * before the first is stored, so a MULTIAPPEND over quota stores none
+ * (RFC 3502 wants all or none). */
+static bool imapd_append_fits(struct imapd *s, const struct imap_arg *args)
+{
+	uint64_t bytes = 0, n = 0;
+
+	for (; args->type != IMAP_ARG_EOL; args++)
+		if (args->type == IMAP_ARG_LITERAL ||
+		    args->type == IMAP_ARG_LITERAL8) {
+			bytes += args->len;
+			n++;
+		}
+	return n == 0 || imapd_quota_fits(s, bytes, n);
 }
 
 void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
@@ -313,6 +453,10 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 		goto out;
 	}
 	(void)imapd_mailbox_dir(s, str_c(&name), &dir, &why);
+	if (!imapd_append_fits(s, args)) {
+		imapd_quota_refuse(s, cmd->tag);
+		goto out;
+	}
 	/* One or more (MULTIAPPEND) [flags] [date-time] literal groups. */
 	while (args->type != IMAP_ARG_EOL) {
 		unsigned iflags = 0, nkw = 0;
@@ -365,7 +509,8 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 			free(kws);
 			msg_warn("%s: append to %s: %s", s->user,
 				 str_c(&name), str_c(&error));
-			imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Append "
+			imapd_tagged(s, cmd->tag, imapd_disk_full(dsn) ?
+				     IMAPD_NO_SPACE : "NO [SERVERBUG] Append "
 				     "failed.");
 			goto out;
 		}

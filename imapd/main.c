@@ -13,9 +13,11 @@
  * session as the user running it (Dovecot's "imap" is used the same way
  * for tests and admin work):
  *
- *	imapd -m MAILDIR [-u USER] [-t TAG]
+ *	imapd -m MAILDIR [-u USER] [-t TAG] [-q QUOTA]
  *
- * starting with "* PREAUTH", or with "TAG OK ..." given -t.
+ * starting with "* PREAUTH", or with "TAG OK ..." given -t. QUOTA is a
+ * quota rule ("storage=1M messages=100"); without it the limits are
+ * those in the Maildir's maildirsize, if any.
  *
  * SECURITY: the spawner is privileged (root, or the invoking user in
  * instance mode) and never sees a password; the mail process never runs
@@ -45,13 +47,15 @@ static const struct login_spawn_spec imapd_spawn = {
 /* Serve one session on in/out; tag NULL: PREAUTH. */
 static void imapd_session(int in, int out, const char *user,
 			  const char *maildir, const char *tag,
-			  const char *input, size_t input_len)
+			  const char *quota, const char *input,
+			  size_t input_len)
 {
 	struct str greeting = STR_INIT, caps = STR_INIT;
 	struct imapd s;
 
 	signal(SIGPIPE, SIG_IGN);
 	imapd_init(&s, in, out, user, maildir);
+	imapd_quota_init(&s, quota);
 	if (input != NULL)
 		str_append_n(&s.in, input, input_len);
 	imapd_special_use_create(&s);
@@ -90,26 +94,29 @@ static void imapd_mail_main(void)
 	/* Paths relative to the Maildir: Landlock lets nothing above it
 	 * be opened, not even on the way down from "/". */
 	imapd_session(LOGIN_MAIL_CLIENT_FD, LOGIN_MAIL_CLIENT_FD, m.user, ".",
-		      m.data != NULL ? m.data : "*", m.input, m.input_len);
+		      m.data != NULL ? m.data : "*", m.quota, m.input,
+		      m.input_len);
 	str_release(&dir);
 	exit(0);
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: imapd -m MAILDIR [-u USER] [-t TAG]\n");
+	fprintf(stderr, "usage: imapd -m MAILDIR [-u USER] [-t TAG] "
+		"[-q QUOTA]\n");
 	exit(64);
 }
 
 int main(int argc, char **argv)
 {
-	const char *maildir = NULL, *user = NULL, *tag = NULL;
+	const char *maildir = NULL, *user = NULL, *tag = NULL, *quota = NULL;
 	int c;
 
 	if (login_mail_is_session(argc, argv))
 		imapd_mail_main();
 	if (argc > 1 && strcmp(argv[1], "-m") != 0 &&
-	    strcmp(argv[1], "-u") != 0 && strcmp(argv[1], "-t") != 0)
+	    strcmp(argv[1], "-u") != 0 && strcmp(argv[1], "-t") != 0 &&
+	    strcmp(argv[1], "-q") != 0)
 		return server_main(argc, argv, &(struct server_spec) {
 			.sandbox = &sandbox_spawner,
 			.name = "imapd",
@@ -121,7 +128,7 @@ int main(int argc, char **argv)
 		});
 	msg_set_name("imapd");
 	msg_open_stderr();
-	while ((c = getopt(argc, argv, "m:t:u:")) != -1) {
+	while ((c = getopt(argc, argv, "m:q:t:u:")) != -1) {
 		switch (c) {
 		case 'm':
 			maildir = optarg;
@@ -132,6 +139,9 @@ int main(int argc, char **argv)
 		case 't':
 			tag = optarg;
 			break;
+		case 'q':
+			quota = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -140,6 +150,6 @@ int main(int argc, char **argv)
 		usage();
 	if (user == NULL)
 		user = getenv("USER") != NULL ? getenv("USER") : "-";
-	imapd_session(0, 1, user, maildir, tag, NULL, 0);
+	imapd_session(0, 1, user, maildir, tag, quota, NULL, 0);
 	return 0;
 }

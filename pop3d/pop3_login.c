@@ -226,6 +226,7 @@ const struct login_proto pop3_login_proto = {
 	.reply_timeout = "-ERR Disconnected for inactivity.",
 	.reply_unavailable = "-ERR [SYS/TEMP] Login service unavailable, "
 			     "try again later.",
+	.reply_in_use = "-ERR [IN-USE]",
 	.reply_line_too_long = "-ERR Line too long.",
 	.free_pctx = pop3_login_free_user,
 };

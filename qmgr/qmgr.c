@@ -154,6 +154,7 @@ void qmgr_event_init(struct ev_loop *loop, const int *fds, int nfds,
 		msg_warn("open %s: %m (no inflow control)", FLOW_PATH);
 	trigger_listen(loop, fds, nfds, qmgr_trigger, NULL);
 	qmgr_scan_recover();
+	qmgr_scan_sweep(true);
 	qmgr_schedule_scan(true, false);
 	qmgr.run_timer = ev_timer_add(loop, qmgr.run_delay * 1000,
 				      qmgr_queue_run, NULL);

@@ -150,6 +150,9 @@ void qmgr_flow_refill(void);
 
 /* qmgr_scan.c */
 void qmgr_scan_recover(void);
+/* Remove temporary files of writers that died (at most every 10 min
+ * unless force). */
+void qmgr_scan_sweep(bool force);
 /* True if it stopped after a batch of incoming/ and should be called
  * again at once (after the event loop had its turn). */
 bool qmgr_scan(bool deferred, bool flush);

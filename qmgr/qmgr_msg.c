@@ -214,10 +214,13 @@ static void qmgr_msg_sync(struct qmgr_msg *m)
 }
 
 /* Give up on what is left of an expired message: every recipient still
- * deferred fails with its last reason (the DSN keeps its status). */
+ * deferred fails with its last reason, and its last status made
+ * permanent (4.2.2 "mailbox full" becomes 5.2.2: RFC 3463 class 5 is a
+ * failure, and the sender's DSN says the delivery failed). */
 static void qmgr_msg_expire(struct qmgr_msg *m)
 {
 	struct str why = STR_INIT;
+	char failed[16];
 
 	for (size_t i = 0; i < m->qm->nrcpt; i++) {
 		struct qmgr_rstate *rs = &m->rs[i];
@@ -229,6 +232,11 @@ static void qmgr_msg_expire(struct qmgr_msg *m)
 		if (m->qm->rcpts[i].status != QUEUE_RCPT_TODO ||
 		    rs->delivered || rs->bounced)
 			continue;
+		if (dsn[0] == '4' && strlen(dsn) < sizeof(failed)) {
+			memcpy(failed, dsn, strlen(dsn) + 1);
+			failed[0] = '5';
+			dsn = failed;
+		}
 		str_clear(&why);
 		str_printf(&why, "message expired: %s", rs->defer_reason !=
 			   NULL ? rs->defer_reason : m->defer_reason.len > 0 ?

@@ -12,7 +12,15 @@
  * from reading the agents' replies (and sending them more work) for
  * tens of milliseconds while they sat idle.
  *
- * Interface: qmgr_scan_recover, qmgr_scan.
+ * A writer that dies while it writes (smtpd or sendmail killed, a disk
+ * that fails) leaves its temporary file, ".ID", in incoming/ or
+ * maildrop/. Nothing was acknowledged for it (a queue file counts once it
+ * is renamed to its ID), so a sweep at start and then every
+ * QMGR_SWEEP_EVERY seconds removes those older than QMGR_TEMP_MAX_AGE,
+ * far longer than any live writer takes (smtpd's DATA and pickup's
+ * copy both run under their own timeouts), and logs each.
+ *
+ * Interface: qmgr_scan_recover, qmgr_scan, qmgr_scan_sweep.
  *
  * SECURITY: only names that are valid queue IDs are touched
  * (queue_scan), so a stray file cannot make qmgr rename arbitrary
@@ -20,18 +28,23 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mem.h"
 #include "msg.h"
 #include "qmgr.h"
 
 #define QMGR_SCAN_BATCH 16
+#define QMGR_TEMP_MAX_AGE (60 * 60)
+#define QMGR_SWEEP_EVERY (10 * 60)
 
 struct qmgr_idlist {
 	char **ids;
@@ -81,6 +94,52 @@ static void qmgr_list(struct qmgr_idlist *l, const char *dir, bool due_only)
 		msg_warn("scan %s: %m", dir);
 	if (l->count > 1)
 		qsort(l->ids, l->count, sizeof(*l->ids), qmgr_idcmp);
+}
+
+/* Remove dir's temporary files older than QMGR_TEMP_MAX_AGE. Only
+ * ".ID" names (ID a valid queue ID) are looked at, through the
+ * directory's descriptor, never following a symlink. */
+static void qmgr_sweep_dir(const char *dir, time_t now)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		       O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			(void)close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || !queue_id_valid(de->d_name + 1))
+			continue;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) ||
+		    now - st.st_mtime < QMGR_TEMP_MAX_AGE)
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0)
+			msg_info("%s: removed %s/%s, a temporary file left by a"
+				 " writer that did not finish (%lld s old)",
+				 de->d_name + 1, dir, de->d_name,
+				 (long long)(now - st.st_mtime));
+		else if (errno != ENOENT)
+			msg_warn("remove %s/%s: %m", dir, de->d_name);
+	}
+	(void)closedir(d);
+}
+
+void qmgr_scan_sweep(bool force)
+{
+	static time_t last;
+	time_t now = time(NULL);
+
+	if (!force && now - last < QMGR_SWEEP_EVERY)
+		return;
+	last = now;
+	qmgr_sweep_dir(QUEUE_INCOMING, now);
+	qmgr_sweep_dir(QUEUE_MAILDROP, now);
 }
 
 void qmgr_scan_recover(void)
@@ -160,8 +219,10 @@ bool qmgr_scan(bool deferred, bool flush)
 	bool more;
 
 	/* Deferred first so old mail is not starved by a flood of new. */
-	if (deferred)
+	if (deferred) {
 		(void)qmgr_take(QUEUE_DEFERRED, !flush);
+		qmgr_scan_sweep(false);
+	}
 	if (in.next >= in.count) {
 		qmgr_idlist_free(&in);
 		qmgr_list(&in, QUEUE_INCOMING, false);

@@ -146,6 +146,7 @@ struct smtpd_config {
 	const char *myhostname;
 	const char *banner;
 	long long size_limit;		/* 0: none */
+	long long queue_minfree;	/* bytes; see smtpd_space_ok */
 	long rcpt_limit;
 	size_t line_limit;		/* command lines */
 	long hard_error_limit;

@@ -77,6 +77,15 @@
 #include "smtpd.h"
 
 #define SMTPD_ERR_WRITE	"451 4.3.0 Error: queue file write error"
+#define SMTPD_ERR_NOSPACE "452 4.3.1 Insufficient system storage"
+
+/* The reply to a failed queue write: a full file system is 4.3.1 (RFC
+ * 3463 "mail system full"), anything else 4.3.0. */
+static const char *smtpd_write_reply(int err)
+{
+	return err == ENOSPC || err == EDQUOT ? SMTPD_ERR_NOSPACE :
+		SMTPD_ERR_WRITE;
+}
 #define SMTPD_ERR_SIZE	"552 5.3.4 Message size exceeds fixed limit"
 #define SMTPD_ERR_BARELF "550 5.5.2 Error: bare <LF> received"
 #define SMTPD_ERR_HOPS	"554 5.4.0 Error: too many hops"
@@ -91,6 +100,7 @@ struct smtpd_dstate {
 	bool bare_lf;
 	bool too_big;
 	bool write_error;
+	int write_errno;
 	size_t line_len;	/* octets of the current line so far */
 	unsigned hops;
 };
@@ -212,14 +222,12 @@ static void smtpd_queue_finish(struct smtpd_session *s, const char *error)
 {
 	s->where = "END-OF-MESSAGE";
 	if (error == NULL && !smtpd_store_end(s)) {
-		msg_warn("%s: queue file write error: %s", s->queue_id,
-			 strerror(errno));
-		error = SMTPD_ERR_WRITE;
+		error = smtpd_write_reply(errno);
+		msg_warn("%s: queue file write error: %m", s->queue_id);
 	}
 	if (error == NULL && !queue_writer_commit(s->qw)) {
-		msg_warn("%s: queue file commit: %s", s->queue_id,
-			 strerror(errno));
-		error = SMTPD_ERR_WRITE;
+		error = smtpd_write_reply(errno);
+		msg_warn("%s: queue file commit: %m", s->queue_id);
 	}
 	if (error != NULL) {
 		smtpd_reject(s, NULL, "%s", error);
@@ -247,6 +255,7 @@ static void smtpd_data_write(struct smtpd_session *s, struct smtpd_dstate *d,
 		return;
 	}
 	if (!smtpd_store(s, p, n)) {
+		d->write_errno = errno;
 		msg_warn("%s: queue file write error: %s", s->queue_id,
 			 strerror(errno));
 		d->write_error = true;
@@ -337,7 +346,7 @@ static const char *smtpd_data_verdict(const struct smtpd_session *s,
 				      const struct smtpd_dstate *d)
 {
 	if (d->write_error)
-		return SMTPD_ERR_WRITE;
+		return smtpd_write_reply(d->write_errno);
 	if (d->bare_lf && s->cfg->forbid_bare_lf)
 		return SMTPD_ERR_BARELF;
 	if (d->too_big)
@@ -392,7 +401,7 @@ void smtpd_cmd_data(struct smtpd_session *s, const struct smtpd_cmd *cmd)
 		return;
 	}
 	if (!smtpd_queue_open(s)) {
-		smtpd_reply(s, SMTPD_ERR_WRITE);
+		smtpd_reply(s, "%s", smtpd_write_reply(errno));
 		return;
 	}
 	smtpd_reply(s, "354 End data with <CR><LF>.<CR><LF>");
@@ -486,9 +495,9 @@ static bool smtpd_bdat_read(struct smtpd_session *s, unsigned long long n,
 		n -= piece;
 		if (*error == NULL && !smtpd_bdat_store(s, s->line.data,
 							piece)) {
-			msg_warn("%s: queue file write error: %s",
-				 s->queue_id, strerror(errno));
-			*error = s->bdat_error = SMTPD_ERR_WRITE;
+			*error = s->bdat_error = smtpd_write_reply(errno);
+			msg_warn("%s: queue file write error: %m",
+				 s->queue_id);
 		}
 	}
 	return true;
@@ -509,7 +518,7 @@ static const char *smtpd_bdat_check(struct smtpd_session *s,
 	if (!s->bdat) {
 		s->bdat = true;
 		if (!smtpd_queue_open(s))
-			return s->bdat_error = SMTPD_ERR_WRITE;
+			return s->bdat_error = smtpd_write_reply(errno);
 	}
 	s->msg_size += n;
 	if (limit > 0 && (n > limit || s->msg_size > limit)) {

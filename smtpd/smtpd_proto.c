@@ -37,6 +37,8 @@
  */
 #include "config.h"
 
+#include <sys/statvfs.h>
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -149,6 +151,36 @@ static void smtpd_cmd_helo(struct smtpd_session *s,
 		smtpd_reply(s, "250 %s", s->cfg->myhostname);
 }
 
+/* Is there room in the queue file system for a message of declared bytes
+ * (-1: not declared)? Postfix's rule: free space must be at least
+ * queue_minfree and 1.5 times message_size_limit (and the declared
+ * size), so a full disk is refused at MAIL, before any data, rather
+ * than after DATA. A file system that cannot be asked is not refused. */
+static bool smtpd_space_ok(struct smtpd_session *s, long long declared)
+{
+	struct statvfs sv;
+	unsigned long long free_bytes, need;
+
+	if (statvfs(QUEUE_INCOMING, &sv) != 0)
+		return true;
+	free_bytes = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	need = (unsigned long long)s->cfg->queue_minfree;
+	if (s->cfg->size_limit > 0 &&
+	    need < (unsigned long long)s->cfg->size_limit * 3 / 2)
+		need = (unsigned long long)s->cfg->size_limit * 3 / 2;
+	/* SIZE= is at most message_size_limit here (checked before), or
+	 * any size when there is no limit: keep the product in range. */
+	if (declared > 0 && declared < (1LL << 50) &&
+	    need < (unsigned long long)declared * 3 / 2)
+		need = (unsigned long long)declared * 3 / 2;
+	if (free_bytes >= need)
+		return true;
+	msg_warn("not enough free space in the mail queue: %llu bytes < %llu "
+		 "(queue_minfree, 1.5 x message_size_limit or the declared "
+		 "SIZE)", free_bytes, need);
+	return false;
+}
+
 static void smtpd_cmd_mail(struct smtpd_session *s,
 			   const struct smtpd_cmd *cmd)
 {
@@ -181,6 +213,10 @@ static void smtpd_cmd_mail(struct smtpd_session *s,
 	}
 	if (s->cfg->size_limit > 0 && m.size > s->cfg->size_limit) {
 		smtpd_reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		return;
+	}
+	if (!smtpd_space_ok(s, m.size)) {
+		smtpd_reject(s, NULL, "452 4.3.1 Insufficient system storage");
 		return;
 	}
 	if (s->sasl_user != NULL && !smtpd_auth_check_mail(s, m.addr.text))

@@ -63,6 +63,7 @@ void smtpd_config_load(struct smtpd_config *c, struct cfg *cfg)
 	c->flow_delay_ms = cfg_time(cfg, "in_flow_delay") * 1000;
 	c->banner = cfg_str(cfg, "smtpd_banner");
 	c->size_limit = cfg_size(cfg, "message_size_limit");
+	c->queue_minfree = cfg_size(cfg, "queue_minfree");
 	c->rcpt_limit = cfg_int(cfg, "smtpd_recipient_limit");
 	/* RFC 5321 4.5.3.1.4: command lines of 512 octets must fit. */
 	c->line_limit = (size_t)(line < 512 ? 512 : line);

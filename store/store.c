@@ -35,6 +35,7 @@
 #include "msg.h"
 #include "safe_file.h"
 #include "store_int.h"
+#include "store_quota.h"
 #include "uidlist.h"
 
 static const struct {
@@ -104,6 +105,7 @@ void store_folder_clear(struct store_folder *f)
 	f->new_mtime_ns = f->cur_mtime_ns = 0;
 	f->log_records = 0;
 	f->log_gen = 0;
+	store_vanished_clear(f);
 }
 
 void store_folder_free(struct store_folder **fp)
@@ -403,6 +405,15 @@ int store_change_flags(struct store_folder *f, uint32_t uid,
 		       enum store_flags_op op, uint32_t flags,
 		       uint64_t keywords, struct str *error_r)
 {
+	return store_change_flags_unchanged(f, uid, op, flags, keywords,
+					    UINT64_MAX, error_r);
+}
+
+int store_change_flags_unchanged(struct store_folder *f, uint32_t uid,
+				 enum store_flags_op op, uint32_t flags,
+				 uint64_t keywords, uint64_t unchangedsince,
+				 struct str *error_r)
+{
 	struct store_rec rec = { .kind = 'F' };
 	struct str name = STR_INIT, from = STR_INIT, to = STR_INIT;
 	struct store_batch b = { STR_INIT, 0, 0 };
@@ -423,6 +434,10 @@ int store_change_flags(struct store_folder *f, uint32_t uid,
 	}
 	if (m == NULL) {
 		ret = 0;
+		goto out;
+	}
+	if (m->modseq > unchangedsince) {
+		ret = 2;	/* changed since the client looked */
 		goto out;
 	}
 	if (op == STORE_FLAGS_ADD) {
@@ -478,6 +493,7 @@ int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
 	struct store_batch b;
 	bool clean;
 	int lock, removed = 0;
+	int64_t bytes = 0, unlinked = 0;
 
 	lock = store_change_begin(f, &clean, error_r);
 	if (lock < 0)
@@ -489,7 +505,12 @@ int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
 		if (m == NULL)
 			continue;
 		store_msg_path(f, m, &path);
-		if (unlink(str_c(&path)) != 0 && errno != ENOENT) {
+		/* A file gone already is uncounted by whoever removed
+		 * it (a Maildir++ tool does, else a recalculation). */
+		if (unlink(str_c(&path)) == 0) {
+			bytes += (int64_t)m->size;
+			unlinked++;
+		} else if (errno != ENOENT) {
 			str_printf(error_r, "unlink %s: %s", str_c(&path),
 				   strerror(errno));
 			break;
@@ -498,6 +519,8 @@ int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
 		store_batch_add(&b, &rec);
 		removed++;
 	}
+	/* The files are gone: uncount them whatever the index says. */
+	store_quota_note(f->dir, -bytes, -unlinked);
 	/* The records of what is already unlinked go in even after an
 	 * error: the files are gone either way. */
 	if (!store_change_end(f, lock, clean && error_r->len == 0, &b,
@@ -680,7 +703,8 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	if (status != MAILDIR_OK)
 		goto out;
 	/* The message is in the Maildir now: whatever happens to its index
-	 * record, it is delivered (a scan indexes it). */
+	 * record, it is delivered (a scan indexes it), and counted. */
+	store_quota_note(dir, (int64_t)t.size, 1);
 	store_batch_init(&b, &f);
 	slash = strrchr(str_c(&t.dst), '/');
 	str_set(&rec.name, slash + 1);

@@ -77,6 +77,19 @@ struct store_change {
 	uint32_t uid;
 };
 
+/* The expunged-UID record (store_vanished.c): UID ranges with the
+ * modseq of their (last) expunge, and the floor below which it may be
+ * incomplete. */
+struct store_vanished_range {
+	uint32_t lo, hi;
+	uint64_t modseq;
+};
+struct store_vanished {
+	struct store_vanished_range *ranges;	/* oldest first */
+	size_t n, cap;
+	uint64_t floor;
+};
+
 struct store_folder {
 	char *dir;		/* the folder's Maildir directory */
 	uint32_t uidvalidity;
@@ -97,6 +110,7 @@ struct store_folder {
 	uint64_t log_ino;
 	int64_t new_mtime_ns, cur_mtime_ns;	/* at the last scan */
 	uint64_t log_records;	/* records in the log (for compaction) */
+	struct store_vanished vanished;
 };
 
 /* The Maildir directory of folder under the user's root Maildir into
@@ -182,6 +196,24 @@ int store_claim_new(struct store_folder *f, uint32_t **uids_r,
 /* The UIDVALIDITY of the folder in dir from its index's first line:
  * 1 found, 0 no index (yet). */
 int store_index_uidvalidity(const char *dir, uint32_t *uidvalidity_r);
+
+/* The UIDs expunged after modseq (RFC 7162 VANISHED (EARLIER)): fn is
+ * called with each range of them (a range may include UIDs expunged
+ * before modseq, next to one expunged after it). False, without a call,
+ * if the record no longer reaches back to modseq (it is bounded): the
+ * caller then takes every UID it cares about that is not in the folder
+ * as expunged. */
+typedef void store_vanished_fn(void *ctx, uint32_t lo, uint32_t hi);
+bool store_vanished_since(const struct store_folder *f, uint64_t modseq,
+			  store_vanished_fn *fn, void *ctx);
+
+/* Set the flags as store_change_flags does, only if the message's modseq
+ * is at most unchangedsince (RFC 7162 STORE UNCHANGEDSINCE): 2 when it
+ * is higher (nothing changed), otherwise as store_change_flags. */
+int store_change_flags_unchanged(struct store_folder *f, uint32_t uid,
+				 enum store_flags_op op, uint32_t flags,
+				 uint64_t keywords, uint64_t unchangedsince,
+				 struct str *error_r);
 
 /* Rewrite the snapshot and start an empty log. */
 bool store_compact(struct store_folder *f, struct str *error_r);

@@ -102,6 +102,11 @@ void store_rec_format(const struct store_rec *rec, struct str *out)
 	case 'Z':
 		str_printf(out, " C%" PRIu64, rec->count);
 		break;
+	case 'X':
+		if (rec->uid != 0)
+			str_printf(out, " U%" PRIu32 " C%" PRIu64, rec->uid,
+				   rec->count);
+		break;
 	default:
 		break;
 	}
@@ -252,7 +257,7 @@ bool store_rec_parse(const char *line, size_t len, struct store_rec *rec)
 	    (uint32_t)crc != store_crc(line, (size_t)(star - line)))
 		return false;
 	rec->kind = line[0];
-	if (strchr("HAFEKTZ", rec->kind) == NULL ||
+	if (strchr("HAFEKTZX", rec->kind) == NULL ||
 	    (star - line > 1 && line[1] != ' '))
 		return false;
 	for (p = line + 1; p < star; p = sp) {
@@ -359,6 +364,8 @@ bool store_apply(struct store_folder *f, const struct store_rec *rec,
 	struct store_msg *m;
 	size_t i;
 
+	if (rec->kind == 'X')
+		return store_vanished_apply(f, rec);
 	if (rec->has_m && rec->modseq > f->highestmodseq)
 		f->highestmodseq = rec->modseq;
 	if (rec->has_n && rec->uidnext > f->uidnext)
@@ -385,6 +392,7 @@ bool store_apply(struct store_folder *f, const struct store_rec *rec,
 		m = store_lookup(f, rec->uid, &i);
 		if (m == NULL)
 			return true;
+		store_vanished_note(f, rec->uid, rec->modseq);
 		free(m->name);
 		memmove(m, m + 1, (f->count - i - 1) * sizeof(*m));
 		f->count--;
@@ -535,7 +543,8 @@ static int store_snapshot_load(struct store_folder *f, struct str *error_r)
 		} else if (rec.kind == 'Z') {
 			end = rec.has_c && rec.count == count &&
 			      off == buf.len;
-		} else if ((rec.kind != 'A' && rec.kind != 'K') ||
+		} else if ((rec.kind != 'A' && rec.kind != 'K' &&
+			    rec.kind != 'X') ||
 			   !store_apply(f, &rec, false)) {
 			goto out;
 		} else if (rec.kind == 'A') {
@@ -786,6 +795,7 @@ bool store_index_write(struct store_folder *f, struct str *error_r)
 		str_set(&rec.name, f->keywords[i]);
 		store_rec_format(&rec, &text);
 	}
+	store_vanished_write(f, &text);
 	for (size_t i = 0; i < f->count; i++) {
 		const struct store_msg *m = &f->msgs[i];
 

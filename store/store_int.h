@@ -18,6 +18,8 @@
 /* The log is compacted into a new snapshot when it holds more records
  * than this and more than the folder has messages. */
 #define STORE_COMPACT_RECORDS	1024
+/* Ranges of expunged UIDs a snapshot keeps (store_vanished.c). */
+#define STORE_VANISHED_MAX	4096
 /* Index files larger than this are refused (a rebuild follows). */
 #define STORE_MAX_INDEX_FILE	(1024L * 1024 * 1024)
 
@@ -34,7 +36,9 @@
  * to space, '%' and DEL). CRC is FNV-1a 32 of what precedes " *", in
  * hex. Kinds: H header (first line of both files), A message (added,
  * or a snapshot's message), F flags/name changed, E expunged, K keyword
- * defined, T directories rescanned, Z snapshot end.
+ * defined, T directories rescanned, Z snapshot end, X expunged UIDs
+ * (snapshot only: U first uid, C how many, M modseq of their expunge;
+ * without U, M is the floor of the record, store_vanished.c).
  */
 struct store_rec {
 	char kind;
@@ -113,6 +117,14 @@ bool store_sync_scan(struct store_folder *f, struct str *error_r);
 bool store_dir_mtimes(const char *dir, int64_t *new_ns, int64_t *cur_ns);
 /* Whether the directories are as last recorded. */
 bool store_dirs_clean(const struct store_folder *f);
+
+/* The expunged-UID record (store_vanished.c). */
+void store_vanished_note(struct store_folder *f, uint32_t uid,
+			 uint64_t modseq);
+bool store_vanished_apply(struct store_folder *f,
+			  const struct store_rec *rec);
+void store_vanished_write(struct store_folder *f, struct str *out);
+void store_vanished_clear(struct store_folder *f);
 
 /* Base name: the part of a Maildir file name before ':'. */
 size_t store_base_len(const char *name);

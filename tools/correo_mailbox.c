@@ -1,8 +1,10 @@
 /*
  * correo mailbox: look at and repair a user's mailboxes (correo(8)).
  *
- *   correo mailbox USER [list]           folders, counts, sizes, UIDs
+ *   correo mailbox USER [list]           folders, counts, sizes, UIDs,
+ *                                        then the quota: usage and limits
  *   correo mailbox USER rebuild [FOLDER] rebuild indexes from the Maildir
+ *                                        (and the quota's maildirsize)
  *   correo mailbox USER expunge FOLDER   remove messages flagged \Deleted
  *   correo mailbox USER purge            compact every folder's index
  *
@@ -31,6 +33,7 @@
 #include "mem.h"
 #include "resolve.h"
 #include "store.h"
+#include "store_quota.h"
 
 #include "correo.h"
 #include "tool.h"
@@ -44,9 +47,10 @@ static int mailbox_usage(void)
 	return 2;
 }
 
-/* The user's Maildir (without its trailing '/') into dir_r. */
+/* The user's Maildir (without its trailing '/') into dir_r, its quota
+ * rule into quota_r ("" for none). */
 static bool mailbox_find(const char *config_dir, const char *user,
-			 struct str *dir_r)
+			 struct str *dir_r, struct str *quota_r)
 {
 	struct resolve_delivery d = { 0 };
 	struct resolver *r;
@@ -77,7 +81,10 @@ static bool mailbox_find(const char *config_dir, const char *user,
 		str_set(dir_r, d.path);
 		while (dir_r->len > 1 && dir_r->data[dir_r->len - 1] == '/')
 			str_truncate(dir_r, dir_r->len - 1);
-		ok = true;
+		str_set(quota_r, "");
+		ok = resolve_quota(r, user, quota_r, &why) >= 0;
+		if (!ok)
+			tool_complain("%s: quota lookup: %s", user, why);
 		break;
 	case 0:
 		tool_complain("%s: no such mailbox", user);
@@ -150,6 +157,67 @@ static void mailbox_names_free(char **names, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+}
+
+/* "quota: ..." after the folders: usage against the limits. */
+static int mailbox_quota(const char *dir, const char *rule)
+{
+	struct store_quota q;
+	struct store_usage u;
+	struct str error = STR_INIT;
+	const char *why;
+	int ret;
+
+	if (!store_quota_parse(rule, &q, &why)) {
+		tool_complain("bad quota \"%s\": %s", rule, why);
+		return 1;
+	}
+	ret = store_quota_get(dir, &q, NULL, &u, &error);
+	if (ret < 0)
+		tool_complain("quota: %s", str_c(&error));
+	else if (ret == 0)
+		printf("quota: none\n");
+	else {
+		printf("quota: storage %lld", (long long)u.bytes);
+		if (q.bytes > 0)
+			printf(" of %llu bytes (%llu%%)",
+			       (unsigned long long)q.bytes,
+			       (unsigned long long)u.bytes * 100 / q.bytes);
+		else
+			printf(" bytes (no limit)");
+		printf(", messages %lld", (long long)u.messages);
+		if (q.messages > 0)
+			printf(" of %llu (%llu%%)",
+			       (unsigned long long)q.messages,
+			       (unsigned long long)u.messages * 100 /
+			       q.messages);
+		else
+			printf(" (no limit)");
+		printf("\n");
+	}
+	str_release(&error);
+	return ret < 0;
+}
+
+/* After a rebuild: maildirsize from the new indexes, if it is kept. */
+static int mailbox_quota_rebuild(const char *dir, const char *rule)
+{
+	struct store_quota q;
+	struct store_usage u;
+	struct str error = STR_INIT;
+	const char *why;
+	bool ok = true;
+
+	if (!store_quota_parse(rule, &q, &why) || !store_quota_is_set(&q))
+		return 0;
+	ok = store_quota_recalc(dir, &q, &u, &error);
+	if (!ok)
+		tool_complain("quota: %s", str_c(&error));
+	else
+		tool_say("quota: recalculated, %lld bytes in %lld messages",
+			 (long long)u.bytes, (long long)u.messages);
+	str_release(&error);
+	return ok ? 0 : 1;
 }
 
 static int mailbox_list(const char *dir)
@@ -274,22 +342,25 @@ static int mailbox_purge_one(const char *name, const char *path)
 
 int correo_mailbox_cmd(const char *config_dir, int argc, char **argv)
 {
-	struct str dir = STR_INIT;
+	struct str dir = STR_INIT, quota = STR_INIT;
 	const char *op = argc >= 3 ? argv[2] : "list";
 	int ret;
 
 	if (argc < 2 || argc > 4 || strcmp(argv[1], "--help") == 0)
 		return mailbox_usage();
-	if (!mailbox_find(config_dir, argv[1], &dir) ||
+	if (!mailbox_find(config_dir, argv[1], &dir, &quota) ||
 	    !mailbox_become_owner(str_c(&dir))) {
 		str_release(&dir);
+		str_release(&quota);
 		return 1;
 	}
 	if (strcmp(op, "list") == 0 && argc <= 3)
-		ret = mailbox_list(str_c(&dir));
+		ret = mailbox_list(str_c(&dir)) |
+		      mailbox_quota(str_c(&dir), str_c(&quota));
 	else if (strcmp(op, "rebuild") == 0)
 		ret = mailbox_each(str_c(&dir), argc == 4 ? argv[3] : NULL,
-				   mailbox_rebuild_one);
+				   mailbox_rebuild_one) |
+		      mailbox_quota_rebuild(str_c(&dir), str_c(&quota));
 	else if (strcmp(op, "expunge") == 0 && argc == 4)
 		ret = mailbox_each(str_c(&dir), argv[3], mailbox_expunge_one);
 	else if (strcmp(op, "purge") == 0 && argc == 3)
@@ -297,5 +368,6 @@ int correo_mailbox_cmd(const char *config_dir, int argc, char **argv)
 	else
 		ret = mailbox_usage();
 	str_release(&dir);
+	str_release(&quota);
 	return ret;
 }

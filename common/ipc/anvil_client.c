@@ -20,6 +20,8 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -155,6 +157,23 @@ static bool anvil_client_call(struct anvil_client *ac, const char *request,
 	return ok;
 }
 
+/* The counts of a connect or hold reply; false (logged) if malformed. */
+static bool anvil_client_counts(struct anvil_client *ac,
+				const struct attr_list *reply,
+				struct anvil_counts *counts_r)
+{
+	if (!attr_get_long(reply, PROTO_ATTR_COUNT, &counts_r->count) ||
+	    !attr_get_long(reply, PROTO_ATTR_RATE, &counts_r->rate) ||
+	    !attr_get_long(reply, PROTO_ATTR_ACTIVE, &counts_r->active) ||
+	    counts_r->count < 1 || counts_r->rate < 1 ||
+	    counts_r->active < counts_r->count) {
+		memset(counts_r, 0, sizeof(*counts_r));
+		anvil_client_failed(ac, "malformed reply");
+		return false;
+	}
+	return true;
+}
+
 int anvil_client_connect(struct anvil_client *ac, const char *service,
 			 const char *client_addr,
 			 struct anvil_counts *counts_r)
@@ -163,20 +182,34 @@ int anvil_client_connect(struct anvil_client *ac, const char *service,
 	int ret = -1;
 
 	memset(counts_r, 0, sizeof(*counts_r));
-	if (!anvil_client_call(ac, PROTO_REQ_CONNECT, service, client_addr,
-			       &reply))
-		goto out;
-	if (!attr_get_long(&reply, PROTO_ATTR_COUNT, &counts_r->count) ||
-	    !attr_get_long(&reply, PROTO_ATTR_RATE, &counts_r->rate) ||
-	    !attr_get_long(&reply, PROTO_ATTR_ACTIVE, &counts_r->active) ||
-	    counts_r->count < 1 || counts_r->rate < 1 ||
-	    counts_r->active < counts_r->count) {
-		memset(counts_r, 0, sizeof(*counts_r));
-		anvil_client_failed(ac, "malformed reply");
-		goto out;
+	if (anvil_client_call(ac, PROTO_REQ_CONNECT, service, client_addr,
+			      &reply) &&
+	    anvil_client_counts(ac, &reply, counts_r))
+		ret = 1;
+	attr_list_clear(&reply);
+	return ret;
+}
+
+int anvil_client_hold(struct anvil_client *ac, const char *service,
+		      const char *key, struct anvil_counts *counts_r,
+		      int *fd_r)
+{
+	struct attr_list reply = ATTR_LIST_INIT;
+	int ret = -1;
+
+	*fd_r = -1;
+	memset(counts_r, 0, sizeof(*counts_r));
+	/* Always a connection of its own: it leaves with the session. */
+	lio_free(&ac->lio);
+	if (anvil_client_call(ac, PROTO_REQ_HOLD, service, key, &reply) &&
+	    anvil_client_counts(ac, &reply, counts_r)) {
+		*fd_r = fcntl(lio_fd(ac->lio), F_DUPFD_CLOEXEC, 3);
+		if (*fd_r < 0)
+			msg_warn("anvil: dup: %m");
+		else
+			ret = 1;
 	}
-	ret = 1;
-out:
+	lio_free(&ac->lio);
 	attr_list_clear(&reply);
 	return ret;
 }

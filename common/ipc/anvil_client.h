@@ -54,6 +54,16 @@ bool anvil_client_open(struct anvil_client *ac);
 int anvil_client_connect(struct anvil_client *ac, const char *service,
 			 const char *client_addr,
 			 struct anvil_counts *counts_r);
+/* Register a connection that lasts as long as a descriptor: a new
+ * connection to anvil registers (service, key) and is handed to the
+ * caller in *fd_r (close-on-exec), which is never written to; anvil
+ * forgets the registration when the descriptor's last copy is closed,
+ * e.g. when the process it was given to exits or is killed. Returns 1
+ * with the counts (this one included) and the descriptor, -1 if anvil
+ * could not be asked (fail open). */
+int anvil_client_hold(struct anvil_client *ac, const char *service,
+		      const char *key, struct anvil_counts *counts_r,
+		      int *fd_r);
 /* Forget a connection registered with anvil_client_connect. */
 void anvil_client_disconnect(struct anvil_client *ac, const char *service,
 			     const char *client_addr);

@@ -44,6 +44,7 @@
 #define PROTO_ATTR_ORIG_RCPT	"orig_recipient"
 #define PROTO_ATTR_RCPT_INDEX	"rcpt_index"
 #define PROTO_ATTR_MAILBOX	"mailbox"
+#define PROTO_ATTR_QUOTA	"quota"		/* a quota rule */
 #define PROTO_ATTR_USER		"user"
 #define PROTO_ATTR_DSN		"dsn"
 #define PROTO_ATTR_RELAY	"relay"
@@ -186,7 +187,10 @@ extern const struct attr_spec proto_auth_reply_spec[];
  *       end of a socketpair the front end proxies); input is client
  *       input already read (pipelined commands). The spawner redeems
  *       the cookie with auth and starts the mail process as that user;
- *       reply status=ok, or status=fail reason=TEXT.
+ *       reply status=ok, or status=fail reason=TEXT; a user over
+ *       mail_max_userip_connections gets status=fail
+ *       userip_limit=N, which the front end answers with the
+ *       protocol's "in use" reply.
  *
  * The mail process is exec'd fresh with only the client descriptor (fd
  * 0), a pipe carrying its parameters (fd 1: an attribute list with
@@ -202,6 +206,7 @@ extern const struct attr_spec proto_auth_reply_spec[];
 #define PROTO_ATTR_VERBOSE	"verbose"
 #define PROTO_ATTR_LOG		"log"
 #define PROTO_ATTR_DATA		"data"
+#define PROTO_ATTR_USERIP_LIMIT	"userip_limit"
 #define LOGIN_MARK		'L'
 
 /* Connection counting (smtpd, postscreen, the login front ends ->
@@ -219,6 +224,13 @@ extern const struct attr_spec proto_auth_reply_spec[];
  *       client's connections to S (for stress decisions)
  *   request=disconnect  service=S  client_address=IP
  *     reply: status=ok
+ *   request=hold  service=S  client_address=KEY
+ *     reply: as connect; the connection is then held: it is never read
+ *       again, and anvil forgets this registration when the client
+ *       closes it (or sends anything). The spawners hold one per mail
+ *       session ("imap/user", "USER/IP") and pass the descriptor to the
+ *       mail process, so a session counts until its process is gone
+ *       (mail_max_userip_connections).
  *
  * The postscreen -> smtpd hand-off (over private/smtpd or whatever
  * $postscreen_pass_service names) is one way, with no handshake: one
@@ -233,6 +245,7 @@ extern const struct attr_spec proto_auth_reply_spec[];
 #define PROTO_ANVIL		"anvil"
 #define PROTO_REQ_CONNECT	"connect"
 #define PROTO_REQ_DISCONNECT	"disconnect"
+#define PROTO_REQ_HOLD		"hold"
 #define PROTO_ATTR_COUNT	"count"
 #define PROTO_ATTR_RATE		"rate"
 #define PROTO_ATTR_ACTIVE	"active"

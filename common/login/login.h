@@ -54,6 +54,10 @@ struct login_proto {
 	const char *reply_timeout;	/* the pre-auth deadline passed */
 	const char *reply_unavailable;	/* login service trouble */
 	const char *reply_line_too_long;
+	/* The start of the answer to a login over
+	 * mail_max_userip_connections ("NO [LIMIT]"; the library adds
+	 * Dovecot's text), after which the connection ends. */
+	const char *reply_in_use;
 	/* Free the protocol's per-client state (login_client_pctx). */
 	void (*free_pctx)(void *pctx);
 };

@@ -520,8 +520,9 @@ fail:
 void login_auth_handoff(struct login_client *c)
 {
 	struct attr_list req = ATTR_LIST_INIT, reply = ATTR_LIST_INIT;
-	struct str input = STR_INIT;
+	struct str input = STR_INIT, text = STR_INIT;
 	int sv[2] = { -1, -1 }, pass = c->fd;
+	long limit;
 
 	if (c->ssl != NULL) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
@@ -546,8 +547,26 @@ void login_auth_handoff(struct login_client *c)
 		attr_add(&req, PROTO_ATTR_INPUT, str_c(&input));
 	if (c->handoff_data != NULL)
 		attr_add(&req, PROTO_ATTR_DATA, c->handoff_data);
-	if (!login_spawner_request(&req, pass, &reply, NULL) ||
+	if (!login_spawner_request(&req, pass, &reply, NULL)) {
+		login_client_quit(c, login_server.proto->reply_unavailable);
+		goto done;
+	}
+	if (attr_get_long(&reply, PROTO_ATTR_USERIP_LIMIT, &limit) &&
 	    strcmp(attr_get(&reply, PROTO_ATTR_STATUS),
+		   PROTO_STATUS_OK) != 0) {
+		/* Dovecot's words; the connection ends, as there. */
+		str_printf(&text, "%s Maximum number of connections from "
+			   "user+IP exceeded (mail_max_userip_connections="
+			   "%ld)", login_server.proto->reply_in_use, limit);
+		msg_info("Disconnected: Maximum number of connections from "
+			 "user+IP exceeded (mail_max_userip_connections=%ld):"
+			 " user=<%s>, method=%s, rip=%s", limit, c->user,
+			 c->mech != NULL ? c->mech : "?", c->addr);
+		login_client_answer(c, str_c(&text));
+		login_client_quit(c, NULL);
+		goto done;
+	}
+	if (strcmp(attr_get(&reply, PROTO_ATTR_STATUS),
 		   PROTO_STATUS_OK) != 0) {
 		msg_warn("login of %s refused by the spawner: %s", c->user,
 			 attr_get(&reply, PROTO_ATTR_REASON) ?: "unavailable");
@@ -575,6 +594,7 @@ done:
 	if (input.data != NULL)
 		explicit_bzero(input.data, input.len);
 	str_release(&input);
+	str_release(&text);
 	if (c->cookie != NULL) {
 		explicit_bzero(c->cookie, strlen(c->cookie));
 		mem_free(c->cookie);

@@ -28,6 +28,7 @@ static const struct attr_spec login_mail_spec[] = {
 	{ PROTO_ATTR_MAILBOX, true, false },
 	{ PROTO_ATTR_UID, true, false },
 	{ PROTO_ATTR_GID, true, false },
+	{ PROTO_ATTR_QUOTA, false, false },
 	{ PROTO_ATTR_CLIENT_ADDR, true, false },
 	{ PROTO_ATTR_TLS, true, false },
 	{ PROTO_ATTR_TIMEOUT, true, false },
@@ -68,6 +69,7 @@ void login_mail_init(const char *name, struct login_mail *m)
 	m->input = attr_get(&m->params, PROTO_ATTR_INPUT);
 	m->input_len = m->input != NULL ? strlen(m->input) : 0;
 	m->data = attr_get(&m->params, PROTO_ATTR_DATA);
+	m->quota = attr_get(&m->params, PROTO_ATTR_QUOTA);
 	if (!attr_get_long(&m->params, PROTO_ATTR_UID, &uid) ||
 	    !attr_get_long(&m->params, PROTO_ATTR_GID, &gid) ||
 	    !attr_get_long(&m->params, PROTO_ATTR_TIMEOUT, &timeout) ||

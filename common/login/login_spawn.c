@@ -33,6 +33,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "anvil_client.h"
 #include "attr.h"
 #include "cfg.h"
 #include "fdpass.h"
@@ -58,6 +59,7 @@ struct login_spawn_conn {
 };
 
 static char login_spawn_exe[PATH_MAX];
+static struct anvil_client *login_spawn_anvil;
 
 static const struct attr_spec login_spawn_req_spec[] = {
 	{ PROTO_ATTR_REQUEST, true, false },
@@ -76,12 +78,14 @@ static const struct attr_spec login_spawn_redeem_spec[] = {
 	{ PROTO_ATTR_MAILBOX, false, false },
 	{ PROTO_ATTR_UID, false, false },
 	{ PROTO_ATTR_GID, false, false },
+	{ PROTO_ATTR_QUOTA, false, false },
 	{ PROTO_ATTR_REASON, false, false },
 	{ NULL, false, false }
 };
 
-static void login_spawn_reply(struct login_spawn_conn *c, int fd,
-			      const char *status, const char *reason)
+static void login_spawn_reply_limit(struct login_spawn_conn *c, int fd,
+				    const char *status, const char *reason,
+				    long limit)
 {
 	struct attr_list reply = ATTR_LIST_INIT;
 
@@ -90,8 +94,47 @@ static void login_spawn_reply(struct login_spawn_conn *c, int fd,
 	attr_add(&reply, PROTO_ATTR_STATUS, status);
 	if (reason != NULL)
 		attr_add(&reply, PROTO_ATTR_REASON, reason);
+	if (limit > 0)
+		attr_add_long(&reply, PROTO_ATTR_USERIP_LIMIT, limit);
 	attr_write(c->lio, &reply);
 	attr_list_clear(&reply);
+}
+
+static void login_spawn_reply(struct login_spawn_conn *c, int fd,
+			      const char *status, const char *reason)
+{
+	login_spawn_reply_limit(c, fd, status, reason, 0);
+}
+
+/* mail_max_userip_connections: count this session of user from addr
+ * with anvil on a held connection (anvil_client_hold) that goes to the
+ * mail process, so it counts until that process is gone, however it
+ * ends. False if the user is over the limit. No anvil: no limit. */
+static bool login_spawn_userip(const struct login_spawn_conn *c,
+			       const char *user, const char *addr,
+			       long limit, int *hold_r)
+{
+	struct anvil_counts counts;
+	struct str service = STR_INIT, key = STR_INIT;
+	bool ok = true;
+
+	*hold_r = -1;
+	if (limit <= 0)
+		return true;
+	if (login_spawn_anvil == NULL)
+		login_spawn_anvil = anvil_client_create(NULL);
+	str_printf(&service, "%s/user", c->spec->service);
+	str_printf(&key, "%s/%s", user, addr);
+	if (anvil_client_hold(login_spawn_anvil, str_c(&service),
+			      str_c(&key), &counts, hold_r) > 0 &&
+	    counts.count > limit) {
+		close(*hold_r);
+		*hold_r = -1;
+		ok = false;
+	}
+	str_release(&service);
+	str_release(&key);
+	return ok;
 }
 
 static void login_spawn_auth_connect(struct login_spawn_conn *c)
@@ -165,24 +208,28 @@ static bool login_spawn_redeem(struct login_spawn_conn *c,
 
 /* The child: keep the client, the parameters and the log; become the
  * user; exec. Never returns. */
-static void login_spawn_child(int client, int params, uid_t uid, gid_t gid,
-			      const char *name)
+static void login_spawn_child(int client, int params, int hold, uid_t uid,
+			      gid_t gid, const char *name)
 {
+	/* LD_PRELOAD and CORREO_FAULT reach here only when the admin put
+	 * them in import_environment: the fault-injection suite
+	 * (tests/fault) loads its shim into the mail processes that way. */
 	static const char *const keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS",
-					     "LSAN_OPTIONS", "TZ" };
+					     "LSAN_OPTIONS", "TZ",
+					     "LD_PRELOAD", "CORREO_FAULT" };
 	char *argv[] = { (char *)name, (char *)LOGIN_MAIL_ARG, NULL };
-	char *envp[6] = { (char *)"PATH=/usr/bin:/bin", NULL };
-	int logfd = msg_file_fd(), c2, p2, l2 = -1;
+	char *envp[8] = { (char *)"PATH=/usr/bin:/bin", NULL };
+	int logfd = msg_file_fd(), c2, p2, l2 = -1, h2 = -1;
 	const char *error;
 	sigset_t none;
 
 	/* A minimal environment: the sanitizers' settings and the time
-	 * zone only. */
+	 * zone (and the fault shim's, above) only. */
 	for (size_t i = 0, n = 1; i < sizeof(keep) / sizeof(keep[0]); i++) {
 		size_t len = strlen(keep[i]);
 
 		for (char **e = environ; *e != NULL; e++)
-			if (n < 5 && strncmp(*e, keep[i], len) == 0 &&
+			if (n < 7 && strncmp(*e, keep[i], len) == 0 &&
 			    (*e)[len] == '=')
 				envp[n++] = *e;
 	}
@@ -196,15 +243,21 @@ static void login_spawn_child(int client, int params, uid_t uid, gid_t gid,
 	p2 = fcntl(params, F_DUPFD, 10);
 	if (logfd >= 0)
 		l2 = fcntl(logfd, F_DUPFD, 10);
+	if (hold >= 0)
+		h2 = fcntl(hold, F_DUPFD, 10);
 	if (c2 < 0 || p2 < 0 || (logfd >= 0 && l2 < 0) ||
+	    (hold >= 0 && h2 < 0) ||
 	    dup2(c2, LOGIN_MAIL_CLIENT_FD) < 0 ||
 	    dup2(p2, LOGIN_MAIL_PARAMS_FD) < 0 ||
-	    (l2 >= 0 && dup2(l2, LOGIN_MAIL_LOG_FD) < 0))
+	    (l2 >= 0 && dup2(l2, LOGIN_MAIL_LOG_FD) < 0) ||
+	    (h2 >= 0 && dup2(h2, LOGIN_MAIL_HOLD_FD) < 0))
 		_exit(71);
 	if (l2 < 0)
 		close(LOGIN_MAIL_LOG_FD);
-	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
-		for (int fd = 3; fd < 65536; fd++)
+	if (h2 < 0)
+		close(LOGIN_MAIL_HOLD_FD);
+	if (syscall(SYS_close_range, LOGIN_MAIL_HOLD_FD + 1U, ~0U, 0U) < 0) {
+		for (int fd = LOGIN_MAIL_HOLD_FD + 1; fd < 65536; fd++)
 			close(fd);
 	}
 	if (priv_is_root()) {
@@ -231,6 +284,9 @@ static bool login_spawn_params(int fd, const struct login_spawn_conn *c,
 						  PROTO_ATTR_MAILBOX));
 	attr_add(&p, PROTO_ATTR_UID, attr_get(verdict, PROTO_ATTR_UID));
 	attr_add(&p, PROTO_ATTR_GID, attr_get(verdict, PROTO_ATTR_GID));
+	/* Always, so "no quota" is said too ("" or "none"). */
+	attr_add(&p, PROTO_ATTR_QUOTA, attr_get(verdict, PROTO_ATTR_QUOTA) ?:
+		 "none");
 	attr_add(&p, PROTO_ATTR_CLIENT_ADDR,
 		 attr_get(req, PROTO_ATTR_CLIENT_ADDR) ?: "unknown");
 	attr_add(&p, PROTO_ATTR_TLS, tls != NULL && strcmp(tls, "yes") == 0 ?
@@ -258,7 +314,8 @@ static void login_spawn_login(struct login_spawn_conn *c,
 	const char *reason = "bad login request";
 	long uid, gid;
 	const char *mailbox;
-	int pfd[2];
+	long limit = cfg_int(cfg_main, "mail_max_userip_connections");
+	int pfd[2], hold = -1;
 	pid_t pid;
 
 	if (client < 0 || cookie == NULL)
@@ -276,23 +333,43 @@ static void login_spawn_login(struct login_spawn_conn *c,
 		reason = "no usable mailbox";
 		goto fail;
 	}
+	if (!login_spawn_userip(c, attr_get(&verdict, PROTO_ATTR_USER),
+				attr_get(req, PROTO_ATTR_CLIENT_ADDR) ?:
+				"unknown", limit, &hold)) {
+		msg_debug("user=<%s>, rip=%s: Maximum number of connections "
+			  "from user+IP exceeded "
+			  "(mail_max_userip_connections=%ld)",
+			  attr_get(&verdict, PROTO_ATTR_USER),
+			  attr_get(req, PROTO_ATTR_CLIENT_ADDR) ?: "unknown",
+			  limit);
+		login_spawn_reply_limit(c, -1, PROTO_STATUS_FAIL,
+					"user+IP connection limit", limit);
+		attr_list_clear(&verdict);
+		return;
+	}
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
 		msg_warn("pipe: %m");
+		if (hold >= 0)
+			close(hold);
 		reason = "no resources";
 		goto fail;
 	}
 	pid = fork();
 	if (pid < 0) {
 		msg_warn("fork: %m");
+		if (hold >= 0)
+			close(hold);
 		close(pfd[0]);
 		close(pfd[1]);
 		reason = "no resources";
 		goto fail;
 	}
 	if (pid == 0)
-		login_spawn_child(client, pfd[0], (uid_t)uid, (gid_t)gid,
-				  c->spec->mail_name);
+		login_spawn_child(client, pfd[0], hold, (uid_t)uid,
+				  (gid_t)gid, c->spec->mail_name);
 	close(pfd[0]);
+	if (hold >= 0)
+		close(hold);	/* the session has it */
 	if (!login_spawn_params(pfd[1], c, &verdict, req))
 		msg_warn("user=<%s>: the mail process did not take its "
 			 "parameters", attr_get(&verdict, PROTO_ATTR_USER));

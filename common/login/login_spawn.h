@@ -38,6 +38,10 @@ void login_spawn_serve(int fd, void *ctx);
 #define LOGIN_MAIL_CLIENT_FD 0
 #define LOGIN_MAIL_PARAMS_FD 1
 #define LOGIN_MAIL_LOG_FD 2
+/* A held anvil connection (anvil_client_hold) counting the session for
+ * mail_max_userip_connections, when there is one: the mail process
+ * keeps it open and never touches it. */
+#define LOGIN_MAIL_HOLD_FD 3
 
 struct login_mail {
 	const char *user;
@@ -50,6 +54,7 @@ struct login_mail {
 	size_t input_len;
 	int timeout;		/* idle timeout, seconds */
 	const char *data;	/* the front end's (an IMAP tag), or NULL */
+	const char *quota;	/* the quota rule ("none"), or NULL */
 	struct attr_list params;	/* owns the strings above */
 };
 

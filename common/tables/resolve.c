@@ -92,6 +92,8 @@ struct resolver {
 	bool cmd_alias, cmd_include, file_alias, file_include;
 	enum resolve_sysrcpt sysrcpt;	/* local_system_recipients */
 	struct resolve_maps lrmaps;	/* local_recipient_maps */
+	struct resolve_maps quota;	/* mailbox_quota_maps */
+	char *quota_default;
 	long depth_limit;
 	long expansion_limit;
 	struct str scratch;
@@ -244,6 +246,7 @@ static void resolve_read_scalars(struct resolver *r, struct cfg *cfg)
 	r->myhostname = mem_strdup(cfg_str(cfg, "myhostname"));
 	str_lower(r->myhostname);
 	r->default_privs = mem_strdup(cfg_str(cfg, "default_privs"));
+	r->quota_default = mem_strdup(cfg_str(cfg, "mailbox_quota_default"));
 	r->cmd_alias = resolve_allows(cmds, "alias");
 	r->cmd_include = resolve_allows(cmds, "include");
 	r->file_alias = resolve_allows(files, "alias");
@@ -292,6 +295,8 @@ struct resolver *resolve_create(struct cfg *cfg, char **error_r)
 	    !resolve_maps_open(&r->lrmaps,
 			       cfg_list(cfg, "local_recipient_maps"),
 			       error_r) ||
+	    !resolve_maps_open(&r->quota, cfg_list(cfg, "mailbox_quota_maps"),
+			       error_r) ||
 	    !resolve_read_sysrcpt(r, cfg, error_r))
 		goto fail;
 	/* XXX: alias-only domains are learnt once; a table rebuilt with a
@@ -322,6 +327,8 @@ void resolve_free(struct resolver **rp)
 	resolve_maps_free(&r->aliases);
 	resolve_maps_free(&r->vmbox);
 	resolve_maps_free(&r->lrmaps);
+	resolve_maps_free(&r->quota);
+	mem_free(r->quota_default);
 	mem_free(r->delim);
 	mem_free(r->vbase);
 	mem_free(r->vowner);
@@ -613,6 +620,33 @@ int resolve_mailbox(struct resolver *r, const char *address,
 		ret = resolve_local_mailbox(r, address, d, error_r);
 	if (ret == 1)
 		d->address = mem_strdup(address);
+	str_release(&local);
+	str_release(&domain);
+	return ret;
+}
+
+int resolve_quota(struct resolver *r, const char *address,
+		  struct str *value_r, const char **error_r)
+{
+	struct str local = STR_INIT, domain = STR_INIT;
+	int ret = resolve_addr_lookup(r, &r->quota, address, true, value_r,
+				      error_r);
+
+	/* A system user by name too: "bob" is both bob@$myhostname at
+	 * delivery and the login "bob". */
+	if (ret == 0) {
+		resolve_split(r, address, true, &local, &domain);
+		if (domain.len > 0 &&
+		    resolve_domain_class(r, str_c(&domain)) == RESOLVE_LOCAL) {
+			str_lower(local.data != NULL ? local.data : (char *)"");
+			ret = resolve_maps_lookup(&r->quota, str_c(&local),
+						  value_r, error_r);
+		}
+	}
+	if (ret == 0 && *r->quota_default != '\0') {
+		str_set(value_r, r->quota_default);
+		ret = 1;
+	}
 	str_release(&local);
 	str_release(&domain);
 	return ret;

@@ -86,6 +86,13 @@ void resolve_expand(struct resolver *r, const char *address,
  * resolve_delivery_clear. */
 int resolve_mailbox(struct resolver *r, const char *address,
 		    struct resolve_delivery *d, const char **error_r);
+/* The quota rule of a mailbox (store_quota_parse reads it):
+ * mailbox_quota_maps by the address, the address without its extension,
+ * the local part for a local domain (a system user's login name), then
+ * "@domain"; else mailbox_quota_default. -1 table error, 0 none, 1
+ * found (value_r). */
+int resolve_quota(struct resolver *r, const char *address,
+		  struct str *value_r, const char **error_r);
 void resolve_delivery_clear(struct resolve_delivery *d);
 void resolve_result_clear(struct resolve_result *res);
 /* Split "local@domain" (the last '@'); domain "" when there is none. The

@@ -48,6 +48,8 @@ const struct cfg_key cfg_keys[] = {
 	  "User for deliveries to commands and files without an owner" },
 	{ "message_size_limit", CFG_SIZE, "10240000",
 	  "Largest message accepted, in bytes, headers included" },
+	{ "queue_minfree", CFG_SIZE, "0",
+	  "Free queue space below which smtpd refuses MAIL (452 4.3.1)" },
 	{ "line_length_limit", CFG_INT, "2048",
 	  "Longest line kept whole; longer lines are split" },
 
@@ -229,6 +231,11 @@ const struct cfg_key cfg_keys[] = {
 	  "Time limit of a delivery to a |command" },
 	{ "mailbox_size_limit", CFG_SIZE, "0",
 	  "Largest message one Maildir delivery may write (0: no limit)" },
+	{ "mailbox_quota_maps", CFG_LIST, "",
+	  "Tables of address or user -> quota (storage=1G messages=100000)" },
+	{ "mailbox_quota_default", CFG_STR, "",
+	  "Quota of a mailbox without a mailbox_quota_maps entry"
+	  " (empty: none)" },
 	{ "local_delivery_timeout", CFG_TIME, "600s",
 	  "Time qmgr waits for local to answer one delivery request" },
 
@@ -345,6 +352,9 @@ const struct cfg_key cfg_keys[] = {
 	{ "login_client_connection_rate_limit", CFG_INT, "0",
 	  "Connections one client outside mynetworks may make to a login "
 	  "front end per anvil_rate_time_unit (0: no limit)" },
+	{ "mail_max_userip_connections", CFG_INT, "10",
+	  "Sessions one user may have open from one client address, per "
+	  "protocol (IMAP, POP3); 0: no limit (counted by anvil)" },
 	{ "login_plaintext_loopback", CFG_BOOL, "yes",
 	  "Allow plaintext logins on loopback (or local = remote address) "
 	  "even when plaintext is otherwise refused" },

@@ -129,7 +129,7 @@ static void same(const struct str *got, const struct str *want,
 static void check(struct queue_msg *m, const char *p, size_t n,
 		  const char *sender, const char *rcpt)
 {
-	struct local_content c = { m, sender, rcpt };
+	struct local_content c = { m, sender, rcpt, NULL };
 	struct str got = STR_INIT, want = STR_INIT;
 	const char *nl;
 

@@ -163,7 +163,8 @@ class ImapTest(harness.TestCase):
         typ, data = m.fetch("1", "(BODY.PEEK[TEXT])")
         self.assertEqual(data[0][1], b"hello bob\r\n")
         # The mail process: this user's, not root, and no socket but its
-        # client and its log.
+        # client, its log and the anvil connection that counts it for
+        # mail_max_userip_connections (fd 3, never used).
         procs = [p for p in self.inst.processes()
                  if p["comm"] == "imapd" and p["argv"][1:2] ==
                  ["--mail-session"]]
@@ -174,8 +175,8 @@ class ImapTest(harness.TestCase):
         sockets = [fd for fd in os.listdir(fd_dir)
                    if os.readlink(os.path.join(fd_dir, fd)).startswith(
                        "socket:")]
-        self.assertLessEqual(len(sockets), 2, sockets)
-        self.assertTrue(set(sockets) <= {"0", "1", "2"}, sockets)
+        self.assertLessEqual(len(sockets), 3, sockets)
+        self.assertTrue(set(sockets) <= {"0", "1", "2", "3"}, sockets)
 
     def test_pop3_and_imap_agree(self):
         for n in (1, 2):
@@ -233,6 +234,92 @@ class ImapTest(harness.TestCase):
         for c in held:
             c.close()
 
+    @staticmethod
+    def sessions(inst, comm):
+        return [p["pid"] for p in inst.processes()
+                if p["comm"] == comm and
+                p["argv"][1:2] == ["--mail-session"]]
+
+    def test_userip_limit(self):
+        # mail_max_userip_connections: sessions of one user from one
+        # address, per protocol, counted by anvil across every imapd;
+        # one more login is refused in Dovecot's words and the
+        # connection ends; a session that ends, even by kill -9, frees
+        # its place.
+        inst = self.instance(config=dict(CONFIG,
+                                         mail_max_userip_connections="3"))
+        inst.add_user(USER, PASSWORD)
+        inst.start()
+        port, pop = inst.port(143), inst.port(110)
+        inst.wait_for_port(port)
+        self.p143 = port
+        held = [self.login() for _ in range(3)]
+        m = imaplib.IMAP4("127.0.0.1", port, timeout=30)
+        with self.assertRaises(imaplib.IMAP4.error) as e:
+            m.login(USER, PASSWORD)
+        self.assertEqual(e.exception.args[0],
+                         b"[LIMIT] Maximum number of connections from "
+                         b"user+IP exceeded (mail_max_userip_connections=3)")
+        self.assertEqual(m.sock.recv(100), b"")     # disconnected
+        m.sock.close()
+        inst.wait_for_log(re.escape(
+            "Maximum number of connections from user+IP exceeded "
+            "(mail_max_userip_connections=3): user=<%s>" % USER))
+        # Another address of the same user is counted apart.
+        c = socket.create_connection(("127.0.0.1", port), timeout=30,
+                                     source_address=("127.0.0.2", 0))
+        c.recv(512)
+        c.sendall(b"a LOGIN %s \"%s\"\r\n" % (USER.encode(),
+                                                PASSWORD.encode()))
+        self.assertTrue(c.recv(4096).startswith(b"a OK"))
+        c.close()
+        # POP3 is counted apart from IMAP.
+        p = poplib.POP3("127.0.0.1", pop, timeout=30)
+        p.user(USER)
+        p.pass_(PASSWORD)
+        p.quit()
+        # A LOGOUT frees a place (once its process is gone) ...
+        held.pop().logout()
+        harness.wait_for(lambda: len(self.sessions(inst, "imapd")) == 2,
+                         what="the logged out imapd gone")
+        held.append(self.login())
+        # ... and so does a mail process killed with -9.
+        procs = self.sessions(inst, "imapd")
+        self.assertEqual(len(procs), 3)
+        os.kill(procs[0], 9)
+        harness.wait_for(lambda: not harness.pid_alive(procs[0]),
+                         what="the killed imapd gone")
+        self.login()
+
+    def test_userip_limit_pop3(self):
+        # The same limit for POP3 (with 1: its mailbox lock would refuse
+        # a second session anyway, in other words).
+        inst = self.instance(config=dict(CONFIG,
+                                         mail_max_userip_connections="1"))
+        inst.add_user(USER, PASSWORD)
+        inst.start()
+        pop = inst.port(110)
+        inst.wait_for_port(pop)
+        p1 = poplib.POP3("127.0.0.1", pop, timeout=30)
+        p1.user(USER)
+        p1.pass_(PASSWORD)
+        p = poplib.POP3("127.0.0.1", pop, timeout=30)
+        p.user(USER)
+        with self.assertRaises(poplib.error_proto) as e:
+            p.pass_(PASSWORD)
+        self.assertEqual(e.exception.args[0],
+                         b"-ERR [IN-USE] Maximum number of connections "
+                         b"from user+IP exceeded "
+                         b"(mail_max_userip_connections=1)")
+        p.close()
+        p1.quit()
+        harness.wait_for(lambda: not self.sessions(inst, "pop3d"),
+                         what="the pop3d session gone")
+        p = poplib.POP3("127.0.0.1", pop, timeout=30)
+        p.user(USER)
+        p.pass_(PASSWORD)
+        p.quit()
+
     def test_root_mode_mail_process_user(self):
         if not harness.is_root():
             self.skipTest("root mode needs root")
@@ -244,6 +331,9 @@ class ImapTest(harness.TestCase):
                  ["--mail-session"]]
         self.assertEqual(len(procs), 1)
         self.assertNotEqual(procs[0]["uid"], 0)
+        # The root spawner reached anvil: the session holds its count.
+        fd3 = os.readlink("/proc/%d/fd/3" % procs[0]["pid"])
+        self.assertTrue(fd3.startswith("socket:"), fd3)
         logins = [p for p in self.inst.processes()
                   if p["comm"] == "imap-login"]
         self.assertTrue(logins)

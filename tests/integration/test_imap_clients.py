@@ -7,6 +7,9 @@
 - mbsync (isync): a two-way sync between the server and a local Maildir
   (the "second device"): messages and folders arrive, a flag set on each
   side and a message moved on the server reach the other side;
+- offlineimap (offlineimap3): the same two-way sync with Python's
+  client: folders made on either side, flags, deletions and a move on
+  the server reach the other side;
 - mutt: opens the mailbox over IMAPS in batch mode and saves a message
   into another folder.
 
@@ -206,6 +209,88 @@ class ImapClientsTest(harness.TestCase):
         left = local_files()
         self.assertEqual(len(left), 1)
         self.assertTrue(left[0].endswith("S"), left)
+
+    def offlineimap(self, rc):
+        r = self.run_tool(["offlineimap", "-o", "-u", "basic", "-c", rc],
+                          env=dict(os.environ, HOME=self.work))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn("ERROR", r.stdout + r.stderr)
+
+    def test_offlineimap_two_way(self):
+        self.need("offlineimap")
+        self.deliver(1, 1)
+        self.deliver(2, 2)
+        m = self.imap()
+        m.create("Projects")
+        m.append("Projects", None, None,
+                 b"From: carol@example.org\r\nSubject: plan\r\n\r\nx\r\n")
+        local = os.path.join(self.work, "device")
+        rc = os.path.join(self.work, "offlineimaprc")
+        with open(rc, "w") as f:
+            f.write("[general]\naccounts = correo\nmetadata = %s/meta\n\n"
+                    "[Account correo]\nlocalrepository = local\n"
+                    "remoterepository = remote\n\n"
+                    "[Repository local]\ntype = Maildir\n"
+                    "localfolders = %s\n\n"
+                    "[Repository remote]\ntype = IMAP\n"
+                    "remotehost = 127.0.0.1\nremoteport = %d\n"
+                    "remoteuser = %s\nremotepass = %s\nssl = yes\n"
+                    "sslcacertfile = %s\n" % (
+                        self.work, local, self.p993, USER, PASSWORD,
+                        self.cert))
+        self.offlineimap(rc)
+
+        def files(folder):
+            d = os.path.join(local, folder)
+            return sorted(os.path.join(d, sub, n) for sub in ("cur", "new")
+                          for n in os.listdir(os.path.join(d, sub)))
+
+        def text(p):
+            with open(p, "rb") as fh:
+                return fh.read()
+        self.assertEqual(len(files("INBOX")), 2)
+        self.assertEqual(len(files("Projects")), 1)
+        self.assertTrue(os.path.isdir(os.path.join(local, "Sent")))
+        # On the device: flag one message, delete the other, make a
+        # folder with a message in it.
+        one = [p for p in files("INBOX") if b"client 1" in text(p)][0]
+        two = [p for p in files("INBOX") if b"client 2" in text(p)][0]
+        base = os.path.basename(one).split(":2,")[0]
+        os.rename(one, os.path.join(local, "INBOX", "cur",
+                                    base + ":2,F"))
+        os.unlink(two)
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(local, "Offline", sub))
+        with open(os.path.join(local, "Offline", "new",
+                               "1700000000.1.device"), "wb") as f:
+            f.write(b"From: bob@demo.test\nSubject: written offline\n\n"
+                    b"draft\n")
+        self.offlineimap(rc)
+        m.select("INBOX")
+        data = m.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS "
+                              "(SUBJECT)])")[1]
+        msgs = [x for x in data if isinstance(x, tuple)]
+        self.assertEqual(len(msgs), 1, data)
+        self.assertIn(b"\\Flagged", msgs[0][0])
+        self.assertEqual(msgs[0][1], b"Subject: client 1\r\n\r\n")
+        typ, data = m.status("Offline", "(MESSAGES)")
+        self.assertEqual(typ, "OK", data)
+        self.assertIn(b"(MESSAGES 1)", data[0])
+        # On the server: a flag, a move, a deletion reach the device.
+        m.store("1", "+FLAGS", r"(\Seen)")
+        m.select("Projects")
+        self.assertEqual(m.uid("MOVE", "1:*", "Archive")[0], "OK")
+        m.select("Offline")
+        m.store("1", "+FLAGS", r"(\Deleted)")
+        m.expunge()
+        self.offlineimap(rc)
+        inbox = files("INBOX")
+        self.assertEqual(len(inbox), 1)
+        self.assertTrue(inbox[0].endswith(":2,FS"), inbox)
+        self.assertEqual(files("Projects"), [])
+        self.assertEqual(len(files("Archive")), 1)
+        self.assertIn(b"Subject: plan", text(files("Archive")[0]))
+        self.assertEqual(files("Offline"), [])
 
     def test_mutt(self):
         self.need("mutt")

@@ -116,6 +116,15 @@ class ImapdTest(harness.TestCase):
         self.assertEqual(data[1][1], b"body 1")
         self.assertIn(b'"imap test 1"', data[2])
         self.assertIn(b'("text" "plain"', data[2])
+        # A part that does not exist is an empty string, as in Dovecot
+        # (not NIL, not NO); BINARY too, with size 0.
+        typ, data = m.fetch("1", "(BODY.PEEK[5] BODY.PEEK[1.2.MIME] "
+                                 "BINARY.PEEK[5] BINARY.SIZE[3])")
+        self.assertEqual(typ, "OK", data)
+        self.assertEqual([d[1] for d in data[:3]], [b"", b"", b""])
+        self.assertIn(b"BINARY.SIZE[3] 0", data[3])
+        self.assertEqual(self.ok(m.fetch("1", "(BODY.PEEK[1])"))[0][1],
+                         b"body 1\r\nsecond line\r\n")
         # A non-peek fetch sets \Seen and says so.
         typ, data = m.fetch("1", "(BODY[TEXT])")
         self.assertIn(b"\\Seen", data[0][0] + data[1])
@@ -333,6 +342,72 @@ class ImapdTest(harness.TestCase):
         self.assertEqual(st.st_uid, os.stat(self.md).st_uid)
         r = self.inst.correo("mailbox", "nobody@nowhere.test")
         self.assertNotEqual(r.returncode, 0)
+
+    def test_rename(self):
+        for n in (1, 2):
+            self.deliver(n, n)
+        m = self.session()
+        self.ok(m.select("INBOX"))
+        self.ok(m.store("1", "+FLAGS", r"(\Flagged $Work)"))
+        self.ok(m.create("a.x.y"))
+        self.ok(m.subscribe("a.x"))
+        self.ok(m.create("b"))
+        # To an existing name: ALREADYEXISTS, nothing moved.
+        typ, data = m.rename("a", "b")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[ALREADYEXISTS]", data[0])
+        typ, data = m.rename("nosuch", "c")
+        self.assertIn(b"[NONEXISTENT]", data[0])
+        # With children: the hierarchy moves, subscriptions follow, new
+        # superiors are made.
+        self.ok(m.rename("a", "c.d"))
+        names = [re.search(rb'"([^"]*)"$', l).group(1)
+                 for l in self.ok(m.list())]
+        for gone in (b"a", b"a.x", b"a.x.y"):
+            self.assertNotIn(gone, names)
+        for there in (b"c", b"c.d", b"c.d.x", b"c.d.x.y"):
+            self.assertIn(there, names)
+        subs = [re.search(rb'"([^"]*)"$', l).group(1)
+                for l in self.ok(m.lsub())]
+        self.assertIn(b"c.d.x", subs)
+        self.assertNotIn(b"a.x", subs)
+        # Into its own inferior: the superior is made again, selectable.
+        self.ok(m.rename("b", "b.inner"))
+        lines = self.ok(m.list('""', "b*"))
+        self.assertEqual(len(lines), 2, lines)
+        self.assertTrue(lines[0].startswith(b"(\\HasChildren)"), lines)
+        self.assertTrue(lines[1].endswith(b'"b.inner"'), lines)
+        # RENAME INBOX: its messages move with their flags, INBOX stays,
+        # empty, and the selected session sees the expunges.
+        self.ok(m.rename("INBOX", "Old"))
+        self.ok(m.noop())
+        self.assertEqual(m.untagged_responses.get("EXPUNGE", [])[:2],
+                         [b"1", b"1"])
+        self.assertTrue(self.ok(m.status("INBOX", "(MESSAGES)"))[0]
+                        .endswith(b"(MESSAGES 0)"))
+        self.ok(m.select("Old"))
+        data = self.ok(m.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS "
+                                      "(SUBJECT)])"))
+        self.assertIn(b"\\Flagged", data[0][0])
+        self.assertIn(b"$Work", data[0][0])
+        self.assertIn(b"imap test 1", data[0][1])
+        self.assertIn(b"imap test 2", data[2][1])
+        typ, data = m.rename("INBOX", "Old")
+        self.assertIn(b"[ALREADYEXISTS]", data[0])
+        typ, data = m.rename("Old", "INBOX")
+        self.assertIn(b"[ALREADYEXISTS]", data[0])
+        # The selected mailbox renamed: the session goes on there.
+        self.ok(m.rename("Old", "Older"))
+        self.ok(m.store("2", "+FLAGS", r"(\Answered)"))
+        self.assertIn(b"imap test 2", self.ok(m.fetch(
+            "2", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])"))[0][1])
+        self.ok(m.expunge())
+        self.assertEqual(self.ok(m.status("Older", "(MESSAGES)"))[0],
+                         b'"Older" (MESSAGES 2)')
+        # Mail delivered after the rename lands in INBOX, not in Old.
+        self.deliver(3, 1)
+        self.ok(m.select("INBOX"))
+        self.assertEqual(m.untagged_responses.get("EXISTS"), [b"1"])
 
     def test_hostile_input(self):
         imaplib.Commands.setdefault("BOGUS", ("SELECTED",))

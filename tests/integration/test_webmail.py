@@ -160,6 +160,14 @@ class WebmailTest(harness.TestCase):
             "return rcmail.message_list && "
             "!rcmail.message_list.is_loading"))
 
+    def wait_listed(self, folder, subject, timeout=30):
+        """Open folder until the message list shows subject (a move is
+        finished by an asynchronous request of the page)."""
+        def listed():
+            self.open_folder(folder)
+            return any(subject in t for t in self.list_subjects())
+        self.browser.wait(listed, timeout=timeout, interval=1)
+
     def list_subjects(self):
         return [r.text for r in self.browser.find_all(
             "#messagelist tbody tr")]
@@ -288,10 +296,7 @@ class WebmailTest(harness.TestCase):
         # The delivered message is in the inbox; open it and download
         # its attachment.
         self.login(DEMO, DEMO_PW)
-        self.open_folder("INBOX")
-        self.assertTrue(any("Quarterly figures" in t
-                            for t in self.list_subjects()),
-                        self.list_subjects())
+        self.wait_listed("INBOX", "Quarterly figures")
         self.shot("inbox")
         uid = self.uid_of("Quarterly figures")
         b.get(self.url + "?_task=mail&_mbox=INBOX&_action=show&_uid=" +
@@ -350,9 +355,7 @@ class WebmailTest(harness.TestCase):
         uid = self.uid_of("Quarterly figures")
         self.list_command(uid, "mark", "flagged")
         self.list_command(uid, "move", "Projects")
-        self.open_folder("Projects")
-        self.assertTrue(any("Quarterly figures" in t
-                            for t in self.list_subjects()))
+        self.wait_listed("Projects", "Quarterly figures")
         self.shot("moved")
         in_projects = self.fetch_all(demo, "Projects")
         self.assertEqual([m["Subject"] for _, m in in_projects],
@@ -371,9 +374,7 @@ class WebmailTest(harness.TestCase):
         # Delete it: Roundcube moves it to Trash.
         self.open_folder("Projects")
         self.list_command(self.uid_of("Quarterly figures"), "delete")
-        self.open_folder("Trash")
-        self.assertTrue(any("Quarterly figures" in t
-                            for t in self.list_subjects()))
+        self.wait_listed("Trash", "Quarterly figures")
         self.shot("trash")
         self.assertEqual(self.fetch_all(demo, "Projects"), [])
         self.assertEqual([m["Subject"] for _, m in

@@ -26,7 +26,10 @@
 static char *issue(const char *user, const char *service)
 {
 	struct attr_list reply = ATTR_LIST_INIT;
-	struct auth_mailbox mb = { "/var/mail/x", 1234, 2345 };
+	/* bob has a quota, the others none. */
+	struct auth_mailbox mb = { "/var/mail/x", 1234, 2345,
+				   strncmp(user, "bob@", 4) == 0 ?
+				   (char *)"storage=1g" : NULL };
 	char *cookie;
 
 	auth_cookie_issue(&reply, user, &mb, service);
@@ -66,6 +69,7 @@ START_TEST(test_redeem_once)
 	ck_assert_str_eq(attr_get(&reply, PROTO_ATTR_MAILBOX), "/var/mail/x");
 	ck_assert_str_eq(attr_get(&reply, PROTO_ATTR_UID), "1234");
 	ck_assert_str_eq(attr_get(&reply, PROTO_ATTR_GID), "2345");
+	ck_assert_str_eq(attr_get(&reply, PROTO_ATTR_QUOTA), "storage=1g");
 	/* Once only. */
 	ck_assert_str_eq(redeem(sv[0], a, "pop3", &reply), "fail");
 	/* Another service's cookie is refused, and used up. */

@@ -7,9 +7,11 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap_condstore.h"
 #include "imap_date.h"
 #include "imap_fetch.h"
 #include "imap_flags.h"
@@ -64,7 +66,7 @@ static void dump_key(const struct imap_search_key *k, struct str *out)
 	static const char *const names[] = {
 		"ALL", "AND", "OR", "NOT", "SEQ", "UID", "FLAG", "KEYWORD",
 		"BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE",
-		"LARGER", "SMALLER", "HEADER", "BODY", "TEXT",
+		"LARGER", "SMALLER", "HEADER", "BODY", "TEXT", "MODSEQ",
 	};
 	const struct imap_search_key *c;
 
@@ -101,6 +103,7 @@ static void dump_key(const struct imap_search_key *k, struct str *out)
 		break;
 	case IMAP_SEARCH_LARGER:
 	case IMAP_SEARCH_SMALLER:
+	case IMAP_SEARCH_MODSEQ:
 		str_printf(out, ":%llu", (unsigned long long)k->size);
 		break;
 	case IMAP_SEARCH_ALL:
@@ -177,6 +180,26 @@ START_TEST(test_search_keys)
 	ck_search("OR OR a b c", "BAD");
 	ck_search("OR OR SEEN DRAFT DELETED",
 		  "AND(OR(OR(FLAG:8 FLAG:16) FLAG:4))");
+}
+END_TEST
+
+START_TEST(test_search_modseq)
+{
+	ck_search("MODSEQ 620162338", "AND(MODSEQ:620162338)");
+	ck_search("modseq 0", "AND(MODSEQ:0)");
+	/* RFC 7162 3.1.5's example. */
+	ck_search("MODSEQ \"/flags/\\\\draft\" all 620162338",
+		  "AND(MODSEQ:620162338)");
+	ck_search("MODSEQ \"/flags/$Junk\" priv 5", "AND(MODSEQ:5)");
+	ck_search("MODSEQ \"/FLAGS/\\\\Seen\" SHARED 5", "AND(MODSEQ:5)");
+	ck_search("OR MODSEQ 5 SEEN", "AND(OR(MODSEQ:5 FLAG:8))");
+	ck_search("MODSEQ", "BAD");
+	ck_search("MODSEQ x", "BAD");
+	ck_search("MODSEQ 9223372036854775808", "BAD");
+	ck_search("MODSEQ \"/flags/\\\\seen\" 5", "BAD");
+	ck_search("MODSEQ \"/flags/\\\\seen\" mine 5", "BAD");
+	ck_search("MODSEQ \"/other/x\" all 5", "BAD");
+	ck_search("MODSEQ \"/flags/\" all 5", "BAD");
 }
 END_TEST
 
@@ -303,6 +326,159 @@ START_TEST(test_fetch_items)
 	ck_fetch("(BINARY[1.2] BINARY.PEEK[] BINARY.SIZE[3] BINARY[1]<0.5>)",
 		 "seen:BINARY[1.2] peek:BINARY[] BINARY.SIZE[3] "
 		 "seen:BINARY[1]<0>/5");
+	ck_fetch("(FLAGS MODSEQ)", "FLAGS MODSEQ");
+	ck_fetch("modseq", "MODSEQ");
+}
+END_TEST
+
+/* --- CONDSTORE / QRESYNC parameters (imap_condstore.c) --- */
+
+/* FETCH modifiers as "c<n>" and "v", or "BAD". */
+static void ck_fetch_mods(const char *text, const char *expected)
+{
+	struct imap_fetch_mods m;
+	struct str out = STR_INIT;
+	const char *error = NULL;
+
+	if (!imap_fetch_mods_parse(args_of(text), &m, &error)) {
+		ck_assert_ptr_nonnull(error);
+		str_set(&out, "BAD");
+	} else {
+		if (m.changedsince_set)
+			str_printf(&out, "c%llu",
+				   (unsigned long long)m.changedsince);
+		if (m.vanished)
+			str_append(&out, "v");
+	}
+	ck_assert_msg(strcmp(str_c(&out), expected) == 0, "%s: %s != %s",
+		      text, str_c(&out), expected);
+	str_release(&out);
+}
+
+START_TEST(test_fetch_modifiers)
+{
+	ck_fetch_mods("(CHANGEDSINCE 12345)", "c12345");
+	ck_fetch_mods("(changedsince 0)", "c0");
+	ck_fetch_mods("(CHANGEDSINCE 9223372036854775807)",
+		      "c9223372036854775807");
+	ck_fetch_mods("(CHANGEDSINCE 7 VANISHED)", "c7v");
+	ck_fetch_mods("(vanished CHANGEDSINCE 7)", "c7v");
+	ck_fetch_mods("(VANISHED)", "BAD");	/* needs CHANGEDSINCE */
+	ck_fetch_mods("(CHANGEDSINCE 9223372036854775808)", "BAD");
+	ck_fetch_mods("(CHANGEDSINCE -1)", "BAD");
+	ck_fetch_mods("(CHANGEDSINCE 1x)", "BAD");
+	ck_fetch_mods("(CHANGEDSINCE)", "BAD");
+	ck_fetch_mods("(CHANGEDSINCE 1 CHANGEDSINCE 2)", "BAD");
+	ck_fetch_mods("(CHANGEDSINCE 1 VANISHED VANISHED)", "BAD");
+	ck_fetch_mods("(CHANGEDSINCE \"5\")", "BAD");
+	ck_fetch_mods("(FOO 1)", "BAD");
+	ck_fetch_mods("()", "BAD");
+	ck_fetch_mods("CHANGEDSINCE", "BAD");
+}
+END_TEST
+
+static void ck_store_mods(const char *text, const char *expected)
+{
+	uint64_t v;
+	const char *error = NULL;
+	char buf[32];
+
+	if (!imap_store_mods_parse(args_of(text), &v, &error)) {
+		ck_assert_ptr_nonnull(error);
+		ck_assert_uint_eq(v, UINT64_MAX);
+		snprintf(buf, sizeof(buf), "BAD");
+	} else {
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	}
+	ck_assert_msg(strcmp(buf, expected) == 0, "%s: %s != %s", text, buf,
+		      expected);
+}
+
+START_TEST(test_store_modifiers)
+{
+	ck_store_mods("(UNCHANGEDSINCE 320162338)", "320162338");
+	ck_store_mods("(unchangedsince 0)", "0");
+	ck_store_mods("(UNCHANGEDSINCE)", "BAD");
+	ck_store_mods("(UNCHANGEDSINCE 1 2)", "BAD");
+	ck_store_mods("(UNCHANGEDSINCE 99999999999999999999)", "BAD");
+	ck_store_mods("(CHANGEDSINCE 5)", "BAD");
+	ck_store_mods("()", "BAD");
+	ck_store_mods("UNCHANGEDSINCE", "BAD");
+}
+END_TEST
+
+/* SELECT parameters as "C", "Q<validity>/<modseq>[ k<uids>][ m<seqs>=
+ * <uids>]", or "BAD". */
+static void ck_select(const char *text, const char *expected)
+{
+	struct imap_select_params p = IMAP_SELECT_PARAMS_INIT;
+	struct str out = STR_INIT;
+	const char *error = NULL;
+
+	if (!imap_select_params_parse(args_of(text), &p, &error)) {
+		ck_assert_ptr_nonnull(error);
+		str_set(&out, "BAD");
+	} else {
+		if (p.condstore)
+			str_append(&out, "C");
+		if (p.qresync)
+			str_printf(&out, "Q%u/%llu", p.uidvalidity,
+				   (unsigned long long)p.modseq);
+		if (p.has_known_uids) {
+			str_append(&out, " k");
+			imap_seqset_format(&p.known_uids, &out);
+		}
+		if (p.has_match) {
+			str_append(&out, " m");
+			imap_seqset_format(&p.match_seqs, &out);
+			str_append_c(&out, '=');
+			imap_seqset_format(&p.match_uids, &out);
+		}
+	}
+	ck_assert_msg(strcmp(str_c(&out), expected) == 0, "%s: %s != %s",
+		      text, str_c(&out), expected);
+	imap_select_params_release(&p);
+	str_release(&out);
+}
+
+START_TEST(test_select_params)
+{
+	ck_select("(CONDSTORE)", "C");
+	ck_select("(condstore)", "C");
+	/* RFC 7162's examples. */
+	ck_select("(QRESYNC (67890007 20050715194045000 "
+		  "41,43:211,214:541))",
+		  "Q67890007/20050715194045000 k41,43:211,214:541");
+	ck_select("(QRESYNC (67890007 90060115194045000 "
+		  "41:211,214:541))",
+		  "Q67890007/90060115194045000 k41:211,214:541");
+	ck_select("(QRESYNC (67890007 90060115194045000 1:29997 "
+		  "(5000,7500,9000,9990:9999 15000,22500,27000,29970,"
+		  "29973,29976,29979,29982,29985,29988,29991,29994,"
+		  "29997)))",
+		  "Q67890007/90060115194045000 k1:29997 "
+		  "m5000,7500,9000,9990:9999=15000,22500,27000,29970,29973,"
+		  "29976,29979,29982,29985,29988,29991,29994,29997");
+	ck_select("(QRESYNC (1 2))", "Q1/2");
+	ck_select("(CONDSTORE QRESYNC (1 2 5:3))", "CQ1/2 k3:5");
+	ck_select("(QRESYNC (1 2 1:5 (1:2 3:4)))", "Q1/2 k1:5 m1:2=3:4");
+	ck_select("(QRESYNC (1 2 (1:2 3:4)))", "Q1/2 m1:2=3:4");
+	ck_select("(QRESYNC (1 2 1:5 (1:3 3:4)))", "BAD");	/* sizes */
+	ck_select("(QRESYNC (1 2 1:5 (1:2)))", "BAD");
+	ck_select("(QRESYNC (1 2 1:*))", "BAD");	/* no '*' */
+	ck_select("(QRESYNC (1 2 $))", "BAD");
+	ck_select("(QRESYNC (0 2))", "BAD");	/* nz uidvalidity */
+	ck_select("(QRESYNC (1 0))", "BAD");	/* nz modseq */
+	ck_select("(QRESYNC (4294967296 2))", "BAD");
+	ck_select("(QRESYNC (1))", "BAD");
+	ck_select("(QRESYNC (1 2 3 (1 1) 5))", "BAD");
+	ck_select("(QRESYNC)", "BAD");
+	ck_select("(QRESYNC 1 2)", "BAD");
+	ck_select("(QRESYNC (1 2) QRESYNC (1 2))", "BAD");
+	ck_select("(CONDSTORE CONDSTORE)", "BAD");
+	ck_select("(FOO)", "BAD");
+	ck_select("()", "BAD");
+	ck_select("CONDSTORE", "BAD");
 }
 END_TEST
 
@@ -484,9 +660,13 @@ static Suite *imap_args_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_search_keys);
 	tcase_add_test(tc, test_search_options);
+	tcase_add_test(tc, test_search_modseq);
 	tcase_add_test(tc, test_search_bad);
 	tcase_add_test(tc, test_fetch_items);
 	tcase_add_test(tc, test_fetch_bad);
+	tcase_add_test(tc, test_fetch_modifiers);
+	tcase_add_test(tc, test_store_modifiers);
+	tcase_add_test(tc, test_select_params);
 	tcase_add_test(tc, test_store);
 	tcase_add_test(tc, test_keyword_limit);
 	tcase_add_test(tc, test_dates);

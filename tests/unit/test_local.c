@@ -28,6 +28,11 @@
 #include "../../delivery/local.h"
 
 static char tmpdir[] = "/tmp/test_local.XXXXXX";
+
+#define VMAILBOX "demo@virt.test virt.test/demo/\nbox@virt.test virt.test/box\n" \
+	"bad@virt.test virt.test/bad/\n"
+/* demo@virt.test holds 3 messages; bad@virt.test's rule is broken. */
+#define QUOTA_TABLE "demo@virt.test messages=3\nbad@virt.test storage=lots\n"
 static char oldcwd[1024];
 static struct cfg *cfg;
 
@@ -63,10 +68,14 @@ static void setup(void)
 		   "virtual_mailbox_domains = virt.test\n"
 		   "virtual_mailbox_base = %s/vmail\n"
 		   "virtual_mailbox_maps = texthash:%s/vmailbox\n"
-		   "alias_maps = texthash:%s/aliases\n", tmpdir, tmpdir, tmpdir);
+		   "alias_maps = texthash:%s/aliases\n"
+		   "mailbox_quota_maps = texthash:%s/quota\n", tmpdir, tmpdir,
+		   tmpdir, tmpdir);
 	ck_assert(safe_write_file("aliases", "pipe: |/bin/true\n", 17, 0600));
-	ck_assert(safe_write_file("vmailbox", "demo@virt.test virt.test/demo/\n"
-				  "box@virt.test virt.test/box\n", 59, 0600));
+	ck_assert(safe_write_file("quota", QUOTA_TABLE, strlen(QUOTA_TABLE),
+				  0600));
+	ck_assert(safe_write_file("vmailbox", VMAILBOX, strlen(VMAILBOX),
+				  0600));
 	cfg = cfg_parse(str_c(&text), "test.conf", tmpdir, &error);
 	ck_assert_msg(cfg != NULL, "%s", error);
 	local_state.resolver = resolve_create(cfg, &error);
@@ -115,7 +124,8 @@ START_TEST(content_headers)
 {
 	struct queue_msg *msg = queue("alice@a.test",
 				      "Subject: x\n\nFrom me\nbody\n");
-	struct local_content c = { msg, "alice@a.test", "demo@virt.test" };
+	struct local_content c = { msg, "alice@a.test", "demo@virt.test",
+				     NULL };
 	struct str got = STR_INIT;
 	int fd = open(path_in("out"), O_WRONLY | O_CREAT, 0600);
 
@@ -143,7 +153,7 @@ START_TEST(mbox_quoting)
 {
 	struct queue_msg *msg = queue("", "Subject: x\n\nFrom me\n"
 				      ">From you\nlast line no newline");
-	struct local_content c = { msg, "", "box@virt.test" };
+	struct local_content c = { msg, "", "box@virt.test", NULL };
 	struct local_result res = { LOCAL_DEFER, NULL, STR_INIT };
 	struct str got = STR_INIT;
 
@@ -189,7 +199,8 @@ END_TEST
 START_TEST(commands)
 {
 	struct queue_msg *msg = queue("a@b.test", "Subject: c\n\nhello\n");
-	struct local_content c = { msg, "a@b.test", "pipe@virt.test" };
+	struct local_content c = { msg, "a@b.test", "pipe@virt.test",
+				     NULL };
 	struct local_result res = { LOCAL_DEFER, NULL, STR_INIT };
 	struct str cmd = STR_INIT, got = STR_INIT;
 
@@ -273,6 +284,43 @@ START_TEST(deliver_virtual)
 }
 END_TEST
 
+/* mailbox_quota_maps: deliveries until the limit, then a 4.2.2
+ * deferral; a broken rule defers too (the admin must fix it). */
+START_TEST(deliver_over_quota)
+{
+	struct queue_msg *msg = queue("a@b.test", "Subject: q\n\nbody\n");
+	struct local_result res = { LOCAL_DEFER, NULL, STR_INIT };
+	struct local_rcpt rcpt = { "demo+ext@virt.test", "demo@virt.test",
+				   NULL, 0 };
+	const char *newdir = path_in("vmail/virt.test/demo/new");
+	struct str text = STR_INIT;
+
+	for (int i = 0; i < 3; i++) {
+		local_deliver(msg, &rcpt, &res);
+		ck_assert_msg(res.status == LOCAL_OK, "%s",
+			      str_c(&res.reason));
+	}
+	local_deliver(msg, &rcpt, &res);
+	ck_assert_int_eq(res.status, LOCAL_DEFER);
+	ck_assert_str_eq(res.dsn, "4.2.2");
+	ck_assert_str_eq(str_c(&res.reason), "maildir delivery failed: 4.2.2 "
+			 "Mailbox full / quota exceeded (mailbox for user is "
+			 "full)");
+	ck_assert_int_eq(count_new(newdir), 3);
+	read_file(path_in("vmail/virt.test/demo/maildirsize"), &text);
+	ck_assert_msg(strncmp(str_c(&text), "3C\n", 3) == 0, "%s",
+		      str_c(&text));
+
+	rcpt.address = "bad@virt.test";
+	local_deliver(msg, &rcpt, &res);
+	ck_assert_int_eq(res.status, LOCAL_DEFER);
+	ck_assert_str_eq(res.dsn, "4.3.5");
+	queue_msg_free(&msg);
+	str_release(&res.reason);
+	str_release(&text);
+}
+END_TEST
+
 START_TEST(deliver_alias_command)
 {
 	struct queue_msg *msg = queue("a@b.test", "Subject: p\n\nbody\n");
@@ -309,7 +357,9 @@ static void owner_config(const char *owner)
 		   "virtual_mailbox_base = %s/vmail\n"
 		   "virtual_mailbox_maps = texthash:%s/vmailbox\n"
 		   "alias_maps = texthash:%s/aliases\n"
-		   "virtual_owner = %s\n", tmpdir, tmpdir, tmpdir, owner);
+		   "mailbox_quota_maps = texthash:%s/quota\n"
+		   "virtual_owner = %s\n", tmpdir, tmpdir, tmpdir, tmpdir,
+		   owner);
 	cfg = cfg_parse(str_c(&text), "test.conf", tmpdir, &error);
 	ck_assert_msg(cfg != NULL, "%s", error);
 	local_state.resolver = resolve_create(cfg, &error);
@@ -422,6 +472,12 @@ START_TEST(deliver_as_owner)
 	ck_assert_int_ne(pid2, pid);
 	ck_assert(runs_as(pid2, pw->pw_uid));
 
+	/* The worker is handed the quota rule: the fourth is deferred. */
+	local_deliver(msg, &rcpt, &res);
+	ck_assert_int_eq(res.status, LOCAL_DEFER);
+	ck_assert_str_eq(res.dsn, "4.2.2");
+	ck_assert_int_eq(count_new(newdir), 3);
+
 	local_worker_close_all();
 	ck_assert_int_eq(local_worker_pid("nobody"), 0);
 	ck_assert_int_eq(kill(pid2, 0), -1);
@@ -453,6 +509,7 @@ static Suite *local_suite(void)
 	tcase_add_test(tc, loop_check);
 	tcase_add_test(tc, commands);
 	tcase_add_test(tc, deliver_virtual);
+	tcase_add_test(tc, deliver_over_quota);
 	tcase_add_test(tc, deliver_alias_command);
 	tcase_add_test(tc, deliver_as_owner);
 	suite_add_tcase(s, tc);

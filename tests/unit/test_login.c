@@ -137,6 +137,7 @@ static const struct login_proto t_proto = {
 	.reply_timeout = "TIMEOUT",
 	.reply_unavailable = "UNAVAILABLE",
 	.reply_line_too_long = "TOO-LONG",
+	.reply_in_use = "IN-USE",
 };
 
 static int t_peer;

@@ -402,6 +402,67 @@ START_TEST(bad_table)
 }
 END_TEST
 
+/* mailbox_quota_maps keys: the address, without its extension, the
+ * bare name of a local user, "@domain"; then mailbox_quota_default. */
+START_TEST(quota_lookup)
+{
+	struct resolver *q;
+	struct str text = STR_INIT, value = STR_INIT;
+	const char *error = NULL;
+	char *err = NULL;
+	struct cfg *c;
+
+	write_in("quota", "demo@virt.test storage=1g\n"
+		 "bob messages=10\n"
+		 "@virt2.test storage=5m\n");
+	str_printf(&text,
+		   "myhostname = mail.example.test\n"
+		   "mydestination = $myhostname, localhost\n"
+		   "virtual_mailbox_domains = virt.test, virt2.test\n"
+		   "recipient_delimiter = +\n"
+		   "mailbox_quota_maps = texthash:%s/quota\n"
+		   "alias_maps =\n"
+		   "mailbox_quota_default = storage=100m\n", tmpdir);
+	c = cfg_parse(str_c(&text), "test.conf", tmpdir, &err);
+	ck_assert_msg(c != NULL, "cfg: %s", err);
+	q = resolve_create(c, &err);
+	ck_assert_msg(q != NULL, "resolve_create: %s", err);
+	ck_assert_int_eq(resolve_quota(q, "demo@virt.test", &value, &error),
+			 1);
+	ck_assert_str_eq(str_c(&value), "storage=1g");
+	ck_assert_int_eq(resolve_quota(q, "Demo+lists@virt.test", &value,
+				       &error), 1);
+	ck_assert_str_eq(str_c(&value), "storage=1g");
+	ck_assert_int_eq(resolve_quota(q, "bob", &value, &error), 1);
+	ck_assert_str_eq(str_c(&value), "messages=10");
+	ck_assert_int_eq(resolve_quota(q, "bob@mail.example.test", &value,
+				       &error), 1);
+	ck_assert_str_eq(str_c(&value), "messages=10");
+	/* Not a local domain: the bare name is not looked up. */
+	ck_assert_int_eq(resolve_quota(q, "bob@virt.test", &value, &error),
+			 1);
+	ck_assert_str_eq(str_c(&value), "storage=100m");
+	ck_assert_int_eq(resolve_quota(q, "x@virt2.test", &value, &error), 1);
+	ck_assert_str_eq(str_c(&value), "storage=5m");
+	resolve_free(&q);
+	cfg_free(&c);
+	/* Without a default: none. */
+	str_clear(&text);
+	str_printf(&text, "alias_maps =\n"
+		   "mailbox_quota_maps = texthash:%s/quota\n", tmpdir);
+	c = cfg_parse(str_c(&text), "test.conf", tmpdir, &err);
+	ck_assert_msg(c != NULL, "cfg: %s", err);
+	q = resolve_create(c, &err);
+	ck_assert_msg(q != NULL, "resolve_create: %s", err);
+	ck_assert_int_eq(resolve_quota(q, "carol@virt.test", &value, &error),
+			 0);
+	resolve_free(&q);
+	cfg_free(&c);
+	str_release(&text);
+	str_release(&value);
+}
+END_TEST
+
 static Suite *resolve_suite(void)
 {
 	Suite *s = suite_create("resolve");
@@ -409,6 +470,7 @@ static Suite *resolve_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, domain_classes);
+	tcase_add_test(tc, quota_lookup);
 	tcase_add_test(tc, rcpt_exists);
 	tcase_add_test(tc, expand_virtual);
 	tcase_add_test(tc, expand_virtual_alias);

@@ -435,6 +435,177 @@ START_TEST(concurrent_deliveries)
 }
 END_TEST
 
+/* The UIDs store_vanished_since() reports, as "lo:hi,..." ("-" when
+ * the record does not reach back that far). */
+static void vanished_collect(void *ctx, uint32_t lo, uint32_t hi)
+{
+	struct str *out = ctx;
+
+	if (out->len > 0)
+		str_append_c(out, ',');
+	if (lo == hi)
+		str_printf(out, "%u", lo);
+	else
+		str_printf(out, "%u:%u", lo, hi);
+}
+
+static const char *vanished(const struct store_folder *f, uint64_t modseq,
+			    struct str *out)
+{
+	str_clear(out);
+	if (!store_vanished_since(f, modseq, vanished_collect, out))
+		str_set(out, "-");
+	return str_c(out);
+}
+
+/* Expunged UIDs are remembered with their modseq, in this session, in
+ * another one, and across a compaction and a fresh open. */
+START_TEST(vanished_survives_compaction)
+{
+	struct store_folder *f, *g;
+	struct str error = STR_INIT, out = STR_INIT;
+	uint64_t before;
+
+	for (int i = 0; i < 10; i++)
+		deliver(md, "m\n", 0);
+	f = open_folder(md);
+	g = open_folder(md);
+	ck_assert_int_eq(store_expunge(f, (uint32_t[]){ 2, 3, 5 }, 3,
+				       &error), 3);
+	before = f->highestmodseq;
+	ck_assert_int_eq(store_set_flags(f, 9, STORE_F_SEEN, 0, &error), 1);
+	ck_assert_int_eq(store_expunge(f, (uint32_t[]){ 7 }, 1, &error), 1);
+	ck_assert_str_eq(vanished(f, 0, &out), "2:3,5,7");
+	ck_assert_str_eq(vanished(f, before, &out), "7");
+	ck_assert_str_eq(vanished(f, f->highestmodseq, &out), "");
+	refresh(g);
+	ck_assert_str_eq(vanished(g, before, &out), "7");
+	ck_assert(store_compact(f, &error));
+	refresh(g);	/* reloads the new generation */
+	ck_assert_str_eq(vanished(g, 0, &out), "2:3,5,7");
+	ck_assert_str_eq(vanished(g, before, &out), "7");
+	store_folder_free(&g);
+	g = open_folder(md);
+	ck_assert_str_eq(vanished(g, 0, &out), "2:3,5,7");
+	ck_assert_str_eq(vanished(g, before, &out), "7");
+	/* And again after a second compaction with more expunges. */
+	ck_assert_int_eq(store_expunge(g, (uint32_t[]){ 10 }, 1, &error), 1);
+	ck_assert(store_compact(g, &error));
+	store_folder_free(&g);
+	g = open_folder(md);
+	ck_assert_str_eq(vanished(g, before, &out), "7,10");
+	store_folder_free(&f);
+	store_folder_free(&g);
+	str_release(&error);
+	str_release(&out);
+}
+END_TEST
+
+/* The record is bounded: past STORE_VANISHED_MAX ranges a compaction
+ * drops the oldest and says so for questions from before them. */
+START_TEST(vanished_bounded)
+{
+	enum { N = STORE_VANISHED_MAX + 100 };
+	struct store_folder *f;
+	struct str error = STR_INIT, out = STR_INIT;
+
+	deliver(md, "m\n", 0);
+	f = open_folder(md);
+	/* N expunges of non-adjacent UIDs, modseqs 2..N+1, as replaying
+	 * that many E records would leave them. */
+	for (uint32_t i = 0; i < N; i++)
+		store_vanished_note(f, 10 + 2 * i, 2 + i);
+	f->highestmodseq = N + 1;
+	ck_assert_str_ne(vanished(f, 0, &out), "-");
+	ck_assert(store_compact(f, &error));
+	store_folder_free(&f);
+	f = open_folder(md);
+	ck_assert_uint_eq(f->vanished.n, STORE_VANISHED_MAX);
+	/* The first 100 (modseqs 2..101) are gone: floor 101. */
+	ck_assert_uint_eq(f->vanished.floor, 101);
+	ck_assert_str_eq(vanished(f, 100, &out), "-");
+	ck_assert_uint_eq(strtoul(vanished(f, N, &out), NULL, 10),
+			  10 + 2 * (N - 1));
+	ck_assert(strncmp(vanished(f, 101, &out), "210,212,", 8) == 0);
+	store_folder_free(&f);
+	str_release(&error);
+	str_release(&out);
+}
+END_TEST
+
+/* A log cut at every byte after a snapshot with X records and an
+ * expunge in the log: the snapshot's record stays whole, and the
+ * expunge is never lost: its record, or when that was cut, the scan
+ * that finds the file gone, gives it a modseq after the snapshot's. */
+START_TEST(vanished_torn_log)
+{
+	struct str log = STR_INIT, logpath = STR_INIT, out = STR_INIT;
+	struct str error = STR_INIT;
+	struct store_folder *f;
+	uint64_t after_first;
+	size_t full;
+
+	for (int i = 0; i < 4; i++)
+		deliver(md, "m\n", 0);
+	f = open_folder(md);
+	ck_assert_int_eq(store_expunge(f, (uint32_t[]){ 1 }, 1, &error), 1);
+	after_first = f->highestmodseq;
+	ck_assert(store_compact(f, &error));
+	ck_assert_int_eq(store_expunge(f, (uint32_t[]){ 3 }, 1, &error), 1);
+	store_folder_free(&f);
+	str_printf(&logpath, "%s/%s", md, STORE_LOG_FILE);
+	ck_assert(safe_read_file(str_c(&logpath), &log, 1 << 20));
+	full = log.len;
+	for (size_t cut = 0; cut <= full; cut++) {
+		int fd;
+
+		fd = open(str_c(&logpath), O_WRONLY | O_TRUNC);
+		ck_assert_int_ge(fd, 0);
+		ck_assert(safe_write_all(fd, log.data, cut));
+		close(fd);
+		f = open_folder(md);
+		ck_assert_str_eq(vanished(f, 0, &out), "1,3");
+		ck_assert_str_eq(vanished(f, after_first, &out), "3");
+		ck_assert(store_lookup(f, 3, NULL) == NULL);
+		store_folder_free(&f);
+		fd = open(str_c(&logpath), O_WRONLY | O_TRUNC | O_CREAT,
+			  0600);
+		ck_assert(safe_write_all(fd, log.data, full));
+		close(fd);
+	}
+	str_release(&log);
+	str_release(&logpath);
+	str_release(&out);
+	str_release(&error);
+}
+END_TEST
+
+/* STORE UNCHANGEDSINCE: refused for a message changed since. */
+START_TEST(flags_unchanged_since)
+{
+	struct store_folder *f;
+	struct str error = STR_INIT;
+	uint64_t ms;
+
+	deliver(md, "m\n", 0);
+	f = open_folder(md);
+	ms = f->msgs[0].modseq;
+	ck_assert_int_eq(store_change_flags_unchanged(f, 1, STORE_FLAGS_ADD,
+						      STORE_F_SEEN, 0, ms,
+						      &error), 1);
+	ck_assert_uint_gt(f->msgs[0].modseq, ms);
+	ck_assert_int_eq(store_change_flags_unchanged(f, 1, STORE_FLAGS_ADD,
+						      STORE_F_FLAGGED, 0, ms,
+						      &error), 2);
+	ck_assert_uint_eq(f->msgs[0].flags, STORE_F_SEEN);
+	ck_assert_int_eq(store_change_flags_unchanged(f, 2, STORE_FLAGS_ADD,
+						      STORE_F_FLAGGED, 0, ms,
+						      &error), 0);
+	store_folder_free(&f);
+	str_release(&error);
+}
+END_TEST
+
 START_TEST(folder_names)
 {
 	struct str dir = STR_INIT;
@@ -475,6 +646,10 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, uidlist_migrated);
 	tcase_add_test(tc, concurrent_deliveries);
 	tcase_add_test(tc, folder_names);
+	tcase_add_test(tc, vanished_survives_compaction);
+	tcase_add_test(tc, vanished_bounded);
+	tcase_add_test(tc, vanished_torn_log);
+	tcase_add_test(tc, flags_unchanged_since);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,422 @@
+/*
+ * faultshim: a test-only LD_PRELOAD library that turns the Nth call of
+ * one kind of file-system operation into a failure or a crash.
+ *
+ * Loaded into correo's daemons through import_environment (LD_PRELOAD,
+ * CORREO_FAULT), never built into them. Configured by one variable:
+ *
+ *   CORREO_FAULT=PROG:KIND:N:ACTION     fault the Nth KIND call in PROG
+ *   CORREO_FAULT=trace                  print every call, fault nothing
+ *
+ * PROG is the program's short name (smtpd, qmgr, local, imapd, pop3d,
+ * pickup, ...; "*" for any), with "-mail" added for a mail process
+ * (pop3d-mail, imapd-mail: the same program as its spawner, started with
+ * --mail-session). KIND is one of
+ *
+ *   write     write/pwrite/writev on a regular file
+ *   fsync     fsync or fdatasync (files and directories)
+ *   rename    rename/renameat/renameat2
+ *   link      link/linkat
+ *   unlink    unlink/unlinkat (also rmdir through unlinkat)
+ *   create    open/openat with O_CREAT (or O_TMPFILE)
+ *   mkdir     mkdir/mkdirat
+ *   truncate  ftruncate
+ *
+ * ACTION is EIO, ENOSPC or EDQUOT (the call fails with that errno and
+ * does nothing), kill-before (the process dies before the call, as a
+ * SIGKILL would leave it) or kill-after (the call is made, then the
+ * process dies). Counting is per process from its start. "Dies" is
+ * exit_group(137): no atexit handler, no stdio flush, nothing a crash
+ * would not also skip, and allowed by every daemon's seccomp filter.
+ *
+ * Trace lines go to file descriptor 2 (the daemons' stderr is master's,
+ * kept in queue/pid/master.stderr):
+ *
+ *   correo-fault: PROG PID KIND N [PATH]
+ *
+ * The shim calls the real functions through dlsym(RTLD_NEXT) and uses
+ * only fstat and write(2) itself, so it works under the sandbox; the
+ * trace also reads /proc/self/fd links to name files, which the sandbox
+ * forbids: trace with "sandbox = no" (the calls counted are the same).
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+enum kind { K_WRITE, K_FSYNC, K_RENAME, K_LINK, K_UNLINK, K_CREATE,
+	    K_MKDIR, K_TRUNCATE, K_COUNT };
+static const char *const kind_names[K_COUNT] = {
+	"write", "fsync", "rename", "link", "unlink", "create", "mkdir",
+	"truncate",
+};
+
+enum action { A_NONE, A_ERRNO, A_KILL_BEFORE, A_KILL_AFTER };
+
+static struct {
+	int ready;
+	int trace;
+	int kind;		/* the faulted kind, or -1 */
+	unsigned long nth;
+	enum action action;
+	int err;
+	unsigned long count[K_COUNT];
+} fs;
+
+static char prog[64];
+
+/* glibc hands ELF constructors argc, argv and envp. */
+__attribute__((constructor)) static void name_process(int argc, char **argv,
+							char **envp)
+{
+	const char *base = argc > 0 && argv[0] != NULL ? argv[0] : "?";
+	const char *slash = strrchr(base, '/');
+	int mail = 0;
+
+	(void)envp;
+	for (int i = 1; i < argc; i++)
+		if (argv[i] != NULL && strcmp(argv[i], "--mail-session") == 0)
+			mail = 1;
+	snprintf(prog, sizeof(prog), "%s%s", slash != NULL ? slash + 1 : base,
+		 mail ? "-mail" : "");
+}
+
+static void die(void)
+{
+	syscall(SYS_exit_group, 137);
+	for (;;)
+		;
+}
+
+static void setup(void)
+{
+	const char *spec = getenv("CORREO_FAULT");
+	char buf[256], *who, *kind, *nth, *act;
+
+	fs.ready = 1;
+	fs.kind = -1;
+	if (spec == NULL || *spec == '\0')
+		return;
+	if (strcmp(spec, "trace") == 0) {
+		fs.trace = 1;
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s", spec);
+	who = strtok(buf, ":");
+	kind = strtok(NULL, ":");
+	nth = strtok(NULL, ":");
+	act = strtok(NULL, ":");
+	if (who == NULL || kind == NULL || nth == NULL || act == NULL)
+		return;
+	if (strcmp(who, "*") != 0 && strcmp(who, prog) != 0)
+		return;
+	for (int k = 0; k < K_COUNT; k++)
+		if (strcmp(kind, kind_names[k]) == 0)
+			fs.kind = k;
+	fs.nth = strtoul(nth, NULL, 10);
+	if (strcmp(act, "EIO") == 0) {
+		fs.action = A_ERRNO;
+		fs.err = EIO;
+	} else if (strcmp(act, "ENOSPC") == 0) {
+		fs.action = A_ERRNO;
+		fs.err = ENOSPC;
+	} else if (strcmp(act, "EDQUOT") == 0) {
+		fs.action = A_ERRNO;
+		fs.err = EDQUOT;
+	} else if (strcmp(act, "kill-before") == 0)
+		fs.action = A_KILL_BEFORE;
+	else if (strcmp(act, "kill-after") == 0)
+		fs.action = A_KILL_AFTER;
+	else
+		fs.kind = -1;
+}
+
+static void trace(int kind, unsigned long n, const char *path)
+{
+	char line[600];
+	int len;
+
+	len = snprintf(line, sizeof(line), "correo-fault: %s %ld %s %lu%s%s\n",
+		       prog, (long)getpid(),
+		       kind_names[kind], n, path != NULL ? " " : "",
+		       path != NULL ? path : "");
+	if (len > 0)
+		(void)!syscall(SYS_write, 2, line,
+			       (size_t)len < sizeof(line) ? (size_t)len :
+			       sizeof(line) - 1);
+}
+
+/* Count a call; return the action to take for it. */
+static enum action hit_fd(int kind, int fd);
+
+static enum action hit(int kind, const char *path)
+{
+	unsigned long n;
+	int saved = errno;
+
+	if (!fs.ready)
+		setup();
+	n = ++fs.count[kind];
+	if (fs.trace)
+		trace(kind, n, path);
+	errno = saved;
+	if (kind != fs.kind || n != fs.nth)
+		return A_NONE;
+	if (fs.action == A_KILL_BEFORE)
+		die();
+	return fs.action;
+}
+
+/* The same for a call on a descriptor: traced with the file's path. */
+static enum action hit_fd(int kind, int fd)
+{
+	char link[64], path[512];
+	ssize_t n = -1;
+	int saved = errno;
+
+	if (!fs.ready)
+		setup();
+	if (fs.trace) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, path, sizeof(path) - 1);
+	}
+	path[n > 0 ? n : 0] = '\0';
+	errno = saved;
+	return hit(kind, n > 0 ? path : NULL);
+}
+
+static int regular(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+#define REAL(name, ret, ...) \
+	static ret (*real_##name)(__VA_ARGS__); \
+	if (real_##name == NULL) \
+		real_##name = (ret (*)(__VA_ARGS__))dlsym(RTLD_NEXT, #name)
+
+/* Run the call through act: fail, or call and maybe die after. */
+#define FAULT(act, ret_fail, call) do { \
+	if ((act) == A_ERRNO) { \
+		errno = fs.err; \
+		return ret_fail; \
+	} else { \
+		__typeof__(call) r_ = (call); \
+		if ((act) == A_KILL_AFTER) \
+			die(); \
+		return r_; \
+	} \
+} while (0)
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+	REAL(write, ssize_t, int, const void *, size_t);
+	enum action a = regular(fd) ? hit_fd(K_WRITE, fd) : A_NONE;
+
+	FAULT(a, -1, real_write(fd, buf, len));
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	REAL(pwrite, ssize_t, int, const void *, size_t, off_t);
+	enum action a = regular(fd) ? hit_fd(K_WRITE, fd) : A_NONE;
+
+	FAULT(a, -1, real_pwrite(fd, buf, len, off));
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
+{
+	REAL(pwrite64, ssize_t, int, const void *, size_t, off_t);
+	enum action a = regular(fd) ? hit_fd(K_WRITE, fd) : A_NONE;
+
+	FAULT(a, -1, real_pwrite64(fd, buf, len, off));
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int n)
+{
+	REAL(writev, ssize_t, int, const struct iovec *, int);
+	enum action a = regular(fd) ? hit_fd(K_WRITE, fd) : A_NONE;
+
+	FAULT(a, -1, real_writev(fd, iov, n));
+}
+
+int fsync(int fd)
+{
+	REAL(fsync, int, int);
+	enum action a = hit_fd(K_FSYNC, fd);
+
+	FAULT(a, -1, real_fsync(fd));
+}
+
+int fdatasync(int fd)
+{
+	REAL(fdatasync, int, int);
+	enum action a = hit_fd(K_FSYNC, fd);
+
+	FAULT(a, -1, real_fdatasync(fd));
+}
+
+int rename(const char *from, const char *to)
+{
+	REAL(rename, int, const char *, const char *);
+	enum action a = hit(K_RENAME, to);
+
+	FAULT(a, -1, real_rename(from, to));
+}
+
+int renameat(int fd1, const char *from, int fd2, const char *to)
+{
+	REAL(renameat, int, int, const char *, int, const char *);
+	enum action a = hit(K_RENAME, to);
+
+	FAULT(a, -1, real_renameat(fd1, from, fd2, to));
+}
+
+int renameat2(int fd1, const char *from, int fd2, const char *to,
+	      unsigned flags)
+{
+	REAL(renameat2, int, int, const char *, int, const char *, unsigned);
+	enum action a = hit(K_RENAME, to);
+
+	FAULT(a, -1, real_renameat2(fd1, from, fd2, to, flags));
+}
+
+int link(const char *from, const char *to)
+{
+	REAL(link, int, const char *, const char *);
+	enum action a = hit(K_LINK, to);
+
+	FAULT(a, -1, real_link(from, to));
+}
+
+int linkat(int fd1, const char *from, int fd2, const char *to, int flags)
+{
+	REAL(linkat, int, int, const char *, int, const char *, int);
+	enum action a = hit(K_LINK, to);
+
+	FAULT(a, -1, real_linkat(fd1, from, fd2, to, flags));
+}
+
+int unlink(const char *path)
+{
+	REAL(unlink, int, const char *);
+	enum action a = hit(K_UNLINK, path);
+
+	FAULT(a, -1, real_unlink(path));
+}
+
+int unlinkat(int fd, const char *path, int flags)
+{
+	REAL(unlinkat, int, int, const char *, int);
+	enum action a = hit(K_UNLINK, path);
+
+	FAULT(a, -1, real_unlinkat(fd, path, flags));
+}
+
+int mkdir(const char *path, mode_t mode)
+{
+	REAL(mkdir, int, const char *, mode_t);
+	enum action a = hit(K_MKDIR, path);
+
+	FAULT(a, -1, real_mkdir(path, mode));
+}
+
+int mkdirat(int fd, const char *path, mode_t mode)
+{
+	REAL(mkdirat, int, int, const char *, mode_t);
+	enum action a = hit(K_MKDIR, path);
+
+	FAULT(a, -1, real_mkdirat(fd, path, mode));
+}
+
+int ftruncate(int fd, off_t len)
+{
+	REAL(ftruncate, int, int, off_t);
+	enum action a = hit_fd(K_TRUNCATE, fd);
+
+	FAULT(a, -1, real_ftruncate(fd, len));
+}
+
+static int creating(int flags)
+{
+	return (flags & O_CREAT) != 0 || (flags & __O_TMPFILE) == __O_TMPFILE;
+}
+
+int open(const char *path, int flags, ...)
+{
+	REAL(open, int, const char *, int, ...);
+	mode_t mode = 0;
+	enum action a = A_NONE;
+
+	if (creating(flags)) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+		a = hit(K_CREATE, path);
+	}
+	FAULT(a, -1, real_open(path, flags, mode));
+}
+
+int open64(const char *path, int flags, ...)
+{
+	REAL(open64, int, const char *, int, ...);
+	mode_t mode = 0;
+	enum action a = A_NONE;
+
+	if (creating(flags)) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+		a = hit(K_CREATE, path);
+	}
+	FAULT(a, -1, real_open64(path, flags, mode));
+}
+
+int openat(int dfd, const char *path, int flags, ...)
+{
+	REAL(openat, int, int, const char *, int, ...);
+	mode_t mode = 0;
+	enum action a = A_NONE;
+
+	if (creating(flags)) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+		a = hit(K_CREATE, path);
+	}
+	FAULT(a, -1, real_openat(dfd, path, flags, mode));
+}
+
+int openat64(int dfd, const char *path, int flags, ...)
+{
+	REAL(openat64, int, int, const char *, int, ...);
+	mode_t mode = 0;
+	enum action a = A_NONE;
+
+	if (creating(flags)) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+		a = hit(K_CREATE, path);
+	}
+	FAULT(a, -1, real_openat64(dfd, path, flags, mode));
+}
