@@ -173,8 +173,12 @@ static uint32_t store_next_uidvalidity(const char *dir)
 	fd = open(str_c(&path), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 		  0600);
 	str_release(&path);
-	if (fd < 0 || flock(fd, LOCK_EX) != 0)
+	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+		/* The time still makes a fresh value, but not one that is
+		 * sure never to repeat: say so. */
+		msg_warn("%s: cannot record uidvalidity: %m", dir);
 		goto out;
+	}
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
 	buf[n > 0 ? n : 0] = '\0';
 	last = (uint32_t)strtoul(buf, NULL, 16);
@@ -776,9 +780,14 @@ int store_claim_new(struct store_folder *f, uint32_t **uids_r,
 			str_clear(&rec.name);
 			str_printf(&rec.name, "%s/cur/%s", f->dir,
 				   str_c(&name));
-			if (rename(str_c(&from), str_c(&rec.name)) != 0)
-				continue;	/* gone, or taken by another
-						 * Maildir program */
+			if (rename(str_c(&from), str_c(&rec.name)) != 0) {
+				/* ENOENT: gone, or taken by another Maildir
+				 * program; anything else is worth a word. */
+				if (errno != ENOENT)
+					msg_warn("rename %s: %m",
+						 str_c(&from));
+				continue;
+			}
 		} else {
 			str_set(&name, m->name);
 		}

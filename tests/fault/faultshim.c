@@ -7,13 +7,15 @@
  *
  *   CORREO_FAULT=PROG:KIND:N:ACTION     fault the Nth KIND call in PROG
  *   CORREO_FAULT=trace                  print every call, fault nothing
+ *   CORREO_FAULT=record:FILE            log every change to the file
+ *                                       system, with the data, to FILE
  *
  * PROG is the program's short name (smtpd, qmgr, local, imapd, pop3d,
  * pickup, ...; "*" for any), with "-mail" added for a mail process
  * (pop3d-mail, imapd-mail: the same program as its spawner, started with
  * --mail-session). KIND is one of
  *
- *   write     write/pwrite/writev on a regular file
+ *   write     write/pwrite/writev/copy_file_range to a regular file
  *   fsync     fsync or fdatasync (files and directories)
  *   rename    rename/renameat/renameat2
  *   link      link/linkat
@@ -33,6 +35,23 @@
  * kept in queue/pid/master.stderr):
  *
  *   correo-fault: PROG PID KIND N [PATH]
+ *
+ * record mode (tests/fault/powerloss.py) appends one line per successful
+ * call to FILE (O_APPEND, one write(2) per line, so processes do not mix
+ * their lines), stamped with CLOCK_MONOTONIC nanoseconds:
+ *
+ *   TS C DEV:INO PATH        a regular file created (or truncated: TS T)
+ *   TS W DEV:INO OFF HEX     bytes written at OFF
+ *   TS T DEV:INO LEN         ftruncate
+ *   TS S DEV:INO             fsync/fdatasync of a file
+ *   TS D DEV:INO PATH        fsync of a directory
+ *   TS R DEV:INO FROM TO     rename
+ *   TS L DEV:INO TO          link
+ *   TS U PATH                unlink
+ *   TS M DEV:INO PATH        mkdir
+ *
+ * Paths are absolute (resolved through /proc/self/cwd and fd links), so
+ * record mode needs "sandbox = no" too.
  *
  * The shim calls the real functions through dlsym(RTLD_NEXT) and uses
  * only fstat and write(2) itself, so it works under the sandbox; the
@@ -73,6 +92,151 @@ static struct {
 } fs;
 
 static char prog[64];
+static int rec_fd = -2;		/* -2: not yet looked at; -1: off */
+
+#include <time.h>
+
+static int recording(void)
+{
+	const char *spec;
+
+	if (rec_fd == -2) {
+		rec_fd = -1;
+		spec = getenv("CORREO_FAULT");
+		if (spec != NULL && strncmp(spec, "record:", 7) == 0)
+			rec_fd = (int)syscall(SYS_openat, AT_FDCWD, spec + 7,
+					      O_WRONLY | O_APPEND | O_CREAT |
+					      O_CLOEXEC, 0600);
+	}
+	return rec_fd >= 0;
+}
+
+static void rec_line(const char *fmt, ...)
+{
+	static char line[1 << 20];
+	struct timespec ts;
+	va_list ap;
+	int n, m;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	n = snprintf(line, sizeof(line), "%lld ",
+		     (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+	va_start(ap, fmt);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0 || (size_t)(n + m) >= sizeof(line) - 1)
+		return;
+	line[n + m] = '\n';
+	(void)!syscall(SYS_write, rec_fd, line, (size_t)(n + m + 1));
+}
+
+/* The absolute form of path relative to dfd (AT_FDCWD: the cwd). */
+static void rec_abs(int dfd, const char *path, char *out, size_t size)
+{
+	char link[64], base[512];
+	ssize_t n;
+
+	if (path[0] == '/') {
+		snprintf(out, size, "%s", path);
+		return;
+	}
+	if (dfd == AT_FDCWD)
+		snprintf(link, sizeof(link), "/proc/self/cwd");
+	else
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", dfd);
+	n = readlink(link, base, sizeof(base) - 1);
+	base[n > 0 ? n : 0] = '\0';
+	snprintf(out, size, "%s/%s", base, path);
+}
+
+static int rec_ino(int fd, char *out, size_t size, int *dir)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return 0;
+	snprintf(out, size, "%lu:%lu", (unsigned long)st.st_dev,
+		 (unsigned long)st.st_ino);
+	if (dir != NULL)
+		*dir = S_ISDIR(st.st_mode);
+	return S_ISREG(st.st_mode) || S_ISDIR(st.st_mode);
+}
+
+static int rec_path_ino(int dfd, const char *path, char *out, size_t size)
+{
+	struct stat st;
+
+	if (fstatat(dfd, path, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return 0;
+	snprintf(out, size, "%lu:%lu", (unsigned long)st.st_dev,
+		 (unsigned long)st.st_ino);
+	return 1;
+}
+
+static void rec_write(int fd, const void *buf, ssize_t done, off_t off)
+{
+	static char hex[(1 << 19) + 1];
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *p = buf;
+	char ino[64];
+	int dir = 0;
+
+	if (done <= 0 || !rec_ino(fd, ino, sizeof(ino), &dir) || dir)
+		return;
+	for (ssize_t i = 0; i < done; i += 1 << 18) {
+		ssize_t k = done - i < (1 << 18) ? done - i : (1 << 18);
+
+		for (ssize_t j = 0; j < k; j++) {
+			hex[2 * j] = digits[p[i + j] >> 4];
+			hex[2 * j + 1] = digits[p[i + j] & 15];
+		}
+		hex[2 * k] = '\0';
+		rec_line("W %s %lld %s", ino, (long long)(off + i), hex);
+	}
+}
+
+/* The offset a write without one will land at. */
+static off_t rec_offset(int fd)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0 && (fl & O_APPEND) && fstat(fd, &st) == 0)
+		return st.st_size;
+	return lseek(fd, 0, SEEK_CUR);
+}
+
+static void rec_open(int dfd, const char *path, int flags, int fd)
+{
+	char ino[64], abs[1024];
+	int dir = 0;
+
+	if (fd < 0 || !(flags & (O_CREAT | O_TRUNC)) ||
+	    !rec_ino(fd, ino, sizeof(ino), &dir) || dir)
+		return;
+	rec_abs(dfd, path, abs, sizeof(abs));
+	rec_line("%c %s %s", (flags & O_TRUNC) ? 'T' : 'C', ino, abs);
+	if (flags & O_TRUNC)
+		rec_line("T %s 0", ino);
+}
+
+static void rec_sync(int fd)
+{
+	char ino[64], link[64], path[1024];
+	int dir = 0;
+	ssize_t n;
+
+	if (!rec_ino(fd, ino, sizeof(ino), &dir))
+		return;
+	if (!dir) {
+		rec_line("S %s", ino);
+		return;
+	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	path[n > 0 ? n : 0] = '\0';
+	rec_line("D %s %s", ino, path);
+}
 
 /* glibc hands ELF constructors argc, argv and envp. */
 __attribute__((constructor)) static void name_process(int argc, char **argv,
@@ -222,7 +386,16 @@ static int regular(int fd)
 ssize_t write(int fd, const void *buf, size_t len)
 {
 	REAL(write, ssize_t, int, const void *, size_t);
-	enum action a = regular(fd) ? hit_fd(K_WRITE, fd) : A_NONE;
+	enum action a;
+
+	if (recording() && regular(fd)) {
+		off_t off = rec_offset(fd);
+		ssize_t r = real_write(fd, buf, len);
+
+		rec_write(fd, buf, r, off);
+		return r;
+	}
+	a = regular(fd) ? hit_fd(K_WRITE, fd) : A_NONE;
 
 	FAULT(a, -1, real_write(fd, buf, len));
 }
@@ -230,7 +403,15 @@ ssize_t write(int fd, const void *buf, size_t len)
 ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {
 	REAL(pwrite, ssize_t, int, const void *, size_t, off_t);
-	enum action a = regular(fd) ? hit_fd(K_WRITE, fd) : A_NONE;
+	enum action a;
+
+	if (recording() && regular(fd)) {
+		ssize_t r = real_pwrite(fd, buf, len, off);
+
+		rec_write(fd, buf, r, off);
+		return r;
+	}
+	a = regular(fd) ? hit_fd(K_WRITE, fd) : A_NONE;
 
 	FAULT(a, -1, real_pwrite(fd, buf, len, off));
 }
@@ -238,7 +419,15 @@ ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
 {
 	REAL(pwrite64, ssize_t, int, const void *, size_t, off_t);
-	enum action a = regular(fd) ? hit_fd(K_WRITE, fd) : A_NONE;
+	enum action a;
+
+	if (recording() && regular(fd)) {
+		ssize_t r = real_pwrite64(fd, buf, len, off);
+
+		rec_write(fd, buf, r, off);
+		return r;
+	}
+	a = regular(fd) ? hit_fd(K_WRITE, fd) : A_NONE;
 
 	FAULT(a, -1, real_pwrite64(fd, buf, len, off));
 }
@@ -246,15 +435,68 @@ ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
 ssize_t writev(int fd, const struct iovec *iov, int n)
 {
 	REAL(writev, ssize_t, int, const struct iovec *, int);
-	enum action a = regular(fd) ? hit_fd(K_WRITE, fd) : A_NONE;
+	enum action a;
+
+	if (recording() && regular(fd)) {
+		off_t off = rec_offset(fd);
+		ssize_t r = real_writev(fd, iov, n), left = r;
+
+		for (int i = 0; i < n && left > 0; i++) {
+			ssize_t k = (ssize_t)iov[i].iov_len < left ?
+				(ssize_t)iov[i].iov_len : left;
+
+			rec_write(fd, iov[i].iov_base, k, off);
+			off += k;
+			left -= k;
+		}
+		return r;
+	}
+	a = regular(fd) ? hit_fd(K_WRITE, fd) : A_NONE;
 
 	FAULT(a, -1, real_writev(fd, iov, n));
+}
+
+/* local copies the body out of the queue file in the kernel. */
+ssize_t copy_file_range(int in, off_t *in_off, int out, off_t *out_off,
+			size_t len, unsigned flags)
+{
+	REAL(copy_file_range, ssize_t, int, off_t *, int, off_t *, size_t,
+	     unsigned);
+	enum action a;
+
+	if (recording() && regular(out)) {
+		off_t from = in_off != NULL ? *in_off : lseek(in, 0, SEEK_CUR);
+		off_t to = out_off != NULL ? *out_off : rec_offset(out);
+		ssize_t r = real_copy_file_range(in, in_off, out, out_off, len,
+						 flags);
+
+		if (r > 0) {
+			char *buf = malloc((size_t)r);
+
+			if (buf != NULL && pread(in, buf, (size_t)r, from) == r)
+				rec_write(out, buf, r, to);
+			free(buf);
+		}
+		return r;
+	}
+	a = regular(out) ? hit_fd(K_WRITE, out) : A_NONE;
+	FAULT(a, -1, real_copy_file_range(in, in_off, out, out_off, len,
+					  flags));
 }
 
 int fsync(int fd)
 {
 	REAL(fsync, int, int);
-	enum action a = hit_fd(K_FSYNC, fd);
+	enum action a;
+
+	if (recording()) {
+		int r = real_fsync(fd);
+
+		if (r == 0)
+			rec_sync(fd);
+		return r;
+	}
+	a = hit_fd(K_FSYNC, fd);
 
 	FAULT(a, -1, real_fsync(fd));
 }
@@ -262,15 +504,41 @@ int fsync(int fd)
 int fdatasync(int fd)
 {
 	REAL(fdatasync, int, int);
-	enum action a = hit_fd(K_FSYNC, fd);
+	enum action a;
+
+	if (recording()) {
+		int r = real_fdatasync(fd);
+
+		if (r == 0)
+			rec_sync(fd);
+		return r;
+	}
+	a = hit_fd(K_FSYNC, fd);
 
 	FAULT(a, -1, real_fdatasync(fd));
 }
 
+/* Record a rename: the inode is looked up before, logged after. */
+#define REC_RENAME(fd1, from, fd2, to, call) do { \
+	char ino_[64], a_[1024], b_[1024]; \
+	int ok_ = rec_path_ino(fd1, from, ino_, sizeof(ino_)); \
+	int r_; \
+	rec_abs(fd1, from, a_, sizeof(a_)); \
+	rec_abs(fd2, to, b_, sizeof(b_)); \
+	r_ = (call); \
+	if (r_ == 0 && ok_) \
+		rec_line("R %s %s %s", ino_, a_, b_); \
+	return r_; \
+} while (0)
+
 int rename(const char *from, const char *to)
 {
 	REAL(rename, int, const char *, const char *);
-	enum action a = hit(K_RENAME, to);
+	enum action a;
+
+	if (recording())
+		REC_RENAME(AT_FDCWD, from, AT_FDCWD, to, real_rename(from, to));
+	a = hit(K_RENAME, to);
 
 	FAULT(a, -1, real_rename(from, to));
 }
@@ -278,7 +546,11 @@ int rename(const char *from, const char *to)
 int renameat(int fd1, const char *from, int fd2, const char *to)
 {
 	REAL(renameat, int, int, const char *, int, const char *);
-	enum action a = hit(K_RENAME, to);
+	enum action a;
+
+	if (recording())
+		REC_RENAME(fd1, from, fd2, to, real_renameat(fd1, from, fd2, to));
+	a = hit(K_RENAME, to);
 
 	FAULT(a, -1, real_renameat(fd1, from, fd2, to));
 }
@@ -287,15 +559,62 @@ int renameat2(int fd1, const char *from, int fd2, const char *to,
 	      unsigned flags)
 {
 	REAL(renameat2, int, int, const char *, int, const char *, unsigned);
-	enum action a = hit(K_RENAME, to);
+	enum action a;
+
+	if (recording())
+		REC_RENAME(fd1, from, fd2, to,
+			   real_renameat2(fd1, from, fd2, to, flags));
+	a = hit(K_RENAME, to);
 
 	FAULT(a, -1, real_renameat2(fd1, from, fd2, to, flags));
+}
+
+/* Record a link (the source followed: /proc/self/fd/N of an O_TMPFILE
+ * file, or "" with AT_EMPTY_PATH), an unlink or a mkdir. */
+static void rec_link(int fd1, const char *from, int fd2, const char *to)
+{
+	struct stat st;
+	char b[1024];
+	int r = from[0] == '\0' ? fstat(fd1, &st) : fstatat(fd1, from, &st, 0);
+
+	if (r != 0)
+		return;
+	rec_abs(fd2, to, b, sizeof(b));
+	rec_line("L %lu:%lu %s", (unsigned long)st.st_dev,
+		 (unsigned long)st.st_ino, b);
+}
+
+static void rec_unlink(int fd, const char *path)
+{
+	char a[1024];
+
+	rec_abs(fd, path, a, sizeof(a));
+	rec_line("U %s", a);
+}
+
+static void rec_mkdir(int fd, const char *path)
+{
+	char ino[64], a[1024];
+
+	if (!rec_path_ino(fd, path, ino, sizeof(ino)))
+		return;
+	rec_abs(fd, path, a, sizeof(a));
+	rec_line("M %s %s", ino, a);
 }
 
 int link(const char *from, const char *to)
 {
 	REAL(link, int, const char *, const char *);
-	enum action a = hit(K_LINK, to);
+	enum action a;
+
+	if (recording()) {
+		int r = real_link(from, to);
+
+		if (r == 0)
+			rec_link(AT_FDCWD, from, AT_FDCWD, to);
+		return r;
+	}
+	a = hit(K_LINK, to);
 
 	FAULT(a, -1, real_link(from, to));
 }
@@ -303,7 +622,16 @@ int link(const char *from, const char *to)
 int linkat(int fd1, const char *from, int fd2, const char *to, int flags)
 {
 	REAL(linkat, int, int, const char *, int, const char *, int);
-	enum action a = hit(K_LINK, to);
+	enum action a;
+
+	if (recording()) {
+		int r = real_linkat(fd1, from, fd2, to, flags);
+
+		if (r == 0)
+			rec_link(fd1, from, fd2, to);
+		return r;
+	}
+	a = hit(K_LINK, to);
 
 	FAULT(a, -1, real_linkat(fd1, from, fd2, to, flags));
 }
@@ -311,7 +639,16 @@ int linkat(int fd1, const char *from, int fd2, const char *to, int flags)
 int unlink(const char *path)
 {
 	REAL(unlink, int, const char *);
-	enum action a = hit(K_UNLINK, path);
+	enum action a;
+
+	if (recording()) {
+		int r = real_unlink(path);
+
+		if (r == 0)
+			rec_unlink(AT_FDCWD, path);
+		return r;
+	}
+	a = hit(K_UNLINK, path);
 
 	FAULT(a, -1, real_unlink(path));
 }
@@ -319,7 +656,19 @@ int unlink(const char *path)
 int unlinkat(int fd, const char *path, int flags)
 {
 	REAL(unlinkat, int, int, const char *, int);
-	enum action a = hit(K_UNLINK, path);
+	enum action a;
+
+	if (recording()) {
+		char abs[1024];
+		int r;
+
+		rec_abs(fd, path, abs, sizeof(abs));
+		r = real_unlinkat(fd, path, flags);
+		if (r == 0)
+			rec_line("U %s", abs);
+		return r;
+	}
+	a = hit(K_UNLINK, path);
 
 	FAULT(a, -1, real_unlinkat(fd, path, flags));
 }
@@ -327,7 +676,16 @@ int unlinkat(int fd, const char *path, int flags)
 int mkdir(const char *path, mode_t mode)
 {
 	REAL(mkdir, int, const char *, mode_t);
-	enum action a = hit(K_MKDIR, path);
+	enum action a;
+
+	if (recording()) {
+		int r = real_mkdir(path, mode);
+
+		if (r == 0)
+			rec_mkdir(AT_FDCWD, path);
+		return r;
+	}
+	a = hit(K_MKDIR, path);
 
 	FAULT(a, -1, real_mkdir(path, mode));
 }
@@ -335,7 +693,16 @@ int mkdir(const char *path, mode_t mode)
 int mkdirat(int fd, const char *path, mode_t mode)
 {
 	REAL(mkdirat, int, int, const char *, mode_t);
-	enum action a = hit(K_MKDIR, path);
+	enum action a;
+
+	if (recording()) {
+		int r = real_mkdirat(fd, path, mode);
+
+		if (r == 0)
+			rec_mkdir(fd, path);
+		return r;
+	}
+	a = hit(K_MKDIR, path);
 
 	FAULT(a, -1, real_mkdirat(fd, path, mode));
 }
@@ -343,7 +710,18 @@ int mkdirat(int fd, const char *path, mode_t mode)
 int ftruncate(int fd, off_t len)
 {
 	REAL(ftruncate, int, int, off_t);
-	enum action a = hit_fd(K_TRUNCATE, fd);
+	enum action a;
+
+	if (recording()) {
+		int r = real_ftruncate(fd, len);
+		char ino[64];
+		int dir = 0;
+
+		if (r == 0 && rec_ino(fd, ino, sizeof(ino), &dir) && !dir)
+			rec_line("T %s %lld", ino, (long long)len);
+		return r;
+	}
+	a = hit_fd(K_TRUNCATE, fd);
 
 	FAULT(a, -1, real_ftruncate(fd, len));
 }
@@ -365,6 +743,12 @@ int open(const char *path, int flags, ...)
 		va_start(ap, flags);
 		mode = (mode_t)va_arg(ap, int);
 		va_end(ap);
+		if (recording()) {
+			int fd = real_open(path, flags, mode);
+
+			rec_open(AT_FDCWD, path, flags, fd);
+			return fd;
+		}
 		a = hit(K_CREATE, path);
 	}
 	FAULT(a, -1, real_open(path, flags, mode));
@@ -382,6 +766,12 @@ int open64(const char *path, int flags, ...)
 		va_start(ap, flags);
 		mode = (mode_t)va_arg(ap, int);
 		va_end(ap);
+		if (recording()) {
+			int fd = real_open64(path, flags, mode);
+
+			rec_open(AT_FDCWD, path, flags, fd);
+			return fd;
+		}
 		a = hit(K_CREATE, path);
 	}
 	FAULT(a, -1, real_open64(path, flags, mode));
@@ -399,6 +789,12 @@ int openat(int dfd, const char *path, int flags, ...)
 		va_start(ap, flags);
 		mode = (mode_t)va_arg(ap, int);
 		va_end(ap);
+		if (recording()) {
+			int fd = real_openat(dfd, path, flags, mode);
+
+			rec_open(dfd, path, flags, fd);
+			return fd;
+		}
 		a = hit(K_CREATE, path);
 	}
 	FAULT(a, -1, real_openat(dfd, path, flags, mode));
@@ -416,6 +812,12 @@ int openat64(int dfd, const char *path, int flags, ...)
 		va_start(ap, flags);
 		mode = (mode_t)va_arg(ap, int);
 		va_end(ap);
+		if (recording()) {
+			int fd = real_openat64(dfd, path, flags, mode);
+
+			rec_open(dfd, path, flags, fd);
+			return fd;
+		}
 		a = hit(K_CREATE, path);
 	}
 	FAULT(a, -1, real_openat64(dfd, path, flags, mode));
