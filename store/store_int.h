@@ -13,6 +13,7 @@
 #define STORE_INDEX_FILE	"correo-index"
 #define STORE_LOG_FILE		"correo-index.log"
 #define STORE_LOCK_FILE		"correo-index.lock"
+#define STORE_SYNC_FILE		"correo-sync"	/* group_sync.h state */
 #define STORE_UIDLIST_FILE	"correo-uidlist"
 #define STORE_CACHE_FILE	"correo-cache"
 
@@ -85,6 +86,11 @@ bool store_apply(struct store_folder *f, const struct store_rec *rec,
  * to date), fdatasync, and apply them. */
 bool store_log_append(struct store_folder *f, const struct str *records,
 		      struct str *error_r);
+/* store_log_append without the fdatasync when sync is false: the caller
+ * syncs the log itself before it acknowledges the change (a delivery's
+ * group commit, store_deliver). */
+bool store_log_write(struct store_folder *f, const struct str *records,
+		     bool sync, struct str *error_r);
 /* The counters of the folder in dir from the snapshot's header and the
  * log's tail only (for deliveries to big folders): f gets uidvalidity,
  * uidnext, highestmodseq, the last recorded mtimes (0 if not in the
