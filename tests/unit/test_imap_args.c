@@ -67,6 +67,9 @@ static void dump_key(const struct imap_search_key *k, struct str *out)
 		"ALL", "AND", "OR", "NOT", "SEQ", "UID", "FLAG", "KEYWORD",
 		"BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE",
 		"LARGER", "SMALLER", "HEADER", "BODY", "TEXT", "MODSEQ",
+		"OLDER", "YOUNGER",
+		"EMAILID", "THREADID", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE",
+		"SAVEDATESUPPORTED",
 	};
 	const struct imap_search_key *c;
 
@@ -99,14 +102,19 @@ static void dump_key(const struct imap_search_key *k, struct str *out)
 	case IMAP_SEARCH_KEYWORD:
 	case IMAP_SEARCH_BODY:
 	case IMAP_SEARCH_TEXT:
+	case IMAP_SEARCH_EMAILID:
+	case IMAP_SEARCH_THREADID:
 		str_printf(out, ":%s", k->value);
 		break;
 	case IMAP_SEARCH_LARGER:
 	case IMAP_SEARCH_SMALLER:
 	case IMAP_SEARCH_MODSEQ:
+	case IMAP_SEARCH_OLDER:
+	case IMAP_SEARCH_YOUNGER:
 		str_printf(out, ":%llu", (unsigned long long)k->size);
 		break;
 	case IMAP_SEARCH_ALL:
+	case IMAP_SEARCH_SAVEDATESUPPORTED:
 		break;
 	default:
 		str_printf(out, ":%lld", (long long)k->date);
@@ -136,7 +144,22 @@ static char *search(const char *text)
 		str_printf(&out, "[%s] ", s->charset);
 	if (s->esearch)
 		str_printf(&out, "RETURN %u ", s->ret);
+	if (s->ret & IMAP_SEARCH_RETURN_PARTIAL)
+		str_printf(&out, "PARTIAL %u:%u ", s->partial_lo,
+			   s->partial_hi);
 	dump_key(s->root, &out);
+	{
+		/* A copy (CONTEXT's live searches) reads the same and
+		 * outlives the command's arguments. */
+		struct imap_search *copy = imap_search_dup(s);
+		struct str again = STR_INIT;
+
+		imap_parser_reset(parser);
+		dump_key(copy->root, &again);
+		ck_assert_ptr_nonnull(strstr(str_c(&out), str_c(&again)));
+		imap_search_free(&copy);
+		str_release(&again);
+	}
 	imap_search_free(&s);
 	ck_assert_ptr_null(s);
 	return str_steal(&out);
@@ -172,6 +195,7 @@ START_TEST(test_search_keys)
 		  "AND(SENTBEFORE:0 SENTON:86400 SENTSINCE:760060800)");
 	ck_search("LARGER 1000 SMALLER 4294967296",
 		  "AND(LARGER:1000 SMALLER:4294967296)");
+	ck_search("OLDER 3600 NOT YOUNGER 1", "AND(OLDER:3600 NOT(YOUNGER:1))");
 	ck_search("1:3,5 UID 10:* $", "AND(SEQ:1:3,5 UID:10:* SEQ:$)");
 	ck_search("NOT SEEN", "AND(NOT(FLAG:8))");
 	ck_search("OR SEEN FLAGGED", "AND(OR(FLAG:8 FLAG:2))");
@@ -203,6 +227,28 @@ START_TEST(test_search_modseq)
 }
 END_TEST
 
+/* OBJECTID (RFC 8474) and SAVEDATE (RFC 8514) keys. */
+START_TEST(test_search_objectid_savedate)
+{
+	ck_search("EMAILID M6d99ac3275bb4e threadid T64b478a75b7ea9_-",
+		  "AND(EMAILID:M6d99ac3275bb4e THREADID:T64b478a75b7ea9_-)");
+	ck_search("SAVEDBEFORE 1-Feb-1994 SAVEDON 2-jan-1970 "
+		  "SAVEDSINCE \"29-Feb-2000\"",
+		  "AND(SAVEDBEFORE:760060800 SAVEDON:86400 "
+		  "SAVEDSINCE:951782400)");
+	ck_search("SAVEDATESUPPORTED NOT SAVEDATESUPPORTED",
+		  "AND(SAVEDATESUPPORTED NOT(SAVEDATESUPPORTED))");
+	/* An objectid is an atom of ALPHA, DIGIT, "_" and "-". */
+	ck_search("EMAILID", "BAD");
+	ck_search("EMAILID a.b", "BAD");
+	ck_search("EMAILID \"abc\"", "BAD");
+	ck_search("EMAILID a+b", "BAD");
+	ck_search("THREADID (x)", "BAD");
+	ck_search("SAVEDON 31-Feb-2020", "BAD");
+	ck_search("SAVEDSINCE", "BAD");
+}
+END_TEST
+
 START_TEST(test_search_options)
 {
 	ck_search("CHARSET UTF-8 TEXT x", "[UTF-8] AND(TEXT:x)");
@@ -214,6 +260,18 @@ START_TEST(test_search_options)
 		  "[UTF-8] RETURN 24 AND(SEQ:1:*)");
 	ck_search("RETURN (BOGUS) ALL", "BAD");
 	ck_search("RETURN ALL", "BAD");
+	/* CONTEXT=SEARCH (RFC 5267): UPDATE, PARTIAL lo:hi either way. */
+	ck_search("RETURN (UPDATE) SEEN", "RETURN 32 AND(FLAG:8)");
+	ck_search("RETURN (PARTIAL 4:2 COUNT) ALL",
+		  "RETURN 72 PARTIAL 2:4 AND(ALL)");
+	ck_search("RETURN (PARTIAL 1:4294967295) ALL",
+		  "RETURN 64 PARTIAL 1:4294967295 AND(ALL)");
+	ck_search("RETURN (PARTIAL 1) ALL", "BAD");
+	ck_search("RETURN (PARTIAL 1:*) ALL", "BAD");
+	ck_search("RETURN (PARTIAL *:1) ALL", "BAD");
+	ck_search("RETURN (PARTIAL 0:1) ALL", "BAD");
+	ck_search("RETURN (PARTIAL) ALL", "BAD");
+	ck_search("RETURN (PARTIAL 1:2:3) ALL", "BAD");
 }
 END_TEST
 
@@ -232,6 +290,11 @@ START_TEST(test_search_bad)
 	ck_search("BEFORE 1-Feb-94", "BAD");
 	ck_search("BEFORE 001-Feb-1994", "BAD");
 	ck_search("LARGER -1", "BAD");
+	/* WITHIN (RFC 5032): an interval of at least one second. */
+	ck_search("OLDER 0", "BAD");
+	ck_search("YOUNGER", "BAD");
+	ck_search("YOUNGER -5", "BAD");
+	ck_search("OLDER (5)", "BAD");
 	ck_search("LARGER 9223372036854775808", "BAD");
 	ck_search("LARGER \"5\"", "BAD");
 	ck_search("UID 0", "BAD");
@@ -482,6 +545,31 @@ START_TEST(test_select_params)
 }
 END_TEST
 
+/* OBJECTID, SAVEDATE and PREVIEW items; PREVIEW's modifier list. */
+START_TEST(test_fetch_ext_items)
+{
+	struct imap_fetch f = IMAP_FETCH_INIT;
+	const char *error = NULL;
+
+	ck_fetch("(EMAILID THREADID SAVEDATE PREVIEW)",
+		 "EMAILID THREADID SAVEDATE PREVIEW");
+	ck_fetch("emailid", "EMAILID");
+	ck_fetch("(PREVIEW (LAZY) UID)", "PREVIEW UID");
+	ck_fetch("(UID PREVIEW (lazy))", "UID PREVIEW");
+	ck_fetch("(PREVIEW (FUZZY))", "BAD");
+	ck_fetch("(PREVIEW ())", "BAD");
+	ck_fetch("(PREVIEW (LAZY FUZZY))", "BAD");
+	ck_fetch("(UID (LAZY))", "BAD");
+	ck_assert(imap_fetch_parse(args_cmd("FETCH", "(PREVIEW (LAZY) "
+					    "PREVIEW)"), &f, &error));
+	ck_assert_uint_eq(f.count, 2);
+	ck_assert(f.items[0].lazy);
+	ck_assert(!f.items[1].lazy);
+	ck_assert(!imap_fetch_item_sets_seen(&f.items[0]));
+	imap_fetch_release(&f);
+}
+END_TEST
+
 START_TEST(test_fetch_bad)
 {
 	static const char *const bad[] = {
@@ -667,6 +755,8 @@ static Suite *imap_args_suite(void)
 	tcase_add_test(tc, test_fetch_modifiers);
 	tcase_add_test(tc, test_store_modifiers);
 	tcase_add_test(tc, test_select_params);
+	tcase_add_test(tc, test_fetch_ext_items);
+	tcase_add_test(tc, test_search_objectid_savedate);
 	tcase_add_test(tc, test_store);
 	tcase_add_test(tc, test_keyword_limit);
 	tcase_add_test(tc, test_dates);
