@@ -327,9 +327,10 @@ static bool dict_lmdb_fill(const char *source, const char *tmp,
 			b.txn = NULL;
 		}
 		if (b.ret != MDB_MAP_FULL) {
-			*error_r = str_dup_printf("%s:%u: write %s: %s",
-						  source, b.line, tmp,
-						  mdb_strerror(b.ret));
+			*error_r = str_dup_printf(
+				"%s:%u: write %s: %s%s", source, b.line, tmp,
+				mdb_strerror(b.ret), b.ret == MDB_BAD_VALSIZE ?
+				" (an lmdb key is at most 511 bytes)" : "");
 			mdb_env_close(env);
 			return false;
 		}

@@ -239,6 +239,32 @@ START_TEST(test_lmdb_build_and_lookup)
 }
 END_TEST
 
+/* A key longer than LMDB allows stops the build with its line; the
+ * old table and no temporary file are left. */
+START_TEST(test_lmdb_long_key)
+{
+	struct str src = STR_INIT;
+	struct dict *dict;
+
+	write_source("t", "a old\n", 0644);
+	build_ok("lmdb", "t");
+	str_append(&src, "a new\nb x\n");
+	for (int i = 0; i < 600; i++)
+		str_append_c(&src, 'k');
+	str_append(&src, " value\n");
+	write_source("t", str_c(&src), 0644);
+	build_fails("lmdb", "t", "t:3: write ");
+	build_fails("lmdb", "t", "an lmdb key is at most 511 bytes");
+	ck_assert_int_eq(tu_count_entries(tmpdir), 2);
+	dict = open_ok(spec_of("lmdb", "t"));
+	expect(dict, "a", "old");
+	dict_close(&dict);
+	/* Berkeley DB has no such limit. */
+	build_ok("hash", "t");
+	str_release(&src);
+}
+END_TEST
+
 /* Keys and values carry their NUL, keys folded, as in hash: files. */
 START_TEST(test_lmdb_file_format)
 {
@@ -969,6 +995,7 @@ static Suite *dict_suite(void)
 	tcase_add_test(tc, test_btree_build_and_lookup);
 	tcase_add_test(tc, test_lmdb_build_and_lookup);
 	tcase_add_test(tc, test_lmdb_file_format);
+	tcase_add_test(tc, test_lmdb_long_key);
 	tcase_add_test(tc, test_texthash_lookup);
 	tcase_add_test(tc, test_hash_file_format);
 	tcase_add_test(tc, test_iterate_every_entry);
