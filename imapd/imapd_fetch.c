@@ -84,8 +84,12 @@ bool imapd_preview(struct imapd *s, const struct store_msg *m,
 {
 	struct imapd_msgdata md = { STR_INIT, NULL, false };
 
-	/* XXX: computed from the file every time; the folder cache's
-	 * preview slot is to be looked up (and filled) here. */
+	/* The folder cache holds mime_preview's text (filled at delivery,
+	 * APPEND, COPY, or here on first use). */
+	if (mime == NULL &&
+	    store_cache_get(s->folder, m->uid, STORE_CACHE_PREVIEW, out) == 1)
+		return true;
+	str_clear(out);
 	if (mime == NULL) {
 		if (!imapd_load(s, m->uid, &md)) {
 			str_release(&md.raw);

@@ -192,7 +192,7 @@ static void qmgr_take_some(struct qmgr_idlist *l, const char *dir,
 			continue;
 		}
 		taken++;
-		qmgr_msg_start(id);
+		qmgr_msg_start(id, strcmp(dir, QUEUE_INCOMING) == 0);
 	}
 }
 
@@ -229,6 +229,7 @@ bool qmgr_scan(bool deferred, bool flush)
 	}
 	qmgr_take_some(&in, QUEUE_INCOMING, QMGR_SCAN_BATCH);
 	more = in.next < in.count;
+	qmgr.incoming_pending = in.count - in.next;
 	/* Stopped by the active limit: a finished message rescans. */
 	qmgr.incoming_left = more &&
 		qmgr.nmsgs >= (size_t)qmgr.active_limit;

@@ -7,7 +7,10 @@
  * recorded them ("clean"), change the files, and append the records
  * (with the directories' new mtimes only if they were clean, so a file
  * another program dropped meanwhile is still found by the next scan),
- * fdatasync, unlock. The change is acknowledged after that.
+ * fdatasync, unlock. The change is acknowledged after that. A delivery
+ * differs in one step: it unlocks before syncing, and syncs new/ and
+ * the log in a group commit with the deliveries that ran beside it
+ * (store_deliver_sync); it is still acknowledged only after that.
  *
  * SECURITY: runs as the mailbox owner (local after its switch, pop3d,
  * imapd). Folder names reach here from clients: store_folder_path()
@@ -26,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bgsync.h"
+#include "group_sync.h"
 #include "mem.h"
 #include "msg.h"
 #include "safe_file.h"
@@ -621,6 +626,62 @@ static int store_deliver_lock(struct store_folder *f, struct str *error_r)
 	return -1;
 }
 
+struct store_sync_ctx {
+	const char *path;	/* the delivered file: its directory */
+	int log_fd;
+};
+
+/* new/ and the log, their syncs side by side (bgsync.h). */
+static bool store_sync_delivery(void *ctx)
+{
+	struct store_sync_ctx *c = ctx;
+	struct bgsync bg;
+	bool ok;
+	int saved;
+
+	if (c->log_fd >= 0)
+		bgsync_start(&bg, c->log_fd, true);
+	ok = safe_fsync_dir(c->path);
+	saved = errno;
+	if (c->log_fd >= 0 && !bgsync_wait(&bg))
+		return false;
+	errno = saved;
+	return ok;
+}
+
+/* Make a delivery durable: its directory entry and the log record. One
+ * process at a time syncs new/ and the log for every delivery to the
+ * folder finished before it started (group_sync.h), so concurrent
+ * deliveries share the two syncs instead of queueing on the index lock
+ * for two each. A delivery with flags (into cur/) syncs alone: the
+ * group's syncs cover new/ only. */
+static enum maildir_status store_deliver_sync(struct store_folder *f,
+					      struct maildir_tmp *t,
+					      bool group, struct str *error_r,
+					      const char **dsn_r)
+{
+	struct store_sync_ctx c = { str_c(&t->dst), f->log_fd };
+	uint64_t mark = group_sync_mark();
+	struct str path = STR_INIT;
+	int state = -1;
+	bool ok;
+
+	if (group) {
+		str_printf(&path, "%s/%s", f->dir, STORE_SYNC_FILE);
+		state = group_sync_open(AT_FDCWD, str_c(&path));
+		str_release(&path);
+	}
+	ok = group_sync_run(state, mark, store_sync_delivery, &c, NULL);
+	if (state >= 0)
+		close(state);
+	if (ok)
+		return MAILDIR_OK;
+	str_clear(error_r);
+	str_printf(error_r, "maildir delivery failed: fsync %s: %s",
+		   str_c(&t->dst), strerror(errno));
+	return maildir_errno_status(errno, dsn_r);
+}
+
 /* The message cache's entry for the message in the file at path (empty
  * if it cannot be read or is too big to cache); saved now. */
 static void store_deliver_cache_entry(const char *path, struct str *payload)
@@ -685,7 +746,9 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 		goto out;
 	}
 	clean = store_dirs_clean(&f);
-	status = maildir_commit_tmp(dir, NULL, &t, error_r, dsn_r);
+	/* Into new/ (or cur/) now, synced after the lock is released,
+	 * together with the log record (store_deliver_sync). */
+	status = maildir_link_tmp(dir, NULL, &t, error_r, dsn_r);
 	if (status != MAILDIR_OK)
 		goto out;
 	/* The message is in the Maildir now: whatever happens to its index
@@ -711,7 +774,7 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 		if (store_dir_mtimes(dir, &rec.new_ns, &rec.cur_ns))
 			store_batch_add(&b, &rec);
 	}
-	if (!store_log_append(&f, &b.out, error_r))
+	if (!store_log_write(&f, &b.out, false, error_r))
 		msg_warn("%s: delivered, not indexed (the next scan will): "
 			 "%s", dir, str_c(error_r));
 	else if (added)
@@ -722,6 +785,8 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 		*uid_r = cache_uid;
 	str_clear(error_r);
 	store_batch_release(&b);
+	store_unlock(&lock);
+	status = store_deliver_sync(&f, &t, flags == 0, error_r, dsn_r);
 out:
 	store_unlock(&lock);
 	if (cache_uid != 0 && payload.len > 0)

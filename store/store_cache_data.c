@@ -90,103 +90,6 @@ static void store_cache_put_imap(struct str *out,
 	str_release(&b);
 }
 
-/* The first text leaf (text/plain before text/html) of part. */
-static const struct mime_part *store_cache_text_part(
-	const struct mime_part *part, const char *subtype)
-{
-	const struct mime_part *found = NULL;
-
-	if (part->children != NULL) {
-		for (const struct mime_part *c = part->children;
-		     c != NULL && found == NULL; c = c->next)
-			found = store_cache_text_part(c, subtype);
-		return found;
-	}
-	if (strcasecmp(part->type, "text") == 0 &&
-	    strcasecmp(part->subtype, subtype) == 0 &&
-	    (part->disposition == NULL ||
-	     strcasecmp(part->disposition, "attachment") != 0))
-		return part;
-	return NULL;
-}
-
-/* Append the first STORE_CACHE_PREVIEW_CHARS characters of UTF-8 text
- * with white space runs made one space, HTML tags (html) dropped. */
-static void store_cache_preview_text(const char *s, size_t len, bool html,
-				     struct str *out)
-{
-	size_t chars = 0;
-	bool space = true, tag = false;
-
-	for (size_t i = 0; i < len && chars < STORE_CACHE_PREVIEW_CHARS;
-	     i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (html && c == '<') {
-			tag = true;
-			continue;
-		}
-		if (tag) {
-			tag = c != '>';
-			if (!tag && !space) {
-				str_append_c(out, ' ');
-				space = true;
-				chars++;
-			}
-			continue;
-		}
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
-		    c < 0x20 || c == 0x7f) {
-			if (!space) {
-				str_append_c(out, ' ');
-				chars++;
-			}
-			space = true;
-			continue;
-		}
-		space = false;
-		str_append_c(out, (char)c);
-		if ((c & 0xc0) != 0x80)
-			chars++;
-		/* The rest of a multi-byte character. */
-		while (i + 1 < len && ((unsigned char)s[i + 1] & 0xc0) == 0x80)
-			str_append_c(out, s[++i]);
-	}
-	while (out->len > 0 && out->data[out->len - 1] == ' ')
-		out->len--;
-	if (out->data != NULL)
-		out->data[out->len] = '\0';
-}
-
-void store_cache_preview(const struct mime_message *msg, struct str *out)
-{
-	const struct mime_part *part;
-	const struct mime_param *cs;
-	struct str data = STR_INIT, utf8 = STR_INIT;
-	const char *error;
-	bool html = false;
-
-	part = store_cache_text_part(msg->root, "plain");
-	if (part == NULL) {
-		part = store_cache_text_part(msg->root, "html");
-		html = part != NULL;
-	}
-	if (part == NULL)
-		return;
-	if (mime_part_decode(msg, part, &data, &error) < 0)
-		mime_append_crlf(&data, msg->data + part->body.off,
-				 part->end.off - part->body.off);
-	/* Enough input for the preview whatever the white space. */
-	cs = mime_params_find(&part->params, "charset");
-	if (cs == NULL || !mime_charset_to_utf8(cs->value, str_c(&data),
-						data.len, &utf8)) {
-		str_clear(&utf8);
-		mime_utf8_sanitize(str_c(&data), data.len, &utf8);
-	}
-	store_cache_preview_text(str_c(&utf8), utf8.len, html, out);
-	str_release(&data);
-	str_release(&utf8);
-}
 
 void store_cache_compute(const char *data, size_t len, int64_t savedate,
 			 struct str *payload)
@@ -203,7 +106,7 @@ void store_cache_compute(const char *data, size_t len, int64_t savedate,
 			   STORE_CACHE_NNAMES, false, &tmp);
 	store_cache_put(payload, STORE_CACHE_HEADERS, tmp.data, tmp.len);
 	str_clear(&tmp);
-	store_cache_preview(msg, &tmp);
+	mime_preview(msg, &tmp);	/* the one preview, mime_preview.c */
 	store_cache_put(payload, STORE_CACHE_PREVIEW, tmp.data, tmp.len);
 	str_clear(&tmp);
 	str_printf(&tmp, "%lld", (long long)savedate);

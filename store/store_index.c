@@ -763,6 +763,12 @@ out:
 bool store_log_append(struct store_folder *f, const struct str *records,
 		      struct str *error_r)
 {
+	return store_log_write(f, records, true, error_r);
+}
+
+bool store_log_write(struct store_folder *f, const struct str *records,
+		     bool sync, struct str *error_r)
+{
 	struct store_rec rec = { 0 };
 	size_t good;
 	bool bad;
@@ -771,7 +777,7 @@ bool store_log_append(struct store_folder *f, const struct str *records,
 		return true;
 	if (pwrite(f->log_fd, records->data, records->len,
 		   (off_t)f->log_off) != (ssize_t)records->len ||
-	    fdatasync(f->log_fd) != 0) {
+	    (sync && fdatasync(f->log_fd) != 0)) {
 		str_printf(error_r, "append to index log of %s: %s", f->dir,
 			   strerror(errno));
 		/* Whatever part got written is cut by the next writer. */

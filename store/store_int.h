@@ -13,6 +13,7 @@
 #define STORE_INDEX_FILE	"correo-index"
 #define STORE_LOG_FILE		"correo-index.log"
 #define STORE_LOCK_FILE		"correo-index.lock"
+#define STORE_SYNC_FILE		"correo-sync"	/* group_sync.h state */
 #define STORE_UIDLIST_FILE	"correo-uidlist"
 #define STORE_CACHE_FILE	"correo-cache"
 
@@ -85,6 +86,11 @@ bool store_apply(struct store_folder *f, const struct store_rec *rec,
  * to date), fdatasync, and apply them. */
 bool store_log_append(struct store_folder *f, const struct str *records,
 		      struct str *error_r);
+/* store_log_append without the fdatasync when sync is false: the caller
+ * syncs the log itself before it acknowledges the change (a delivery's
+ * group commit, store_deliver). */
+bool store_log_write(struct store_folder *f, const struct str *records,
+		     bool sync, struct str *error_r);
 /* The counters of the folder in dir from the snapshot's header and the
  * log's tail only (for deliveries to big folders): f gets uidvalidity,
  * uidnext, highestmodseq, the last recorded mtimes (0 if not in the
@@ -167,8 +173,6 @@ void store_folder_clear(struct store_folder *f);
 /* Compaction is worth it past this many dead bytes (and a quarter of
  * the file). */
 #define STORE_CACHE_COMPACT_MIN	(64 * 1024)
-/* Characters of text in a PREVIEW (RFC 8970 allows 256). */
-#define STORE_CACHE_PREVIEW_CHARS	200
 
 /* A 64-bit hash of data keyed with seed (not cryptographic; keyed so
  * that text from a message cannot pass for a record). */
@@ -176,9 +180,6 @@ uint64_t store_hash64(uint64_t seed, const void *data, size_t len);
 /* The entry of a message: data[0, len) parsed, savedate (seconds). */
 void store_cache_compute(const char *data, size_t len, int64_t savedate,
 			 struct str *payload);
-/* The PREVIEW of msg onto out (struct mime_message, mime.h). */
-struct mime_message;
-void store_cache_preview(const struct mime_message *msg, struct str *out);
 /* One record for the cache file (header, payload, padding) onto out. */
 void store_cache_record(uint64_t salt, uint32_t uid, const char *payload,
 			size_t len, struct str *out);
