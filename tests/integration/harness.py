@@ -190,10 +190,10 @@ def pick_port_base():
     range so client sockets never squat on it) with every port an
     instance uses free now, claimed for this test program. Random start,
     so parallel test programs rarely even try the same one."""
-    # 1000..31000: 31 bases, enough for make -j on a busy machine (the
-    # ports of each are checked free before use; 32768 and up are the
-    # kernel's ephemeral ports).
-    bases = list(range(1000, 32000, 1000))
+    # 2000..31000: 30 bases, enough for make -j on a busy machine (the
+    # ports of each are checked free before use; below 1024 an ordinary
+    # user cannot bind, 32768 and up are the kernel's ephemeral ports).
+    bases = list(range(2000, 32000, 1000))
     random.shuffle(bases)
     offsets = list(range(1, 31)) + list(INIT_PORT_OFFSETS)
     for base in bases:
