@@ -425,6 +425,10 @@ static bool init_services(const struct init *in)
 		      "     imap-login");
 	init_inet_row(&s, in, "", 993, "inet n       correo-login y -   100"
 		      "     imap-login -o imap_tls_wrapper=yes");
+	/* Metrics for Prometheus on a loopback port, off until the
+	 * administrator wants it (it opens a port); correo-metrics(8). */
+	init_row(&s, "#", "127.0.0.1:9154", "inet n       -    n      -"
+		 "      1       metrics");
 	ok = init_write(in->dir, "services.conf", str_c(&s), 0644);
 	str_release(&s);
 	return ok;

@@ -232,6 +232,24 @@ const struct sandbox_profile sandbox_anvil = {
 	.paths = sandbox_nothing,
 };
 
+/* metrics: counts from memory (datagrams on the socket it bound
+ * before the filter, scrapes on descriptors it accepts); at a scrape it
+ * lists the queue folders to count them, reading no file. */
+static const struct sandbox_path sandbox_metrics_paths[] = {
+	{ "incoming", SANDBOX_FS_RO },
+	{ "active", SANDBOX_FS_RO },
+	{ "deferred", SANDBOX_FS_RO },
+	{ "hold", SANDBOX_FS_RO },
+	{ "corrupt", SANDBOX_FS_RO },
+	{ NULL, SANDBOX_FS_RO },
+};
+
+const struct sandbox_profile sandbox_metrics = {
+	.name = "metrics",
+	.allow = SANDBOX_ALLOW_FS_READ,
+	.paths = sandbox_metrics_paths,
+};
+
 /* postscreen: holds clients, connects to smtpd's row and anvil to hand
  * them over; no files. */
 const struct sandbox_profile sandbox_postscreen = {
