@@ -107,7 +107,7 @@ static struct metrics_series *metrics_series(struct metrics_def *d,
 		if (strcmp(d->series[i].label, label) == 0)
 			return &d->series[i];
 	/* Full: the last slot is "other". */
-	if (d->nseries == METRICS_MAX_SERIES - 1 &&
+	if (d->nseries >= METRICS_MAX_SERIES - 1 &&
 	    strcmp(label, "other") != 0)
 		return metrics_series(d, "other");
 	memset(&d->series[d->nseries], 0, sizeof(d->series[0]));
@@ -209,7 +209,7 @@ static void metrics_value(struct str *out, double v)
 	if (v == floor(v) && fabs(v) < 1e15)
 		str_printf(out, "%.0f", v);
 	else
-		str_printf(out, "%.6g", v);
+		str_printf(out, "%.15g", v);
 }
 
 static void metrics_labels(struct str *out, const struct metrics_def *d,
