@@ -95,11 +95,14 @@ const struct sandbox_profile sandbox_qmgr = {
  * the id switches; no network, and no Landlock (homes, /file targets and
  * commands can be anywhere). The commands run under this filter too: a
  * program that needs a call outside it dies with SIGSYS and the
- * delivery is deferred; "sandbox = no" is the way out. */
+ * delivery is deferred; "sandbox = no" is the way out. Unix sockets:
+ * a ~/.forward that names addresses writes a new queue file and
+ * triggers qmgr on private/qmgr (local_forward.c). */
 const struct sandbox_profile sandbox_local = {
 	.name = "local",
 	.allow = SANDBOX_ALLOW_FS_WRITE | SANDBOX_ALLOW_FORK |
-		 SANDBOX_ALLOW_EXEC | SANDBOX_ALLOW_SETID,
+		 SANDBOX_ALLOW_EXEC | SANDBOX_ALLOW_SETID |
+		 SANDBOX_ALLOW_UNIX,
 	.paths = NULL,
 	.nss = true,
 };
