@@ -244,6 +244,7 @@ bool local_forward(const struct local_content *c,
 	rd.path = user.home;
 	local_worker_write(c, &rd, res);
 	if (res->status != LOCAL_OK) {
+		msg_warn("%s: %s", c->msg->id, str_c(&res->reason));
 		priv_user_free(&user);
 		return true;
 	}
