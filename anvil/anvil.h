@@ -9,7 +9,7 @@
 
 /* Internal interfaces of the anvil service (libanvil.a): one process
  * (maxproc 1) counting connections per (service, client address) for
- * every network service, in memory. See anvil(8). */
+ * every network service, in memory. See correo-anvil(8). */
 
 /* ---- anvil_table.c: the counters, pure (time is passed in) ---- */
 

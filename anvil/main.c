@@ -1,7 +1,7 @@
 /*
  * anvil: connection counts and rates per client for the network
  * services (Postfix's anvil). One process serves every service from an
- * event loop; see anvil(8).
+ * event loop; see correo-anvil(8).
  *
  * SECURITY: runs as the mail owner and reads no files after start; its
  * clients are local daemons over private/anvil.

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "imap_date.h"
@@ -156,6 +157,137 @@ bool imap_date_parse_datetime(const char *s, time_t *t_r, int *tz_r)
 	*tz_r = sign * (zh * 60 + zm);
 	*t_r = (time_t)(imap_date_days(y, m, d) * 86400 + hh * 3600 +
 			mm * 60 + ss - *tz_r * 60);
+	return true;
+}
+
+/* Skip white space and (nested) comments. */
+static const char *imap_date_cfws(const char *s)
+{
+	int depth = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '(')
+			depth++;
+		else if (*s == ')' && depth > 0)
+			depth--;
+		else if (*s == '\\' && depth > 0 && s[1] != '\0')
+			s++;
+		else if (depth == 0 && *s != ' ' && *s != '\t' &&
+			 *s != '\r' && *s != '\n')
+			break;
+	}
+	return s;
+}
+
+/* Up to max digits (at least one) into *v_r. */
+static bool imap_date_number(const char **sp, int max, int *v_r, int *n_r)
+{
+	const char *s = *sp;
+	int v = 0, n = 0;
+
+	while (n < max && *s >= '0' && *s <= '9') {
+		v = v * 10 + (*s++ - '0');
+		n++;
+	}
+	if (n == 0 || (*s >= '0' && *s <= '9'))
+		return false;
+	*sp = s;
+	*v_r = v;
+	if (n_r != NULL)
+		*n_r = n;
+	return true;
+}
+
+/* The zone at s in minutes east of UTC. */
+static bool imap_date_zone(const char *s, int *tz_r)
+{
+	static const struct {
+		const char *name;
+		int hours;
+	} names[] = {
+		{ "UT", 0 }, { "GMT", 0 }, { "UTC", 0 },
+		{ "EST", -5 }, { "EDT", -4 }, { "CST", -6 }, { "CDT", -5 },
+		{ "MST", -7 }, { "MDT", -6 }, { "PST", -8 }, { "PDT", -7 },
+	};
+	int zh, zm, sign;
+	size_t len = 0;
+
+	if (*s == '+' || *s == '-') {
+		sign = *s++ == '-' ? -1 : 1;
+		if (!imap_date_digits(&s, 2, &zh) ||
+		    !imap_date_digits(&s, 2, &zm) || zm > 59)
+			return false;
+		*tz_r = sign * (zh * 60 + zm);
+		return true;
+	}
+	while ((s[len] >= 'A' && s[len] <= 'Z') ||
+	       (s[len] >= 'a' && s[len] <= 'z'))
+		len++;
+	*tz_r = 0;
+	if (len == 0)
+		return true;	/* no zone: UTC */
+	if (len == 1)
+		return true;	/* military: RFC 5322 4.3 says +0000 */
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (strlen(names[i].name) == len &&
+		    strncasecmp(s, names[i].name, len) == 0) {
+			*tz_r = names[i].hours * 60;
+			return true;
+		}
+	return true;	/* an unknown name: RFC 5322 says -0000 */
+}
+
+bool imap_date_parse_rfc5322(const char *s, time_t *t_r)
+{
+	int d, m, y, ny, hh, mm, ss = 0, tz;
+
+	s = imap_date_cfws(s);
+	/* An optional day of week. */
+	if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')) {
+		while ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z'))
+			s++;
+		s = imap_date_cfws(s);
+		if (*s != ',')
+			return false;
+		s = imap_date_cfws(s + 1);
+	}
+	if (!imap_date_number(&s, 2, &d, NULL))
+		return false;
+	s = imap_date_cfws(s);
+	for (m = 0; m < 12; m++)
+		if (strncasecmp(s, imap_months[m], 3) == 0)
+			break;
+	if (m == 12)
+		return false;
+	s = imap_date_cfws(s + 3);
+	if (!imap_date_number(&s, 4, &y, &ny))
+		return false;
+	if (ny == 2)
+		y += y < 50 ? 2000 : 1900;
+	else if (ny == 3)
+		y += 1900;
+	if (y < 1900 || d < 1 || d > imap_date_mdays(y, m + 1))
+		return false;
+	s = imap_date_cfws(s);
+	if (!imap_date_number(&s, 2, &hh, NULL))
+		return false;
+	s = imap_date_cfws(s);
+	if (*s++ != ':')
+		return false;
+	s = imap_date_cfws(s);
+	if (!imap_date_number(&s, 2, &mm, NULL))
+		return false;
+	s = imap_date_cfws(s);
+	if (*s == ':') {
+		s = imap_date_cfws(s + 1);
+		if (!imap_date_number(&s, 2, &ss, NULL))
+			return false;
+		s = imap_date_cfws(s);
+	}
+	if (hh > 23 || mm > 59 || ss > 60 || !imap_date_zone(s, &tz))
+		return false;
+	*t_r = (time_t)(imap_date_days(y, m + 1, d) * 86400 + hh * 3600 +
+			mm * 60 + ss - tz * 60);
 	return true;
 }
 

@@ -19,6 +19,14 @@
 bool imap_date_parse_day(const char *s, time_t *t_r);
 /* The instant of the date-time s, and its zone in minutes east of UTC. */
 bool imap_date_parse_datetime(const char *s, time_t *t_r, int *tz_r);
+/* The instant of an RFC 5322 Date: header value (unfolded), for SORT
+ * and THREAD's sent date: "[Tue,] 1 Feb 1994 21:52:25 -0800", with
+ * comments, optional seconds, two- and three-digit years (RFC 5322
+ * 4.3: below 50 is 20xx, else 19xx), and the obsolete zone names (UT,
+ * GMT, EST ... PDT; military letters count as +0000, as RFC 5322 says
+ * they should be read). The zone may be missing (taken as UTC). False
+ * when the text is no date; then the caller uses the internal date. */
+bool imap_date_parse_rfc5322(const char *s, time_t *t_r);
 /* Append t as a quoted date-time in the zone tz (minutes east of UTC):
  * "\"01-Feb-1994 21:52:25 -0800\"". */
 void imap_date_format(time_t t, int tz, struct str *out);

@@ -41,6 +41,7 @@ enum imap_search_kind {
 	K_DATE,
 	K_SIZE,
 	K_UID,
+	K_INTERVAL,		/* WITHIN: seconds, at least 1 */
 	K_MODSEQ,
 	K_NOT,
 	K_OR,
@@ -86,6 +87,8 @@ static const struct imap_search_word {
 	{ "LARGER", K_SIZE, IMAP_SEARCH_LARGER, 0, NULL },
 	{ "SMALLER", K_SIZE, IMAP_SEARCH_SMALLER, 0, NULL },
 	{ "UID", K_UID, IMAP_SEARCH_UID, 0, NULL },
+	{ "OLDER", K_INTERVAL, IMAP_SEARCH_OLDER, 0, NULL },
+	{ "YOUNGER", K_INTERVAL, IMAP_SEARCH_YOUNGER, 0, NULL },
 	{ "MODSEQ", K_MODSEQ, IMAP_SEARCH_MODSEQ, 0, NULL },
 	{ "NOT", K_NOT, IMAP_SEARCH_NOT, 0, NULL },
 	{ "OR", K_OR, IMAP_SEARCH_OR, 0, NULL },
@@ -115,6 +118,10 @@ static void imap_search_key_free(struct imap_search_key *key)
 		next = key->next;
 		imap_search_key_free(key->child);
 		imap_seqset_release(&key->set);
+		if (key->owned) {
+			free((char *)key->field);
+			free((char *)key->value);
+		}
 		free(key);
 	}
 }
@@ -263,6 +270,14 @@ static bool imap_search_word(struct imap_search_ctx *ctx,
 		if (!imap_parse_number64(s, &key->size))
 			return imap_search_fail(ctx, "Invalid size");
 		return true;
+	case K_INTERVAL:
+		if (!imap_arg_get_atom(ctx->a, &s))
+			return imap_search_fail(ctx, "Missing interval");
+		ctx->a++;
+		key = *key_r = imap_search_key_new(w->type);
+		if (!imap_parse_number64(s, &key->size) || key->size == 0)
+			return imap_search_fail(ctx, "Invalid interval");
+		return true;
 	case K_UID:
 		if (!imap_arg_get_atom(ctx->a, &s))
 			return imap_search_fail(ctx, "Missing UID set");
@@ -344,6 +359,59 @@ static bool imap_search_key(struct imap_search_ctx *ctx,
 	return ok;
 }
 
+static struct imap_search_key *
+imap_search_key_dup(const struct imap_search_key *k)
+{
+	struct imap_search_key *first = NULL, **tail = &first;
+
+	for (; k != NULL; k = k->next) {
+		struct imap_search_key *c = mem_alloc(sizeof(*c));
+
+		*c = *k;
+		c->next = NULL;
+		c->owned = true;
+		c->field = k->field == NULL ? NULL : mem_strdup(k->field);
+		c->value = k->value == NULL ? NULL : mem_strdup(k->value);
+		c->set.ranges = k->set.count == 0 ? NULL :
+			mem_dup(k->set.ranges,
+				k->set.count * sizeof(*k->set.ranges));
+		c->set.cap = k->set.count;
+		c->child = imap_search_key_dup(k->child);
+		*tail = c;
+		tail = &c->next;
+	}
+	return first;
+}
+
+struct imap_search *imap_search_dup(const struct imap_search *search)
+{
+	struct imap_search *copy = mem_alloc(sizeof(*copy));
+
+	*copy = *search;
+	copy->charset = NULL;
+	copy->root = imap_search_key_dup(search->root);
+	return copy;
+}
+
+bool imap_search_partial_parse(const char *text, uint32_t *lo_r,
+			       uint32_t *hi_r)
+{
+	const char *colon = strchr(text, ':');
+	char lo[11];
+	uint32_t a, b;
+
+	if (colon == NULL || (size_t)(colon - text) >= sizeof(lo))
+		return false;
+	memcpy(lo, text, (size_t)(colon - text));
+	lo[colon - text] = '\0';
+	if (!imap_parse_nz_number(lo, &a) ||
+	    !imap_parse_nz_number(colon + 1, &b))
+		return false;
+	*lo_r = a < b ? a : b;
+	*hi_r = a < b ? b : a;
+	return true;
+}
+
 /* RETURN (...) of ESEARCH. */
 static bool imap_search_return(struct imap_search_ctx *ctx,
 			       struct imap_search *search)
@@ -357,6 +425,8 @@ static bool imap_search_return(struct imap_search_ctx *ctx,
 		{ "ALL", IMAP_SEARCH_RETURN_ALL },
 		{ "COUNT", IMAP_SEARCH_RETURN_COUNT },
 		{ "SAVE", IMAP_SEARCH_RETURN_SAVE },
+		{ "UPDATE", IMAP_SEARCH_RETURN_UPDATE },
+		{ "PARTIAL", IMAP_SEARCH_RETURN_PARTIAL },
 	};
 	const struct imap_arg *list;
 	unsigned int count;
@@ -376,9 +446,30 @@ static bool imap_search_return(struct imap_search_ctx *ctx,
 		if (i == sizeof(opts) / sizeof(opts[0]))
 			return imap_search_fail(ctx, "Unknown RETURN option");
 		search->ret |= opts[i].bit;
+		if (opts[i].bit == IMAP_SEARCH_RETURN_PARTIAL &&
+		    (!imap_arg_get_atom(++list, &s) ||
+		     !imap_search_partial_parse(s, &search->partial_lo,
+						&search->partial_hi)))
+			return imap_search_fail(ctx, "Invalid PARTIAL range");
 	}
 	if (search->ret == 0)
 		search->ret = IMAP_SEARCH_RETURN_ALL;
+	return true;
+}
+
+bool imap_search_parse_keys(const struct imap_arg *args,
+			    struct imap_search **search_r,
+			    const char **error_r)
+{
+	struct imap_search *search = mem_alloc(sizeof(*search));
+	struct imap_search_ctx ctx = { args, error_r, 0 };
+
+	search->root = imap_search_key_new(IMAP_SEARCH_AND);
+	if (!imap_search_keys(&ctx, search->root)) {
+		imap_search_free(&search);
+		return false;
+	}
+	*search_r = search;
 	return true;
 }
 

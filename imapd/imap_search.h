@@ -43,10 +43,13 @@ enum imap_search_type {
 	IMAP_SEARCH_BODY,	/* value */
 	IMAP_SEARCH_TEXT,	/* value */
 	IMAP_SEARCH_MODSEQ,	/* size: modseq at least this (RFC 7162) */
+	IMAP_SEARCH_OLDER,	/* size: seconds (WITHIN, RFC 5032) */
+	IMAP_SEARCH_YOUNGER,
 };
 
 struct imap_search_key {
 	enum imap_search_type type;
+	bool owned;		/* field and value are its own (a dup) */
 	struct imap_search_key *child;	/* AND, OR, NOT */
 	struct imap_search_key *next;	/* the next sibling */
 	const char *field;
@@ -63,6 +66,8 @@ struct imap_search_key {
 #define IMAP_SEARCH_RETURN_ALL		0x04
 #define IMAP_SEARCH_RETURN_COUNT	0x08
 #define IMAP_SEARCH_RETURN_SAVE		0x10
+#define IMAP_SEARCH_RETURN_UPDATE	0x20	/* CONTEXT=SEARCH, RFC 5267 */
+#define IMAP_SEARCH_RETURN_PARTIAL	0x40	/* partial_lo:partial_hi */
 
 /* Nesting of NOT/OR/parentheses. */
 #define IMAP_SEARCH_DEPTH_MAX 64
@@ -72,6 +77,7 @@ struct imap_search {
 	const char *charset;		/* NULL if not given */
 	bool esearch;			/* RETURN given: answer ESEARCH */
 	unsigned int ret;		/* IMAP_SEARCH_RETURN_*; () is ALL */
+	uint32_t partial_lo, partial_hi;	/* lo <= hi, both >= 1 */
 };
 
 enum imap_search_parse_result {
@@ -85,6 +91,19 @@ enum imap_search_parse_result {
 enum imap_search_parse_result
 imap_search_parse(const struct imap_arg *args, struct imap_search **search_r,
 		  const char **error_r);
+/* Parse search keys only (up to IMAP_ARG_EOL), for SORT and THREAD,
+ * whose charset comes before the keys and is checked by the caller. */
+bool imap_search_parse_keys(const struct imap_arg *args,
+			    struct imap_search **search_r,
+			    const char **error_r);
 void imap_search_free(struct imap_search **search);
+/* A deep copy whose strings and sets belong to it (the parsed search
+ * points into the command's arguments): for searches that outlive
+ * their command (CONTEXT's UPDATE). */
+struct imap_search *imap_search_dup(const struct imap_search *search);
+/* RETURN (PARTIAL lo:hi)'s range (RFC 5267 4.4): two non-zero numbers
+ * in either order, no '*'. */
+bool imap_search_partial_parse(const char *text, uint32_t *lo_r,
+			       uint32_t *hi_r);
 
 #endif

@@ -26,6 +26,7 @@
 #define IMAPD_OUT_FLUSH		65536
 #define IMAPD_IDLE_MAX		(30 * 60)	/* RFC 3501: 30 min */
 #define IMAPD_TIMEOUT		(30 * 60)	/* between commands */
+#define IMAPD_CONTEXT_MAX	16	/* live UPDATE searches a session */
 
 /* The session's view of one message of the selected mailbox. Sequence
  * numbers are positions in this view; expunges by other sessions stay in
@@ -61,6 +62,8 @@ struct imapd {
 	bool exists_changed;
 	unsigned announced_keywords;	/* in the last FLAGS response */
 	struct imap_seqset saved;	/* SEARCHRES "$" */
+	struct imapd_context *contexts;	/* live RETURN (UPDATE) searches */
+	size_t ncontexts;
 
 	/* Quota limits from the login (quota_conf), else maildirsize's. */
 	struct store_quota quota;
@@ -188,6 +191,44 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd);
 
 /* imapd_search.c */
 void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd);
+struct imap_search;
+/* Evaluate search on the view: the indexes of the matching messages (not
+ * expunged), in view order, in *idx_r (mem_free it). */
+size_t imapd_search_run(struct imapd *s, struct imap_search *search,
+			uint32_t **idx_r);
+
+/* imapd_sort.c: SORT and UID SORT (RFC 5256), ESORT (RFC 5267). */
+void imapd_cmd_sort(struct imapd *s, const struct imap_cmd *cmd);
+/* The header values sort and thread keys come from (mask:
+ * IMAP_SORT_H_*), for the message uid of the selected folder; values
+ * are unfolded, owned by h (free with imapd_sort_headers_release). The
+ * one place these reads happen: the index cache will answer here. */
+struct imap_sort_headers;
+void imapd_sort_headers_get(struct imapd *s, uint32_t uid, unsigned mask,
+			    struct imap_sort_headers *h);
+void imapd_sort_headers_release(struct imap_sort_headers *h);
+/* SORT's and THREAD's "charset search-key..." at a: false when the
+ * tagged reply (BAD, NO [BADCHARSET]) has been set. */
+bool imapd_sort_criteria(struct imapd *s, const struct imap_cmd *cmd,
+			 const struct imap_arg *a,
+			 struct imap_search **search_r);
+
+/* imapd_context.c: CONTEXT=SEARCH (RFC 5267): searches with RETURN
+ * (UPDATE) stay live; imapd_sync() calls the two hooks. */
+struct imapd_context;
+/* Make search (copied) live under tag; false (and an untagged NO
+ * [NOUPDATE]) when there are too many or the tag is in use. */
+bool imapd_context_add(struct imapd *s, const char *tag, bool uid,
+		       const struct imap_search *search);
+/* Before the EXPUNGE responses: REMOVEFROM for expunged results. */
+void imapd_context_expunging(struct imapd *s);
+/* After the view is current: ADDTO/REMOVEFROM for what changed. */
+void imapd_context_update(struct imapd *s);
+void imapd_context_free_all(struct imapd *s);
+void imapd_cmd_cancelupdate(struct imapd *s, const struct imap_cmd *cmd);
+
+/* imapd_thread.c: THREAD and UID THREAD (RFC 5256). */
+void imapd_cmd_thread(struct imapd *s, const struct imap_cmd *cmd);
 
 /* imapd_quota.c: RFC 9208 */
 /* The limits handed over at login (a quota rule, "none" for none); NULL:

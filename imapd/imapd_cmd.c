@@ -22,7 +22,9 @@
 #define CAPS_COMMON "IMAP4rev1 IMAP4rev2 LITERAL+ ENABLE IDLE UIDPLUS MOVE UNSELECT " \
 	"NAMESPACE ID CHILDREN SPECIAL-USE SEARCHRES ESEARCH BINARY " \
 	"MULTIAPPEND STATUS=SIZE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC " \
-	"QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE"
+	"QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE " \
+	"SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN " \
+	"CONTEXT=SEARCH"
 
 void imapd_capability(struct imapd *s, struct str *out)
 {
@@ -288,6 +290,9 @@ static const struct imapd_cmd_def {
 	{ "UNSELECT", cmd_close, ST_SEL | NO_ARGS },
 	{ "EXPUNGE", cmd_expunge, ST_SEL | UID_OK | NO_ARGS },
 	{ "SEARCH", imapd_cmd_search, ST_SEL | UID_OK | NO_EXPUNGE },
+	{ "SORT", imapd_cmd_sort, ST_SEL | UID_OK | NO_EXPUNGE },
+	{ "THREAD", imapd_cmd_thread, ST_SEL | UID_OK | NO_EXPUNGE },
+	{ "CANCELUPDATE", imapd_cmd_cancelupdate, ST_SEL },
 	{ "FETCH", cmd_uid_fetch, ST_SEL | UID_OK | NO_EXPUNGE },
 	{ "STORE", imapd_cmd_store, ST_SEL | UID_OK | NO_EXPUNGE },
 	{ "COPY", cmd_copy, ST_SEL | UID_OK },

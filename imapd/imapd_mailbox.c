@@ -220,6 +220,7 @@ void imapd_close_mailbox(struct imapd *s, bool expunge)
 		free(uids);
 		str_release(&error);
 	}
+	imapd_context_free_all(s);
 	store_folder_free(&s->folder);
 	mem_free(s->mailbox);
 	mem_free(s->view);
@@ -388,7 +389,10 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 	imapd_announce_keywords(s);
 	/* In the order a client can follow: EXPUNGEs, then EXISTS (so
 	 * every number a FETCH below uses is one the client knows), then
-	 * the flag changes. */
+	 * the flag changes. Live searches (CONTEXT=SEARCH) hear of
+	 * expunged results first, by the numbers the client knows. */
+	if (mode == IMAPD_SYNC_ALL)
+		imapd_context_expunging(s);
 	for (size_t i = 0; i < s->nview; i++) {
 		struct imapd_view *v = &s->view[i];
 
@@ -429,6 +433,7 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 		imapd_fetch_modseq_flags(s, i);
 		v->flags_changed = false;
 	}
+	imapd_context_update(s);
 	if (!held)
 		s->view_modseq = s->folder->highestmodseq;
 	imap_seqset_release(&vanished);

@@ -39,6 +39,7 @@ struct imapd_search_msg {
 	struct str raw;
 	struct mime_message *mime;
 	bool loaded, gone;
+	time_t now;		/* WITHIN's reference */
 };
 
 static bool imapd_search_load(struct imapd_search_msg *sm)
@@ -283,6 +284,10 @@ static bool imapd_key_match(struct imapd_search_msg *sm,
 		return k->type == IMAP_SEARCH_SENTBEFORE ? day < key_day :
 		       k->type == IMAP_SEARCH_SENTON ? day == key_day :
 		       day >= key_day;
+	case IMAP_SEARCH_OLDER:
+		return m->internaldate <= (int64_t)sm->now - (int64_t)k->size;
+	case IMAP_SEARCH_YOUNGER:
+		return m->internaldate > (int64_t)sm->now - (int64_t)k->size;
 	case IMAP_SEARCH_MODSEQ:
 		return m->modseq >= k->size;
 	case IMAP_SEARCH_LARGER:
@@ -318,6 +323,31 @@ static void imapd_search_resolve(struct imapd *s, struct imap_search_key *k)
 	}
 }
 
+size_t imapd_search_run(struct imapd *s, struct imap_search *search,
+			uint32_t **idx_r)
+{
+	uint32_t *idx = mem_array(s->nview + 1, sizeof(*idx));
+	time_t now = time(NULL);
+	size_t n = 0;
+
+	imapd_search_resolve(s, search->root);
+	for (size_t i = 0; i < s->nview; i++) {
+		struct imapd_search_msg sm = { s, i, &s->view[i], NULL,
+					       STR_INIT, NULL, false, false,
+					       now };
+
+		if (s->view[i].expunged)
+			continue;
+		sm.m = store_lookup(s->folder, s->view[i].uid, NULL);
+		if (sm.m != NULL && imapd_key_match(&sm, search->root))
+			idx[n++] = (uint32_t)i;
+		mime_message_free(&sm.mime);
+		str_release(&sm.raw);
+	}
+	*idx_r = idx;
+	return n;
+}
+
 /* Whether the tree has a MODSEQ key (RFC 7162 3.1.5: the answer then
  * carries the highest modseq of what it returns). */
 static bool imapd_search_modseq(const struct imap_search_key *k)
@@ -332,12 +362,15 @@ static bool imapd_search_modseq(const struct imap_search_key *k)
 void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct imap_search *search = NULL;
-	struct imap_seqset found = IMAP_SEQSET_INIT;	/* numbers to show */
+	struct imap_seqset found = IMAP_SEQSET_INIT;	/* numbers shown */
 	struct imap_seqset uids = IMAP_SEQSET_INIT;	/* for SAVE */
 	struct str out = STR_INIT;
 	const char *error = "Invalid search arguments.";
-	uint32_t min = 0, max = 0, min_uid = 0, max_uid = 0;
+	struct imap_seqset partial = IMAP_SEQSET_INIT;	/* PARTIAL */
+	struct imap_search *pristine = NULL;
+	uint32_t min = 0, max = 0, min_uid = 0, max_uid = 0, *idx;
 	uint64_t count = 0, ms_all = 0, ms_min = 0, ms_max = 0, ms = 0;
+	size_t nmatch;
 	bool with_modseq;
 
 	switch (imap_search_parse(cmd->args, &search, &error)) {
@@ -353,35 +386,36 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 		imapd_tagged(s, cmd->tag, "BAD %s", error);
 		goto out;
 	}
-	imapd_search_resolve(s, search->root);
+	/* A live search keeps the keys as given ('*' unresolved). */
+	if (search->ret & IMAP_SEARCH_RETURN_UPDATE)
+		pristine = imap_search_dup(search);
 	with_modseq = imapd_search_modseq(search->root);
 	if (with_modseq)
 		imapd_condstore_enable(s);
-	for (size_t i = 0; i < s->nview; i++) {
-		struct imapd_search_msg sm = { s, i, &s->view[i], NULL,
-					       STR_INIT, NULL, false, false };
+	nmatch = imapd_search_run(s, search, &idx);
+	for (size_t j = 0; j < nmatch; j++) {
+		size_t i = idx[j];
 		uint32_t n = cmd->uid ? s->view[i].uid : (uint32_t)i + 1;
+		const struct store_msg *m = store_lookup(s->folder,
+							 s->view[i].uid, NULL);
+		uint64_t modseq = m != NULL ? m->modseq : 0;
 
-		if (s->view[i].expunged)
-			continue;
-		sm.m = store_lookup(s->folder, s->view[i].uid, NULL);
-		if (sm.m != NULL && imapd_key_match(&sm, search->root)) {
-			imap_seqset_add(&found, n);
-			imap_seqset_add(&uids, s->view[i].uid);
-			if (count++ == 0) {
-				min = n;
-				min_uid = s->view[i].uid;
-				ms_min = sm.m->modseq;
-			}
-			max = n;
-			max_uid = s->view[i].uid;
-			ms_max = sm.m->modseq;
-			if (sm.m->modseq > ms_all)
-				ms_all = sm.m->modseq;
+		imap_seqset_add(&found, n);
+		imap_seqset_add(&uids, s->view[i].uid);
+		if (count++ == 0) {
+			min = n;
+			min_uid = s->view[i].uid;
+			ms_min = modseq;
 		}
-		mime_message_free(&sm.mime);
-		str_release(&sm.raw);
+		max = n;
+		max_uid = s->view[i].uid;
+		ms_max = modseq;
+		if (modseq > ms_all)
+			ms_all = modseq;
+		if (j + 1 >= search->partial_lo && j + 1 <= search->partial_hi)
+			imap_seqset_add(&partial, n);
 	}
+	mem_free(idx);
 	if (search->ret & IMAP_SEARCH_RETURN_SAVE) {
 		imap_seqset_clear(&s->saved);
 		if (search->ret & (IMAP_SEARCH_RETURN_MIN |
@@ -448,11 +482,23 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 		if (with_modseq && count > 0)
 			str_printf(&out, " MODSEQ %llu",
 				   (unsigned long long)ms);
+		if (ret & IMAP_SEARCH_RETURN_PARTIAL) {
+			str_printf(&out, " PARTIAL (%u:%u ",
+				   search->partial_lo, search->partial_hi);
+			if (partial.count == 0)
+				str_append(&out, "NIL");
+			imap_seqset_format(&partial, &out);
+			str_append_c(&out, ')');
+		}
 		imapd_printf(s, "%s\r\n", str_c(&out));
 	}
+	if (pristine != NULL)
+		(void)imapd_context_add(s, cmd->tag, cmd->uid, pristine);
 	imapd_tagged(s, cmd->tag, "OK Search completed.");
 out:
 	imap_search_free(&search);
+	imap_search_free(&pristine);
+	imap_seqset_release(&partial);
 	imap_seqset_release(&found);
 	imap_seqset_release(&uids);
 	str_release(&out);

@@ -1,7 +1,7 @@
 /*
  * postscreen: holds SMTP clients that have not spoken yet, in one event
  * loop, and hands each to an smtpd when it does (Postfix's postscreen
- * role, without its tests); see postscreen(8).
+ * role, without its tests); see correo-postscreen(8).
  *
  * SECURITY: faces the Internet; runs as the mail owner, reads nothing
  * the client sends (postscreen.c).

@@ -8,7 +8,7 @@
 
 /* Internal interfaces of postscreen (libpostscreen.a): one event-driven
  * process in front of smtpd that holds SMTP clients until they say
- * something, and hands them to an smtpd only then. See postscreen(8). */
+ * something, and hands them to an smtpd only then. See correo-postscreen(8). */
 
 /* ---- postscreen.c: the clients ---- */
 

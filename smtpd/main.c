@@ -2,7 +2,7 @@
  * smtpd: the SMTP server (RFC 5321 with PIPELINING, SIZE, 8BITMIME,
  * ENHANCEDSTATUSCODES, CHUNKING, SMTPUTF8, DSN, STARTTLS and AUTH), also
  * the submission service (587, 465). One process serves one client at a
- * time; master runs as many as the load needs. See smtpd(8).
+ * time; master runs as many as the load needs. See correo-smtpd(8).
  *
  * SECURITY: faces the network before any authentication. Runs as the
  * mail owner, optionally chrooted in the queue directory; its only

@@ -5,7 +5,7 @@
  * Interface: smtpd_limit_init (pre_init), smtpd_limit_connect,
  * smtpd_limit_disconnect.
  *
- * Every session is registered with anvil(8) under the service's name,
+ * Every session is registered with correo-anvil(8) under the service's name,
  * so anvil knows how many sessions the service has (for stress) and
  * how many each client has. Only clients outside $mynetworks are held
  * to $smtpd_client_connection_count_limit and

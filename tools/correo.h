@@ -14,6 +14,11 @@
 int correo_config_cmd(const char *config_dir, int argc, char **argv);
 int correo_map_cmd(const char *config_dir, int argc, char **argv);
 int correo_start_cmd(const char *config_dir, int argc, char **argv);
+/* "correo start-fg": the checks, then exec master -f (systemd). */
+int correo_start_fg_cmd(const char *config_dir, int argc, char **argv);
+/* "correo setup": the system install's accounts, queue, config, TLS
+ * (tools/correo_setup.c). */
+int correo_setup_cmd(const char *config_dir, int argc, char **argv);
 int correo_stop_cmd(const char *config_dir, int argc, char **argv);
 int correo_reload_cmd(const char *config_dir, int argc, char **argv);
 int correo_status_cmd(const char *config_dir, int argc, char **argv);

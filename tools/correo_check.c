@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -94,6 +95,60 @@ static const char *check_user_name(uid_t uid, char *buf, size_t size)
 	return buf;
 }
 
+static void check_user(struct check *c, const char *name, const char *why)
+{
+	struct priv_user user;
+	int r = priv_user_lookup(name, &user);
+
+	if (r > 0) {
+		priv_user_free(&user);
+		return;
+	}
+	check_problem(c, "user %s (%s) does not exist: run \"correo "
+		      "setup\" as root (or \"systemd-sysusers correo.conf\", "
+		      "which the package installs), or \"useradd --system "
+		      "--user-group --no-create-home --shell "
+		      "/usr/sbin/nologin %s\"", name, why, name);
+}
+
+/* Under root every account the configuration names must exist (in
+ * instance mode they all collapse to the invoking user). */
+static void check_accounts(struct check *c)
+{
+	const char *drop = tool_cfg_str(c->cfg, "setgid_group", "correodrop");
+	struct str why = STR_INIT;
+
+	if (!priv_is_root())
+		return;
+	check_user(c, tool_cfg_str(c->cfg, "mail_owner", "correo"),
+		   "mail_owner");
+	check_user(c, tool_cfg_str(c->cfg, "virtual_owner", "vmail"),
+		   "virtual_owner");
+	if (getgrnam(drop) == NULL)
+		check_problem(c, "group %s (setgid_group) does not exist: run "
+			      "\"correo setup\" as root (or \"systemd-sysusers "
+			      "correo.conf\"), or \"groupadd --system %s\"",
+			      drop, drop);
+	for (int i = 0; c->services != NULL && i < c->services->count; i++) {
+		const struct svc *svc = &c->services->svcs[i];
+		int j;
+
+		if (svc->user == NULL || strcmp(svc->user, "root") == 0)
+			continue;
+		for (j = 0; j < i; j++)
+			if (c->services->svcs[j].user != NULL &&
+			    strcmp(c->services->svcs[j].user, svc->user) == 0)
+				break;
+		if (j < i)
+			continue;
+		str_clear(&why);
+		str_printf(&why, "the user of service %s in services.conf",
+			   svc->name);
+		check_user(c, svc->user, str_c(&why));
+	}
+	str_release(&why);
+}
+
 /* Who should own the queue: $mail_owner under root, else ourselves. */
 static void check_expected_owner(struct check *c)
 {
@@ -112,10 +167,7 @@ static void check_expected_owner(struct check *c)
 	owner = tool_cfg_str(c->cfg, "mail_owner", "correo");
 	r = priv_user_lookup(owner, &user);
 	if (r <= 0) {
-		check_problem(c, "mail_owner user %s does not exist: create it "
-			      "with \"useradd --system --no-create-home "
-			      "--shell /usr/sbin/nologin %s\" (correo init "
-			      "does this when run as root)", owner, owner);
+		/* check_accounts names it. */
 		return;
 	}
 	str_snprintf(name, sizeof(name), "%s", user.name);
@@ -135,7 +187,8 @@ static void check_queue_dir(struct check *c, const struct queue_dir_spec *q)
 	/* lstat: master refuses a symlink here (it never follows one). */
 	if (lstat(path, &st) < 0) {
 		check_problem(c, "queue directory %s is missing (%s): create "
-			      "it with \"mkdir -m %o %s\"", path,
+			      "it with \"mkdir -m %o %s\" (as root, \"correo "
+			      "setup\" makes the whole tree)", path,
 			      strerror(errno), q->mode, path);
 		goto done;
 	}
@@ -176,8 +229,11 @@ static void check_queue(struct check *c)
 
 	if (stat(c->queue_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		check_problem(c, "queue_directory %s does not exist: create "
-			      "the tree with \"correo init\" or fix "
-			      "queue_directory in correo.conf", c->queue_dir);
+			      "the tree with \"correo setup\" (a system "
+			      "install, as root; or \"systemd-tmpfiles "
+			      "--create correo.conf\"), \"correo init DIR\" "
+			      "(an instance), or fix queue_directory in "
+			      "correo.conf", c->queue_dir);
 		return;
 	}
 	check_expected_owner(c);
@@ -361,8 +417,8 @@ int tool_check(const char *config_dir, bool quiet)
 		check_problem(&c, "%s", error);
 		mem_free(error);
 	}
-	c.queue_dir = tool_cfg_str(c.cfg, "queue_directory",
-				   "/var/spool/correo");
+	c.queue_dir = cfg_str(c.cfg, "queue_directory");
+	check_accounts(&c);
 	check_queue(&c);
 	check_daemons(&c);
 	check_concurrency(&c);

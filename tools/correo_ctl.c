@@ -245,6 +245,49 @@ done:
 	return ret;
 }
 
+/* "correo start-fg": what "correo start" checks, then this process
+ * becomes master -f (Postfix's "postfix start-fg"), so a service manager
+ * supervises master itself: its stdout/stderr stay where the manager
+ * put them (the journal), and its exit is the service's. */
+int correo_start_fg_cmd(const char *config_dir, int argc, char **argv)
+{
+	struct cfg *cfg;
+	const char *bad;
+	char *master;
+	pid_t pid;
+
+	if (!ctl_no_args(argc, argv))
+		return 2;
+	if ((cfg = ctl_config(config_dir)) == NULL)
+		return 1;
+	if ((pid = tool_master_pid(cfg)) > 0) {
+		tool_complain("the correo mail system is already running: "
+			      "PID: %ld", (long)pid);
+		return 1;
+	}
+	if (tool_check(config_dir, false) != 0) {
+		tool_complain("not starting: fix the problems above "
+			      "(\"correo -c %s check\" lists them)",
+			      config_dir);
+		return 1;
+	}
+	/* tool_check loaded its own copy and made it cfg_main. */
+	cfg_free(&cfg);
+	if ((cfg = ctl_config(config_dir)) == NULL)
+		return 1;
+	master = tool_path(tool_cfg_str(cfg, "daemon_directory",
+					PKGLIBEXECDIR), "master");
+	if (!clean_env(cfg_list(cfg, "import_environment"), &bad)) {
+		tool_complain("import_environment: \"%s\" is not a variable "
+			      "name (NAME or NAME=VALUE)", bad);
+		return 1;
+	}
+	fflush(NULL);
+	execl(master, master, "-f", "-c", config_dir, (char *)NULL);
+	tool_complain("cannot run %s: %s", master, strerror(errno));
+	return 1;
+}
+
 /* Send sig to the running master; 0 and a message if none runs. */
 static pid_t ctl_signal(struct cfg *cfg, int sig)
 {

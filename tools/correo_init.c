@@ -62,6 +62,7 @@
 #include "tls.h"
 
 #include "correo.h"
+#include "correo_init.h"
 #include "tool.h"
 
 #define INIT_MAIL_OWNER "correo"
@@ -346,31 +347,45 @@ static void init_row(struct str *s, const char *prefix, const char *name,
 		   rest);
 }
 
-static void init_inet_row(struct str *s, const struct init *in,
+/* The login front ends' inet rows up to their command. */
+#define INIT_LOGIN_ROW "inet n       " CORREO_LOGIN_USER " y -   100     "
+
+struct init_listen {
+	const char *listen;	/* NULL: a bare port (inet_interfaces) */
+	long port_base;
+};
+
+static void init_inet_row(struct str *s, const struct init_listen *in,
 			  const char *prefix, int offset, const char *rest)
 {
 	struct str name = STR_INIT;
 
 	/* An IPv6 address needs brackets before ":port". */
-	str_printf(&name, strchr(in->listen, ':') != NULL ? "[%s]:%ld"
-		   : "%s:%ld", in->listen, in->port_base + offset);
+	if (in->listen == NULL)
+		str_printf(&name, "%ld", in->port_base + offset);
+	else
+		str_printf(&name, strchr(in->listen, ':') != NULL ?
+			   "[%s]:%ld" : "%s:%ld", in->listen,
+			   in->port_base + offset);
 	init_row(s, prefix, str_c(&name), rest);
 	str_release(&name);
 }
 
-static bool init_services(const struct init *in)
+void correo_init_services(struct str *out, const char *listen,
+			  long port_base)
 {
+	const struct init_listen l = { listen, port_base };
+	const struct init_listen *in = &l;
 	struct str s = STR_INIT;
-	bool ok;
 
 	str_append(&s, "# services.conf: the services master runs "
-		   "(correo(8)).\n");
+		   "(correo(8), services.conf(5)).\n");
 	init_row(&s, "# ", "service", "type private user chroot wakeup "
 		 "maxproc command + args");
 	/* SMTP: postscreen holds each port's clients until they speak, then
 	 * hands them to the smtpd pass row named by
 	 * postscreen_pass_service; anvil counts clients for both.
-	 * postscreen(8), smtpd(8), anvil(8). */
+	 * correo-postscreen(8), correo-smtpd(8), correo-anvil(8). */
 	init_inet_row(&s, in, "", 25, "inet n       -    n      -      1"
 		      "       postscreen");
 	init_row(&s, "", "smtpd", "unix -       -    n      -      100     "
@@ -381,11 +396,11 @@ static bool init_services(const struct init *in)
 		 "qmgr");
 	init_row(&s, "", "local", "unix -       root n      -      10      "
 		 "local");
-	init_row(&s, "", "auth", "unix -       correo-auth n      -      1       "
-		 "auth");
+	init_row(&s, "", "auth", "unix -       " CORREO_AUTH_USER
+		 " n      -      1       auth");
 	/* Submission (RFC 6409, 8314): STARTTLS then AUTH on 587, TLS from
 	 * the first byte on 465 (postscreen holds those clients until their
-	 * ClientHello); smtpd(8), correo.conf(5). */
+	 * ClientHello); correo-smtpd(8), correo.conf(5). */
 	init_inet_row(&s, in, "", 587, "inet n       -    n      -      1"
 		      "       postscreen"
 		      " -o postscreen_pass_service=submission");
@@ -411,24 +426,32 @@ static bool init_services(const struct init *in)
 	/* POP3: the front end, jailed, and the mail-process spawner,
 	 * one per front-end process (so no process limit of its own: the
 	 * front-end rows' limits bound it, and a flood on one port cannot
-	 * take the spawners another port needs); pop3d(8). */
+	 * take the spawners another port needs); correo-pop3d(8). */
 	init_row(&s, "", "pop3d", "unix -       root n      -      0       "
 		 "pop3d");
-	init_inet_row(&s, in, "", 110, "inet n       correo-login y -   100"
-		      "     pop3-login");
-	init_inet_row(&s, in, "", 995, "inet n       correo-login y -   100"
-		      "     pop3-login -o pop3_tls_wrapper=yes");
-	/* IMAP: the same shape as POP3; imapd(8). */
+	init_inet_row(&s, in, "", 110, INIT_LOGIN_ROW "pop3-login");
+	init_inet_row(&s, in, "", 995, INIT_LOGIN_ROW
+		      "pop3-login -o pop3_tls_wrapper=yes");
+	/* IMAP: the same shape as POP3; correo-imapd(8). */
 	init_row(&s, "", "imapd", "unix -       root n      -      0       "
 		 "imapd");
-	init_inet_row(&s, in, "", 143, "inet n       correo-login y -   100"
-		      "     imap-login");
-	init_inet_row(&s, in, "", 993, "inet n       correo-login y -   100"
-		      "     imap-login -o imap_tls_wrapper=yes");
+	init_inet_row(&s, in, "", 143, INIT_LOGIN_ROW "imap-login");
+	init_inet_row(&s, in, "", 993, INIT_LOGIN_ROW
+		      "imap-login -o imap_tls_wrapper=yes");
 	/* Metrics for Prometheus on a loopback port, off until the
 	 * administrator wants it (it opens a port); correo-metrics(8). */
 	init_row(&s, "#", "127.0.0.1:9154", "inet n       -    n      -"
 		 "      1       metrics");
+	str_append(out, str_c(&s));
+	str_release(&s);
+}
+
+static bool init_services(const struct init *in)
+{
+	struct str s = STR_INIT;
+	bool ok;
+
+	correo_init_services(&s, in->listen, in->port_base);
 	ok = init_write(in->dir, "services.conf", str_c(&s), 0644);
 	str_release(&s);
 	return ok;
@@ -437,7 +460,7 @@ static bool init_services(const struct init *in)
 /* mkdirat + fchmod (umask must not decide) + fchown under root, on the
  * descriptor of the directory opened without following a symlink.
  * shown is its path for messages. Returns its fd, or -1. */
-static int init_mkdirat(int parent, const char *name, const char *shown,
+int correo_init_mkdirat(int parent, const char *name, const char *shown,
 			mode_t mode, uid_t uid, gid_t gid, bool root)
 {
 	int fd = safe_mkdirat(parent, name, mode, NULL);
@@ -462,7 +485,7 @@ static bool init_mkdir(int parent, const char *parent_path,
 		       bool root)
 {
 	char *path = tool_path(parent_path, name);
-	int fd = init_mkdirat(parent, name, path, mode, uid, gid, root);
+	int fd = correo_init_mkdirat(parent, name, path, mode, uid, gid, root);
 
 	mem_free(path);
 	if (fd < 0)
@@ -471,30 +494,41 @@ static bool init_mkdir(int parent, const char *parent_path,
 	return true;
 }
 
-static bool init_queue(const struct init *in)
+bool correo_init_queue(int parent_fd, const char *parent_path,
+		       const char *name, const struct correo_init_ids *ids,
+		       bool root)
 {
-	char *queue = tool_path(in->dir, "queue");
+	char *queue = tool_path(parent_path, name);
 	const struct queue_dir_spec *q;
-	int qfd = init_mkdirat(in->dir_fd, "queue", queue, 0755, 0, 0,
-			       in->root);
+	int qfd = correo_init_mkdirat(parent_fd, name, queue, 0755, 0, 0, root);
 	bool ok = qfd >= 0;
 
 	for (q = queue_dirs; ok && q->name != NULL; q++) {
-		uid_t uid = in->owner_uid;
-		gid_t gid = in->owner_gid;
+		uid_t uid = ids->owner_uid;
+		gid_t gid = ids->owner_gid;
 
 		if (strcmp(q->name, QUEUE_PID) == 0)
 			uid = gid = 0;
 		else if (strcmp(q->name, QUEUE_MAILDROP) == 0 ||
 			 strcmp(q->name, QUEUE_PUBLIC) == 0)
-			gid = in->drop_gid;
-		ok = init_mkdir(qfd, queue, q->name, q->mode, uid, gid,
-				in->root);
+			gid = ids->drop_gid;
+		ok = init_mkdir(qfd, queue, q->name, q->mode, uid, gid, root);
 	}
 	if (qfd >= 0)
 		close(qfd);
 	mem_free(queue);
 	return ok;
+}
+
+static bool init_queue(const struct init *in)
+{
+	const struct correo_init_ids ids = {
+		.owner_uid = in->owner_uid, .owner_gid = in->owner_gid,
+		.drop_gid = in->drop_gid,
+	};
+
+	return correo_init_queue(in->dir_fd, in->dir, "queue", &ids,
+				 in->root);
 }
 
 /* mail/DOMAIN/demo/{cur,new,tmp}, vmail's: mail/ is vmail's already,
@@ -513,7 +547,7 @@ static bool init_maildir(const struct init *in)
 		const char *name = names[i] != NULL ? names[i] : in->domain;
 
 		str_printf(&path, "/%s", name);
-		next = init_mkdirat(fd, name, str_c(&path), 0700,
+		next = correo_init_mkdirat(fd, name, str_c(&path), 0700,
 				    in->vmail_uid, in->vmail_gid, in->root);
 		if (fd != in->dir_fd)
 			close(fd);
@@ -598,7 +632,7 @@ static bool init_dirs(const struct init *in)
 }
 
 /* Run a program (absolute path, no shell); true if it exited 0. */
-static bool init_run(char *const argv[])
+bool correo_init_run(char *const argv[])
 {
 	int status;
 	pid_t pid;
@@ -630,7 +664,7 @@ static void init_account_backoff(void)
 	nanosleep(&ts, NULL);
 }
 
-static bool init_group(const char *name, gid_t *gid_r)
+bool correo_init_group(const char *name, gid_t *gid_r)
 {
 	char *const add[] = { "/usr/sbin/groupadd", "--system", (char *)name,
 			      NULL };
@@ -639,7 +673,7 @@ static bool init_group(const char *name, gid_t *gid_r)
 	if (gr == NULL) {
 		tool_say("creating system group %s", name);
 		for (int i = 0; i < INIT_ACCOUNT_TRIES && gr == NULL; i++) {
-			if (!init_run(add))
+			if (!correo_init_run(add))
 				init_account_backoff();
 			gr = getgrnam(name);
 		}
@@ -652,7 +686,7 @@ static bool init_group(const char *name, gid_t *gid_r)
 	return true;
 }
 
-static bool init_user(const char *name, uid_t *uid_r, gid_t *gid_r)
+bool correo_init_user(const char *name, uid_t *uid_r, gid_t *gid_r)
 {
 	char *const add[] = { "/usr/sbin/useradd", "--system", "--user-group",
 			      "--no-create-home", "--home-dir", "/nonexistent",
@@ -663,7 +697,7 @@ static bool init_user(const char *name, uid_t *uid_r, gid_t *gid_r)
 	if (pw == NULL) {
 		tool_say("creating system user %s", name);
 		for (int i = 0; i < INIT_ACCOUNT_TRIES && pw == NULL; i++) {
-			if (!init_run(add))
+			if (!correo_init_run(add))
 				init_account_backoff();
 			pw = getpwnam(name);
 		}
@@ -677,24 +711,40 @@ static bool init_user(const char *name, uid_t *uid_r, gid_t *gid_r)
 	return true;
 }
 
-/* Root only: the accounts of the privilege-separated setup. */
-static bool init_accounts(struct init *in)
+bool correo_init_accounts(const char *owner, const char *vmail,
+			  const char *drop, struct correo_init_ids *ids)
 {
-	uid_t auth_uid;		/* auth(8) reads the password table */
+	uid_t auth_uid;		/* correo-auth(8) reads the password table */
 	gid_t auth_gid;
 	uid_t login_uid;	/* pop3-login: pre-login, jailed */
 	gid_t login_gid;
 
+	return correo_init_user(owner, &ids->owner_uid, &ids->owner_gid) &&
+	       correo_init_user(vmail, &ids->vmail_uid, &ids->vmail_gid) &&
+	       correo_init_user(CORREO_AUTH_USER, &auth_uid, &auth_gid) &&
+	       correo_init_user(CORREO_LOGIN_USER, &login_uid, &login_gid) &&
+	       correo_init_group(drop, &ids->drop_gid);
+}
+
+/* Root only: the accounts of the privilege-separated setup. */
+static bool init_accounts(struct init *in)
+{
+	struct correo_init_ids ids;
 	uid_t web_uid;		/* the webmail's web server */
 	gid_t web_gid;
 
-	if (in->webmail && !init_user(WEBMAIL_USER, &web_uid, &web_gid))
+	if (in->webmail && !correo_init_user(WEBMAIL_USER, &web_uid,
+					     &web_gid))
 		return false;
-	return init_user(INIT_MAIL_OWNER, &in->owner_uid, &in->owner_gid) &&
-	       init_user(INIT_VMAIL, &in->vmail_uid, &in->vmail_gid) &&
-	       init_user("correo-auth", &auth_uid, &auth_gid) &&
-	       init_user("correo-login", &login_uid, &login_gid) &&
-	       init_group(INIT_DROP_GROUP, &in->drop_gid);
+	if (!correo_init_accounts(INIT_MAIL_OWNER, INIT_VMAIL,
+				  INIT_DROP_GROUP, &ids))
+		return false;
+	in->owner_uid = ids.owner_uid;
+	in->owner_gid = ids.owner_gid;
+	in->vmail_uid = ids.vmail_uid;
+	in->vmail_gid = ids.vmail_gid;
+	in->drop_gid = ids.drop_gid;
+	return true;
 }
 
 /* Roundcube on lighttpd for this instance (correo_webmail.c). */

@@ -7,7 +7,7 @@
  *
  * The message is read from stdin; the file goes into
  * $queue_directory/maildrop as a queue file (queue.h format, written
- * with queue_writer_create_in), where pickup(8) finds it: at once if it
+ * with queue_writer_create_in), where correo-pickup(8) finds it: at once if it
  * runs (we trigger public/pickup), else when the mail system starts.
  * The configuration directory is -C DIR, else $CORREO_CONFIG_DIR, else
  * the compiled-in default.

@@ -97,7 +97,7 @@ char *tool_pid_file(struct cfg *cfg)
 	if (cfg_key_find("master_pid_file") != NULL)
 		return mem_strdup(cfg_str(cfg, "master_pid_file"));
 	str_printf(&s, "%s/pid/master.pid",
-		   tool_cfg_str(cfg, "queue_directory", "/var/spool/correo"));
+		   cfg_str(cfg, "queue_directory"));
 	return str_steal(&s);
 }
 

@@ -3,7 +3,7 @@
 
 #include <stdbool.h>
 
-/* The client side of the anvil protocol (proto.h, anvil(8)): services
+/* The client side of the anvil protocol (proto.h, correo-anvil(8)): services
  * that face the network register each client connection at connect and
  * forget it at disconnect, and learn how many connections that client
  * has open and has made in the current time unit.

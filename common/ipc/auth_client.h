@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* The front ends' side of the auth protocol (proto.h, auth(8)): smtpd,
+/* The front ends' side of the auth protocol (proto.h, correo-auth(8)): smtpd,
  * the POP3 and IMAP front ends ask the auth service whether a client's
  * SASL exchange succeeds, and never see a password table.
  *

@@ -106,7 +106,7 @@
 #define PROTO_ATTR_DEST_STATUS	"dest_status"
 
 /* Authentication (smtpd, the POP3/IMAP front ends -> auth, over
- * private/auth; see auth(8) and common/auth_client.h). The front end
+ * private/auth; see correo-auth(8) and common/auth_client.h). The front end
  * relays the SASL exchange without understanding it: every client
  * response goes to auth verbatim (base64 as the client sent it, "=" for
  * an empty initial response), every challenge comes back verbatim. A
@@ -210,7 +210,8 @@ extern const struct attr_spec proto_auth_reply_spec[];
 #define LOGIN_MARK		'L'
 
 /* Connection counting (smtpd, postscreen, the login front ends ->
- * anvil, over private/anvil; see anvil(8) and common/ipc/anvil_client.h).
+ * anvil, over private/anvil; see correo-anvil(8) and
+ * common/ipc/anvil_client.h).
  * anvil only counts; the client compares with its own limits, so one
  * anvil serves services with different limits. A connection carries
  * any number of requests; when it closes, anvil forgets every

@@ -87,6 +87,7 @@ struct resolver {
 	char *vbase;
 	char *vowner;
 	char *home_mailbox;
+	char *mail_spool;	/* $mail_spool_directory */
 	char *myhostname;
 	char *default_privs;
 	bool cmd_alias, cmd_include, file_alias, file_include;
@@ -244,6 +245,7 @@ static void resolve_read_scalars(struct resolver *r, struct cfg *cfg)
 	r->vbase = mem_strdup(cfg_str(cfg, "virtual_mailbox_base"));
 	r->vowner = mem_strdup(cfg_str(cfg, "virtual_owner"));
 	r->home_mailbox = mem_strdup(cfg_str(cfg, "home_mailbox"));
+	r->mail_spool = mem_strdup(cfg_str(cfg, "mail_spool_directory"));
 	r->myhostname = mem_strdup(cfg_str(cfg, "myhostname"));
 	str_lower(r->myhostname);
 	r->default_privs = mem_strdup(cfg_str(cfg, "default_privs"));
@@ -336,6 +338,7 @@ void resolve_free(struct resolver **rp)
 	mem_free(r->vbase);
 	mem_free(r->vowner);
 	mem_free(r->home_mailbox);
+	mem_free(r->mail_spool);
 	mem_free(r->myhostname);
 	mem_free(r->default_privs);
 	str_release(&r->scratch);
@@ -595,7 +598,7 @@ static int resolve_local_mailbox(struct resolver *r, const char *address,
 	if (ret == 0)
 		return 0;
 	if (*r->home_mailbox == '\0') {
-		str_printf(&spool, "/var/mail/%s", user.name);
+		str_printf(&spool, "%s/%s", r->mail_spool, user.name);
 		resolve_set_path(d, "", str_c(&spool));
 		str_release(&spool);
 	} else {

@@ -18,6 +18,7 @@
  */
 #include "config.h"
 
+#include <paths.h>
 #include <stddef.h>
 
 #include "cfg.h"
@@ -28,14 +29,21 @@
 #ifndef SBINDIR
 #define SBINDIR "/usr/local/sbin"
 #endif
+/* configure's --localstatedir (Makefile.am): /var in a system install. */
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/usr/local/var"
+#endif
 
 const struct cfg_key cfg_keys[] = {
 	/* ---- General ---- */
 	{ "config_directory", CFG_STR, "",
 	  "Directory of correo.conf and services.conf (set from where the"
 	  " file was read)" },
-	{ "queue_directory", CFG_STR, "/var/spool/correo",
+	{ "queue_directory", CFG_STR, LOCALSTATEDIR "/spool/correo",
 	  "Root of the mail queue; also the chroot directory" },
+	{ "data_directory", CFG_STR, LOCALSTATEDIR "/lib/correo",
+	  "Persistent state outside the queue (correo setup puts the"
+	  " virtual mailboxes of a system install under it)" },
 	{ "daemon_directory", CFG_STR, PKGLIBEXECDIR,
 	  "Directory of the daemon programs that master starts" },
 	{ "command_directory", CFG_STR, SBINDIR,
@@ -212,6 +220,9 @@ const struct cfg_key cfg_keys[] = {
 	/* ---- local delivery ---- */
 	{ "home_mailbox", CFG_STR, "Maildir/",
 	  "Maildir of a system user, relative to the home directory" },
+	{ "mail_spool_directory", CFG_STR, _PATH_MAILDIR,
+	  "The system's mail spool (mbox per user), used when home_mailbox"
+	  " is empty" },
 	{ "allow_mail_to_commands", CFG_LIST, "alias, forward",
 	  "Where |command destinations are allowed: alias, forward, include" },
 	{ "allow_mail_to_files", CFG_LIST, "alias, forward",

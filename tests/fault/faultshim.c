@@ -113,21 +113,27 @@ static int recording(void)
 
 static void rec_line(const char *fmt, ...)
 {
-	static char line[1 << 20];
+	/* Per call, not static: a daemon may record from two threads. */
+	const size_t size = 1 << 20;
+	char *line = malloc(size);
 	struct timespec ts;
 	va_list ap;
 	int n, m;
 
+	if (line == NULL)
+		return;
+
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	n = snprintf(line, sizeof(line), "%lld ",
+	n = snprintf(line, size, "%lld ",
 		     (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
 	va_start(ap, fmt);
-	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	m = vsnprintf(line + n, size - (size_t)n - 1, fmt, ap);
 	va_end(ap);
-	if (m < 0 || (size_t)(n + m) >= sizeof(line) - 1)
-		return;
-	line[n + m] = '\n';
-	(void)!syscall(SYS_write, rec_fd, line, (size_t)(n + m + 1));
+	if (m >= 0 && (size_t)(n + m) < size - 1) {
+		line[n + m] = '\n';
+		(void)!syscall(SYS_write, rec_fd, line, (size_t)(n + m + 1));
+	}
+	free(line);
 }
 
 /* The absolute form of path relative to dfd (AT_FDCWD: the cwd). */
@@ -175,13 +181,13 @@ static int rec_path_ino(int dfd, const char *path, char *out, size_t size)
 
 static void rec_write(int fd, const void *buf, ssize_t done, off_t off)
 {
-	static char hex[(1 << 19) + 1];
 	static const char digits[] = "0123456789abcdef";
 	const unsigned char *p = buf;
-	char ino[64];
+	char ino[64], *hex;
 	int dir = 0;
 
-	if (done <= 0 || !rec_ino(fd, ino, sizeof(ino), &dir) || dir)
+	if (done <= 0 || !rec_ino(fd, ino, sizeof(ino), &dir) || dir ||
+	    (hex = malloc((1 << 19) + 1)) == NULL)
 		return;
 	for (ssize_t i = 0; i < done; i += 1 << 18) {
 		ssize_t k = done - i < (1 << 18) ? done - i : (1 << 18);
@@ -193,6 +199,7 @@ static void rec_write(int fd, const void *buf, ssize_t done, off_t off)
 		hex[2 * k] = '\0';
 		rec_line("W %s %lld %s", ino, (long long)(off + i), hex);
 	}
+	free(hex);
 }
 
 /* The offset a write without one will land at. */

@@ -95,6 +95,10 @@ class WebmailTest(harness.TestCase):
         inst.start()
         inst.wait_for_port(inst.port(143))
         inst.wait_for_port(inst.port(587))
+        if os.environ.get("CORREO_WEBMAIL_DEBUG"):
+            with open(os.path.join(inst.dir, "webmail", "config",
+                                   "config.inc.php"), "a") as f:
+                f.write("$config['imap_debug'] = true;\n")
         r = inst.correo("webmail", "start")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.addCleanup(inst.correo, "webmail", "stop")
@@ -189,6 +193,24 @@ class WebmailTest(harness.TestCase):
                  "rcmail.command.apply(rcmail, arguments[1]);",
                  uid, list(command))
         b.wait(lambda: not b.script("return rcmail.busy"))
+
+    def list_remove(self, uid, *command):
+        """A command that takes the message out of the list (move,
+        delete): run it and wait until the row is gone. Roundcube drops
+        a command given while an earlier request of the page is still
+        running, so under load it is given again (at most three times);
+        the IMAP checks afterwards see what really happened."""
+        b = self.browser
+        for attempt in range(3):
+            self.list_command(uid, *command)
+            try:
+                b.wait(lambda: not b.script(
+                    "return !!rcmail.message_list.rows[arguments[0]]",
+                    uid), timeout=10)
+                return
+            except TimeoutError:
+                continue
+        self.fail("%s of UID %s never took effect" % (command, uid))
 
     def imap(self, user, password):
         m = imaplib.IMAP4("127.0.0.1", self.inst.port(143))
@@ -353,8 +375,16 @@ class WebmailTest(harness.TestCase):
 
         # Flag the message and move it into the new folder.
         uid = self.uid_of("Quarterly figures")
-        self.list_command(uid, "mark", "flagged")
-        self.list_command(uid, "move", "Projects")
+        for attempt in range(3):     # see list_remove
+            self.list_command(uid, "mark", "flagged")
+            try:
+                b.wait(lambda: b.script(
+                    "var r = rcmail.message_list.rows[arguments[0]];"
+                    "return r && r.flagged;", uid), timeout=10)
+                break
+            except TimeoutError:
+                continue
+        self.list_remove(uid, "move", "Projects")
         self.wait_listed("Projects", "Quarterly figures")
         self.shot("moved")
         in_projects = self.fetch_all(demo, "Projects")
@@ -373,7 +403,7 @@ class WebmailTest(harness.TestCase):
 
         # Delete it: Roundcube moves it to Trash.
         self.open_folder("Projects")
-        self.list_command(self.uid_of("Quarterly figures"), "delete")
+        self.list_remove(self.uid_of("Quarterly figures"), "delete")
         self.wait_listed("Trash", "Quarterly figures")
         self.shot("trash")
         self.assertEqual(self.fetch_all(demo, "Projects"), [])

@@ -103,12 +103,13 @@ START_TEST(test_defaults)
 	ck_assert(cfg_bool(cfg, "smtpd_forbid_bare_newline"));
 	ck_assert(cfg_size(cfg, "message_size_limit") == 10240000);
 	ck_assert_str_eq(cfg_str(cfg, "config_directory"), DIR);
-	ck_assert_str_eq(cfg_str(cfg, "queue_directory"), "/var/spool/correo");
+	ck_assert_str_eq(cfg_str(cfg, "queue_directory"),
+			 LOCALSTATEDIR "/spool/correo");
 	ck_assert_str_eq(cfg_str(cfg, "alias_maps"), "hash:" DIR "/aliases");
 	ck_assert_str_eq(cfg_str(cfg, "alias_database"),
 			 "hash:" DIR "/aliases");
 	ck_assert_str_eq(cfg_str(cfg, "master_pid_file"),
-			 "/var/spool/correo/pid/master.pid");
+			 LOCALSTATEDIR "/spool/correo/pid/master.pid");
 	ck_assert_str_eq(cfg_str(cfg, "mynetworks"), "127.0.0.0/8 [::1]/128");
 	ck_assert_str_eq(cfg_default(cfg, "myorigin"), "$myhostname");
 	ck_assert_str_eq(cfg_default(cfg, "config_directory"), DIR);

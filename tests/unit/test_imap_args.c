@@ -67,6 +67,7 @@ static void dump_key(const struct imap_search_key *k, struct str *out)
 		"ALL", "AND", "OR", "NOT", "SEQ", "UID", "FLAG", "KEYWORD",
 		"BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE",
 		"LARGER", "SMALLER", "HEADER", "BODY", "TEXT", "MODSEQ",
+		"OLDER", "YOUNGER",
 	};
 	const struct imap_search_key *c;
 
@@ -104,6 +105,8 @@ static void dump_key(const struct imap_search_key *k, struct str *out)
 	case IMAP_SEARCH_LARGER:
 	case IMAP_SEARCH_SMALLER:
 	case IMAP_SEARCH_MODSEQ:
+	case IMAP_SEARCH_OLDER:
+	case IMAP_SEARCH_YOUNGER:
 		str_printf(out, ":%llu", (unsigned long long)k->size);
 		break;
 	case IMAP_SEARCH_ALL:
@@ -136,7 +139,22 @@ static char *search(const char *text)
 		str_printf(&out, "[%s] ", s->charset);
 	if (s->esearch)
 		str_printf(&out, "RETURN %u ", s->ret);
+	if (s->ret & IMAP_SEARCH_RETURN_PARTIAL)
+		str_printf(&out, "PARTIAL %u:%u ", s->partial_lo,
+			   s->partial_hi);
 	dump_key(s->root, &out);
+	{
+		/* A copy (CONTEXT's live searches) reads the same and
+		 * outlives the command's arguments. */
+		struct imap_search *copy = imap_search_dup(s);
+		struct str again = STR_INIT;
+
+		imap_parser_reset(parser);
+		dump_key(copy->root, &again);
+		ck_assert_ptr_nonnull(strstr(str_c(&out), str_c(&again)));
+		imap_search_free(&copy);
+		str_release(&again);
+	}
 	imap_search_free(&s);
 	ck_assert_ptr_null(s);
 	return str_steal(&out);
@@ -172,6 +190,7 @@ START_TEST(test_search_keys)
 		  "AND(SENTBEFORE:0 SENTON:86400 SENTSINCE:760060800)");
 	ck_search("LARGER 1000 SMALLER 4294967296",
 		  "AND(LARGER:1000 SMALLER:4294967296)");
+	ck_search("OLDER 3600 NOT YOUNGER 1", "AND(OLDER:3600 NOT(YOUNGER:1))");
 	ck_search("1:3,5 UID 10:* $", "AND(SEQ:1:3,5 UID:10:* SEQ:$)");
 	ck_search("NOT SEEN", "AND(NOT(FLAG:8))");
 	ck_search("OR SEEN FLAGGED", "AND(OR(FLAG:8 FLAG:2))");
@@ -214,6 +233,18 @@ START_TEST(test_search_options)
 		  "[UTF-8] RETURN 24 AND(SEQ:1:*)");
 	ck_search("RETURN (BOGUS) ALL", "BAD");
 	ck_search("RETURN ALL", "BAD");
+	/* CONTEXT=SEARCH (RFC 5267): UPDATE, PARTIAL lo:hi either way. */
+	ck_search("RETURN (UPDATE) SEEN", "RETURN 32 AND(FLAG:8)");
+	ck_search("RETURN (PARTIAL 4:2 COUNT) ALL",
+		  "RETURN 72 PARTIAL 2:4 AND(ALL)");
+	ck_search("RETURN (PARTIAL 1:4294967295) ALL",
+		  "RETURN 64 PARTIAL 1:4294967295 AND(ALL)");
+	ck_search("RETURN (PARTIAL 1) ALL", "BAD");
+	ck_search("RETURN (PARTIAL 1:*) ALL", "BAD");
+	ck_search("RETURN (PARTIAL *:1) ALL", "BAD");
+	ck_search("RETURN (PARTIAL 0:1) ALL", "BAD");
+	ck_search("RETURN (PARTIAL) ALL", "BAD");
+	ck_search("RETURN (PARTIAL 1:2:3) ALL", "BAD");
 }
 END_TEST
 
@@ -232,6 +263,11 @@ START_TEST(test_search_bad)
 	ck_search("BEFORE 1-Feb-94", "BAD");
 	ck_search("BEFORE 001-Feb-1994", "BAD");
 	ck_search("LARGER -1", "BAD");
+	/* WITHIN (RFC 5032): an interval of at least one second. */
+	ck_search("OLDER 0", "BAD");
+	ck_search("YOUNGER", "BAD");
+	ck_search("YOUNGER -5", "BAD");
+	ck_search("OLDER (5)", "BAD");
 	ck_search("LARGER 9223372036854775808", "BAD");
 	ck_search("LARGER \"5\"", "BAD");
 	ck_search("UID 0", "BAD");

@@ -1,0 +1,238 @@
+/*
+ * imapd_context: CONTEXT=SEARCH (RFC 5267 section 4): searches made with
+ * RETURN (UPDATE) stay live until CANCELUPDATE or the mailbox is closed;
+ * when their result changes the client is told with unsolicited
+ * "* ESEARCH (TAG "t") [UID] ADDTO (0 set)" and "REMOVEFROM (0 set)"
+ * (position 0: the results are unsorted).
+ *
+ * Each context keeps its own copy of the search (imap_search_dup) and
+ * its result as UIDs. Two hooks in imapd_sync() keep them current:
+ * imapd_context_expunging() before the EXPUNGE responses (a message
+ * that leaves the result because it is expunged is named by the number
+ * the client still knows), imapd_context_update() at the end (flags,
+ * new messages). The second reruns the search, but only when a
+ * fingerprint of the view (UIDs, flags, keywords, \Recent) changed.
+ * XXX: a rerun evaluates every message again; header and body keys read
+ * the files (the index cache and full-text index will make it cheap).
+ *
+ * SECURITY: runs as the mailbox owner; the number of live contexts is
+ * bounded (IMAPD_CONTEXT_MAX), past it a search gets NOUPDATE.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap_search.h"
+#include "imapd.h"
+#include "mem.h"
+
+struct imapd_context {
+	char *tag;
+	bool uid;
+	struct imap_search *search;	/* owned copy, '*' unresolved */
+	uint32_t *uids;			/* the result, ascending */
+	size_t n;
+	uint64_t sig;			/* view fingerprint at the result */
+};
+
+/* FNV-1a over what a search result can depend on that changes. */
+static uint64_t imapd_context_sig(const struct imapd *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+	const unsigned char *p;
+
+	for (size_t i = 0; i < s->nview; i++) {
+		const struct imapd_view *v = &s->view[i];
+		uint64_t words[3] = {
+			((uint64_t)v->uid << 32) | v->flags, v->keywords,
+			(uint64_t)v->recent | (uint64_t)v->expunged << 1,
+		};
+
+		p = (const unsigned char *)words;
+		for (size_t j = 0; j < sizeof(words); j++)
+			h = (h ^ p[j]) * 1099511628211ULL;
+	}
+	return h;
+}
+
+static int imapd_context_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The search's result now, as ascending UIDs. */
+static size_t imapd_context_run(struct imapd *s, struct imapd_context *c,
+				uint32_t **uids_r)
+{
+	struct imap_search *run = imap_search_dup(c->search);
+	uint32_t *idx;
+	size_t n = imapd_search_run(s, run, &idx);
+
+	imap_search_free(&run);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = s->view[idx[i]].uid;
+	qsort(idx, n, sizeof(*idx), imapd_context_cmp);
+	*uids_r = idx;
+	return n;
+}
+
+static struct imapd_context *imapd_context_find(struct imapd *s,
+						const char *tag)
+{
+	for (size_t i = 0; i < s->ncontexts; i++)
+		if (strcmp(s->contexts[i].tag, tag) == 0)
+			return &s->contexts[i];
+	return NULL;
+}
+
+bool imapd_context_add(struct imapd *s, const char *tag, bool uid,
+		       const struct imap_search *search)
+{
+	struct imapd_context *c;
+
+	if (s->ncontexts >= IMAPD_CONTEXT_MAX ||
+	    imapd_context_find(s, tag) != NULL) {
+		imapd_printf(s, "* NO [NOUPDATE \"%s\"] No more updates "
+			     "for this search.\r\n", tag);
+		return false;
+	}
+	s->contexts = mem_array_realloc(s->contexts, s->ncontexts + 1,
+					sizeof(*s->contexts));
+	c = &s->contexts[s->ncontexts++];
+	memset(c, 0, sizeof(*c));
+	c->tag = mem_strdup(tag);
+	c->uid = uid;
+	c->search = imap_search_dup(search);
+	c->n = imapd_context_run(s, c, &c->uids);
+	c->sig = imapd_context_sig(s);
+	return true;
+}
+
+static void imapd_context_release(struct imapd_context *c)
+{
+	mem_free(c->tag);
+	imap_search_free(&c->search);
+	mem_free(c->uids);
+}
+
+void imapd_context_free_all(struct imapd *s)
+{
+	for (size_t i = 0; i < s->ncontexts; i++)
+		imapd_context_release(&s->contexts[i]);
+	mem_free(s->contexts);
+	s->ncontexts = 0;
+}
+
+/* "* ESEARCH (TAG "t") [UID] WHAT (0 set)" for the UIDs in list. */
+static void imapd_context_notify(struct imapd *s,
+				 const struct imapd_context *c,
+				 const char *what, const uint32_t *list,
+				 size_t n)
+{
+	struct imap_seqset set = IMAP_SEQSET_INIT;
+	struct str out = STR_INIT;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		long seq = c->uid ? 0 : imapd_view_find(s, list[i]);
+
+		if (seq >= 0)
+			imap_seqset_add(&set, c->uid ? list[i] :
+					(uint32_t)seq + 1);
+	}
+	imap_seqset_normalise(&set);
+	if (set.count == 0) {
+		imap_seqset_release(&set);
+		return;
+	}
+	str_printf(&out, "* ESEARCH (TAG \"%s\")%s %s (0 ", c->tag,
+		   c->uid ? " UID" : "", what);
+	imap_seqset_format(&set, &out);
+	imapd_printf(s, "%s)\r\n", str_c(&out));
+	str_release(&out);
+	imap_seqset_release(&set);
+}
+
+void imapd_context_expunging(struct imapd *s)
+{
+	for (size_t i = 0; i < s->ncontexts; i++) {
+		struct imapd_context *c = &s->contexts[i];
+		uint32_t *gone = mem_array(c->n + 1, sizeof(*gone));
+		size_t ngone = 0, keep = 0;
+
+		for (size_t j = 0; j < c->n; j++) {
+			long v = imapd_view_find(s, c->uids[j]);
+
+			if (v >= 0 && s->view[v].expunged)
+				gone[ngone++] = c->uids[j];
+			else
+				c->uids[keep++] = c->uids[j];
+		}
+		c->n = keep;
+		imapd_context_notify(s, c, "REMOVEFROM", gone, ngone);
+		free(gone);
+	}
+}
+
+void imapd_context_update(struct imapd *s)
+{
+	uint64_t sig;
+
+	if (s->ncontexts == 0)
+		return;
+	sig = imapd_context_sig(s);
+	for (size_t i = 0; i < s->ncontexts; i++) {
+		struct imapd_context *c = &s->contexts[i];
+		uint32_t *now, *added, *removed;
+		size_t n, nadd = 0, nrem = 0, a = 0, b = 0;
+
+		if (c->sig == sig)
+			continue;
+		n = imapd_context_run(s, c, &now);
+		added = mem_array(n + 1, sizeof(*added));
+		removed = mem_array(c->n + 1, sizeof(*removed));
+		while (a < c->n || b < n) {
+			if (b == n || (a < c->n && c->uids[a] < now[b]))
+				removed[nrem++] = c->uids[a++];
+			else if (a == c->n || now[b] < c->uids[a])
+				added[nadd++] = now[b++];
+			else
+				a++, b++;
+		}
+		imapd_context_notify(s, c, "REMOVEFROM", removed, nrem);
+		imapd_context_notify(s, c, "ADDTO", added, nadd);
+		free(added);
+		free(removed);
+		free(c->uids);
+		c->uids = now;
+		c->n = n;
+		c->sig = sig;
+	}
+}
+
+void imapd_cmd_cancelupdate(struct imapd *s, const struct imap_cmd *cmd)
+{
+	const struct imap_arg *a = cmd->args;
+	const char *tag;
+
+	if (a->type == IMAP_ARG_EOL) {
+		imapd_tagged(s, cmd->tag, "BAD Missing tag.");
+		return;
+	}
+	for (; a->type != IMAP_ARG_EOL; a++) {
+		struct imapd_context *c;
+
+		if (!imap_arg_get_astring(a, &tag) ||
+		    (c = imapd_context_find(s, tag)) == NULL) {
+			imapd_tagged(s, cmd->tag, "BAD Unknown search tag.");
+			return;
+		}
+		imapd_context_release(c);
+		*c = s->contexts[--s->ncontexts];
+	}
+	imapd_tagged(s, cmd->tag, "OK Updates cancelled.");
+}
