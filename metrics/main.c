@@ -1,6 +1,6 @@
 /*
  * metrics: Prometheus metrics for the whole system. Daemons send
- * counter updates as datagrams to private/metrics; scrapes come over
+ * counter updates as lines on a connection to private/metrics; scrapes come over
  * HTTP on the service's inet row (a loopback port). See
  * correo-metrics(8).
  *

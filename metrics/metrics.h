@@ -8,11 +8,12 @@
 #include "str.h"
 
 /* The metrics service (correo-metrics(8)): counts sent by the daemons
- * as datagrams (metrics_client.h), served as Prometheus text. */
+ * as update lines (metrics_client.h), served as Prometheus text. */
 
-/* The table (metrics_table.c): apply one datagram; false if it is not
- * a well-formed update of a known metric. */
-bool metrics_update(const char *datagram, size_t len);
+/* The table (metrics_table.c): apply one update line (without its
+ * newline); false if it is not a well-formed update of a known
+ * metric. */
+bool metrics_update(const char *line, size_t len);
 /* Append every metric in the text exposition format 0.0.4; queue_fd is
  * $queue_directory (the queue folders are counted now), or -1. */
 void metrics_render(struct str *out, int queue_fd);

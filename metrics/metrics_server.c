@@ -5,9 +5,11 @@
  * Interface: metrics_pre_init, metrics_event_init (SERVER_EVENT).
  *
  * Two kinds of input, one event loop:
- *  - private/metrics, a Unix datagram socket the service binds (as the
- *    mail owner, mode 0600): one update per datagram from the daemons
- *    (metrics_client.h), applied to the table;
+ *  - private/metrics, a Unix stream socket the service binds (as the
+ *    mail owner, mode 0600): each daemon keeps one connection and
+ *    writes one update per line (metrics_client.h), applied to the
+ *    table as whole lines arrive; a line longer than
+ *    METRICS_MAX_LINE closes that connection;
  *  - the inet row's listening sockets: HTTP/1.x scrapes. A request is
  *    read whole (up to METRICS_MAX_REQUEST bytes, METRICS_TIMEOUT_MS),
  *    "GET /metrics" is answered with the exposition (text format 0.0.4)
@@ -36,6 +38,15 @@
 #define METRICS_MAX_REQUEST 8192
 #define METRICS_MAX_CONNS 64
 #define METRICS_TIMEOUT_MS 10000
+#define METRICS_MAX_LINE 256
+#define METRICS_MAX_PEERS 4096
+
+/* A daemon's update connection. */
+struct metrics_peer {
+	int fd;
+	char buf[METRICS_MAX_LINE];
+	size_t len;
+};
 
 struct metrics_conn {
 	int fd;
@@ -48,10 +59,11 @@ struct metrics_conn {
 
 static struct {
 	struct ev_loop *loop;
-	int dgram_fd;
+	int update_fd;
 	int queue_fd;
 	size_t nconns;
-} metrics = { .dgram_fd = -1, .queue_fd = -1 };
+	size_t npeers;
+} metrics = { .update_fd = -1, .queue_fd = -1 };
 
 static void metrics_conn_close(struct metrics_conn *c)
 {
@@ -186,21 +198,64 @@ static void metrics_accept(int lfd, unsigned events, void *ctx)
 	ev_io_add(metrics.loop, fd, EV_READ, metrics_read, c);
 }
 
-static void metrics_receive(int fd, unsigned events, void *ctx)
+static void metrics_peer_close(struct metrics_peer *p)
 {
-	char buf[256];
+	ev_io_del(metrics.loop, p->fd);
+	close(p->fd);
+	free(p);
+	metrics.npeers--;
+}
+
+/* Apply every whole line that arrived. */
+static void metrics_peer_read(int fd, unsigned events, void *ctx)
+{
+	struct metrics_peer *p = ctx;
+	char *nl, *start;
 	ssize_t n;
-	int i;
+
+	(void)events;
+	n = read(fd, p->buf + p->len, sizeof(p->buf) - p->len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		metrics_peer_close(p);	/* the daemon exited */
+		return;
+	}
+	p->len += (size_t)n;
+	start = p->buf;
+	while ((nl = memchr(start, '\n', p->len - (size_t)(start - p->buf)))
+	       != NULL) {
+		metrics_update(start, (size_t)(nl - start));
+		start = nl + 1;
+	}
+	p->len -= (size_t)(start - p->buf);
+	memmove(p->buf, start, p->len);
+	if (p->len == sizeof(p->buf)) {
+		msg_warn("metrics: an update line longer than %d bytes; "
+			 "closing that connection", METRICS_MAX_LINE);
+		metrics_update(p->buf, 0);	/* counted as rejected */
+		metrics_peer_close(p);
+	}
+}
+
+static void metrics_peer_accept(int lfd, unsigned events, void *ctx)
+{
+	struct metrics_peer *p;
+	int fd;
 
 	(void)events;
 	(void)ctx;
-	/* A bounded batch per wake-up, so scrapes are not starved. */
-	for (i = 0; i < 256; i++) {
-		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n < 0)
-			return;
-		metrics_update(buf, (size_t)n);
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (metrics.npeers >= METRICS_MAX_PEERS) {
+		close(fd);
+		return;
 	}
+	p = mem_alloc(sizeof(*p));
+	p->fd = fd;
+	metrics.npeers++;
+	ev_io_add(metrics.loop, fd, EV_READ, metrics_peer_read, p);
 }
 
 void metrics_pre_init(void *ctx)
@@ -217,23 +272,21 @@ void metrics_pre_init(void *ctx)
 static void metrics_bind(void)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int sz = 1 << 20;
 
 	memcpy(sun.sun_path, METRICS_SOCKET, sizeof(METRICS_SOCKET));
-	metrics.dgram_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK |
-				  SOCK_CLOEXEC, 0);
-	if (metrics.dgram_fd < 0)
+	metrics.update_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+				   SOCK_CLOEXEC, 0);
+	if (metrics.update_fd < 0)
 		msg_fatal("socket: %m");
 	/* A socket left by an earlier run. */
 	if (unlink(METRICS_SOCKET) < 0 && errno != ENOENT)
 		msg_fatal("unlink %s: %m", METRICS_SOCKET);
-	if (bind(metrics.dgram_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+	if (bind(metrics.update_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
 		msg_fatal("bind %s: %m", METRICS_SOCKET);
 	if (chmod(METRICS_SOCKET, 0600) < 0)
 		msg_fatal("chmod %s: %m", METRICS_SOCKET);
-	/* Room for bursts while a scrape is being written. */
-	(void)setsockopt(metrics.dgram_fd, SOL_SOCKET, SO_RCVBUF, &sz,
-			 sizeof(sz));
+	if (listen(metrics.update_fd, 128) < 0)
+		msg_fatal("listen %s: %m", METRICS_SOCKET);
 }
 
 void metrics_event_init(struct ev_loop *loop, const int *fds, int nfds,
@@ -242,7 +295,7 @@ void metrics_event_init(struct ev_loop *loop, const int *fds, int nfds,
 	(void)ctx;
 	metrics.loop = loop;
 	metrics_bind();
-	ev_io_add(loop, metrics.dgram_fd, EV_READ, metrics_receive, NULL);
+	ev_io_add(loop, metrics.update_fd, EV_READ, metrics_peer_accept, NULL);
 	for (int i = 0; i < nfds; i++)
 		ev_io_add(loop, fds[i], EV_READ, metrics_accept, NULL);
 }

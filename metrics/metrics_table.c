@@ -10,7 +10,7 @@
  * bound. Names follow Prometheus' conventions: counters end in _total,
  * durations are seconds.
  *
- * SECURITY: datagrams come from local daemons only (private/ is the
+ * SECURITY: updates come from local daemons only (private/ is the
  * mail owner's), but each is still parsed strictly: a fixed grammar,
  * bounded tokens, known names.
  */
@@ -84,7 +84,7 @@ static struct metrics_def metrics_defs[] = {
 	{ .name = "correo_process_pool_limit", M_GAUGE, "service",
 	  "The service's process limit (maxproc; 0 means none)." },
 	{ .name = "correo_metrics_updates_total", M_COUNTER, NULL,
-	  "Updates the metrics service received (malformed ones too)." },
+	  "Update lines the metrics service received (malformed ones too)." },
 	{ .name = "correo_metrics_updates_rejected_total", M_COUNTER, NULL,
 	  "Updates the metrics service ignored as malformed or unknown." },
 };
@@ -176,7 +176,7 @@ static bool metrics_apply(char *line)
 	return false;
 }
 
-bool metrics_update(const char *datagram, size_t len)
+bool metrics_update(const char *text, size_t len)
 {
 	char line[160];
 	bool ok;
@@ -184,9 +184,9 @@ bool metrics_update(const char *datagram, size_t len)
 	metrics_series(metrics_find("correo_metrics_updates_total"),
 		       "")->value++;
 	ok = len > 0 && len < sizeof(line) &&
-		memchr(datagram, '\0', len) == NULL;
+		memchr(text, '\0', len) == NULL;
 	if (ok) {
-		memcpy(line, datagram, len);
+		memcpy(line, text, len);
 		line[len] = '\0';
 		ok = metrics_apply(line);
 	}

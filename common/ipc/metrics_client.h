@@ -3,22 +3,22 @@
 
 /* Counter updates for the metrics service (correo-metrics(8)).
  *
- * A daemon sends one datagram per event to $queue_directory/private/
- * metrics, a Unix datagram socket the metrics service binds; the
- * service keeps the counts and serves them to Prometheus. Sending never
- * blocks and never fails the caller: with no metrics service (the row
- * is off, or it is restarting) the datagram is dropped, and a full
- * socket buffer drops it too. Counts are therefore a lower bound, which
- * is what a rate() over them needs.
+ * A daemon writes one line per event on a stream connection to
+ * $queue_directory/private/metrics, which the metrics service listens
+ * on; the service keeps the counts and serves them to Prometheus.
+ * Sending never blocks and never fails the caller: with no metrics
+ * service (the row is off, or it is restarting) updates are dropped,
+ * and so are updates that find a whole buffer still waiting. Counts are
+ * therefore a lower bound, which is what a rate() over them needs.
  *
- * Datagram: "KIND METRIC LABEL VALUE", KIND one of c (add VALUE to a
+ * Line: "KIND METRIC LABEL VALUE", KIND one of c (add VALUE to a
  * counter), h (observe VALUE seconds in a histogram), g (set a gauge);
  * LABEL is the value of the metric's one label, "-" for none. The
  * service knows the metric names and ignores any other.
  *
- * The socket is made on the first update: a sandboxed caller must allow
- * Unix sockets (SANDBOX_ALLOW_UNIX) or call metrics_open() before its
- * sandbox. Paths are relative to $queue_directory (the working
+ * The connection is made on the first update: a sandboxed caller must
+ * allow Unix sockets (SANDBOX_ALLOW_UNIX) or call metrics_open() before
+ * its sandbox. Paths are relative to $queue_directory (the working
  * directory of every daemon). */
 
 #define METRICS_SOCKET "private/metrics"

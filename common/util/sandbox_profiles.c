@@ -235,9 +235,9 @@ const struct sandbox_profile sandbox_anvil = {
 	.paths = sandbox_nothing,
 };
 
-/* metrics: counts from memory (datagrams on the socket it bound
- * before the filter, scrapes on descriptors it accepts); at a scrape it
- * lists the queue folders to count them, reading no file. */
+/* metrics: counts from memory (updates and scrapes on descriptors it
+ * accepts from sockets bound before the filter); at a scrape it lists
+ * the queue folders to count them, reading no file. */
 static const struct sandbox_path sandbox_metrics_paths[] = {
 	{ "incoming", SANDBOX_FS_RO },
 	{ "active", SANDBOX_FS_RO },

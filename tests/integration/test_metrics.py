@@ -9,9 +9,11 @@ read from the queue directory. Malformed updates are ignored and
 counted; other paths and methods are refused.
 """
 
+import base64
 import os
 import re
 import socket
+import ssl
 import urllib.error
 import urllib.request
 
@@ -133,22 +135,31 @@ class MetricsTest(harness.TestCase):
                                    '{queue="incoming"}'), 0)
 
             # Updates the service must ignore (and count as rejected).
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            path = os.path.join(inst.queue, "private", "metrics")
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(os.path.join(inst.queue, "private", "metrics"))
             for bad in (b"c correo_bogus_total - 1",
                         b"c correo_messages_received_total - x",
                         b"c correo_messages_received_total - -5",
                         b"g correo_messages_received_total - 7",
                         b"c correo_sessions_total a\"b 1",
                         b"garbage"):
-                sock.sendto(bad, path)
-            sock.sendto(b"c correo_auth_failures_total imap-login 2", path)
+                sock.sendall(bad + b"\n")
+            # A line split across writes counts once, whole.
+            sock.sendall(b"c correo_auth_failures_total ima")
+            sock.sendall(b"p-login 2\n")
+            # A line that never ends closes the connection.
+            sock.sendall(b"c " + b"x" * 300)
+            sock.settimeout(10)
+            try:
+                self.assertEqual(sock.recv(10), b"")
+            except ConnectionResetError:
+                pass    # closed with the rest of the line unread
             sock.close()
             s = wait_for(lambda: (lambda s: s if value(
-                s, "correo_metrics_updates_rejected_total") >= 6 else None)(
+                s, "correo_metrics_updates_rejected_total") >= 7 else None)(
                     parse(scrape(inst)[1])), what="rejected updates")
             self.assertEqual(
-                value(s, "correo_metrics_updates_rejected_total"), 6)
+                value(s, "correo_metrics_updates_rejected_total"), 7)
             self.assertEqual(value(s, "correo_messages_received_total"), 0)
             self.assertNotIn("correo_bogus", scrape(inst)[1])
             self.assertEqual(value(s, "correo_auth_failures_total",
@@ -162,6 +173,56 @@ class MetricsTest(harness.TestCase):
                 urllib.request.urlopen(base + "/metrics", data=b"x",
                                        timeout=10)
             self.assertEqual(e.exception.code, 405)
+
+    def test_tls_and_auth(self):
+        config = {"auth_failure_delay": "100ms",
+                  "auth_failure_delay_max": "200ms",
+                  "smtpd_error_sleep_time": "0"}
+        with Instance(config=config) as inst:
+            inst.add_user("bob@demo.test", "right password")
+            self.start(inst)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            # Submission: STARTTLS, then a wrong password.
+            r = harness.SmtpRaw(inst.port(587))
+            r.cmd("EHLO client.example")
+            r.starttls(ctx)
+            r.cmd("EHLO client.example")
+            code, _ = r.cmd("AUTH PLAIN " + base64.b64encode(
+                b"\0demo@demo.test\0wrong").decode())
+            self.assertEqual(code, 535, inst.log_tail())
+            r.cmd("QUIT")
+            r.close()
+            # A client that says STARTTLS and then sends no ClientHello.
+            r = harness.SmtpRaw(inst.port(587))
+            r.cmd("EHLO client.example")
+            code, _ = r.cmd("STARTTLS")
+            self.assertEqual(code, 220)
+            r.send(b"this is not TLS\r\n" * 8)
+            r.closed()
+            r.close()
+
+            def moved():
+                s = parse(scrape(inst)[1])
+                sub = '{service="submission"}'
+                ok = (value(s, "correo_tls_handshakes_total", sub) >= 1 and
+                      value(s, "correo_tls_handshake_failures_total",
+                            sub) >= 1 and
+                      value(s, "correo_auth_failures_total", sub) >= 1 and
+                      value(s, "correo_sessions_total",
+                            '{protocol="submission"}') >= 2)
+                return s if ok else None
+            try:
+                s = wait_for(moved, timeout=10, what="TLS and auth counters")
+            except AssertionError:
+                print(scrape(inst)[1], inst.log_tail(40))
+                raise
+            sub = '{service="submission"}'
+            self.assertEqual(value(s, "correo_tls_handshakes_total", sub), 1)
+            self.assertEqual(
+                value(s, "correo_tls_handshake_failures_total", sub), 1)
+            self.assertEqual(value(s, "correo_auth_failures_total", sub), 1)
 
 
 if __name__ == "__main__":
