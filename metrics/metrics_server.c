@@ -39,7 +39,7 @@
 #define METRICS_MAX_CONNS 64
 #define METRICS_TIMEOUT_MS 10000
 #define METRICS_MAX_LINE 256
-#define METRICS_MAX_PEERS 4096
+#define METRICS_MAX_PEERS 768	/* under the usual 1024 descriptors */
 
 /* A daemon's update connection. */
 struct metrics_peer {
