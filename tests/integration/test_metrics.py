@@ -12,6 +12,7 @@ counted; other paths and methods are refused.
 import base64
 import os
 import re
+import signal
 import socket
 import ssl
 import urllib.error
@@ -223,6 +224,40 @@ class MetricsTest(harness.TestCase):
             self.assertEqual(
                 value(s, "correo_tls_handshake_failures_total", sub), 1)
             self.assertEqual(value(s, "correo_auth_failures_total", sub), 1)
+
+    def test_imap_front_end(self):
+        harness.require_daemons(self, "imap-login", "imapd")
+        with Instance() as inst:
+            self.start(inst)
+            # A front end connects to metrics before it is jailed: one
+            # started before the metrics service reports nothing, so
+            # let master start fresh ones now.
+            old = [p["pid"] for p in inst.children("imap-login")]
+            for pid in old:
+                os.kill(pid, signal.SIGTERM)
+            wait_for(lambda: not any(harness.pid_alive(pid)
+                                     for pid in old),
+                     what="old imap-login processes gone")
+            inst.wait_for_port(inst.port(143))
+
+            def login_fails():
+                with socket.create_connection(
+                        ("127.0.0.1", inst.port(143)), timeout=10) as c:
+                    f = c.makefile("rwb")
+                    f.readline()
+                    f.write(b"a LOGIN nobody@demo.test wrong\r\n")
+                    f.flush()
+                    return f.readline()
+            self.assertRegex(login_fails(), rb"^a NO")
+
+            def moved():
+                s = parse(scrape(inst)[1])
+                ok = (value(s, "correo_sessions_total",
+                            '{protocol="imap"}') >= 1 and
+                      value(s, "correo_auth_failures_total",
+                            '{service="imap"}') >= 1)
+                return s if ok else None
+            wait_for(moved, timeout=20, what="imap counters")
 
 
 if __name__ == "__main__":
