@@ -37,6 +37,10 @@ static const struct {
 	{ "BODYSTRUCTURE", IMAP_FETCH_BODYSTRUCTURE },
 	{ "UID", IMAP_FETCH_UID },
 	{ "MODSEQ", IMAP_FETCH_MODSEQ },
+	{ "EMAILID", IMAP_FETCH_EMAILID },
+	{ "THREADID", IMAP_FETCH_THREADID },
+	{ "SAVEDATE", IMAP_FETCH_SAVEDATE },
+	{ "PREVIEW", IMAP_FETCH_PREVIEW },
 };
 
 #define IMAP_NSIMPLE (sizeof(imap_fetch_simple) / sizeof(imap_fetch_simple[0]))
@@ -317,6 +321,30 @@ static bool imap_fetch_one(struct imap_fetch *fetch, const char *s,
 	return false;
 }
 
+/* PREVIEW's modifiers (RFC 8970): only LAZY is defined; anything else is
+ * refused. */
+static bool imap_fetch_preview_mods(struct imap_fetch_item *item,
+				    const struct imap_arg *arg,
+				    const char **error_r)
+{
+	const struct imap_arg *list;
+	unsigned int count;
+	const char *s;
+
+	if (!imap_arg_get_list(arg, &list, &count) || count == 0) {
+		*error_r = "Invalid PREVIEW modifiers";
+		return false;
+	}
+	for (; list->type != IMAP_ARG_EOL; list++) {
+		if (!imap_arg_get_atom(list, &s) || strcasecmp(s, "LAZY") != 0) {
+			*error_r = "Unknown PREVIEW modifier";
+			return false;
+		}
+		item->lazy = true;
+	}
+	return true;
+}
+
 static void imap_fetch_macro(struct imap_fetch *fetch, const char *name)
 {
 	imap_fetch_add(fetch, IMAP_FETCH_FLAGS);
@@ -356,6 +384,14 @@ bool imap_fetch_parse(const struct imap_arg *arg, struct imap_fetch *fetch,
 		}
 		if (!imap_fetch_one(fetch, s, error_r))
 			return false;
+		if (fetch->items[fetch->count - 1].type ==
+		    IMAP_FETCH_PREVIEW && list[1].type == IMAP_ARG_LIST) {
+			list++;
+			if (!imap_fetch_preview_mods(
+				    &fetch->items[fetch->count - 1], list,
+				    error_r))
+				return false;
+		}
 	}
 	return true;
 }

@@ -31,6 +31,10 @@ enum imap_fetch_type {
 	IMAP_FETCH_BINARY,		/* BINARY[...] / BINARY.PEEK[...] */
 	IMAP_FETCH_BINARY_SIZE,
 	IMAP_FETCH_MODSEQ,		/* RFC 7162 */
+	IMAP_FETCH_EMAILID,		/* OBJECTID, RFC 8474 */
+	IMAP_FETCH_THREADID,
+	IMAP_FETCH_SAVEDATE,		/* RFC 8514 */
+	IMAP_FETCH_PREVIEW,		/* RFC 8970; lazy: PREVIEW (LAZY) */
 };
 
 enum imap_section_spec {
@@ -55,6 +59,7 @@ struct imap_fetch_item {
 	char **fields;			/* HEADER.FIELDS: upper case */
 	unsigned int nfields;
 	bool partial;			/* <offset.length> */
+	bool lazy;			/* PREVIEW (LAZY) */
 	uint64_t offset, length;
 };
 

@@ -45,6 +45,8 @@ enum imap_search_kind {
 	K_MODSEQ,
 	K_NOT,
 	K_OR,
+	K_OBJECTID,		/* type with an objectid */
+	K_NOARG,		/* type, no argument */
 };
 
 static const struct imap_search_word {
@@ -92,6 +94,13 @@ static const struct imap_search_word {
 	{ "MODSEQ", K_MODSEQ, IMAP_SEARCH_MODSEQ, 0, NULL },
 	{ "NOT", K_NOT, IMAP_SEARCH_NOT, 0, NULL },
 	{ "OR", K_OR, IMAP_SEARCH_OR, 0, NULL },
+	{ "EMAILID", K_OBJECTID, IMAP_SEARCH_EMAILID, 0, NULL },
+	{ "THREADID", K_OBJECTID, IMAP_SEARCH_THREADID, 0, NULL },
+	{ "SAVEDBEFORE", K_DATE, IMAP_SEARCH_SAVEDBEFORE, 0, NULL },
+	{ "SAVEDON", K_DATE, IMAP_SEARCH_SAVEDON, 0, NULL },
+	{ "SAVEDSINCE", K_DATE, IMAP_SEARCH_SAVEDSINCE, 0, NULL },
+	{ "SAVEDATESUPPORTED", K_NOARG, IMAP_SEARCH_SAVEDATESUPPORTED, 0,
+	  NULL },
 };
 
 #define IMAP_NWORDS (sizeof(imap_search_words) / sizeof(imap_search_words[0]))
@@ -300,6 +309,21 @@ static bool imap_search_word(struct imap_search_ctx *ctx,
 		key = *key_r = imap_search_key_new(IMAP_SEARCH_MODSEQ);
 		if (!imap_parse_number64(s, &key->size))
 			return imap_search_fail(ctx, "Invalid modseq");
+		return true;
+	case K_OBJECTID:
+		/* objectid = 1*255(ALPHA / DIGIT / "_" / "-"), an atom. */
+		if (!imap_arg_get_atom(ctx->a, &s) || *s == '\0' ||
+		    strlen(s) > 255 ||
+		    strspn(s, "abcdefghijklmnopqrstuvwxyz"
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+		    strlen(s))
+			return imap_search_fail(ctx, "Invalid object id");
+		ctx->a++;
+		key = *key_r = imap_search_key_new(w->type);
+		key->value = s;
+		return true;
+	case K_NOARG:
+		*key_r = imap_search_key_new(w->type);
 		return true;
 	case K_NOT:
 		key = *key_r = imap_search_key_new(IMAP_SEARCH_NOT);

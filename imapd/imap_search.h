@@ -45,6 +45,12 @@ enum imap_search_type {
 	IMAP_SEARCH_MODSEQ,	/* size: modseq at least this (RFC 7162) */
 	IMAP_SEARCH_OLDER,	/* size: seconds (WITHIN, RFC 5032) */
 	IMAP_SEARCH_YOUNGER,
+	IMAP_SEARCH_EMAILID,	/* value: an objectid (RFC 8474) */
+	IMAP_SEARCH_THREADID,	/* value */
+	IMAP_SEARCH_SAVEDBEFORE,	/* date: save date (RFC 8514) */
+	IMAP_SEARCH_SAVEDON,
+	IMAP_SEARCH_SAVEDSINCE,
+	IMAP_SEARCH_SAVEDATESUPPORTED,
 };
 
 struct imap_search_key {

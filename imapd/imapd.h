@@ -9,8 +9,10 @@
 #include "imap_condstore.h"
 #include "imap_parse.h"
 #include "imap_seqset.h"
+#include "imap_zlib.h"
 #include "store.h"
 #include "store_quota.h"
+#include "store_objectid.h"
 #include "str.h"
 
 /*
@@ -24,6 +26,7 @@
 /* Sizes and limits. */
 #define IMAPD_APPEND_MAX	(64 * 1024 * 1024)	/* APPENDLIMIT */
 #define IMAPD_OUT_FLUSH		65536
+#define IMAPD_INFLATE_MAX	16384	/* COMPRESS input per inflate */
 #define IMAPD_IDLE_MAX		(30 * 60)	/* RFC 3501: 30 min */
 #define IMAPD_TIMEOUT		(30 * 60)	/* between commands */
 #define IMAPD_CONTEXT_MAX	16	/* live UPDATE searches a session */
@@ -50,6 +53,11 @@ struct imapd {
 	const char *user;
 	char *root;		/* the user's Maildir (INBOX) */
 	bool logout, rev2, utf8;
+	bool utf8_accept;	/* ENABLE UTF8=ACCEPT (RFC 6855) */
+	/* COMPRESS=DEFLATE (RFC 4978): started after the OK is sent. */
+	struct imap_zlib *zlib;
+	bool zlib_start;
+	struct str zbuf;	/* compressed output being written */
 	uint64_t in_bytes, out_bytes;
 	unsigned deleted, expunged;	/* for the logout line */
 
@@ -68,6 +76,9 @@ struct imapd {
 	/* Quota limits from the login (quota_conf), else maildirsize's. */
 	struct store_quota quota;
 	bool quota_conf;
+	struct store_emailids *emailids;	/* its EMAILID records */
+	uint64_t emailids_cmd;	/* the command that last checked them */
+	uint64_t cmd_seq;	/* commands run so far */
 
 	/* CONDSTORE/QRESYNC (RFC 7162, imapd_condstore.c). */
 	bool condstore, qresync;	/* enabled */
@@ -93,6 +104,10 @@ void imapd_printf(struct imapd *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void imapd_append(struct imapd *s, const char *data, size_t len);
 bool imapd_flush(struct imapd *s);
+/* COMPRESS: flush what is buffered (the OK) uncompressed, then compress
+ * both directions from here on (imapd_serve calls it after the command
+ * that set zlib_start). */
+void imapd_compress_start(struct imapd *s);
 /* Read one line (IDLE's DONE) with a timeout in seconds, polling the
  * given extra fd too: 1 a line in line_r, 0 extra fd readable, -1 EOF
  * or error or timeout. */
@@ -177,6 +192,14 @@ void imapd_special_use_create(struct imapd *s);
 
 /* imapd_fetch.c */
 void imapd_cmd_fetch(struct imapd *s, const struct imap_cmd *cmd);
+/* The PREVIEW (RFC 8970) of message m of the selected mailbox into out
+ * (UTF-8, at most 256 characters, possibly empty); mime is its parse if
+ * the caller has one already (else NULL: the file is read here). The
+ * one place a preview is made: a cached one is to be answered here
+ * without reading the file. False if the message is gone. */
+struct mime_message;
+bool imapd_preview(struct imapd *s, const struct store_msg *m,
+		   const struct mime_message *mime, struct str *out);
 /* The message file of uid in the selected folder, read with CRLF line
  * ends into out. False if it is gone. */
 bool imapd_message_crlf(struct imapd *s, uint32_t uid, struct str *out);
@@ -188,6 +211,30 @@ void imapd_split_header(const char *msg, size_t len, size_t *hdr_len_r);
 void imapd_cmd_store(struct imapd *s, const struct imap_cmd *cmd);
 void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move);
 void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd);
+
+/* imapd_objectid.c: OBJECTID (RFC 8474) and SAVEDATE (RFC 8514). */
+/* The MAILBOXID of mailbox name (UTF-8), made if it has none. */
+bool imapd_mailbox_id(struct imapd *s, const char *name,
+		      char id_r[STORE_OBJECTID_MAX]);
+/* The EMAILID of a message of the selected mailbox (the records are
+ * checked for changes once per command that asks). */
+void imapd_email_id(struct imapd *s, const struct store_msg *m,
+		    char id_r[STORE_OBJECTID_MAX]);
+/* The EMAILIDs a COPY or MOVE gives its copies (the originals'): add
+ * each copy as it is made, then write them all at once (one fdatasync
+ * per command), before a MOVE expunges the originals. */
+struct imapd_copied_ids {
+	uint32_t *uids;		/* in the destination */
+	char (*ids)[STORE_OBJECTID_MAX];
+	size_t n;
+};
+void imapd_copied_id_add(struct imapd *s, struct imapd_copied_ids *c,
+			 const struct store_msg *src, uint32_t dst_uid);
+/* Write the records into dst and release c. */
+bool imapd_copied_ids_write(struct imapd_copied_ids *c,
+			    struct store_folder *dst, struct str *error_r);
+/* The save date of a message of the selected mailbox, -1 if unknown. */
+int64_t imapd_savedate(struct imapd *s, const struct store_msg *m);
 
 /* imapd_search.c */
 void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd);

@@ -24,7 +24,7 @@
 	"MULTIAPPEND STATUS=SIZE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC " \
 	"QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE " \
 	"SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN " \
-	"CONTEXT=SEARCH"
+	"CONTEXT=SEARCH COMPRESS=DEFLATE UTF8=ACCEPT OBJECTID PREVIEW SAVEDATE"
 
 void imapd_capability(struct imapd *s, struct str *out)
 {
@@ -84,6 +84,8 @@ static void cmd_logout(struct imapd *s, const struct imap_cmd *cmd)
 
 /* ENABLE (RFC 5161): IMAP4rev2 (RFC 9051) switches the session to its
  * rules (UTF-8 mailbox names, no \Recent, ESEARCH answers to SEARCH);
+ * UTF8=ACCEPT (RFC 6855) to UTF-8 in quoted strings and mailbox names
+ * both ways, APPEND's UTF8 data item, and no SEARCH CHARSET;
  * CONDSTORE and QRESYNC (RFC 7162; QRESYNC implies CONDSTORE) turn on
  * MODSEQ in FETCH responses and VANISHED instead of EXPUNGE; unknown
  * capabilities are ignored, as RFC 5161 asks. */
@@ -107,6 +109,10 @@ static void cmd_enable(struct imapd *s, const struct imap_cmd *cmd)
 		if (strcasecmp(name, "IMAP4rev2") == 0 && !s->rev2) {
 			s->rev2 = s->utf8 = true;
 			str_append(&enabled, " IMAP4rev2");
+		} else if (strcasecmp(name, "UTF8=ACCEPT") == 0 &&
+			   !s->utf8_accept) {
+			s->utf8_accept = s->utf8 = true;
+			str_append(&enabled, " UTF8=ACCEPT");
 		} else if (strcasecmp(name, "CONDSTORE") == 0 &&
 			   !condstore_before && !condstore_named) {
 			imapd_condstore_enable(s);
@@ -124,6 +130,33 @@ static void cmd_enable(struct imapd *s, const struct imap_cmd *cmd)
 		imapd_printf(s, "* ENABLED\r\n");
 	imapd_tagged(s, cmd->tag, "OK Enabled.");
 	str_release(&enabled);
+}
+
+/* COMPRESS DEFLATE (RFC 4978): the OK goes out uncompressed, everything
+ * after it compressed both ways (imapd_compress_start, run by the
+ * session loop once the tagged reply is written). TLS compression is
+ * never on (OpenSSL 3 has it off), so only a second COMPRESS is
+ * refused with COMPRESSIONACTIVE. */
+static void cmd_compress(struct imapd *s, const struct imap_cmd *cmd)
+{
+	const char *mech;
+
+	if (cmd->nargs != 1 || !imap_arg_get_atom(&cmd->args[0], &mech)) {
+		imapd_tagged(s, cmd->tag, "BAD Invalid COMPRESS arguments.");
+		return;
+	}
+	if (s->zlib != NULL) {
+		imapd_tagged(s, cmd->tag, "NO [COMPRESSIONACTIVE] DEFLATE "
+			     "active via COMPRESS.");
+		return;
+	}
+	if (strcasecmp(mech, "DEFLATE") != 0) {
+		imapd_tagged(s, cmd->tag, "BAD Unknown compression "
+			     "mechanism.");
+		return;
+	}
+	imapd_tagged(s, cmd->tag, "OK Begin compression.");
+	s->zlib_start = true;
 }
 
 /* ID (RFC 2971): what the client says is logged by nobody yet; the
@@ -270,6 +303,7 @@ static const struct imapd_cmd_def {
 	{ "ENABLE", cmd_enable, ST_AUTH },
 	{ "ID", cmd_id, ST_ANY },
 	{ "NAMESPACE", cmd_namespace, ST_ANY | NO_ARGS },
+	{ "COMPRESS", cmd_compress, ST_ANY },
 	{ "LOGIN", cmd_already, ST_ANY },
 	{ "AUTHENTICATE", cmd_already, ST_ANY },
 	{ "STARTTLS", cmd_already, ST_ANY },
@@ -311,6 +345,7 @@ void imapd_command(struct imapd *s, const struct imap_cmd *cmd)
 		if (strcmp(imapd_cmds[i].name, cmd->name) == 0)
 			def = &imapd_cmds[i];
 	str_clear(&s->tagged);
+	s->cmd_seq++;
 	if (def == NULL || (cmd->uid && !(def->how & UID_OK)))
 		imapd_tagged(s, cmd->tag, "BAD Unknown command.");
 	else if (s->folder == NULL && !(def->how & ST_AUTH))

@@ -2,10 +2,13 @@
  * imapd_fetch: FETCH and UID FETCH (RFC 3501 6.4.5, RFC 9051 6.4.5,
  * BINARY from RFC 3516) in the IMAP mail process (imapd.h).
  *
- * Flags, UID, INTERNALDATE and RFC822.SIZE come from the index; anything
- * else reads the message file once per message and parses it with the
- * MIME parser, which gives every section in the CRLF view clients expect
- * (Maildir files have LF line ends). Fetching a body section without
+ * Flags, UID, INTERNALDATE and RFC822.SIZE come from the index;
+ * ENVELOPE, BODY, BODYSTRUCTURE and BODY[HEADER.FIELDS (...)] of the
+ * fields it keeps from the store's message cache (the same bytes; a
+ * listing opens no message file). Anything else reads the message file
+ * once per message and parses it with the MIME parser, which gives
+ * every section in the CRLF view clients expect (Maildir files have LF
+ * line ends). Fetching a body section without
  * .PEEK sets \Seen and reports the new flags in the same response.
  *
  * SECURITY: runs as the mailbox owner. Message files are hostile input:
@@ -74,6 +77,30 @@ static void imapd_unload(struct imapd_msgdata *md)
 	mime_message_free(&md->mime);
 	str_clear(&md->raw);
 	md->loaded = false;
+}
+
+bool imapd_preview(struct imapd *s, const struct store_msg *m,
+		   const struct mime_message *mime, struct str *out)
+{
+	struct imapd_msgdata md = { STR_INIT, NULL, false };
+
+	/* The folder cache holds mime_preview's text (filled at delivery,
+	 * APPEND, COPY, or here on first use). */
+	if (mime == NULL &&
+	    store_cache_get(s->folder, m->uid, STORE_CACHE_PREVIEW, out) == 1)
+		return true;
+	str_clear(out);
+	if (mime == NULL) {
+		if (!imapd_load(s, m->uid, &md)) {
+			str_release(&md.raw);
+			return false;
+		}
+		mime = md.mime;
+	}
+	mime_preview(mime, out);
+	imapd_unload(&md);
+	str_release(&md.raw);
+	return true;
 }
 
 bool imapd_message_crlf(struct imapd *s, uint32_t uid, struct str *out)
@@ -146,6 +173,28 @@ static int imapd_fetch_section(struct imapd *s, uint32_t uid,
 	size_t count = item->partial ? (size_t)item->length : SIZE_MAX;
 	int found;
 
+	if (item->spec == IMAP_SECTION_HEADER_FIELDS && item->nparts == 0 &&
+	    !md->loaded) {
+		/* The header fields a listing asks for: from the cache. */
+		struct str fields = STR_INIT;
+
+		found = store_cache_header_fields(s->folder, uid,
+						  (const char *const *)
+						  item->fields, item->nfields,
+						  &fields);
+		if (found == 1) {
+			imap_fetch_item_name(item, out);
+			str_append_c(out, ' ');
+			imapd_literal(out, offset < fields.len ?
+				      fields.data + offset : "",
+				      offset >= fields.len ? 0 :
+				      fields.len - offset < count ?
+				      fields.len - offset : count);
+		}
+		str_release(&fields);
+		if (found >= 0)
+			return found == 1 ? 1 : -1;
+	}
 	if (!imapd_load(s, uid, md))
 		return -1;
 	imapd_section_path(item, &path);
@@ -251,6 +300,28 @@ out:
 	return ret;
 }
 
+/* ENVELOPE, BODY or BODYSTRUCTURE from the store's message cache onto
+ * out: 1 done, 0 the message is gone, -1 not available (render it from
+ * the message). */
+static int imapd_fetch_cached(struct imapd *s, uint32_t uid,
+			      enum imap_fetch_type type, struct str *out)
+{
+	struct str value = STR_INIT;
+	enum store_cache_field field =
+		type == IMAP_FETCH_ENVELOPE ? STORE_CACHE_ENVELOPE :
+		type == IMAP_FETCH_BODY ? STORE_CACHE_BODY :
+		STORE_CACHE_BODYSTRUCTURE;
+	int ret;
+
+	if (s->utf8)
+		field++;	/* the _UTF8 rendering */
+	ret = store_cache_get(s->folder, uid, field, &value);
+	if (ret == 1)
+		str_append_n(out, value.data, value.len);
+	str_release(&value);
+	return ret;
+}
+
 /* One message's FETCH response into out: 1 sent, -1 gone, 0 bad CTE. */
 static int imapd_fetch_one(struct imapd *s, size_t seq, bool uid_cmd,
 			   const struct imap_fetch *fetch,
@@ -323,18 +394,28 @@ static int imapd_fetch_one(struct imapd *s, size_t seq, bool uid_cmd,
 				   (unsigned long long)m->vsize);
 			break;
 		case IMAP_FETCH_ENVELOPE:
+			str_append(out, "ENVELOPE ");
+			ret = imapd_fetch_cached(s, v->uid, it->type, out);
+			if (ret == 0)
+				return -1;
+			if (ret > 0)
+				break;
 			if (!imapd_load(s, v->uid, md))
 				return -1;
-			str_append(out, "ENVELOPE ");
 			mime_imap_envelope(md->mime, md->mime->root,
 					   flag_utf8, out);
 			break;
 		case IMAP_FETCH_BODY:
 		case IMAP_FETCH_BODYSTRUCTURE:
-			if (!imapd_load(s, v->uid, md))
-				return -1;
 			str_append(out, it->type == IMAP_FETCH_BODY ?
 				   "BODY " : "BODYSTRUCTURE ");
+			ret = imapd_fetch_cached(s, v->uid, it->type, out);
+			if (ret == 0)
+				return -1;
+			if (ret > 0)
+				break;
+			if (!imapd_load(s, v->uid, md))
+				return -1;
 			mime_imap_bodystructure(md->mime, md->mime->root,
 						it->type ==
 						IMAP_FETCH_BODYSTRUCTURE,
@@ -375,6 +456,40 @@ static int imapd_fetch_one(struct imapd *s, size_t seq, bool uid_cmd,
 			if (ret <= 0)
 				return ret;
 			break;
+		case IMAP_FETCH_EMAILID: {
+			char id[STORE_OBJECTID_MAX];
+
+			imapd_email_id(s, m, id);
+			str_printf(out, "EMAILID (%s)", id);
+			break;
+		}
+		case IMAP_FETCH_THREADID:
+			str_append(out, "THREADID NIL");
+			break;
+		case IMAP_FETCH_SAVEDATE: {
+			int64_t t = imapd_savedate(s, m);
+
+			str_append(out, "SAVEDATE ");
+			if (t < 0)
+				str_append(out, "NIL");
+			else
+				imap_date_format((time_t)t, 0, out);
+			break;
+		}
+		case IMAP_FETCH_PREVIEW: {
+			struct str text = STR_INIT;
+
+			if (!imapd_preview(s, m, md->loaded ? md->mime : NULL,
+					   &text)) {
+				str_release(&text);
+				return -1;
+			}
+			str_append(out, "PREVIEW ");
+			imap_quote_string(out, str_c(&text), text.len,
+					  s->utf8);
+			str_release(&text);
+			break;
+		}
 		}
 	}
 	if (set_seen && !has_flags) {

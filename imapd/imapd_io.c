@@ -7,10 +7,17 @@
  * other thing it waits for is the mailbox during IDLE (imapd_read_line
  * polls an inotify descriptor beside the client).
  *
+ * After COMPRESS DEFLATE (RFC 4978) both directions go through
+ * imap_zlib: each flush is deflated and sync-flushed, and input is
+ * inflated a bounded step at a time, only when the parser needs more,
+ * so compressed input never grows s->in beyond what uncompressed input
+ * could.
+ *
  * SECURITY: runs as the mailbox owner; everything from the client goes
  * through the parser's limits (line, literal and APPEND sizes, nesting,
  * argument count). A client that stops reading is cut off when a write
- * blocks for longer than the idle timeout.
+ * blocks for longer than the idle timeout. A corrupt deflate stream ends
+ * the session.
  */
 #include "config.h"
 
@@ -50,6 +57,8 @@ void imapd_deinit(struct imapd *s)
 	str_release(&s->in);
 	str_release(&s->out);
 	str_release(&s->tagged);
+	str_release(&s->zbuf);
+	imap_zlib_free(&s->zlib);
 	mem_free(s->root);
 }
 
@@ -71,13 +80,13 @@ void imapd_printf(struct imapd *s, const char *fmt, ...)
 		(void)imapd_flush(s);
 }
 
-bool imapd_flush(struct imapd *s)
+/* Write all of data, waiting while the socket is full. */
+static bool imapd_write_all(struct imapd *s, const char *data, size_t len)
 {
 	size_t off = 0;
 
-	while (off < s->out.len) {
-		ssize_t n = write(s->out_fd, s->out.data + off,
-				  s->out.len - off);
+	while (off < len) {
+		ssize_t n = write(s->out_fd, data + off, len - off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -94,23 +103,76 @@ bool imapd_flush(struct imapd *s)
 		off += (size_t)n;
 	}
 	s->out_bytes += off;
-	str_clear(&s->out);
 	return true;
 fail:
-	/* The client is gone or stuck: nothing more can be said. */
-	str_clear(&s->out);
-	s->logout = true;
 	return false;
 }
 
-/* Read what the client sent into s->in; false on EOF, error or
- * timeout (after timeout seconds). */
+bool imapd_flush(struct imapd *s)
+{
+	bool ok;
+
+	if (s->out.len == 0)
+		return true;
+	if (s->zlib != NULL) {
+		/* Every flush ends a deflate block on a byte boundary
+		 * (Z_SYNC_FLUSH): the client can read the whole
+		 * response now. */
+		str_clear(&s->zbuf);
+		ok = imap_zlib_deflate(s->zlib, s->out.data, s->out.len,
+				       &s->zbuf) &&
+		     imapd_write_all(s, s->zbuf.data, s->zbuf.len);
+	} else {
+		ok = imapd_write_all(s, s->out.data, s->out.len);
+	}
+	str_clear(&s->out);
+	if (!ok) {
+		/* The client is gone or stuck: nothing more can be
+		 * said. */
+		s->logout = true;
+	}
+	return ok;
+}
+
+/* Inflate what COMPRESS input is queued into s->in, a bounded amount at
+ * a time. False if the stream is corrupt. */
+static bool imapd_inflate(struct imapd *s)
+{
+	ssize_t n = imap_zlib_inflate(s->zlib, &s->in, IMAPD_INFLATE_MAX);
+
+	if (n < 0) {
+		msg_warn("%s: corrupt COMPRESS input", s->user);
+		return false;
+	}
+	return true;
+}
+
+void imapd_compress_start(struct imapd *s)
+{
+	s->zlib_start = false;
+	if (!imapd_flush(s))
+		return;
+	s->zlib = imap_zlib_create();
+	/* What the client sent after COMPRESS is already compressed. */
+	if (s->in.len > 0) {
+		imap_zlib_input(s->zlib, s->in.data, s->in.len);
+		str_clear(&s->in);
+	}
+}
+
+/* Read what the client sent into s->in (after COMPRESS: inflate what
+ * is pending first, else read and inflate at most IMAPD_INFLATE_MAX);
+ * false on EOF, error, a corrupt stream or timeout (after timeout
+ * seconds). */
 static bool imapd_fill(struct imapd *s, int timeout)
 {
 	struct pollfd p = { .fd = s->in_fd, .events = POLLIN };
+	char buf[16384];
 	ssize_t n;
 	int r;
 
+	if (s->zlib != NULL && imap_zlib_pending(s->zlib))
+		return imapd_inflate(s);
 	do {
 		r = poll(&p, 1, timeout * 1000);
 	} while (r < 0 && errno == EINTR);
@@ -121,7 +183,17 @@ static bool imapd_fill(struct imapd *s, int timeout)
 		}
 		return false;
 	}
-	str_reserve(&s->in, 16384);
+	if (s->zlib != NULL) {
+		do {
+			n = read(s->in_fd, buf, sizeof(buf));
+		} while (n < 0 && errno == EINTR);
+		if (n <= 0)
+			return false;
+		s->in_bytes += (uint64_t)n;
+		imap_zlib_input(s->zlib, buf, (size_t)n);
+		return imapd_inflate(s);
+	}
+	str_reserve(&s->in, sizeof(buf));
 	do {
 		n = read(s->in_fd, s->in.data + s->in.len,
 			 s->in.cap - s->in.len - 1);
@@ -158,6 +230,11 @@ int imapd_read_line(struct imapd *s, int extra_fd, int timeout,
 		}
 		if (s->in.len > 8192)
 			return -1;
+		if (s->zlib != NULL && imap_zlib_pending(s->zlib)) {
+			if (!imapd_fill(s, 0))
+				return -1;
+			continue;
+		}
 		do {
 			r = poll(p, extra_fd >= 0 ? 2 : 1, timeout * 1000);
 		} while (r < 0 && errno == EINTR);
@@ -219,6 +296,8 @@ void imapd_serve(struct imapd *s, const char *greeting)
 			bad = 0;
 			imapd_command(s, imap_parser_cmd(s->parser));
 			imap_parser_reset(s->parser);
+			if (s->zlib_start)
+				imapd_compress_start(s);
 			break;
 		case IMAP_PARSE_ERROR:
 			imapd_parse_error(s, false);

@@ -370,6 +370,7 @@ static bool imapd_create_dirs(struct imapd *s, const char *name)
 void imapd_cmd_create(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct str name = STR_INIT;
+	char id[STORE_OBJECTID_MAX];
 
 	if (!imapd_name_arg(s, cmd, 0, &name))
 		goto out;
@@ -384,7 +385,12 @@ void imapd_cmd_create(struct imapd *s, const struct imap_cmd *cmd)
 		imapd_tagged(s, cmd->tag, "NO [SERVERBUG] Create failed.");
 		goto out;
 	}
-	imapd_tagged(s, cmd->tag, "OK Create completed.");
+	/* RFC 8474: the new mailbox's id in the tagged OK. */
+	if (imapd_mailbox_id(s, str_c(&name), id))
+		imapd_tagged(s, cmd->tag, "OK [MAILBOXID (%s)] Create "
+			     "completed.", id);
+	else
+		imapd_tagged(s, cmd->tag, "OK Create completed.");
 out:
 	str_release(&name);
 }
@@ -652,7 +658,7 @@ const char *imapd_status_items_check(const struct imap_arg *items,
 					     "UIDNEXT", "UIDVALIDITY",
 					     "UNSEEN", "DELETED", "SIZE",
 					     "HIGHESTMODSEQ",
-					     "DELETED-STORAGE" };
+					     "DELETED-STORAGE", "MAILBOXID" };
 	const char *item;
 
 	if (nitems == 0)
@@ -688,6 +694,15 @@ bool imapd_status_send(struct imapd *s, const char *name,
 		const char *item = items[i].str;
 		uint64_t v = 0;
 
+		if (strcasecmp(item, "MAILBOXID") == 0) {
+			char id[STORE_OBJECTID_MAX];
+
+			if (!imapd_mailbox_id(s, name, id))
+				goto out;
+			str_printf(&out, "%sMAILBOXID (%s)", i > 0 ? " " : "",
+				   id);
+			continue;
+		}
 		if (strcasecmp(item, "MESSAGES") == 0) {
 			v = f->count;
 		} else if (strcasecmp(item, "RECENT") == 0) {

@@ -222,6 +222,7 @@ void imapd_close_mailbox(struct imapd *s, bool expunge)
 	}
 	imapd_context_free_all(s);
 	store_folder_free(&s->folder);
+	store_emailids_free(&s->emailids);
 	mem_free(s->mailbox);
 	mem_free(s->view);
 	s->nview = s->capview = 0;
@@ -234,6 +235,7 @@ bool imapd_select(struct imapd *s, const char *tag, const char *name,
 	struct str dir = STR_INIT, error = STR_INIT, flags = STR_INIT;
 	struct stat st;
 	const char *why = NULL;
+	char mailboxid[STORE_OBJECTID_MAX];
 	unsigned unseen = 0;
 	bool ok = false;
 
@@ -263,6 +265,11 @@ bool imapd_select(struct imapd *s, const char *tag, const char *name,
 	}
 	s->mailbox = mem_strdup(imap_mailbox_is_inbox(name) ? "INBOX" : name);
 	s->readonly = readonly;
+	if (s->folder->count > s->capview) {	/* one allocation */
+		s->capview = s->folder->count;
+		s->view = mem_array_realloc(s->view, s->capview,
+					    sizeof(*s->view));
+	}
 	for (size_t i = 0; i < s->folder->count; i++) {
 		struct imapd_view *v = imapd_view_add(s, &s->folder->msgs[i]);
 
@@ -285,6 +292,8 @@ bool imapd_select(struct imapd *s, const char *tag, const char *name,
 	imapd_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n"
 		     "* OK [UIDNEXT %u] Predicted next UID\r\n",
 		     s->folder->uidvalidity, s->folder->uidnext);
+	if (imapd_mailbox_id(s, s->mailbox, mailboxid))
+		imapd_printf(s, "* OK [MAILBOXID (%s)] Ok\r\n", mailboxid);
 	/* Every folder keeps modseqs: HIGHESTMODSEQ always (RFC 7162
 	 * 3.1.2.1), NOMODSEQ never. */
 	s->view_modseq = s->folder->highestmodseq;
@@ -354,13 +363,17 @@ static void imapd_view_update(struct imapd *s)
 		imapd_claim_recent(s);
 	f->nchanges = 0;
 	/* Flags: compare with what the client was told. */
-	for (size_t i = 0; i < s->nview; i++) {
+	for (size_t i = 0, j = 0; i < s->nview; i++) {
 		struct imapd_view *v = &s->view[i];
 		const struct store_msg *m;
 
 		if (v->expunged)
 			continue;
-		m = store_lookup(f, v->uid, NULL);
+		/* Both are in uid order: walk them together. */
+		while (j < f->count && f->msgs[j].uid < v->uid)
+			j++;
+		m = j < f->count && f->msgs[j].uid == v->uid ?
+		    &f->msgs[j] : NULL;
 		if (m == NULL) {
 			v->expunged = true;
 			continue;

@@ -7,9 +7,11 @@
  * message's header (RFC 2047 words decoded), BODY and TEXT its text
  * parts with their transfer encoding undone and their charset turned
  * into UTF-8. Comparison is a case-insensitive substring match.
+ * Header keys on the fields the store's message cache keeps (FROM, TO,
+ * CC, BCC, SUBJECT, SENT*, HEADER Message-ID, ...) read the cached
+ * fields, the others the message file.
  * XXX: case folding covers ASCII only, not all of i;unicode-casemap; and
- * every header or body key reads the message file (the index cache and
- * the full-text index are the next issue's).
+ * every body key reads the message file (no full-text index yet).
  *
  * SECURITY: runs as the mailbox owner; message files are parsed by the
  * MIME parser with its limits.
@@ -40,7 +42,36 @@ struct imapd_search_msg {
 	struct mime_message *mime;
 	bool loaded, gone;
 	time_t now;		/* WITHIN's reference */
+	/* The cached header fields (store_cache_get, STORE_CACHE_HEADERS)
+	 * as a message of their own, for header keys. */
+	struct str hdr;
+	struct mime_message *hdr_mime;
+	bool hdr_loaded;
 };
+
+static bool imapd_search_load(struct imapd_search_msg *sm);
+
+/* The message to run a key on field (NULL: any field) against: the
+ * cached header fields when they hold field, else the message file.
+ * NULL if the message is gone. */
+static const struct mime_message *imapd_search_header_msg(
+	struct imapd_search_msg *sm, const char *field)
+{
+	if (field != NULL && !sm->loaded &&
+	    store_cache_header_cached(field, strlen(field))) {
+		if (!sm->hdr_loaded) {
+			sm->hdr_loaded = true;
+			if (store_cache_get(sm->s->folder, sm->v->uid,
+					    STORE_CACHE_HEADERS,
+					    &sm->hdr) == 1)
+				sm->hdr_mime = mime_parse(str_c(&sm->hdr),
+							  sm->hdr.len, NULL);
+		}
+		if (sm->hdr_mime != NULL)
+			return sm->hdr_mime;
+	}
+	return imapd_search_load(sm) ? sm->mime : NULL;
+}
 
 static bool imapd_search_load(struct imapd_search_msg *sm)
 {
@@ -117,7 +148,7 @@ static void imapd_addresses_text(const char *value, size_t len,
 	mime_pool_free(&pool);
 }
 
-static bool imapd_header_match(struct imapd_search_msg *sm,
+static bool imapd_header_match(const struct mime_message *msg,
 			       const struct mime_part *part,
 			       const char *field, const char *value)
 {
@@ -126,7 +157,7 @@ static bool imapd_header_match(struct imapd_search_msg *sm,
 	struct str text = STR_INIT;
 	bool found = false;
 
-	mime_header_iter_init(&it, sm->raw.data, part->header.off,
+	mime_header_iter_init(&it, msg->data, part->header.off,
 			      part->body.off);
 	while (!found && mime_header_next(&it, &f)) {
 		if (!f.has_colon || (field != NULL &&
@@ -182,7 +213,7 @@ static bool imapd_body_match(struct imapd_search_msg *sm,
 
 /* Days since the epoch of a Date: header's date as written. -1 if it
  * cannot be read. */
-static long imapd_sent_day(struct imapd_search_msg *sm)
+static long imapd_sent_day(const struct mime_message *msg)
 {
 	static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
 	struct str value = STR_INIT;
@@ -190,7 +221,7 @@ static long imapd_sent_day(struct imapd_search_msg *sm)
 	long day, year, mon = -1;
 	char *end;
 
-	if (mime_header_get(sm->mime, sm->mime->root, "Date", &value) != 1)
+	if (mime_header_get(msg, msg->root, "Date", &value) != 1)
 		goto fail;
 	p = str_c(&value);
 	if ((end = strchr(p, ',')) != NULL)
@@ -232,6 +263,7 @@ static bool imapd_key_match(struct imapd_search_msg *sm,
 	const struct imapd_view *v = sm->v;
 	const struct store_msg *m = sm->m;
 	struct imapd *s = sm->s;
+	const struct mime_message *msg;
 	long day, key_day = (long)(k->date / 86400);
 	int n;
 
@@ -276,9 +308,9 @@ static bool imapd_key_match(struct imapd_search_msg *sm,
 	case IMAP_SEARCH_SENTBEFORE:
 	case IMAP_SEARCH_SENTON:
 	case IMAP_SEARCH_SENTSINCE:
-		if (!imapd_search_load(sm))
+		if ((msg = imapd_search_header_msg(sm, "Date")) == NULL)
 			return false;
-		day = imapd_sent_day(sm);
+		day = imapd_sent_day(msg);
 		if (day < 0)
 			return false;
 		return k->type == IMAP_SEARCH_SENTBEFORE ? day < key_day :
@@ -290,21 +322,43 @@ static bool imapd_key_match(struct imapd_search_msg *sm,
 		return m->internaldate > (int64_t)sm->now - (int64_t)k->size;
 	case IMAP_SEARCH_MODSEQ:
 		return m->modseq >= k->size;
+	case IMAP_SEARCH_EMAILID: {
+		char id[STORE_OBJECTID_MAX];
+
+		imapd_email_id(s, m, id);
+		return strcmp(id, k->value) == 0;
+	}
+	case IMAP_SEARCH_THREADID:
+		return false;	/* no message has one: THREADID is NIL */
+	case IMAP_SEARCH_SAVEDBEFORE:
+	case IMAP_SEARCH_SAVEDON:
+	case IMAP_SEARCH_SAVEDSINCE: {
+		int64_t t = imapd_savedate(s, m);
+
+		if (t < 0)
+			return false;
+		day = (long)(t / 86400);
+		return k->type == IMAP_SEARCH_SAVEDBEFORE ? day < key_day :
+		       k->type == IMAP_SEARCH_SAVEDON ? day == key_day :
+		       day >= key_day;
+	}
+	case IMAP_SEARCH_SAVEDATESUPPORTED:
+		return true;	/* every mailbox keeps save dates */
 	case IMAP_SEARCH_LARGER:
 		return m->vsize > k->size;
 	case IMAP_SEARCH_SMALLER:
 		return m->vsize < k->size;
 	case IMAP_SEARCH_HEADER:
-		if (!imapd_search_load(sm))
+		if ((msg = imapd_search_header_msg(sm, k->field)) == NULL)
 			return false;
-		return imapd_header_match(sm, sm->mime->root, k->field,
-					  k->value);
+		return imapd_header_match(msg, msg->root, k->field, k->value);
 	case IMAP_SEARCH_BODY:
 	case IMAP_SEARCH_TEXT:
 		if (!imapd_search_load(sm))
 			return false;
 		n = k->type == IMAP_SEARCH_TEXT &&
-		    imapd_header_match(sm, sm->mime->root, NULL, k->value);
+		    imapd_header_match(sm->mime, sm->mime->root, NULL,
+				       k->value);
 		return n || imapd_body_match(sm, sm->mime->root, k->value);
 	}
 	return false;
@@ -334,7 +388,7 @@ size_t imapd_search_run(struct imapd *s, struct imap_search *search,
 	for (size_t i = 0; i < s->nview; i++) {
 		struct imapd_search_msg sm = { s, i, &s->view[i], NULL,
 					       STR_INIT, NULL, false, false,
-					       now };
+					       now, STR_INIT, NULL, false };
 
 		if (s->view[i].expunged)
 			continue;
@@ -343,6 +397,8 @@ size_t imapd_search_run(struct imapd *s, struct imap_search *search,
 			idx[n++] = (uint32_t)i;
 		mime_message_free(&sm.mime);
 		str_release(&sm.raw);
+		mime_message_free(&sm.hdr_mime);
+		str_release(&sm.hdr);
 	}
 	*idx_r = idx;
 	return n;
@@ -375,10 +431,21 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 
 	switch (imap_search_parse(cmd->args, &search, &error)) {
 	case IMAP_SEARCH_PARSE_OK:
+		/* RFC 6855 3: after ENABLE UTF8=ACCEPT the strings are
+		 * UTF-8 and a CHARSET conflicts with that. */
+		if (s->utf8_accept && search->charset != NULL) {
+			imapd_tagged(s, cmd->tag, "BAD CHARSET not allowed "
+				     "after ENABLE UTF8=ACCEPT.");
+			goto out;
+		}
 		break;
 	case IMAP_SEARCH_PARSE_BADCHARSET:
-		imapd_tagged(s, cmd->tag, "NO [BADCHARSET (US-ASCII UTF-8)] "
-			     "%s", error);
+		if (s->utf8_accept)
+			imapd_tagged(s, cmd->tag, "BAD CHARSET not allowed "
+				     "after ENABLE UTF8=ACCEPT.");
+		else
+			imapd_tagged(s, cmd->tag, "NO [BADCHARSET (US-ASCII "
+				     "UTF-8)] %s", error);
 		goto out;
 	default:
 		if (search == NULL)

@@ -9,8 +9,8 @@
  * The search keys go through the SEARCH program (imapd_search_run); the
  * matching messages get their keys computed once (imap_sort.c) and are
  * sorted.
- * XXX: imapd_sort_headers_get() opens each message file and reads its
- * header; the store's per-folder header cache is to answer it instead.
+ * imapd_sort_headers_get() reads the fields from the store's message
+ * cache (store_cache_get), the message file only when that fails.
  *
  * SECURITY: runs as the mailbox owner. Header reads stop at the header's
  * end or IMAPD_SORT_HEADER_MAX bytes; header values are parsed by the
@@ -35,7 +35,10 @@
 #define IMAPD_SORT_HEADER_MAX (256 * 1024)
 
 /* The header of uid's file: up to and including the blank line, or the
- * whole file if it has none. */
+ * whole file if it has none. The store's message cache has every field
+ * a sort or thread key reads (STORE_CACHE_HEADERS, with the blank line
+ * when the header has one): from there when it can, so a sort opens no
+ * message file. */
 static bool imapd_sort_read_header(struct imapd *s, uint32_t uid,
 				   struct str *out)
 {
@@ -44,6 +47,15 @@ static bool imapd_sort_read_header(struct imapd *s, uint32_t uid,
 	ssize_t n;
 	int fd;
 
+	switch (store_cache_get(s->folder, uid, STORE_CACHE_HEADERS, out)) {
+	case 1:
+		return true;
+	case 0:
+		return false;	/* expunged */
+	default:
+		str_clear(out);	/* unreadable from there: the file */
+		break;
+	}
 	fd = store_msg_open(s->folder, uid, &error);
 	str_release(&error);
 	if (fd < 0)

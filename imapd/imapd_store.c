@@ -239,8 +239,9 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 	struct imap_seqset src_set = IMAP_SEQSET_INIT;
 	struct imap_seqset dst_set = IMAP_SEQSET_INIT;
 	struct str name = STR_INIT, dir = STR_INIT, error = STR_INIT;
-	struct str a = STR_INIT, b = STR_INIT;
+	struct str a = STR_INIT, b = STR_INIT, ignored = STR_INIT;
 	struct store_folder *dst = NULL;
+	struct imapd_copied_ids copied = { NULL, NULL, 0 };
 	uint32_t *moved = NULL, validity = 0;
 	size_t nmoved = 0;
 	const char *set, *raw, *why = "Invalid arguments.";
@@ -307,10 +308,19 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 			failed = true;
 		if (failed)
 			break;
+		/* The copy keeps the message's EMAILID (RFC 8474: MUST
+		 * for MOVE, SHOULD for COPY), recorded for the whole set
+		 * below. XXX: until then another session may see the
+		 * copy's own id. */
+		imapd_copied_id_add(s, &copied, m, uid);
 		imap_seqset_add(&src_set, v->uid);
 		imap_seqset_add(&dst_set, uid);
 		moved[nmoved++] = v->uid;
 	}
+	/* The ids of what was copied, even if a later message failed;
+	 * before a MOVE expunges the originals. */
+	if (!imapd_copied_ids_write(&copied, dst, failed ? &ignored : &error))
+		failed = true;
 	if (failed) {
 		msg_warn("%s: copy to %s: %s", s->user, str_c(&name),
 			 str_c(&error));
@@ -341,6 +351,9 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 		imapd_tagged(s, cmd->tag, "OK Copy completed.");
 	}
 out:
+	mem_free(copied.uids);
+	mem_free(copied.ids);
+	str_release(&ignored);
 	store_folder_free(&dst);
 	free(moved);
 	imap_seqset_release(&uids);
@@ -468,6 +481,7 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 		int tz;
 		uint32_t uid = 0;
 		struct imapd_append_src src;
+		const struct imap_arg *lit, *next;
 
 		if (imap_arg_get_list(args, &list, &nlist)) {
 			if (!imap_flags_parse(list, &iflags, &kws, &nkw,
@@ -487,16 +501,40 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 			}
 			args++;
 		}
-		if (args->type != IMAP_ARG_LITERAL &&
-		    args->type != IMAP_ARG_LITERAL8) {
+		lit = args;
+		next = args + 1;
+		/* RFC 6855 4: UTF8 (~{n}...) after ENABLE UTF8=ACCEPT, a
+		 * message that may carry UTF-8 headers. */
+		if (imap_arg_atom_equals(args, "UTF8")) {
+			const struct imap_arg *l;
+			unsigned nl;
+
+			if (!s->utf8_accept) {
+				free(kws);
+				imapd_tagged(s, cmd->tag, "BAD UTF8 needs "
+					     "ENABLE UTF8=ACCEPT.");
+				goto out;
+			}
+			if (!imap_arg_get_list(args + 1, &l, &nl) ||
+			    nl != 1 || l->type != IMAP_ARG_LITERAL8) {
+				free(kws);
+				imapd_tagged(s, cmd->tag, "BAD UTF8 takes a "
+					     "literal8 in parentheses.");
+				goto out;
+			}
+			lit = l;
+			next = args + 2;
+		}
+		if (lit->type != IMAP_ARG_LITERAL &&
+		    lit->type != IMAP_ARG_LITERAL8) {
 			free(kws);
 			imapd_tagged(s, cmd->tag, "BAD Missing message "
 				     "literal.");
 			goto out;
 		}
-		src.data = args->str;
-		src.len = args->len;
-		args++;
+		src.data = lit->str;
+		src.len = lit->len;
+		args = next;
 		if (src.len == 0) {
 			free(kws);
 			imapd_tagged(s, cmd->tag, "NO Can't save a zero byte "

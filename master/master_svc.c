@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "flow.h"
 #include "master.h"
 #include "mem.h"
 #include "msg.h"
@@ -463,6 +464,23 @@ static bool master_as_owner(struct master *m, bool on)
 	return true;
 }
 
+/* The inflow control FIFO (flow.h), made as $mail_owner so that root
+ * never creates a file in private/. Without it smtpd and pickup run
+ * with no inflow control, so a failure is only logged. */
+static void master_flow_fifo(struct master *m)
+{
+	int ret = -1, saved = 0;
+
+	if (master_as_owner(m, true)) {
+		ret = mkfifoat(m->private_fd, FLOW_NAME, 0600);
+		saved = errno;
+		master_as_owner(m, false);
+	}
+	if (ret < 0 && saved != EEXIST)
+		msg_warn("create %s/private/%s: %s (no inflow control)",
+			 m->queue_dir, FLOW_NAME, strerror(saved));
+}
+
 /* The directory fd and the socket's name in it. */
 static int master_sock_dir(const struct master_service *s,
 			   const char **name_r)
@@ -680,6 +698,7 @@ bool master_svc_queue_dirs(struct master *m, char **error_r)
 	m->private_fd = master_dir(m, "private", 0700, true, error_r);
 	if (m->private_fd < 0)
 		return false;
+	master_flow_fifo(m);
 	m->public_fd = master_dir(m, "public", 0711, true, error_r);
 	if (m->public_fd < 0)
 		return false;

@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "flow.h"
+#include "group_sync.h"
 #include "mem.h"
 #include "msg.h"
 #include "proto.h"
@@ -50,10 +52,14 @@ struct pickup_ids {
 
 void pickup_pre_init(void *ctx)
 {
+	group_sync_prepare();	/* before the sandbox hides /proc */
 	pickup_settings.myhostname = cfg_str(cfg_main, "myhostname");
 	pickup_settings.size_limit = cfg_size(cfg_main, "message_size_limit");
 	pickup_settings.rcpt_limit = cfg_int(cfg_main,
 					     "pickup_recipient_limit");
+	pickup_settings.flow_fd = -1;
+	pickup_settings.flow_delay_ms = cfg_time(cfg_main,
+						 "in_flow_delay") * 1000;
 }
 
 static bool pickup_collect(const char *id, void *ctx)
@@ -80,6 +86,10 @@ int pickup_scan(void)
 	if (l.count > 1)
 		qsort(l.ids, l.count, sizeof(*l.ids), pickup_idcmp);
 	for (size_t i = 0; i < l.count; i++) {
+		/* Inflow control: pause while qmgr is behind. */
+		if (!server_stopping())
+			(void)flow_take(pickup_settings.flow_fd,
+					pickup_settings.flow_delay_ms);
 		if (!server_stopping() && pickup_file(l.ids[i]) > 0)
 			queued++;
 		mem_free(l.ids[i]);
@@ -114,6 +124,11 @@ void pickup_event_init(struct ev_loop *loop, const int *fds, int nfds,
 		       void *ctx)
 {
 	pickup_loop = loop;
+	/* After the privilege drop (the FIFO must be ours), before the
+	 * sandbox. */
+	if (pickup_settings.flow_delay_ms > 0 &&
+	    (pickup_settings.flow_fd = flow_open(FLOW_PATH)) < 0)
+		msg_warn("open %s: %m (no inflow control)", FLOW_PATH);
 	trigger_listen(loop, fds, nfds, pickup_trigger, NULL);
 	pickup_schedule();
 }

@@ -13,6 +13,8 @@ struct pickup_settings {
 	const char *myhostname;
 	long long size_limit;	/* message_size_limit, 0 none */
 	long rcpt_limit;	/* pickup_recipient_limit */
+	int flow_fd;		/* inflow tokens (flow.h), or -1 */
+	long flow_delay_ms;	/* in_flow_delay */
 };
 
 extern struct pickup_settings pickup_settings;

@@ -8,7 +8,13 @@
  * coalesced: a burst of them leads to one scan a few milliseconds later.
  * Every queue_run_delay the deferred queue is scanned as well.
  *
- * Interface: qmgr_pre_init, qmgr_event_init, qmgr_schedule_scan, qmgr.
+ * Inflow control (flow.h): after each scan and whenever a message that
+ * came from incoming/ is finished, qmgr tops private/flow up to
+ * in_flow_tokens minus the new messages it holds or has yet to take, so
+ * smtpd and pickup pause only while delivery is behind.
+ *
+ * Interface: qmgr_pre_init, qmgr_event_init, qmgr_schedule_scan,
+ * qmgr_flow_refill, qmgr.
  *
  * SECURITY: anyone who can reach private/qmgr (mode 0700: only
  * mail_owner) can only cause a scan; the byte is read and nothing else.
@@ -22,6 +28,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "flow.h"
 #include "msg.h"
 #include "proto.h"
 #include "qmgr.h"
@@ -79,6 +86,8 @@ void qmgr_pre_init(void *ctx)
 		qmgr.run_delay = 1;
 	qmgr.local_timeout = cfg_time(cfg_main, "local_delivery_timeout");
 	qmgr.myhostname = cfg_str(cfg_main, "myhostname");
+	qmgr.flow_fd = -1;
+	qmgr.flow_tokens = cfg_int(cfg_main, "in_flow_tokens");
 	qmgr_pre_init_relay();
 }
 
@@ -93,6 +102,17 @@ static void qmgr_scan_now(void *ctx)
 	if (qmgr_scan(deferred, flush) && qmgr.scan_timer == NULL)
 		qmgr.scan_timer = ev_timer_add(qmgr.loop, 0, qmgr_scan_now,
 					       NULL);
+	qmgr_flow_refill();
+}
+
+void qmgr_flow_refill(void)
+{
+	size_t backlog = qmgr.nnew + qmgr.incoming_pending;
+
+	if (qmgr.flow_fd < 0 || qmgr.flow_tokens <= 0 ||
+	    backlog >= (size_t)qmgr.flow_tokens)
+		return;
+	(void)flow_fill(qmgr.flow_fd, (size_t)qmgr.flow_tokens - backlog);
 }
 
 void qmgr_schedule_scan(bool deferred, bool flush)
@@ -127,6 +147,11 @@ void qmgr_event_init(struct ev_loop *loop, const int *fds, int nfds,
 		     void *ctx)
 {
 	qmgr.loop = loop;
+	/* After the privilege drop (the FIFO must be ours), before the
+	 * sandbox. */
+	if (cfg_time(cfg_main, "in_flow_delay") > 0 &&
+	    (qmgr.flow_fd = flow_open(FLOW_PATH)) < 0)
+		msg_warn("open %s: %m (no inflow control)", FLOW_PATH);
 	trigger_listen(loop, fds, nfds, qmgr_trigger, NULL);
 	qmgr_scan_recover();
 	qmgr_scan_sweep(true);

@@ -66,6 +66,7 @@ struct qmgr_msg {
 	size_t nreports;
 	struct str defer_reason;	/* the last deferral, for expiry */
 	struct str defer_log;	/* "<rcpt>: reason\n" for defer/ID */
+	bool is_new;		/* taken from incoming/ (inflow control) */
 	struct qmgr_msg *next, *prev;
 };
 
@@ -115,6 +116,11 @@ struct qmgr {
 	struct resolver *resolver;
 	struct qmgr_msg *msgs;	/* active messages */
 	size_t nmsgs;
+	/* Inflow control (flow.h): new messages held (taken from incoming/
+	 * and not finished) and listed in incoming/ but not yet taken. */
+	size_t nnew, incoming_pending;
+	int flow_fd;
+	long flow_tokens;
 	struct transport_table *transport;
 	struct qmgr_dest *dests, *local;
 	struct ev_timer *scan_timer, *retry_timer, *run_timer;
@@ -139,6 +145,8 @@ void qmgr_event_init(struct ev_loop *loop, const int *fds, int nfds,
 		     void *ctx);
 /* Scan soon (coalesces bursts of triggers). */
 void qmgr_schedule_scan(bool deferred, bool flush);
+/* Top the inflow tokens up to what the backlog of new mail allows. */
+void qmgr_flow_refill(void);
 
 /* qmgr_scan.c */
 void qmgr_scan_recover(void);
@@ -150,8 +158,9 @@ void qmgr_scan_sweep(bool force);
 bool qmgr_scan(bool deferred, bool flush);
 
 /* qmgr_msg.c */
-/* Take active/ID: open, log, expand, queue jobs. */
-void qmgr_msg_start(const char *id);
+/* Take active/ID: open, log, expand, queue jobs. is_new: it came from
+ * incoming/ (counts against the inflow tokens until it is finished). */
+void qmgr_msg_start(const char *id, bool is_new);
 /* local answered job (results NULL: the request failed; reason says
  * why and every delivery is deferred). Frees the job. */
 void qmgr_msg_job_done(struct qmgr_job *job,

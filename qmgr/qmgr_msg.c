@@ -44,6 +44,8 @@ static void qmgr_msg_link(struct qmgr_msg *m)
 		qmgr.msgs->prev = m;
 	qmgr.msgs = m;
 	qmgr.nmsgs++;
+	if (m->is_new)
+		qmgr.nnew++;
 }
 
 static void qmgr_msg_free(struct qmgr_msg *m)
@@ -55,6 +57,10 @@ static void qmgr_msg_free(struct qmgr_msg *m)
 	if (m->next != NULL)
 		m->next->prev = m->prev;
 	qmgr.nmsgs--;
+	if (m->is_new) {
+		qmgr.nnew--;
+		qmgr_flow_refill();
+	}
 	for (size_t i = 0; m->qm != NULL && i < m->qm->nrcpt; i++) {
 		mem_free(m->rs[i].defer_address);
 		mem_free(m->rs[i].defer_dsn);
@@ -609,7 +615,7 @@ static void qmgr_msg_log_from(struct qmgr_msg *m)
 		 m->qm->id, m->qm->sender, size, m->qm->nrcpt);
 }
 
-void qmgr_msg_start(const char *id)
+void qmgr_msg_start(const char *id, bool is_new)
 {
 	struct qmgr_batch b = { NULL, NULL, NULL };
 	struct qmgr_msg *m;
@@ -639,6 +645,7 @@ void qmgr_msg_start(const char *id)
 	m->rs = mem_array(qm->nrcpt > 0 ? qm->nrcpt : 1, sizeof(*m->rs));
 	m->t_arrival = (double)qm->arrival + (double)qm->arrival_usec / 1e6;
 	m->t_active = qmgr_now();
+	m->is_new = is_new;
 	qmgr_msg_link(m);
 	qmgr_msg_log_from(m);
 	b.msg = m;

@@ -196,7 +196,7 @@ static void qmgr_take_some(struct qmgr_idlist *l, const char *dir,
 		if (strcmp(dir, QUEUE_INCOMING) == 0)
 			metrics_count("correo_messages_received_total", NULL,
 				      1);
-		qmgr_msg_start(id);
+		qmgr_msg_start(id, strcmp(dir, QUEUE_INCOMING) == 0);
 	}
 }
 
@@ -233,6 +233,7 @@ bool qmgr_scan(bool deferred, bool flush)
 	}
 	qmgr_take_some(&in, QUEUE_INCOMING, QMGR_SCAN_BATCH);
 	more = in.next < in.count;
+	qmgr.incoming_pending = in.count - in.next;
 	/* Stopped by the active limit: a finished message rescans. */
 	qmgr.incoming_left = more &&
 		qmgr.nmsgs >= (size_t)qmgr.active_limit;

@@ -156,6 +156,8 @@ struct smtpd_config {
 	int timeout;
 	bool forbid_bare_lf;
 	bool peername_lookup;
+	int flow_fd;			/* inflow tokens (flow.h), or -1 */
+	long flow_delay_ms;		/* in_flow_delay */
 	bool helo_required;
 	struct cidr_list *mynetworks;
 	struct resolver *resolver;

@@ -52,7 +52,9 @@
  * Durability: 250 "Ok: queued as ID" is sent only after
  * queue_writer_commit (fsync, rename into incoming/, fsync of the
  * directory). Then qmgr is woken; a failed wakeup is only logged, since
- * qmgr also scans incoming/ on its own.
+ * qmgr also scans incoming/ on its own. Before the queue file is
+ * created, smtpd takes an inflow token (flow.h), waiting up to
+ * $in_flow_delay when qmgr has handed out none.
  *
  * SECURITY: content is untrusted and never interpreted beyond the line
  * structure and two header names; it is written, not parsed. Memory is
@@ -66,6 +68,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "flow.h"
 #include "mem.h"
 #include "msg.h"
 #include "proto.h"
@@ -142,6 +145,9 @@ static bool smtpd_queue_open(struct smtpd_session *s)
 	const char *body = smtpd_body_name(s->body);
 	size_t i;
 
+	/* Inflow control: while qmgr is behind, pause up to in_flow_delay
+	 * for a token, then go on anyway. */
+	(void)flow_take(s->cfg->flow_fd, s->cfg->flow_delay_ms);
 	s->qw = queue_writer_create();
 	if (s->qw == NULL) {
 		msg_warn("cannot create queue file: %s", strerror(errno));

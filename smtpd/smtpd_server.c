@@ -24,6 +24,8 @@
 
 #include "cfg.h"
 #include "cidr.h"
+#include "flow.h"
+#include "group_sync.h"
 #include "mem.h"
 #include "msg.h"
 #include "resolve.h"
@@ -36,6 +38,9 @@ void smtpd_pre_init(void *ctx)
 {
 	char *error = NULL;
 
+	/* The boot id for the group commit of incoming/, before a chroot
+	 * hides /proc. */
+	group_sync_prepare();
 	smtpd_config.mynetworks = cidr_list_create(cfg_list(cfg_main,
 							    "mynetworks"),
 						   &error);
@@ -54,6 +59,8 @@ void smtpd_config_load(struct smtpd_config *c, struct cfg *cfg)
 	long line = cfg_int(cfg, "line_length_limit");
 
 	c->myhostname = cfg_str(cfg, "myhostname");
+	c->flow_fd = -1;
+	c->flow_delay_ms = cfg_time(cfg, "in_flow_delay") * 1000;
 	c->banner = cfg_str(cfg, "smtpd_banner");
 	c->size_limit = cfg_size(cfg, "message_size_limit");
 	c->queue_minfree = cfg_size(cfg, "queue_minfree");
@@ -73,6 +80,10 @@ void smtpd_config_load(struct smtpd_config *c, struct cfg *cfg)
 void smtpd_post_init(void *ctx)
 {
 	smtpd_config_load(&smtpd_config, cfg_main);
+	/* Before the sandbox: private/ is out of its reach afterwards. */
+	if (smtpd_config.flow_delay_ms > 0 &&
+	    (smtpd_config.flow_fd = flow_open(FLOW_PATH)) < 0)
+		msg_warn("open %s: %m (no inflow control)", FLOW_PATH);
 }
 
 /* A row of type unix is a pass service: postscreen's clients. */

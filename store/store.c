@@ -7,7 +7,10 @@
  * recorded them ("clean"), change the files, and append the records
  * (with the directories' new mtimes only if they were clean, so a file
  * another program dropped meanwhile is still found by the next scan),
- * fdatasync, unlock. The change is acknowledged after that.
+ * fdatasync, unlock. The change is acknowledged after that. A delivery
+ * differs in one step: it unlocks before syncing, and syncs new/ and
+ * the log in a group commit with the deliveries that ran beside it
+ * (store_deliver_sync); it is still acknowledged only after that.
  *
  * SECURITY: runs as the mailbox owner (local after its switch, pop3d,
  * imapd). Folder names reach here from clients: store_folder_path()
@@ -26,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bgsync.h"
+#include "group_sync.h"
 #include "mem.h"
 #include "msg.h"
 #include "safe_file.h"
@@ -88,8 +93,10 @@ bool store_folder_path(const char *root, const char *folder,
 void store_folder_clear(struct store_folder *f)
 {
 	for (size_t i = 0; i < f->count; i++)
-		free(f->msgs[i].name);
+		store_name_free(f, f->msgs[i].name);
 	mem_free(f->msgs);
+	mem_free(f->names);
+	f->names_size = 0;
 	f->count = f->cap = 0;
 	for (unsigned i = 0; i < f->nkeywords; i++)
 		mem_free(f->keywords[i]);
@@ -100,6 +107,7 @@ void store_folder_clear(struct store_folder *f)
 	f->new_mtime_ns = f->cur_mtime_ns = 0;
 	f->log_records = 0;
 	f->log_gen = 0;
+	f->snapshot_text = false;
 	store_vanished_clear(f);
 }
 
@@ -110,6 +118,7 @@ void store_folder_free(struct store_folder **fp)
 	if (f == NULL)
 		return;
 	store_folder_clear(f);
+	store_cache_release(f);
 	if (f->log_fd >= 0)
 		close(f->log_fd);
 	free(f->changes);
@@ -207,6 +216,15 @@ static bool store_index_build(struct store_folder *f, struct str *error_r)
 	return store_index_write(f, error_r) && store_sync_scan(f, error_r);
 }
 
+/* Whether the log has grown long enough that a new snapshot is worth
+ * writing: replaying a text record costs several times as much as
+ * loading a snapshot's. */
+static bool store_log_long(const struct store_folder *f)
+{
+	return f->log_records > STORE_COMPACT_RECORDS &&
+	       f->log_records > f->count / 8;
+}
+
 /* Lock held: catch up, and scan if the directories changed. */
 static bool store_sync_locked(struct store_folder *f, struct str *error_r)
 {
@@ -235,7 +253,8 @@ struct store_folder *store_folder_open(const char *dir, bool create,
 	ret = store_index_load(f, false, error_r);
 	if (ret < 0)
 		goto fail;
-	if (ret == 1 && store_dirs_clean(f))
+	if (ret == 1 && store_dirs_clean(f) && !f->snapshot_text &&
+	    !store_log_long(f))
 		return f;
 	lock = store_lock(dir, error_r);
 	if (lock < 0)
@@ -246,6 +265,13 @@ struct store_folder *store_folder_open(const char *dir, bool create,
 	if (ret == 0 ? !store_index_build(f, error_r) :
 	    !store_sync_locked(f, error_r))
 		goto fail;
+	/* A text snapshot (migration) or a long log (after a build or a
+	 * big scan): a binary snapshot makes the next open fast. */
+	if ((f->snapshot_text || store_log_long(f)) &&
+	    !store_index_write(f, error_r))
+		msg_warn("%s: cannot compact the index: %s", dir,
+			 str_c(error_r));
+	str_clear(error_r);
 	store_unlock(&lock);
 	f->nchanges = 0;
 	return f;
@@ -305,9 +331,9 @@ static bool store_change_end(struct store_folder *f, int lock, bool clean,
 	    store_dir_mtimes(f->dir, &rec.new_ns, &rec.cur_ns))
 		store_batch_add(b, &rec);
 	ok = store_log_append(f, &b->out, error_r);
-	if (ok && f->log_records > STORE_COMPACT_RECORDS &&
-	    f->log_records > f->count)
-		(void)store_index_write(f, error_r);	/* best effort */
+	if (ok && store_log_long(f) &&
+	    store_index_write(f, error_r))	/* best effort */
+		(void)store_cache_compact(f, false);
 	store_unlock(&lock);
 	str_release(&rec.name);
 	return ok;
@@ -415,7 +441,7 @@ int store_change_flags_unchanged(struct store_folder *f, uint32_t uid,
 {
 	struct store_rec rec = { .kind = 'F' };
 	struct str name = STR_INIT, from = STR_INIT, to = STR_INIT;
-	struct store_batch b = { STR_INIT, 0, 0 };
+	struct store_batch b = { STR_INIT, 0, 0, NULL };
 	struct store_msg *m;
 	bool clean;
 	int lock, ret = -1;
@@ -525,6 +551,8 @@ int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
 	if (!store_change_end(f, lock, clean && error_r->len == 0, &b,
 			      error_r) || error_r->len > 0)
 		removed = -1;
+	else if (removed > 0 && f->cache != NULL)
+		(void)store_cache_compact(f, false);	/* if worth it */
 	str_release(&path);
 	store_batch_release(&b);
 	str_release(&rec.name);
@@ -541,18 +569,21 @@ bool store_compact(struct store_folder *f, struct str *error_r)
 	ok = store_index_catch_up(f, true, error_r) &&
 	     store_index_write(f, error_r);
 	store_unlock(&lock);
+	if (ok && !store_cache_compact(f, true))
+		msg_warn("%s: cannot compact the message cache: %m", f->dir);
 	return ok;
 }
 
 bool store_index_remove(const char *dir, struct str *error_r)
 {
 	static const char *const files[] = { STORE_INDEX_FILE,
-					     STORE_LOG_FILE };
+					     STORE_LOG_FILE,
+					     STORE_CACHE_FILE };
 	struct str path = STR_INIT;
 	int lock = store_lock(dir, error_r);
 	bool ok = lock >= 0;
 
-	for (size_t i = 0; ok && i < 2; i++) {
+	for (size_t i = 0; ok && i < sizeof(files) / sizeof(*files); i++) {
 		str_clear(&path);
 		str_printf(&path, "%s/%s", dir, files[i]);
 		if (unlink(str_c(&path)) != 0 && errno != ENOENT) {
@@ -595,6 +626,76 @@ static int store_deliver_lock(struct store_folder *f, struct str *error_r)
 	return -1;
 }
 
+struct store_sync_ctx {
+	const char *path;	/* the delivered file: its directory */
+	int log_fd;
+};
+
+/* new/ and the log, their syncs side by side (bgsync.h). */
+static bool store_sync_delivery(void *ctx)
+{
+	struct store_sync_ctx *c = ctx;
+	struct bgsync bg;
+	bool ok;
+	int saved;
+
+	if (c->log_fd >= 0)
+		bgsync_start(&bg, c->log_fd, true);
+	ok = safe_fsync_dir(c->path);
+	saved = errno;
+	if (c->log_fd >= 0 && !bgsync_wait(&bg))
+		return false;
+	errno = saved;
+	return ok;
+}
+
+/* Make a delivery durable: its directory entry and the log record. One
+ * process at a time syncs new/ and the log for every delivery to the
+ * folder finished before it started (group_sync.h), so concurrent
+ * deliveries share the two syncs instead of queueing on the index lock
+ * for two each. A delivery with flags (into cur/) syncs alone: the
+ * group's syncs cover new/ only. */
+static enum maildir_status store_deliver_sync(struct store_folder *f,
+					      struct maildir_tmp *t,
+					      bool group, struct str *error_r,
+					      const char **dsn_r)
+{
+	struct store_sync_ctx c = { str_c(&t->dst), f->log_fd };
+	uint64_t mark = group_sync_mark();
+	struct str path = STR_INIT;
+	int state = -1;
+	bool ok;
+
+	if (group) {
+		str_printf(&path, "%s/%s", f->dir, STORE_SYNC_FILE);
+		state = group_sync_open(AT_FDCWD, str_c(&path));
+		str_release(&path);
+	}
+	ok = group_sync_run(state, mark, store_sync_delivery, &c, NULL);
+	if (state >= 0)
+		close(state);
+	if (ok)
+		return MAILDIR_OK;
+	str_clear(error_r);
+	str_printf(error_r, "maildir delivery failed: fsync %s: %s",
+		   str_c(&t->dst), strerror(errno));
+	return maildir_errno_status(errno, dsn_r);
+}
+
+/* The message cache's entry for the message in the file at path (empty
+ * if it cannot be read or is too big to cache); saved now. */
+static void store_deliver_cache_entry(const char *path, struct str *payload)
+{
+	struct str data = STR_INIT;
+
+	if (safe_read_file(path, &data, STORE_CACHE_MAX_MESSAGE))
+		store_cache_compute(str_c(&data), data.len,
+				    (int64_t)time(NULL), payload);
+	if (payload->len > STORE_CACHE_MAX_PAYLOAD)
+		str_clear(payload);
+	str_release(&data);
+}
+
 enum maildir_status store_deliver(const char *dir, uint32_t flags,
 				  int64_t internaldate,
 				  maildir_write_fn *write_fn, void *ctx,
@@ -605,9 +706,11 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	struct maildir_tmp t = MAILDIR_TMP_INIT;
 	struct store_rec rec = { .kind = 'A' };
 	struct store_batch b;
+	struct str payload = STR_INIT;
 	enum maildir_status status;
 	const char *slash;
-	bool clean;
+	uint32_t cache_uid = 0, added_uid = 0;
+	bool clean, added = false;
 	int lock = -1;
 
 	if (uid_r != NULL)
@@ -624,6 +727,9 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 
 		(void)utimensat(AT_FDCWD, str_c(&t.tmp), ts, 0);
 	}
+	/* The cache entry, from the file just written (in the page cache),
+	 * before the index is locked. */
+	store_deliver_cache_entry(str_c(&t.tmp), &payload);
 	flags &= STORE_F_ALL;
 	if (flags != 0) {
 		/* With flags the file goes to cur/ with its info part. */
@@ -640,7 +746,9 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 		goto out;
 	}
 	clean = store_dirs_clean(&f);
-	status = maildir_commit_tmp(dir, NULL, &t, error_r, dsn_r);
+	/* Into new/ (or cur/) now, synced after the lock is released,
+	 * together with the log record (store_deliver_sync). */
+	status = maildir_link_tmp(dir, NULL, &t, error_r, dsn_r);
 	if (status != MAILDIR_OK)
 		goto out;
 	/* The message is in the Maildir now: whatever happens to its index
@@ -655,7 +763,9 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	rec.size = t.size;
 	rec.vsize = t.vsize;
 	rec.in_new = flags == 0;
-	if (f.uidnext < UINT32_MAX)
+	added = f.uidnext < UINT32_MAX;
+	added_uid = rec.uid;
+	if (added)
 		store_batch_add(&b, &rec);
 	if (clean) {
 		store_rec_reset(&rec);
@@ -664,15 +774,24 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 		if (store_dir_mtimes(dir, &rec.new_ns, &rec.cur_ns))
 			store_batch_add(&b, &rec);
 	}
-	if (!store_log_append(&f, &b.out, error_r))
+	if (!store_log_write(&f, &b.out, false, error_r))
 		msg_warn("%s: delivered, not indexed (the next scan will): "
 			 "%s", dir, str_c(error_r));
-	else if (uid_r != NULL && f.uidnext > 1)
-		*uid_r = f.uidnext - 1;
+	else if (added)
+		/* The uid the A record took (none when UIDs ran out: the
+		 * cache entry must not go to another message's uid). */
+		cache_uid = added_uid;
+	if (uid_r != NULL)
+		*uid_r = cache_uid;
 	str_clear(error_r);
 	store_batch_release(&b);
+	store_unlock(&lock);
+	status = store_deliver_sync(&f, &t, flags == 0, error_r, dsn_r);
 out:
 	store_unlock(&lock);
+	if (cache_uid != 0 && payload.len > 0)
+		(void)store_cache_add(dir, f.uidvalidity, cache_uid, &payload);
+	str_release(&payload);
 	maildir_tmp_release(&t);
 	str_release(&rec.name);
 	f.dir = NULL;

@@ -77,6 +77,8 @@ struct store_change {
 	uint32_t uid;
 };
 
+struct store_cache;
+
 /* The expunged-UID record (store_vanished.c): UID ranges with the
  * modseq of their (last) expunge, and the floor below which it may be
  * incomplete. */
@@ -111,6 +113,12 @@ struct store_folder {
 	int64_t new_mtime_ns, cur_mtime_ns;	/* at the last scan */
 	uint64_t log_records;	/* records in the log (for compaction) */
 	struct store_vanished vanished;
+	bool snapshot_text;	/* loaded from a text snapshot (migrate) */
+	/* The names of the messages loaded from the snapshot, in one
+	 * block (store_name_free() knows them). */
+	char *names;
+	size_t names_size;
+	struct store_cache *cache;	/* store_cache.c, loaded when used */
 };
 
 /* The Maildir directory of folder under the user's root Maildir into
@@ -221,6 +229,66 @@ bool store_compact(struct store_folder *f, struct str *error_r);
 /* Drop the index files of dir so the next open rebuilds them from the
  * Maildir ("correo mailbox rebuild"). */
 bool store_index_remove(const char *dir, struct str *error_r);
+
+/*
+ * The message cache (store_cache.c): per folder, correo-cache holds for
+ * each message what IMAP clients ask for again and again, so listing a
+ * folder opens no message file. It is filled when a message is
+ * delivered through the store (local, IMAP APPEND, COPY, MOVE) and, for
+ * a message another program dropped into the Maildir, the first time a
+ * value is asked for. A lost, damaged or stale cache is never an error:
+ * the value is computed from the message again.
+ */
+enum store_cache_field {
+	/* The exact bytes imapd sends for FETCH ENVELOPE, BODY and
+	 * BODYSTRUCTURE, and (the _UTF8 ones) the same with UTF-8 quoted
+	 * strings (IMAP4rev2, UTF8=ACCEPT; mime_imap_*). */
+	STORE_CACHE_ENVELOPE = 1,
+	STORE_CACHE_ENVELOPE_UTF8,
+	STORE_CACHE_BODY,
+	STORE_CACHE_BODY_UTF8,
+	STORE_CACHE_BODYSTRUCTURE,
+	STORE_CACHE_BODYSTRUCTURE_UTF8,
+	/* The message's header fields among the cached names (Date,
+	 * Subject, From, Sender, Reply-To, To, Cc, Bcc, Message-ID,
+	 * References, In-Reply-To, Content-Type and a few a mail reader
+	 * lists; store_cache_header_cached), as written, in order, with
+	 * CRLF line ends, and the header's blank line after them when
+	 * BODY[HEADER.FIELDS] shows one. */
+	STORE_CACHE_HEADERS,
+	/* RFC 8970 PREVIEW: up to 200 characters of UTF-8 from the first
+	 * text/plain part (else text/html without its tags), transfer
+	 * encoding and charset undone, white space runs made one space;
+	 * empty if the message has no such text. */
+	STORE_CACHE_PREVIEW,
+	/* RFC 8514 SAVEDATE: decimal seconds since the epoch when the
+	 * message was saved into this folder (its internal date for a
+	 * message another program dropped in). */
+	STORE_CACHE_SAVEDATE,
+	STORE_CACHE_NFIELDS
+};
+
+/* The value of field for the message with uid into out (replaced).
+ * 1, 0 no such message (expunged), -1 the message is unreadable. */
+int store_cache_get(struct store_folder *f, uint32_t uid,
+		    enum store_cache_field field, struct str *out);
+/* Whether the header field called name[0, len) is in the cache. */
+bool store_cache_header_cached(const char *name, size_t len);
+/* The value of the first field called name (one of the cached names) of
+ * the message, raw (after the colon, folding and encoded words as
+ * written, line ends as CRLF), into value_r: 1 found, 0 the message has none, -1 cannot
+ * tell (name not cached, message gone or unreadable). */
+int store_cache_header(struct store_folder *f, uint32_t uid,
+		       const char *name, struct str *value_r);
+/* BODY[HEADER.FIELDS (names)] of the message (names all cached) onto
+ * out, the same bytes as from the message: 1, 0 gone, -1 a name is not
+ * cached or the message is unreadable (read the message). */
+int store_cache_header_fields(struct store_folder *f, uint32_t uid,
+			      const char *const *names, size_t n,
+			      struct str *out);
+/* Rewrite the cache without the entries of expunged messages, if that
+ * frees enough (always with force). False on error. */
+bool store_cache_compact(struct store_folder *f, bool force);
 
 /* Maildir info letters for flags ("FRS", in ASCII order) into out. */
 void store_flags_letters(uint32_t flags, struct str *out);

@@ -281,6 +281,7 @@ void store_batch_init(struct store_batch *b, const struct store_folder *f)
 	memset(&b->out, 0, sizeof(b->out));
 	b->modseq = f->highestmodseq;
 	b->uidnext = f->uidnext;
+	b->apply_to = NULL;
 }
 
 void store_batch_add(struct store_batch *b, struct store_rec *rec)
@@ -294,7 +295,10 @@ void store_batch_add(struct store_batch *b, struct store_rec *rec)
 			     rec->uid + 1;
 	rec->has_m = rec->has_n = true;
 	rec->uidnext = b->uidnext;
-	store_rec_format(rec, &b->out);
+	if (b->apply_to != NULL)
+		(void)store_apply(b->apply_to, rec, true);
+	else
+		store_rec_format(rec, &b->out);
 }
 
 void store_batch_release(struct store_batch *b)
@@ -314,13 +318,14 @@ void store_note(struct store_folder *f, char kind, uint32_t uid)
 	f->nchanges++;
 }
 
-static void store_msg_set(struct store_msg *m, const struct store_rec *rec)
+static void store_msg_set(struct store_folder *f, struct store_msg *m,
+			  const struct store_rec *rec)
 {
 	m->flags = rec->flags;
 	m->keywords = rec->keywords;
 	m->modseq = rec->modseq;
 	m->in_new = rec->in_new;
-	free(m->name);
+	store_name_free(f, m->name);
 	m->name = mem_strdup(str_c(&rec->name));
 }
 
@@ -349,7 +354,7 @@ static bool store_apply_add(struct store_folder *f,
 	m->internaldate = rec->idate;
 	m->size = rec->size;
 	m->vsize = rec->vsize;
-	store_msg_set(m, rec);
+	store_msg_set(f, m, rec);
 	if ((uint64_t)rec->uid >= f->uidnext)
 		f->uidnext = rec->uid + 1 > UINT32_MAX ? UINT32_MAX :
 			     rec->uid + 1;
@@ -384,7 +389,7 @@ bool store_apply(struct store_folder *f, const struct store_rec *rec,
 		m = store_lookup(f, rec->uid, NULL);
 		if (m == NULL)
 			return true;	/* expunged meanwhile */
-		store_msg_set(m, rec);
+		store_msg_set(f, m, rec);
 		if (note)
 			store_note(f, 'F', rec->uid);
 		return true;
@@ -393,7 +398,7 @@ bool store_apply(struct store_folder *f, const struct store_rec *rec,
 		if (m == NULL)
 			return true;
 		store_vanished_note(f, rec->uid, rec->modseq);
-		free(m->name);
+		store_name_free(f, m->name);
 		memmove(m, m + 1, (f->count - i - 1) * sizeof(*m));
 		f->count--;
 		if (note)
@@ -520,6 +525,12 @@ static int store_snapshot_load(struct store_folder *f, struct str *error_r)
 	uint64_t count = 0;
 	int ret;
 
+	ret = store_snapshot_read(f, error_r);
+	if (ret != 2) {
+		if (ret == 0)
+			store_folder_clear(f);
+		goto out;
+	}
 	ret = store_read_file(f->dir, STORE_INDEX_FILE, NULL, &buf, &st);
 	if (ret < 0) {
 		str_printf(error_r, "read %s/%s: %s", f->dir,
@@ -527,6 +538,9 @@ static int store_snapshot_load(struct store_folder *f, struct str *error_r)
 		goto out;
 	}
 	ret = 0;
+	/* The text form of before store_snapshot.c: read, and rewritten
+	 * by the next open (store_folder_open). */
+	f->snapshot_text = true;
 	while (off < buf.len && !end &&
 	       (nl = memchr(buf.data + off, '\n', buf.len - off)) != NULL) {
 		size_t n = (size_t)(nl - (buf.data + off));
@@ -670,11 +684,15 @@ static bool store_index_reload(struct store_folder *f, bool locked,
 			       struct str *error_r)
 {
 	struct store_msg *old = f->msgs;
+	struct store_folder names = { .names = f->names,
+				      .names_size = f->names_size };
 	size_t nold = f->count, i = 0, j = 0;
 	bool ok;
 
 	f->msgs = NULL;
 	f->count = f->cap = 0;
+	f->names = NULL;	/* the old names stay until compared */
+	f->names_size = 0;
 	ok = store_index_load(f, locked, error_r) == 1;
 	if (!ok && error_r->len == 0)
 		str_printf(error_r, "index of %s changed unreadably", f->dir);
@@ -692,7 +710,8 @@ static bool store_index_reload(struct store_folder *f, bool locked,
 		}
 	}
 	for (i = 0; i < nold; i++)
-		free(old[i].name);
+		store_name_free(&names, old[i].name);
+	free(names.names);
 	free(old);
 	return ok;
 }
@@ -744,6 +763,12 @@ out:
 bool store_log_append(struct store_folder *f, const struct str *records,
 		      struct str *error_r)
 {
+	return store_log_write(f, records, true, error_r);
+}
+
+bool store_log_write(struct store_folder *f, const struct str *records,
+		     bool sync, struct str *error_r)
+{
 	struct store_rec rec = { 0 };
 	size_t good;
 	bool bad;
@@ -752,7 +777,7 @@ bool store_log_append(struct store_folder *f, const struct str *records,
 		return true;
 	if (pwrite(f->log_fd, records->data, records->len,
 		   (off_t)f->log_off) != (ssize_t)records->len ||
-	    fdatasync(f->log_fd) != 0) {
+	    (sync && fdatasync(f->log_fd) != 0)) {
 		str_printf(error_r, "append to index log of %s: %s", f->dir,
 			   strerror(errno));
 		/* Whatever part got written is cut by the next writer. */
@@ -770,53 +795,19 @@ bool store_log_append(struct store_folder *f, const struct str *records,
 bool store_index_write(struct store_folder *f, struct str *error_r)
 {
 	struct str text = STR_INIT, path = STR_INIT;
-	struct store_rec rec = { .kind = 'H', .has_g = true, .has_v = true,
-				 .has_m = true, .has_n = true,
-				 .has_t = true };
 	bool ok = false;
 
-	rec.gen = f->log_gen + 1;
-	rec.uidvalidity = f->uidvalidity;
-	rec.modseq = f->highestmodseq;
-	rec.uidnext = f->uidnext;
-	rec.new_ns = f->new_mtime_ns;
-	rec.cur_ns = f->cur_mtime_ns;
-	store_rec_format(&rec, &text);
-	store_rec_reset(&rec);
-	for (unsigned i = 0; i < f->nkeywords; i++) {
-		rec.kind = 'K';
-		rec.idx = i;
-		str_set(&rec.name, f->keywords[i]);
-		store_rec_format(&rec, &text);
+	if (!store_snapshot_format(f, f->log_gen + 1, &text)) {
+		str_printf(error_r, "%s: index too large", f->dir);
+		goto out;
 	}
-	store_vanished_write(f, &text);
-	for (size_t i = 0; i < f->count; i++) {
-		const struct store_msg *m = &f->msgs[i];
-
-		store_rec_reset(&rec);
-		rec.kind = 'A';
-		rec.has_m = true;
-		rec.modseq = m->modseq;
-		rec.uid = m->uid;
-		rec.flags = m->flags;
-		rec.keywords = m->keywords;
-		rec.idate = m->internaldate;
-		rec.size = m->size;
-		rec.vsize = m->vsize;
-		rec.in_new = m->in_new;
-		str_set(&rec.name, m->name);
-		store_rec_format(&rec, &text);
-	}
-	store_rec_reset(&rec);
-	rec.kind = 'Z';
-	rec.count = f->count;
-	store_rec_format(&rec, &text);
 	str_printf(&path, "%s/%s", f->dir, STORE_INDEX_FILE);
 	if (!safe_write_file(str_c(&path), text.data, text.len, 0600)) {
 		str_printf(error_r, "write %s: %s", str_c(&path),
 			   strerror(errno));
 		goto out;
 	}
+	f->snapshot_text = false;
 	/* The snapshot is in place: its generation supersedes the log. */
 	f->log_gen++;
 	if (!store_log_create(f, error_r) ||
@@ -827,6 +818,41 @@ bool store_index_write(struct store_folder *f, struct str *error_r)
 out:
 	str_release(&text);
 	str_release(&path);
+	return ok;
+}
+
+/* The generation and UIDVALIDITY of dir's snapshot, binary or text,
+ * from its first bytes. */
+static bool store_snapshot_gen(const char *dir, uint64_t *gen_r,
+			       uint32_t *uidvalidity_r)
+{
+	struct store_rec rec = { 0 };
+	struct str path = STR_INIT;
+	char buf[512];
+	const char *nl;
+	ssize_t n;
+	int fd;
+	bool ok = false;
+
+	str_printf(&path, "%s/%s", dir, STORE_INDEX_FILE);
+	fd = open(str_c(&path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	str_release(&path);
+	if (fd < 0)
+		return false;
+	n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	if (n <= 0)
+		return false;
+	if (store_snapshot_is_binary(buf, (size_t)n))
+		return store_snapshot_header(buf, (size_t)n, gen_r,
+					     uidvalidity_r);
+	if ((nl = memchr(buf, '\n', (size_t)n)) != NULL &&
+	    store_rec_parse(buf, (size_t)(nl - buf), &rec) &&
+	    rec.kind == 'H' && rec.has_g && rec.has_v) {
+		*gen_r = rec.gen;
+		*uidvalidity_r = (uint32_t)rec.uidvalidity;
+		ok = true;
+	}
 	str_release(&rec.name);
 	return ok;
 }
@@ -872,15 +898,15 @@ int store_index_peek(struct store_folder *f, struct str *error_r)
 	struct str buf = STR_INIT;
 	struct stat st;
 	uint64_t gen, start, good_end = 0;
+	uint32_t uidvalidity;
 	const char *p, *end, *nl;
 	bool have = false;
 	ssize_t n;
 	int fd = -1, ret = 0;
 
 	store_folder_clear(f);
-	if (!store_first_line(f->dir, STORE_INDEX_FILE, &rec, NULL, &st))
+	if (!store_snapshot_gen(f->dir, &gen, &uidvalidity))
 		goto out;
-	gen = rec.gen;
 	if (!store_first_line(f->dir, STORE_LOG_FILE, &rec, &fd, &st) ||
 	    rec.gen != gen)
 		goto out;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "store.h"
 #include "str.h"
@@ -12,10 +13,12 @@
 #define STORE_INDEX_FILE	"correo-index"
 #define STORE_LOG_FILE		"correo-index.log"
 #define STORE_LOCK_FILE		"correo-index.lock"
+#define STORE_SYNC_FILE		"correo-sync"	/* group_sync.h state */
 #define STORE_UIDLIST_FILE	"correo-uidlist"
+#define STORE_CACHE_FILE	"correo-cache"
 
 /* The log is compacted into a new snapshot when it holds more records
- * than this and more than the folder has messages. */
+ * than this and more than an eighth of the folder's messages. */
 #define STORE_COMPACT_RECORDS	1024
 /* Ranges of expunged UIDs a snapshot keeps (store_vanished.c). */
 #define STORE_VANISHED_MAX	4096
@@ -66,6 +69,9 @@ struct store_batch {
 	struct str out;
 	uint64_t modseq;
 	uint32_t uidnext;
+	/* Set: records are applied to this folder instead of formatted
+	 * (an index being built, written as a snapshot afterwards). */
+	struct store_folder *apply_to;
 };
 void store_batch_init(struct store_batch *b, const struct store_folder *f);
 /* Format rec into the batch; a change (A, F, E) takes the next modseq,
@@ -80,6 +86,11 @@ bool store_apply(struct store_folder *f, const struct store_rec *rec,
  * to date), fdatasync, and apply them. */
 bool store_log_append(struct store_folder *f, const struct str *records,
 		      struct str *error_r);
+/* store_log_append without the fdatasync when sync is false: the caller
+ * syncs the log itself before it acknowledges the change (a delivery's
+ * group commit, store_deliver). */
+bool store_log_write(struct store_folder *f, const struct str *records,
+		     bool sync, struct str *error_r);
 /* The counters of the folder in dir from the snapshot's header and the
  * log's tail only (for deliveries to big folders): f gets uidvalidity,
  * uidnext, highestmodseq, the last recorded mtimes (0 if not in the
@@ -103,6 +114,21 @@ bool store_index_catch_up(struct store_folder *f, bool locked,
  * generation (lock held). */
 bool store_index_write(struct store_folder *f, struct str *error_r);
 
+/* The binary snapshot (store_snapshot.c). Format f's state as a
+ * snapshot of generation gen onto out (false if too large); whether
+ * data is one; its generation and UIDVALIDITY from its first bytes;
+ * load one into f (empty; data is changed): false if damaged. */
+bool store_snapshot_format(struct store_folder *f, uint64_t gen,
+			   struct str *out);
+bool store_snapshot_is_binary(const char *data, size_t len);
+bool store_snapshot_header(const char *data, size_t len, uint64_t *gen_r,
+			   uint32_t *uidvalidity_r);
+bool store_snapshot_parse(struct store_folder *f, char *data, size_t len);
+/* Load dir's snapshot into f (empty) if it is a binary one: 1 loaded,
+ * 0 missing or damaged, 2 not binary (a text one: read it as such),
+ * -1 error. */
+int store_snapshot_read(struct store_folder *f, struct str *error_r);
+
 /* Maildir scan (store_sync.c), lock held: reconcile f with new/ and
  * cur/ and append the resulting records. uidlist: the migration source
  * for a folder without an index (may be NULL). */
@@ -112,17 +138,66 @@ bool store_dir_mtimes(const char *dir, int64_t *new_ns, int64_t *cur_ns);
 /* Whether the directories are as last recorded. */
 bool store_dirs_clean(const struct store_folder *f);
 
+/* Free a message's name unless it is in f's block of names. */
+static inline void store_name_free(const struct store_folder *f, char *name)
+{
+	if (f->names == NULL || (uintptr_t)name < (uintptr_t)f->names ||
+	    (uintptr_t)name >= (uintptr_t)f->names + f->names_size)
+		free(name);
+}
+
 /* The expunged-UID record (store_vanished.c). */
 void store_vanished_note(struct store_folder *f, uint32_t uid,
 			 uint64_t modseq);
 bool store_vanished_apply(struct store_folder *f,
 			  const struct store_rec *rec);
 void store_vanished_write(struct store_folder *f, struct str *out);
+/* Drop the oldest ranges beyond STORE_VANISHED_MAX (before a snapshot
+ * is written), raising the floor. */
+void store_vanished_bound(struct store_folder *f);
 void store_vanished_clear(struct store_folder *f);
 
 /* Base name: the part of a Maildir file name before ':'. */
 size_t store_base_len(const char *name);
 void store_note(struct store_folder *f, char kind, uint32_t uid);
 void store_folder_clear(struct store_folder *f);
+
+/*
+ * The message cache (store_cache.c: the file; store_cache_data.c: what
+ * an entry holds).
+ */
+/* Entries (and the messages they are computed from, when filled
+ * lazily) larger than these are not cached. */
+#define STORE_CACHE_MAX_PAYLOAD	(1024 * 1024)
+#define STORE_CACHE_MAX_MESSAGE	(256L * 1024 * 1024)
+/* Compaction is worth it past this many dead bytes (and a quarter of
+ * the file). */
+#define STORE_CACHE_COMPACT_MIN	(64 * 1024)
+
+/* A 64-bit hash of data keyed with seed (not cryptographic; keyed so
+ * that text from a message cannot pass for a record). */
+uint64_t store_hash64(uint64_t seed, const void *data, size_t len);
+/* The entry of a message: data[0, len) parsed, savedate (seconds). */
+void store_cache_compute(const char *data, size_t len, int64_t savedate,
+			 struct str *payload);
+/* One record for the cache file (header, payload, padding) onto out. */
+void store_cache_record(uint64_t salt, uint32_t uid, const char *payload,
+			size_t len, struct str *out);
+/* The value of field id in an entry (no copy). */
+bool store_cache_field_find(const char *payload, size_t len,
+			    enum store_cache_field id, const char **value_r,
+			    size_t *len_r);
+/* Whether an entry read from the file is a well-formed field list. */
+bool store_cache_payload_valid(const char *payload, size_t len);
+/* BODY[HEADER.FIELDS (names)] from a HEADERS value. */
+void store_cache_filter_fields(const char *headers, size_t len,
+			       const char *const *names, size_t n,
+			       struct str *out);
+/* Append uid's entry to the cache of the folder in dir (best effort:
+ * false if it could not). */
+bool store_cache_add(const char *dir, uint32_t uidvalidity, uint32_t uid,
+		     const struct str *payload);
+/* Drop f's cache state (store_folder_free). */
+void store_cache_release(struct store_folder *f);
 
 #endif

@@ -244,7 +244,7 @@ bool store_sync_scan(struct store_folder *f, struct str *error_r)
 	struct store_file **fresh = NULL;
 	struct store_batch b;
 	int64_t new_ns, cur_ns;
-	size_t nfresh = 0;
+	size_t nfresh = 0, known;
 	bool ok = false;
 
 	store_batch_init(&b, f);
@@ -255,9 +255,15 @@ bool store_sync_scan(struct store_folder *f, struct str *error_r)
 		goto out;
 	}
 	store_scan_hash(&sc);
-	if (f->count == 0 && f->log_records == 0)
+	/* An empty index (being built): what the scan finds goes straight
+	 * into f and a new snapshot, not through the log (which would be
+	 * written, synced and read back record by record). */
+	known = f->count;	/* before the migration adds to it */
+	if (f->count == 0 && f->log_records == 0) {
+		b.apply_to = f;
 		store_migrate_uidlist(f, &sc, &b, &rec);
-	for (size_t i = 0; i < f->count; i++) {
+	}
+	for (size_t i = 0; i < known; i++) {
 		const struct store_msg *m = &f->msgs[i];
 		struct store_file *fl;
 
@@ -306,7 +312,8 @@ bool store_sync_scan(struct store_folder *f, struct str *error_r)
 	rec.new_ns = new_ns;
 	rec.cur_ns = cur_ns;
 	store_batch_add(&b, &rec);
-	ok = store_log_append(f, &b.out, error_r);
+	ok = b.apply_to != NULL ? store_index_write(f, error_r) :
+	     store_log_append(f, &b.out, error_r);
 out:
 	free(fresh);
 	store_scan_free(&sc);

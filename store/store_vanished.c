@@ -103,6 +103,11 @@ static void store_vanished_trim(struct store_vanished *v, size_t max)
 	v->n = max;
 }
 
+void store_vanished_bound(struct store_folder *f)
+{
+	store_vanished_trim(&f->vanished, STORE_VANISHED_MAX);
+}
+
 void store_vanished_write(struct store_folder *f, struct str *out)
 {
 	struct store_vanished *v = &f->vanished;

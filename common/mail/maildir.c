@@ -298,10 +298,9 @@ out:
 	return status;
 }
 
-enum maildir_status maildir_commit_tmp(const char *maildir,
-				       const char *folder,
-				       struct maildir_tmp *t,
-				       struct str *error_r, const char **dsn_r)
+enum maildir_status maildir_link_tmp(const char *maildir, const char *folder,
+				     struct maildir_tmp *t,
+				     struct str *error_r, const char **dsn_r)
 {
 	const char *step = "rename into new/";
 	int saved;
@@ -317,10 +316,21 @@ enum maildir_status maildir_commit_tmp(const char *maildir,
 		errno = saved;
 		return maildir_failed(maildir, step, &t->tmp, error_r, dsn_r);
 	}
-	step = "fsync new/";
-	if (!safe_fsync_dir(str_c(&t->dst)))
-		return maildir_failed(maildir, step, &t->tmp, error_r, dsn_r);
 	return MAILDIR_OK;
+}
+
+enum maildir_status maildir_commit_tmp(const char *maildir,
+				       const char *folder,
+				       struct maildir_tmp *t,
+				       struct str *error_r, const char **dsn_r)
+{
+	enum maildir_status status;
+
+	status = maildir_link_tmp(maildir, folder, t, error_r, dsn_r);
+	if (status == MAILDIR_OK && !safe_fsync_dir(str_c(&t->dst)))
+		return maildir_failed(maildir, "fsync new/", &t->tmp, error_r,
+				      dsn_r);
+	return status;
 }
 
 void maildir_tmp_release(struct maildir_tmp *t)

@@ -66,6 +66,12 @@ enum maildir_status maildir_commit_tmp(const char *maildir,
 				       const char *folder,
 				       struct maildir_tmp *t,
 				       struct str *error_r, const char **dsn_r);
+/* commit_tmp without the directory fsync, for callers that sync the
+ * directory themselves (the store's group commit): the message is in
+ * new/ (or wherever dst points) but its entry may not be on disk yet. */
+enum maildir_status maildir_link_tmp(const char *maildir, const char *folder,
+				     struct maildir_tmp *t,
+				     struct str *error_r, const char **dsn_r);
 void maildir_tmp_release(struct maildir_tmp *t);
 
 /* The status class of a failed system call during delivery: ENOSPC,

@@ -300,6 +300,15 @@ void mime_header_unfold(const char *value, size_t len, struct str *out);
 void mime_header_decode(const char *value, size_t len, struct str *out);
 
 /*
+ * Preview (mime_preview.c): up to MIME_PREVIEW_CHARS characters of UTF-8
+ * from the first text part a reader sees (decoded, HTML reduced to text,
+ * white space collapsed), appended to out; nothing if there is none.
+ * IMAP's PREVIEW (RFC 8970).
+ */
+#define MIME_PREVIEW_CHARS 256
+void mime_preview(const struct mime_message *msg, struct str *out);
+
+/*
  * Charsets (mime_charset.c).
  */
 /* Convert len bytes in charset (case-insensitive, with the usual

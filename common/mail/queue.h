@@ -37,6 +37,9 @@
 #define QUEUE_CORRUPT	"corrupt"
 #define QUEUE_MAILDROP	"maildrop"
 #define QUEUE_PRIVATE	"private"
+/* In incoming/: the group commit state of its fsyncs (group_sync.h);
+ * a dot file, so no scan takes it for a message. */
+#define QUEUE_SYNC_FILE	".group-sync"
 #define QUEUE_PUBLIC	"public"
 #define QUEUE_PID	"pid"
 #define QUEUE_DEFER	"defer"		/* deferral reasons (qmgr, correo queue) */

@@ -64,7 +64,8 @@
  * The writer buffers 64 KB at a time, so a small message is created
  * with one write(2) and a 100 KB one with two or three; commit adds a
  * rename, an fsync of the file and an fsync of incoming/ (in that
- * order: see queue_writer_commit).
+ * order: see queue_writer_commit). The last is a group commit shared
+ * by the writers committing at the same moment (qw_sync_dir).
  *
  * The reader reads the header and envelope with one or two pread(2)s
  * (the content is left on disk for delivery agents to read through
@@ -96,6 +97,8 @@
 #include <unistd.h>
 
 #include "attr.h"
+#include "bgsync.h"
+#include "group_sync.h"
 #include "mem.h"
 #include "queue.h"
 #include "safe_file.h"
@@ -403,10 +406,35 @@ static bool qw_finish(struct queue_writer *w)
 	return true;
 }
 
+static bool qw_fsync_dir(void *ctx)
+{
+	return safe_fsync_dir(ctx);
+}
+
+/* The directory fsync of a commit. Into incoming/ it is a group commit
+ * (group_sync.h) with every smtpd and pickup committing at the same
+ * moment: one fsync of incoming/ that began after our rename covers
+ * us, whoever ran it. */
+static bool qw_sync_dir(struct queue_writer *w)
+{
+	static int state = -2;	/* not opened yet */
+	uint64_t mark = group_sync_mark();
+
+	if (strcmp(w->dir, QUEUE_INCOMING) != 0)
+		return safe_fsync_dir(w->dir);
+	if (state == -2)
+		state = group_sync_open(AT_FDCWD,
+					QUEUE_INCOMING "/" QUEUE_SYNC_FILE);
+	return group_sync_run(state, mark, qw_fsync_dir, w->dir, NULL);
+}
+
 bool queue_writer_commit(struct queue_writer *w)
 {
 	char final[sizeof(w->tmp_path)];
 	const char *remove = w->tmp_path;
+	struct bgsync bg;
+	bool dir_ok;
+	int dir_errno;
 
 	if (w->done)
 		msg_panic("queue_writer: %s: commit after commit", w->id);
@@ -432,15 +460,21 @@ bool queue_writer_commit(struct queue_writer *w)
 	 * accepted mail: qmgr finds the file complete, or incomplete and
 	 * quarantines it. A reader that opens it early sees it whole: all
 	 * of it was written before the rename. */
-	if (fsync(w->fd) < 0) {
+	/* The file's fsync runs beside the directory's: the disk merges
+	 * their cache flushes (bgsync.h). Both finish before commit
+	 * returns. */
+	bgsync_start(&bg, w->fd, false);
+	/* sendmail may write to maildrop/ (mode 1730) but not read it,
+	 * so it cannot fsync it; pickup's own commit is synced. */
+	dir_ok = qw_sync_dir(w) ||
+		(errno == EACCES && strcmp(w->dir, QUEUE_INCOMING) != 0);
+	dir_errno = errno;
+	if (!bgsync_wait(&bg)) {
 		qw_fail(w, errno);
 		goto fail;
 	}
-	/* sendmail may write to maildrop/ (mode 1730) but not read it,
-	 * so it cannot fsync it; pickup's own commit is synced. */
-	if (!safe_fsync_dir(w->dir) &&
-	    !(errno == EACCES && strcmp(w->dir, QUEUE_INCOMING) != 0)) {
-		qw_fail(w, errno);
+	if (!dir_ok) {
+		qw_fail(w, dir_errno);
 		goto fail;
 	}
 	w->done = true;

@@ -193,6 +193,11 @@ const struct cfg_key cfg_keys[] = {
 	  "Time after which an undeliverable bounce is discarded" },
 	{ "qmgr_message_active_limit", CFG_INT, "20000",
 	  "Messages in the active queue (and in qmgr's memory)" },
+	{ "in_flow_delay", CFG_TIME, "1s",
+	  "Longest pause of smtpd and pickup per message while qmgr hands"
+	  " out no tokens (0: no inflow control)" },
+	{ "in_flow_tokens", CFG_INT, "100",
+	  "Messages qmgr may hold before smtpd and pickup start to pause" },
 	{ "default_destination_concurrency_limit", CFG_INT, "20",
 	  "Parallel deliveries to one destination" },
 	{ "local_destination_concurrency_limit", CFG_INT, "10",

@@ -398,6 +398,9 @@ static const int sandbox_fs_write[] = {
 	SB(rmdir), SB(link), SB(linkat), SB(fsync), SB(fdatasync),
 	SB(ftruncate), SB(fchmod), SB(fchown), SB(utimensat),
 	SB(fallocate), SB(sync_file_range),
+	/* bgsync.c: a file's fsync beside its directory's (legacy AIO
+	 * with FSYNC control blocks only; io_uring stays out). */
+	SB(io_setup), SB(io_submit), SB(io_getevents), SB(io_destroy),
 };
 
 static const int sandbox_inet[] = {

@@ -148,6 +148,40 @@ def parse(path, root, t0):
     return out
 
 
+def generations(ops, snap_files):
+    """Inode numbers are reused (a file unlinked, a new one created gets
+    its number): give each file its own key, "DEV:INO#N" for the Nth
+    reuse, by following the names as they really were."""
+    actual = {p: ino for p, (ino, _) in snap_files.items()}
+    key = {ino: ino for ino in actual.values()}
+    reuse = {}
+    out = []
+    for ts, op, f in ops:
+        if op == "C":
+            ino, path = f
+            if actual.get(path) != ino:     # a new file
+                if ino in key:
+                    reuse[ino] = reuse.get(ino, 0) + 1
+                    key[ino] = "%s#%d" % (ino, reuse[ino])
+                else:
+                    key[ino] = ino
+            actual[path] = ino
+            f = (key[ino], path)
+        elif op in ("W", "T", "S"):
+            f = (key.get(f[0], f[0]),) + tuple(f[1:])
+        elif op == "R":
+            actual.pop(f[1], None)
+            actual[f[2]] = f[0]
+            f = (key.get(f[0], f[0]), f[1], f[2])
+        elif op == "L":
+            actual[f[1]] = f[0]
+            f = (key.get(f[0], f[0]), f[1])
+        elif op == "U":
+            actual.pop(f[0], None)
+        out.append((ts, op, f))
+    return out
+
+
 def crash_state(snap_files, snap_dirs, ops, cut):
     """The files ({relpath: bytes}) and directories a power cut at time
     cut may leave, by the rules in the module doc."""
@@ -339,7 +373,7 @@ def run(report=print, every=1):
                 os.kill(p["pid"], signal.SIGKILL)
             except OSError:
                 pass
-        ops = parse(log, inst.dir, t0)
+        ops = generations(parse(log, inst.dir, t0), snap_files)
         cuts = [ts for ts, op, _ in ops if op in ("S", "D")]
         cuts.append(ops[-1][0] if ops else t0)
         for i, cut in enumerate(cuts):

@@ -31,7 +31,7 @@ CPPFLAGS_ALL = -DHAVE_CONFIG_H -I$(BUILDDIR) $(patsubst %,-I$(SRCDIR)/common/%,u
 LIB_CFLAGS = $(FUZZ_CFLAGS) $(SAN) -fsanitize=fuzzer-no-link -Wall
 TARGET_CFLAGS = $(FUZZ_CFLAGS) $(SAN) -fsanitize=fuzzer-no-link \
 	-Wall -Wextra -Wno-unused-parameter -Wshadow -Werror
-LDLIBS = -lssl -lcrypto -ldb -lcrypt -lpthread -lunistring
+LDLIBS = -lssl -lcrypto -ldb -lcrypt -lpthread -lunistring -lz
 
 COMMON_SRC = $(wildcard $(SRCDIR)/common/*/*.c)
 SMTPD_SRC = $(filter-out %/main.c,$(wildcard $(SRCDIR)/smtpd/*.c))
@@ -58,9 +58,11 @@ fuzz_login_LIBS = $(OUT)/libpop3.a
 fuzz_smtp_reply_LIBS = $(OUT)/libsmtp.a
 fuzz_pickup_LIBS = $(OUT)/libpickup.a
 fuzz_store_index_LIBS = $(OUT)/libstore.a
+fuzz_store_cache_LIBS = $(OUT)/libstore.a
 fuzz_imap_parse_LIBS = $(OUT)/libimap.a
 fuzz_imap_utf7_LIBS = $(OUT)/libimap.a
 fuzz_imap_thread_LIBS = $(OUT)/libimap.a
+fuzz_imap_zlib_LIBS = $(OUT)/libimap.a
 fuzz_auth_request_LIBS = $(OUT)/libauth.a
 fuzz_sendmail_headers_LIBS = $(OUT)/libsendmail.a
 fuzz_local_header_LIBS = $(OUT)/liblocal.a

@@ -241,6 +241,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mime_imap_envelope(msg, msg->root, 0, &out);
 	check_balanced(&out);
 	check_sections(msg, msg->root);
+	/* PREVIEW: valid UTF-8, at most 256 characters, trimmed. */
+	str_clear(&out);
+	mime_preview(msg, &out);
+	check_utf8(&out);
+	{
+		size_t chars = 0;
+
+		for (size_t i = 0; i < out.len; i++)
+			chars += ((unsigned char)out.data[i] & 0xc0) != 0x80;
+		if (chars > MIME_PREVIEW_CHARS ||
+		    (out.len > 0 && (out.data[0] == ' ' ||
+				     out.data[out.len - 1] == ' ')))
+			abort();
+	}
 
 	if (mime_section_header_part(msg, "", &part) != 1)
 		abort();

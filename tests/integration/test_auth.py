@@ -139,14 +139,22 @@ class AuthTest(harness.TestCase):
     def test_bad_password_and_unknown_user_look_the_same(self):
         # The first request also pays for opening the tables: not timed.
         self.login_plain("carol@demo.test", "wrong", addr="10.0.0.9")
-        t0 = time.monotonic()
-        bad = self.login_plain("bob@demo.test", "wrong", addr="10.0.0.1")
-        t_bad = time.monotonic() - t0
-        t0 = time.monotonic()
-        unknown = self.login_plain("nobody@demo.test", "wrong",
-                                   addr="10.0.0.2")
-        t_unknown = time.monotonic() - t0
-        self.assertEqual(bad, unknown)
+        # Each kind three times, from fresh addresses (no throttle delay
+        # grows); the fastest of each is compared, so a load spike on a
+        # busy machine cannot make the two look different.
+        t_bad = t_unknown = None
+        for i in range(3):
+            t0 = time.monotonic()
+            bad = self.login_plain("bob@demo.test", "wrong",
+                                   addr="10.0.0.%d" % (1 + 2 * i))
+            t = time.monotonic() - t0
+            t_bad = t if t_bad is None else min(t_bad, t)
+            t0 = time.monotonic()
+            unknown = self.login_plain("nobody@demo.test", "wrong",
+                                       addr="10.0.0.%d" % (2 + 2 * i))
+            t = time.monotonic() - t0
+            t_unknown = t if t_unknown is None else min(t_unknown, t)
+            self.assertEqual(bad, unknown)
         self.assertEqual(bad, {"status": "fail", "temporary": "0",
                                "delay": "100",
                                "reason": "authentication failed"})

@@ -23,6 +23,7 @@ import os
 import poplib
 import re
 import socket
+import struct
 
 import harness
 
@@ -108,13 +109,6 @@ def vanished(lines, earlier):
                 lo, _, hi = part.partition(":")
                 uids += range(int(lo), int(hi or lo) + 1)
     return sorted(uids)
-
-
-def fnv(text):
-    h = 2166136261
-    for b in text.encode():
-        h = ((h ^ b) * 16777619) & 0xffffffff
-    return h
 
 
 class CondstoreTest(harness.TestCase):
@@ -382,8 +376,11 @@ class CondstoreTest(harness.TestCase):
         # become the snapshot's X records.
         self.assertRuns(self.inst.correo_input(["mailbox", USER, "purge"],
                                                ""))
-        with open(os.path.join(self.md, "correo-index")) as f:
-            self.assertIn("\nX ", f.read())
+        with open(os.path.join(self.md, "correo-index"), "rb") as f:
+            snap = f.read()
+        self.assertEqual(snap[:8], b"CORREOI2")
+        # The expunged ranges: the section's count in the header.
+        self.assertGreater(struct.unpack_from("<I", snap, 60)[0], 0)
         with open(os.path.join(self.md, "correo-index.log")) as f:
             self.assertEqual(len(f.read().splitlines()), 1)
         a = self.raw()
@@ -417,15 +414,35 @@ class CondstoreTest(harness.TestCase):
         self.assertEqual(vanished(lines, True), [3])
 
     def add_floor(self, floor):
-        """Put an X record (the expunge record's floor) into the
-        snapshot, as a trimmed record leaves it."""
+        """Set the expunge record's floor in the (binary) snapshot, as a
+        trimmed record leaves it (store/store_snapshot.c: the floor at
+        byte 64, the whole-file check at 72)."""
         path = os.path.join(self.md, "correo-index")
-        with open(path) as f:
-            lines = f.read().split("\n")
-        text = "X M%d" % floor
-        lines.insert(1, "%s *%08x" % (text, fnv(text)))
-        with open(path, "w") as f:
-            f.write("\n".join(lines))
+        with open(path, "rb") as f:
+            snap = bytearray(f.read())
+        self.assertEqual(snap[:8], b"CORREOI2")
+        struct.pack_into("<Q", snap, 64, floor)
+        struct.pack_into("<Q", snap, 72, 0)
+        struct.pack_into("<Q", snap, 72, store_hash64(bytes(snap)))
+        with open(path, "wb") as f:
+            f.write(snap)
+
+def store_hash64(data, seed=0):
+    """store/store_cache.c's store_hash64, which checks snapshots."""
+    m = (1 << 64) - 1
+    h = seed ^ ((len(data) * 0x9e3779b97f4a7c15) & m)
+    full = len(data) - len(data) % 8
+    for i in range(0, full, 8):
+        h ^= int.from_bytes(data[i:i + 8], "little")
+        h = (h * 0xff51afd7ed558ccd) & m
+        h ^= h >> 32
+    h ^= int.from_bytes(data[full:], "little")
+    h = (h * 0xc4ceb9fe1a85ec53) & m
+    h ^= h >> 29
+    h = (h * 0xff51afd7ed558ccd) & m
+    h ^= h >> 32
+    return h
+
 
 if __name__ == "__main__":
     harness.main()

@@ -68,6 +68,8 @@ static void dump_key(const struct imap_search_key *k, struct str *out)
 		"BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE",
 		"LARGER", "SMALLER", "HEADER", "BODY", "TEXT", "MODSEQ",
 		"OLDER", "YOUNGER",
+		"EMAILID", "THREADID", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE",
+		"SAVEDATESUPPORTED",
 	};
 	const struct imap_search_key *c;
 
@@ -100,6 +102,8 @@ static void dump_key(const struct imap_search_key *k, struct str *out)
 	case IMAP_SEARCH_KEYWORD:
 	case IMAP_SEARCH_BODY:
 	case IMAP_SEARCH_TEXT:
+	case IMAP_SEARCH_EMAILID:
+	case IMAP_SEARCH_THREADID:
 		str_printf(out, ":%s", k->value);
 		break;
 	case IMAP_SEARCH_LARGER:
@@ -110,6 +114,7 @@ static void dump_key(const struct imap_search_key *k, struct str *out)
 		str_printf(out, ":%llu", (unsigned long long)k->size);
 		break;
 	case IMAP_SEARCH_ALL:
+	case IMAP_SEARCH_SAVEDATESUPPORTED:
 		break;
 	default:
 		str_printf(out, ":%lld", (long long)k->date);
@@ -219,6 +224,28 @@ START_TEST(test_search_modseq)
 	ck_search("MODSEQ \"/flags/\\\\seen\" mine 5", "BAD");
 	ck_search("MODSEQ \"/other/x\" all 5", "BAD");
 	ck_search("MODSEQ \"/flags/\" all 5", "BAD");
+}
+END_TEST
+
+/* OBJECTID (RFC 8474) and SAVEDATE (RFC 8514) keys. */
+START_TEST(test_search_objectid_savedate)
+{
+	ck_search("EMAILID M6d99ac3275bb4e threadid T64b478a75b7ea9_-",
+		  "AND(EMAILID:M6d99ac3275bb4e THREADID:T64b478a75b7ea9_-)");
+	ck_search("SAVEDBEFORE 1-Feb-1994 SAVEDON 2-jan-1970 "
+		  "SAVEDSINCE \"29-Feb-2000\"",
+		  "AND(SAVEDBEFORE:760060800 SAVEDON:86400 "
+		  "SAVEDSINCE:951782400)");
+	ck_search("SAVEDATESUPPORTED NOT SAVEDATESUPPORTED",
+		  "AND(SAVEDATESUPPORTED NOT(SAVEDATESUPPORTED))");
+	/* An objectid is an atom of ALPHA, DIGIT, "_" and "-". */
+	ck_search("EMAILID", "BAD");
+	ck_search("EMAILID a.b", "BAD");
+	ck_search("EMAILID \"abc\"", "BAD");
+	ck_search("EMAILID a+b", "BAD");
+	ck_search("THREADID (x)", "BAD");
+	ck_search("SAVEDON 31-Feb-2020", "BAD");
+	ck_search("SAVEDSINCE", "BAD");
 }
 END_TEST
 
@@ -518,6 +545,31 @@ START_TEST(test_select_params)
 }
 END_TEST
 
+/* OBJECTID, SAVEDATE and PREVIEW items; PREVIEW's modifier list. */
+START_TEST(test_fetch_ext_items)
+{
+	struct imap_fetch f = IMAP_FETCH_INIT;
+	const char *error = NULL;
+
+	ck_fetch("(EMAILID THREADID SAVEDATE PREVIEW)",
+		 "EMAILID THREADID SAVEDATE PREVIEW");
+	ck_fetch("emailid", "EMAILID");
+	ck_fetch("(PREVIEW (LAZY) UID)", "PREVIEW UID");
+	ck_fetch("(UID PREVIEW (lazy))", "UID PREVIEW");
+	ck_fetch("(PREVIEW (FUZZY))", "BAD");
+	ck_fetch("(PREVIEW ())", "BAD");
+	ck_fetch("(PREVIEW (LAZY FUZZY))", "BAD");
+	ck_fetch("(UID (LAZY))", "BAD");
+	ck_assert(imap_fetch_parse(args_cmd("FETCH", "(PREVIEW (LAZY) "
+					    "PREVIEW)"), &f, &error));
+	ck_assert_uint_eq(f.count, 2);
+	ck_assert(f.items[0].lazy);
+	ck_assert(!f.items[1].lazy);
+	ck_assert(!imap_fetch_item_sets_seen(&f.items[0]));
+	imap_fetch_release(&f);
+}
+END_TEST
+
 START_TEST(test_fetch_bad)
 {
 	static const char *const bad[] = {
@@ -703,6 +755,8 @@ static Suite *imap_args_suite(void)
 	tcase_add_test(tc, test_fetch_modifiers);
 	tcase_add_test(tc, test_store_modifiers);
 	tcase_add_test(tc, test_select_params);
+	tcase_add_test(tc, test_fetch_ext_items);
+	tcase_add_test(tc, test_search_objectid_savedate);
 	tcase_add_test(tc, test_store);
 	tcase_add_test(tc, test_keyword_limit);
 	tcase_add_test(tc, test_dates);
