@@ -41,6 +41,11 @@ struct smtp_settings {
 	size_t ntls_policy;
 	struct tls_ctx *tls_ctx;	/* NULL if TLS cannot be used */
 	const char *bind_address;	/* "" = any */
+	bool sasl_enable;		/* smtp_sasl_auth_enable (not lmtp) */
+	struct dict **sasl_passwd;	/* smtp_sasl_password_maps */
+	size_t nsasl_passwd;
+	char **sasl_filter;		/* smtp_sasl_mechanism_filter */
+	bool sasl_soft_bounce;
 	long request_timeout, daemon_timeout;
 };
 
@@ -91,6 +96,7 @@ struct smtp_reply {
 #define SMTP_FEAT_DSN		0x08
 #define SMTP_FEAT_STARTTLS	0x10
 #define SMTP_FEAT_ENHANCED	0x20
+#define SMTP_FEAT_AUTH		0x40
 
 /* An open, greeted session with one server. */
 struct smtp_session {
@@ -102,6 +108,7 @@ struct smtp_session {
 	char *relay;			/* "host[addr]:port" */
 	unsigned features;
 	long long size_limit;		/* SIZE n, 0 if none announced */
+	char *auth_mechs;		/* "PLAIN LOGIN" from EHLO, or NULL */
 	time_t created;
 	bool broken;			/* do not reuse */
 	bool rset_pending;		/* reused: RSET goes out pipelined
@@ -162,6 +169,21 @@ void smtp_cache_flush(void);
 /* The TLS level for next hop (policy tables, else the default);
  * NULL on a table error with *error_r. */
 const char *smtp_tls_level(const char *nexthop, const char **error_r);
+
+/* smtp_sasl.c: AUTH after EHLO when smtp_sasl_auth_enable is set and
+ * the tables hold credentials for s's next hop (s->key) or server
+ * (s->host). Credentials go only over TLS. True when authenticated or
+ * when there is nothing to do; false with status, dsn and why set (and
+ * s->broken when the connection failed). */
+bool smtp_sasl_auth(struct smtp_session *s, struct smtp_reply *reply,
+		    enum smtp_status *status_r, char dsn_r[16],
+		    struct str *why);
+/* The PLAIN mechanism's initial response, base64 ("\0user\0pass"). Pure:
+ * used by tests. */
+void smtp_sasl_plain(struct str *out, const char *user, const char *pass);
+/* The first mechanism of filter (or PLAIN, LOGIN if filter is empty)
+ * that the server's list offers; NULL if none. */
+const char *smtp_sasl_choose(const char *offered, char *const *filter);
 
 /* smtp_trans.c: one mail transaction on s. Gives every recipient not
  * yet done a result. Marks s broken if the connection failed. A reused

@@ -81,6 +81,37 @@ static void smtp_open_tables(void)
 	}
 }
 
+/* SASL (smtp only): the tables are opened here, before privileges are
+ * dropped, like the TLS policy tables; a rebuilt table is reopened as
+ * the agent's user, so it must stay readable by mail_owner. */
+static void smtp_open_sasl(void)
+{
+	char **specs;
+	char *error = NULL;
+
+	if (smtp_set.lmtp || !cfg_bool(cfg_main, "smtp_sasl_auth_enable"))
+		return;
+	smtp_set.sasl_enable = true;
+	smtp_set.sasl_soft_bounce = cfg_bool(cfg_main,
+					     "smtp_sasl_auth_soft_bounce");
+	smtp_set.sasl_filter = cfg_list(cfg_main,
+					"smtp_sasl_mechanism_filter");
+	specs = cfg_list(cfg_main, "smtp_sasl_password_maps");
+	for (size_t i = 0; specs != NULL && specs[i] != NULL; i++) {
+		struct dict *d = dict_open(specs[i], &error);
+
+		if (d == NULL)
+			msg_fatal("open %s: %s", specs[i], error);
+		smtp_set.sasl_passwd = mem_array_realloc(
+			smtp_set.sasl_passwd, smtp_set.nsasl_passwd + 1,
+			sizeof(*smtp_set.sasl_passwd));
+		smtp_set.sasl_passwd[smtp_set.nsasl_passwd++] = d;
+	}
+	if (smtp_set.nsasl_passwd == 0)
+		msg_warn("smtp_sasl_auth_enable = yes but "
+			 "smtp_sasl_password_maps is empty");
+}
+
 static void smtp_open_tls(void)
 {
 	struct tls_settings set = {
@@ -145,6 +176,7 @@ void smtp_pre_init(void *ctx)
 	smtp_set.request_timeout = cfg_time(cfg_main, "ipc_timeout");
 	smtp_set.daemon_timeout = cfg_time(cfg_main, "daemon_timeout");
 	smtp_open_tables();
+	smtp_open_sasl();
 	smtp_open_tls();
 }
 

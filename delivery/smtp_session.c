@@ -1,6 +1,7 @@
 /*
  * smtp_session: sessions with servers: finding the hosts of a next hop,
- * connecting, the greeting, EHLO/HELO or LHLO, STARTTLS, and the cache
+ * connecting, the greeting, EHLO/HELO or LHLO, STARTTLS, AUTH
+ * (smtp_sasl.c), and the cache
  * of idle sessions reused for later requests.
  *
  * Interface: smtp_session_get, smtp_session_release, smtp_session_close,
@@ -210,6 +211,7 @@ void smtp_session_close(struct smtp_session *s, bool quit)
 	free(s->host);
 	free(s->peer);
 	free(s->relay);
+	free(s->auth_mechs);
 	free(s);
 }
 
@@ -276,6 +278,8 @@ static void smtp_features(struct smtp_session *s, const struct smtp_reply *r)
 
 	s->features = 0;
 	s->size_limit = 0;
+	free(s->auth_mechs);
+	s->auth_mechs = NULL;
 	/* The first line is the greeting part of the EHLO reply. */
 	for (p = nl != NULL ? nl + 1 : ""; *p != '\0'; p = nl + 1) {
 		char word[32];
@@ -299,7 +303,15 @@ static void smtp_features(struct smtp_session *s, const struct smtp_reply *r)
 			s->features |= SMTP_FEAT_STARTTLS;
 		else if (strcasecmp(word, "ENHANCEDSTATUSCODES") == 0)
 			s->features |= SMTP_FEAT_ENHANCED;
-		else if (strcasecmp(word, "SIZE") == 0) {
+		else if ((strcasecmp(word, "AUTH") == 0 ||
+			  strncasecmp(word, "AUTH=", 5) == 0) &&
+			 s->auth_mechs == NULL) {
+			/* "AUTH PLAIN LOGIN" (or the old "AUTH=PLAIN"). */
+			const char *m = p + (word[4] == '=' ? 5 : 4);
+
+			s->features |= SMTP_FEAT_AUTH;
+			s->auth_mechs = mem_strndup(m, (size_t)(nl - m));
+		} else if (strcasecmp(word, "SIZE") == 0) {
 			s->features |= SMTP_FEAT_SIZE;
 			s->size_limit = strtoll(p + n, NULL, 10);
 			if (s->size_limit < 0)
@@ -418,6 +430,12 @@ static enum smtp_start smtp_session_start(struct smtp_session *s,
 	ok = ok && smtp_helo(s, &reply, at);
 	if (ok && strcmp(level, "none") != 0)
 		ok = smtp_starttls(s, level, match, &reply, at);
+	if (ok && smtp_set.sasl_enable &&
+	    !smtp_sasl_auth(s, &reply, &at->status, at->dsn, &at->reason)) {
+		/* Like a refusal: the next host may take us. */
+		at->how = s->broken ? SMTP_START_TROUBLE : SMTP_START_REFUSED;
+		ok = false;
+	}
 	smtp_reply_release(&reply);
 	if (ok) {
 		at->how = SMTP_START_OK;

@@ -291,6 +291,19 @@ out:
 }
 
 /* Open the cache file (if good) and read its records. */
+/* A cache that cannot be written only costs speed (entries are
+ * recomputed), but the I/O error behind it is worth a word: once per
+ * process. */
+static void store_cache_warn(const char *what, const char *dir)
+{
+	static bool warned;
+
+	if (warned)
+		return;
+	warned = true;
+	msg_warn("%s: message cache %s: %m (served without it)", dir, what);
+}
+
 static void store_cache_open(struct store_folder *f, struct store_cache *c)
 {
 	unsigned char h[STORE_CACHE_HDR];
@@ -406,8 +419,10 @@ static int store_cache_lock(const char *dir, uint32_t uidvalidity,
 				  O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0 && errno == EEXIST)
 			continue;
-		if (fd < 0)
+		if (fd < 0) {
+			store_cache_warn("open", dir);
 			break;
+		}
 		if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0 ||
 		    !S_ISREG(st.st_mode)) {
 			close(fd);
@@ -429,6 +444,7 @@ static int store_cache_lock(const char *dir, uint32_t uidvalidity,
 			if (write(fd, h, sizeof(h)) == (ssize_t)sizeof(h) &&
 			    store_cache_header_ok(h, uidvalidity, salt_r))
 				break;
+			store_cache_warn("write", dir);
 			(void)ftruncate(fd, 0);
 		} else if (safe_write_file(str_c(&path), h, sizeof(h),
 					   0600)) {
@@ -458,6 +474,7 @@ static bool store_cache_write(int fd, uint64_t salt, uint32_t uid,
 	ok = fstat(fd, &st) == 0 && st.st_size + (off_t)rec.len <=
 	     STORE_CACHE_MAX_FILE;
 	if (ok && write(fd, rec.data, rec.len) != (ssize_t)rec.len) {
+		store_cache_warn("write", "folder");
 		(void)ftruncate(fd, st.st_size);
 		ok = false;
 	}

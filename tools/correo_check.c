@@ -85,13 +85,17 @@ static void check_warning(struct check *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* uid's name in buf (copied: getpwuid's buffer is overwritten by the
+ * next call, which made "owned by root, expected root" of a queue
+ * directory owned by root when another user was expected). */
 static const char *check_user_name(uid_t uid, char *buf, size_t size)
 {
 	struct passwd *pw = getpwuid(uid);
 
 	if (pw != NULL)
-		return pw->pw_name;
-	str_snprintf(buf, size, "%ld", (long)uid);
+		str_snprintf(buf, size, "%s", pw->pw_name);
+	else
+		str_snprintf(buf, size, "%ld", (long)uid);
 	return buf;
 }
 

@@ -3,6 +3,7 @@
  *
  *   correo init DIR [--domain D] [--ports BASE] [--listen ADDR]
  *                   [--daemon-dir PATH] [--webmail [--webmail-port PORT]]
+ *                   [--table-type hash|btree|lmdb]
  *
  * Writes DIR/correo.conf (every path under DIR), DIR/services.conf (smtp
  * on ADDR:BASE+25, submission on BASE+587 and BASE+465, each behind
@@ -13,6 +14,9 @@
  * virtual mailbox demo@D with its tables built. BASE defaults to a range
  * whose ports are free right now; ADDR to 127.0.0.1, so instances on a
  * shared machine do not take the real ports or other interfaces.
+ * --table-type picks the format of the tables init writes and names in
+ * correo.conf (alias_maps, virtual_mailbox_maps, auth_password_maps):
+ * hash (the default, Berkeley DB) or lmdb for a site without Berkeley DB.
  * --webmail adds DIR/webmail/, Roundcube on lighttpd at ADDR:BASE+80
  * (tools/correo_webmail.c).
  *
@@ -86,6 +90,7 @@ struct init {
 	long port_base;		/* 0: pick one */
 	bool webmail;
 	long webmail_port;	/* 0: BASE + 80 */
+	const char *table_type;	/* hash, btree or lmdb */
 	bool root;
 	uid_t owner_uid, vmail_uid;
 	gid_t owner_gid, vmail_gid, drop_gid;
@@ -95,7 +100,8 @@ static int init_usage(void)
 {
 	fprintf(stderr, "usage: correo init DIR [--domain DOMAIN] "
 		"[--ports BASE] [--listen ADDR] [--daemon-dir PATH]\n"
-		"       [--webmail [--webmail-port PORT]]\n");
+		"       [--webmail [--webmail-port PORT]] "
+		"[--table-type hash|btree|lmdb]\n");
 	return 2;
 }
 
@@ -138,7 +144,16 @@ static bool init_parse(struct init *in, int argc, char **argv,
 			in->listen = v;
 		else if ((v = init_opt("--daemon-dir", argc, argv, &i)) != NULL)
 			in->daemon_dir = mem_strdup(v);
-		else if (strcmp(argv[i], "--webmail") == 0)
+		else if ((v = init_opt("--table-type", argc, argv,
+				       &i)) != NULL) {
+			if (strcmp(v, "hash") != 0 && strcmp(v, "btree") != 0 &&
+			    strcmp(v, "lmdb") != 0) {
+				tool_complain("--table-type %s: expected hash, "
+					      "btree or lmdb", v);
+				return false;
+			}
+			in->table_type = v;
+		} else if (strcmp(argv[i], "--webmail") == 0)
 			in->webmail = true;
 		else if ((v = init_opt("--webmail-port", argc, argv,
 				       &i)) != NULL) {
@@ -328,11 +343,15 @@ static bool init_config(const struct init *in)
 		   "mydomain = %s\n"
 		   "mydestination = $myhostname, localhost\n"
 		   "virtual_mailbox_domains = %s\n"
-		   "virtual_mailbox_maps = hash:$config_directory/vmailbox\n"
+		   "virtual_mailbox_maps = %s:$config_directory/vmailbox\n"
 		   "virtual_mailbox_base = $config_directory/mail\n"
-		   "alias_maps = hash:$config_directory/aliases\n",
+		   "alias_maps = %s:$config_directory/aliases\n",
 		   in->dir, in->daemon_dir, in->domain, in->domain,
-		   in->domain);
+		   in->domain, in->table_type, in->table_type);
+	/* The default names a hash: table; say it when it is another. */
+	if (strcmp(in->table_type, "hash") != 0)
+		str_printf(&s, "auth_password_maps = %s:$config_directory/"
+			   "passwd\n", in->table_type);
 	ok = init_write(in->dir, "correo.conf", str_c(&s), 0644);
 	str_release(&s);
 	return ok;
@@ -563,7 +582,7 @@ static bool init_maildir(const struct init *in)
 	return ok;
 }
 
-/* The demo mailbox: tables (text + .db) and the Maildir itself. */
+/* The demo mailbox: tables (text + .db or .lmdb) and the Maildir itself. */
 static bool init_demo(const struct init *in)
 {
 	struct str s = STR_INIT;
@@ -574,8 +593,8 @@ static bool init_demo(const struct init *in)
 
 	str_printf(&s, "# virtual address -> Maildir under "
 		   "virtual_mailbox_base.\n# Rebuild: correo -c %s map "
-		   "hash:%s/vmailbox\ndemo@%s %s/demo/\n", in->dir, in->dir,
-		   in->domain, in->domain);
+		   "%s:%s/vmailbox\ndemo@%s %s/demo/\n", in->dir,
+		   in->table_type, in->dir, in->domain, in->domain);
 	ok = init_write(in->dir, "vmailbox", str_c(&s), 0644);
 	str_clear(&s);
 	str_printf(&s, "# local aliases. Rebuild: correo -c %s newaliases\n"
@@ -585,7 +604,7 @@ static bool init_demo(const struct init *in)
 	ok = ok && init_write(in->dir, "aliases", str_c(&s), 0644);
 	for (i = 0; ok && i < 2; i++) {
 		path = tool_path(in->dir, i == 0 ? "vmailbox" : "aliases");
-		if (!dict_build("hash", path, &error)) {
+		if (!dict_build(in->table_type, path, &error)) {
 			tool_complain("%s", error);
 			mem_free(error);
 			ok = false;
@@ -829,6 +848,7 @@ static bool init_absolute(struct init *in, const char *dir)
 int correo_init_cmd(const char *config_dir, int argc, char **argv)
 {
 	struct init in = { .domain = "demo.test", .listen = "127.0.0.1",
+			   .table_type = "hash",
 			   .dir_fd = -1 };
 	const char *dir = NULL;
 	int ret = 1;

@@ -1,8 +1,8 @@
 /*
  * correo map: build or query a lookup table, like Postfix's postmap(1).
  *
- *   correo map [-t hash|btree] FILE        build FILE.db from FILE
- *   correo map [-t hash|btree] TYPE:FILE   the same, type in the name
+ *   correo map [-t hash|btree|lmdb] FILE   build FILE.db (FILE.lmdb)
+ *   correo map [-t TYPE] TYPE:FILE         the same, type in the name
  *   correo map -q KEY [TYPE:]FILE           print KEY's value
  *   correo map -q - [TYPE:]FILE             look up each line of stdin,
  *                                           print "key<TAB>value"
@@ -16,7 +16,7 @@
  *
  * SECURITY: runs with the invoking user's privileges (often root). The
  * source file is trusted admin input; the new .db gets the source's owner
- * and a mode no more open than the source's (see dict_db.c).
+ * and a mode no more open than the source's (see dict_db.c, dict_lmdb.c).
  */
 #include "config.h"
 
@@ -33,7 +33,7 @@
 #include "correo.h"
 
 #define CORREO_MAP_USAGE \
-	"usage: correo map [-t hash|btree] FILE\n" \
+	"usage: correo map [-t hash|btree|lmdb] FILE\n" \
 	"       correo map [-t TYPE] -q KEY|- [TYPE:]FILE\n"
 
 /* "correo: TEXT" on stderr: the admin's conversation, not a log line

@@ -100,14 +100,15 @@ static bool passwd_table(struct cfg *cfg, struct str *type, struct str *path)
 	colon = strchr(maps[0], ':');
 	if (colon == NULL || colon[1] != '/') {
 		tool_complain("auth_password_maps: cannot edit %s (need "
-			      "hash:/path, btree:/path or texthash:/path)",
+			      "hash:/path, btree:/path, lmdb:/path or "
+			      "texthash:/path)",
 			      maps[0]);
 		return false;
 	}
 	str_clear(type);
 	str_append_n(type, maps[0], (size_t)(colon - maps[0]));
 	if (!str_equals(type, "hash") && !str_equals(type, "btree") &&
-	    !str_equals(type, "texthash")) {
+	    !str_equals(type, "lmdb") && !str_equals(type, "texthash")) {
 		tool_complain("auth_password_maps: cannot edit a %s: table",
 			      str_c(type));
 		return false;

@@ -10,7 +10,7 @@
  *   correo user del ADDRESS             remove the line, rebuild; the
  *       Maildir is left alone (say so).
  *   correo user list                    the table's entries.
- *   correo newaliases                   rebuild each hash:/btree: table
+ *   correo newaliases                   rebuild each hash:/btree:/lmdb: table
  *       of alias_database.
  *
  * Passwords ("correo user passwd", "add --password-stdin") are set
@@ -73,14 +73,15 @@ static bool user_table(struct cfg *cfg, struct user_table *t)
 	    (size_t)(colon - maps[0]) >= sizeof(t->type) ||
 	    colon[1] != '/') {
 		tool_complain("virtual_mailbox_maps: cannot edit %s (need"
-			      " hash:/path, btree:/path or texthash:/path)",
+			      " hash:/path, btree:/path, lmdb:/path or"
+			      " texthash:/path)",
 			      maps[0]);
 		return false;
 	}
 	(void)str_snprintf(t->type, sizeof(t->type), "%.*s",
 			   (int)(colon - maps[0]), maps[0]);
 	if (strcmp(t->type, "hash") != 0 && strcmp(t->type, "btree") != 0 &&
-	    strcmp(t->type, "texthash") != 0) {
+	    strcmp(t->type, "lmdb") != 0 && strcmp(t->type, "texthash") != 0) {
 		tool_complain("virtual_mailbox_maps: cannot edit a %s: table",
 			      t->type);
 		return false;
@@ -449,7 +450,8 @@ int correo_newaliases_cmd(const char *config_dir, int argc, char **argv)
 			continue;
 		str_append_n(&type, dbs[i], (size_t)(colon - dbs[i]));
 		if (strcmp(str_c(&type), "hash") == 0 ||
-		    strcmp(str_c(&type), "btree") == 0) {
+		    strcmp(str_c(&type), "btree") == 0 ||
+		    strcmp(str_c(&type), "lmdb") == 0) {
 			if (!dict_build(str_c(&type), colon + 1, &error)) {
 				tool_complain("%s", error);
 				mem_free(error);

@@ -47,4 +47,33 @@ void sendmail_headers(struct str *msg, bool extract,
 bool sendmail_qualify(const char *in, const char *origin, bool null_ok,
 		      struct str *out, const char **error_r);
 
+/* sendmail -bs: an SMTP conversation on standard input and output
+ * (tools/sendmail_smtp.c). The state machine is pure: it is fed lines
+ * and appends replies to a string; commit queues one message. */
+struct sendmail_smtp;
+typedef bool sendmail_smtp_commit(void *ctx, const char *sender,
+				  const struct sendmail_list *rcpts,
+				  const struct str *msg, struct str *id_r,
+				  const char **error_r);
+
+/* Limits of one session. */
+#define SENDMAIL_SMTP_LINE_MAX 2048	/* a command line */
+#define SENDMAIL_SMTP_RCPT_MAX 1000	/* recipients of one message */
+
+/* hostname for the greeting; origin qualifies addresses without '@'
+ * (NULL: they are refused); max: the message size limit (0: none). */
+struct sendmail_smtp *sendmail_smtp_create(const char *hostname,
+					   const char *origin, size_t max,
+					   sendmail_smtp_commit *commit,
+					   void *ctx);
+void sendmail_smtp_free(struct sendmail_smtp **s);
+/* The 220 greeting. */
+void sendmail_smtp_greeting(struct sendmail_smtp *s, struct str *out);
+/* One input line, CRLF or LF stripped; len may exceed the line limit
+ * (the command is then refused). Replies are appended to out. */
+void sendmail_smtp_line(struct sendmail_smtp *s, const char *line,
+			size_t len, struct str *out);
+/* True after QUIT was answered: stop reading. */
+bool sendmail_smtp_done(const struct sendmail_smtp *s);
+
 #endif

@@ -3,7 +3,8 @@
  * installed as mailq (= sendmail -bp) and newaliases (= sendmail -bi).
  *
  *   sendmail [-t] [-i|-oi] [-f sender] [-F name] [-C dir] [rcpt ...]
- *   sendmail -bp | -bi | -q | -bs
+ *   sendmail -bp | -bi | -q
+ *   sendmail -bs [-C dir]       SMTP on stdin/stdout (sendmail_smtp.c)
  *
  * The message is read from stdin; the file goes into
  * $queue_directory/maildrop as a queue file (queue.h format, written
@@ -101,6 +102,16 @@ static void sm_privs_drop(void)
 static void sm_privs_raise(void)
 {
 	if (sm_drop_gid != sm_real_gid && setegid(sm_drop_gid) < 0) {
+		fprintf(stderr, "%s: fatal: setegid: %s\n", sm_prog,
+			strerror(errno));
+		exit(EX_OSERR);
+	}
+}
+
+/* Back to the real gid, keeping the saved one (-bs: more messages). */
+static void sm_privs_lower(void)
+{
+	if (sm_drop_gid != sm_real_gid && setegid(sm_real_gid) < 0) {
 		fprintf(stderr, "%s: fatal: setegid: %s\n", sm_prog,
 			strerror(errno));
 		exit(EX_OSERR);
@@ -239,32 +250,124 @@ static void sm_recipients(const struct sm_opts *o, struct str *msg,
 			      " in message header or on the command line");
 }
 
-/* Privileged: create, write and commit maildrop/ID; wake pickup. */
-static void sm_write(const struct sm_opts *o, const char *sender,
-		     const struct sendmail_list *rcpts, const struct str *msg)
+/* Privileged: create, write and commit maildrop/ID; wake pickup. The
+ * privilege is lowered again (not dropped) before returning. False with
+ * errno set when the file could not be written (nothing is left). */
+static bool sm_write_file(const char *full_name, const char *sender,
+			  const struct sendmail_list *rcpts,
+			  const struct str *msg, struct str *id_r)
 {
 	struct queue_writer *w;
+	int saved;
 
 	sm_privs_raise();
 	(void)umask(022);	/* pickup, another user, must read it */
 	w = queue_writer_create_in(QUEUE_MAILDROP, 0644);
-	if (w == NULL)
-		sm_fatal_exit(EX_TEMPFAIL, "cannot create a file in "
-			      "maildrop/: %s", strerror(errno));
+	if (w == NULL) {
+		saved = errno;
+		sm_privs_lower();
+		errno = saved;
+		return false;
+	}
 	queue_writer_sender(w, sender);
-	if (o->full_name != NULL && o->full_name[0] != '\0')
-		queue_writer_attr(w, "full_name", o->full_name);
+	if (full_name != NULL && full_name[0] != '\0')
+		queue_writer_attr(w, "full_name", full_name);
 	for (size_t i = 0; i < rcpts->count; i++)
 		queue_writer_rcpt(w, rcpts->items[i], NULL, 0);
 	if (!queue_writer_content(w, msg->data != NULL ? msg->data : "",
 				  msg->len) ||
-	    !queue_writer_commit(w))
-		sm_fatal_exit(EX_TEMPFAIL, "cannot write to maildrop/: %s",
-			      strerror(errno));
+	    !queue_writer_commit(w)) {
+		saved = errno;
+		queue_writer_abort(&w);
+		sm_privs_lower();
+		errno = saved;
+		return false;
+	}
+	if (id_r != NULL)
+		str_set(id_r, queue_writer_id(w));
 	queue_writer_free(&w);
 	/* A stopped mail system is fine: pickup scans at start. */
 	(void)server_trigger(QUEUE_PUBLIC "/pickup", PROTO_TRIGGER_WAKEUP);
+	sm_privs_lower();
+	return true;
+}
+
+static void sm_write(const struct sm_opts *o, const char *sender,
+		     const struct sendmail_list *rcpts, const struct str *msg)
+{
+	if (!sm_write_file(o->full_name, sender, rcpts, msg, NULL))
+		sm_fatal_exit(EX_TEMPFAIL, "cannot write to maildrop/: %s",
+			      strerror(errno));
 	sm_privs_drop();
+}
+
+/* -bs: one maildrop file per message the SMTP dialogue accepts. */
+static bool sm_smtp_commit(void *ctx, const char *sender,
+			   const struct sendmail_list *rcpts,
+			   const struct str *msg, struct str *id_r,
+			   const char **error_r)
+{
+	const struct sm_opts *o = ctx;
+
+	if (sm_write_file(o->full_name, sender, rcpts, msg, id_r))
+		return true;
+	*error_r = strerror(errno);
+	return false;
+}
+
+/* Write out and empty the pending replies; false if stdout is gone. */
+static bool sm_smtp_flush(struct str *out)
+{
+	bool ok = out->len == 0 ||
+		(fwrite(out->data, 1, out->len, stdout) == out->len &&
+		 fflush(stdout) == 0);
+
+	str_clear(out);
+	return ok;
+}
+
+static int sm_smtp(struct sm_opts *o, struct cfg *cfg)
+{
+	const char *origin = cfg_bool(cfg, "append_at_myorigin") ?
+		cfg_str(cfg, "myorigin") : NULL;
+	long long max = cfg_size(cfg, "message_size_limit");
+	struct sendmail_smtp *smtp;
+	struct str out = STR_INIT;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	bool ok = true;
+
+	if (chdir(cfg_str(cfg, "queue_directory")) < 0)
+		sm_fatal_exit(EX_TEMPFAIL, "cannot enter the queue: %s",
+			      strerror(errno));
+	smtp = sendmail_smtp_create(cfg_str(cfg, "myhostname"), origin,
+				    max > 0 ? (size_t)max : 0,
+				    sm_smtp_commit, o);
+	sendmail_smtp_greeting(smtp, &out);
+	ok = sm_smtp_flush(&out);
+	while (ok && !sendmail_smtp_done(smtp) &&
+	       (len = getline(&line, &cap, stdin)) > 0) {
+		size_t n = (size_t)len;
+
+		if (n > 0 && line[n - 1] == '\n')
+			n--;
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		sendmail_smtp_line(smtp, line, n, &out);
+		/* Each reply goes out at once: allowed with PIPELINING too
+		 * (the client reads them when it is ready). */
+		ok = sm_smtp_flush(&out);
+	}
+	ok = sm_smtp_flush(&out) && ok;
+	free(line);
+	str_release(&out);
+	sendmail_smtp_free(&smtp);
+	sm_privs_drop();
+	if (ferror(stdin))
+		sm_fatal_exit(EX_IOERR, "error reading input: %s",
+			      strerror(errno));
+	return ok ? EX_OK : EX_IOERR;
 }
 
 static int sm_deliver(struct sm_opts *o, struct cfg *cfg)
@@ -342,7 +445,7 @@ int main(int argc, char **argv)
 		o.other_config = true;
 	}
 	sm_parse(&o, argc, argv);
-	if (o.mode != SM_DELIVER)
+	if (o.mode != SM_DELIVER && o.mode != SM_SMTP)
 		sm_privs_drop();
 	else if (o.other_config && getuid() != 0 &&
 		 strcmp(o.config_dir, SYSCONFDIR) != 0)
@@ -360,9 +463,7 @@ int main(int argc, char **argv)
 			return EX_TEMPFAIL;
 		return correo_queue_flush(sm_prog) == 0 ? EX_OK : EX_TEMPFAIL;
 	case SM_SMTP:
-		sm_fatal_exit(EX_UNAVAILABLE, "%s", "-bs is not supported: "
-			      "submit over SMTP to port 25 or 587 instead");
-		break;
+		return sm_smtp(&o, sm_config(o.config_dir));
 	case SM_DELIVER:
 		break;
 	}

@@ -2,12 +2,11 @@
  * dict: lookup tables behind one interface (dict.h).
  *
  * dict_open() splits "type:name" and hands name to the backend for type:
- * dict_db.c (hash:, btree:, Berkeley DB files built by "correo map") or
- * dict_text.c (texthash:, inline:, tables held in memory). Each backend
+ * dict_db.c (hash:, btree:, Berkeley DB files built by "correo map"),
+ * dict_lmdb.c (lmdb:, LMDB files built the same way) or dict_text.c (texthash:, inline:, tables held in memory). Each backend
  * fills a small vtable (dict_impl.h); this file folds lookup keys to
  * lower case once, so every backend sees the same keys the builder wrote.
- * A new backend (lmdb:, cdb:) is one constructor and one line in
- * dict_types[].
+ * A new backend (cdb:) is one constructor and one line in dict_types[].
  *
  * SECURITY: table names come from the configuration; keys come from the
  * network (addresses, client names) and are only copied, folded and
@@ -15,15 +14,18 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "dict_impl.h"
 #include "mem.h"
 #include "str.h"
 
-#define DICT_SUPPORTED "hash, btree, texthash, inline"
+#define DICT_SUPPORTED "hash, btree, lmdb, texthash, inline"
 
 static struct dict *dict_open_hash(const char *name, char **error_r)
 {
@@ -41,6 +43,7 @@ static const struct {
 } dict_types[] = {
 	{ "hash", dict_open_hash },
 	{ "btree", dict_open_btree },
+	{ "lmdb", dict_lmdb_open },
 	{ "texthash", dict_texthash_open },
 	{ "inline", dict_inline_open },
 };
@@ -128,8 +131,43 @@ bool dict_build(const char *type, const char *source, char **error_r)
 {
 	if (strcmp(type, "hash") == 0 || strcmp(type, "btree") == 0)
 		return dict_db_build(type, source, error_r);
+	if (strcmp(type, "lmdb") == 0)
+		return dict_lmdb_build(source, error_r);
 	*error_r = str_dup_printf(
-		"cannot build a table of type \"%s\": only hash and btree "
-		"are built from a source file", type);
+		"cannot build a table of type \"%s\": only hash, btree and "
+		"lmdb are built from a source file", type);
 	return false;
+}
+
+unsigned int dict_build_mode(const struct stat *st)
+{
+	if ((st->st_mode & S_IROTH) != 0)
+		return 0644;
+	return st->st_mode & 0666;
+}
+
+bool dict_same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+		a->st_size == b->st_size &&
+		a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+		a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+bool dict_check_due(struct timespec *last, bool force)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!force && (now.tv_sec - last->tv_sec < 1 ||
+		       (now.tv_sec - last->tv_sec == 1 &&
+			now.tv_nsec < last->tv_nsec)))
+		return false;
+	*last = now;
+	return true;
+}
+
+char *dict_errno(const char *what, const char *path)
+{
+	return str_dup_printf("%s %s: %s", what, path, strerror(errno));
 }

@@ -118,14 +118,6 @@ static DB *dict_db_handle_open(const char *path, DBTYPE type,
 	return NULL;
 }
 
-static bool dict_db_same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-		a->st_size == b->st_size &&
-		a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-		a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
 /* At most once a second (or now, if force): if the file was replaced,
  * switch to the new one and set *reopened_r. If the new one cannot be
  * opened, report it and keep the old handle (its contents are still a
@@ -133,23 +125,16 @@ static bool dict_db_same_file(const struct stat *a, const struct stat *b)
 static bool dict_db_check_rebuilt(struct dict_db *d, bool force,
 				  bool *reopened_r, const char **error_r)
 {
-	struct timespec now;
 	struct stat st;
 	struct str err = STR_INIT;
 	DB *db;
 
 	*reopened_r = false;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (d->iterating)
+	if (d->iterating || !dict_check_due(&d->last_check, force))
 		return true;
-	if (!force && (now.tv_sec - d->last_check.tv_sec < 1 ||
-		       (now.tv_sec - d->last_check.tv_sec == 1 &&
-			now.tv_nsec < d->last_check.tv_nsec)))
-		return true;
-	d->last_check = now;
 	/* A missing file keeps the old table: the rename that replaces it
 	 * never leaves the name missing, so this is an admin's rm. */
-	if (stat(d->path, &st) < 0 || dict_db_same_file(&st, &d->st))
+	if (stat(d->path, &st) < 0 || dict_same_file(&st, &d->st))
 		return true;
 	db = dict_db_handle_open(d->path, d->type, &st, &d->dberr, &err);
 	if (db == NULL) {
@@ -345,15 +330,6 @@ static bool dict_db_put(const char *key, const char *value,
 	return false;
 }
 
-/* The new table's mode: 0644, or the source's own mode when the source
- * is not world-readable (a table of passwords stays private). */
-static mode_t dict_db_build_mode(const struct stat *st)
-{
-	if ((st->st_mode & S_IROTH) != 0)
-		return 0644;
-	return st->st_mode & 0666;
-}
-
 /* Fill the temporary file fd (named tmp) from the source. */
 static bool dict_db_fill(struct dict_db_builder *b, const char *type,
 			 const char *tmp, char **error_r)
@@ -391,14 +367,6 @@ static bool dict_db_fill(struct dict_db_builder *b, const char *type,
 	return true;
 }
 
-static char *dict_db_errno(const char *what, const char *path)
-{
-	struct str err = STR_INIT;
-
-	str_printf(&err, "%s %s: %s", what, path, strerror(errno));
-	return str_steal(&err);
-}
-
 bool dict_db_build(const char *type, const char *source, char **error_r)
 {
 	struct dict_db_builder b = { .source = source };
@@ -408,31 +376,31 @@ bool dict_db_build(const char *type, const char *source, char **error_r)
 	bool ok = false;
 
 	if (stat(source, &st) < 0) {
-		*error_r = dict_db_errno("open", source);
+		*error_r = dict_errno("open", source);
 		return false;
 	}
 	str_printf(&target, "%s.db", source);
 	str_printf(&tmp, "%s.db.XXXXXX", source);
 	fd = mkostemp(tmp.data, O_CLOEXEC);
 	if (fd < 0) {
-		*error_r = dict_db_errno("create", str_c(&tmp));
+		*error_r = dict_errno("create", str_c(&tmp));
 		goto out;
 	}
-	if (fchmod(fd, dict_db_build_mode(&st)) < 0 ||
+	if (fchmod(fd, dict_build_mode(&st)) < 0 ||
 	    (geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) < 0)) {
-		*error_r = dict_db_errno("set owner/mode of", str_c(&tmp));
+		*error_r = dict_errno("set owner/mode of", str_c(&tmp));
 		goto fail;
 	}
 	if (!dict_db_fill(&b, type, str_c(&tmp), error_r))
 		goto fail;
 	if (fsync(fd) < 0 || close(fd) < 0) {
 		fd = -1;
-		*error_r = dict_db_errno("fsync", str_c(&tmp));
+		*error_r = dict_errno("fsync", str_c(&tmp));
 		goto fail;
 	}
 	fd = -1;
 	if (!safe_rename(str_c(&tmp), str_c(&target))) {
-		*error_r = dict_db_errno("rename to", str_c(&target));
+		*error_r = dict_errno("rename to", str_c(&target));
 		goto fail;
 	}
 	ok = true;

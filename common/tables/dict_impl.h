@@ -41,8 +41,27 @@ struct dict *dict_db_open(const char *type, const char *name,
 struct dict *dict_texthash_open(const char *name, char **error_r);
 struct dict *dict_inline_open(const char *name, char **error_r);
 
+struct dict *dict_lmdb_open(const char *name, char **error_r);
+
 /* dict_build() for the Berkeley DB types ("hash" or "btree"). */
 bool dict_db_build(const char *type, const char *source, char **error_r);
+/* dict_build() for "lmdb": source + ".lmdb". */
+bool dict_lmdb_build(const char *source, char **error_r);
+
+/* Shared by the file backends (dict.c). */
+struct stat;
+struct timespec;
+/* The mode of a table built from a source with stat st: 0644, or the
+ * source's own mode when the source is not world-readable (a table of
+ * passwords stays private). */
+unsigned int dict_build_mode(const struct stat *st);
+/* Same device, inode, size and mtime: the file was not replaced. */
+bool dict_same_file(const struct stat *a, const struct stat *b);
+/* Whether an open table should stat its file now: always if force,
+ * else at most once a second (last is updated when it returns true). */
+bool dict_check_due(struct timespec *last, bool force);
+/* "WHAT PATH: strerror(errno)", allocated. */
+char *dict_errno(const char *what, const char *path);
 
 /* dict_parse_source() with the line number where each entry starts, for
  * callers that report duplicates. */

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "group_sync.h"
+#include "msg.h"
 
 #define GS_MAGIC "GSYNC1\n"	/* 8 bytes with its NUL */
 #define GS_RECORD 32
@@ -87,10 +88,28 @@ void group_sync_prepare(void)
 		gs_boot_state = 1;
 }
 
+/* A failing state file only costs syncs (each commit syncs alone), but
+ * the I/O error behind it is worth a word: once per process, not per
+ * message. */
+static void gs_warn(const char *what, const char *name)
+{
+	static bool warned;
+
+	if (warned)
+		return;
+	warned = true;
+	msg_warn("group sync state %s: %s: %m (each commit syncs alone)",
+		 name, what);
+}
+
 int group_sync_open(int dirfd, const char *name)
 {
-	return openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-		      0600);
+	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW |
+			O_CLOEXEC, 0600);
+
+	if (fd < 0 && errno != ENOENT)
+		gs_warn("open", name);
+	return fd;
 }
 
 uint64_t group_sync_mark(void)
@@ -124,7 +143,8 @@ static void gs_write(int fd, uint64_t start)
 	memcpy(rec + 24, &start, sizeof(start));
 	/* Only an optimisation rides on it: a failed write makes the next
 	 * participant sync again. */
-	(void)!pwrite(fd, rec, sizeof(rec), 0);
+	if (pwrite(fd, rec, sizeof(rec), 0) != (ssize_t)sizeof(rec))
+		gs_warn("write", "file");
 }
 
 static int gs_flock(int fd, int op)

@@ -291,8 +291,11 @@ class InstancePath:
             r.fail("%s: %s" % (type(e).__name__, e))
         finally:
             if self.keep and r.problems:
+                # Keep the directory, not the processes.
                 print("kept %s" % inst.tmp, file=sys.stderr)
+                self.halt(inst)
                 inst.cleaned = True
+                harness.release_port_base(inst.base)
             else:
                 inst.cleanup()
         return r

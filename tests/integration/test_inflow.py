@@ -128,6 +128,9 @@ class InflowTest(harness.TestCase):
         held = time.monotonic() - stopped
         self.resume_qmgr()
         self.inst.wait_for_maildir("demo.test/demo", 800, timeout=120)
+        # qmgr logs a delivery just after local put it in the Maildir.
+        harness.wait_for(lambda: len(DELAY_RX.findall(self.inst.log()))
+                         >= 800, 30, what="800 delivery lines")
         log = self.inst.log()
         self.assertNotIn("cannot wake up qmgr", log)
         delays = [float(d) for d in DELAY_RX.findall(log)]

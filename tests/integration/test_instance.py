@@ -184,6 +184,52 @@ class CheckTest(harness.TestCase):
         self.assertIn(b"first mail", msgs[0][1])
         inst.wait_for_log(r"to=<demo@demo\.test>.*status=sent")
 
+    def test_lmdb_instance(self):
+        """correo init --table-type lmdb: every table is an LMDB file,
+        no Berkeley DB file anywhere; mail is delivered, and a user added
+        while the instance runs (the tables rebuilt under the running
+        daemons) receives mail too."""
+        harness.require_daemons(self, "master", "smtpd", "qmgr", "local")
+        inst = self.instance(init=False)
+        inst.init(config=TEST_CONFIG, extra_args=["--table-type", "lmdb"])
+        with open(os.path.join(inst.dir, "correo.conf")) as f:
+            conf = f.read()
+        self.assertIn("alias_maps = lmdb:", conf)
+        self.assertIn("virtual_mailbox_maps = lmdb:", conf)
+        self.assertIn("auth_password_maps = lmdb:", conf)
+        names = os.listdir(inst.dir)
+        self.assertIn("vmailbox.lmdb", names)
+        self.assertIn("aliases.lmdb", names)
+        self.assertEqual([n for n in names if n.endswith(".db")], [])
+        r = inst.correo("check")
+        self.assertRuns(r)
+        inst.start()
+        inst.wait_for_port(inst.smtp_port)
+        refused = inst.send_mail("you@example.org", ["postmaster@demo.test"],
+                                 "Subject: one\n\nvia the alias\n")
+        self.assertEqual(refused, {})
+        inst.wait_for_maildir("demo.test/demo", 1)
+        inst.add_user("new@demo.test", "secret-pw-1")
+        self.assertIn("passwd.lmdb", os.listdir(inst.dir))
+        r = inst.correo("map", "-q", "new@demo.test",
+                        "lmdb:" + os.path.join(inst.dir, "vmailbox"))
+        self.assertRuns(r)
+        refused = inst.send_mail("you@example.org", ["new@demo.test"],
+                                 "Subject: two\n\nto the new user\n")
+        self.assertEqual(refused, {})
+        msgs = inst.wait_for_maildir("demo.test/new", 1)
+        self.assertIn(b"to the new user", msgs[0][1])
+        self.assertEqual([n for n in os.listdir(inst.dir)
+                          if n.endswith(".db")], [])
+
+    def test_init_rejects_unknown_table_type(self):
+        inst = self.instance(init=False)
+        r = inst.run([inst.correo_path(), "init", inst.dir,
+                      "--table-type", "cdb"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--table-type cdb: expected hash, btree or lmdb",
+                      r.stderr)
+
     def test_check_warns_about_agent_process_limit(self):
         # qmgr keeps up to local_destination_concurrency_limit (10)
         # connections to local open; one local process would leave the

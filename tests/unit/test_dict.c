@@ -1,8 +1,8 @@
 /*
  * Unit tests for the dict_ lookup tables (common/dict*.c) and for the
  * "correo map" command built on them (tools/correo_map.c): the source
- * format and its errors with line numbers, hash: and btree: files and
- * their atomic rebuild seen by an open table, texthash:, inline:, type
+ * format and its errors with line numbers, hash:, btree: and lmdb: files
+ * and their atomic rebuild seen by an open table, texthash:, inline:, type
  * and name errors.
  */
 #include "config.h"
@@ -54,6 +54,18 @@ static const char *spec_of(const char *type, const char *name)
 	ck_assert(str_snprintf(buf[which], sizeof(buf[which]), "%s:%s", type,
 			       path_in(name)));
 	return buf[which];
+}
+
+/* The file a built table of type lives in: NAME.db or NAME.lmdb. */
+static const char *table_file(const char *type, const char *name)
+{
+	static char buf[4][600];
+	static int which;
+
+	which = (which + 1) % 4;
+	ck_assert(str_snprintf(buf[which], sizeof(buf[which]), "%s.%s", name,
+			       strcmp(type, "lmdb") == 0 ? "lmdb" : "db"));
+	return path_in(buf[which]);
 }
 
 static void write_source(const char *name, const char *text, mode_t mode)
@@ -193,6 +205,85 @@ START_TEST(test_btree_build_and_lookup)
 }
 END_TEST
 
+START_TEST(test_lmdb_build_and_lookup)
+{
+	struct dict *dict;
+	struct stat st;
+
+	write_source("aliases", basic_source, 0644);
+	build_ok("lmdb", "aliases");
+	ck_assert_int_eq(stat(path_in("aliases.lmdb"), &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	dict = open_ok(spec_of("lmdb", "aliases"));
+	expect_basic(dict);
+	/* A key longer than LMDB's key limit is simply not there. */
+	{
+		char big[2000];
+
+		memset(big, 'k', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		expect(dict, big, NULL);
+	}
+	dict_close(&dict);
+	/* Only the source and the .lmdb: no lock or temporary files. */
+	ck_assert_int_eq(tu_count_entries(tmpdir), 2);
+	/* An lmdb file is not a hash table, nor a hash file an lmdb one. */
+	build_ok("hash", "aliases");
+	open_fails(spec_of("lmdb", "nosuch"), "nosuch.lmdb");
+	ck_assert_int_eq(rename(path_in("aliases.db"),
+				path_in("fake.lmdb")), 0);
+	open_fails(spec_of("lmdb", "fake"), "is it an lmdb table");
+	ck_assert_int_eq(rename(path_in("aliases.lmdb"),
+				path_in("fake2.db")), 0);
+	open_fails(spec_of("hash", "fake2"), "fake2.db");
+}
+END_TEST
+
+/* A key longer than LMDB allows stops the build with its line; the
+ * old table and no temporary file are left. */
+START_TEST(test_lmdb_long_key)
+{
+	struct str src = STR_INIT;
+	struct dict *dict;
+
+	write_source("t", "a old\n", 0644);
+	build_ok("lmdb", "t");
+	str_append(&src, "a new\nb x\n");
+	for (int i = 0; i < 600; i++)
+		str_append_c(&src, 'k');
+	str_append(&src, " value\n");
+	write_source("t", str_c(&src), 0644);
+	build_fails("lmdb", "t", "t:3: write ");
+	build_fails("lmdb", "t", "an lmdb key is at most 511 bytes");
+	ck_assert_int_eq(tu_count_entries(tmpdir), 2);
+	dict = open_ok(spec_of("lmdb", "t"));
+	expect(dict, "a", "old");
+	dict_close(&dict);
+	/* Berkeley DB has no such limit. */
+	build_ok("hash", "t");
+	str_release(&src);
+}
+END_TEST
+
+/* Keys and values carry their NUL, keys folded, as in hash: files. */
+START_TEST(test_lmdb_file_format)
+{
+	FILE *fp;
+	char buf[65536];
+	size_t n;
+
+	write_source("fmt", "Key Value\n", 0644);
+	build_ok("lmdb", "fmt");
+	fp = fopen(path_in("fmt.lmdb"), "r");
+	ck_assert_ptr_nonnull(fp);
+	n = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	ck_assert(memmem(buf, n, "key\0", 4) != NULL);
+	ck_assert(memmem(buf, n, "Value\0", 6) != NULL);
+	ck_assert(memmem(buf, n, "Key", 3) == NULL);
+}
+END_TEST
+
 START_TEST(test_texthash_lookup)
 {
 	struct dict *dict;
@@ -250,13 +341,15 @@ static void iterate_ok(struct dict *dict, struct collect *c)
 
 START_TEST(test_iterate_every_entry)
 {
-	static const char *const types[] = { "hash", "btree", "texthash" };
+	static const char *const types[] = {
+		"hash", "btree", "lmdb", "texthash"
+	};
 	struct collect c = { STR_INIT, 0, 0 };
 	struct dict *dict;
 	size_t i;
 
 	write_source("src", "b 2\nA 1\nc three\n  more\n", 0644);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		if (strcmp(types[i], "texthash") != 0)
 			build_ok(types[i], "src");
 		dict = open_ok(spec_of(types[i], "src"));
@@ -266,7 +359,8 @@ START_TEST(test_iterate_every_entry)
 		ck_assert(strstr(c.all.data, "[a=1]") != NULL);
 		ck_assert(strstr(c.all.data, "[b=2]") != NULL);
 		ck_assert(strstr(c.all.data, "[c=three more]") != NULL);
-		if (strcmp(types[i], "btree") == 0)	/* sorted keys */
+		if (strcmp(types[i], "btree") == 0 ||	/* sorted keys */
+		    strcmp(types[i], "lmdb") == 0)
 			ck_assert_str_eq(c.all.data,
 					 "[a=1][b=2][c=three more]");
 		if (strcmp(types[i], "texthash") == 0)	/* source order */
@@ -277,7 +371,8 @@ START_TEST(test_iterate_every_entry)
 		iterate_ok(dict, &c);
 		ck_assert_int_eq(c.count, 2);
 		dict_close(&dict);
-		ck_assert(unlink(path_in("src.db")) == 0 || i == 2);
+		ck_assert(unlink(table_file(types[i], "src")) == 0 ||
+			  i == 3);
 	}
 	str_release(&c.all);
 }
@@ -285,7 +380,9 @@ END_TEST
 
 START_TEST(test_many_entries)
 {
-	static const char *const types[] = { "hash", "btree", "texthash" };
+	static const char *const types[] = {
+		"hash", "btree", "lmdb", "texthash"
+	};
 	struct str src = STR_INIT;
 	struct dict *dict;
 	char key[32], value[32];
@@ -295,7 +392,7 @@ START_TEST(test_many_entries)
 		str_printf(&src, "Key%zu value-%zu\n", i, i * 7);
 	write_source("big", str_c(&src), 0644);
 	str_release(&src);
-	for (t = 0; t < 3; t++) {
+	for (t = 0; t < 4; t++) {
 		if (strcmp(types[t], "texthash") != 0)
 			build_ok(types[t], "big");
 		dict = open_ok(spec_of(types[t], "big"));
@@ -320,12 +417,12 @@ static void rebuild_seen(const char *type)
 
 	write_source("t", "key old\ngone here\n", 0644);
 	build_ok(type, "t");
-	ck_assert_int_eq(stat(path_in("t.db"), &st1), 0);
+	ck_assert_int_eq(stat(table_file(type, "t"), &st1), 0);
 	dict = open_ok(spec_of(type, "t"));
 	expect(dict, "key", "old");
 	write_source("t", "key new\nadded yes\n", 0644);
 	build_ok(type, "t");
-	ck_assert_int_eq(stat(path_in("t.db"), &st2), 0);
+	ck_assert_int_eq(stat(table_file(type, "t"), &st2), 0);
 	/* A new file, not a rewrite in place. */
 	ck_assert(st1.st_ino != st2.st_ino);
 	usleep(1100 * 1000);
@@ -348,6 +445,12 @@ END_TEST
 START_TEST(test_rebuild_seen_btree)
 {
 	rebuild_seen("btree");
+}
+END_TEST
+
+START_TEST(test_rebuild_seen_lmdb)
+{
+	rebuild_seen("lmdb");
 }
 END_TEST
 
@@ -391,6 +494,12 @@ START_TEST(test_miss_forces_check_btree)
 }
 END_TEST
 
+START_TEST(test_miss_forces_check_lmdb)
+{
+	miss_forces_check("lmdb");
+}
+END_TEST
+
 /* A rebuilt table that cannot be opened is an error for the lookup that
  * notices it; the old contents keep being served afterwards. */
 START_TEST(test_rebuild_broken)
@@ -417,6 +526,25 @@ START_TEST(test_rebuild_broken)
 }
 END_TEST
 
+START_TEST(test_rebuild_broken_lmdb)
+{
+	struct dict *dict;
+	const char *error = NULL;
+	struct str value = STR_INIT;
+
+	write_source("t", "key old\n", 0644);
+	build_ok("lmdb", "t");
+	dict = open_ok(spec_of("lmdb", "t"));
+	write_source("t.lmdb", "this is not a database\n", 0644);
+	usleep(1100 * 1000);
+	ck_assert_int_eq(dict_lookup(dict, "key", &value, &error), -1);
+	ck_assert_msg(strstr(error, "t.lmdb") != NULL, "%s", error);
+	expect(dict, "key", "old");
+	dict_close(&dict);
+	str_release(&value);
+}
+END_TEST
+
 /* A failed build leaves the old table in place and no temporary file. */
 START_TEST(test_failed_build_keeps_old)
 {
@@ -424,10 +552,15 @@ START_TEST(test_failed_build_keeps_old)
 
 	write_source("t", "key old\n", 0644);
 	build_ok("hash", "t");
+	build_ok("lmdb", "t");
 	write_source("t", "key new\nbroken\n", 0644);
 	build_fails("hash", "t", ":2: missing value for key \"broken\"");
-	ck_assert_int_eq(tu_count_entries(tmpdir), 2);
+	build_fails("lmdb", "t", ":2: missing value for key \"broken\"");
+	ck_assert_int_eq(tu_count_entries(tmpdir), 3);
 	dict = open_ok(spec_of("hash", "t"));
+	expect(dict, "key", "old");
+	dict_close(&dict);
+	dict = open_ok(spec_of("lmdb", "t"));
 	expect(dict, "key", "old");
 	dict_close(&dict);
 }
@@ -454,6 +587,13 @@ START_TEST(test_build_mode)
 	build_ok("hash", "odd");
 	ck_assert_int_eq(stat(path_in("odd.db"), &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0640);
+	/* lmdb: the same rule. */
+	build_ok("lmdb", "secret");
+	ck_assert_int_eq(stat(path_in("secret.lmdb"), &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	build_ok("lmdb", "public");
+	ck_assert_int_eq(stat(path_in("public.lmdb"), &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0644);
 }
 END_TEST
 
@@ -483,6 +623,7 @@ START_TEST(test_source_errors)
 		write_source("src", cases[i].text, 0644);
 		build_fails("hash", "src", cases[i].want);
 		build_fails("btree", "src", cases[i].want);
+		build_fails("lmdb", "src", cases[i].want);
 		open_fails(spec_of("texthash", "src"), cases[i].want);
 		/* The message starts with the path as given. */
 		ck_assert(!dict_parse_source(path_in("src"), discard_cb, NULL,
@@ -571,6 +712,12 @@ START_TEST(test_duplicates_hash)
 }
 END_TEST
 
+START_TEST(test_duplicates_lmdb)
+{
+	duplicates("lmdb");
+}
+END_TEST
+
 START_TEST(test_duplicates_texthash)
 {
 	duplicates("texthash");
@@ -627,7 +774,7 @@ END_TEST
 START_TEST(test_open_errors)
 {
 	open_fails("foo:bar", "unsupported table type \"foo\"");
-	open_fails("foo:bar", "supported types: hash, btree, texthash, "
+	open_fails("foo:bar", "supported types: hash, btree, lmdb, texthash, "
 		   "inline");
 	open_fails("cdb:/x", "\"cdb\"");
 	open_fails("/etc/aliases", "expected TYPE:NAME");
@@ -647,7 +794,8 @@ END_TEST
 START_TEST(test_build_errors)
 {
 	build_fails("hash", "missing", "missing: No such file or directory");
-	build_fails("texthash", "x", "only hash and btree");
+	build_fails("texthash", "x", "only hash, btree and lmdb");
+	build_fails("lmdb", "missing", "missing: No such file or directory");
 	build_fails("inline", "x", "cannot build a table of type \"inline\"");
 	/* Unwritable directory (unless root, who can write anyway). */
 	if (geteuid() != 0) {
@@ -752,6 +900,26 @@ START_TEST(test_correo_map)
 	ck_assert_str_eq(str_c(&r.out), "admin\n");
 	run_map(&r, NULL, "map", bsrc, NULL);
 	ck_assert_int_eq(r.status, 0);
+
+	/* lmdb, by prefix and by option. */
+	{
+		char *lsrc = mem_strdup(spec_of("lmdb", "aliases"));
+
+		run_map(&r, NULL, "map", lsrc, NULL);
+		ck_assert_int_eq(r.status, 0);
+		ck_assert_int_eq(access(path_in("aliases.lmdb"), R_OK), 0);
+		run_map(&r, NULL, "map", "-q", "postmaster", lsrc, NULL);
+		ck_assert_int_eq(r.status, 0);
+		ck_assert_str_eq(str_c(&r.out), "root\n");
+		write_source("aliases", "root: other\n", 0644);
+		run_map(&r, NULL, "map", "-t", "lmdb", src, NULL);
+		ck_assert_int_eq(r.status, 0);
+		run_map(&r, NULL, "map", "-t", "lmdb", "-q", "root", src,
+			NULL);
+		ck_assert_int_eq(r.status, 0);
+		ck_assert_str_eq(str_c(&r.out), "other\n");
+		free(lsrc);
+	}
 	run_map(&r, NULL, "map", "-q", "root", "texthash:/nonexistent/x",
 		NULL);
 	ck_assert_int_eq(r.status, 1);
@@ -801,7 +969,7 @@ START_TEST(test_correo_map_errors)
 	ck_assert(strstr(str_c(&r.err), "missing: No such file") != NULL);
 	run_map(&r, NULL, "map", "-t", "texthash", src, NULL);
 	ck_assert_int_eq(r.status, 1);
-	ck_assert(strstr(str_c(&r.err), "only hash and btree") != NULL);
+	ck_assert(strstr(str_c(&r.err), "only hash, btree and lmdb") != NULL);
 	run_map(&r, NULL, "map", "-q", "k", missing, NULL);
 	ck_assert_int_eq(r.status, 1);
 	ck_assert(strstr(str_c(&r.err), "missing.db: No such file") != NULL);
@@ -825,6 +993,9 @@ static Suite *dict_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_hash_build_and_lookup);
 	tcase_add_test(tc, test_btree_build_and_lookup);
+	tcase_add_test(tc, test_lmdb_build_and_lookup);
+	tcase_add_test(tc, test_lmdb_file_format);
+	tcase_add_test(tc, test_lmdb_long_key);
 	tcase_add_test(tc, test_texthash_lookup);
 	tcase_add_test(tc, test_hash_file_format);
 	tcase_add_test(tc, test_iterate_every_entry);
@@ -832,10 +1003,12 @@ static Suite *dict_suite(void)
 	tcase_add_test(tc, test_failed_build_keeps_old);
 	tcase_add_test(tc, test_miss_forces_check_hash);
 	tcase_add_test(tc, test_miss_forces_check_btree);
+	tcase_add_test(tc, test_miss_forces_check_lmdb);
 	tcase_add_test(tc, test_build_mode);
 	tcase_add_test(tc, test_source_errors);
 	tcase_add_test(tc, test_parse_source_callbacks);
 	tcase_add_test(tc, test_duplicates_hash);
+	tcase_add_test(tc, test_duplicates_lmdb);
 	tcase_add_test(tc, test_duplicates_texthash);
 	tcase_add_test(tc, test_inline);
 	tcase_add_test(tc, test_inline_errors);
@@ -849,6 +1022,8 @@ static Suite *dict_suite(void)
 	tcase_set_timeout(slow, 30);
 	tcase_add_test(slow, test_rebuild_seen_hash);
 	tcase_add_test(slow, test_rebuild_seen_btree);
+	tcase_add_test(slow, test_rebuild_seen_lmdb);
+	tcase_add_test(slow, test_rebuild_broken_lmdb);
 	tcase_add_test(slow, test_rebuild_broken);
 	suite_add_tcase(s, slow);
 	return s;

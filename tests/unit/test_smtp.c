@@ -318,6 +318,42 @@ static void data_one_write(size_t len)
 	free(rec);
 }
 
+/* AUTH PLAIN's initial response: base64 of NUL user NUL password. */
+START_TEST(test_sasl_plain)
+{
+	struct str out = STR_INIT;
+
+	smtp_sasl_plain(&out, "alice@b.test", "pw:with colon");
+	/* printf '\0alice@b.test\0pw:with colon' | base64 */
+	ck_assert_str_eq(str_c(&out),
+			 "AGFsaWNlQGIudGVzdABwdzp3aXRoIGNvbG9u");
+	smtp_sasl_plain(&out, "u", "p");
+	ck_assert_str_eq(str_c(&out), "AHUAcA==");
+	str_release(&out);
+}
+END_TEST
+
+START_TEST(test_sasl_choose)
+{
+	char *plain_only[] = { "plain", NULL };
+	char *login_first[] = { "LOGIN", "PLAIN", NULL };
+	char *cram[] = { "CRAM-MD5", NULL };
+	char *empty[] = { NULL };
+
+	ck_assert_str_eq(smtp_sasl_choose(" PLAIN LOGIN", NULL), "PLAIN");
+	ck_assert_str_eq(smtp_sasl_choose("LOGIN PLAIN", empty), "PLAIN");
+	ck_assert_str_eq(smtp_sasl_choose(" login", NULL), "LOGIN");
+	ck_assert_str_eq(smtp_sasl_choose(" CRAM-MD5 LOGIN PLAIN",
+					  login_first), "LOGIN");
+	ck_assert_str_eq(smtp_sasl_choose(" Plain", plain_only), "PLAIN");
+	ck_assert_ptr_null(smtp_sasl_choose(" LOGIN", plain_only));
+	ck_assert_ptr_null(smtp_sasl_choose(" CRAM-MD5 PLAIN", cram));
+	ck_assert_ptr_null(smtp_sasl_choose(" CRAM-MD5 XPLAIN PLAINX", NULL));
+	ck_assert_ptr_null(smtp_sasl_choose("", NULL));
+	ck_assert_ptr_null(smtp_sasl_choose(NULL, NULL));
+}
+END_TEST
+
 START_TEST(test_data_one_write)
 {
 	data_one_write(1024);
@@ -338,6 +374,8 @@ static Suite *smtp_suite(void)
 	tcase_add_test(tc, test_stuff_cases);
 	tcase_add_test(tc, test_stuff_random);
 	tcase_add_test(tc, test_data_one_write);
+	tcase_add_test(tc, test_sasl_plain);
+	tcase_add_test(tc, test_sasl_choose);
 	suite_add_tcase(s, tc);
 	return s;
 }
