@@ -95,4 +95,23 @@ pid_t local_worker_pid(const char *owner);
 void local_result_set(struct local_result *res, enum local_status status,
 		      const char *dsn, const char *fmt, ...) MSG_PRINTF(4, 5);
 
+/* local_forward.c: ~/.forward of a system account (root mode). */
+/* A worker request kind besides the resolve_kind targets: read the
+ * owner's .forward. */
+#define LOCAL_KIND_FORWARD 100
+/* In the owner's worker: open HOME/.forward as the owner and check it
+ * (never a symlink; a regular file owned by the owner or root, not
+ * group or world writable). res: OK with reason "F" + the text, OK "N"
+ * when there is none, DEFER when it is refused or unreadable. */
+void local_forward_read(const char *home, struct local_result *res);
+/* The root side: if the final recipient is a system account with a
+ * .forward, carry it out (its own mailbox for "\user", commands and
+ * files as the user, other addresses resent through the queue with
+ * Delivered-To) and return true with res set; false to deliver to d as
+ * usual. */
+struct resolve_delivery;
+bool local_forward(const struct local_content *c,
+		   const struct local_rcpt *rcpt,
+		   const struct resolve_delivery *d, struct local_result *res);
+
 #endif

@@ -211,6 +211,8 @@ void local_deliver(struct queue_msg *msg, const struct local_rcpt *rcpt,
 	else if (loop > 0)
 		local_result_set(res, LOCAL_BOUNCE, "5.4.6",
 				 "mail forwarding loop for %s", rcpt->address);
+	else if (local_forward(&c, rcpt, &d, res))
+		;	/* ~/.forward (root mode): done */
 	else if (local_state.switch_user && d.user != NULL)
 		local_worker_write(&c, &d, res);
 	else

@@ -107,6 +107,11 @@ static void local_worker_one(const struct attr_list *req, int fd,
 
 	memset(&d, 0, sizeof(d));
 	memset(&msg, 0, sizeof(msg));
+	/* Read the owner's .forward (path: the home directory). */
+	if (attr_get_long(req, LW_KIND, &kind) && kind == LOCAL_KIND_FORWARD) {
+		local_forward_read(attr_get(req, LW_PATH), res);
+		return;
+	}
 	if (fd < 0 || !attr_get_long(req, LW_KIND, &kind) ||
 	    !attr_get_long(req, LW_OFFSET, &off) ||
 	    !attr_get_long(req, LW_LENGTH, &len) || kind < RESOLVE_MAILDIR ||

@@ -38,10 +38,13 @@
 #include "ev.h"
 #include "master.h"
 #include "mem.h"
+#include "metrics_client.h"
 #include "msg.h"
 #include "proto.h"
 #include "server.h"
 #include "str.h"
+
+static void master_metrics(const struct master_service *s);
 
 /* Exit status of a child whose exec (or fd setup) failed. */
 #define MASTER_EXEC_FAILED 127
@@ -152,8 +155,45 @@ static void master_spawn_one(struct master_service *s)
 	m->children = c;
 	s->nproc++;
 	s->navail++;
+	master_metrics(s);
 	msg_debug("service %s: started %s pid %ld", s->name, s->path,
 		  (long)pid);
+}
+
+/* The service's process pool for correo-metrics(8): sent on every
+ * change and every MASTER_METRICS_SECONDS (so a restarted metrics
+ * service learns it again). Dropped when no metrics service runs. */
+#define MASTER_METRICS_SECONDS 10
+
+static void master_metrics(const struct master_service *s)
+{
+	static bool path_set;
+
+	if (!path_set) {
+		char path[256];
+
+		if (str_snprintf(path, sizeof(path), "%s/%s",
+				 s->master->queue_dir, METRICS_SOCKET))
+			metrics_set_path(path);
+		path_set = true;
+	}
+	if (s->stale)
+		return;
+	metrics_gauge("correo_process_pool_processes", s->name, s->nproc);
+	metrics_gauge("correo_process_pool_busy", s->name,
+		      s->nproc - s->navail);
+	metrics_gauge("correo_process_pool_limit", s->name, s->maxproc);
+}
+
+static void master_metrics_tick(void *ctx)
+{
+	struct master *m = ctx;
+
+	for (const struct master_service *s = m->services; s != NULL;
+	     s = s->next)
+		master_metrics(s);
+	(void)ev_timer_add(m->loop, MASTER_METRICS_SECONDS * 1000,
+			   master_metrics_tick, m);
 }
 
 /* Is an old generation of a single-process service still running? A
@@ -258,10 +298,12 @@ static void master_status_one(struct master_service *s,
 		c->busy = true;
 		c->use_count++;
 		s->navail--;
+		master_metrics(s);
 		master_spawn_fill(s);
 	} else if (msg->code == SERVER_STATUS_IDLE && c->busy) {
 		c->busy = false;
 		s->navail++;
+		master_metrics(s);
 	}
 }
 
@@ -392,6 +434,7 @@ static void master_child_exited(struct master *m, struct master_child *c,
 	s->nproc--;
 	if (!c->busy)
 		s->navail--;
+	master_metrics(s);
 	if (!m->stopping)
 		master_log_exit(c, status);
 	if (!s->stale && !m->stopping && master_bad_startup(c, status))
@@ -483,4 +526,6 @@ int master_spawn_count(const struct master *m)
 void master_spawn_init(struct master *m)
 {
 	ev_signal_add(m->loop, SIGCHLD, master_sigchld, m);
+	(void)ev_timer_add(m->loop, MASTER_METRICS_SECONDS * 1000,
+			   master_metrics_tick, m);
 }

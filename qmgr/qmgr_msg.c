@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "mem.h"
+#include "metrics_client.h"
 #include "msg.h"
 #include "proto.h"
 #include "qmgr.h"
@@ -80,6 +81,27 @@ static void qmgr_msg_free(struct qmgr_msg *m)
 	free(m);
 }
 
+/* The transport of the job being noted (qmgr_msg_job_done sets it),
+ * for the metrics; NULL for outcomes of no delivery (expiry). */
+static const char *qmgr_note_transport;
+
+/* One recipient's outcome for correo-metrics(8). */
+static void qmgr_metrics_rcpt(const char *status, double delay)
+{
+	const char *transport = qmgr_note_transport != NULL ?
+		qmgr_note_transport : "none";
+
+	if (strcmp(status, "sent") == 0) {
+		metrics_count("correo_messages_delivered_total", transport, 1);
+		metrics_observe("correo_delivery_delay_seconds", transport,
+				delay);
+	} else if (strcmp(status, "bounced") == 0) {
+		metrics_count("correo_messages_bounced_total", transport, 1);
+	} else {
+		metrics_count("correo_messages_deferred_total", transport, 1);
+	}
+}
+
 /* "ID: to=<a>, orig_to=<o>, relay=R, delay=, delays=, dsn=, status=S (r)" */
 static void qmgr_log_rcpt(struct qmgr_msg *m, size_t rcpt,
 			  const char *address, const char *relay,
@@ -106,6 +128,7 @@ static void qmgr_log_rcpt(struct qmgr_msg *m, size_t rcpt,
 	str_printf(&line, ", dsn=%s, status=%s (%s)", dsn, status, reason);
 	msg_info("%s: %s", m->qm->id, str_c(&line));
 	str_release(&line);
+	qmgr_metrics_rcpt(status, now - m->t_arrival);
 }
 
 /* Deliveries noted now went through a relaying transport (smtp): a
@@ -373,6 +396,7 @@ void qmgr_msg_job_done(struct qmgr_job *job,
 	struct qmgr_msg *m = job->msg;
 	bool settled = false;
 
+	qmgr_note_transport = job->dest->transport;
 	qmgr_note_relayed = strcmp(job->dest->transport, "local") != 0 &&
 		strcmp(job->dest->transport, "lmtp") != 0;
 	for (size_t i = 0; i < job->count; i++) {
@@ -395,6 +419,7 @@ void qmgr_msg_job_done(struct qmgr_job *job,
 		mem_free(job->dlvs[i].target);
 	}
 	qmgr_note_relayed = false;
+	qmgr_note_transport = NULL;
 	if (settled && qmgr_msg_must_sync(m, 1))
 		qmgr_msg_sync(m);
 	free(job->dlvs);

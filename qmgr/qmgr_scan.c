@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "mem.h"
+#include "metrics_client.h"
 #include "msg.h"
 #include "qmgr.h"
 
@@ -192,6 +193,9 @@ static void qmgr_take_some(struct qmgr_idlist *l, const char *dir,
 			continue;
 		}
 		taken++;
+		if (strcmp(dir, QUEUE_INCOMING) == 0)
+			metrics_count("correo_messages_received_total", NULL,
+				      1);
 		qmgr_msg_start(id, strcmp(dir, QUEUE_INCOMING) == 0);
 	}
 }

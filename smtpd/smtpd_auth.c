@@ -47,8 +47,10 @@
 #include "cfg.h"
 #include "dict.h"
 #include "mem.h"
+#include "metrics_client.h"
 #include "msg.h"
 #include "sasl.h"
+#include "server.h"
 #include "smtpd.h"
 
 void smtpd_auth_init(struct smtpd_config *c, struct cfg *cfg)
@@ -228,6 +230,8 @@ static void smtpd_auth_result(struct smtpd_session *s, const char *mech,
 	} else if (st == AUTH_CLIENT_FAIL && !reply->temporary) {
 		msg_warn("%s[%s]: SASL %s authentication failed: %s",
 			 s->client_name, s->client_addr, mech, reason);
+		metrics_count("correo_auth_failures_total",
+			      server_service_name, 1);
 		smtpd_reply(s, "535 5.7.8 Error: authentication failed");
 	} else {
 		msg_warn("%s[%s]: SASL %s authentication failed: %s",

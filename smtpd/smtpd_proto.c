@@ -49,8 +49,10 @@
 
 #include "cidr.h"
 #include "mem.h"
+#include "metrics_client.h"
 #include "msg.h"
 #include "queue.h"
+#include "server.h"
 #include "smtpd.h"
 
 typedef void smtpd_handler(struct smtpd_session *s,
@@ -579,6 +581,8 @@ void smtpd_session_run_passed(const struct smtpd_config *cfg, int fd,
 		msg_panic("smtpd: %zu bytes of handed-over input do not fit",
 			  h->input_len);
 	msg_info("connect from %s[%s]", s->client_name, s->client_addr);
+	metrics_count("correo_sessions_total", server_service_name != NULL ?
+		      server_service_name : "smtpd", 1);
 	if (smtpd_session_open(s, h)) {
 		smtpd_loop(s);
 	} else {

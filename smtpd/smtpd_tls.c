@@ -31,6 +31,7 @@
 
 #include "cfg.h"
 #include "dict.h"
+#include "metrics_client.h"
 #include "msg.h"
 #include "server.h"
 #include "smtpd.h"
@@ -110,12 +111,15 @@ static bool smtpd_tls_handshake(struct smtpd_session *s)
 	if (s->tls == NULL) {
 		msg_info("SSL_accept error from %s[%s]: %s", s->client_name,
 			 s->client_addr, error);
+		metrics_count("correo_tls_handshake_failures_total",
+			      server_service_name, 1);
 		msg_info("lost connection after %s from %s[%s]", s->where,
 			 s->client_name, s->client_addr);
 		return false;
 	}
 	msg_info("Anonymous TLS connection established from %s[%s]: %s",
 		 s->client_name, s->client_addr, tls_conn_info(s->tls));
+	metrics_count("correo_tls_handshakes_total", server_service_name, 1);
 	return true;
 }
 

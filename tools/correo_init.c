@@ -457,6 +457,10 @@ void correo_init_services(struct str *out, const char *listen,
 	init_inet_row(&s, in, "", 143, INIT_LOGIN_ROW "imap-login");
 	init_inet_row(&s, in, "", 993, INIT_LOGIN_ROW
 		      "imap-login -o imap_tls_wrapper=yes");
+	/* Metrics for Prometheus on a loopback port, off until the
+	 * administrator wants it (it opens a port); correo-metrics(8). */
+	init_row(&s, "#", "127.0.0.1:9154", "inet n       -    n      -"
+		 "      1       metrics");
 	str_append(out, str_c(&s));
 	str_release(&s);
 }

@@ -32,6 +32,7 @@
 
 #include "fdpass.h"
 #include "mem.h"
+#include "metrics_client.h"
 #include "msg.h"
 #include "proto.h"
 
@@ -401,6 +402,8 @@ static void login_auth_failed(struct login_client *c,
 	if (cancelled) {
 		login_client_answer(c, p->reply_auth_aborted);
 	} else {
+		metrics_count("correo_auth_failures_total",
+			      login_metrics_label(), 1);
 		msg_info("authentication failed: method=%s, rip=%s, "
 			 "reason=%s", c->mech != NULL ? c->mech : "?",
 			 c->addr, attr_get(reply, PROTO_ATTR_REASON) ?: "?");

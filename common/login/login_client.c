@@ -32,6 +32,7 @@
 #include <openssl/err.h>
 
 #include "mem.h"
+#include "metrics_client.h"
 #include "msg.h"
 #include "sasl.h"
 #include "server.h"
@@ -201,6 +202,8 @@ static int login_client_handshake(struct login_client *c)
 	ret = SSL_do_handshake(c->ssl);
 	if (ret == 1) {
 		c->ssl_want_write = false;
+		metrics_count("correo_tls_handshakes_total",
+			      login_metrics_label(), 1);
 		return 1;
 	}
 	err = SSL_get_error(c->ssl, ret);
@@ -209,6 +212,8 @@ static int login_client_handshake(struct login_client *c)
 		return 0;
 	}
 	e = ERR_peek_error();
+	metrics_count("correo_tls_handshake_failures_total",
+		      login_metrics_label(), 1);
 	msg_info("TLS handshake failed: %s, rip=%s",
 		 e != 0 ? ERR_reason_error_string(e) : "connection closed",
 		 c->addr);
@@ -542,6 +547,7 @@ void login_client_accept(int fd)
 						     srv->nclients),
 				   login_client_deadline, c);
 	msg_debug("connect from [%s]", c->addr);
+	metrics_count("correo_sessions_total", login_metrics_label(), 1);
 	if (!login_limit_connect(c->addr, &c->anvil_registered)) {
 		/* A plaintext line would only garble a TLS client's
 		 * handshake: those get nothing. */

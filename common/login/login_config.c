@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "metrics_client.h"
 #include "msg.h"
 #include "priv.h"
 #include "server.h"
@@ -122,6 +123,17 @@ static void login_tls_init(struct login_server *srv)
 		msg_fatal("TLS: %s", error);
 }
 
+const char *login_metrics_label(void)
+{
+	static char label[32];
+
+	if (label[0] == '\0')
+		(void)str_snprintf(label, sizeof(label), "%s%s",
+				   login_server.proto->name,
+				   login_server.set.tls_wrapper ? "s" : "");
+	return label;
+}
+
 void login_pre_init(void *ctx)
 {
 	struct login_server *srv = &login_server;
@@ -133,6 +145,10 @@ void login_pre_init(void *ctx)
 	login_raise_fd_limit(srv->set.client_limit);
 	login_tls_init(srv);
 	login_limit_init();
+	/* Jailed next: the metrics connection is made now and kept (if
+	 * the metrics service restarts, this process's counts stop until
+	 * master replaces it); correo-metrics(8). */
+	metrics_open();
 	/* The chroot has no sockets: the spawner connection is our way to
 	 * auth and to the mail processes. */
 	fd = lio_connect_unix(srv->proto->spawner_socket,

@@ -127,4 +127,8 @@ int login_attr_take(struct str *in, struct attr_list *list,
 bool login_spawner_request(const struct attr_list *req, int fd,
 			   struct attr_list *reply, int *fd_r);
 
+/* login_config.c: the protocol as correo-metrics(8) labels it: "imap",
+ * "imaps" (TLS from the first byte), "pop3", "pop3s". */
+const char *login_metrics_label(void);
+
 #endif

@@ -91,6 +91,7 @@ struct resolver {
 	char *myhostname;
 	char *default_privs;
 	bool cmd_alias, cmd_include, file_alias, file_include;
+	bool cmd_forward, file_forward;
 	enum resolve_sysrcpt sysrcpt;	/* local_system_recipients */
 	struct resolve_maps lrmaps;	/* local_recipient_maps */
 	struct resolve_maps quota;	/* mailbox_quota_maps */
@@ -253,6 +254,8 @@ static void resolve_read_scalars(struct resolver *r, struct cfg *cfg)
 	r->cmd_include = resolve_allows(cmds, "include");
 	r->file_alias = resolve_allows(files, "alias");
 	r->file_include = resolve_allows(files, "include");
+	r->cmd_forward = resolve_allows(cmds, "forward");
+	r->file_forward = resolve_allows(files, "forward");
 	r->depth_limit = cfg_int(cfg, "virtual_alias_recursion_limit");
 	r->expansion_limit = cfg_int(cfg, "virtual_alias_expansion_limit");
 }
@@ -788,7 +791,7 @@ static void resolve_final(struct resolve_ctx *ctx, const char *address,
 
 /* Split an alias value into targets: commas and whitespace separate
  * them, double quotes protect a "|command with spaces". */
-static char **resolve_targets(const char *value, size_t *count_r)
+char **resolve_targets(const char *value, size_t *count_r)
 {
 	char **targets = NULL;
 	struct str cur = STR_INIT;
@@ -818,7 +821,7 @@ static char **resolve_targets(const char *value, size_t *count_r)
 	return targets;
 }
 
-static void resolve_targets_free(char **targets, size_t count)
+void resolve_targets_free(char **targets, size_t count)
 {
 	for (size_t i = 0; i < count; i++)
 		mem_free(targets[i]);
@@ -1131,4 +1134,9 @@ void resolve_expand(struct resolver *r, const char *address,
 	struct resolve_ctx ctx = { r, res, 0 };
 
 	resolve_addr(&ctx, address, NULL, 0);
+}
+
+bool resolve_forward_allows(const struct resolver *r, bool command)
+{
+	return command ? r->cmd_forward : r->file_forward;
 }

@@ -100,4 +100,13 @@ void resolve_result_clear(struct resolve_result *res);
 void resolve_split(struct resolver *r, const char *address, bool strip,
 		   struct str *local_r, struct str *domain_r);
 
+/* Split an alias or .forward value into targets: commas and whitespace
+ * separate them, double quotes protect a "|command with spaces". Free
+ * with resolve_targets_free. */
+char **resolve_targets(const char *value, size_t *count_r);
+void resolve_targets_free(char **targets, size_t count);
+/* May a user's .forward name |commands (command) or /files (!command)?
+ * allow_mail_to_commands / allow_mail_to_files list "forward". */
+bool resolve_forward_allows(const struct resolver *r, bool command);
+
 #endif

@@ -72,7 +72,7 @@ extern const struct sandbox_profile sandbox_smtpd, sandbox_pickup,
 	sandbox_qmgr, sandbox_local, sandbox_smtp, sandbox_auth,
 	sandbox_pop3_login, sandbox_pop3d, sandbox_pop3d_mail,
 	sandbox_echod, sandbox_login, sandbox_spawner, sandbox_imapd_mail,
-	sandbox_anvil, sandbox_postscreen;
+	sandbox_anvil, sandbox_postscreen, sandbox_metrics;
 
 /* True unless the configuration says "sandbox = no" (cfg_main must be
  * loaded). */

@@ -95,11 +95,14 @@ const struct sandbox_profile sandbox_qmgr = {
  * the id switches; no network, and no Landlock (homes, /file targets and
  * commands can be anywhere). The commands run under this filter too: a
  * program that needs a call outside it dies with SIGSYS and the
- * delivery is deferred; "sandbox = no" is the way out. */
+ * delivery is deferred; "sandbox = no" is the way out. Unix sockets:
+ * a ~/.forward that names addresses writes a new queue file and
+ * triggers qmgr on private/qmgr (local_forward.c). */
 const struct sandbox_profile sandbox_local = {
 	.name = "local",
 	.allow = SANDBOX_ALLOW_FS_WRITE | SANDBOX_ALLOW_FORK |
-		 SANDBOX_ALLOW_EXEC | SANDBOX_ALLOW_SETID,
+		 SANDBOX_ALLOW_EXEC | SANDBOX_ALLOW_SETID |
+		 SANDBOX_ALLOW_UNIX,
 	.paths = NULL,
 	.nss = true,
 };
@@ -230,6 +233,24 @@ const struct sandbox_profile sandbox_anvil = {
 	.name = "anvil",
 	.allow = 0,
 	.paths = sandbox_nothing,
+};
+
+/* metrics: counts from memory (updates and scrapes on descriptors it
+ * accepts from sockets bound before the filter); at a scrape it lists
+ * the queue folders to count them, reading no file. */
+static const struct sandbox_path sandbox_metrics_paths[] = {
+	{ "incoming", SANDBOX_FS_RO },
+	{ "active", SANDBOX_FS_RO },
+	{ "deferred", SANDBOX_FS_RO },
+	{ "hold", SANDBOX_FS_RO },
+	{ "corrupt", SANDBOX_FS_RO },
+	{ NULL, SANDBOX_FS_RO },
+};
+
+const struct sandbox_profile sandbox_metrics = {
+	.name = "metrics",
+	.allow = SANDBOX_ALLOW_FS_READ,
+	.paths = sandbox_metrics_paths,
 };
 
 /* postscreen: holds clients, connects to smtpd's row and anvil to hand

@@ -25,7 +25,8 @@ RANK = {"util": 0, "ipc": 1, "tables": 2, "mail": 2, "security": 3,
 # Libraries above common/ that daemon folders may use.
 SHARED_DIRS = {"store": 5}
 DAEMON_DIRS = ["master", "smtpd", "qmgr", "pickup", "delivery", "auth",
-               "pop3d", "imapd", "tools", "anvil", "postscreen"]
+               "pop3d", "imapd", "tools", "anvil", "postscreen",
+               "metrics"]
 # Symbol prefixes a pre-auth process must not contain: tables, Berkeley
 # DB, crypt(3), the password table reader, mailbox code.
 FORBIDDEN_IN_LOGIN = re.compile(
