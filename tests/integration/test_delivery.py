@@ -299,8 +299,12 @@ class DeliveryTest(harness.TestCase):
             for i in range(3):
                 inst.send_mail("a@example.org", ["demo@demo.test"],
                                message("held %d" % i))
-            wait_for(lambda: len(self.queue_ids("active")) == 3,
-                     what="3 messages in active/")
+            # At least one is handed to a stopped local and stays in
+            # active/ (master may start another local for the others,
+            # as a slow sanitizer build does).
+            wait_for(lambda: len(self.queue_ids("active")) >= 1 and
+                     len(self.queue_ids("incoming")) == 0,
+                     what="messages held in active/")
             for p in inst.children("qmgr"):
                 os.kill(p["pid"], signal.SIGKILL)
         finally:
