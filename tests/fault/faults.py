@@ -56,6 +56,20 @@ NOT_MAIL = re.compile(r"(correo\.log|master\.stderr|master\.pid(\.tmp)?"
                       r"|/dev/null)$")
 
 
+def asan_options():
+    """ASAN_OPTIONS for a process with the shim preloaded: in the
+    sanitizer build ASan must otherwise come first in the library list
+    and refuses to start."""
+    cur = os.environ.get("ASAN_OPTIONS", "")
+    return (cur + ":" if cur else "") + "verify_asan_link_order=0"
+
+
+def import_environment(fault):
+    """The import_environment line that gives every daemon the shim."""
+    return "TZ, LANG=C, ASAN_OPTIONS=%s, UBSAN_OPTIONS, LSAN_OPTIONS, " \
+           "LD_PRELOAD=%s, CORREO_FAULT=%s" % (asan_options(), SHIM, fault)
+
+
 def actions_for(kind):
     return ["ENOSPC" if kind == "write" else "EIO", "kill-before",
             "kill-after"]
@@ -161,9 +175,8 @@ class InstancePath:
         return inst
 
     def set_fault(self, inst, fault):
-        env = "TZ, LANG=C, ASAN_OPTIONS, UBSAN_OPTIONS, LSAN_OPTIONS, " \
-              "LD_PRELOAD=%s, CORREO_FAULT=%s" % (SHIM, fault)
-        text = self.clean_conf + "\nimport_environment = %s\n" % env
+        text = self.clean_conf + "\nimport_environment = %s\n" % \
+            import_environment(fault)
         if fault == "trace":
             text += "sandbox = no\n"    # the trace reads /proc/self/fd
         with open(self.conf, "w") as f:
@@ -359,7 +372,8 @@ class PickupPath(SmtpPath):
         with open(self.conf) as f:
             m = re.search(r"CORREO_FAULT=(\S+)", f.read())
         if m:   # sendmail is not started by master: give it the shim
-            env.update(LD_PRELOAD=SHIM, CORREO_FAULT=m.group(1))
+            env.update(LD_PRELOAD=SHIM, CORREO_FAULT=m.group(1),
+                       ASAN_OPTIONS=asan_options())
         try:
             p = subprocess.run([sendmail, "-C", inst.dir, "-f",
                                 "alice@example.org", "demo@demo.test"],
@@ -453,8 +467,9 @@ def imapd_session(md, fault=None, log=None):
     cmd = "exec %s -m %s -u fault" % (shlex.quote(harness.libexec("imapd")),
                                       shlex.quote(md))
     if fault is not None:
-        cmd = "LD_PRELOAD=%s CORREO_FAULT=%s %s" % (
-            shlex.quote(SHIM), shlex.quote(fault), cmd)
+        cmd = "LD_PRELOAD=%s CORREO_FAULT=%s ASAN_OPTIONS=%s %s" % (
+            shlex.quote(SHIM), shlex.quote(fault),
+            shlex.quote(asan_options()), cmd)
     if log is not None:
         cmd += " 2>>%s" % shlex.quote(log)
     return imaplib.IMAP4_stream(cmd)

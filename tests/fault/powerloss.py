@@ -288,10 +288,8 @@ def record_run(inst, log):
     with open(path) as f:
         clean = f.read()
     with open(path, "a") as f:
-        f.write("\nimport_environment = TZ, LANG=C, ASAN_OPTIONS, "
-                "UBSAN_OPTIONS, LSAN_OPTIONS, LD_PRELOAD=%s, "
-                "CORREO_FAULT=record:%s\nsandbox = no\n" % (faults.SHIM,
-                                                           log))
+        f.write("\nimport_environment = %s\nsandbox = no\n" %
+                faults.import_environment("record:" + log))
     open(log, "w").close()
     os.chmod(log, 0o666)
     inst.start()
