@@ -350,9 +350,11 @@ static void master_start_services(struct master *m)
 	struct master_service *s;
 	char *error;
 
+	master_svc_patient(true);
 	for (s = m->services; s != NULL; s = s->next)
 		if (!master_svc_listen(m, m->cfg, s, &error))
 			msg_fatal("%s", error);
+	master_svc_patient(false);
 	msg_info("daemon started -- version %s, configuration %s",
 		 PACKAGE_VERSION, m->config_dir);
 	for (s = m->services; s != NULL; s = s->next) {

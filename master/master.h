@@ -94,6 +94,8 @@ struct master_opts {
 int master_main(const struct master_opts *opts);
 
 /* master_svc.c */
+/* At start (on), bind waits a while for an address still in use. */
+void master_svc_patient(bool on);
 /* Format an allocated message into *error_r. */
 void master_set_error(char **error_r, const char *fmt, ...)
 	MSG_PRINTF(2, 3);

@@ -26,6 +26,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <time.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -314,6 +315,19 @@ static void master_addr_text(const struct addrinfo *ai, char *buf,
 }
 
 /* Returns the listening fd, or -1 with errno and a message. */
+/* At start, an address in use may still be held by the previous
+ * master's children (a master killed, or stopped and started at once:
+ * its postscreen and smtpd close their listeners only as they exit):
+ * bind is retried for up to this long. Not at reload, where it would
+ * stall the running master. */
+#define MASTER_BIND_WAIT_MS 8000
+static bool master_bind_patient;
+
+void master_svc_patient(bool on)
+{
+	master_bind_patient = on;
+}
+
 static int master_bind_inet(const struct addrinfo *ai, char **error_r)
 {
 	char where[NI_MAXHOST + NI_MAXSERV + 8];
@@ -332,8 +346,19 @@ static int master_bind_inet(const struct addrinfo *ai, char **error_r)
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0)
 		goto fail;
 	step = "bind";
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
-		goto fail;
+	for (int waited = 0; bind(fd, ai->ai_addr, ai->ai_addrlen) < 0;
+	     waited += 100) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		if (errno != EADDRINUSE || !master_bind_patient ||
+		    waited >= MASTER_BIND_WAIT_MS)
+			goto fail;
+		if (waited == 0)
+			msg_warn("bind %s: address in use; waiting up to %d s "
+				 "for a previous master's process to let go",
+				 where, MASTER_BIND_WAIT_MS / 1000);
+		nanosleep(&ts, NULL);
+	}
 	step = "listen";
 	if (listen(fd, SOMAXCONN) < 0)
 		goto fail;
