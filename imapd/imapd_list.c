@@ -408,6 +408,7 @@ void imapd_cmd_delete(struct imapd *s, const struct imap_cmd *cmd)
 	char **names;
 	size_t n;
 	const char *error;
+	int qlock = -1;
 
 	if (!imapd_name_arg(s, cmd, 0, &name))
 		goto out;
@@ -431,7 +432,9 @@ void imapd_cmd_delete(struct imapd *s, const struct imap_cmd *cmd)
 	if (s->mailbox != NULL && strcmp(s->mailbox, str_c(&name)) == 0)
 		imapd_close_mailbox(s, false);
 	(void)imapd_mailbox_dir(s, str_c(&name), &dir, &error);
-	/* Its messages leave the quota with it. */
+	/* Its messages leave the quota with it (under the quota lock, so
+	 * a recalculation counts them or the note uncounts them). */
+	qlock = store_quota_lock(str_c(&dir), false);
 	store_quota_add_folder(str_c(&dir), &gone);
 	if (nftw(str_c(&dir), imapd_rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0) {
 		msg_warn("%s: delete %s: %m", s->user, str_c(&dir));
@@ -439,8 +442,10 @@ void imapd_cmd_delete(struct imapd *s, const struct imap_cmd *cmd)
 		goto out;
 	}
 	store_quota_note(str_c(&dir), -gone.bytes, -gone.messages);
+	store_quota_unlock(&qlock);
 	imapd_tagged(s, cmd->tag, "OK Delete completed.");
 out:
+	store_quota_unlock(&qlock);
 	str_release(&name);
 	str_release(&dir);
 }

@@ -517,12 +517,16 @@ int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
 	struct str path = STR_INIT;
 	struct store_batch b;
 	bool clean;
-	int lock, removed = 0;
+	int lock, removed = 0, qlock;
 	int64_t bytes = 0, unlinked = 0;
 
+	/* The quota lock before the index lock (store_quota.h). */
+	qlock = store_quota_lock(f->dir, false);
 	lock = store_change_begin(f, &clean, error_r);
-	if (lock < 0)
+	if (lock < 0) {
+		store_quota_unlock(&qlock);
 		return -1;
+	}
 	store_batch_init(&b, f);
 	for (size_t i = 0; i < n; i++) {
 		struct store_msg *m = store_lookup(f, uids[i], NULL);
@@ -551,7 +555,8 @@ int store_expunge(struct store_folder *f, const uint32_t *uids, size_t n,
 	if (!store_change_end(f, lock, clean && error_r->len == 0, &b,
 			      error_r) || error_r->len > 0)
 		removed = -1;
-	else if (removed > 0 && f->cache != NULL)
+	store_quota_unlock(&qlock);
+	if (removed > 0 && f->cache != NULL)
 		(void)store_cache_compact(f, false);	/* if worth it */
 	str_release(&path);
 	store_batch_release(&b);
@@ -711,7 +716,7 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	const char *slash;
 	uint32_t cache_uid = 0, added_uid = 0;
 	bool clean, added = false;
-	int lock = -1;
+	int lock = -1, qlock = -1;
 
 	if (uid_r != NULL)
 		*uid_r = 0;
@@ -739,6 +744,8 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 		str_printf(&t.dst, "%s/cur/%s:2,", dir, str_c(&rec.name));
 		store_flags_letters(flags, &t.dst);
 	}
+	/* The quota lock before the index lock (store_quota.h). */
+	qlock = store_quota_lock(dir, false);
 	lock = store_deliver_lock(&f, error_r);
 	if (lock < 0) {
 		unlink(str_c(&t.tmp));
@@ -786,9 +793,11 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	str_clear(error_r);
 	store_batch_release(&b);
 	store_unlock(&lock);
+	store_quota_unlock(&qlock);
 	status = store_deliver_sync(&f, &t, flags == 0, error_r, dsn_r);
 out:
 	store_unlock(&lock);
+	store_quota_unlock(&qlock);
 	if (cache_uid != 0 && payload.len > 0)
 		(void)store_cache_add(dir, f.uidvalidity, cache_uid, &payload);
 	str_release(&payload);

@@ -7,9 +7,12 @@
  * and of every ".Folder" (opening a folder brings its index up to date
  * with the Maildir, so files other programs dropped or removed count as
  * they are), writes the file in tmp/ and renames it over maildirsize.
- * XXX: a change appended to the old file between the sum and the
- * rename is lost until the next recalculation, as in Courier and
- * Dovecot; the quota is approximate by design (Maildir++ says so).
+ * A change and its note happen under a shared flock(2) of the root
+ * directory (store_quota_lock), a recalculation holds it exclusively
+ * from its sum to its rename: so every change is either in the sum or
+ * appended to the new file, never appended to the old file after the
+ * sum (which would lose it until the next recalculation, as Courier
+ * and Dovecot can). Lock order: the root before any folder's index.
  *
  * SECURITY: runs as the mailbox owner (local's worker, imapd, pop3d,
  * the admin command after its switch). Opens only STORE_QUOTA_FILE and
@@ -27,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -213,6 +217,33 @@ void store_quota_root(const char *dir, struct str *root_r)
 		str_append(root_r, "/");
 }
 
+int store_quota_lock(const char *dir, bool exclusive)
+{
+	struct str root = STR_INIT;
+	int fd;
+
+	store_quota_root(dir, &root);
+	fd = open(str_c(&root), O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		  O_CLOEXEC);
+	str_release(&root);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) != 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+void store_quota_unlock(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);	/* releases the flock */
+	*fd = -1;
+}
+
 void store_quota_add_folder(const char *dir, struct store_usage *usage)
 {
 	struct str error = STR_INIT;
@@ -267,7 +298,7 @@ bool store_quota_recalc(const char *root, const struct store_quota *limits,
 	struct store_usage usage = { 0, 0 };
 	struct stat st;
 	bool ok = false;
-	int fd = -1;
+	int fd = -1, lock = -1;
 
 	if (stat(root, &st) != 0 && errno == ENOENT) {
 		/* No Maildir yet (the first delivery creates it): empty,
@@ -277,6 +308,7 @@ bool store_quota_recalc(const char *root, const struct store_quota *limits,
 		ok = true;
 		goto out;
 	}
+	lock = store_quota_lock(root, true);
 	if (!store_quota_sum(root, &usage, error_r))
 		goto out;
 	store_quota_format_header(limits, &data);
@@ -302,6 +334,7 @@ bool store_quota_recalc(const char *root, const struct store_quota *limits,
 out:
 	if (fd >= 0)
 		close(fd);
+	store_quota_unlock(&lock);
 	str_release(&tmp);
 	str_release(&data);
 	str_release(&dst);

@@ -100,6 +100,15 @@ int store_quota_check(const char *root, const struct store_quota *limits,
 bool store_quota_recalc(const char *root, const struct store_quota *limits,
 			struct store_usage *usage_r, struct str *error_r);
 
+/* Lock the quota of the tree dir is in (dir: the root or a folder):
+ * shared around a change to the Maildir and its store_quota_note,
+ * exclusive around a recalculation. Take it before any folder's index
+ * lock. The descriptor to pass to store_quota_unlock, or -1 when the
+ * root will not open (the caller goes on unlocked: the quota is
+ * approximate, the mail is not). */
+int store_quota_lock(const char *dir, bool exclusive);
+void store_quota_unlock(int *fd);
+
 /* Add the messages of the folder in dir to usage (from its index). A
  * folder that will not open is skipped with a warning. */
 void store_quota_add_folder(const char *dir, struct store_usage *usage);

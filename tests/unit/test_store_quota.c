@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -236,6 +237,47 @@ START_TEST(store_keeps_count)
 }
 END_TEST
 
+/* A recalculation waits for a delivery that is under way (it holds the
+ * shared quota lock): the message is counted once, by the sum, and not
+ * lost to a note appended to no file before the new one is renamed in
+ * (the race that made a quota-bound delivery succeed one over). */
+START_TEST(recalc_waits_for_delivery)
+{
+	struct store_quota q = { 0, 10 };
+	struct str error = STR_INIT;
+	struct store_usage u;
+	int p[2], status;
+	char c;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int lock = store_quota_lock(md, false);
+
+		if (lock < 0 || write(p[1], "L", 1) != 1)
+			_exit(1);
+		usleep(200000);
+		deliver(md, "0123456789\n");
+		store_quota_unlock(&lock);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	ck_assert(store_quota_recalc(md, &q, &u, &error));
+	ck_assert_int_eq(u.messages, 1);
+	ck_assert_int_eq(u.bytes, 11);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	u = usage_of(&q);
+	ck_assert_int_eq(u.messages, 1);
+	ck_assert_int_eq(u.bytes, 11);
+	close(p[0]);
+	close(p[1]);
+	str_release(&error);
+}
+END_TEST
+
 START_TEST(check_limits)
 {
 	struct store_quota q = { 100, 3 };
@@ -348,6 +390,7 @@ static Suite *store_quota_suite(void)
 	tcase_add_test(tc, root_of_folder);
 	tcase_add_test(tc, no_limits_no_file);
 	tcase_add_test(tc, store_keeps_count);
+	tcase_add_test(tc, recalc_waits_for_delivery);
 	tcase_add_test(tc, check_limits);
 	tcase_add_test(tc, torn_file_recalculated);
 	tcase_add_test(tc, garbled_big_or_changed_recalculated);
