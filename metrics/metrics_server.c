@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -268,25 +269,31 @@ void metrics_pre_init(void *ctx)
 }
 
 /* Bound here, after the skeleton dropped to the mail owner, so the
- * socket is the mail owner's like private/ itself. */
+ * socket is the mail owner's like private/ itself. Bound under a
+ * temporary name and renamed into place once it listens: a client that
+ * sees private/metrics can connect (between bind and listen a connect
+ * is refused, and a jailed front end that tried then never could). The
+ * rename also replaces a socket left by an earlier run. */
 static void metrics_bind(void)
 {
+	static const char tmp[] = METRICS_SOCKET ".new";
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 
-	memcpy(sun.sun_path, METRICS_SOCKET, sizeof(METRICS_SOCKET));
+	memcpy(sun.sun_path, tmp, sizeof(tmp));
 	metrics.update_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
 				   SOCK_CLOEXEC, 0);
 	if (metrics.update_fd < 0)
 		msg_fatal("socket: %m");
-	/* A socket left by an earlier run. */
-	if (unlink(METRICS_SOCKET) < 0 && errno != ENOENT)
-		msg_fatal("unlink %s: %m", METRICS_SOCKET);
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		msg_fatal("unlink %s: %m", tmp);
 	if (bind(metrics.update_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-		msg_fatal("bind %s: %m", METRICS_SOCKET);
-	if (chmod(METRICS_SOCKET, 0600) < 0)
-		msg_fatal("chmod %s: %m", METRICS_SOCKET);
+		msg_fatal("bind %s: %m", tmp);
+	if (chmod(tmp, 0600) < 0)
+		msg_fatal("chmod %s: %m", tmp);
 	if (listen(metrics.update_fd, 128) < 0)
-		msg_fatal("listen %s: %m", METRICS_SOCKET);
+		msg_fatal("listen %s: %m", tmp);
+	if (rename(tmp, METRICS_SOCKET) < 0)
+		msg_fatal("rename %s to %s: %m", tmp, METRICS_SOCKET);
 }
 
 void metrics_event_init(struct ev_loop *loop, const int *fds, int nfds,

@@ -10,11 +10,11 @@
  * and written at once; what the socket does not take now (the service
  * is behind) stays pending for the next update, and a line that does
  * not fit in the buffer is dropped. When the service is not there (no
- * row, or restarting) the connection fails and the next attempt waits
- * METRICS_RETRY_MS, so an instance without metrics pays one failed
- * connect a second at most. A broken connection is dropped with what
- * was pending; the next one starts clean, so a half-sent line never
- * reaches the service.
+ * row, or restarting) the connection fails, the lines stay pending for
+ * the next connection, and the next attempt waits METRICS_RETRY_MS, so
+ * an instance without metrics pays one failed connect a second at
+ * most. A broken connection is dropped with what was pending; the next
+ * one starts clean, so a half-sent line never reaches the service.
  *
  * SECURITY: sends only names and numbers the caller chose; a label that
  * is not a plain token is replaced by "other" so no peer-supplied text
@@ -78,8 +78,12 @@ void metrics_open(void)
 	/* A Unix stream connect completes at once or fails (EAGAIN: the
 	 * backlog is full); either way no waiting. */
 	if (connect(metrics_fd, (struct sockaddr *)&metrics_addr,
-		    sizeof(metrics_addr)) < 0)
-		metrics_drop_connection();
+		    sizeof(metrics_addr)) < 0) {
+		/* Nothing was sent: what is pending waits for the next. */
+		close(metrics_fd);
+		metrics_fd = -1;
+		metrics_retry_at = metrics_now_ms() + METRICS_RETRY_MS;
+	}
 }
 
 /* Write what is pending; keep what the socket does not take now. */
@@ -128,19 +132,19 @@ static void metrics_send(char kind, const char *metric, const char *label,
 	char buf[160];
 	int len;
 
-	metrics_open();
-	if (metrics_fd < 0)
-		return;
 	len = snprintf(buf, sizeof(buf), "%c %s %s %s\n", kind, metric,
 		       metrics_label(label), value);
 	if (len < 0 || (size_t)len >= sizeof(buf))
 		return;
-	/* The service is behind by a whole buffer: drop this update. */
+	/* The service is behind (or away) by a whole buffer: drop this
+	 * update. */
 	if (metrics_npending + (size_t)len <= sizeof(metrics_pending)) {
 		memcpy(metrics_pending + metrics_npending, buf, (size_t)len);
 		metrics_npending += (size_t)len;
 	}
-	metrics_flush();
+	metrics_open();
+	if (metrics_fd >= 0)
+		metrics_flush();
 }
 
 void metrics_count(const char *metric, const char *label, long n)
