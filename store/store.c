@@ -34,6 +34,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "safe_file.h"
+#include "store_fts.h"
 #include "store_int.h"
 #include "store_quota.h"
 #include "uidlist.h"
@@ -597,6 +598,10 @@ bool store_index_remove(const char *dir, struct str *error_r)
 			ok = false;
 		}
 	}
+	/* The full-text index goes too: keyed by UIDVALIDITY, it would
+	 * be started anew anyway when the rebuilt index takes a new one. */
+	if (ok && !store_fts_remove(dir, error_r))
+		ok = false;
 	store_unlock(&lock);
 	str_release(&path);
 	return ok;
@@ -688,14 +693,20 @@ static enum maildir_status store_deliver_sync(struct store_folder *f,
 }
 
 /* The message cache's entry for the message in the file at path (empty
- * if it cannot be read or is too big to cache); saved now. */
-static void store_deliver_cache_entry(const char *path, struct str *payload)
+ * if it cannot be read or is too big to cache; saved now), and its text
+ * for the full-text index (store_fts.h; *fts_r false if none). */
+static void store_deliver_cache_entry(const char *path, struct str *payload,
+				      struct store_fts_doc *doc, bool *fts_r)
 {
 	struct str data = STR_INIT;
 
-	if (safe_read_file(path, &data, STORE_CACHE_MAX_MESSAGE))
+	*fts_r = false;
+	if (safe_read_file(path, &data, STORE_CACHE_MAX_MESSAGE)) {
 		store_cache_compute(str_c(&data), data.len,
 				    (int64_t)time(NULL), payload);
+		store_fts_extract(str_c(&data), data.len, doc);
+		*fts_r = true;
+	}
 	if (payload->len > STORE_CACHE_MAX_PAYLOAD)
 		str_clear(payload);
 	str_release(&data);
@@ -712,10 +723,11 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	struct store_rec rec = { .kind = 'A' };
 	struct store_batch b;
 	struct str payload = STR_INIT;
+	struct store_fts_doc doc = STORE_FTS_DOC_INIT;
 	enum maildir_status status;
 	const char *slash;
 	uint32_t cache_uid = 0, added_uid = 0;
-	bool clean, added = false;
+	bool clean, added = false, fts = false;
 	int lock = -1, qlock = -1;
 
 	if (uid_r != NULL)
@@ -734,7 +746,7 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	}
 	/* The cache entry, from the file just written (in the page cache),
 	 * before the index is locked. */
-	store_deliver_cache_entry(str_c(&t.tmp), &payload);
+	store_deliver_cache_entry(str_c(&t.tmp), &payload, &doc, &fts);
 	flags &= STORE_F_ALL;
 	if (flags != 0) {
 		/* With flags the file goes to cur/ with its info part. */
@@ -800,6 +812,11 @@ out:
 	store_quota_unlock(&qlock);
 	if (cache_uid != 0 && payload.len > 0)
 		(void)store_cache_add(dir, f.uidvalidity, cache_uid, &payload);
+	/* Its full-text entry, as the cache's after the lock; not synced
+	 * (a lost one is found missing at the next SEARCH). */
+	if (cache_uid != 0 && fts && status == MAILDIR_OK)
+		store_fts_deliver(dir, f.uidvalidity, cache_uid, &doc);
+	store_fts_doc_release(&doc);
 	str_release(&payload);
 	maildir_tmp_release(&t);
 	str_release(&rec.name);
