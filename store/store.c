@@ -693,20 +693,14 @@ static enum maildir_status store_deliver_sync(struct store_folder *f,
 }
 
 /* The message cache's entry for the message in the file at path (empty
- * if it cannot be read or is too big to cache; saved now), and its text
- * for the full-text index (store_fts.h; *fts_r false if none). */
-static void store_deliver_cache_entry(const char *path, struct str *payload,
-				      struct store_fts_doc *doc, bool *fts_r)
+ * if it cannot be read or is too big to cache); saved now. */
+static void store_deliver_cache_entry(const char *path, struct str *payload)
 {
 	struct str data = STR_INIT;
 
-	*fts_r = false;
-	if (safe_read_file(path, &data, STORE_CACHE_MAX_MESSAGE)) {
+	if (safe_read_file(path, &data, STORE_CACHE_MAX_MESSAGE))
 		store_cache_compute(str_c(&data), data.len,
 				    (int64_t)time(NULL), payload);
-		store_fts_extract(str_c(&data), data.len, doc);
-		*fts_r = true;
-	}
 	if (payload->len > STORE_CACHE_MAX_PAYLOAD)
 		str_clear(payload);
 	str_release(&data);
@@ -723,11 +717,10 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	struct store_rec rec = { .kind = 'A' };
 	struct store_batch b;
 	struct str payload = STR_INIT;
-	struct store_fts_doc doc = STORE_FTS_DOC_INIT;
 	enum maildir_status status;
 	const char *slash;
 	uint32_t cache_uid = 0, added_uid = 0;
-	bool clean, added = false, fts = false;
+	bool clean, added = false;
 	int lock = -1, qlock = -1;
 
 	if (uid_r != NULL)
@@ -746,7 +739,7 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 	}
 	/* The cache entry, from the file just written (in the page cache),
 	 * before the index is locked. */
-	store_deliver_cache_entry(str_c(&t.tmp), &payload, &doc, &fts);
+	store_deliver_cache_entry(str_c(&t.tmp), &payload);
 	flags &= STORE_F_ALL;
 	if (flags != 0) {
 		/* With flags the file goes to cur/ with its info part. */
@@ -812,11 +805,6 @@ out:
 	store_quota_unlock(&qlock);
 	if (cache_uid != 0 && payload.len > 0)
 		(void)store_cache_add(dir, f.uidvalidity, cache_uid, &payload);
-	/* Its full-text entry, as the cache's after the lock; not synced
-	 * (a lost one is found missing at the next SEARCH). */
-	if (cache_uid != 0 && fts && status == MAILDIR_OK)
-		store_fts_deliver(dir, f.uidvalidity, cache_uid, &doc);
-	store_fts_doc_release(&doc);
 	str_release(&payload);
 	maildir_tmp_release(&t);
 	str_release(&rec.name);

@@ -455,22 +455,6 @@ int store_fts_add(struct store_fts *fts, uint32_t uid,
 	return ret;
 }
 
-void store_fts_deliver(const char *dir, uint32_t uidvalidity, uint32_t uid,
-		       const struct store_fts_doc *doc)
-{
-	struct str error = STR_INIT;
-	struct store_fts *fts;
-
-	/* A short wait: a session catching up holds the write lock for
-	 * a batch; then the catch-up will take this message too. */
-	fts = store_fts_open(dir, uidvalidity, 200, false, &error);
-	if (fts == NULL || store_fts_add(fts, uid, doc, &error) < 0)
-		msg_info("%s: uid %u not in the full-text index yet: %s",
-			 dir, uid, str_c(&error));
-	store_fts_close(&fts);
-	str_release(&error);
-}
-
 /* ---- catch-up and search ---- */
 
 static int store_fts_load_done(struct store_fts *fts)

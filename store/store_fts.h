@@ -73,11 +73,6 @@ void store_fts_normalize(const char *text, size_t len, struct str *out);
 /* Add the message with uid: 1 added, 0 held already, -1 error. */
 int store_fts_add(struct store_fts *fts, uint32_t uid,
 		  const struct store_fts_doc *doc, struct str *error_r);
-/* After a delivery through the store: add the message to dir's index if
- * the index can be had without waiting long; a failure is logged and
- * left to the next catch-up. */
-void store_fts_deliver(const char *dir, uint32_t uidvalidity, uint32_t uid,
-		       const struct store_fts_doc *doc);
 /* Index the messages of f among uids[0..n) the index does not hold yet
  * (delivered while indexing failed, dropped in by other programs, lost
  * in a crash), reading their files. The number added, -1 on error. */
