@@ -47,8 +47,13 @@
 /* Bumped whenever the texts or their normalization change: an index of
  * another version is started anew. */
 #define STORE_FTS_VERSION 1
-/* Messages per transaction in a catch-up (a kill loses at most these). */
-#define STORE_FTS_BATCH 500
+/* Messages per transaction in a catch-up (a kill loses at most these),
+ * and FTS5's in-memory buffer before it writes a segment: big ones
+ * mean fewer small segments to merge later (100,000 small messages:
+ * 14 s of CPU instead of 24 with 500 and FTS5's default 1 MB, for an
+ * index 13% bigger). */
+#define STORE_FTS_BATCH 5000
+#define STORE_FTS_HASHSIZE "16777216"
 
 struct store_fts {
 	sqlite3 *db;
@@ -169,7 +174,9 @@ static int store_fts_schema(sqlite3 *db, uint32_t uidvalidity, bool check)
 				    " exact INTEGER NOT NULL);"
 				    "CREATE VIRTUAL TABLE text USING fts5(hdr,"
 				    " body, content='', tokenize='trigram "
-				    "case_sensitive 1');");
+				    "case_sensitive 1');"
+				    "INSERT INTO text(text, rank) VALUES("
+				    "'hashsize', " STORE_FTS_HASHSIZE ");");
 	}
 	if (rc == SQLITE_OK)
 		rc = store_fts_int(db, "SELECT v FROM meta WHERE "
