@@ -259,14 +259,22 @@ void imapd_sort_headers_release(struct imap_sort_headers *h);
 bool imapd_sort_criteria(struct imapd *s, const struct imap_cmd *cmd,
 			 const struct imap_arg *a,
 			 struct imap_search **search_r);
+/* The view indexes of the messages search matches (resolved in place),
+ * in program's order; the count (free *idx_r with mem_free). */
+struct imap_sort_program;
+size_t imapd_sort_run(struct imapd *s, const struct imap_sort_program *program,
+		      struct imap_search *search, uint32_t **idx_r);
 
-/* imapd_context.c: CONTEXT=SEARCH (RFC 5267): searches with RETURN
- * (UPDATE) stay live; imapd_sync() calls the two hooks. */
+/* imapd_context.c: CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267):
+ * searches and sorts with RETURN (UPDATE) stay live; imapd_sync() calls
+ * the two hooks. */
 struct imapd_context;
-/* Make search (copied) live under tag; false (and an untagged NO
- * [NOUPDATE]) when there are too many or the tag is in use. */
+/* Make search (copied) live under tag, in sort's order (copied; NULL:
+ * a search, unordered); false (and an untagged NO [NOUPDATE]) when
+ * there are too many or the tag is in use. */
 bool imapd_context_add(struct imapd *s, const char *tag, bool uid,
-		       const struct imap_search *search);
+		       const struct imap_search *search,
+		       const struct imap_sort_program *sort);
 /* Before the EXPUNGE responses: REMOVEFROM for expunged results. */
 void imapd_context_expunging(struct imapd *s);
 /* After the view is current: ADDTO/REMOVEFROM for what changed. */
