@@ -282,6 +282,12 @@ void imapd_context_update(struct imapd *s);
 void imapd_context_free_all(struct imapd *s);
 void imapd_cmd_cancelupdate(struct imapd *s, const struct imap_cmd *cmd);
 
+/* imapd_catenate.c: APPEND's CATENATE (RFC 4469): the message the
+ * parts in list (TEXT literal, URL string pairs) make, into out; false
+ * with the tagged reply sent (BAD, NO [BADURL], NO [TOOBIG]). */
+bool imapd_catenate(struct imapd *s, const struct imap_cmd *cmd,
+		    const struct imap_arg *list, struct str *out);
+
 /* imapd_thread.c: THREAD and UID THREAD (RFC 5256). */
 void imapd_cmd_thread(struct imapd *s, const struct imap_cmd *cmd);
 
