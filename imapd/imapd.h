@@ -72,6 +72,7 @@ struct imapd {
 	struct imap_seqset saved;	/* SEARCHRES "$" */
 	struct imapd_context *contexts;	/* live RETURN (UPDATE) searches */
 	size_t ncontexts;
+	struct imapd_notify *notify;	/* NOTIFY SET (imapd_notify.c) */
 
 	/* Quota limits from the login (quota_conf), else maildirsize's. */
 	struct store_quota quota;
@@ -287,6 +288,23 @@ void imapd_cmd_cancelupdate(struct imapd *s, const struct imap_cmd *cmd);
  * with the tagged reply sent (BAD, NO [BADURL], NO [TOOBIG]). */
 bool imapd_catenate(struct imapd *s, const struct imap_cmd *cmd,
 		    const struct imap_arg *list, struct str *out);
+
+/* imapd_notify.c: NOTIFY (RFC 5465). imapd_notify_check after every
+ * command and in IDLE (STATUS and LIST responses for what changed in
+ * other mailboxes); imapd_notify_watch adds what it watches to IDLE's
+ * inotify descriptor; imapd_notify_new sends MessageNew's FETCH items for
+ * the new messages of the selected mailbox at view[first..end). */
+struct imapd_notify;
+void imapd_cmd_notify(struct imapd *s, const struct imap_cmd *cmd);
+void imapd_notify_check(struct imapd *s);
+void imapd_notify_watch(struct imapd *s, int fd);
+void imapd_notify_new(struct imapd *s, size_t first, size_t end);
+void imapd_notify_free(struct imapd *s);
+/* imapd_fetch.c: the untagged FETCH of items for the message at
+ * view[i] (a message gone is skipped). */
+struct imap_fetch;
+void imapd_fetch_items(struct imapd *s, size_t i,
+		       const struct imap_fetch *fetch);
 
 /* imapd_thread.c: THREAD and UID THREAD (RFC 5256). */
 void imapd_cmd_thread(struct imapd *s, const struct imap_cmd *cmd);

@@ -13,7 +13,6 @@ literal inside the CATENATE list gets its continuation.
 """
 import imaplib
 import re
-import socket
 
 import harness
 
@@ -42,48 +41,6 @@ SIMPLE = (b"From: carol@example.org\r\n"
           b"just a line\r\n")
 
 
-class RawImap:
-    """A logged-in IMAP connection that sends commands as bytes."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=30)
-        self.f = self.sock.makefile("rb")
-        self.f.readline()               # greeting
-        ok, out = self.cmd(b"l LOGIN \"%s\" \"%s\"" % (USER.encode(),
-                                                        PASSWORD.encode()))
-        assert ok, out
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def read_until_tag(self, tag):
-        out = b""
-        while True:
-            line = self.f.readline()
-            if not line:
-                raise EOFError(out)
-            out += line
-            m = re.search(rb"\{(\d+)\}\r\n$", line)
-            if m:
-                out += self.f.read(int(m.group(1)))
-                continue
-            if line.startswith(tag + b" "):
-                return line[len(tag) + 1:].startswith(b"OK"), out
-
-    def cmd(self, line):
-        tag = line.split(b" ", 1)[0]
-        self.send(line + b"\r\n")
-        return self.read_until_tag(tag)
-
-    def close(self):
-        try:
-            self.cmd(b"z LOGOUT")
-        except (OSError, EOFError):
-            pass
-        self.sock.close()
-
-
 def lit(data):
     """A non-synchronizing literal (LITERAL+)."""
     return b"{%d+}\r\n" % len(data) + data
@@ -110,7 +67,7 @@ class CatenateTest(harness.TestCase):
         self.ok(m.select("INBOX"))
         self.uidvalidity = int(m.untagged_responses["UIDVALIDITY"][0])
         self.m = m
-        self.raw = RawImap(self.port)
+        self.raw = harness.ImapRaw(self.port, USER, PASSWORD)
         self.addCleanup(self.raw.close)
 
     def ok(self, result):
@@ -235,7 +192,7 @@ class CatenateTest(harness.TestCase):
     def test_synchronizing_literal_in_list(self):
         text = b"Subject: sync\r\n\r\n"
         self.raw.send(b"s APPEND Built CATENATE (TEXT {%d}\r\n" % len(text))
-        self.assertTrue(self.raw.f.readline().startswith(b"+"))
+        self.assertTrue(self.raw.line().startswith(b"+"))
         self.raw.send(text + b" URL \"/Other/;UID=1/;SECTION=TEXT\")\r\n")
         ok, out = self.raw.read_until_tag(b"s")
         self.assertTrue(ok, out)
