@@ -735,9 +735,24 @@ class Instance:
         return os.path.join(tls, "cert.pem")
 
     def init(self, config=None, services=None, extra_args=()):
-        self.correo_init_result = self.run(
-            [self.correo_path(), "init", self.dir, "--domain", self.domain,
-             "--ports", str(self.base)] + list(extra_args), check=True)
+        for attempt in range(3):
+            r = self.run([self.correo_path(), "init", self.dir, "--domain",
+                          self.domain, "--ports", str(self.base)] +
+                         list(extra_args))
+            # Another program took a port of the base between the
+            # harness's check and init's: another base.
+            if r.returncode == 0 or "is in use" not in r.stderr or \
+                    attempt == 2:
+                break
+            shutil.rmtree(self.dir, ignore_errors=True)
+            release_port_base(self.base)
+            self.base = pick_port_base()
+            self.smtp_port = self.base + 25
+        if r.returncode != 0:
+            raise AssertionError("correo init exited %d\nstdout:\n%s\n"
+                                 "stderr:\n%s" % (r.returncode, r.stdout,
+                                                   r.stderr))
+        self.correo_init_result = r
         if config:
             self.add_config(config)
         if services is not None:
