@@ -101,7 +101,8 @@ static void store_fts_err(sqlite3 *db, const char *what, struct str *error_r)
 }
 
 /* Whether an SQLite result means the file is not a usable index (to be
- * removed), rather than busy or out of resources. */
+ * removed), rather than busy, locked, full or out of memory. An I/O
+ * error counts: removing a cache costs only its rebuild. */
 static bool store_fts_damaged(int rc)
 {
 	switch (rc & 0xff) {
@@ -113,6 +114,7 @@ static bool store_fts_damaged(int rc)
 	case SQLITE_MISMATCH:
 	case SQLITE_CONSTRAINT:
 	case SQLITE_ERROR:	/* e.g. "no such table" in a foreign file */
+	case SQLITE_IOERR:	/* short reads of a cut file among them */
 		return true;
 	default:
 		return false;
