@@ -62,6 +62,18 @@ static void imapd_fts_collect(const struct imap_search_key *k,
 	}
 }
 
+/* A catch-up of thousands of messages takes seconds: say so between
+ * its transactions (an untagged OK, as Dovecot does while it searches),
+ * so a client sees the session alive. */
+static void imapd_fts_progress(void *ctx, size_t done, size_t total)
+{
+	struct imapd *s = ctx;
+
+	imapd_printf(s, "* OK Indexed %zu of %zu messages for SEARCH.\r\n",
+		     done, total);
+	(void)imapd_flush(s);
+}
+
 static enum store_fts_col imapd_fts_col(const struct imap_search_key *k)
 {
 	return k->type == IMAP_SEARCH_BODY ? STORE_FTS_BODY :
@@ -92,6 +104,7 @@ struct imapd_fts *imapd_fts_prepare(struct imapd *s,
 	for (size_t i = 0; i < s->nview; i++)
 		if (!s->view[i].expunged)
 			uids[n++] = s->view[i].uid;
+	store_fts_set_progress(fts, imapd_fts_progress, s);
 	if (store_fts_catch_up(fts, s->folder, uids, n, &error) < 0)
 		goto fail;
 	for (size_t i = 0; i < s->nview; i++)

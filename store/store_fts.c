@@ -67,6 +67,8 @@ struct store_fts {
 	bool done_loaded;
 	bool in_txn;
 	int last_rc;		/* of the last failure */
+	store_fts_progress_fn *progress;
+	void *progress_ctx;
 };
 
 static const char *const store_fts_suffixes[] = { "", "-wal", "-shm",
@@ -273,6 +275,13 @@ struct store_fts *store_fts_open(const char *dir, uint32_t uidvalidity,
 	}
 	str_release(&path);
 	return fts;
+}
+
+void store_fts_set_progress(struct store_fts *fts, store_fts_progress_fn *fn,
+			    void *ctx)
+{
+	fts->progress = fn;
+	fts->progress_ctx = ctx;
 }
 
 bool store_fts_failed_damaged(const struct store_fts *fts)
@@ -577,6 +586,9 @@ long store_fts_catch_up(struct store_fts *fts, struct store_folder *f,
 			batch = 0;
 			if ((rc = store_fts_commit(fts)) != SQLITE_OK)
 				goto fail;
+			if (fts->progress != NULL)
+				fts->progress(fts->progress_ctx, i + 1,
+					      nmissing);
 		}
 	}
 	if ((rc = store_fts_commit(fts)) != SQLITE_OK)

@@ -544,6 +544,64 @@ START_TEST(symlink_not_followed)
 }
 END_TEST
 
+static void note_progress(void *ctx, size_t done, size_t total)
+{
+	size_t *calls = ctx;
+
+	ck_assert_uint_eq(done, 5000 * (calls[0] + 1));
+	calls[0]++;
+	calls[1] = total;
+}
+
+/* A catch-up of more than one transaction reports between them. */
+START_TEST(progress_between_batches)
+{
+	struct store_folder *f;
+	struct store_fts *fts;
+	struct str error = STR_INIT, name = STR_INIT;
+	size_t calls[2] = { 0, 0 };
+	uint32_t *uids;
+	uint8_t *v;
+
+	deliver_words(1);	/* makes the Maildir */
+	for (int i = 0; i < 5004; i++) {
+		str_clear(&name);
+		str_printf(&name, "cur/17000%05d.M%dP1.host:2,S", i, i);
+		/* Plain writes: thousands of fsyncs are not the point. */
+		FILE *fp = fopen(tu_path(md, str_c(&name)), "w");
+
+		ck_assert(fp != NULL);
+		fputs(i == 4321 ? "Subject: x\n\nneedle4321\n" :
+				  "Subject: y\n\nhay\n", fp);
+		ck_assert(fclose(fp) == 0);
+	}
+	f = open_folder();
+	ck_assert_uint_eq(f->count, 5005);
+	fts = store_fts_open(md, f->uidvalidity, 1000, true, &error);
+	ck_assert(fts != NULL);
+	store_fts_set_progress(fts, note_progress, calls);
+	uids = calloc(f->count, sizeof(*uids));
+	for (size_t i = 0; i < f->count; i++)
+		uids[i] = f->msgs[i].uid;
+	ck_assert_int_eq(store_fts_catch_up(fts, f, uids, f->count, &error),
+			 5005);
+	ck_assert_uint_eq(calls[0], 1);
+	ck_assert_uint_eq(calls[1], 5005);
+	v = calloc(f->count, 1);
+	ck_assert_int_eq(store_fts_search(fts, STORE_FTS_BODY, "NEEDLE4321",
+					  uids, f->count, v, &error), 0);
+	for (size_t i = 0; i < f->count; i++)
+		ck_assert_int_eq(v[i], strstr(f->msgs[i].name, "M4321P") ?
+				 STORE_FTS_YES : STORE_FTS_NO);
+	free(v);
+	free(uids);
+	store_fts_close(&fts);
+	store_folder_free(&f);
+	str_release(&error);
+	str_release(&name);
+}
+END_TEST
+
 START_TEST(rebuild_removes)
 {
 	struct store_folder *f;
@@ -582,6 +640,7 @@ static Suite *store_fts_suite(void)
 	tcase_add_test(tc, other_uidvalidity);
 	tcase_add_test(tc, other_format);
 	tcase_add_test(tc, symlink_not_followed);
+	tcase_add_test(tc, progress_between_batches);
 	tcase_add_test(tc, rebuild_removes);
 	suite_add_tcase(s, tc);
 	return s;
