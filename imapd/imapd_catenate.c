@@ -8,7 +8,7 @@
  *
  * A URL that does not parse, names a mailbox that does not exist, a
  * UIDVALIDITY that is not the mailbox's, or a message that is not (or no
- * longer) there makes the APPEND fail with NO [BADURL "url"], and
+ * longer) there makes the APPEND fail with NO [BADURL url], and
  * nothing of it is stored. A part that does not exist in the message is
  * empty, as FETCH answers it.
  *
@@ -187,23 +187,26 @@ out:
 	return ok;
 }
 
-/* NO [BADURL "url"]: the URL quoted as it came, but for the characters
- * a quoted string cannot hold. */
+/* NO [BADURL url]: the URL bare, as it came (RFC 4469 5: the
+ * url-resp-text is an imapurl, not a string; erratum 4046 fixed the
+ * RFC's quoted example), but for the characters url-resp-text cannot
+ * hold (']' would end the code) and controls. */
 static void imapd_catenate_badurl(struct imapd *s, const struct imap_cmd *cmd,
 				  const char *url, const char *why)
 {
 	struct str q = STR_INIT;
 
 	for (const char *p = url; *p != '\0' && q.len < 1024; p++)
-		if (*p != '"' && *p != '\\' && (unsigned char)*p >= 0x20 &&
-		    *p != 0x7f)
+		if (*p != ']' && (unsigned char)*p > 0x20 && *p != 0x7f)
 			str_append_c(&q, *p);
-	imapd_tagged(s, cmd->tag, "NO [BADURL \"%s\"] %s.", str_c(&q), why);
+	if (q.len == 0)
+		str_append_c(&q, '/');
+	imapd_tagged(s, cmd->tag, "NO [BADURL %s] %s.", str_c(&q), why);
 	str_release(&q);
 }
 
 bool imapd_catenate(struct imapd *s, const struct imap_cmd *cmd,
-		    const struct imap_arg *list, struct str *out)
+		    const struct imap_arg *list, size_t max, struct str *out)
 {
 	const char *url, *why;
 
@@ -227,7 +230,7 @@ bool imapd_catenate(struct imapd *s, const struct imap_cmd *cmd,
 				     "literals and URL strings.");
 			return false;
 		}
-		if (out->len > IMAPD_APPEND_MAX) {
+		if (out->len > max) {
 			imapd_tagged(s, cmd->tag, "NO [TOOBIG] Message too "
 				     "big.");
 			return false;

@@ -7,7 +7,7 @@ with PARTIAL, URLs of another folder and of INBOX in any case, flags and
 the internal date of the built message, APPENDUID; MULTIAPPEND with a
 bad URL in its second message stores nothing (all or none); a wrong
 UIDVALIDITY, an expunged or missing message, a missing mailbox, an
-absolute URL, URLAUTH and a broken section get NO [BADURL "url"]; a
+absolute URL, URLAUTH and a broken section get NO [BADURL url]; a
 CATENATE to a missing mailbox gets NO [TRYCREATE]; a synchronizing
 literal inside the CATENATE list gets its continuation.
 """
@@ -152,7 +152,8 @@ class CatenateTest(harness.TestCase):
             ok, out = self.append([("TEXT", b"Subject: x\r\n\r\n"),
                                    ("URL", url)])
             self.assertFalse(ok, url)
-            self.assertIn(b"NO [BADURL \"" + url.encode() + b"\"]", out)
+            # The URL bare, not quoted (RFC 4469 5, erratum 4046).
+            self.assertIn(b"NO [BADURL " + url.encode() + b"] ", out)
         # An expunged message is gone for a URL too.
         self.ok(self.m.select("Other"))
         self.ok(self.m.store("1", "+FLAGS", "\\Deleted"))
@@ -188,6 +189,29 @@ class CatenateTest(harness.TestCase):
         header = MULTI[:MULTI.index(b"\r\n\r\n") + 4]
         self.assertEqual(self.built(), [header + b"one\r\n", SIMPLE,
                                         header + b"one\r\n"])
+
+    def test_multiappend_built_total_bounded(self):
+        """URLs are short but what they name is not: a MULTIAPPEND of
+        many CATENATEs of one big message must not make imapd hold them
+        all (it builds every message before storing any). Past what the
+        literals of one command may total (twice APPENDLIMIT), NO
+        [TOOBIG], nothing stored, and the session goes on."""
+        caps = self.ok(self.m.capability())[0].decode()
+        limit = int(re.search(r"APPENDLIMIT=(\d+)", caps).group(1))
+        line = b"x" * 1022 + b"\r\n"
+        big = SIMPLE + line * (limit // 32 // len(line))
+        self.ok(self.m.append("Other", None, None, big))
+        count = 2 * limit // len(big) + 2
+        ok, out = self.raw.cmd(b"a APPEND Built" +
+                               b" CATENATE (URL \"/Other/;UID=2\")" * count)
+        self.assertFalse(ok, out[-200:])
+        self.assertIn(b"a NO [TOOBIG]", out)
+        self.assertEqual(self.built(), [])
+        # Under the bound it works, and the session is still fine.
+        ok, out = self.raw.cmd(b"b APPEND Built" +
+                               b" CATENATE (URL \"/Other/;UID=2\")" * 3)
+        self.assertTrue(ok, out)
+        self.assertEqual(len(self.built()), 3)
 
     def test_synchronizing_literal_in_list(self):
         text = b"Subject: sync\r\n\r\n"
