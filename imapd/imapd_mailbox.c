@@ -566,6 +566,7 @@ void imapd_idle(struct imapd *s, const char *tag)
 			if (s->folder != NULL)
 				imapd_sync(s, IMAPD_SYNC_ALL);
 			imapd_notify_check(s);
+			imapd_notify_watch(s, fd);	/* boxes made since */
 			if (!imapd_flush(s))
 				break;
 			continue;

@@ -402,10 +402,11 @@ static void imapd_notify_box_check(struct imapd *s,
 	left = validity ||
 	       (uint64_t)now.messages < (uint64_t)b->messages +
 	       (now.uidnext - b->uidnext);
-	/* Every change raises the modseq: flags changed if it moved with
-	 * no message arriving or leaving (a flag change at the same time
-	 * as an arrival shows in UNSEEN with the arrival). */
-	flags = validity || (now.modseq != b->modseq && !arrived && !left);
+	/* Every change raises the modseq, so a move of it may be a flag
+	 * change also when messages arrived or left at the same time (a
+	 * \Seen set on one and another expunged): a client that wants
+	 * FlagChange hears UNSEEN and HIGHESTMODSEQ whenever it moved. */
+	flags = validity || now.modseq != b->modseq;
 	arrived = arrived && imapd_notify_wants(s, b->name, NEV_NEW);
 	left = left && imapd_notify_wants(s, b->name, NEV_EXPUNGE);
 	flags = flags && imapd_notify_wants(s, b->name, NEV_FLAGS);
