@@ -132,6 +132,26 @@ void imapd_notify_free(struct imapd *s)
 	mem_free(s->notify);
 }
 
+static int imapd_notify_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The mailbox list and the subscriptions are kept sorted, so a look-up
+ * is a binary search: a check after every command stays O(n log n) for
+ * a user with many mailboxes, not O(n^2). */
+static void imapd_notify_sort(char **names, size_t n)
+{
+	if (n > 1)
+		qsort(names, n, sizeof(*names), imapd_notify_cmp);
+}
+
+static bool imapd_notify_has(char **names, size_t n, const char *name)
+{
+	return n > 0 && bsearch(&name, names, n, sizeof(*names),
+				imapd_notify_cmp) != NULL;
+}
+
 /* Does filter take the mailbox name (not the selected one)? */
 static bool imapd_notify_takes(struct imapd *s,
 			       const struct imapd_notify_group *g,
@@ -147,7 +167,7 @@ static bool imapd_notify_takes(struct imapd *s,
 	case NF_PERSONAL:
 		return true;
 	case NF_SUBSCRIBED:
-		return imapd_subscribed(s->notify->subs, s->notify->nsubs,
+		return imapd_notify_has(s->notify->subs, s->notify->nsubs,
 					name);
 	case NF_SUBTREE:
 		for (size_t i = 0; i < g->nnames; i++) {
@@ -429,14 +449,6 @@ static void imapd_notify_box_check(struct imapd *s,
 	str_release(&items);
 }
 
-static bool imapd_notify_has(char **names, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(names[i], name) == 0)
-			return true;
-	return false;
-}
-
 /* "* LIST (attrs) "." name" for each name of a that b lacks. */
 static void imapd_notify_list_diff(struct imapd *s, char **a, size_t na,
 				   char **b, size_t nb, unsigned event,
@@ -533,6 +545,8 @@ void imapd_notify_check(struct imapd *s)
 		return;
 	nnames = imapd_mailboxes(s, &names);
 	subs = imapd_subscriptions(s, &nsubs);
+	imapd_notify_sort(names, nnames);
+	imapd_notify_sort(subs, nsubs);
 	if (imapd_notify_any(n, NEV_NAME)) {
 		imapd_notify_list_diff(s, n->names, n->nnames, names, nnames,
 				       NEV_NAME, "\\NonExistent");
@@ -645,6 +659,8 @@ void imapd_cmd_notify(struct imapd *s, const struct imap_cmd *cmd)
 	s->notify = n;
 	n->nnames = imapd_mailboxes(s, &n->names);
 	n->subs = imapd_subscriptions(s, &n->nsubs);
+	imapd_notify_sort(n->names, n->nnames);
+	imapd_notify_sort(n->subs, n->nsubs);
 	imapd_notify_boxes(s, status);
 	imapd_tagged(s, cmd->tag, "OK NOTIFY completed.");
 	return;
