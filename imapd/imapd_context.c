@@ -48,7 +48,10 @@ struct imapd_context {
 	uint64_t sig;			/* view fingerprint at the result */
 };
 
-/* FNV-1a over what a search result can depend on that changes. */
+/* FNV-1a over what a search result can depend on that changes: the
+ * modseq too, which moves when a flag is set and cleared again between
+ * two syncs (the flags are as before, a MODSEQ criterion's answer is
+ * not). */
 static uint64_t imapd_context_sig(const struct imapd *s)
 {
 	uint64_t h = 14695981039346656037ULL;
@@ -56,9 +59,10 @@ static uint64_t imapd_context_sig(const struct imapd *s)
 
 	for (size_t i = 0; i < s->nview; i++) {
 		const struct imapd_view *v = &s->view[i];
-		uint64_t words[3] = {
+		uint64_t words[4] = {
 			((uint64_t)v->uid << 32) | v->flags, v->keywords,
 			(uint64_t)v->recent | (uint64_t)v->expunged << 1,
+			v->modseq,
 		};
 
 		p = (const unsigned char *)words;

@@ -398,6 +398,29 @@ class ImapSortTest(harness.TestCase):
         self.ok(other.store("1:*", "+FLAGS", "\\Seen"))
         self.assertNotIn("ESEARCH", raw.cmd("j NOOP"))
 
+    def test_context_modseq(self):
+        """A live search or sort on MODSEQ hears of a message whose flag
+        was set and cleared again between two syncs: its flags are as
+        before, but its modseq moved past the criterion."""
+        other = self.session()
+        self.fill(other)
+        self.ok(other.select("Views"))
+        raw = RawSession(self.command())
+        self.addCleanup(raw.close)
+        raw.cmd("a ENABLE CONDSTORE")
+        out = raw.cmd("b SELECT Views")
+        top = int(re.search(r"HIGHESTMODSEQ (\d+)", out).group(1))
+        raw.cmd("c SEARCH RETURN (UPDATE) MODSEQ %d" % (top + 1))
+        raw.cmd("d UID SORT RETURN (UPDATE) (ARRIVAL) UTF-8 MODSEQ %d"
+                % (top + 1))
+        self.ok(other.store("2", "+FLAGS", "\\Flagged"))
+        self.ok(other.store("2", "-FLAGS", "\\Flagged"))
+        out = raw.cmd("e NOOP")
+        self.assertIn('* ESEARCH (TAG "c") ADDTO (0 2)', out)
+        self.assertIn('* ESEARCH (TAG "d") UID ADDTO (1 2)', out)
+        self.assertIn("* SEARCH 2 ", raw.cmd("f SEARCH MODSEQ %d"
+                                             % (top + 1)))
+
     def test_context_sort_brute_force(self):
         """CONTEXT=SORT checked by brute force: random appends, flag
         changes and expunges by another session; after each step the
