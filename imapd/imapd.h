@@ -288,9 +288,13 @@ void imapd_cmd_cancelupdate(struct imapd *s, const struct imap_cmd *cmd);
 /* imapd_catenate.c: APPEND's CATENATE (RFC 4469): the message the
  * parts in list (TEXT literal, URL string pairs) make, into out, at
  * most max bytes; false with the tagged reply sent (BAD, NO [BADURL],
- * NO [TOOBIG]). */
+ * NO [TOOBIG]). *cache (NULL at first) keeps the last message a URL
+ * named for the next call of the same command; free it after. */
+struct imapd_catenate_cache;
 bool imapd_catenate(struct imapd *s, const struct imap_cmd *cmd,
-		    const struct imap_arg *list, size_t max, struct str *out);
+		    const struct imap_arg *list, size_t max,
+		    struct imapd_catenate_cache **cache, struct str *out);
+void imapd_catenate_cache_free(struct imapd_catenate_cache **cache);
 
 /* imapd_notify.c: NOTIFY (RFC 5465). imapd_notify_check after every
  * command and in IDLE (STATUS and LIST responses for what changed in
