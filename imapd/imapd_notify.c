@@ -578,9 +578,13 @@ void imapd_notify_watch(struct imapd *s, int fd)
 
 	if (n == NULL || n->ngroups == 0 || fd < 0)
 		return;
-	/* The root: folders made and removed, the subscriptions file. */
-	if (inotify_add_watch(fd, s->root, IN_CREATE | IN_DELETE |
-			      IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE) < 0)
+	/* The root: folders made and removed, the subscriptions file.
+	 * IN_MASK_ADD: the root is also INBOX, which imapd_watch may
+	 * watch for other events; called again at each wake-up of IDLE,
+	 * a watch here must only ever widen what is watched. */
+	if (inotify_add_watch(fd, s->root, IN_MASK_ADD | IN_CREATE |
+			      IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
+			      IN_CLOSE_WRITE) < 0)
 		msg_warn("inotify %s: %m", s->root);
 	for (size_t i = 0; i < n->nboxes; i++) {
 		(void)imapd_mailbox_dir(s, n->boxes[i].name, &dir, &why);
@@ -590,7 +594,8 @@ void imapd_notify_watch(struct imapd *s, int fd)
 
 			str_clear(&path);
 			str_printf(&path, "%s%s", str_c(&dir), subs[j]);
-			(void)inotify_add_watch(fd, str_c(&path), IN_CREATE |
+			(void)inotify_add_watch(fd, str_c(&path),
+						IN_MASK_ADD | IN_CREATE |
 						IN_MOVED_TO | IN_MOVED_FROM |
 						IN_DELETE | IN_MODIFY);
 		}

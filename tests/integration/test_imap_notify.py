@@ -180,6 +180,31 @@ class NotifyTest(harness.TestCase):
         ok, out = self.raw.read_until_tag(b"i")
         self.assertTrue(ok, out)
 
+    def test_idle_inbox_flags_after_notify_wakeup(self):
+        """IDLE in INBOX with NOTIFY on other mailboxes: after a wake-up
+        for another mailbox, a flag change in INBOX is still pushed (the
+        root directory is both INBOX and where NOTIFY watches mailboxes
+        come and go: one watch must not narrow the other's events)."""
+        self.ok(self.other.append("INBOX", None, None, msg("in")))
+        self.cmd(b"s SELECT INBOX")
+        self.cmd(b"a NOTIFY SET (SELECTED (MessageNew MessageExpunge "
+                 b"FlagChange)) (PERSONAL (MessageNew MessageExpunge "
+                 b"MailboxName SubscriptionChange))")
+        self.raw.send(b"i IDLE\r\n")
+        self.assertTrue(self.raw.line().startswith(b"+"))
+        self.ok(self.other.append("Other", None, None, msg("wake")))
+        self.raw.wait_line(rb'\* STATUS "?Other"? \(MESSAGES 1', timeout=10)
+        self.ok(self.other.subscribe("Other"))
+        self.raw.wait_line(rb'\* LIST \(\\Subscribed\) "\." "?Other"?',
+                           timeout=10)
+        self.ok(self.other.select("INBOX"))
+        self.ok(self.other.store("1", "+FLAGS", "\\Flagged"))
+        self.raw.wait_line(rb"\* 1 FETCH \(FLAGS \([^)]*\\Flagged",
+                           timeout=10)
+        self.raw.send(b"DONE\r\n")
+        ok, out = self.raw.read_until_tag(b"i")
+        self.assertTrue(ok, out)
+
     def test_selected_mailbox_new_items(self):
         self.cmd(b"s SELECT INBOX")
         self.cmd(b"a NOTIFY SET (SELECTED (MessageNew (UID "
