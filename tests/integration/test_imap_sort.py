@@ -421,6 +421,43 @@ class ImapSortTest(harness.TestCase):
         self.assertIn("* SEARCH 2 ", raw.cmd("f SEARCH MODSEQ %d"
                                              % (top + 1)))
 
+    def test_context_fixed_sets(self):
+        """Sequence numbers and "$" in a live search name the messages
+        they named when it was made: a later SEARCH RETURN (SAVE) does
+        not change what "$" meant, nor does an expunge shift what "1:2"
+        meant onto other messages. '*' stays the last message."""
+        other = self.session()
+        self.fill(other)
+        self.ok(other.select("Views"))
+        raw = RawSession(self.command())
+        self.addCleanup(raw.close)
+        raw.cmd("s SELECT Views")
+        raw.cmd("a SEARCH RETURN (SAVE) 1:2")
+        out = raw.cmd("b UID SORT RETURN (UPDATE) (ARRIVAL) UTF-8 $")
+        self.assertIn('* ESEARCH (TAG "b") UID ALL 2,1', out)
+        out = raw.cmd("c SORT RETURN (UPDATE) (ARRIVAL) UTF-8 1:2")
+        self.assertIn('* ESEARCH (TAG "c") ALL 2,1', out)
+        out = raw.cmd("d UID SEARCH RETURN (UPDATE ALL) 5:*")
+        self.assertIn('* ESEARCH (TAG "d") UID ALL 5:6', out)
+        raw.cmd("e SEARCH RETURN (SAVE) 3:4")
+        # An unrelated flag change: nothing to tell "b".
+        self.ok(other.store("5", "+FLAGS", "\\Seen"))
+        self.assertNotIn("ESEARCH", raw.cmd("f NOOP"))
+        # Message 1 leaves: "c" loses it, and does not gain the one
+        # that is number 2 now.
+        self.ok(other.store("1", "+FLAGS", "\\Deleted"))
+        self.ok(other.expunge())
+        out = raw.cmd("g NOOP")
+        self.assertIn('* ESEARCH (TAG "c") REMOVEFROM (2 1)', out)
+        self.assertIn('* ESEARCH (TAG "b") UID REMOVEFROM (2 1)', out)
+        self.assertNotIn("ADDTO", out)
+        # A new message is the new '*': "d" (5:*) gains it.
+        self.ok(other.append("Views", None, None, msg(["Subject: n"], 10)))
+        out = raw.cmd("h NOOP")
+        self.assertIn('* ESEARCH (TAG "d") UID ADDTO (0 7)', out)
+        self.assertNotIn('TAG "b"', out)
+        self.assertNotIn('TAG "c"', out)
+
     def test_context_sort_brute_force(self):
         """CONTEXT=SORT checked by brute force: random appends, flag
         changes and expunges by another session; after each step the
