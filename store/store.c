@@ -92,12 +92,7 @@ bool store_folder_path(const char *root, const char *folder,
 
 void store_folder_clear(struct store_folder *f)
 {
-	for (size_t i = 0; i < f->count; i++)
-		store_name_free(f, f->msgs[i].name);
-	mem_free(f->msgs);
-	mem_free(f->names);
-	f->names_size = 0;
-	f->count = f->cap = 0;
+	store_msgs_release(f);
 	for (unsigned i = 0; i < f->nkeywords; i++)
 		mem_free(f->keywords[i]);
 	f->nkeywords = 0;
@@ -107,7 +102,7 @@ void store_folder_clear(struct store_folder *f)
 	f->new_mtime_ns = f->cur_mtime_ns = 0;
 	f->log_records = 0;
 	f->log_gen = 0;
-	f->snapshot_text = false;
+	f->snapshot_old = false;
 	store_vanished_clear(f);
 }
 
@@ -153,7 +148,7 @@ void store_msg_path(const struct store_folder *f,
 {
 	str_clear(path_r);
 	str_printf(path_r, "%s/%s/%s", f->dir, msg->in_new ? "new" : "cur",
-		   msg->name);
+		   store_msg_name(f, msg));
 }
 
 /* A UIDVALIDITY never given before in this user's Maildir++ tree: the
@@ -253,7 +248,7 @@ struct store_folder *store_folder_open(const char *dir, bool create,
 	ret = store_index_load(f, false, error_r);
 	if (ret < 0)
 		goto fail;
-	if (ret == 1 && store_dirs_clean(f) && !f->snapshot_text &&
+	if (ret == 1 && store_dirs_clean(f) && !f->snapshot_old &&
 	    !store_log_long(f))
 		return f;
 	lock = store_lock(dir, error_r);
@@ -267,7 +262,7 @@ struct store_folder *store_folder_open(const char *dir, bool create,
 		goto fail;
 	/* A text snapshot (migration) or a long log (after a build or a
 	 * big scan): a binary snapshot makes the next open fast. */
-	if ((f->snapshot_text || store_log_long(f)) &&
+	if ((f->snapshot_old || store_log_long(f)) &&
 	    !store_index_write(f, error_r))
 		msg_warn("%s: cannot compact the index: %s", dir,
 			 str_c(error_r));
@@ -403,15 +398,18 @@ int store_keyword(struct store_folder *f, const char *name,
 }
 
 /* The name msg should have with flags: cur/ and ":2,LETTERS". */
-static void store_flagged_name(const struct store_msg *m, uint32_t flags,
+static void store_flagged_name(const struct store_folder *f,
+			       const struct store_msg *m, uint32_t flags,
 			       struct str *name_r)
 {
+	const char *old = store_msg_name(f, m);
+
 	str_clear(name_r);
-	str_append_n(name_r, m->name, store_base_len(m->name));
+	str_append_n(name_r, old, store_base_len(old));
 	str_append(name_r, ":2,");
 	store_flags_letters(flags, name_r);
 	/* Letters of other tools we do not know stay. */
-	const char *info = strstr(m->name, ":2,");
+	const char *info = strstr(old, ":2,");
 	if (info != NULL)
 		for (info += 3; *info != '\0'; info++)
 			if (strchr("DFPRST", *info) == NULL &&
@@ -473,8 +471,8 @@ int store_change_flags_unchanged(struct store_folder *f, uint32_t uid,
 		keywords = m->keywords & ~keywords;
 	}
 	flags = (flags & STORE_F_ALL) | (m->flags & STORE_F_RECENT);
-	store_flagged_name(m, flags & STORE_F_ALL, &name);
-	if (!m->in_new && strcmp(str_c(&name), m->name) == 0 &&
+	store_flagged_name(f, m, flags & STORE_F_ALL, &name);
+	if (!m->in_new && strcmp(str_c(&name), store_msg_name(f, m)) == 0 &&
 	    m->keywords == keywords && m->flags == flags) {
 		ret = 1;	/* nothing to change */
 		goto out;
@@ -837,7 +835,7 @@ int store_claim_new(struct store_folder *f, uint32_t **uids_r,
 
 		if (!m->in_new && !(m->flags & STORE_F_RECENT))
 			continue;
-		store_flagged_name(m, m->flags & STORE_F_ALL, &name);
+		store_flagged_name(f, m, m->flags & STORE_F_ALL, &name);
 		if (m->in_new) {
 			store_msg_path(f, m, &from);
 			str_clear(&rec.name);
@@ -852,7 +850,7 @@ int store_claim_new(struct store_folder *f, uint32_t **uids_r,
 				continue;
 			}
 		} else {
-			str_set(&name, m->name);
+			str_set(&name, store_msg_name(f, m));
 		}
 		store_rec_reset(&rec);
 		rec.kind = 'F';

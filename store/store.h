@@ -57,6 +57,11 @@
  * mask is the folder's keyword i). */
 #define STORE_MAX_KEYWORDS	64
 
+/* One message of a folder. This is also the layout of a message
+ * record in the snapshot file (store_snapshot.c), so a folder's array
+ * can be the snapshot's records mapped in place: fixed-width fields,
+ * no pointers, no padding. The file name is reached through
+ * store_msg_name(). */
 struct store_msg {
 	uint32_t uid;
 	uint32_t flags;		/* STORE_F_* */
@@ -65,16 +70,22 @@ struct store_msg {
 	int64_t internaldate;	/* seconds since the epoch */
 	uint64_t size;		/* bytes of the file (LF line ends) */
 	uint64_t vsize;		/* with CRLF line ends (RFC822.SIZE) */
-	char *name;		/* file name in new/ or cur/ */
-	bool in_new;		/* new/ rather than cur/ */
+	uint32_t name_ref;	/* the file name (store_msg_name) */
+	uint32_t in_new;	/* 1: new/ rather than cur/ */
 };
 
 /* What a refresh learned, for sessions that report changes (IMAP
  * EXISTS/EXPUNGE/FETCH FLAGS): kind 'A' (appended), 'E' (expunged), 'F'
- * (flags or keywords changed) and the UID. */
+ * (flags or keywords changed) and the UID; for 'E' and 'F' the
+ * message's flags, keywords and modseq before the change (a session
+ * whose view is the store's array itself learns from them what its
+ * client was last told). */
 struct store_change {
 	char kind;
 	uint32_t uid;
+	uint32_t flags;
+	uint64_t keywords;
+	uint64_t modseq;
 };
 
 struct store_cache;
@@ -113,11 +124,23 @@ struct store_folder {
 	int64_t new_mtime_ns, cur_mtime_ns;	/* at the last scan */
 	uint64_t log_records;	/* records in the log (for compaction) */
 	struct store_vanished vanished;
-	bool snapshot_text;	/* loaded from a text snapshot (migrate) */
-	/* The names of the messages loaded from the snapshot, in one
-	 * block (store_name_free() knows them). */
-	char *names;
-	size_t names_size;
+	bool snapshot_old;	/* loaded from a former format (migrate) */
+	/* Where msgs and the names live (store_snapshot.c, store_int.h):
+	 * msgs may be the snapshot's records mapped copy-on-write (the
+	 * log's changes touch only the pages they change), the names of
+	 * the snapshot's messages stay in the snapshot, and names given
+	 * since are in xnames. */
+	void *msgs_map;		/* the mapping msgs is in, or NULL (heap) */
+	size_t msgs_map_len;
+	void *snap;		/* the snapshot, mapped read-only */
+	size_t snap_len;
+	bool snap_heap;		/* snap is a heap copy, not a mapping */
+	const char *snap_names;	/* its names, each NUL-terminated */
+	size_t snap_names_len;
+	char **xnames;		/* names given since the snapshot */
+	uint32_t nxnames, xnames_cap;
+	uint32_t *xfree;	/* free slots of xnames */
+	uint32_t nxfree;
 	struct store_cache *cache;	/* store_cache.c, loaded when used */
 };
 
@@ -144,6 +167,11 @@ bool store_folder_refresh(struct store_folder *f, struct str *error_r);
  * index_r (may be NULL). */
 struct store_msg *store_lookup(const struct store_folder *f, uint32_t uid,
 			       size_t *index_r);
+
+/* The file name of msg (in new/ or cur/); valid until msg's name or
+ * the folder's index changes. */
+const char *store_msg_name(const struct store_folder *f,
+			   const struct store_msg *msg);
 
 /* The path of msg's file into path_r. */
 void store_msg_path(const struct store_folder *f,
