@@ -23,6 +23,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "imapd.h"
@@ -214,10 +215,27 @@ void imapd_qresync_select(struct imapd *s,
 	imapd_vanished_earlier(s, known, p->modseq,
 			       p->has_match ? &p->match_seqs : NULL,
 			       p->has_match ? &p->match_uids : NULL);
-	for (size_t i = 0; i < s->nview; i++)
-		if (s->view[i].modseq > p->modseq &&
-		    (!p->has_known_uids ||
-		     imap_seqset_contains(known, s->view[i].uid)))
-			imapd_fetch_modseq_flags(s, i);
+	if (s->view_shared) {
+		/* The view is the store's array: the store finds what
+		 * changed (store_changed_since), not a walk over the
+		 * whole folder. */
+		uint32_t *uids;
+		size_t n = store_changed_since(s->folder, p->modseq, &uids);
+
+		for (size_t i = 0; i < n; i++) {
+			long at = imapd_view_find(s, uids[i]);
+
+			if (at >= 0 && (!p->has_known_uids ||
+					imap_seqset_contains(known, uids[i])))
+				imapd_fetch_modseq_flags(s, (size_t)at);
+		}
+		mem_free(uids);
+	} else {
+		for (size_t i = 0; i < s->nview; i++)
+			if (s->view[i].modseq > p->modseq &&
+			    (!p->has_known_uids ||
+			     imap_seqset_contains(known, s->view[i].uid)))
+				imapd_fetch_modseq_flags(s, i);
+	}
 	imap_seqset_release(&all);
 }

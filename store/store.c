@@ -820,11 +820,9 @@ int store_claim_new(struct store_folder *f, uint32_t **uids_r,
 	int lock, n = 0;
 
 	*uids_r = NULL;
-	/* The common case, nothing new: no lock, no write. */
-	for (size_t i = 0; i < f->count && !clean; i++)
-		clean = f->msgs[i].in_new ||
-			(f->msgs[i].flags & STORE_F_RECENT);
-	if (!clean)
+	/* The common case, nothing new: no lock, no write (and no look
+	 * at every message: the folder counts them). */
+	if (f->unclaimed == 0)
 		return 0;
 	lock = store_change_begin(f, &clean, error_r);
 	if (lock < 0)

@@ -141,6 +141,17 @@ struct store_folder {
 	uint32_t nxnames, xnames_cap;
 	uint32_t *xfree;	/* free slots of xnames */
 	uint32_t nxfree;
+	/* The snapshot's own records (read-only) and their positions in
+	 * modseq order, and the UIDs added or changed since it was loaded
+	 * (store_changed_since); touched_all: too many, walk instead. */
+	const struct store_msg *snap_msgs;
+	const uint32_t *snap_bymodseq;
+	size_t snap_count;
+	uint32_t *touched;
+	size_t ntouched, touched_cap;
+	bool touched_all;
+	/* Messages in new/ or marked \Recent (store_claim_new). */
+	size_t unclaimed;
 	struct store_cache *cache;	/* store_cache.c, loaded when used */
 };
 
@@ -242,6 +253,14 @@ int store_index_uidvalidity(const char *dir, uint32_t *uidvalidity_r);
 typedef void store_vanished_fn(void *ctx, uint32_t lo, uint32_t hi);
 bool store_vanished_since(const struct store_folder *f, uint64_t modseq,
 			  store_vanished_fn *fn, void *ctx);
+
+/* The UIDs of the messages whose modseq is above modseq (RFC 7162
+ * CHANGEDSINCE, QRESYNC), in increasing order, into *uids_r (mem_free
+ * it); their number. A folder opened from its snapshot answers without
+ * looking at every message: the snapshot indexes its messages by
+ * modseq, and the folder notes what changed since. */
+size_t store_changed_since(const struct store_folder *f, uint64_t modseq,
+			   uint32_t **uids_r);
 
 /* Set the flags as store_change_flags does, only if the message's modseq
  * is at most unchangedsince (RFC 7162 STORE UNCHANGEDSINCE): 2 when it

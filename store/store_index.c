@@ -360,6 +360,8 @@ static bool store_apply_add(struct store_folder *f,
 	m->size = rec->size;
 	m->vsize = rec->vsize;
 	store_msg_set(f, m, rec);
+	f->unclaimed += store_msg_unclaimed(m);
+	store_msgs_touch(f, m->uid);
 	if ((uint64_t)rec->uid >= f->uidnext)
 		f->uidnext = rec->uid + 1 > UINT32_MAX ? UINT32_MAX :
 			     rec->uid + 1;
@@ -396,7 +398,10 @@ bool store_apply(struct store_folder *f, const struct store_rec *rec,
 			return true;	/* expunged meanwhile */
 		if (note)
 			store_note(f, 'F', rec->uid, m);
+		f->unclaimed -= store_msg_unclaimed(m);
 		store_msg_set(f, m, rec);
+		f->unclaimed += store_msg_unclaimed(m);
+		store_msgs_touch(f, m->uid);
 		return true;
 	case 'E':
 		m = store_lookup(f, rec->uid, &i);
@@ -405,6 +410,7 @@ bool store_apply(struct store_folder *f, const struct store_rec *rec,
 		store_vanished_note(f, rec->uid, rec->modseq);
 		if (note)
 			store_note(f, 'E', rec->uid, m);
+		f->unclaimed -= store_msg_unclaimed(m);
 		store_msg_drop_name(f, m);
 		memmove(m, m + 1, (f->count - i - 1) * sizeof(*m));
 		f->count--;

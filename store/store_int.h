@@ -155,6 +155,13 @@ void store_msg_drop_name(struct store_folder *f, struct store_msg *m);
 /* Room for n messages in f->msgs (copied to the heap if the mapping's
  * reservation is too small). */
 void store_msgs_reserve(struct store_folder *f, size_t n);
+/* Note uid as added or changed since the snapshot was loaded. */
+void store_msgs_touch(struct store_folder *f, uint32_t uid);
+/* Whether m is still to be taken as \Recent (store_claim_new). */
+static inline bool store_msg_unclaimed(const struct store_msg *m)
+{
+	return m->in_new || (m->flags & STORE_F_RECENT);
+}
 /* Release the messages, the snapshot and the names. */
 void store_msgs_release(struct store_folder *f);
 /* Move f's messages, snapshot and names to to (cleared), leaving f

@@ -17,6 +17,12 @@
  * the message's name_ref its index with STORE_NAME_HEAP set. Freed
  * slots are reused.
  *
+ * Changed since: the snapshot lists its messages' positions in modseq
+ * order, and every message added or changed after the snapshot was
+ * loaded is noted (f->touched), so the messages with a modseq above a
+ * client's (QRESYNC, CHANGEDSINCE) are a binary search and the notes,
+ * not a walk over the folder.
+ *
  * SECURITY: runs as the mailbox owner. A name offset comes from a file
  * the owner may have edited: store_msg_name() checks it on every use
  * (in the area, not empty, not "." or ".."; the loader checked that the
@@ -146,6 +152,104 @@ void store_msgs_release(struct store_folder *f)
 	mem_free(f->xnames);
 	mem_free(f->xfree);
 	f->nxnames = f->xnames_cap = f->nxfree = 0;
+	f->snap_msgs = NULL;
+	f->snap_bymodseq = NULL;
+	f->snap_count = 0;
+	mem_free(f->touched);
+	f->ntouched = f->touched_cap = 0;
+	f->touched_all = false;
+	f->unclaimed = 0;
+}
+
+/* Past this many, store_changed_since walks every message instead. */
+#define STORE_TOUCHED_MAX	65536
+
+void store_msgs_touch(struct store_folder *f, uint32_t uid)
+{
+	if (f->touched_all || f->snap_bymodseq == NULL)
+		return;
+	if (f->ntouched == STORE_TOUCHED_MAX) {
+		mem_free(f->touched);
+		f->ntouched = f->touched_cap = 0;
+		f->touched_all = true;
+		return;
+	}
+	if (f->ntouched == f->touched_cap) {
+		f->touched_cap = f->touched_cap == 0 ? 64 : f->touched_cap * 2;
+		f->touched = mem_array_realloc(f->touched, f->touched_cap,
+					       sizeof(*f->touched));
+	}
+	f->touched[f->ntouched++] = uid;
+}
+
+static int store_uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The first position in the snapshot's modseq order whose message's
+ * modseq is above modseq; false if the order is damaged. */
+static bool store_snap_above(const struct store_folder *f, uint64_t modseq,
+			     size_t *at_r)
+{
+	size_t lo = 0, hi = f->snap_count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint32_t pos = f->snap_bymodseq[mid];
+
+		if (pos >= f->snap_count)
+			return false;
+		if (f->snap_msgs[pos].modseq <= modseq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*at_r = lo;
+	return true;
+}
+
+size_t store_changed_since(const struct store_folder *f, uint64_t modseq,
+			   uint32_t **uids_r)
+{
+	uint32_t *uids;
+	size_t n = 0, at, keep = 0;
+
+	if (f->snap_bymodseq == NULL || f->touched_all ||
+	    !store_snap_above(f, modseq, &at)) {
+		/* No index: every message. */
+		uids = mem_array(f->count + 1, sizeof(*uids));
+		for (size_t i = 0; i < f->count; i++)
+			if (f->msgs[i].modseq > modseq)
+				uids[n++] = f->msgs[i].uid;
+		*uids_r = uids;
+		return n;
+	}
+	uids = mem_array(f->snap_count - at + f->ntouched + 1,
+			 sizeof(*uids));
+	for (size_t i = at; i < f->snap_count; i++) {
+		uint32_t pos = f->snap_bymodseq[i];
+
+		if (pos < f->snap_count)
+			uids[n++] = f->snap_msgs[pos].uid;
+	}
+	memcpy(uids + n, f->touched, f->ntouched * sizeof(*uids));
+	n += f->ntouched;
+	qsort(uids, n, sizeof(*uids), store_uid_cmp);
+	/* Once each, still there, changed after modseq as they are now. */
+	for (size_t i = 0; i < n; i++) {
+		const struct store_msg *m;
+
+		if (keep > 0 && uids[keep - 1] == uids[i])
+			continue;
+		m = store_lookup(f, uids[i], NULL);
+		if (m != NULL && m->modseq > modseq)
+			uids[keep++] = uids[i];
+	}
+	*uids_r = uids;
+	return keep;
 }
 
 void store_msgs_move(struct store_folder *to, struct store_folder *f)
@@ -166,6 +270,21 @@ void store_msgs_move(struct store_folder *to, struct store_folder *f)
 	to->xnames_cap = f->xnames_cap;
 	to->xfree = f->xfree;
 	to->nxfree = f->nxfree;
+	to->snap_msgs = f->snap_msgs;
+	to->snap_bymodseq = f->snap_bymodseq;
+	to->snap_count = f->snap_count;
+	to->touched = f->touched;
+	to->ntouched = f->ntouched;
+	to->touched_cap = f->touched_cap;
+	to->touched_all = f->touched_all;
+	to->unclaimed = f->unclaimed;
+	f->snap_msgs = NULL;
+	f->snap_bymodseq = NULL;
+	f->snap_count = 0;
+	f->touched = NULL;
+	f->ntouched = f->touched_cap = 0;
+	f->touched_all = false;
+	f->unclaimed = 0;
 	f->msgs = NULL;
 	f->msgs_map = f->snap = NULL;
 	f->msgs_map_len = f->snap_len = 0;

@@ -11,11 +11,14 @@
  *                 mtimes (ns, i64 each), message count (u32), keyword
  *                 count (u32), size of the names area (u32), expunged
  *                 ranges (u32), expunged floor (u64), record size (u32),
- *                 byte order mark (u32), reserved, check (u64 at 120)
+ *                 byte order mark (u32), messages in new/ or \Recent
+ *                 (u32), reserved, check (u64 at 120)
  *   128   keywords  name offset (u32), length (u32) in the names area
  *   4096  messages  struct store_msg in the host's byte order (name_ref
  *                   an offset in the names area)
  *         expunged  first uid (u32), last uid (u32), modseq (u64)
+ *         by modseq the messages' positions (u32, host order) sorted by
+ *                   modseq (store_changed_since)
  *         names     keyword names, then message names, each with a NUL
  *
  * (header and expunged ranges little-endian). The check is a hash of
@@ -128,11 +131,25 @@ static uint64_t snap_check(const unsigned char *data, size_t len)
 	return store_hash64(store_hash64(w, p, n), data, SNAP_CHECK);
 }
 
+/* qsort has no context argument: the array being sorted by. */
+static const struct store_msg *snap_sort_msgs;
+
+static int snap_modseq_cmp(const void *a, const void *b)
+{
+	const struct store_msg *x = &snap_sort_msgs[*(const uint32_t *)a];
+	const struct store_msg *y = &snap_sort_msgs[*(const uint32_t *)b];
+
+	if (x->modseq != y->modseq)
+		return x->modseq < y->modseq ? -1 : 1;
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
 bool store_snapshot_format(struct store_folder *f, uint64_t gen,
 			   struct str *out)
 {
-	size_t names = 0, nlen, hdr_at = out->len, total;
-	unsigned char *p, *h, *van, *nm;
+	size_t names = 0, nlen, hdr_at = out->len, total, unclaimed = 0;
+	unsigned char *p, *h, *van, *order, *nm;
+	uint32_t *pos;
 
 	for (unsigned i = 0; i < f->nkeywords; i++)
 		names += strlen(f->keywords[i]) + 1;
@@ -142,7 +159,7 @@ bool store_snapshot_format(struct store_folder *f, uint64_t gen,
 		return false;
 	store_vanished_bound(f);
 	total = SNAP_RECS + f->count * sizeof(struct store_msg) +
-		f->vanished.n * SNAP_VAN + names;
+		f->vanished.n * SNAP_VAN + f->count * 4 + names;
 	str_reserve(out, total + 1);
 	h = (unsigned char *)out->data + hdr_at;
 	memset(h, 0, SNAP_RECS);
@@ -166,7 +183,8 @@ bool store_snapshot_format(struct store_folder *f, uint64_t gen,
 		memcpy(h + 76, &bom, 4);
 	}
 	van = h + SNAP_RECS + f->count * sizeof(struct store_msg);
-	nm = van + f->vanished.n * SNAP_VAN;
+	order = van + f->vanished.n * SNAP_VAN;
+	nm = order + f->count * 4;
 	names = 0;
 	p = h + SNAP_HDR;
 	for (unsigned i = 0; i < f->nkeywords; i++, p += SNAP_KW) {
@@ -187,7 +205,17 @@ bool store_snapshot_format(struct store_folder *f, uint64_t gen,
 		m.in_new = m.in_new ? 1 : 0;
 		memcpy(p, &m, sizeof(m));
 		names += nlen + 1;
+		unclaimed += store_msg_unclaimed(&m);
 	}
+	put32(h + 80, (uint32_t)unclaimed);
+	/* Positions in modseq order (stable: equal modseqs by UID). */
+	pos = mem_array(f->count + 1, sizeof(*pos));
+	for (size_t i = 0; i < f->count; i++)
+		pos[i] = (uint32_t)i;
+	snap_sort_msgs = f->msgs;
+	qsort(pos, f->count, sizeof(*pos), snap_modseq_cmp);
+	memcpy(order, pos, f->count * sizeof(*pos));
+	mem_free(pos);
 	for (size_t i = 0; i < f->vanished.n; i++, van += SNAP_VAN) {
 		put32(van, f->vanished.ranges[i].lo);
 		put32(van + 4, f->vanished.ranges[i].hi);
@@ -269,8 +297,8 @@ static bool snap_counters(struct store_folder *f, const unsigned char *h)
 
 /* A CORREOI3 snapshot's layout, checked against its length. */
 struct snap_layout {
-	uint64_t count, nkw, nsize, nvan;
-	const unsigned char *kw, *msgs, *van, *names;
+	uint64_t count, nkw, nsize, nvan, unclaimed;
+	const unsigned char *kw, *msgs, *van, *order, *names;
 };
 
 static bool snap_layout(const unsigned char *h, size_t len,
@@ -285,16 +313,18 @@ static bool snap_layout(const unsigned char *h, size_t len,
 	l->nkw = get32(h + 52);
 	l->nsize = get32(h + 56);
 	l->nvan = get32(h + 60);
+	l->unclaimed = get32(h + 80);
 	if (bom != SNAP_BOM || get32(h + 72) != sizeof(struct store_msg) ||
-	    l->nkw > STORE_MAX_KEYWORDS ||
+	    l->nkw > STORE_MAX_KEYWORDS || l->unclaimed > l->count ||
 	    SNAP_RECS + l->count * sizeof(struct store_msg) +
-	    l->nvan * SNAP_VAN + l->nsize != len ||
+	    l->nvan * SNAP_VAN + l->count * 4 + l->nsize != len ||
 	    get64(h + SNAP_CHECK) != snap_check(h, len))
 		return false;
 	l->kw = h + SNAP_HDR;
 	l->msgs = h + SNAP_RECS;
 	l->van = l->msgs + l->count * sizeof(struct store_msg);
-	l->names = l->van + l->nvan * SNAP_VAN;
+	l->order = l->van + l->nvan * SNAP_VAN;
+	l->names = l->order + l->count * 4;
 	/* No '/' anywhere, and every name ends: store_msg_name() can
 	 * hand out a pointer into the area after checking the offset. */
 	return l->nsize == 0 ||
@@ -343,7 +373,19 @@ static bool snap_adopt(struct store_folder *f, const unsigned char *h,
 	}
 	f->snap_names = names;
 	f->snap_names_len = (size_t)l->nsize;
+	f->unclaimed = (size_t)l->unclaimed;
 	return true;
+}
+
+/* The snapshot's records and modseq order (at base, the snapshot as f
+ * keeps it) for store_changed_since. */
+static void snap_adopt_order(struct store_folder *f, const unsigned char *h,
+			     const struct snap_layout *l,
+			     const unsigned char *base)
+{
+	f->snap_msgs = (const struct store_msg *)(base + (l->msgs - h));
+	f->snap_bymodseq = (const uint32_t *)(base + (l->order - h));
+	f->snap_count = (size_t)l->count;
 }
 
 /* A CORREOI2 snapshot (packed records, names without NULs) copied
@@ -427,6 +469,7 @@ static bool snap2_parse(struct store_folder *f, const unsigned char *h,
 		arena[at + n] = '\0';
 		m->name_ref = (uint32_t)at;
 		at += n + 1;
+		f->unclaimed += store_msg_unclaimed(m);
 		f->count++;
 	}
 	f->snapshot_old = true;
@@ -452,6 +495,7 @@ bool store_snapshot_parse(struct store_folder *f, const char *data,
 	f->snap_heap = true;
 	if (!snap_adopt(f, h, &l, copy + (l.names - h)))
 		return false;
+	snap_adopt_order(f, h, &l, (const unsigned char *)copy);
 	store_msgs_reserve(f, l.count == 0 ? 1 : (size_t)l.count);
 	memcpy(f->msgs, l.msgs, (size_t)l.count * sizeof(struct store_msg));
 	f->count = (size_t)l.count;
@@ -543,6 +587,7 @@ int store_snapshot_read(struct store_folder *f, struct str *error_r)
 	    !snap_adopt(f, map, &l, (const char *)l.names) ||
 	    !snap_map_msgs(f, fd, &l))
 		goto out;
+	snap_adopt_order(f, map, &l, map);
 	ret = 1;
 out:
 	if (fd >= 0)
