@@ -73,7 +73,7 @@ struct imapd {
 	bool view_shared;
 	uint32_t view_top;	/* the highest UID in the shared view */
 	uint32_t *recent_uids;
-	size_t nrecent;
+	size_t nrecent, recent_cap;
 	bool exists_changed;
 	unsigned announced_keywords;	/* in the last FLAGS response */
 	struct imap_seqset saved;	/* SEARCHRES "$" */
@@ -176,6 +176,11 @@ unsigned imapd_view_recent_count(const struct imapd *s);
 /* Give the session its own view array (as the client knows it, from
  * the store's change notes if a refresh brought any). */
 void imapd_view_materialize(struct imapd *s);
+/* After a refresh of a shared view: if the store only gained messages,
+ * take them into the view (claiming \Recent ones) and keep it shared:
+ * true. False: something else changed; the caller materializes the
+ * view and compares (EXISTS for the new ones is pending). */
+bool imapd_view_shared_sync(struct imapd *s);
 void imapd_view_release(struct imapd *s);
 
 /* imapd_list.c */

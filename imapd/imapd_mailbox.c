@@ -398,9 +398,17 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 
 	if (!store_folder_refresh(s->folder, &error))
 		msg_warn("%s: %s: %s", s->user, s->mailbox, str_c(&error));
-	if (s->view_shared && s->folder->nchanges == 0) {
-		/* Nothing changed: the view is still the store's. */
+	if (s->view_shared && imapd_view_shared_sync(s)) {
+		/* Nothing changed but new messages: the view is still the
+		 * store's. */
 		imapd_announce_keywords(s);
+		if (s->exists_changed) {
+			imapd_printf(s, "* %zu EXISTS\r\n", s->nview);
+			if (!s->rev2)
+				imapd_printf(s, "* %u RECENT\r\n",
+					     imapd_recent_count(s));
+			s->exists_changed = false;
+		}
 		s->view_modseq = s->folder->highestmodseq;
 		str_release(&error);
 		return;

@@ -27,6 +27,7 @@
 
 #include "imapd.h"
 #include "mem.h"
+#include "msg.h"
 
 static bool imapd_uid_in(const uint32_t *uids, size_t n, uint32_t uid)
 {
@@ -106,8 +107,12 @@ void imapd_view_add_recent(struct imapd *s, uint32_t uid)
 
 	if (imapd_uid_in(s->recent_uids, s->nrecent, uid))
 		return;
-	s->recent_uids = mem_array_realloc(s->recent_uids, s->nrecent + 1,
-					   sizeof(*s->recent_uids));
+	if (s->nrecent == s->recent_cap) {
+		s->recent_cap = s->recent_cap == 0 ? 64 : s->recent_cap * 2;
+		s->recent_uids = mem_array_realloc(s->recent_uids,
+						   s->recent_cap,
+						   sizeof(*s->recent_uids));
+	}
 	while (at > 0 && s->recent_uids[at - 1] > uid) {
 		s->recent_uids[at] = s->recent_uids[at - 1];
 		at--;
@@ -213,7 +218,7 @@ void imapd_view_materialize(struct imapd *s)
 		s->view[at].modseq = ch->modseq;
 	}
 	mem_free(s->recent_uids);
-	s->nrecent = 0;
+	s->nrecent = s->recent_cap = 0;
 }
 
 void imapd_view_release(struct imapd *s)
@@ -223,5 +228,55 @@ void imapd_view_release(struct imapd *s)
 	s->view_shared = false;
 	s->view_top = 0;
 	mem_free(s->recent_uids);
-	s->nrecent = 0;
+	s->nrecent = s->recent_cap = 0;
+}
+
+bool imapd_view_shared_sync(struct imapd *s)
+{
+	struct store_folder *f = s->folder;
+	uint32_t announced = s->view_top, *claimed = NULL;
+	size_t keep = 0;
+	int nclaimed = 0;
+
+	/* Only new messages: they join the shared view. Anything else
+	 * must be compared with what the client knows. */
+	for (size_t c = 0; c < f->nchanges; c++)
+		if (f->changes[c].kind != 'A' || f->changes[c].uid <= announced)
+			return false;
+	if (f->nchanges == 0)
+		return true;
+	f->nchanges = 0;
+	if (!s->readonly) {
+		struct str error = STR_INIT;
+
+		nclaimed = store_claim_new(f, &claimed, &error);
+		if (nclaimed < 0)
+			msg_warn("%s: %s", s->user, str_c(&error));
+		for (int i = 0; i < nclaimed; i++)
+			imapd_view_add_recent(s, claimed[i]);
+		str_release(&error);
+	}
+	/* What the claim's catch-up brought besides its own changes and
+	 * more new messages (or new ones gone again) stays to be
+	 * compared. */
+	for (size_t c = 0; c < f->nchanges; c++) {
+		const struct store_change *ch = &f->changes[c];
+
+		if (ch->kind == 'A' || (ch->kind == 'E' && ch->uid > announced))
+			continue;
+		if (ch->kind == 'F' &&
+		    (ch->uid > announced ||
+		     imapd_uid_in(claimed, (size_t)(nclaimed > 0 ? nclaimed :
+						    0), ch->uid)))
+			continue;
+		f->changes[keep++] = *ch;
+	}
+	f->nchanges = keep;
+	free(claimed);
+	if (f->count > 0 && f->msgs[f->count - 1].uid > s->view_top) {
+		s->view_top = f->msgs[f->count - 1].uid;
+		s->exists_changed = true;
+	}
+	s->nview = f->count;
+	return keep == 0;
 }

@@ -816,6 +816,7 @@ int store_claim_new(struct store_folder *f, uint32_t **uids_r,
 	struct str from = STR_INIT, name = STR_INIT;
 	struct store_batch b;
 	uint32_t *uids = NULL;
+	size_t ncap = 0, first, left;
 	bool clean = false;
 	int lock, n = 0;
 
@@ -828,7 +829,12 @@ int store_claim_new(struct store_folder *f, uint32_t **uids_r,
 	if (lock < 0)
 		return -1;
 	store_batch_init(&b, f);
-	for (size_t i = 0; i < f->count; i++) {
+	/* Unclaimed messages are nearly always the newest: find the
+	 * oldest of the counted ones from the end, then take them in UID
+	 * order (their modseqs follow it). */
+	for (first = f->count, left = f->unclaimed; first > 0 && left > 0;)
+		left -= store_msg_unclaimed(&f->msgs[--first]);
+	for (size_t i = first; i < f->count; i++) {
 		struct store_msg *m = &f->msgs[i];
 
 		if (!m->in_new && !(m->flags & STORE_F_RECENT))
@@ -858,7 +864,10 @@ int store_claim_new(struct store_folder *f, uint32_t **uids_r,
 		rec.in_new = false;
 		str_set(&rec.name, str_c(&name));
 		store_batch_add(&b, &rec);
-		uids = mem_array_realloc(uids, (size_t)n + 1, sizeof(*uids));
+		if ((size_t)n == ncap) {
+			ncap = ncap == 0 ? 64 : ncap * 2;
+			uids = mem_array_realloc(uids, ncap, sizeof(*uids));
+		}
 		uids[n++] = m->uid;
 	}
 	if (!store_change_end(f, lock, clean, &b, error_r)) {
