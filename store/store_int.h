@@ -121,6 +121,9 @@ bool store_index_write(struct store_folder *f, struct str *error_r);
 bool store_snapshot_format(struct store_folder *f, uint64_t gen,
 			   struct str *out);
 bool store_snapshot_is_binary(const char *data, size_t len);
+/* The check a current snapshot of len bytes carries at byte 120 (the
+ * fuzz target makes its inputs' right). */
+uint64_t store_snapshot_check(const char *data, size_t len);
 bool store_snapshot_header(const char *data, size_t len, uint64_t *gen_r,
 			   uint32_t *uidvalidity_r);
 bool store_snapshot_parse(struct store_folder *f, const char *data,

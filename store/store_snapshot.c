@@ -144,6 +144,12 @@ static int snap_modseq_cmp(const void *a, const void *b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
+uint64_t store_snapshot_check(const char *data, size_t len)
+{
+	return len < SNAP_HDR ? 0 :
+	       snap_check((const unsigned char *)data, len);
+}
+
 bool store_snapshot_format(struct store_folder *f, uint64_t gen,
 			   struct str *out)
 {
