@@ -235,7 +235,8 @@ size_t store_changed_since(const struct store_folder *f, uint64_t modseq,
 		if (pos < f->snap_count)
 			uids[n++] = f->snap_msgs[pos].uid;
 	}
-	memcpy(uids + n, f->touched, f->ntouched * sizeof(*uids));
+	if (f->ntouched > 0)
+		memcpy(uids + n, f->touched, f->ntouched * sizeof(*uids));
 	n += f->ntouched;
 	qsort(uids, n, sizeof(*uids), store_uid_cmp);
 	/* Once each, still there, changed after modseq as they are now. */
