@@ -393,9 +393,14 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 {
 	struct str error = STR_INIT, flags = STR_INIT;
 	struct imap_seqset vanished = IMAP_SEQSET_INIT;
-	size_t removed = 0, keep = 0;
+	size_t removed = 0, keep = 0, before, fresh = 0;
 	bool held = false;
 
+	/* NOTIFY's MessageNew FETCHes are made from the session's own
+	 * view (imapd_fetch_items). */
+	if (s->notify != NULL)
+		imapd_view_materialize(s);
+	before = s->nview;
 	if (!store_folder_refresh(s->folder, &error))
 		msg_warn("%s: %s: %s", s->user, s->mailbox, str_c(&error));
 	if (s->view_shared && imapd_view_shared_sync(s)) {
@@ -436,6 +441,7 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 			continue;
 		}
 		held |= v->expunged;
+		fresh += i >= before;	/* added by this update */
 		s->view[keep++] = *v;
 	}
 	s->nview = keep;
@@ -450,6 +456,8 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 			imapd_printf(s, "* %u RECENT\r\n",
 				     imapd_recent_count(s));
 		s->exists_changed = false;
+		/* NOTIFY's MessageNew (items): a FETCH for each. */
+		imapd_notify_new(s, s->nview - fresh, s->nview);
 	}
 	/* With CONDSTORE, a modseq reported while an expunge is held back
 	 * could let a client skip that expunge when it resyncs: the flag
@@ -547,6 +555,7 @@ static int imapd_watch(struct imapd *s)
 	struct str path = STR_INIT;
 	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 
+	imapd_notify_watch(s, fd);	/* NOTIFY's mailboxes */
 	if (fd < 0 || s->folder == NULL)
 		return fd;
 	for (size_t i = 0; i < 3; i++) {
@@ -578,6 +587,7 @@ void imapd_idle(struct imapd *s, const char *tag)
 				;
 			if (s->folder != NULL)
 				imapd_sync(s, IMAPD_SYNC_ALL);
+			imapd_notify_check(s);
 			if (!imapd_flush(s))
 				break;
 			continue;

@@ -1,0 +1,5 @@
+fuzz/obj/common/ipc/flow.o: common/ipc/flow.c config.h common/ipc/flow.h
+
+config.h:
+
+common/ipc/flow.h:

@@ -1,0 +1,6 @@
+fuzz/obj/common/ipc/metrics_client.o: common/ipc/metrics_client.c \
+  config.h common/ipc/metrics_client.h
+
+config.h:
+
+common/ipc/metrics_client.h:

@@ -1,0 +1,13 @@
+fuzz/obj/common/mail/mime_addr.o: common/mail/mime_addr.c config.h \
+  common/mail/mime_impl.h common/mail/mime.h common/util/str.h \
+  common/util/msg.h
+
+config.h:
+
+common/mail/mime_impl.h:
+
+common/mail/mime.h:
+
+common/util/str.h:
+
+common/util/msg.h:

@@ -1,0 +1,13 @@
+fuzz/obj/common/mail/mime_decode.o: common/mail/mime_decode.c config.h \
+  common/mail/mime_impl.h common/mail/mime.h common/util/str.h \
+  common/util/msg.h
+
+config.h:
+
+common/mail/mime_impl.h:
+
+common/mail/mime.h:
+
+common/util/str.h:
+
+common/util/msg.h:
