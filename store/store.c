@@ -212,12 +212,13 @@ static bool store_index_build(struct store_folder *f, struct str *error_r)
 }
 
 /* Whether the log has grown long enough that a new snapshot is worth
- * writing: replaying a text record costs several times as much as
- * loading a snapshot's. */
+ * writing: replaying a text record costs far more than using a
+ * snapshot's in place. */
 static bool store_log_long(const struct store_folder *f)
 {
 	return f->log_records > STORE_COMPACT_RECORDS &&
-	       f->log_records > f->count / 8;
+	       (f->log_records > f->count / 8 ||
+		f->log_records > STORE_COMPACT_MAX);
 }
 
 /* Lock held: catch up, and scan if the directories changed. */
