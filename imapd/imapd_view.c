@@ -175,7 +175,8 @@ void imapd_view_materialize(struct imapd *s)
 	for (size_t i = 0; i < nkept || g < ngone;) {
 		struct imapd_view *v = &s->view[n];
 
-		if (g < ngone && (i == nkept || gone[g]->uid < f->msgs[i].uid)) {
+		if (g < ngone &&
+		    (i == nkept || gone[g]->uid < f->msgs[i].uid)) {
 			/* Expunged meanwhile: as it was (marked expunged
 			 * by the update that reads the same notes). */
 			v->uid = gone[g]->uid;

@@ -130,7 +130,7 @@ struct store_folder {
 	 * log's changes touch only the pages they change), the names of
 	 * the snapshot's messages stay in the snapshot, and names given
 	 * since are in xnames. */
-	void *msgs_map;		/* the mapping msgs is in, or NULL (heap) */
+	void *msgs_map;		/* msgs's mapping, or NULL (heap) */
 	size_t msgs_map_len;
 	void *snap;		/* the snapshot, mapped read-only */
 	size_t snap_len;
