@@ -16,17 +16,7 @@
 
 #include "imap_url.h"
 #include "mem.h"
-
-static int imap_url_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "str.h"
 
 /* [p, end) percent-decoded into a new string; NULL if a %XX is broken
  * or decodes to NUL. */
@@ -39,13 +29,13 @@ static char *imap_url_decode(const char *p, const char *end)
 			*o++ = *p++;
 			continue;
 		}
-		if (end - p < 3 || imap_url_hex(p[1]) < 0 ||
-		    imap_url_hex(p[2]) < 0 ||
-		    (imap_url_hex(p[1]) | imap_url_hex(p[2])) == 0) {
+		if (end - p < 3 || str_hex_digit(p[1]) < 0 ||
+		    str_hex_digit(p[2]) < 0 ||
+		    (str_hex_digit(p[1]) | str_hex_digit(p[2])) == 0) {
 			mem_free(out);
 			return NULL;
 		}
-		*o++ = (char)(imap_url_hex(p[1]) * 16 + imap_url_hex(p[2]));
+		*o++ = (char)(str_hex_digit(p[1]) * 16 + str_hex_digit(p[2]));
 		p += 3;
 	}
 	*o = '\0';

@@ -33,6 +33,7 @@
 #include "attr.h"
 #include "mem.h"
 #include "proto.h"
+#include "str.h"
 
 static char attr_errbuf[160];
 
@@ -127,17 +128,6 @@ void attr_encode(struct str *out, const char *value, size_t len)
 	}
 }
 
-static int attr_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decode len bytes at p in place; the decoded length goes to *len_r. */
 static bool attr_decode_buf(char *p, size_t len, size_t *len_r)
 {
@@ -151,8 +141,8 @@ static bool attr_decode_buf(char *p, size_t len, size_t *len_r)
 		}
 		if (end - in < 3)
 			return false;
-		hi = attr_hexval(in[1]);
-		lo = attr_hexval(in[2]);
+		hi = str_hex_digit(in[1]);
+		lo = str_hex_digit(in[2]);
 		if (hi < 0 || lo < 0)
 			return false;
 		*out++ = (char)(hi << 4 | lo);

@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "mime_impl.h"
+#include "str.h"
 
 static int mime_b64_value(unsigned char c)
 {
@@ -76,17 +77,6 @@ bool mime_base64_decode(const char *in, size_t len, struct str *out)
 	return clean;
 }
 
-static int mime_hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decode one line (without its line end, trailing white space already
  * dropped). Returns true if it ended in a soft line break. */
 static bool mime_qp_line(const char *s, size_t len, struct str *out)
@@ -101,8 +91,8 @@ static bool mime_qp_line(const char *s, size_t len, struct str *out)
 		if (i + 1 == len)
 			return true;
 		if (i + 2 < len &&
-		    (hi = mime_hex_value((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = mime_hex_value((unsigned char)s[i + 2])) >= 0) {
+		    (hi = str_hex_digit((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = str_hex_digit((unsigned char)s[i + 2])) >= 0) {
 			str_append_c(out, (char)(hi * 16 + lo));
 			i += 2;
 			start = i + 1;

@@ -28,6 +28,7 @@
 #include <strings.h>
 
 #include "mime_impl.h"
+#include "str.h"
 
 void mime_header_iter_init(struct mime_header_iter *iter, const char *data,
 			   size_t start, size_t end)
@@ -132,17 +133,6 @@ int mime_header_get(const struct mime_message *msg,
 	return 0;
 }
 
-static int mime_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* RFC 2047 "Q": "_" is a space, "=XX" a byte. */
 static void mime_q_decode(const char *s, size_t len, struct str *out)
 {
@@ -153,8 +143,8 @@ static void mime_q_decode(const char *s, size_t len, struct str *out)
 		if (s[i] == '_') {
 			str_append_c(out, ' ');
 		} else if (s[i] == '=' && i + 2 < len &&
-			   (hi = mime_hex((unsigned char)s[i + 1])) >= 0 &&
-			   (lo = mime_hex((unsigned char)s[i + 2])) >= 0) {
+			   (hi = str_hex_digit((unsigned char)s[i + 1])) >= 0 &&
+			   (lo = str_hex_digit((unsigned char)s[i + 2])) >= 0) {
 			str_append_c(out, (char)(hi * 16 + lo));
 			i += 2;
 		} else {

@@ -28,6 +28,7 @@
 
 #include "mem.h"
 #include "mime_impl.h"
+#include "str.h"
 
 bool mime_is_token_char(unsigned char c)
 {
@@ -359,17 +360,6 @@ const struct mime_param *mime_params_find(const struct mime_params *params,
 	return NULL;
 }
 
-static int mime_pct_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 void mime_param_decode(const struct mime_param *param, struct str *out)
 {
 	const char *v = param->value, *q1, *q2, *p;
@@ -394,8 +384,8 @@ void mime_param_decode(const struct mime_param *param, struct str *out)
 	}
 	for (p = q2 + 1; *p != '\0'; p++) {
 		if (*p == '%' &&
-		    (hi = mime_pct_hex((unsigned char)p[1])) >= 0 &&
-		    (lo = mime_pct_hex((unsigned char)p[2])) >= 0) {
+		    (hi = str_hex_digit((unsigned char)p[1])) >= 0 &&
+		    (lo = str_hex_digit((unsigned char)p[2])) >= 0) {
 			str_append_c(&bytes, (char)(hi * 16 + lo));
 			p += 2;
 		} else {

@@ -38,21 +38,13 @@
 
 #include "group_sync.h"
 #include "msg.h"
+#include "str.h"
 
 #define GS_MAGIC "GSYNC1\n"	/* 8 bytes with its NUL */
 #define GS_RECORD 32
 
 static unsigned char gs_boot[16];
 static int gs_boot_state;	/* 0 not read, 1 have it, -1 unreadable */
-
-static int gs_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 void group_sync_prepare(void)
 {
@@ -77,8 +69,8 @@ void group_sync_prepare(void)
 
 		if (*p == '-')
 			continue;
-		hi = gs_hex(p[0]);
-		lo = p[1] != '\0' ? gs_hex(p[1]) : -1;
+		hi = str_hex_digit(p[0]);
+		lo = p[1] != '\0' ? str_hex_digit(p[1]) : -1;
 		if (hi < 0 || lo < 0 || k >= (int)sizeof(gs_boot))
 			return;
 		gs_boot[k++] = (unsigned char)(hi << 4 | lo);

@@ -59,6 +59,9 @@ void str_lower(char *s);
 char *str_token(char **cursor, const char *delims);
 
 /* Parse numbers strictly (whole string, no sign surprises, range). */
+/* The value of a hexadecimal digit (either case), -1 for any other. */
+int str_hex_digit(int c);
+
 bool str_to_long(const char *s, long min, long max, long *value_r);
 /* Time with optional unit s/m/h/d/w (default unit given in seconds). */
 bool str_to_time(const char *s, long default_unit, long *seconds_r);

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <ctype.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -206,6 +207,21 @@ START_TEST(test_to_size_and_bool)
 }
 END_TEST
 
+START_TEST(test_hex_digit)
+{
+	const char *digits = "0123456789abcdef";
+
+	for (int i = 0; i < 16; i++) {
+		ck_assert_int_eq(str_hex_digit(digits[i]), i);
+		ck_assert_int_eq(str_hex_digit(toupper((unsigned char)digits[i])),
+				 i);
+	}
+	for (int c = -1; c < 256; c++)
+		if (!isxdigit(c))
+			ck_assert_int_eq(str_hex_digit(c), -1);
+}
+END_TEST
+
 START_TEST(test_mem_overflow_panics)
 {
 	(void)mem_array((size_t)-1 / 2, 4);
@@ -240,6 +256,7 @@ static Suite *str_suite(void)
 	tcase_add_test(tc, test_to_time);
 	tcase_add_test(tc, test_to_size_and_bool);
 	tcase_add_test(tc, test_mem_strndup);
+	tcase_add_test(tc, test_hex_digit);
 	tcase_add_test_raise_signal(tc, test_mem_overflow_panics, SIGABRT);
 	suite_add_tcase(s, tc);
 	return s;
