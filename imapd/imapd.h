@@ -193,6 +193,14 @@ bool imapd_name_in(struct imapd *s, const char *raw, struct str *out,
 		   const char **error_r);
 /* Whether the mailbox (UTF-8 name) exists. */
 bool imapd_exists(struct imapd *s, const char *name);
+/* The mailbox name in argument i of cmd, as UTF-8 in name; false with
+ * the tagged BAD (missing) or NO (invalid) sent. */
+bool imapd_name_arg(struct imapd *s, const struct imap_cmd *cmd, unsigned i,
+		    struct str *name);
+/* The same for a mailbox that must exist: NO [code] when it does not
+ * (TRYCREATE for a target, NONEXISTENT otherwise). */
+bool imapd_existing_arg(struct imapd *s, const struct imap_cmd *cmd,
+			unsigned i, const char *code, struct str *name);
 void imapd_cmd_list(struct imapd *s, const struct imap_cmd *cmd, bool lsub);
 /* The pieces LIST-EXTENDED (imapd_listext.c) shares with LIST/LSUB:
  * every mailbox (UTF-8 names, INBOX first), subscriptions, children,

@@ -314,8 +314,8 @@ void imapd_cmd_list(struct imapd *s, const struct imap_cmd *cmd, bool lsub)
 
 /* The name argument of a command as a checked UTF-8 name, or a tagged
  * BAD/NO already given. */
-static bool imapd_name_arg(struct imapd *s, const struct imap_cmd *cmd,
-			   unsigned i, struct str *name)
+bool imapd_name_arg(struct imapd *s, const struct imap_cmd *cmd, unsigned i,
+		    struct str *name)
 {
 	const char *raw, *error = "Invalid mailbox name.";
 
@@ -325,6 +325,19 @@ static bool imapd_name_arg(struct imapd *s, const struct imap_cmd *cmd,
 	}
 	if (!imapd_name_in(s, raw, name, &error)) {
 		imapd_tagged(s, cmd->tag, "NO %s", error);
+		return false;
+	}
+	return true;
+}
+
+bool imapd_existing_arg(struct imapd *s, const struct imap_cmd *cmd,
+			unsigned i, const char *code, struct str *name)
+{
+	if (!imapd_name_arg(s, cmd, i, name))
+		return false;
+	if (!imapd_exists(s, str_c(name))) {
+		imapd_tagged(s, cmd->tag, "NO [%s] Mailbox doesn't exist: %s",
+			     code, str_c(name));
 		return false;
 	}
 	return true;

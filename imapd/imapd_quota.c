@@ -136,21 +136,13 @@ void imapd_cmd_getquota(struct imapd *s, const struct imap_cmd *cmd)
 void imapd_cmd_getquotaroot(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct str name = STR_INIT, out = STR_INIT;
-	const char *raw, *why = "Invalid mailbox name.";
 
-	if (cmd->nargs != 1 || !imap_arg_get_astring(&cmd->args[0], &raw)) {
-		imapd_tagged(s, cmd->tag, "BAD Missing mailbox name.");
+	if (cmd->nargs > 1) {
+		imapd_tagged(s, cmd->tag, "BAD Expected one mailbox name.");
 		goto out;
 	}
-	if (!imapd_name_in(s, raw, &name, &why)) {
-		imapd_tagged(s, cmd->tag, "NO %s", why);
+	if (!imapd_existing_arg(s, cmd, 0, "NONEXISTENT", &name))
 		goto out;
-	}
-	if (!imapd_exists(s, str_c(&name))) {
-		imapd_tagged(s, cmd->tag, "NO [NONEXISTENT] Mailbox doesn't "
-			     "exist: %s", str_c(&name));
-		goto out;
-	}
 	imapd_name_out(s, str_c(&name), &out);
 	imapd_printf(s, "* QUOTAROOT %s \"%s\"\r\n", str_c(&out),
 		     IMAPD_QUOTA_ROOT);

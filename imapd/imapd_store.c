@@ -254,15 +254,8 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 		imapd_tagged(s, cmd->tag, "BAD %s", why);
 		goto out;
 	}
-	if (!imapd_name_in(s, raw, &name, &why)) {
-		imapd_tagged(s, cmd->tag, "NO %s", why);
+	if (!imapd_existing_arg(s, cmd, 1, "TRYCREATE", &name))
 		goto out;
-	}
-	if (!imapd_exists(s, str_c(&name))) {
-		imapd_tagged(s, cmd->tag, "NO [TRYCREATE] Mailbox doesn't "
-			     "exist: %s", str_c(&name));
-		goto out;
-	}
 	if (move && s->readonly) {
 		imapd_tagged(s, cmd->tag, "NO [READ-ONLY] Mailbox is "
 			     "read-only.");
@@ -572,24 +565,17 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 	const struct imap_arg *args = cmd->args + 1;
 	struct imapd_append_msg *msgs = NULL;
 	struct imapd_catenate_cache *cache = NULL;
-	const char *raw, *why = "Invalid arguments.";
+	const char *why = "Invalid arguments.";
 	uint32_t validity = 0, uid;
 	uint64_t bytes = 0;
 	size_t n = 0, built = 0;
 
-	if (cmd->nargs < 2 || !imap_arg_get_astring(&cmd->args[0], &raw)) {
-		imapd_tagged(s, cmd->tag, "BAD Missing mailbox name.");
+	if (cmd->nargs == 1) {
+		imapd_tagged(s, cmd->tag, "BAD Missing message literal.");
 		goto out;
 	}
-	if (!imapd_name_in(s, raw, &name, &why)) {
-		imapd_tagged(s, cmd->tag, "NO %s", why);
+	if (!imapd_existing_arg(s, cmd, 0, "TRYCREATE", &name))
 		goto out;
-	}
-	if (!imapd_exists(s, str_c(&name))) {
-		imapd_tagged(s, cmd->tag, "NO [TRYCREATE] Mailbox doesn't "
-			     "exist: %s", str_c(&name));
-		goto out;
-	}
 	(void)imapd_mailbox_dir(s, str_c(&name), &dir, &why);
 	/* One or more (MULTIAPPEND) messages, all parsed (and CATENATE's
 	 * built) before any is stored: RFC 3502 wants all or none. What
