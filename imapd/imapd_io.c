@@ -47,6 +47,8 @@ void imapd_init(struct imapd *s, int in_fd, int out_fd, const char *user,
 	s->user = user;
 	s->root = mem_strdup(root);
 	s->parser = imap_parser_create(&limits);
+	s->park_fd = -1;
+	s->park_delay = -1;
 }
 
 void imapd_deinit(struct imapd *s)
@@ -60,6 +62,8 @@ void imapd_deinit(struct imapd *s)
 	str_release(&s->zbuf);
 	imap_zlib_free(&s->zlib);
 	mem_free(s->root);
+	mem_free(s->quota_rule);
+	mem_free(s->addr);
 }
 
 void imapd_append(struct imapd *s, const char *data, size_t len)
@@ -271,7 +275,8 @@ void imapd_serve(struct imapd *s, const char *greeting)
 {
 	unsigned bad = 0;
 
-	imapd_printf(s, "%s\r\n", greeting);
+	if (greeting != NULL)	/* NULL: a resumed session */
+		imapd_printf(s, "%s\r\n", greeting);
 	(void)imapd_flush(s);
 	while (!s->logout) {
 		size_t used = 0;

@@ -422,8 +422,12 @@ def proc_info(pid):
         root = os.readlink("/proc/%d/root" % pid)
     except OSError:
         root = None
+    try:
+        cwd = os.readlink("/proc/%d/cwd" % pid)
+    except OSError:
+        cwd = None
     return dict(pid=pid, ppid=int(fields[1]), uid=uid, user=user,
-                comm=comm, argv=argv, root=root)
+                comm=comm, argv=argv, root=root, cwd=cwd)
 
 
 def all_processes():
@@ -712,10 +716,13 @@ class Instance:
 
     def processes(self):
         """Live processes of this instance: the master, everything below
-        it, and anything whose command line names the instance dir."""
+        it, anything whose command line names the instance dir, and
+        anything working in it (IMAP park processes, which are init's
+        children, in their Maildir)."""
         procs = all_processes()
         mine = {p["pid"] for p in procs
-                if any(self.dir in a for a in p["argv"])}
+                if any(self.dir in a for a in p["argv"]) or
+                (p.get("cwd") or "").startswith(self.dir + "/")}
         master = self.master_pid()
         if master is not None:
             mine.add(master)
