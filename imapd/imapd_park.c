@@ -36,6 +36,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -82,12 +84,24 @@ static bool imapd_park_start(const char *user, const char *mailbox,
 			     const char *exe, char **envp, long delay_ms)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char *argv[] = { (char *)"imapd", (char *)"--park", NULL };
+	/* The configuration directory only names the instance in ps (as
+	 * every daemon's -c does); the park process reads no file. */
+	const char *conf = cfg_main != NULL ?
+			   cfg_str(cfg_main, "config_directory") : "-";
+	char *argv[] = { (char *)"imap-park", (char *)"--park", (char *)"-c",
+			 (char *)conf, NULL };
+	char park_exe[PATH_MAX];
+	const char *slash = strrchr(exe, '/');
 	struct str params = STR_INIT;
 	int l, p[2], status;
 	mode_t old;
 	pid_t pid;
 
+	/* imap-park beside imapd (daemon_directory). */
+	if (slash == NULL || !str_snprintf(park_exe, sizeof(park_exe),
+					   "%.*s/imap-park",
+					   (int)(slash - exe), exe))
+		return false;
 	memcpy(sun.sun_path, PARK_SOCKET, sizeof(PARK_SOCKET));
 	(void)unlink(PARK_SOCKET);	/* stale: nobody answered on it */
 	l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -116,7 +130,7 @@ static bool imapd_park_start(const char *user, const char *mailbox,
 			_exit(71);
 		/* Not the session's anvil hold, nor anything else. */
 		(void)close_range(3, ~0U, 0);
-		execve(exe, argv, envp);
+		execve(park_exe, argv, envp);
 		_exit(126);
 	}
 	close(p[0]);
@@ -221,29 +235,62 @@ static bool imapd_park_read(int fd, struct str *out, size_t len,
 	return true;
 }
 
-/* The park delay of a session the spawner started: the park's hello,
- * read once. */
-static int imapd_park_delay(struct imapd *s)
+/* The park's hello ("hello DELAY_MS"), once it is there: false if the
+ * park process is gone or said something else. */
+static bool imapd_park_hello(struct imapd *s)
 {
 	struct str line = STR_INIT;
 	long v;
+	bool ok = imapd_park_line(s->park_fd, &line, 1000) &&
+		  str_has_prefix(str_c(&line), "hello ") &&
+		  str_to_long(str_c(&line) + 6, 0, 86400000, &v);
 
-	if (s->park_fd < 0)
-		return -1;
-	if (s->park_delay != -2)
-		return s->park_delay;
-	if (imapd_park_line(s->park_fd, &line, 200) &&
-	    str_has_prefix(str_c(&line), "hello ") &&
-	    str_to_long(str_c(&line) + 6, 0, 86400000, &v))
-		s->park_delay = (int)v;
-	else
-		s->park_delay = -1;	/* not this time, nor later */
-	if (s->park_delay < 0) {
-		close(s->park_fd);
-		s->park_fd = -1;
-	}
+	s->park_delay = ok ? (int)v : -1;
 	str_release(&line);
-	return s->park_delay;
+	return ok;
+}
+
+static long long imapd_park_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait in IDLE until the park delay has passed with nothing from the
+ * client and no change: true if it has. The park's hello (a session
+ * the spawner started reads it at its first IDLE) is waited for in the
+ * same poll, so the client is never kept waiting for it. */
+static bool imapd_park_wait(struct imapd *s, int watch_fd)
+{
+	long long start = imapd_park_now(), now;
+
+	for (;;) {
+		struct pollfd p[3] = {
+			{ .fd = s->in_fd, .events = POLLIN },
+			{ .fd = watch_fd, .events = POLLIN },
+			{ .fd = s->park_fd, .events = POLLIN },
+		};
+		bool hello = s->park_delay == -2;
+		long long wait;
+		int r;
+
+		now = imapd_park_now();
+		if (hello && now - start > 10000)
+			return false;	/* no park process after all */
+		wait = hello ? 10000 - (now - start) :
+		       s->park_delay - (now - start);
+		if (!hello && wait <= 0)
+			return true;
+		r = poll(p, hello ? 3 : 2, (int)wait);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || (p[0].revents | p[1].revents) != 0)
+			return false;	/* input or a change: not now */
+		if (hello && p[2].revents != 0 && !imapd_park_hello(s))
+			return false;
+	}
 }
 
 /* The state of the session, which imapd_sync() just made current. */
@@ -334,15 +381,17 @@ bool imapd_park_idle(struct imapd *s, const char *tag, int watch_fd)
 		{ .fd = watch_fd, .events = POLLIN },
 	};
 	char buf[4096];
-	int delay = imapd_park_delay(s), r;
 
-	if (delay < 0 || watch_fd < 0 || !imapd_park_possible(s))
+	if (s->park_fd < 0 || s->park_delay == -1 || watch_fd < 0 ||
+	    !imapd_park_possible(s))
 		return false;
-	do {
-		r = poll(p, 2, delay);
-	} while (r < 0 && errno == EINTR);
-	if (r != 0)
+	if (!imapd_park_wait(s, watch_fd)) {
+		if (s->park_delay == -1) {
+			close(s->park_fd);	/* no park for this session */
+			s->park_fd = -1;
+		}
 		return false;	/* input or a change: IDLE goes on here */
+	}
 	if (s->folder != NULL) {
 		imapd_sync(s, IMAPD_SYNC_ALL);
 		if (!imapd_flush(s))

@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -557,9 +558,9 @@ static void park_sandbox(void)
 			 SANDBOX_ALLOW_EXEC | SANDBOX_ALLOW_NOTIFY |
 			 SANDBOX_ALLOW_STACK,
 		.paths = paths,
-		/* Dumpable: it holds no secret, and the admin (and the
-		 * tests) can see its descriptors and working directory. */
-		.secret = false,
+		/* Its clients' connections are as private as a mail
+		 * process's: not dumpable, no ptrace by the same uid. */
+		.secret = true,
 	};
 	const char *error;
 
@@ -605,6 +606,9 @@ static void park_init(void)
 	park_epoll(EPOLL_CTL_ADD, park.listen, EPOLLIN, &park.listen_item);
 	park_epoll(EPOLL_CTL_ADD, park.notify, EPOLLIN, &park.notify_item);
 	park_sandbox();
+	/* Building the filter took heap it will not need again: an idle
+	 * user's process should be its few pages. */
+	(void)malloc_trim(0);
 	msg_debug("park: user=<%s>: started", park.user);
 }
 

@@ -131,8 +131,6 @@ int main(int argc, char **argv)
 		imapd_mail_main();
 	if (argc == 2 && strcmp(argv[1], "--mail-resume") == 0)
 		imapd_resume_main();
-	if (argc == 2 && strcmp(argv[1], "--park") == 0)
-		imapd_park_main();
 	if (argc > 1 && strcmp(argv[1], "-m") != 0 &&
 	    strcmp(argv[1], "-u") != 0 && strcmp(argv[1], "-t") != 0 &&
 	    strcmp(argv[1], "-q") != 0)

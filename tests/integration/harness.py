@@ -716,13 +716,10 @@ class Instance:
 
     def processes(self):
         """Live processes of this instance: the master, everything below
-        it, anything whose command line names the instance dir, and
-        anything working in it (IMAP park processes, which are init's
-        children, in their Maildir)."""
+        it, and anything whose command line names the instance dir."""
         procs = all_processes()
         mine = {p["pid"] for p in procs
-                if any(self.dir in a for a in p["argv"]) or
-                (p.get("cwd") or "").startswith(self.dir + "/")}
+                if any(self.dir in a for a in p["argv"])}
         master = self.master_pid()
         if master is not None:
             mine.add(master)
