@@ -159,7 +159,11 @@ void imapd_park_prepare(const char *user, const char *mailbox,
  * the park process. True if it took it (the process then exits
  * without a word to the client). */
 bool imapd_park_idle(struct imapd *s, const char *tag, int watch_fd);
-/* The park process's main loop (imapd --park). */
+/* Between commands, nothing from the client for the park delay: hand
+ * the client to the park process (which wakes only for the client).
+ * True if it took it. */
+bool imapd_park_quiet(struct imapd *s);
+/* The park process's main loop (imap-park). */
 void imapd_park_main(void) __attribute__((noreturn));
 /* A session resumed by the park process (imapd --mail-resume). */
 void imapd_resume_main(void) __attribute__((noreturn));

@@ -274,6 +274,7 @@ static void imapd_parse_error(struct imapd *s, bool fatal)
 void imapd_serve(struct imapd *s, const char *greeting)
 {
 	unsigned bad = 0;
+	bool between = true;	/* no byte of a next command parsed yet */
 
 	if (greeting != NULL)	/* NULL: a resumed session */
 		imapd_printf(s, "%s\r\n", greeting);
@@ -282,12 +283,17 @@ void imapd_serve(struct imapd *s, const char *greeting)
 		size_t used = 0;
 		enum imap_parse_result r;
 
+		between &= s->in.len == 0;
 		r = imap_parser_feed(s->parser, s->in.data == NULL ? "" :
 				     s->in.data, s->in.len, &used);
 		str_consume(&s->in, used);
 		switch (r) {
 		case IMAP_PARSE_MORE:
-			if (!imapd_flush(s) || !imapd_fill(s, IMAPD_TIMEOUT))
+			/* A quiet session between commands may be parked
+			 * (imapd_park.c). */
+			if (!imapd_flush(s) ||
+			    (between && imapd_park_quiet(s)) ||
+			    !imapd_fill(s, IMAPD_TIMEOUT))
 				s->logout = true;
 			break;
 		case IMAP_PARSE_CONT:
@@ -301,6 +307,7 @@ void imapd_serve(struct imapd *s, const char *greeting)
 			bad = 0;
 			imapd_command(s, imap_parser_cmd(s->parser));
 			imap_parser_reset(s->parser);
+			between = true;
 			if (s->zlib_start)
 				imapd_compress_start(s);
 			break;

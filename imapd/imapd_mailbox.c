@@ -551,9 +551,7 @@ void imapd_idle(struct imapd *s, const char *tag)
 
 	imapd_printf(s, "+ idling\r\n");
 	(void)imapd_flush(s);
-	/* A quiet IDLE goes to the park process (imapd_park.c). */
-	if (!imapd_park_idle(s, tag, fd))
-		imapd_idle_run(s, tag, fd);
+	imapd_idle_run(s, tag, fd);
 	if (fd >= 0)
 		close(fd);
 }
@@ -562,8 +560,7 @@ void imapd_idle_loop(struct imapd *s, const char *tag)
 {
 	int fd = imapd_watch(s);
 
-	if (!imapd_park_idle(s, tag, fd))
-		imapd_idle_run(s, tag, fd);
+	imapd_idle_run(s, tag, fd);
 	if (fd >= 0)
 		close(fd);
 }
@@ -575,6 +572,10 @@ static void imapd_idle_run(struct imapd *s, const char *tag, int fd)
 	int r;
 
 	for (;;) {
+		/* Quiet for the park delay: to the park process
+		 * (imapd_park.c); else what comes first. */
+		if (imapd_park_idle(s, tag, fd))
+			break;
 		r = imapd_read_line(s, fd, IMAPD_IDLE_MAX, &line);
 		if (r == 0) {
 			/* Let a burst of changes settle, then report. */

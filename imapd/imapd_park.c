@@ -420,6 +420,33 @@ bool imapd_park_idle(struct imapd *s, const char *tag, int watch_fd)
 	return true;
 }
 
+bool imapd_park_quiet(struct imapd *s)
+{
+	if (s->park_fd < 0 || s->park_delay == -1 || s->logout ||
+	    !imapd_park_possible(s))
+		return false;
+	if (!imapd_park_wait(s, -1)) {
+		if (s->park_delay == -1) {
+			close(s->park_fd);
+			s->park_fd = -1;
+		}
+		return false;
+	}
+	/* No sync: outside a command nothing may be said (no EXPUNGE,
+	 * RFC 3501 7.4.1); what changes meanwhile is reported after the
+	 * next command, by the imapd that resumes it. */
+	if (!imapd_park_send(s, NULL)) {
+		msg_warn("%s: park process did not take the session",
+			 s->user);
+		close(s->park_fd);
+		s->park_fd = -1;
+		return false;
+	}
+	msg_debug("imap(%s)<%d>: parked (quiet)", s->user, (int)getpid());
+	s->parked = true;
+	return true;
+}
+
 /* ---- a session resumed by the park process ---- */
 
 /* The view as it was, with what changed meanwhile marked for the

@@ -21,6 +21,11 @@ a real instance on loopback:
   - killing a user's park process drops that user's parked connections
     only; the next login of that user starts a new one;
   - mail_max_userip_connections still counts parked sessions;
+  - a session that is merely quiet (not in IDLE) is parked too, woken
+    by the client only, and hears of changes after its next command
+    (EXPUNGE held back during FETCH);
+  - a change while a session waits to be parked does not keep it from
+    being parked;
   - a COMPRESS=DEFLATE session is not parked (its zlib state would be
     lost);
   - a park process with no connections left exits.
@@ -168,7 +173,9 @@ class ImapParkTest(harness.TestCase):
             r.ok("SELECT " + select)
         return r
 
-    def deliver(self, user=USERS[0], n=1):
+    def deliver(self, user=USERS[0], n=1, present=None):
+        """n messages to user; present: how many the Maildir then has
+        (default: all delivered so far)."""
         for _ in range(n):
             self.delivered[user] += 1
             i = self.delivered[user]
@@ -176,7 +183,8 @@ class ImapParkTest(harness.TestCase):
                                 "Subject: m%d\r\n\r\nbody %d\r\n" % (i, i))
         local, domain = user.split("@")
         self.inst.wait_for_maildir("%s/%s" % (domain, local),
-                                   self.delivered[user], timeout=WAIT)
+                                   self.delivered[user] if present is None
+                                   else present, timeout=WAIT)
 
     def owner_uid(self):
         """The mailbox owner in instance mode: the instance's user (the
@@ -272,6 +280,59 @@ class ImapParkTest(harness.TestCase):
         untagged = r.ok("FETCH 1:* (UID)")
         self.assertEqual(untagged, [b"* 1 FETCH (UID 1)",
                                     b"* 2 FETCH (UID 3)"])
+
+    def test_parks_after_a_change_in_idle(self):
+        """A change while the session waits to be parked is reported,
+        and the session parks after it all the same."""
+        self.deliver(n=2)
+        r = self.login()
+        other = self.login()
+        r.idle()
+        other.ok("STORE 2 +FLAGS (\\Answered)")
+        seen = r.until(rb"^\* 2 FETCH ")
+        self.assertIn(b"\\Answered", seen[-1])
+        other.ok("LOGOUT")
+        self.wait_parked()
+        r.done()
+
+    def test_quiet_session_parked(self):
+        """Not in IDLE, just quiet: parked too, woken only by the
+        client; what changed meanwhile comes after its next command,
+        EXPUNGE never during FETCH."""
+        self.deliver(n=3)
+        r = self.login()
+        self.wait_parked()
+        # Parked sessions do not wake for changes (nothing may be said
+        # outside a command).
+        other = self.login()
+        other.ok("STORE 1 +FLAGS (\\Flagged)")
+        other.ok("STORE 3 +FLAGS (\\Deleted)")
+        other.ok("EXPUNGE")
+        other.ok("LOGOUT")
+        self.deliver(present=3)
+        self.wait_parked()
+        # FETCH by sequence number: the expunge is held back (the
+        # client's numbers stay valid: 3 is the expunged one, answered
+        # as a session that never parked answers), the rest is told.
+        untagged, tagged = r.cmd("FETCH 1:3 (UID)")
+        self.assertTrue(tagged.startswith(b"NO [EXPUNGEISSUED]"), tagged)
+        self.assertIn(b"* 1 FETCH (UID 1)", untagged)
+        self.assertIn(b"* 2 FETCH (UID 2)", untagged)
+        self.assertFalse(any(b"EXPUNGE" in u for u in untagged), untagged)
+        self.assertTrue(any(u.startswith(b"* 1 FETCH (FLAGS (\\Flagged")
+                            for u in untagged), untagged)
+        self.assertIn(b"* 4 EXISTS", untagged)
+        untagged = r.ok("NOOP")
+        self.assertEqual(untagged[0], b"* 3 EXPUNGE")
+        untagged = r.ok("FETCH 1:* (UID)")
+        self.assertEqual(untagged, [b"* 1 FETCH (UID 1)",
+                                    b"* 2 FETCH (UID 2)",
+                                    b"* 3 FETCH (UID 4)"])
+        # And it parks again, unselected too.
+        r.ok("UNSELECT")
+        self.wait_parked()
+        untagged = r.ok("STATUS INBOX (MESSAGES)")
+        self.assertEqual(untagged, [b"* STATUS \"INBOX\" (MESSAGES 3)"])
 
     def test_qresync_vanished(self):
         self.deliver(n=3)
