@@ -82,7 +82,7 @@ struct imap_parser {
 	struct imap_parser_limits lim;
 	enum imap_parse_state state;
 	bool finished;		/* DONE or ERROR returned: reset on feed */
-	bool fetch;		/* FETCH: atoms may hold [sections] */
+	bool fetch;		/* FETCH, NOTIFY: atoms may hold [sections] */
 	bool toobig;
 	const char *error;
 
@@ -411,7 +411,9 @@ static bool imap_parse_name_done(struct imap_parser *p)
 		return false;
 	}
 	p->cmd.name = str_c(&p->name);
-	p->fetch = str_equals(&p->name, "FETCH");
+	/* NOTIFY's MessageNew takes FETCH items too (RFC 5465). */
+	p->fetch = str_equals(&p->name, "FETCH") ||
+		   str_equals(&p->name, "NOTIFY");
 	return true;
 }
 

@@ -72,6 +72,7 @@ struct imapd {
 	struct imap_seqset saved;	/* SEARCHRES "$" */
 	struct imapd_context *contexts;	/* live RETURN (UPDATE) searches */
 	size_t ncontexts;
+	struct imapd_notify *notify;	/* NOTIFY SET (imapd_notify.c) */
 
 	/* Quota limits from the login (quota_conf), else maildirsize's. */
 	struct store_quota quota;
@@ -295,20 +296,51 @@ void imapd_sort_headers_release(struct imap_sort_headers *h);
 bool imapd_sort_criteria(struct imapd *s, const struct imap_cmd *cmd,
 			 const struct imap_arg *a,
 			 struct imap_search **search_r);
+/* The view indexes of the messages search matches (resolved in place),
+ * in program's order; the count (free *idx_r with mem_free). */
+struct imap_sort_program;
+size_t imapd_sort_run(struct imapd *s, const struct imap_sort_program *program,
+		      struct imap_search *search, uint32_t **idx_r);
 
-/* imapd_context.c: CONTEXT=SEARCH (RFC 5267): searches with RETURN
- * (UPDATE) stay live; imapd_sync() calls the two hooks. */
+/* imapd_context.c: CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267):
+ * searches and sorts with RETURN (UPDATE) stay live; imapd_sync() calls
+ * the two hooks. */
 struct imapd_context;
-/* Make search (copied) live under tag; false (and an untagged NO
- * [NOUPDATE]) when there are too many or the tag is in use. */
+/* Make search (copied) live under tag, in sort's order (copied; NULL:
+ * a search, unordered); false (and an untagged NO [NOUPDATE]) when
+ * there are too many or the tag is in use. */
 bool imapd_context_add(struct imapd *s, const char *tag, bool uid,
-		       const struct imap_search *search);
+		       const struct imap_search *search,
+		       const struct imap_sort_program *sort);
 /* Before the EXPUNGE responses: REMOVEFROM for expunged results. */
 void imapd_context_expunging(struct imapd *s);
 /* After the view is current: ADDTO/REMOVEFROM for what changed. */
 void imapd_context_update(struct imapd *s);
 void imapd_context_free_all(struct imapd *s);
 void imapd_cmd_cancelupdate(struct imapd *s, const struct imap_cmd *cmd);
+
+/* imapd_catenate.c: APPEND's CATENATE (RFC 4469): the message the
+ * parts in list (TEXT literal, URL string pairs) make, into out; false
+ * with the tagged reply sent (BAD, NO [BADURL], NO [TOOBIG]). */
+bool imapd_catenate(struct imapd *s, const struct imap_cmd *cmd,
+		    const struct imap_arg *list, struct str *out);
+
+/* imapd_notify.c: NOTIFY (RFC 5465). imapd_notify_check after every
+ * command and in IDLE (STATUS and LIST responses for what changed in
+ * other mailboxes); imapd_notify_watch adds what it watches to IDLE's
+ * inotify descriptor; imapd_notify_new sends MessageNew's FETCH items for
+ * the new messages of the selected mailbox at view[first..end). */
+struct imapd_notify;
+void imapd_cmd_notify(struct imapd *s, const struct imap_cmd *cmd);
+void imapd_notify_check(struct imapd *s);
+void imapd_notify_watch(struct imapd *s, int fd);
+void imapd_notify_new(struct imapd *s, size_t first, size_t end);
+void imapd_notify_free(struct imapd *s);
+/* imapd_fetch.c: the untagged FETCH of items for the message at
+ * view[i] (a message gone is skipped). */
+struct imap_fetch;
+void imapd_fetch_items(struct imapd *s, size_t i,
+		       const struct imap_fetch *fetch);
 
 /* imapd_thread.c: THREAD and UID THREAD (RFC 5256). */
 void imapd_cmd_thread(struct imapd *s, const struct imap_cmd *cmd);

@@ -24,7 +24,7 @@
 	"MULTIAPPEND STATUS=SIZE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC " \
 	"QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE " \
 	"SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN " \
-	"CONTEXT=SEARCH COMPRESS=DEFLATE UTF8=ACCEPT OBJECTID PREVIEW SAVEDATE"
+	"CONTEXT=SEARCH CONTEXT=SORT CATENATE NOTIFY COMPRESS=DEFLATE UTF8=ACCEPT OBJECTID PREVIEW SAVEDATE"
 
 void imapd_capability(struct imapd *s, struct str *out)
 {
@@ -331,6 +331,7 @@ static const struct imapd_cmd_def {
 	{ "STORE", imapd_cmd_store, ST_SEL | UID_OK | NO_EXPUNGE },
 	{ "COPY", cmd_copy, ST_SEL | UID_OK },
 	{ "MOVE", cmd_copy, ST_SEL | UID_OK },
+	{ "NOTIFY", imapd_cmd_notify, ST_ANY },
 	{ "GETQUOTA", imapd_cmd_getquota, ST_ANY },
 	{ "GETQUOTAROOT", imapd_cmd_getquotaroot, ST_ANY },
 	{ "SETQUOTA", imapd_cmd_setquota, ST_ANY },
@@ -361,6 +362,8 @@ void imapd_command(struct imapd *s, const struct imap_cmd *cmd)
 	 * view the client knew, before its tagged reply. */
 	if (s->folder != NULL && !s->logout)
 		imapd_sync(s, mode);
+	if (!s->logout)
+		imapd_notify_check(s);
 	if (s->tag_modseq && s->folder != NULL)
 		imapd_tagged_modseq(s, cmd->tag);
 	s->tag_modseq = false;

@@ -1,19 +1,28 @@
 /*
- * imapd_context: CONTEXT=SEARCH (RFC 5267 section 4): searches made with
- * RETURN (UPDATE) stay live until CANCELUPDATE or the mailbox is closed;
- * when their result changes the client is told with unsolicited
- * "* ESEARCH (TAG "t") [UID] ADDTO (0 set)" and "REMOVEFROM (0 set)"
- * (position 0: the results are unsorted).
+ * imapd_context: CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267 section 4):
+ * searches and sorts made with RETURN (UPDATE) stay live until
+ * CANCELUPDATE or the mailbox is closed; when their result changes the
+ * client is told with unsolicited "* ESEARCH (TAG "t") [UID] ADDTO
+ * (position set)" and "REMOVEFROM (position set)". A search's results
+ * are unsorted: position 0 and one set. A sort's carry one (position
+ * number) pair per message, in the order the client applies them: a
+ * REMOVEFROM names the position the message has at that moment (after
+ * the removals before it), an ADDTO the position it will have. Sort
+ * keys never change for a message (date, arrival, size, addresses,
+ * subject), so the messages in both the old and the new result keep
+ * their order: all removals, then all additions in the new order, turn
+ * the old list into the new one.
  *
- * Each context keeps its own copy of the search (imap_search_dup) and
- * its result as UIDs. Two hooks in imapd_sync() keep them current:
- * imapd_context_expunging() before the EXPUNGE responses (a message
- * that leaves the result because it is expunged is named by the number
- * the client still knows), imapd_context_update() at the end (flags,
- * new messages). The second reruns the search, but only when a
- * fingerprint of the view (UIDs, flags, keywords, \Recent) changed.
- * XXX: a rerun evaluates every message again; header and body keys read
- * the files (the index cache and full-text index will make it cheap).
+ * Each context keeps its own copy of the search (imap_search_dup), the
+ * sort program, and its result as UIDs (ascending, or in sort order).
+ * Two hooks in imapd_sync() keep them current: imapd_context_expunging()
+ * before the EXPUNGE responses (a message that leaves the result because
+ * it is expunged is named by the number the client still knows),
+ * imapd_context_update() at the end (flags, new messages). The second
+ * reruns the search, but only when a fingerprint of the view (UIDs,
+ * flags, keywords, \Recent) changed.
+ * XXX: a rerun evaluates every message again (a sort sorts again); body
+ * keys read the files.
  *
  * SECURITY: runs as the mailbox owner; the number of live contexts is
  * bounded (IMAPD_CONTEXT_MAX), past it a search gets NOUPDATE.
@@ -24,6 +33,7 @@
 #include <string.h>
 
 #include "imap_search.h"
+#include "imap_sort.h"
 #include "imapd.h"
 #include "mem.h"
 
@@ -31,7 +41,9 @@ struct imapd_context {
 	char *tag;
 	bool uid;
 	struct imap_search *search;	/* owned copy, '*' unresolved */
-	uint32_t *uids;			/* the result, ascending */
+	bool sorted;
+	struct imap_sort_program program;	/* when sorted */
+	uint32_t *uids;			/* the result: ascending, or sorted */
 	size_t n;
 	uint64_t sig;			/* view fingerprint at the result */
 };
@@ -63,20 +75,38 @@ static int imapd_context_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The search's result now, as ascending UIDs. */
+/* The result now, as UIDs: ascending, or in the sort's order. */
 static size_t imapd_context_run(struct imapd *s, struct imapd_context *c,
 				uint32_t **uids_r)
 {
 	struct imap_search *run = imap_search_dup(c->search);
 	uint32_t *idx;
-	size_t n = imapd_search_run(s, run, &idx);
+	size_t n = c->sorted ? imapd_sort_run(s, &c->program, run, &idx) :
+		   imapd_search_run(s, run, &idx);
 
 	imap_search_free(&run);
 	for (size_t i = 0; i < n; i++)
 		idx[i] = s->view[idx[i]].uid;
-	qsort(idx, n, sizeof(*idx), imapd_context_cmp);
+	if (!c->sorted)
+		qsort(idx, n, sizeof(*idx), imapd_context_cmp);
 	*uids_r = idx;
 	return n;
+}
+
+/* An ascending copy of list, for imapd_context_has. */
+static uint32_t *imapd_context_sorted_copy(const uint32_t *list, size_t n)
+{
+	uint32_t *copy = mem_array(n + 1, sizeof(*copy));
+
+	memcpy(copy, list, n * sizeof(*copy));
+	qsort(copy, n, sizeof(*copy), imapd_context_cmp);
+	return copy;
+}
+
+static bool imapd_context_has(const uint32_t *sorted, size_t n, uint32_t uid)
+{
+	return bsearch(&uid, sorted, n, sizeof(*sorted),
+		       imapd_context_cmp) != NULL;
 }
 
 static struct imapd_context *imapd_context_find(struct imapd *s,
@@ -89,7 +119,8 @@ static struct imapd_context *imapd_context_find(struct imapd *s,
 }
 
 bool imapd_context_add(struct imapd *s, const char *tag, bool uid,
-		       const struct imap_search *search)
+		       const struct imap_search *search,
+		       const struct imap_sort_program *sort)
 {
 	struct imapd_context *c;
 
@@ -106,6 +137,10 @@ bool imapd_context_add(struct imapd *s, const char *tag, bool uid,
 	c->tag = mem_strdup(tag);
 	c->uid = uid;
 	c->search = imap_search_dup(search);
+	if (sort != NULL) {
+		c->sorted = true;
+		c->program = *sort;
+	}
 	c->n = imapd_context_run(s, c, &c->uids);
 	c->sig = imapd_context_sig(s);
 	return true;
@@ -157,25 +192,94 @@ static void imapd_context_notify(struct imapd *s,
 	imap_seqset_release(&set);
 }
 
+/* A sorted context's "* ESEARCH (TAG "t") [UID] WHAT (pos n ...)" for
+ * the UIDs in list at the positions in pos (1-based). */
+static void imapd_context_notify_sorted(struct imapd *s,
+					const struct imapd_context *c,
+					const char *what, const uint32_t *list,
+					const uint32_t *pos, size_t n)
+{
+	struct str out = STR_INIT;
+	size_t pairs = 0;
+
+	str_printf(&out, "* ESEARCH (TAG \"%s\")%s %s (", c->tag,
+		   c->uid ? " UID" : "", what);
+	for (size_t i = 0; i < n; i++) {
+		long seq = c->uid ? 0 : imapd_view_find(s, list[i]);
+
+		if (seq < 0)
+			continue;
+		str_printf(&out, "%s%u %u", pairs++ > 0 ? " " : "", pos[i],
+			   c->uid ? list[i] : (uint32_t)seq + 1);
+	}
+	if (pairs > 0)
+		imapd_printf(s, "%s)\r\n", str_c(&out));
+	str_release(&out);
+}
+
 void imapd_context_expunging(struct imapd *s)
 {
 	for (size_t i = 0; i < s->ncontexts; i++) {
 		struct imapd_context *c = &s->contexts[i];
 		uint32_t *gone = mem_array(c->n + 1, sizeof(*gone));
+		uint32_t *pos = mem_array(c->n + 1, sizeof(*pos));
 		size_t ngone = 0, keep = 0;
 
 		for (size_t j = 0; j < c->n; j++) {
 			long v = imapd_view_find(s, c->uids[j]);
 
-			if (v >= 0 && s->view[v].expunged)
+			if (v >= 0 && s->view[v].expunged) {
+				/* Its position once those before it left. */
+				pos[ngone] = (uint32_t)keep + 1;
 				gone[ngone++] = c->uids[j];
-			else
+			} else {
 				c->uids[keep++] = c->uids[j];
+			}
 		}
 		c->n = keep;
-		imapd_context_notify(s, c, "REMOVEFROM", gone, ngone);
+		if (c->sorted)
+			imapd_context_notify_sorted(s, c, "REMOVEFROM", gone,
+						    pos, ngone);
+		else
+			imapd_context_notify(s, c, "REMOVEFROM", gone, ngone);
 		free(gone);
+		free(pos);
 	}
+}
+
+/* A sorted context from c->uids to now: the removals, then the
+ * additions (the messages in both keep their order). */
+static void imapd_context_update_sorted(struct imapd *s,
+					const struct imapd_context *c,
+					const uint32_t *now, size_t n)
+{
+	uint32_t *old_set = imapd_context_sorted_copy(c->uids, c->n);
+	uint32_t *new_set = imapd_context_sorted_copy(now, n);
+	size_t max = (c->n > n ? c->n : n) + 1, nlist = 0, keep = 0;
+	uint32_t *list = mem_array(max, sizeof(*list));
+	uint32_t *pos = mem_array(max, sizeof(*pos));
+
+	for (size_t j = 0; j < c->n; j++) {
+		if (imapd_context_has(new_set, n, c->uids[j])) {
+			keep++;
+			continue;
+		}
+		pos[nlist] = (uint32_t)keep + 1;
+		list[nlist++] = c->uids[j];
+	}
+	imapd_context_notify_sorted(s, c, "REMOVEFROM", list, pos, nlist);
+	nlist = 0;
+	for (size_t j = 0; j < n; j++) {
+		if (imapd_context_has(old_set, c->n, now[j]))
+			continue;
+		pos[nlist] = (uint32_t)j + 1;
+		list[nlist++] = now[j];
+	}
+	imapd_context_notify_sorted(s, c, "ADDTO", list, pos, nlist);
+	free(old_set);
+	free(new_set);
+	free(list);
+	free(pos);
 }
 
 void imapd_context_update(struct imapd *s)
@@ -193,6 +297,14 @@ void imapd_context_update(struct imapd *s)
 		if (c->sig == sig)
 			continue;
 		n = imapd_context_run(s, c, &now);
+		if (c->sorted) {
+			imapd_context_update_sorted(s, c, now, n);
+			free(c->uids);
+			c->uids = now;
+			c->n = n;
+			c->sig = sig;
+			continue;
+		}
 		added = mem_array(n + 1, sizeof(*added));
 		removed = mem_array(c->n + 1, sizeof(*removed));
 		while (a < c->n || b < n) {

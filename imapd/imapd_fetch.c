@@ -545,6 +545,19 @@ static void imapd_fetch_add_modseq(struct imap_fetch *fetch)
 	fetch->items[fetch->count++].type = IMAP_FETCH_MODSEQ;
 }
 
+void imapd_fetch_items(struct imapd *s, size_t i,
+		       const struct imap_fetch *fetch)
+{
+	struct imapd_msgdata md = { STR_INIT, NULL, false };
+	struct str out = STR_INIT;
+
+	if (imapd_fetch_one(s, i, false, fetch, &md, &out) > 0)
+		imapd_append(s, out.data, out.len);
+	imapd_unload(&md);
+	str_release(&md.raw);
+	str_release(&out);
+}
+
 void imapd_cmd_fetch(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct imap_seqset uids = IMAP_SEQSET_INIT;

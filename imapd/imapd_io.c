@@ -54,6 +54,7 @@ void imapd_init(struct imapd *s, int in_fd, int out_fd, const char *user,
 void imapd_deinit(struct imapd *s)
 {
 	imapd_close_mailbox(s, false);
+	imapd_notify_free(s);
 	imap_parser_free(&s->parser);
 	imap_seqset_release(&s->saved);
 	str_release(&s->in);

@@ -392,7 +392,7 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 {
 	struct str error = STR_INIT, flags = STR_INIT;
 	struct imap_seqset vanished = IMAP_SEQSET_INIT;
-	size_t removed = 0, keep = 0;
+	size_t removed = 0, keep = 0, before = s->nview, fresh = 0;
 	bool held = false;
 
 	if (!store_folder_refresh(s->folder, &error))
@@ -419,6 +419,7 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 			continue;
 		}
 		held |= v->expunged;
+		fresh += i >= before;	/* added by this update */
 		s->view[keep++] = *v;
 	}
 	s->nview = keep;
@@ -433,6 +434,8 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 			imapd_printf(s, "* %u RECENT\r\n",
 				     imapd_recent_count(s));
 		s->exists_changed = false;
+		/* NOTIFY's MessageNew (items): a FETCH for each. */
+		imapd_notify_new(s, s->nview - fresh, s->nview);
 	}
 	/* With CONDSTORE, a modseq reported while an expunge is held back
 	 * could let a client skip that expunge when it resyncs: the flag
@@ -531,6 +534,7 @@ static int imapd_watch(struct imapd *s)
 	struct str path = STR_INIT;
 	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 
+	imapd_notify_watch(s, fd);	/* NOTIFY's mailboxes */
 	if (fd < 0 || s->folder == NULL)
 		return fd;
 	for (size_t i = 0; i < 3; i++) {
@@ -584,6 +588,7 @@ static void imapd_idle_run(struct imapd *s, const char *tag, int fd)
 				;
 			if (s->folder != NULL)
 				imapd_sync(s, IMAPD_SYNC_ALL);
+			imapd_notify_check(s);
 			if (!imapd_flush(s))
 				break;
 			continue;

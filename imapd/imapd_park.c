@@ -332,8 +332,10 @@ static void imapd_park_state_of(struct imapd *s, const char *tag,
 /* Can the session be parked now, with nothing held back? */
 static bool imapd_park_possible(const struct imapd *s)
 {
+	/* NOTIFY's state (RFC 5465) is not in a park state: such a
+	 * session stays in its process, as a COMPRESS one does. */
 	if (s->park_fd < 0 || s->zlib != NULL || s->ncontexts > 0 ||
-	    s->in.len > 0 || s->exists_changed)
+	    s->notify != NULL || s->in.len > 0 || s->exists_changed)
 		return false;
 	for (size_t i = 0; i < s->nview; i++)
 		if (s->view[i].expunged || s->view[i].flags_changed)

@@ -560,7 +560,8 @@ void imapd_cmd_search(struct imapd *s, const struct imap_cmd *cmd)
 		imapd_printf(s, "%s\r\n", str_c(&out));
 	}
 	if (pristine != NULL)
-		(void)imapd_context_add(s, cmd->tag, cmd->uid, pristine);
+		(void)imapd_context_add(s, cmd->tag, cmd->uid, pristine,
+					NULL);
 	imapd_tagged(s, cmd->tag, "OK Search completed.");
 out:
 	imap_search_free(&search);

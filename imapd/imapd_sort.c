@@ -159,6 +159,7 @@ static bool imapd_sort_return(const struct imap_arg *arg, unsigned *ret_r,
 		{ "ALL", IMAP_SEARCH_RETURN_ALL },
 		{ "COUNT", IMAP_SEARCH_RETURN_COUNT },
 		{ "PARTIAL", IMAP_SEARCH_RETURN_PARTIAL },
+		{ "UPDATE", IMAP_SEARCH_RETURN_UPDATE },
 	};
 	const struct imap_arg *list;
 	unsigned count;
@@ -182,8 +183,9 @@ static bool imapd_sort_return(const struct imap_arg *arg, unsigned *ret_r,
 		     !imap_search_partial_parse(w, lo_r, hi_r)))
 			return false;
 	}
-	if (*ret_r == 0)
-		*ret_r = IMAP_SEARCH_RETURN_ALL;
+	/* "RETURN ()" and "RETURN (UPDATE)" return ALL too (RFC 5267 4.2). */
+	if ((*ret_r & ~(unsigned)IMAP_SEARCH_RETURN_UPDATE) == 0)
+		*ret_r |= IMAP_SEARCH_RETURN_ALL;
 	return true;
 }
 
@@ -268,17 +270,70 @@ static void imapd_sort_answer(struct imapd *s, const struct imap_cmd *cmd,
 	str_release(&out);
 }
 
+/* The messages search matches, sorted: msgs[i].seq their sequence
+ * numbers, .number those or their UIDs; the count. */
+static size_t imapd_sort_msgs(struct imapd *s,
+			      const struct imap_sort_program *program,
+			      struct imap_search *search, bool uid,
+			      struct imap_sort_msg **msgs_r)
+{
+	unsigned mask = imap_sort_program_headers(program);
+	struct imap_sort_msg *msgs;
+	uint32_t *idx;
+	size_t n = imapd_search_run(s, search, &idx);
+
+	msgs = mem_array(n + 1, sizeof(*msgs));
+	for (size_t i = 0; i < n; i++) {
+		const struct imapd_view *v = &s->view[idx[i]];
+		const struct store_msg *m = store_lookup(s->folder, v->uid,
+							 NULL);
+		struct imap_sort_headers h;
+
+		msgs[i].seq = idx[i] + 1;
+		msgs[i].number = uid ? v->uid : idx[i] + 1;
+		msgs[i].arrival = m != NULL ? m->internaldate : 0;
+		msgs[i].size = m != NULL ? m->vsize : 0;
+		imapd_sort_headers_get(s, v->uid, mask, &h);
+		imap_sort_msg_fill(&msgs[i], program, &h);
+		imapd_sort_headers_release(&h);
+	}
+	mem_free(idx);
+	imap_sort(msgs, n, program);
+	*msgs_r = msgs;
+	return n;
+}
+
+static void imapd_sort_msgs_free(struct imap_sort_msg *msgs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		imap_sort_msg_release(&msgs[i]);
+	mem_free(msgs);
+}
+
+size_t imapd_sort_run(struct imapd *s, const struct imap_sort_program *program,
+		      struct imap_search *search, uint32_t **idx_r)
+{
+	struct imap_sort_msg *msgs;
+	size_t n = imapd_sort_msgs(s, program, search, false, &msgs);
+	uint32_t *idx = mem_array(n + 1, sizeof(*idx));
+
+	for (size_t i = 0; i < n; i++)
+		idx[i] = msgs[i].seq - 1;
+	imapd_sort_msgs_free(msgs, n);
+	*idx_r = idx;
+	return n;
+}
+
 void imapd_cmd_sort(struct imapd *s, const struct imap_cmd *cmd)
 {
 	const struct imap_arg *a = cmd->args;
 	struct imap_sort_program program;
-	struct imap_search *search = NULL;
+	struct imap_search *search = NULL, *pristine = NULL;
 	struct imap_sort_msg *msgs;
 	const char *error;
-	unsigned ret = 0, mask;
+	unsigned ret = 0;
 	uint32_t lo = 0, hi = 0;
 	bool esort = false;
-	uint32_t *idx;
 	size_t n;
 
 	if (imap_arg_atom_equals(a, "RETURN")) {
@@ -296,29 +351,17 @@ void imapd_cmd_sort(struct imapd *s, const struct imap_cmd *cmd)
 	}
 	if (!imapd_sort_criteria(s, cmd, a + 1, &search))
 		return;
-	n = imapd_search_run(s, search, &idx);
+	/* A live sort keeps the keys as given ('*' unresolved). */
+	if (ret & IMAP_SEARCH_RETURN_UPDATE)
+		pristine = imap_search_dup(search);
+	n = imapd_sort_msgs(s, &program, search, cmd->uid, &msgs);
 	imap_search_free(&search);
-	mask = imap_sort_program_headers(&program);
-	msgs = mem_array(n + 1, sizeof(*msgs));
-	for (size_t i = 0; i < n; i++) {
-		const struct imapd_view *v = &s->view[idx[i]];
-		const struct store_msg *m = store_lookup(s->folder, v->uid,
-							 NULL);
-		struct imap_sort_headers h;
-
-		msgs[i].seq = idx[i] + 1;
-		msgs[i].number = cmd->uid ? v->uid : idx[i] + 1;
-		msgs[i].arrival = m != NULL ? m->internaldate : 0;
-		msgs[i].size = m != NULL ? m->vsize : 0;
-		imapd_sort_headers_get(s, v->uid, mask, &h);
-		imap_sort_msg_fill(&msgs[i], &program, &h);
-		imapd_sort_headers_release(&h);
-	}
-	mem_free(idx);
-	imap_sort(msgs, n, &program);
 	imapd_sort_answer(s, cmd, msgs, n, esort, ret, lo, hi);
-	for (size_t i = 0; i < n; i++)
-		imap_sort_msg_release(&msgs[i]);
-	mem_free(msgs);
+	imapd_sort_msgs_free(msgs, n);
+	if (pristine != NULL) {
+		(void)imapd_context_add(s, cmd->tag, cmd->uid, pristine,
+					&program);
+		imap_search_free(&pristine);
+	}
 	imapd_tagged(s, cmd->tag, "OK Sort completed.");
 }

@@ -427,30 +427,153 @@ static bool imapd_append_write(int fd, void *ctx)
 	return safe_write_all(fd, src->data, src->len);
 }
 
-/* Would all the messages of the APPEND fit in the quota? Checked
- * before the first is stored, so a MULTIAPPEND over quota stores none
- * (RFC 3502 wants all or none). */
-static bool imapd_append_fits(struct imapd *s, const struct imap_arg *args)
-{
-	uint64_t bytes = 0, n = 0;
+/* One message of an APPEND (several with MULTIAPPEND), parsed before
+ * any is stored. */
+struct imapd_append_msg {
+	unsigned iflags;
+	const char **kws;
+	unsigned nkw;
+	time_t when;
+	struct imapd_append_src src;	/* a literal, or built */
+	struct str built;		/* CATENATE's message */
+};
 
-	for (; args->type != IMAP_ARG_EOL; args++)
-		if (args->type == IMAP_ARG_LITERAL ||
-		    args->type == IMAP_ARG_LITERAL8) {
-			bytes += args->len;
-			n++;
+static void imapd_append_msgs_free(struct imapd_append_msg *msgs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(msgs[i].kws);
+		str_release(&msgs[i].built);
+	}
+	free(msgs);
+}
+
+/* "[flags] [date-time] (literal | UTF8 (literal8) | CATENATE (...))" at
+ * *argsp into m, moving *argsp past it. False with the tagged reply
+ * sent. */
+static bool imapd_append_parse(struct imapd *s, const struct imap_cmd *cmd,
+			       const struct imap_arg **argsp,
+			       struct imapd_append_msg *m)
+{
+	const struct imap_arg *args = *argsp, *lit, *next, *list;
+	const char *date, *why;
+	unsigned nlist;
+	int tz;
+
+	if (imap_arg_get_list(args, &list, &nlist)) {
+		if (!imap_flags_parse(list, &m->iflags, &m->kws, &m->nkw,
+				      &why)) {
+			imapd_tagged(s, cmd->tag, "BAD %s", why);
+			return false;
 		}
-	return n == 0 || imapd_quota_fits(s, bytes, n);
+		args++;
+	}
+	if (args->type == IMAP_ARG_QUOTED &&
+	    imap_arg_get_string(args, &date)) {
+		if (!imap_date_parse_datetime(date, &m->when, &tz)) {
+			imapd_tagged(s, cmd->tag, "BAD Invalid date time.");
+			return false;
+		}
+		args++;
+	}
+	lit = args;
+	next = args + 1;
+	if (imap_arg_atom_equals(args, "CATENATE")) {
+		/* RFC 4469: the message from TEXT and URL parts. */
+		if (!imap_arg_get_list(args + 1, &list, &nlist)) {
+			imapd_tagged(s, cmd->tag, "BAD CATENATE takes a "
+				     "list.");
+			return false;
+		}
+		if (!imapd_catenate(s, cmd, list, &m->built))
+			return false;
+		m->src.data = m->built.data != NULL ? m->built.data : "";
+		m->src.len = m->built.len;
+		next = args + 2;
+	} else {
+		/* RFC 6855 4: UTF8 (~{n}...) after ENABLE UTF8=ACCEPT, a
+		 * message that may carry UTF-8 headers. */
+		if (imap_arg_atom_equals(args, "UTF8")) {
+			const struct imap_arg *l;
+			unsigned nl;
+
+			if (!s->utf8_accept) {
+				imapd_tagged(s, cmd->tag, "BAD UTF8 needs "
+					     "ENABLE UTF8=ACCEPT.");
+				return false;
+			}
+			if (!imap_arg_get_list(args + 1, &l, &nl) ||
+			    nl != 1 || l->type != IMAP_ARG_LITERAL8) {
+				imapd_tagged(s, cmd->tag, "BAD UTF8 takes a "
+					     "literal8 in parentheses.");
+				return false;
+			}
+			lit = l;
+			next = args + 2;
+		}
+		if (lit->type != IMAP_ARG_LITERAL &&
+		    lit->type != IMAP_ARG_LITERAL8) {
+			imapd_tagged(s, cmd->tag, "BAD Missing message "
+				     "literal.");
+			return false;
+		}
+		m->src.data = lit->str;
+		m->src.len = lit->len;
+	}
+	*argsp = next;
+	if (m->src.len == 0) {
+		imapd_tagged(s, cmd->tag, "NO Can't save a zero byte "
+			     "message.");
+		return false;
+	}
+	return true;
+}
+
+/* Store m in the folder at dir; its UID in *uid_r. False with the
+ * tagged reply sent. */
+static bool imapd_append_store(struct imapd *s, const struct imap_cmd *cmd,
+			       const char *name, const char *dir,
+			       const struct imapd_append_msg *m,
+			       uint32_t *uid_r)
+{
+	struct str error = STR_INIT;
+	const char *dsn;
+
+	*uid_r = 0;
+	if (store_deliver(dir, imapd_flags_to_store(m->iflags),
+			  (int64_t)m->when, imapd_append_write,
+			  (void *)&m->src, 0, uid_r, &error,
+			  &dsn) != MAILDIR_OK) {
+		msg_warn("%s: append to %s: %s", s->user, name,
+			 str_c(&error));
+		imapd_tagged(s, cmd->tag, imapd_disk_full(dsn) ?
+			     IMAPD_NO_SPACE : "NO [SERVERBUG] Append failed.");
+		str_release(&error);
+		return false;
+	}
+	if (m->nkw > 0 && *uid_r != 0) {
+		struct store_folder *f = store_folder_open(dir, false, &error);
+		uint64_t mask;
+
+		if (f != NULL &&
+		    imapd_keyword_mask(f, m->kws, m->nkw, &mask, &error))
+			(void)store_set_flags(f, *uid_r,
+					      imapd_flags_to_store(m->iflags),
+					      mask, &error);
+		store_folder_free(&f);
+	}
+	str_release(&error);
+	return true;
 }
 
 void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 {
-	struct str name = STR_INIT, dir = STR_INIT, error = STR_INIT;
-	struct str uidlist = STR_INIT;
+	struct str name = STR_INIT, dir = STR_INIT, uidlist = STR_INIT;
 	const struct imap_arg *args = cmd->args + 1;
-	const char *raw, *why = "Invalid arguments.", *dsn;
-	uint32_t validity = 0;
-	unsigned count = 0;
+	struct imapd_append_msg *msgs = NULL;
+	const char *raw, *why = "Invalid arguments.";
+	uint32_t validity = 0, uid;
+	uint64_t bytes = 0;
+	size_t n = 0;
 
 	if (cmd->nargs < 2 || !imap_arg_get_astring(&cmd->args[0], &raw)) {
 		imapd_tagged(s, cmd->tag, "BAD Missing mailbox name.");
@@ -466,115 +589,32 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 		goto out;
 	}
 	(void)imapd_mailbox_dir(s, str_c(&name), &dir, &why);
-	if (!imapd_append_fits(s, args)) {
+	/* One or more (MULTIAPPEND) messages, all parsed (and CATENATE's
+	 * built) before any is stored: RFC 3502 wants all or none. */
+	while (args->type != IMAP_ARG_EOL) {
+		msgs = mem_array_realloc(msgs, n + 1, sizeof(*msgs));
+		memset(&msgs[n], 0, sizeof(msgs[n]));
+		if (!imapd_append_parse(s, cmd, &args, &msgs[n++]))
+			goto out;
+		bytes += msgs[n - 1].src.len;
+	}
+	/* The quota for all of them before the first is stored. */
+	if (!imapd_quota_fits(s, bytes, n)) {
 		imapd_quota_refuse(s, cmd->tag);
 		goto out;
 	}
-	/* One or more (MULTIAPPEND) [flags] [date-time] literal groups. */
-	while (args->type != IMAP_ARG_EOL) {
-		unsigned iflags = 0, nkw = 0;
-		const char **kws = NULL;
-		const struct imap_arg *list;
-		unsigned nlist;
-		const char *date;
-		time_t when = 0;
-		int tz;
-		uint32_t uid = 0;
-		struct imapd_append_src src;
-		const struct imap_arg *lit, *next;
-
-		if (imap_arg_get_list(args, &list, &nlist)) {
-			if (!imap_flags_parse(list, &iflags, &kws, &nkw,
-					      &why)) {
-				imapd_tagged(s, cmd->tag, "BAD %s", why);
-				goto out;
-			}
-			args++;
-		}
-		if (args->type == IMAP_ARG_QUOTED &&
-		    imap_arg_get_string(args, &date)) {
-			if (!imap_date_parse_datetime(date, &when, &tz)) {
-				free(kws);
-				imapd_tagged(s, cmd->tag, "BAD Invalid date "
-					     "time.");
-				goto out;
-			}
-			args++;
-		}
-		lit = args;
-		next = args + 1;
-		/* RFC 6855 4: UTF8 (~{n}...) after ENABLE UTF8=ACCEPT, a
-		 * message that may carry UTF-8 headers. */
-		if (imap_arg_atom_equals(args, "UTF8")) {
-			const struct imap_arg *l;
-			unsigned nl;
-
-			if (!s->utf8_accept) {
-				free(kws);
-				imapd_tagged(s, cmd->tag, "BAD UTF8 needs "
-					     "ENABLE UTF8=ACCEPT.");
-				goto out;
-			}
-			if (!imap_arg_get_list(args + 1, &l, &nl) ||
-			    nl != 1 || l->type != IMAP_ARG_LITERAL8) {
-				free(kws);
-				imapd_tagged(s, cmd->tag, "BAD UTF8 takes a "
-					     "literal8 in parentheses.");
-				goto out;
-			}
-			lit = l;
-			next = args + 2;
-		}
-		if (lit->type != IMAP_ARG_LITERAL &&
-		    lit->type != IMAP_ARG_LITERAL8) {
-			free(kws);
-			imapd_tagged(s, cmd->tag, "BAD Missing message "
-				     "literal.");
+	for (size_t i = 0; i < n; i++) {
+		if (!imapd_append_store(s, cmd, str_c(&name), str_c(&dir),
+					&msgs[i], &uid))
 			goto out;
-		}
-		src.data = lit->str;
-		src.len = lit->len;
-		args = next;
-		if (src.len == 0) {
-			free(kws);
-			imapd_tagged(s, cmd->tag, "NO Can't save a zero byte "
-				     "message.");
-			goto out;
-		}
-		if (store_deliver(str_c(&dir), imapd_flags_to_store(iflags),
-				  (int64_t)when, imapd_append_write, &src, 0,
-				  &uid, &error, &dsn) != MAILDIR_OK) {
-			free(kws);
-			msg_warn("%s: append to %s: %s", s->user,
-				 str_c(&name), str_c(&error));
-			imapd_tagged(s, cmd->tag, imapd_disk_full(dsn) ?
-				     IMAPD_NO_SPACE : "NO [SERVERBUG] Append "
-				     "failed.");
-			goto out;
-		}
-		if (nkw > 0 && uid != 0) {
-			struct store_folder *f = store_folder_open(
-				str_c(&dir), false, &error);
-			uint64_t mask;
-
-			if (f != NULL &&
-			    imapd_keyword_mask(f, kws, nkw, &mask, &error))
-				(void)store_set_flags(f, uid,
-						      imapd_flags_to_store(
-							      iflags),
-						      mask, &error);
-			store_folder_free(&f);
-		}
-		free(kws);
-		str_printf(&uidlist, "%s%u", count > 0 ? "," : "", uid);
-		count++;
+		str_printf(&uidlist, "%s%u", i > 0 ? "," : "", uid);
 	}
 	(void)store_index_uidvalidity(str_c(&dir), &validity);
 	imapd_tagged(s, cmd->tag, "OK [APPENDUID %u %s] Append completed.",
 		     validity, str_c(&uidlist));
 out:
+	imapd_append_msgs_free(msgs, n);
 	str_release(&name);
 	str_release(&dir);
-	str_release(&error);
 	str_release(&uidlist);
 }

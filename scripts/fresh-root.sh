@@ -13,7 +13,7 @@ fresh_root_cleanup() {
 }
 
 # A minbase root from the cache (or debootstrap, then cached), with the
-# host's resolv.conf and /proc, /sys, /dev and a tmpfs /run mounted.
+# host's resolv.conf, an /etc/hosts, and /proc, /sys, /dev and a tmpfs /run mounted.
 fresh_root_create() {
 	command -v debootstrap >/dev/null 2>&1 || {
 		apt-get update && apt-get install -y debootstrap
@@ -27,6 +27,10 @@ fresh_root_create() {
 		tar -C "$ROOT" -cf "$CACHE" .
 	fi
 	cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+	# A minbase root has no /etc/hosts, which every installed machine
+	# has: without it "localhost" does not resolve (chromedriver talks
+	# to chromium's DevTools by that name).
+	[ -f "$ROOT/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$ROOT/etc/hosts"
 	# The root must be a mount point of its own inside the chroot: "ip
 	# netns exec" (the two-host test) remounts / as a slave.
 	mount --bind "$ROOT" "$ROOT"

@@ -139,6 +139,11 @@ void store_folder_free(struct store_folder **f);
  * compaction, scan the Maildir if another program changed it. Appends
  * to f->changes. False with a reason (f stays usable as it was). */
 bool store_folder_refresh(struct store_folder *f, struct str *error_r);
+/* A number that changes whenever the folder in dir gains or loses a
+ * message or has flags changed, by anyone (new/ and cur/ and the index
+ * files, a stat each): to tell "nothing changed" without reading the
+ * index (NOTIFY). */
+uint64_t store_folder_stamp(const char *dir);
 
 /* The message with uid, or NULL; the index of it in f->msgs via
  * index_r (may be NULL). */

@@ -321,3 +321,30 @@ out:
 	str_release(&rec.name);
 	return ok;
 }
+
+uint64_t store_folder_stamp(const char *dir)
+{
+	static const char *const files[] = { "/new", "/cur",
+		"/" STORE_LOG_FILE, "/" STORE_INDEX_FILE };
+	struct str path = STR_INIT;
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
+		struct stat st;
+		uint64_t w[4] = { 0, 0, 0, 0 };
+
+		str_clear(&path);
+		str_printf(&path, "%s%s", dir, files[i]);
+		if (stat(str_c(&path), &st) == 0) {
+			w[0] = (uint64_t)st.st_mtim.tv_sec;
+			w[1] = (uint64_t)st.st_mtim.tv_nsec;
+			w[2] = (uint64_t)st.st_size;
+			w[3] = (uint64_t)st.st_ino;
+		}
+		/* FNV-1a over the words. */
+		for (size_t j = 0; j < 4; j++)
+			h = (h ^ w[j]) * 1099511628211ULL;
+	}
+	str_release(&path);
+	return h;
+}

@@ -2,7 +2,7 @@
  * correo_setup: "correo setup", what a system install needs before its
  * first start, made once and checked again at every run.
  *
- *   correo [-c DIR] setup
+ *   correo [-c DIR] setup [--table-type hash|btree|lmdb]
  *
  * Run as root by the Debian package's postinst and by the admin after
  * "make install". It creates what is missing and keeps what exists:
@@ -10,7 +10,8 @@
  *   - DIR (default $(sysconfdir)/correo) with correo.conf, services.conf
  *     (smtp 25, submission 587 and 465, pop3 110/995, imap 143/993 on
  *     every address of inet_interfaces), aliases and vmailbox (with
- *     their hash tables), tls/ with a self-signed certificate for
+ *     their tables, hash: unless --table-type names another format,
+ *     which correo.conf then names too), tls/ with a self-signed certificate for
  *     $myhostname and a session ticket key: each only when absent;
  *   - the accounts ($mail_owner, $virtual_owner, correo-auth,
  *     correo-login, group $setgid_group), as the sysusers.d file does
@@ -79,16 +80,17 @@ static const char setup_conf_text[] =
 	"# Mail for these domains goes to system users (~/Maildir/) and "
 	"aliases:\n"
 	"mydestination = $myhostname, localhost.$mydomain, localhost\n"
-	"alias_maps = hash:$config_directory/aliases\n"
+	"alias_maps = %s:$config_directory/aliases\n"
 	"#\n"
 	"# Virtual mailboxes (\"correo user add ADDRESS\"), owned by "
 	"$virtual_owner:\n"
 	"#virtual_mailbox_domains = example.org\n"
-	"virtual_mailbox_maps = hash:$config_directory/vmailbox\n"
+	"virtual_mailbox_maps = %s:$config_directory/vmailbox\n"
 	"virtual_mailbox_base = $data_directory/vmail\n"
 	"#\n"
 	"# Relay: mail for other domains goes out by MX lookup, or through\n"
-	"#relayhost = [smtp.example.net]:587\n";
+	"#relayhost = [smtp.example.net]:587\n"
+	"%s";
 
 static const char setup_aliases_text[] =
 	"# aliases: local address -> where its mail goes (aliases(5) "
@@ -102,7 +104,8 @@ static const char setup_vmailbox_text[] =
 	"# vmailbox: virtual address -> Maildir under "
 	"virtual_mailbox_base.\n"
 	"# \"correo user add ADDRESS\" maintains it, or edit it and run\n"
-	"# \"correo map hash:/etc/correo/vmailbox\" (correo-map(8)).\n";
+	"# \"correo map TYPE:/etc/correo/vmailbox\" (correo-map(8); TYPE as\n"
+	"# virtual_mailbox_maps in correo.conf names it).\n";
 
 static bool setup_exists(const char *path)
 {
@@ -134,18 +137,20 @@ static bool setup_file(const char *dir, const char *name, const char *text,
 	return ok;
 }
 
-/* hash:FILE's FILE.db, built when the text was just written or the
- * table is missing. */
-static bool setup_table(const char *dir, const char *name, bool made)
+/* TYPE:FILE's built file (FILE.db, or FILE.lmdb), built when the text
+ * was just written or the table is missing. */
+static bool setup_table(const char *dir, const char *name, const char *type,
+			bool made)
 {
 	char *path = tool_path(dir, name);
 	struct str db = STR_INIT;
 	char *error = NULL;
 	bool ok = true;
 
-	str_printf(&db, "%s.db", path);
+	str_printf(&db, "%s.%s", path, strcmp(type, "lmdb") == 0 ? "lmdb" :
+		   "db");
 	if (made || !setup_exists(str_c(&db))) {
-		ok = dict_build("hash", path, &error);
+		ok = dict_build(type, path, &error);
 		if (!ok) {
 			tool_complain("%s", error);
 			mem_free(error);
@@ -156,9 +161,9 @@ static bool setup_table(const char *dir, const char *name, bool made)
 	return ok;
 }
 
-static bool setup_config_files(const char *dir)
+static bool setup_config_files(const char *dir, const char *type)
 {
-	struct str services = STR_INIT;
+	struct str services = STR_INIT, conf = STR_INIT, auth = STR_INIT;
 	bool made, ok;
 
 	if (!safe_mkdir_p(dir, 0755) && errno != EEXIST) {
@@ -166,13 +171,21 @@ static bool setup_config_files(const char *dir)
 		return false;
 	}
 	correo_init_services(&services, NULL, 0);
-	ok = setup_file(dir, "correo.conf", setup_conf_text, &made) &&
+	/* The default auth_password_maps names a hash: table. */
+	if (strcmp(type, "hash") != 0)
+		str_printf(&auth, "#\n# Passwords of virtual users (\"correo "
+			   "user add\"):\nauth_password_maps = %s:"
+			   "$config_directory/passwd\n", type);
+	str_printf(&conf, setup_conf_text, type, type, str_c(&auth));
+	ok = setup_file(dir, "correo.conf", str_c(&conf), &made) &&
 	     setup_file(dir, "services.conf", str_c(&services), &made) &&
 	     setup_file(dir, "aliases", setup_aliases_text, &made) &&
-	     setup_table(dir, "aliases", made) &&
+	     setup_table(dir, "aliases", type, made) &&
 	     setup_file(dir, "vmailbox", setup_vmailbox_text, &made) &&
-	     setup_table(dir, "vmailbox", made);
+	     setup_table(dir, "vmailbox", type, made);
 	str_release(&services);
+	str_release(&conf);
+	str_release(&auth);
 	return ok;
 }
 
@@ -309,7 +322,7 @@ static bool setup_sendmail(struct cfg *cfg, gid_t drop_gid)
 	return ok;
 }
 
-static bool setup_system(const char *config_dir)
+static bool setup_system(const char *config_dir, const char *type)
 {
 	struct correo_init_ids ids;
 	struct cfg *cfg;
@@ -317,7 +330,7 @@ static bool setup_system(const char *config_dir)
 	const char *vbase;
 	bool ok;
 
-	if (!setup_config_files(config_dir))
+	if (!setup_config_files(config_dir, type))
 		return false;
 	if ((cfg = tool_load_config(config_dir, &error)) == NULL) {
 		tool_complain("%s", error);
@@ -340,10 +353,20 @@ static bool setup_system(const char *config_dir)
 
 int correo_setup_cmd(const char *config_dir, int argc, char **argv)
 {
+	const char *type = "hash";
 	int problems;
 
-	if (argc != 1) {
-		fprintf(stderr, "usage: correo [-c DIR] setup\n");
+	if (argc == 3 && strcmp(argv[1], "--table-type") == 0) {
+		type = argv[2];
+		if (strcmp(type, "hash") != 0 && strcmp(type, "btree") != 0 &&
+		    strcmp(type, "lmdb") != 0) {
+			tool_complain("--table-type %s: expected hash, btree "
+				      "or lmdb", type);
+			return 2;
+		}
+	} else if (argc != 1) {
+		fprintf(stderr, "usage: correo [-c DIR] setup "
+			"[--table-type hash|btree|lmdb]\n");
 		return 2;
 	}
 	if (!priv_is_root()) {
@@ -357,7 +380,7 @@ int correo_setup_cmd(const char *config_dir, int argc, char **argv)
 		return 2;
 	}
 	umask(022);
-	if (!setup_system(config_dir))
+	if (!setup_system(config_dir, type))
 		return 1;
 	problems = tool_check(config_dir, false);
 	if (problems != 0) {

@@ -87,7 +87,7 @@ static const struct correo_command correo_commands[] = {
 	  "correo-map(8).\n" },
 	{ "setup", correo_setup_cmd,
 	  "prepare the system install (accounts, queue, config, TLS)",
-	  "setup",
+	  "setup [--table-type hash|btree|lmdb]",
 	  "Root only. Creates what the system install lacks and keeps what"
 	  "\nexists: the configuration directory's files, the accounts, "
 	  "the queue\ntree, $data_directory, a self-signed certificate, "

@@ -10,7 +10,8 @@ address) and every answer is compared whole with what RFC 5256, RFC
 REVERSE, ties in mailbox order, UID SORT and sequence numbers after an
 expunge, ESORT's RETURN options and PARTIAL, search criteria,
 THREAD=REFERENCES and THREAD=ORDEREDSUBJECT, errors, and CONTEXT=SEARCH's
-live results (ADDTO/REMOVEFROM as another session changes the folder). imaplib speaks for the plain
+and CONTEXT=SORT's live results (ADDTO/REMOVEFROM as another session
+changes the folder; for a sort, with the positions RFC 5267 4.3 gives). imaplib speaks for the plain
 commands, a raw client over the same pipe for literals and exact bytes.
 WITHIN's OLDER and YOUNGER use internal dates set by APPEND.
 """
@@ -341,6 +342,61 @@ class ImapSortTest(harness.TestCase):
         raw.cmd("k SELECT Views")
         self.ok(other.store("1", "+FLAGS", "\\Seen"))
         self.assertNotIn("ESEARCH", raw.cmd("l NOOP"))
+
+    def test_context_sort_update(self):
+        """CONTEXT=SORT: a live sort hears of changes as (position,
+        number) pairs a client applies in order: removals at the
+        position the message has at that moment, additions at the one
+        it will have; an expunge's REMOVEFROM comes before the EXPUNGE
+        by the number the client still knows."""
+        other = self.session()
+        self.fill(other)
+        caps = self.ok(other.capability())[0].decode().split()
+        self.assertIn("CONTEXT=SORT", caps)
+        raw = RawSession(self.command())
+        self.addCleanup(raw.close)
+        raw.cmd("s SELECT Views")
+        # Internal dates: 5 oldest, then 4, 3, 2, 1, 6.
+        out = raw.cmd("a SORT RETURN (UPDATE) (ARRIVAL) UTF-8 UNSEEN")
+        self.assertIn('* ESEARCH (TAG "a") ALL 5,4,3,2,1,6', out)
+        out = raw.cmd("b UID SORT RETURN (UPDATE COUNT) (REVERSE ARRIVAL) "
+                      "UTF-8 UNSEEN")
+        self.assertIn('* ESEARCH (TAG "b") UID COUNT 6', out)
+        self.assertIn("b OK", out)
+        # [5,4,3,2,1,6] loses 4 at 2, then 2 at 3; [6,1,2,3,4,5] loses
+        # 2 at 3, then 4 at 4.
+        self.ok(other.store("2,4", "+FLAGS", "\\Seen"))
+        out = raw.cmd("c NOOP")
+        self.assertIn('* ESEARCH (TAG "a") REMOVEFROM (2 4 3 2)', out)
+        self.assertIn('* ESEARCH (TAG "b") UID REMOVEFROM (3 2 4 4)', out)
+        # 2 comes back at its place: [5,3,2,1,6] and [6,1,2,3,5].
+        self.ok(other.store("2", "-FLAGS", "\\Seen"))
+        out = raw.cmd("d NOOP")
+        self.assertIn('* ESEARCH (TAG "a") ADDTO (3 2)', out)
+        self.assertIn('* ESEARCH (TAG "b") UID ADDTO (3 2)', out)
+        # An expunge of 1: position 4 in a, 2 in b; before "* 1 EXPUNGE".
+        self.ok(other.store("1", "+FLAGS", "\\Deleted"))
+        self.ok(other.expunge())
+        out = raw.cmd("e NOOP")
+        lines = out.split("\r\n")
+        rem = lines.index('* ESEARCH (TAG "a") REMOVEFROM (4 1)')
+        self.assertLess(rem, lines.index("* 1 EXPUNGE"))
+        self.assertIn('* ESEARCH (TAG "b") UID REMOVEFROM (2 1)', lines)
+        # A new message arrives last: the end of a, the start of b.
+        self.ok(other.append("Views", None, None, msg(["Subject: new"],
+                                                      10)))
+        out = raw.cmd("f NOOP")
+        lines = out.split("\r\n")
+        add = lines.index('* ESEARCH (TAG "a") ADDTO (5 6)')
+        self.assertLess(lines.index("* 6 EXISTS"), add)
+        self.assertIn('* ESEARCH (TAG "b") UID ADDTO (1 7)', lines)
+        # The result as a new SORT gives it.
+        out = raw.cmd("g UID SORT (REVERSE ARRIVAL) UTF-8 UNSEEN")
+        self.assertIn("* SORT 7 6 2 3 5", out)
+        self.assertNotIn("ESEARCH", raw.cmd("h NOOP"))
+        self.assertIn("i OK", raw.cmd('i CANCELUPDATE "a" "b"'))
+        self.ok(other.store("1:*", "+FLAGS", "\\Seen"))
+        self.assertNotIn("ESEARCH", raw.cmd("j NOOP"))
 
     def test_within(self):
         m = self.session()

@@ -312,6 +312,22 @@ class SetupTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("correo setup", r.stderr)
 
+    def test_setup_table_type(self):
+        r = run(CORREO, "-c", self.etc, "setup", "--table-type", "cdb")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("expected hash, btree or lmdb", r.stderr)
+        r = run(CORREO, "-c", self.etc, "setup", "--table-type", "lmdb")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        for name in ("aliases", "vmailbox"):
+            self.assertTrue(os.path.isfile(
+                os.path.join(self.etc, name + ".lmdb")), name)
+            self.assertFalse(os.path.exists(
+                os.path.join(self.etc, name + ".db")), name)
+        r = run(CORREO, "-c", self.etc, "map", "-q", "postmaster",
+                "lmdb:" + os.path.join(self.etc, "aliases"))
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "root"),
+                         r.stderr)
+
 
 class StartFgTest(unittest.TestCase):
     def test_start_fg_is_master(self):

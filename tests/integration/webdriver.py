@@ -76,11 +76,22 @@ class Browser:
                 "binary": CHROMIUM, "args": args,
                 "prefs": {"download.default_directory": download_dir,
                           "download.prompt_for_download": False}}}}}
-        try:
-            value = self._call("POST", "/session", caps)
-        except Exception:
-            self.close()
-            raise
+        # A loaded machine can make chromium miss chromedriver's wait for
+        # its renderer ("session not created ... unable to connect to
+        # renderer"): try again, a bounded number of times.
+        for attempt in range(3):
+            try:
+                value = self._call("POST", "/session", caps)
+                break
+            except WebDriverError as e:
+                if attempt < 2 and "session not created" in str(e):
+                    time.sleep(1)
+                    continue
+                self.close()
+                raise
+            except Exception:
+                self.close()
+                raise
         self.session = value["sessionId"]
         # Headless chromium saves downloads only when told where.
         try:
