@@ -156,6 +156,9 @@ void imapd_claim_recent(struct imapd *s);
  * running, as LOGIN_MAIL_PARK_FD. */
 void imapd_park_prepare(const char *user, const char *mailbox,
 			const char *exe, char **envp);
+/* At the start of a mail process, before it opens anything: is fd 3
+ * (LOGIN_MAIL_HOLD_FD) an anvil hold to take along when parking? */
+void imapd_park_note_hold(void);
 /* In IDLE, nothing happening for the park delay: hand the client to
  * the park process. True if it took it (the process then exits
  * without a word to the client). */

@@ -64,6 +64,15 @@
 #define PARK_LOCK "correo-park.lock"
 #define PARK_ACK_TIMEOUT 5000	/* ms */
 
+/* Whether fd 3 was an anvil hold when the process started (later it
+ * may be any file the session opened). */
+static bool imapd_park_has_hold;
+
+void imapd_park_note_hold(void)
+{
+	imapd_park_has_hold = fcntl(LOGIN_MAIL_HOLD_FD, F_GETFD) >= 0;
+}
+
 static int imapd_park_connect(void)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -347,8 +356,7 @@ static bool imapd_park_send(struct imapd *s, const char *tag)
 {
 	struct imap_park_state st;
 	struct str data = STR_INIT, line = STR_INIT;
-	int hold = fcntl(LOGIN_MAIL_HOLD_FD, F_GETFD) >= 0 ?
-		   LOGIN_MAIL_HOLD_FD : -1;
+	int hold = imapd_park_has_hold ? LOGIN_MAIL_HOLD_FD : -1;
 	bool ok;
 
 	imapd_park_state_of(s, tag, &st);
@@ -384,8 +392,10 @@ bool imapd_park_idle(struct imapd *s, const char *tag, int watch_fd)
 	};
 	char buf[4096];
 
-	if (s->park_fd < 0 || s->park_delay == -1 || watch_fd < 0 ||
-	    !imapd_park_possible(s))
+	/* Without an inotify descriptor of its own (the user's
+	 * fs.inotify.max_user_instances reached) the session still
+	 * parks: the park process watches. */
+	if (s->park_fd < 0 || s->park_delay == -1 || !imapd_park_possible(s))
 		return false;
 	if (!imapd_park_wait(s, watch_fd)) {
 		if (s->park_delay == -1) {
@@ -401,7 +411,7 @@ bool imapd_park_idle(struct imapd *s, const char *tag, int watch_fd)
 	}
 	/* Our own changes are queued by now: what comes after this is
 	 * someone else's, and wakes the parked session. */
-	while (read(watch_fd, buf, sizeof(buf)) > 0)
+	while (watch_fd >= 0 && read(watch_fd, buf, sizeof(buf)) > 0)
 		;
 	if (!imapd_park_possible(s))
 		return false;
@@ -413,7 +423,7 @@ bool imapd_park_idle(struct imapd *s, const char *tag, int watch_fd)
 		return false;
 	}
 	p[0].fd = watch_fd;
-	if (poll(p, 1, 0) > 0 &&
+	if (watch_fd >= 0 && poll(p, 1, 0) > 0 &&
 	    write(s->park_fd, "W", 1) != 1)
 		msg_warn("%s: wake the parked session: %m", s->user);
 	msg_debug("imap(%s)<%d>: parked", s->user, (int)getpid());
@@ -566,6 +576,7 @@ void imapd_resume_main(void)
 	int verbose;
 
 	msg_set_name("imapd");
+	imapd_park_note_hold();
 	if (!imapd_park_line(LOGIN_MAIL_PARK_FD, &line, 10000) ||
 	    sscanf(str_c(&line), "resume %ld %d %15s %ld", &delay, &verbose,
 		   log, &len) != 4 || len < 0 || len > IMAP_PARK_STATE_MAX ||

@@ -44,6 +44,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -87,6 +88,8 @@ struct park_client {
 	struct str state;
 	bool idle;
 	int wd[3];		/* folder, new/, cur/ (-1: none) */
+	char *dir;		/* the folder, when polled (no inotify) */
+	long long stamp;	/* its change stamp when last polled */
 	long long due;		/* resume at (ms; 0: not due) */
 	long long deadline;	/* BYE at (ms) */
 };
@@ -200,7 +203,31 @@ static void park_client_free(struct park_client *c, bool close_fds)
 			close(c->hold);
 	}
 	str_release(&c->state);
+	mem_free(c->dir);
 	mem_free(c);
+}
+
+/* Without inotify: a stamp of what a change touches (new/ and cur/
+ * entries, the index log), compared once a second. */
+static long long park_stamp(const char *dir)
+{
+	static const char *const subs[] = { "/new", "/cur",
+					     "/correo-index.log" };
+	struct str path = STR_INIT;
+	long long h = 0;
+
+	for (int j = 0; j < 3; j++) {
+		struct stat st;
+
+		str_clear(&path);
+		str_printf(&path, "%s%s", dir, subs[j]);
+		if (stat(str_c(&path), &st) == 0)
+			h = h * 1000003 + (long long)st.st_mtim.tv_sec *
+			    1000000000 + st.st_mtim.tv_nsec + st.st_size +
+			    (long long)st.st_ino;
+	}
+	str_release(&path);
+	return h;
 }
 
 static void park_watch(struct park_client *c, const char *mailbox)
@@ -214,6 +241,11 @@ static void park_watch(struct park_client *c, const char *mailbox)
 		str_append_c(&dir, '/');
 		if (!imap_mailbox_to_dir(mailbox, &dir, &error))
 			goto out;
+	}
+	if (park.notify < 0) {
+		c->dir = mem_strdup(str_c(&dir));
+		c->stamp = park_stamp(c->dir);
+		goto out;
 	}
 	for (int j = 0; j < 3; j++) {
 		str_clear(&path);
@@ -597,14 +629,20 @@ static void park_init(void)
 	park.lock = open(PARK_LOCK, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	park.epoll = epoll_create1(EPOLL_CLOEXEC);
 	park.notify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (park.notify < 0)
+		msg_warn("park: user=<%s>: inotify: %m (raise "
+			 "fs.inotify.max_user_instances); checking folders "
+			 "once a second instead", park.user);
 	if (park.devnull < 0 || park.lock < 0 || park.epoll < 0 ||
-	    park.notify < 0 || fcntl(park.listen, F_SETFL, O_NONBLOCK) < 0 ||
+	    fcntl(park.listen, F_SETFL, O_NONBLOCK) < 0 ||
 	    fcntl(park.listen, F_SETFD, FD_CLOEXEC) < 0)
 		msg_fatal("park: user=<%s>: init: %m", park.user);
 	park.listen_item.kind = PARK_LISTEN;
 	park.notify_item.kind = PARK_NOTIFY;
 	park_epoll(EPOLL_CTL_ADD, park.listen, EPOLLIN, &park.listen_item);
-	park_epoll(EPOLL_CTL_ADD, park.notify, EPOLLIN, &park.notify_item);
+	if (park.notify >= 0)
+		park_epoll(EPOLL_CTL_ADD, park.notify, EPOLLIN,
+			   &park.notify_item);
 	park_sandbox();
 	/* Building the filter took heap it will not need again: an idle
 	 * user's process should be its few pages. */
@@ -624,6 +662,10 @@ static int park_timeout(long long now)
 		if (next < 0 || t < next)
 			next = t;
 	}
+	for (size_t i = 0; i < park.nclients; i++)
+		if (park.clients[i]->dir != NULL && (next < 0 ||
+						     next > now + 1000))
+			next = now + 1000;
 	if (next < 0)
 		return -1;
 	return next <= now ? 0 : (int)(next - now > 3600000 ? 3600000 :
@@ -661,6 +703,7 @@ static void park_event(struct epoll_event *ev)
 void imapd_park_main(void)
 {
 	struct epoll_event evs[64];
+	long long polled = 0;
 
 	park_init();
 	for (;;) {
@@ -679,6 +722,19 @@ void imapd_park_main(void)
 		for (int i = 0; i < n; i++)
 			park_event(&evs[i]);
 		now = park_now();
+		if (now - polled >= 1000) {
+			for (size_t i = 0; i < park.nclients; i++) {
+				struct park_client *c = park.clients[i];
+				long long st;
+
+				if (c->dir == NULL || c->due != 0)
+					continue;
+				st = park_stamp(c->dir);
+				if (st != c->stamp)
+					c->due = now;
+			}
+			polled = now;
+		}
 		for (size_t i = 0; i < park.nclients;) {
 			struct park_client *c = park.clients[i];
 

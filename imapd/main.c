@@ -97,6 +97,7 @@ static void imapd_mail_main(void)
 	struct str dir = STR_INIT;
 	const char *error;
 
+	imapd_park_note_hold();
 	login_mail_init("imapd", &m);
 	str_set(&dir, m.mailbox);
 	while (dir.len > 1 && dir.data[dir.len - 1] == '/')
