@@ -25,6 +25,8 @@
 
 /* Sizes and limits. */
 #define IMAPD_APPEND_MAX	(64 * 1024 * 1024)	/* APPENDLIMIT */
+/* The literals of one command, and what CATENATE builds for one. */
+#define IMAPD_APPEND_MAX_TOTAL	((size_t)IMAPD_APPEND_MAX * 2)
 #define IMAPD_OUT_FLUSH		65536
 #define IMAPD_INFLATE_MAX	16384	/* COMPRESS input per inflate */
 #define IMAPD_IDLE_MAX		(30 * 60)	/* RFC 3501: 30 min */
@@ -323,10 +325,15 @@ void imapd_context_free_all(struct imapd *s);
 void imapd_cmd_cancelupdate(struct imapd *s, const struct imap_cmd *cmd);
 
 /* imapd_catenate.c: APPEND's CATENATE (RFC 4469): the message the
- * parts in list (TEXT literal, URL string pairs) make, into out; false
- * with the tagged reply sent (BAD, NO [BADURL], NO [TOOBIG]). */
+ * parts in list (TEXT literal, URL string pairs) make, into out, at
+ * most max bytes; false with the tagged reply sent (BAD, NO [BADURL],
+ * NO [TOOBIG]). *cache (NULL at first) keeps the last message a URL
+ * named for the next call of the same command; free it after. */
+struct imapd_catenate_cache;
 bool imapd_catenate(struct imapd *s, const struct imap_cmd *cmd,
-		    const struct imap_arg *list, struct str *out);
+		    const struct imap_arg *list, size_t max,
+		    struct imapd_catenate_cache **cache, struct str *out);
+void imapd_catenate_cache_free(struct imapd_catenate_cache **cache);
 
 /* imapd_notify.c: NOTIFY (RFC 5465). imapd_notify_check after every
  * command and in IDLE (STATUS and LIST responses for what changed in

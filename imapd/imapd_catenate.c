@@ -8,7 +8,7 @@
  *
  * A URL that does not parse, names a mailbox that does not exist, a
  * UIDVALIDITY that is not the mailbox's, or a message that is not (or no
- * longer) there makes the APPEND fail with NO [BADURL "url"], and
+ * longer) there makes the APPEND fail with NO [BADURL url], and
  * nothing of it is stored. A part that does not exist in the message is
  * empty, as FETCH answers it.
  *
@@ -16,7 +16,9 @@
  * session's own mailboxes (the name goes through the same checks and
  * the same mapping to a directory as SELECT's); absolute URLs (another
  * server) and URLAUTH are refused. The built message is bounded by
- * APPENDLIMIT; each message file read is too.
+ * APPENDLIMIT, all of an APPEND's by twice it (imapd_cmd_append); each
+ * message file read is too, and is read once for all the URLs of the
+ * command that name it in a row (struct imapd_catenate_cache).
  */
 #include "config.h"
 
@@ -96,15 +98,40 @@ static bool imapd_catenate_section(char *spec, struct str *path,
 	return true;
 }
 
+/* The message the last URL named, kept for the next URLs of the same
+ * APPEND (several parts of one message, or a MULTIAPPEND of many
+ * CATENATEs of it): read and parsed once, not once per URL, so a short
+ * command cannot make imapd read a big message thousands of times. */
+struct imapd_catenate_cache {
+	char *mailbox;
+	uint32_t uidvalidity, uid;
+	struct str raw;
+	struct mime_message *mime;	/* of raw */
+};
+
+void imapd_catenate_cache_free(struct imapd_catenate_cache **cache)
+{
+	struct imapd_catenate_cache *c = *cache;
+
+	if (c == NULL)
+		return;
+	mime_message_free(&c->mime);
+	str_release(&c->raw);
+	mem_free(c->mailbox);
+	mem_free(c);
+	*cache = NULL;
+}
+
 /* The URL's part onto out; false with *why_r. */
 static bool imapd_catenate_url(struct imapd *s, const char *url,
+			       struct imapd_catenate_cache **cache,
 			       struct str *out, const char **why_r)
 {
 	struct imap_url u;
 	struct str dir = STR_INIT, error = STR_INIT, raw = STR_INIT;
 	struct str path = STR_INIT, data = STR_INIT;
 	struct store_folder *f = NULL, *own = NULL;
-	struct mime_message *mime = NULL;
+	struct mime_message *mime = NULL, *msg;
 	char *names[IMAPD_CATENATE_FIELDS_MAX];
 	size_t nnames = 0;
 	enum mime_section sec;
@@ -119,6 +146,10 @@ static bool imapd_catenate_url(struct imapd *s, const char *url,
 	} else if (!imap_mailbox_name_valid(u.mailbox, why_r)) {
 		goto out;
 	}
+	if (*cache != NULL && (*cache)->uid == u.uid &&
+	    strcmp((*cache)->mailbox, u.mailbox) == 0 &&
+	    (u.uidvalidity == 0 || u.uidvalidity == (*cache)->uidvalidity))
+		goto parsed;
 	*why_r = "no such mailbox";
 	if (!imapd_exists(s, u.mailbox) ||
 	    !imapd_mailbox_dir(s, u.mailbox, &dir, why_r))
@@ -142,6 +173,17 @@ static bool imapd_catenate_url(struct imapd *s, const char *url,
 	if (!safe_read_fd(fd, &raw, IMAPD_APPEND_MAX))
 		goto out;
 	mime = mime_parse(raw.data != NULL ? raw.data : "", raw.len, NULL);
+	imapd_catenate_cache_free(cache);
+	*cache = mem_alloc(sizeof(**cache));
+	(*cache)->mailbox = mem_strdup(u.mailbox);
+	(*cache)->uidvalidity = f->uidvalidity;
+	(*cache)->uid = u.uid;
+	(*cache)->raw = raw;		/* the cache owns them now */
+	(*cache)->mime = mime;
+	raw = (struct str)STR_INIT;
+	mime = NULL;
+parsed:
+	msg = (*cache)->mime;
 	*why_r = "bad SECTION";
 	if (!imapd_catenate_section(u.section != NULL ? u.section : "",
 				    &path, &sec, &fields, &not, names,
@@ -150,19 +192,19 @@ static bool imapd_catenate_url(struct imapd *s, const char *url,
 	if (fields) {
 		const struct mime_part *part;
 
-		if (mime_section_header_part(mime, str_c(&path), &part) == 1)
-			mime_header_fields(mime, part,
+		if (mime_section_header_part(msg, str_c(&path), &part) == 1)
+			mime_header_fields(msg, part,
 					   (const char *const *)names,
 					   nnames, not, &data);
 	} else {
 		struct mime_range range;
-		int found = mime_section_range(mime, str_c(&path), sec,
+		int found = mime_section_range(msg, str_c(&path), sec,
 					       &range);
 
 		if (found < 0)
 			goto out;
 		if (found == 1)
-			mime_range_write(mime, &range, 0, SIZE_MAX, &data);
+			mime_range_write(msg, &range, 0, SIZE_MAX, &data);
 	}
 	/* PARTIAL=offset.length of that, as FETCH's <offset.length>. */
 	if (!u.partial)
@@ -187,23 +229,27 @@ out:
 	return ok;
 }
 
-/* NO [BADURL "url"]: the URL quoted as it came, but for the characters
- * a quoted string cannot hold. */
+/* NO [BADURL url]: the URL bare, as it came (RFC 4469 5: the
+ * url-resp-text is an imapurl, not a string; erratum 4046 fixed the
+ * RFC's quoted example), but for the characters url-resp-text cannot
+ * hold (']' would end the code) and controls. */
 static void imapd_catenate_badurl(struct imapd *s, const struct imap_cmd *cmd,
 				  const char *url, const char *why)
 {
 	struct str q = STR_INIT;
 
 	for (const char *p = url; *p != '\0' && q.len < 1024; p++)
-		if (*p != '"' && *p != '\\' && (unsigned char)*p >= 0x20 &&
-		    *p != 0x7f)
+		if (*p != ']' && (unsigned char)*p > 0x20 && *p != 0x7f)
 			str_append_c(&q, *p);
-	imapd_tagged(s, cmd->tag, "NO [BADURL \"%s\"] %s.", str_c(&q), why);
+	if (q.len == 0)
+		str_append_c(&q, '/');
+	imapd_tagged(s, cmd->tag, "NO [BADURL %s] %s.", str_c(&q), why);
 	str_release(&q);
 }
 
 bool imapd_catenate(struct imapd *s, const struct imap_cmd *cmd,
-		    const struct imap_arg *list, struct str *out)
+		    const struct imap_arg *list, size_t max,
+		    struct imapd_catenate_cache **cache, struct str *out)
 {
 	const char *url, *why;
 
@@ -218,7 +264,7 @@ bool imapd_catenate(struct imapd *s, const struct imap_cmd *cmd,
 			str_append_n(out, list[1].str, list[1].len);
 		} else if (imap_arg_atom_equals(list, "URL") &&
 			   imap_arg_get_astring(&list[1], &url)) {
-			if (!imapd_catenate_url(s, url, out, &why)) {
+			if (!imapd_catenate_url(s, url, cache, out, &why)) {
 				imapd_catenate_badurl(s, cmd, url, why);
 				return false;
 			}
@@ -227,7 +273,7 @@ bool imapd_catenate(struct imapd *s, const struct imap_cmd *cmd,
 				     "literals and URL strings.");
 			return false;
 		}
-		if (out->len > IMAPD_APPEND_MAX) {
+		if (out->len > max) {
 			imapd_tagged(s, cmd->tag, "NO [TOOBIG] Message too "
 				     "big.");
 			return false;

@@ -48,7 +48,10 @@ struct imapd_context {
 	uint64_t sig;			/* view fingerprint at the result */
 };
 
-/* FNV-1a over what a search result can depend on that changes. */
+/* FNV-1a over what a search result can depend on that changes: the
+ * modseq too, which moves when a flag is set and cleared again between
+ * two syncs (the flags are as before, a MODSEQ criterion's answer is
+ * not). */
 static uint64_t imapd_context_sig(const struct imapd *s)
 {
 	uint64_t h = 14695981039346656037ULL;
@@ -56,9 +59,10 @@ static uint64_t imapd_context_sig(const struct imapd *s)
 
 	for (size_t i = 0; i < s->nview; i++) {
 		const struct imapd_view *v = &s->view[i];
-		uint64_t words[3] = {
+		uint64_t words[4] = {
 			((uint64_t)v->uid << 32) | v->flags, v->keywords,
 			(uint64_t)v->recent | (uint64_t)v->expunged << 1,
+			v->modseq,
 		};
 
 		p = (const unsigned char *)words;
@@ -118,6 +122,58 @@ static struct imapd_context *imapd_context_find(struct imapd *s,
 	return NULL;
 }
 
+/* Sequence numbers and "$" in a live search name the messages they
+ * named when it was made: as UIDs from now on, so a later SEARCH RETURN
+ * (SAVE) or an expunge (which renumbers) does not turn the result into
+ * one about other messages. '*' stays '*' (the last message then). */
+static void imapd_context_fix_sets(struct imapd *s, struct imap_search_key *k)
+{
+	for (; k != NULL; k = k->next) {
+		struct imap_seqset uids = IMAP_SEQSET_INIT;
+
+		imapd_context_fix_sets(s, k->child);
+		if (k->type != IMAP_SEARCH_SEQSET &&
+		    !(k->type == IMAP_SEARCH_UID && k->set.dollar))
+			continue;
+		if (k->set.dollar) {
+			imap_seqset_merge(&uids, &s->saved);
+		} else {
+			for (unsigned i = 0; i < k->set.count; i++) {
+				uint32_t lo = k->set.ranges[i].lo;
+				uint32_t hi = k->set.ranges[i].hi;
+
+				if (lo == 0) {	/* "*:n" is "n:*" */
+					lo = hi;
+					hi = 0;
+				} else if (lo > hi && hi != 0) {
+					uint32_t t = lo;
+
+					lo = hi;
+					hi = t;
+				}
+				if (lo == 0 || (hi == 0 && lo > s->nview)) {
+					/* "*", or "n:*" past the end: the
+					 * last message only. */
+					imap_seqset_add_range(&uids, 0, 0);
+					continue;
+				}
+				if (hi == 0) {	/* "n:*" */
+					imap_seqset_add_range(
+						&uids, s->view[lo - 1].uid, 0);
+					continue;
+				}
+				for (uint32_t q = lo; q <= hi && q <= s->nview;
+				     q++)
+					imap_seqset_add(&uids,
+							s->view[q - 1].uid);
+			}
+		}
+		imap_seqset_release(&k->set);
+		k->set = uids;		/* add_range noted any '*' */
+		k->type = IMAP_SEARCH_UID;
+	}
+}
+
 bool imapd_context_add(struct imapd *s, const char *tag, bool uid,
 		       const struct imap_search *search,
 		       const struct imap_sort_program *sort)
@@ -137,6 +193,7 @@ bool imapd_context_add(struct imapd *s, const char *tag, bool uid,
 	c->tag = mem_strdup(tag);
 	c->uid = uid;
 	c->search = imap_search_dup(search);
+	imapd_context_fix_sets(s, c->search->root);
 	if (sort != NULL) {
 		c->sorted = true;
 		c->program = *sort;

@@ -37,7 +37,7 @@ void imapd_init(struct imapd *s, int in_fd, int out_fd, const char *user,
 {
 	struct imap_parser_limits limits = {
 		.append_literal_max = IMAPD_APPEND_MAX,
-		.literals_total_max = IMAPD_APPEND_MAX * 2,
+		.literals_total_max = IMAPD_APPEND_MAX_TOTAL,
 		.literal_plus = true,
 	};
 

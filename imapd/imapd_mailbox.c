@@ -534,10 +534,7 @@ static int imapd_watch(struct imapd *s)
 	struct str path = STR_INIT;
 	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 
-	imapd_notify_watch(s, fd);	/* NOTIFY's mailboxes */
-	if (fd < 0 || s->folder == NULL)
-		return fd;
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; fd >= 0 && s->folder != NULL && i < 3; i++) {
 		str_clear(&path);
 		str_printf(&path, "%s%s", s->folder->dir, subs[i]);
 		if (inotify_add_watch(fd, str_c(&path), IN_CREATE |
@@ -545,6 +542,9 @@ static int imapd_watch(struct imapd *s)
 				      IN_DELETE | IN_MODIFY) < 0)
 			msg_warn("inotify %s: %m", str_c(&path));
 	}
+	/* NOTIFY's mailboxes, after: its watches add to these (the root
+	 * is INBOX's directory too), never replace them. */
+	imapd_notify_watch(s, fd);
 	str_release(&path);
 	return fd;
 }
@@ -589,6 +589,7 @@ static void imapd_idle_run(struct imapd *s, const char *tag, int fd)
 			if (s->folder != NULL)
 				imapd_sync(s, IMAPD_SYNC_ALL);
 			imapd_notify_check(s);
+			imapd_notify_watch(s, fd);	/* boxes made since */
 			if (!imapd_flush(s))
 				break;
 			continue;

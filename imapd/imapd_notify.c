@@ -132,6 +132,26 @@ void imapd_notify_free(struct imapd *s)
 	mem_free(s->notify);
 }
 
+static int imapd_notify_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The mailbox list and the subscriptions are kept sorted, so a look-up
+ * is a binary search: a check after every command stays O(n log n) for
+ * a user with many mailboxes, not O(n^2). */
+static void imapd_notify_sort(char **names, size_t n)
+{
+	if (n > 1)
+		qsort(names, n, sizeof(*names), imapd_notify_cmp);
+}
+
+static bool imapd_notify_has(char **names, size_t n, const char *name)
+{
+	return n > 0 && bsearch(&name, names, n, sizeof(*names),
+				imapd_notify_cmp) != NULL;
+}
+
 /* Does filter take the mailbox name (not the selected one)? */
 static bool imapd_notify_takes(struct imapd *s,
 			       const struct imapd_notify_group *g,
@@ -147,7 +167,7 @@ static bool imapd_notify_takes(struct imapd *s,
 	case NF_PERSONAL:
 		return true;
 	case NF_SUBSCRIBED:
-		return imapd_subscribed(s->notify->subs, s->notify->nsubs,
+		return imapd_notify_has(s->notify->subs, s->notify->nsubs,
 					name);
 	case NF_SUBTREE:
 		for (size_t i = 0; i < g->nnames; i++) {
@@ -402,10 +422,11 @@ static void imapd_notify_box_check(struct imapd *s,
 	left = validity ||
 	       (uint64_t)now.messages < (uint64_t)b->messages +
 	       (now.uidnext - b->uidnext);
-	/* Every change raises the modseq: flags changed if it moved with
-	 * no message arriving or leaving (a flag change at the same time
-	 * as an arrival shows in UNSEEN with the arrival). */
-	flags = validity || (now.modseq != b->modseq && !arrived && !left);
+	/* Every change raises the modseq, so a move of it may be a flag
+	 * change also when messages arrived or left at the same time (a
+	 * \Seen set on one and another expunged): a client that wants
+	 * FlagChange hears UNSEEN and HIGHESTMODSEQ whenever it moved. */
+	flags = validity || now.modseq != b->modseq;
 	arrived = arrived && imapd_notify_wants(s, b->name, NEV_NEW);
 	left = left && imapd_notify_wants(s, b->name, NEV_EXPUNGE);
 	flags = flags && imapd_notify_wants(s, b->name, NEV_FLAGS);
@@ -426,14 +447,6 @@ static void imapd_notify_box_check(struct imapd *s,
 	now.name = b->name;
 	*b = now;
 	str_release(&items);
-}
-
-static bool imapd_notify_has(char **names, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(names[i], name) == 0)
-			return true;
-	return false;
 }
 
 /* "* LIST (attrs) "." name" for each name of a that b lacks. */
@@ -532,6 +545,8 @@ void imapd_notify_check(struct imapd *s)
 		return;
 	nnames = imapd_mailboxes(s, &names);
 	subs = imapd_subscriptions(s, &nsubs);
+	imapd_notify_sort(names, nnames);
+	imapd_notify_sort(subs, nsubs);
 	if (imapd_notify_any(n, NEV_NAME)) {
 		imapd_notify_list_diff(s, n->names, n->nnames, names, nnames,
 				       NEV_NAME, "\\NonExistent");
@@ -563,9 +578,13 @@ void imapd_notify_watch(struct imapd *s, int fd)
 
 	if (n == NULL || n->ngroups == 0 || fd < 0)
 		return;
-	/* The root: folders made and removed, the subscriptions file. */
-	if (inotify_add_watch(fd, s->root, IN_CREATE | IN_DELETE |
-			      IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE) < 0)
+	/* The root: folders made and removed, the subscriptions file.
+	 * IN_MASK_ADD: the root is also INBOX, which imapd_watch may
+	 * watch for other events; called again at each wake-up of IDLE,
+	 * a watch here must only ever widen what is watched. */
+	if (inotify_add_watch(fd, s->root, IN_MASK_ADD | IN_CREATE |
+			      IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
+			      IN_CLOSE_WRITE) < 0)
 		msg_warn("inotify %s: %m", s->root);
 	for (size_t i = 0; i < n->nboxes; i++) {
 		(void)imapd_mailbox_dir(s, n->boxes[i].name, &dir, &why);
@@ -575,7 +594,8 @@ void imapd_notify_watch(struct imapd *s, int fd)
 
 			str_clear(&path);
 			str_printf(&path, "%s%s", str_c(&dir), subs[j]);
-			(void)inotify_add_watch(fd, str_c(&path), IN_CREATE |
+			(void)inotify_add_watch(fd, str_c(&path),
+						IN_MASK_ADD | IN_CREATE |
 						IN_MOVED_TO | IN_MOVED_FROM |
 						IN_DELETE | IN_MODIFY);
 		}
@@ -644,6 +664,8 @@ void imapd_cmd_notify(struct imapd *s, const struct imap_cmd *cmd)
 	s->notify = n;
 	n->nnames = imapd_mailboxes(s, &n->names);
 	n->subs = imapd_subscriptions(s, &n->nsubs);
+	imapd_notify_sort(n->names, n->nnames);
+	imapd_notify_sort(n->subs, n->nsubs);
 	imapd_notify_boxes(s, status);
 	imapd_tagged(s, cmd->tag, "OK NOTIFY completed.");
 	return;

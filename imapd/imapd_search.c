@@ -10,15 +10,16 @@
  * Header keys on the fields the store's message cache keeps (FROM, TO,
  * CC, BCC, SUBJECT, SENT*, HEADER Message-ID, ...) read the cached
  * fields, the others the message file.
- * XXX: case folding covers ASCII only, not all of i;unicode-casemap; and
- * every body key reads the message file (no full-text index yet).
+ * BODY, TEXT and HEADER keys of three characters or more are first put
+ * to the folder's full-text index (imapd_fts.c), which answers for the
+ * messages it holds exactly and leaves the others to the matcher here.
+ * XXX: case folding covers ASCII only, not all of i;unicode-casemap.
  *
  * SECURITY: runs as the mailbox owner; message files are parsed by the
  * MIME parser with its limits.
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +30,11 @@
 #include "imap_flags.h"
 #include "imap_search.h"
 #include "imapd.h"
+#include "imapd_fts.h"
 #include "mem.h"
 #include "mime.h"
 #include "msg.h"
+#include "store_fts.h"
 
 struct imapd_search_msg {
 	struct imapd *s;
@@ -47,6 +50,8 @@ struct imapd_search_msg {
 	struct str hdr;
 	struct mime_message *hdr_mime;
 	bool hdr_loaded;
+	/* The full-text index's verdicts (imapd_fts.h), or NULL. */
+	const struct imapd_fts *fts;
 };
 
 static bool imapd_search_load(struct imapd_search_msg *sm);
@@ -114,101 +119,27 @@ static bool imapd_contains(const char *hay, size_t len, const char *needle)
 	return false;
 }
 
-static bool imapd_address_field(const char *name, size_t len)
+static bool imapd_contains_fn(void *ctx, const char *text, size_t len)
 {
-	static const char *const fields[] = { "from", "to", "cc", "bcc",
-					      "sender", "reply-to" };
-
-	for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
-		if (strlen(fields[i]) == len &&
-		    strncasecmp(fields[i], name, len) == 0)
-			return true;
-	return false;
+	return imapd_contains(text, len, ctx);
 }
 
-/* An address header as "Name <mailbox@domain>, ..." with the names
- * decoded: what a user means by FROM "user@domain" even when the header
- * spells the address with comments or folding. */
-static void imapd_addresses_text(const char *value, size_t len,
-				 struct str *out)
-{
-	struct mime_pool *pool = mime_pool_create();
-	const struct mime_addr *a = mime_addr_parse(pool, value, len);
-
-	for (; a != NULL; a = a->next) {
-		if (a->name != NULL) {
-			mime_header_decode(a->name, strlen(a->name), out);
-			str_append_c(out, ' ');
-		}
-		if (a->mailbox != NULL && a->domain != NULL)
-			str_printf(out, "<%s@%s>, ", a->mailbox, a->domain);
-		else if (a->mailbox != NULL)
-			str_printf(out, "%s: ", a->mailbox);
-	}
-	mime_pool_free(&pool);
-}
-
+/* Whether a field of part's header (field: only those so called)
+ * contains value, as mime_text_header presents them. */
 static bool imapd_header_match(const struct mime_message *msg,
 			       const struct mime_part *part,
 			       const char *field, const char *value)
 {
-	struct mime_header_iter it;
-	struct mime_field f;
-	struct str text = STR_INIT;
-	bool found = false;
-
-	mime_header_iter_init(&it, msg->data, part->header.off,
-			      part->body.off);
-	while (!found && mime_header_next(&it, &f)) {
-		if (!f.has_colon || (field != NULL &&
-				     (f.name_len != strlen(field) ||
-				      strncasecmp(f.name, field,
-						  f.name_len) != 0)))
-			continue;
-		str_clear(&text);
-		mime_header_decode(f.value, f.value_len, &text);
-		found = imapd_contains(text.data == NULL ? "" : text.data,
-				       text.len, value);
-		if (!found && imapd_address_field(f.name, f.name_len)) {
-			str_clear(&text);
-			imapd_addresses_text(f.value, f.value_len, &text);
-			found = imapd_contains(text.data == NULL ? "" :
-					       text.data, text.len, value);
-		}
-	}
-	str_release(&text);
-	return found;
+	return mime_text_header(msg, part, field, imapd_contains_fn,
+				(void *)value);
 }
 
-/* The text of every leaf part, decoded, searched for value. */
+/* Whether the text of a leaf part (mime_text_body) contains value. */
 static bool imapd_body_match(struct imapd_search_msg *sm,
 			     const struct mime_part *part, const char *value)
 {
-	struct str data = STR_INIT, utf8 = STR_INIT;
-	const struct mime_param *cs;
-	const char *error;
-	bool found = false;
-
-	if (part->children != NULL) {
-		for (const struct mime_part *c = part->children;
-		     c != NULL && !found; c = c->next)
-			found = imapd_body_match(sm, c, value);
-		return found;
-	}
-	if (mime_part_decode(sm->mime, part, &data, &error) < 0)
-		mime_append_crlf(&data, sm->raw.data + part->body.off,
-				 part->end.off - part->body.off);
-	cs = mime_params_find(&part->params, "charset");
-	if (strcasecmp(part->type, "text") == 0 && cs != NULL &&
-	    mime_charset_to_utf8(cs->value, data.data == NULL ? "" :
-				 data.data, data.len, &utf8))
-		found = imapd_contains(str_c(&utf8), utf8.len, value);
-	else
-		found = imapd_contains(data.data == NULL ? "" : data.data,
-				       data.len, value);
-	str_release(&data);
-	str_release(&utf8);
-	return found;
+	return mime_text_body(sm->mime, part, imapd_contains_fn,
+			      (void *)value);
 }
 
 /* Days since the epoch of a Date: header's date as written. -1 if it
@@ -349,11 +280,16 @@ static bool imapd_key_match(struct imapd_search_msg *sm,
 	case IMAP_SEARCH_SMALLER:
 		return m->vsize < k->size;
 	case IMAP_SEARCH_HEADER:
+		if (imapd_fts_verdict(sm->fts, k, sm->seq) == STORE_FTS_NO)
+			return false;
 		if ((msg = imapd_search_header_msg(sm, k->field)) == NULL)
 			return false;
 		return imapd_header_match(msg, msg->root, k->field, k->value);
 	case IMAP_SEARCH_BODY:
 	case IMAP_SEARCH_TEXT:
+		n = imapd_fts_verdict(sm->fts, k, sm->seq);
+		if (n != STORE_FTS_MAYBE)
+			return n == STORE_FTS_YES;
 		if (!imapd_search_load(sm))
 			return false;
 		n = k->type == IMAP_SEARCH_TEXT &&
@@ -383,12 +319,15 @@ size_t imapd_search_run(struct imapd *s, struct imap_search *search,
 	uint32_t *idx = mem_array(s->nview + 1, sizeof(*idx));
 	time_t now = time(NULL);
 	size_t n = 0;
+	struct imapd_fts *fts;
 
 	imapd_search_resolve(s, search->root);
+	fts = imapd_fts_prepare(s, search->root);
 	for (size_t i = 0; i < s->nview; i++) {
 		struct imapd_search_msg sm = { s, i, &s->view[i], NULL,
 					       STR_INIT, NULL, false, false,
-					       now, STR_INIT, NULL, false };
+					       now, STR_INIT, NULL, false,
+					       fts };
 
 		if (s->view[i].expunged)
 			continue;
@@ -400,6 +339,7 @@ size_t imapd_search_run(struct imapd *s, struct imap_search *search,
 		mime_message_free(&sm.hdr_mime);
 		str_release(&sm.hdr);
 	}
+	imapd_fts_free(&fts);
 	*idx_r = idx;
 	return n;
 }

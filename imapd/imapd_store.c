@@ -448,10 +448,11 @@ static void imapd_append_msgs_free(struct imapd_append_msg *msgs, size_t n)
 }
 
 /* "[flags] [date-time] (literal | UTF8 (literal8) | CATENATE (...))" at
- * *argsp into m, moving *argsp past it. False with the tagged reply
- * sent. */
+ * *argsp into m, moving *argsp past it; a CATENATE builds at most
+ * max bytes. False with the tagged reply sent. */
 static bool imapd_append_parse(struct imapd *s, const struct imap_cmd *cmd,
-			       const struct imap_arg **argsp,
+			       const struct imap_arg **argsp, size_t max,
+			       struct imapd_catenate_cache **cache,
 			       struct imapd_append_msg *m)
 {
 	const struct imap_arg *args = *argsp, *lit, *next, *list;
@@ -484,7 +485,7 @@ static bool imapd_append_parse(struct imapd *s, const struct imap_cmd *cmd,
 				     "list.");
 			return false;
 		}
-		if (!imapd_catenate(s, cmd, list, &m->built))
+		if (!imapd_catenate(s, cmd, list, max, cache, &m->built))
 			return false;
 		m->src.data = m->built.data != NULL ? m->built.data : "";
 		m->src.len = m->built.len;
@@ -570,10 +571,11 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 	struct str name = STR_INIT, dir = STR_INIT, uidlist = STR_INIT;
 	const struct imap_arg *args = cmd->args + 1;
 	struct imapd_append_msg *msgs = NULL;
+	struct imapd_catenate_cache *cache = NULL;
 	const char *raw, *why = "Invalid arguments.";
 	uint32_t validity = 0, uid;
 	uint64_t bytes = 0;
-	size_t n = 0;
+	size_t n = 0, built = 0;
 
 	if (cmd->nargs < 2 || !imap_arg_get_astring(&cmd->args[0], &raw)) {
 		imapd_tagged(s, cmd->tag, "BAD Missing mailbox name.");
@@ -590,14 +592,23 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 	}
 	(void)imapd_mailbox_dir(s, str_c(&name), &dir, &why);
 	/* One or more (MULTIAPPEND) messages, all parsed (and CATENATE's
-	 * built) before any is stored: RFC 3502 wants all or none. */
+	 * built) before any is stored: RFC 3502 wants all or none. What
+	 * CATENATE builds is held meanwhile, so its total is bounded as
+	 * the command's literals are (a URL is short, what it names may
+	 * not be): each message by APPENDLIMIT, all of them by twice it. */
 	while (args->type != IMAP_ARG_EOL) {
+		size_t max = IMAPD_APPEND_MAX_TOTAL - built;
+
 		msgs = mem_array_realloc(msgs, n + 1, sizeof(*msgs));
 		memset(&msgs[n], 0, sizeof(msgs[n]));
-		if (!imapd_append_parse(s, cmd, &args, &msgs[n++]))
+		if (!imapd_append_parse(s, cmd, &args,
+					max < IMAPD_APPEND_MAX ? max :
+					IMAPD_APPEND_MAX, &cache, &msgs[n++]))
 			goto out;
 		bytes += msgs[n - 1].src.len;
+		built += msgs[n - 1].built.len;
 	}
+	imapd_catenate_cache_free(&cache);
 	/* The quota for all of them before the first is stored. */
 	if (!imapd_quota_fits(s, bytes, n)) {
 		imapd_quota_refuse(s, cmd->tag);
@@ -613,6 +624,7 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 	imapd_tagged(s, cmd->tag, "OK [APPENDUID %u %s] Append completed.",
 		     validity, str_c(&uidlist));
 out:
+	imapd_catenate_cache_free(&cache);
 	imapd_append_msgs_free(msgs, n);
 	str_release(&name);
 	str_release(&dir);

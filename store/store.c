@@ -34,6 +34,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "safe_file.h"
+#include "store_fts.h"
 #include "store_int.h"
 #include "store_quota.h"
 #include "uidlist.h"
@@ -597,6 +598,10 @@ bool store_index_remove(const char *dir, struct str *error_r)
 			ok = false;
 		}
 	}
+	/* The full-text index goes too: keyed by UIDVALIDITY, it would
+	 * be started anew anyway when the rebuilt index takes a new one. */
+	if (ok && !store_fts_remove(dir, error_r))
+		ok = false;
 	store_unlock(&lock);
 	str_release(&path);
 	return ok;

@@ -4,7 +4,8 @@
  *   correo mailbox USER [list]           folders, counts, sizes, UIDs,
  *                                        then the quota: usage and limits
  *   correo mailbox USER rebuild [FOLDER] rebuild indexes from the Maildir
- *                                        (and the quota's maildirsize)
+ *                                        (and the quota's maildirsize,
+ *                                        the full-text index)
  *   correo mailbox USER expunge FOLDER   remove messages flagged \Deleted
  *   correo mailbox USER purge            compact every folder's index
  *
@@ -33,6 +34,7 @@
 #include "mem.h"
 #include "resolve.h"
 #include "store.h"
+#include "store_fts.h"
 #include "store_quota.h"
 
 #include "correo.h"
@@ -283,6 +285,30 @@ static int mailbox_each(const char *dir, const char *folder,
 	return ret;
 }
 
+/* The full-text index of a rebuilt folder (store_index_remove removed
+ * the old one), built now rather than at the next SEARCH. */
+static int mailbox_fts_rebuild(const char *name, struct store_folder *f)
+{
+	struct str error = STR_INIT;
+	struct store_fts *fts;
+	uint32_t *uids = mem_array(f->count + 1, sizeof(*uids));
+	long n = -1;
+
+	for (size_t i = 0; i < f->count; i++)
+		uids[i] = f->msgs[i].uid;
+	fts = store_fts_open(f->dir, f->uidvalidity, 10000, true, &error);
+	if (fts != NULL)
+		n = store_fts_catch_up(fts, f, uids, f->count, &error);
+	store_fts_close(&fts);
+	if (n < 0)
+		tool_complain("%s: full-text index: %s", name, str_c(&error));
+	else
+		tool_say("%s: full-text index rebuilt, %ld messages", name, n);
+	mem_free(uids);
+	str_release(&error);
+	return n < 0;
+}
+
 static int mailbox_rebuild_one(const char *name, const char *path)
 {
 	struct str error = STR_INIT;
@@ -296,6 +322,7 @@ static int mailbox_rebuild_one(const char *name, const char *path)
 	} else {
 		tool_say("%s: index rebuilt, %zu messages, uidvalidity %u",
 			 name, f->count, f->uidvalidity);
+		ret = mailbox_fts_rebuild(name, f);
 	}
 	store_folder_free(&f);
 	str_release(&error);

@@ -321,6 +321,34 @@ bool mime_charset_to_utf8(const char *charset, const char *in, size_t len,
 /* Append s[0..len) to out with every invalid UTF-8 sequence replaced by
  * U+FFFD. */
 void mime_utf8_sanitize(const char *s, size_t len, struct str *out);
+/* Length of the valid UTF-8 sequence at s (at most left bytes: 1 for
+ * ASCII), 0 if it is not one (the rule mime_utf8_sanitize applies). */
+size_t mime_utf8_char_len(const char *s, size_t left);
+/* The number of conversions done through iconv(3) so far in this
+ * process: their result depends on the iconv modules the process can
+ * load, so the full-text index notes the messages that needed one. */
+extern unsigned long mime_charset_iconv_count;
+
+/*
+ * Search texts (mime_text.c): the strings IMAP SEARCH compares its keys
+ * with, shared by imapd's matcher and the full-text index so the two
+ * can never disagree. fn gets each text in turn (UTF-8 where it could
+ * be converted, else the bytes as decoded; may hold NULs) and returns
+ * true to stop the walk; the functions return whether fn stopped it.
+ */
+typedef bool mime_text_fn(void *ctx, const char *text, size_t len);
+/* Each field of part's header (only those called name, any case, if
+ * name is not NULL), unfolded and RFC 2047-decoded; an address field
+ * then once more as "Name <mailbox@domain>, ...". */
+bool mime_text_header(const struct mime_message *msg,
+		      const struct mime_part *part, const char *name,
+		      mime_text_fn *fn, void *ctx);
+/* Each leaf part under part (part itself if it is one), its transfer
+ * encoding undone (as written if unknown) and a text part with a
+ * charset turned into UTF-8. */
+bool mime_text_body(const struct mime_message *msg,
+		    const struct mime_part *part, mime_text_fn *fn,
+		    void *ctx);
 
 /*
  * Parameters (mime_param.c).

@@ -114,6 +114,11 @@ static size_t mime_utf8_seq(const unsigned char *s, size_t left)
 	return n;
 }
 
+size_t mime_utf8_char_len(const char *s, size_t left)
+{
+	return left == 0 ? 0 : mime_utf8_seq((const unsigned char *)s, left);
+}
+
 void mime_utf8_sanitize(const char *s, size_t len, struct str *out)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -147,6 +152,8 @@ static enum mime_charset mime_charset_lookup(const char *name)
 	return MIME_CS_OTHER;
 }
 
+unsigned long mime_charset_iconv_count;
+
 static bool mime_iconv(const char *charset, const char *in, size_t len,
 		       struct str *out)
 {
@@ -160,6 +167,7 @@ static bool mime_iconv(const char *charset, const char *in, size_t len,
 		if (!mime_is_token_char((unsigned char)charset[i]) ||
 		    charset[i] == '/')
 			return false;
+	mime_charset_iconv_count++;
 	cd = iconv_open("UTF-8", charset);
 	if (cd == (iconv_t)-1)
 		return false;

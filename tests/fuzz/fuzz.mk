@@ -31,7 +31,7 @@ CPPFLAGS_ALL = -DHAVE_CONFIG_H -I$(BUILDDIR) $(patsubst %,-I$(SRCDIR)/common/%,u
 LIB_CFLAGS = $(FUZZ_CFLAGS) $(SAN) -fsanitize=fuzzer-no-link -Wall
 TARGET_CFLAGS = $(FUZZ_CFLAGS) $(SAN) -fsanitize=fuzzer-no-link \
 	-Wall -Wextra -Wno-unused-parameter -Wshadow -Werror
-LDLIBS = -lssl -lcrypto -ldb -lcrypt -lpthread -lunistring -lz
+LDLIBS = -lssl -lcrypto -ldb -lcrypt -lpthread -lunistring -lz -lsqlite3
 
 COMMON_SRC = $(wildcard $(SRCDIR)/common/*/*.c)
 SMTPD_SRC = $(filter-out %/main.c,$(wildcard $(SRCDIR)/smtpd/*.c))
@@ -59,6 +59,7 @@ fuzz_smtp_reply_LIBS = $(OUT)/libsmtp.a
 fuzz_pickup_LIBS = $(OUT)/libpickup.a
 fuzz_store_index_LIBS = $(OUT)/libstore.a
 fuzz_store_cache_LIBS = $(OUT)/libstore.a
+fuzz_store_fts_LIBS = $(OUT)/libstore.a
 fuzz_imap_parse_LIBS = $(OUT)/libimap.a
 fuzz_imap_utf7_LIBS = $(OUT)/libimap.a
 fuzz_imap_thread_LIBS = $(OUT)/libimap.a

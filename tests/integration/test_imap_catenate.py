@@ -7,12 +7,15 @@ with PARTIAL, URLs of another folder and of INBOX in any case, flags and
 the internal date of the built message, APPENDUID; MULTIAPPEND with a
 bad URL in its second message stores nothing (all or none); a wrong
 UIDVALIDITY, an expunged or missing message, a missing mailbox, an
-absolute URL, URLAUTH and a broken section get NO [BADURL "url"]; a
+absolute URL, URLAUTH and a broken section get NO [BADURL url]; a
 CATENATE to a missing mailbox gets NO [TRYCREATE]; a synchronizing
 literal inside the CATENATE list gets its continuation.
 """
 import imaplib
+import os
 import re
+import shlex
+import subprocess
 
 import harness
 
@@ -152,7 +155,8 @@ class CatenateTest(harness.TestCase):
             ok, out = self.append([("TEXT", b"Subject: x\r\n\r\n"),
                                    ("URL", url)])
             self.assertFalse(ok, url)
-            self.assertIn(b"NO [BADURL \"" + url.encode() + b"\"]", out)
+            # The URL bare, not quoted (RFC 4469 5, erratum 4046).
+            self.assertIn(b"NO [BADURL " + url.encode() + b"] ", out)
         # An expunged message is gone for a URL too.
         self.ok(self.m.select("Other"))
         self.ok(self.m.store("1", "+FLAGS", "\\Deleted"))
@@ -189,6 +193,29 @@ class CatenateTest(harness.TestCase):
         self.assertEqual(self.built(), [header + b"one\r\n", SIMPLE,
                                         header + b"one\r\n"])
 
+    def test_multiappend_built_total_bounded(self):
+        """URLs are short but what they name is not: a MULTIAPPEND of
+        many CATENATEs of one big message must not make imapd hold them
+        all (it builds every message before storing any). Past what the
+        literals of one command may total (twice APPENDLIMIT), NO
+        [TOOBIG], nothing stored, and the session goes on."""
+        caps = self.ok(self.m.capability())[0].decode()
+        limit = int(re.search(r"APPENDLIMIT=(\d+)", caps).group(1))
+        line = b"x" * 1022 + b"\r\n"
+        big = SIMPLE + line * (limit // 32 // len(line))
+        self.ok(self.m.append("Other", None, None, big))
+        count = 2 * limit // len(big) + 2
+        ok, out = self.raw.cmd(b"a APPEND Built" +
+                               b" CATENATE (URL \"/Other/;UID=2\")" * count)
+        self.assertFalse(ok, out[-200:])
+        self.assertIn(b"a NO [TOOBIG]", out)
+        self.assertEqual(self.built(), [])
+        # Under the bound it works, and the session is still fine.
+        ok, out = self.raw.cmd(b"b APPEND Built" +
+                               b" CATENATE (URL \"/Other/;UID=2\")" * 3)
+        self.assertTrue(ok, out)
+        self.assertEqual(len(self.built()), 3)
+
     def test_synchronizing_literal_in_list(self):
         text = b"Subject: sync\r\n\r\n"
         self.raw.send(b"s APPEND Built CATENATE (TEXT {%d}\r\n" % len(text))
@@ -197,6 +224,87 @@ class CatenateTest(harness.TestCase):
         ok, out = self.raw.read_until_tag(b"s")
         self.assertTrue(ok, out)
         self.assertEqual(self.built(), [text + b"just a line\r\n"])
+
+
+
+class CatenateReadsTest(harness.TestCase):
+    """A pre-authenticated imapd on a pipe, so the test can read its
+    /proc/PID/io: a CATENATE of many URLs naming one message reads that
+    message once, not once per URL (short commands must not make imapd
+    read a big file thousands of times)."""
+
+    def setUp(self):
+        harness.require_daemons(self, "imapd")
+        inst = self.instance(config={})
+        md = os.path.join(inst.mail_dir, "demo.test", "demo")
+        os.makedirs(os.path.join(md, "new"), exist_ok=True)
+        cmd = "%s -m %s -u demo" % (shlex.quote(harness.libexec("imapd")),
+                                    shlex.quote(md))
+        if inst.user is not None:
+            cmd = "setpriv --reuid=%d --regid=%d --clear-groups %s" % (
+                inst.user.pw_uid, inst.user.pw_gid, cmd)
+        self.p = subprocess.Popen(cmd, shell=True, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE)
+        self.addCleanup(self.close)
+        self.p.stdout.readline()
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(timeout=30)
+        self.p.stdout.close()
+
+    def cmd(self, line):
+        tag = line.split(b" ", 1)[0]
+        self.p.stdin.write(line + b"\r\n")
+        self.p.stdin.flush()
+        out = b""
+        while True:
+            got = self.p.stdout.readline()
+            self.assertTrue(got, out)
+            out += got
+            if got.startswith(tag + b" "):
+                return out
+
+    def read_bytes(self):
+        """What the imapd process (the shell's child, or the shell
+        itself after exec) has read so far."""
+        pids = [self.p.pid]
+        try:
+            with open("/proc/%d/task/%d/children" % (self.p.pid,
+                                                      self.p.pid)) as f:
+                pids += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+        total = 0
+        for pid in pids:
+            with open("/proc/%d/io" % pid) as f:
+                for line in f:
+                    if line.startswith("rchar:"):
+                        total += int(line.split()[1])
+        return total
+
+    def test_one_read_per_message(self):
+        big = SIMPLE + (b"y" * 998 + b"\r\n") * 1024    # 1 MB
+        self.assertIn(b"a OK", self.cmd(b"a CREATE Built"))
+        self.assertIn(b"b OK", self.cmd(b"b APPEND INBOX " + lit(big)))
+        before = self.read_bytes()
+        parts = b" ".join(b"URL \"/INBOX/;UID=1/;PARTIAL=%d.1\"" % i
+                          for i in range(100))
+        out = self.cmd(b"c APPEND Built CATENATE (" + parts + b")")
+        self.assertIn(b"c OK", out)
+        out = self.cmd(b"d APPEND Built" +
+                       b" CATENATE (URL \"/INBOX/;UID=1/;PARTIAL=0.5\")" *
+                       50)
+        self.assertIn(b"d OK", out)
+        # 150 URLs of a 1 MB message: read once per command (twice in
+        # all), not 150 times.
+        self.assertLess(self.read_bytes() - before, 4 * len(big))
+        out = self.cmd(b"e SELECT Built")
+        self.assertIn(b"* 51 EXISTS", out)
+        # What was read once served every part.
+        out = self.cmd(b"f FETCH 1:2 BODY.PEEK[]")
+        self.assertIn(b"{100}\r\n" + big[:100] + b")", out)
+        self.assertIn(b"{5}\r\n" + big[:5] + b")", out)
 
 
 if __name__ == "__main__":

@@ -91,8 +91,11 @@ class NotifyTest(harness.TestCase):
         # Arrival, then a flag change, then an expunge, in Lists.python.
         self.ok(self.other.append("Lists.python", None, None, msg("one")))
         out = self.cmd(b"b NOOP")
+        # (With FlagChange wanted, also what a flag change would say:
+        # an arrival moves HIGHESTMODSEQ too.)
         self.assertRegex(out, r'\* STATUS "?Lists\.python"? \(MESSAGES 1 '
-                         r'UIDNEXT 2 UNSEEN 1\)')
+                         r'UIDNEXT 2 (UIDVALIDITY \d+ )?UNSEEN 1'
+                         r'( HIGHESTMODSEQ \d+)?\)')
         self.ok(self.other.select("Lists.python"))
         self.ok(self.other.store("1", "+FLAGS", "\\Seen"))
         out = self.cmd(b"c NOOP")
@@ -137,6 +140,70 @@ class NotifyTest(harness.TestCase):
         out = self.cmd(b"m NOOP")
         self.assertNotIn("STATUS", out)
         self.assertNotIn("LIST", out)
+
+    def test_flag_change_with_expunge(self):
+        """A flag change and an expunge in the same mailbox between two
+        checks: both are told (the new UNSEEN with the new MESSAGES),
+        not only the expunge."""
+        self.ok(self.other.append("Other", None, None, msg("one")))
+        self.ok(self.other.append("Other", None, None, msg("two")))
+        self.cmd(b"a NOTIFY SET (MAILBOXES Other (MessageNew "
+                 b"MessageExpunge FlagChange))")
+        self.ok(self.other.select("Other"))
+        self.ok(self.other.store("1", "+FLAGS", "\\Seen"))
+        self.ok(self.other.store("2", "+FLAGS", "\\Deleted"))
+        self.ok(self.other.expunge())
+        out = self.cmd(b"b NOOP")
+        self.assertRegex(out, r'\* STATUS "?Other"? \(MESSAGES 1 .*'
+                         r'UNSEEN 0 HIGHESTMODSEQ \d+\)')
+        # And an arrival with a flag change: UNSEEN and HIGHESTMODSEQ.
+        self.ok(self.other.store("1", "-FLAGS", "\\Seen"))
+        self.ok(self.other.append("Other", None, None, msg("three")))
+        out = self.cmd(b"c NOOP")
+        self.assertRegex(out, r'\* STATUS "?Other"? \(MESSAGES 2 UIDNEXT 4 '
+                         r'.*UNSEEN 2 HIGHESTMODSEQ \d+\)')
+
+    def test_mailbox_made_during_idle(self):
+        """A mailbox made while the client IDLEs is watched from then
+        on: mail that arrives in it later in the same IDLE is told
+        without waiting for some other event."""
+        self.cmd(b"a NOTIFY SET (PERSONAL (MessageNew MessageExpunge "
+                 b"MailboxName))")
+        self.raw.send(b"i IDLE\r\n")
+        self.assertTrue(self.raw.line().startswith(b"+"))
+        self.ok(self.other.create("Fresh"))
+        self.raw.wait_line(rb'\* LIST \(\) "\." "?Fresh"?', timeout=10)
+        self.ok(self.other.append("Fresh", None, None, msg("new")))
+        self.raw.wait_line(rb'\* STATUS "?Fresh"? \(MESSAGES 1 UIDNEXT 2',
+                           timeout=10)
+        self.raw.send(b"DONE\r\n")
+        ok, out = self.raw.read_until_tag(b"i")
+        self.assertTrue(ok, out)
+
+    def test_idle_inbox_flags_after_notify_wakeup(self):
+        """IDLE in INBOX with NOTIFY on other mailboxes: after a wake-up
+        for another mailbox, a flag change in INBOX is still pushed (the
+        root directory is both INBOX and where NOTIFY watches mailboxes
+        come and go: one watch must not narrow the other's events)."""
+        self.ok(self.other.append("INBOX", None, None, msg("in")))
+        self.cmd(b"s SELECT INBOX")
+        self.cmd(b"a NOTIFY SET (SELECTED (MessageNew MessageExpunge "
+                 b"FlagChange)) (PERSONAL (MessageNew MessageExpunge "
+                 b"MailboxName SubscriptionChange))")
+        self.raw.send(b"i IDLE\r\n")
+        self.assertTrue(self.raw.line().startswith(b"+"))
+        self.ok(self.other.append("Other", None, None, msg("wake")))
+        self.raw.wait_line(rb'\* STATUS "?Other"? \(MESSAGES 1', timeout=10)
+        self.ok(self.other.subscribe("Other"))
+        self.raw.wait_line(rb'\* LIST \(\\Subscribed\) "\." "?Other"?',
+                           timeout=10)
+        self.ok(self.other.select("INBOX"))
+        self.ok(self.other.store("1", "+FLAGS", "\\Flagged"))
+        self.raw.wait_line(rb"\* 1 FETCH \(FLAGS \([^)]*\\Flagged",
+                           timeout=10)
+        self.raw.send(b"DONE\r\n")
+        ok, out = self.raw.read_until_tag(b"i")
+        self.assertTrue(ok, out)
 
     def test_selected_mailbox_new_items(self):
         self.cmd(b"s SELECT INBOX")

@@ -398,6 +398,194 @@ class ImapSortTest(harness.TestCase):
         self.ok(other.store("1:*", "+FLAGS", "\\Seen"))
         self.assertNotIn("ESEARCH", raw.cmd("j NOOP"))
 
+    def test_context_modseq(self):
+        """A live search or sort on MODSEQ hears of a message whose flag
+        was set and cleared again between two syncs: its flags are as
+        before, but its modseq moved past the criterion."""
+        other = self.session()
+        self.fill(other)
+        self.ok(other.select("Views"))
+        raw = RawSession(self.command())
+        self.addCleanup(raw.close)
+        raw.cmd("a ENABLE CONDSTORE")
+        out = raw.cmd("b SELECT Views")
+        top = int(re.search(r"HIGHESTMODSEQ (\d+)", out).group(1))
+        raw.cmd("c SEARCH RETURN (UPDATE) MODSEQ %d" % (top + 1))
+        raw.cmd("d UID SORT RETURN (UPDATE) (ARRIVAL) UTF-8 MODSEQ %d"
+                % (top + 1))
+        self.ok(other.store("2", "+FLAGS", "\\Flagged"))
+        self.ok(other.store("2", "-FLAGS", "\\Flagged"))
+        out = raw.cmd("e NOOP")
+        self.assertIn('* ESEARCH (TAG "c") ADDTO (0 2)', out)
+        self.assertIn('* ESEARCH (TAG "d") UID ADDTO (1 2)', out)
+        self.assertIn("* SEARCH 2 ", raw.cmd("f SEARCH MODSEQ %d"
+                                             % (top + 1)))
+
+    def test_context_fixed_sets(self):
+        """Sequence numbers and "$" in a live search name the messages
+        they named when it was made: a later SEARCH RETURN (SAVE) does
+        not change what "$" meant, nor does an expunge shift what "1:2"
+        meant onto other messages. '*' stays the last message."""
+        other = self.session()
+        self.fill(other)
+        self.ok(other.select("Views"))
+        raw = RawSession(self.command())
+        self.addCleanup(raw.close)
+        raw.cmd("s SELECT Views")
+        raw.cmd("a SEARCH RETURN (SAVE) 1:2")
+        out = raw.cmd("b UID SORT RETURN (UPDATE) (ARRIVAL) UTF-8 $")
+        self.assertIn('* ESEARCH (TAG "b") UID ALL 2,1', out)
+        out = raw.cmd("c SORT RETURN (UPDATE) (ARRIVAL) UTF-8 1:2")
+        self.assertIn('* ESEARCH (TAG "c") ALL 2,1', out)
+        out = raw.cmd("d UID SEARCH RETURN (UPDATE ALL) 5:*")
+        self.assertIn('* ESEARCH (TAG "d") UID ALL 5:6', out)
+        raw.cmd("e SEARCH RETURN (SAVE) 3:4")
+        # An unrelated flag change: nothing to tell "b".
+        self.ok(other.store("5", "+FLAGS", "\\Seen"))
+        self.assertNotIn("ESEARCH", raw.cmd("f NOOP"))
+        # Message 1 leaves: "c" loses it, and does not gain the one
+        # that is number 2 now.
+        self.ok(other.store("1", "+FLAGS", "\\Deleted"))
+        self.ok(other.expunge())
+        out = raw.cmd("g NOOP")
+        self.assertIn('* ESEARCH (TAG "c") REMOVEFROM (2 1)', out)
+        self.assertIn('* ESEARCH (TAG "b") UID REMOVEFROM (2 1)', out)
+        self.assertNotIn("ADDTO", out)
+        # A new message is the new '*': "d" (5:*) gains it.
+        self.ok(other.append("Views", None, None, msg(["Subject: n"], 10)))
+        out = raw.cmd("h NOOP")
+        self.assertIn('* ESEARCH (TAG "d") UID ADDTO (0 7)', out)
+        self.assertNotIn('TAG "b"', out)
+        self.assertNotIn('TAG "c"', out)
+
+    def test_context_sort_brute_force(self):
+        """CONTEXT=SORT checked by brute force: random appends, flag
+        changes and expunges by another session; after each step the
+        ADDTO/REMOVEFROM pairs (and EXPUNGEs) are applied to the list
+        the client holds, every REMOVEFROM must name the number at its
+        position, and the list must equal what a fresh SORT says. UID
+        and sequence-number contexts, criteria with ties (resolved by
+        mailbox order), a fixed seed."""
+        import random
+        rnd = random.Random(int(os.environ.get("SEED", "5267")))
+        other = self.session()
+        self.ok(other.create("Rand"))
+        subjects = ["alpha", "Re: alpha", "beta", "gamma", "Fwd: beta"]
+        froms = ["a@example.org", "b@example.org", "Carl <c@x.org>"]
+        dates = ["Mon, 1 Jan 2024 10:00:00 +0000",
+                 "Tue, 2 Jan 2024 10:00:00 +0000",
+                 "Wed, 3 Jan 2024 10:00:00 +0000"]
+
+        def add():
+            headers = ["From: " + rnd.choice(froms),
+                       "Subject: " + rnd.choice(subjects),
+                       "Date: " + rnd.choice(dates)]
+            flags = rnd.choice([None, "(\\Flagged)", "(\\Seen)"])
+            when = '"0%d-Jan-2024 00:00:00 +0000"' % rnd.randint(1, 3)
+            self.ok(other.append("Rand", flags, when,
+                                 msg(headers, rnd.choice([100, 800, 2000]))))
+
+        for _ in range(8):
+            add()
+        self.ok(other.select("Rand"))
+        raw = RawSession(self.command())
+        self.addCleanup(raw.close)
+        raw.cmd("s SELECT Rand")
+        contexts = {
+            "u1": (True, "(SUBJECT REVERSE DATE) UTF-8 FLAGGED"),
+            "s1": (False, "(ARRIVAL) UTF-8 UNSEEN"),
+            "u2": (True, "(REVERSE SIZE FROM) UTF-8 NOT DELETED"),
+            "s2": (False, "(FROM REVERSE ARRIVAL) UTF-8 OR SEEN FLAGGED"),
+            "s3": (False, "(DATE) UTF-8 ALL"),
+        }
+
+        def expand(word):
+            out = []
+            for part in word.split(","):
+                a, _, b = part.partition(":")
+                a = int(a)
+                b = int(b) if b else a
+                out.extend(range(a, b + 1) if a <= b
+                           else range(a, b - 1, -1))
+            return out
+
+        def fresh(tag):
+            uid, crit = contexts[tag]
+            out = raw.cmd("f %sSORT %s" % ("UID " if uid else "", crit))
+            m = re.search(r"^\* SORT([ 0-9]*)\r$", out, re.M)
+            self.assertIsNotNone(m, out)
+            return [int(x) for x in m.group(1).split()]
+
+        lists = {}
+        for tag, (uid, crit) in contexts.items():
+            out = raw.cmd("%s %sSORT RETURN (UPDATE) %s" % (
+                tag, "UID " if uid else "", crit))
+            m = re.search(r'^\* ESEARCH \(TAG "%s"\)(?: UID)?'
+                          r'(?: ALL ([0-9:,]+))?\r$' % tag, out, re.M)
+            self.assertIsNotNone(m, out)
+            lists[tag] = expand(m.group(1)) if m.group(1) else []
+            self.assertEqual(lists[tag], fresh(tag), tag)
+
+        upd = re.compile(r'^\* ESEARCH \(TAG "(\w+)"\)(?: UID)? '
+                         r'(ADDTO|REMOVEFROM) \(([0-9:, ]+)\)$')
+        applied = 0
+        for step in range(60):
+            op = rnd.random()
+            n = len(self.ok(other.search(None, "ALL"))[0].split())
+            if op < 0.3 or n < 3:
+                for _ in range(rnd.randint(1, 2)):
+                    add()
+                self.ok(other.noop())
+            elif op < 0.75:
+                seqs = ",".join(str(rnd.randint(1, n))
+                                for _ in range(rnd.randint(1, 3)))
+                self.ok(other.store(seqs, rnd.choice(["+FLAGS", "-FLAGS"]),
+                                    rnd.choice(["\\Seen", "\\Flagged",
+                                                "\\Deleted"])))
+            else:
+                self.ok(other.store(str(rnd.randint(1, n)), "+FLAGS",
+                                    "\\Deleted"))
+                self.ok(other.expunge())
+            out = raw.cmd("n%d NOOP" % step)
+            for line in out.split("\r\n"):
+                m = upd.match(line)
+                if m:
+                    tag, what, data = m.groups()
+                    words = data.split()
+                    self.assertEqual(len(words) % 2, 0, line)
+                    lst = lists[tag]
+                    applied += len(words) // 2
+                    for i in range(0, len(words), 2):
+                        pos = int(words[i])
+                        nums = expand(words[i + 1])
+                        self.assertGreater(pos, 0, line)
+                        if what == "ADDTO":
+                            self.assertLessEqual(pos, len(lst) + 1, line)
+                            lst[pos - 1:pos - 1] = nums
+                            continue
+                        for num in nums:
+                            self.assertLessEqual(pos, len(lst), line)
+                            self.assertEqual(lst[pos - 1], num,
+                                             "step %d %s: %s" % (
+                                                 step, line, lst))
+                            del lst[pos - 1]
+                    continue
+                m = re.match(r"^\* (\d+) EXPUNGE$", line)
+                if m:
+                    gone = int(m.group(1))
+                    for tag, (uid, crit) in contexts.items():
+                        if uid:
+                            continue
+                        self.assertNotIn(gone, lists[tag], (step, tag))
+                        lists[tag] = [x - 1 if x > gone else x
+                                      for x in lists[tag]]
+            for tag in contexts:
+                self.assertEqual(lists[tag], fresh(tag),
+                                 "step %d, context %s" % (step, tag))
+            self.assertNotIn("ESEARCH", raw.cmd("z NOOP"))
+        # The updates were exercised, not just an unchanging result.
+        self.assertGreater(applied, 50)
+
     def test_within(self):
         m = self.session()
         self.ok(m.create("Within"))

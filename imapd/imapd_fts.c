@@ -1,0 +1,167 @@
+/*
+ * imapd_fts: the full-text index in SEARCH (imapd_fts.h; DESIGN.md,
+ * "Full-text search").
+ *
+ * Before a SEARCH (or SORT, THREAD, a CONTEXT update) evaluates its
+ * keys, the string keys the index can answer (BODY, TEXT and HEADER
+ * with a needle store_fts_usable accepts) are looked up once. The
+ * index of the selected folder first takes in every message of the
+ * view it lacks (the catch-up), so what it holds is the view, and a
+ * message it cannot take stays a MAYBE that the matcher reads. The
+ * evaluator then asks for each message and key: NO and YES are final,
+ * MAYBE runs the matcher on the message as before. An index that fails
+ * is removed (it is rebuilt at the next SEARCH) and this one runs
+ * without it.
+ *
+ * SECURITY: runs as the mailbox owner inside its sandbox; the index
+ * files live in the selected folder's directory (store_fts.c).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "imapd.h"
+#include "imapd_fts.h"
+#include "mem.h"
+#include "msg.h"
+#include "store_fts.h"
+
+/* How long a SEARCH waits for another process writing the index (a
+ * delivery holds it for milliseconds, another session's catch-up for
+ * one batch). */
+#define IMAPD_FTS_BUSY_MS 5000
+
+struct imapd_fts_key {
+	const struct imap_search_key *key;
+	uint8_t *verdict;	/* per view message */
+};
+
+struct imapd_fts {
+	struct imapd_fts_key *keys;
+	size_t nkeys;
+};
+
+static bool imapd_fts_wanted(const struct imap_search_key *k)
+{
+	return (k->type == IMAP_SEARCH_BODY || k->type == IMAP_SEARCH_TEXT ||
+		k->type == IMAP_SEARCH_HEADER) && k->value != NULL &&
+	       store_fts_usable(k->value) == STORE_FTS_EXACT;
+}
+
+static void imapd_fts_collect(const struct imap_search_key *k,
+			      const struct imap_search_key ***keys,
+			      size_t *n)
+{
+	for (; k != NULL; k = k->next) {
+		if (imapd_fts_wanted(k)) {
+			*keys = mem_array_realloc(*keys, *n + 1,
+						  sizeof(**keys));
+			(*keys)[(*n)++] = k;
+		}
+		imapd_fts_collect(k->child, keys, n);
+	}
+}
+
+/* A catch-up of thousands of messages takes seconds: say so between
+ * its transactions (an untagged OK, as Dovecot does while it searches),
+ * so a client sees the session alive. */
+static void imapd_fts_progress(void *ctx, size_t done, size_t total)
+{
+	struct imapd *s = ctx;
+
+	imapd_printf(s, "* OK Indexed %zu of %zu messages for SEARCH.\r\n",
+		     done, total);
+	(void)imapd_flush(s);
+}
+
+static enum store_fts_col imapd_fts_col(const struct imap_search_key *k)
+{
+	return k->type == IMAP_SEARCH_BODY ? STORE_FTS_BODY :
+	       k->type == IMAP_SEARCH_TEXT ? STORE_FTS_TEXT :
+					     STORE_FTS_HEADER;
+}
+
+struct imapd_fts *imapd_fts_prepare(struct imapd *s,
+				    const struct imap_search_key *root)
+{
+	const struct imap_search_key **keys = NULL;
+	struct str error = STR_INIT;
+	struct store_fts *fts = NULL;
+	struct imapd_fts *x = NULL;
+	uint32_t *uids = NULL;
+	size_t nkeys = 0, n = 0;
+
+	imapd_fts_collect(root, &keys, &nkeys);
+	if (nkeys == 0 || s->folder == NULL || s->nview == 0)
+		goto out;
+	fts = store_fts_open(s->folder->dir, s->folder->uidvalidity,
+			     IMAPD_FTS_BUSY_MS, true, &error);
+	if (fts == NULL)
+		goto fail;
+	/* The catch-up takes the messages still there, the search is
+	 * asked about the whole view (the evaluator skips the rest). */
+	uids = mem_array(s->nview, sizeof(*uids));
+	for (size_t i = 0; i < s->nview; i++)
+		if (!s->view[i].expunged)
+			uids[n++] = s->view[i].uid;
+	store_fts_set_progress(fts, imapd_fts_progress, s);
+	if (store_fts_catch_up(fts, s->folder, uids, n, &error) < 0)
+		goto fail;
+	for (size_t i = 0; i < s->nview; i++)
+		uids[i] = s->view[i].uid;
+	x = mem_alloc(sizeof(*x));
+	x->keys = mem_array(nkeys, sizeof(*x->keys));
+	for (size_t k = 0; k < nkeys; k++) {
+		uint8_t *v = mem_array(s->nview, sizeof(*v));
+
+		if (store_fts_search(fts, imapd_fts_col(keys[k]),
+				     keys[k]->value, uids, s->nview, v,
+				     &error) < 0) {
+			mem_free(v);
+			imapd_fts_free(&x);
+			goto fail;
+		}
+		x->keys[x->nkeys].key = keys[k];
+		x->keys[x->nkeys++].verdict = v;
+	}
+	goto out;
+fail:
+	msg_warn("%s: searching without the full-text index: %s",
+		 s->folder->dir, str_c(&error));
+	/* A damaged index is removed; the next SEARCH builds it again. A
+	 * busy one (another session's long catch-up) is left alone. */
+	if (fts != NULL && store_fts_failed_damaged(fts)) {
+		store_fts_close(&fts);
+		str_clear(&error);
+		if (!store_fts_remove(s->folder->dir, &error))
+			msg_warn("%s", str_c(&error));
+	}
+out:
+	store_fts_close(&fts);
+	mem_free(uids);
+	mem_free(keys);
+	str_release(&error);
+	return x;
+}
+
+int imapd_fts_verdict(const struct imapd_fts *x,
+		      const struct imap_search_key *k, size_t i)
+{
+	if (x == NULL)
+		return STORE_FTS_MAYBE;
+	for (size_t j = 0; j < x->nkeys; j++)
+		if (x->keys[j].key == k)
+			return x->keys[j].verdict[i];
+	return STORE_FTS_MAYBE;
+}
+
+void imapd_fts_free(struct imapd_fts **x)
+{
+	if (*x == NULL)
+		return;
+	for (size_t j = 0; j < (*x)->nkeys; j++)
+		mem_free((*x)->keys[j].verdict);
+	mem_free((*x)->keys);
+	mem_free(*x);
+	*x = NULL;
+}
