@@ -69,6 +69,13 @@ struct imapd {
 	bool readonly;
 	struct imapd_view *view;
 	size_t nview, capview;
+	/* The view is the store's array itself (imapd_view.c): view is
+	 * unused, message i is folder->msgs[i]; the UIDs this session
+	 * took as \Recent are in recent_uids (sorted). */
+	bool view_shared;
+	uint32_t view_top;	/* the highest UID in the shared view */
+	uint32_t *recent_uids;
+	size_t nrecent, recent_cap;
 	bool exists_changed;
 	unsigned announced_keywords;	/* in the last FLAGS response */
 	struct imap_seqset saved;	/* SEARCHRES "$" */
@@ -191,6 +198,32 @@ void imapd_announce_keywords(struct imapd *s);
  * name is invalid (error_r says why). */
 bool imapd_mailbox_dir(struct imapd *s, const char *name, struct str *dir_r,
 		       const char **error_r);
+
+/* imapd_view.c: the view while it is the store's array (shared). */
+/* Make the view the store's array (after SELECT). */
+void imapd_view_share(struct imapd *s);
+/* Entry i of the view, shared or not, into v_r. */
+void imapd_view_entry(const struct imapd *s, size_t i,
+		      struct imapd_view *v_r);
+static inline uint32_t imapd_view_uid(const struct imapd *s, size_t i)
+{
+	return s->view_shared ? s->folder->msgs[i].uid : s->view[i].uid;
+}
+/* The index of the first message of the view with a UID of at least
+ * uid (nview if none). */
+size_t imapd_view_lower(const struct imapd *s, uint32_t uid);
+/* Note uid as taken \Recent by this session (shared view). */
+void imapd_view_add_recent(struct imapd *s, uint32_t uid);
+unsigned imapd_view_recent_count(const struct imapd *s);
+/* Give the session its own view array (as the client knows it, from
+ * the store's change notes if a refresh brought any). */
+void imapd_view_materialize(struct imapd *s);
+/* After a refresh of a shared view: if the store only gained messages,
+ * take them into the view (claiming \Recent ones) and keep it shared:
+ * true. False: something else changed; the caller materializes the
+ * view and compares (EXISTS for the new ones is pending). */
+bool imapd_view_shared_sync(struct imapd *s);
+void imapd_view_release(struct imapd *s);
 
 /* imapd_list.c */
 /* A mailbox name from the client (mUTF-7 before IMAP4rev2) as checked

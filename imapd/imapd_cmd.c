@@ -290,6 +290,8 @@ enum {
 	UID_OK = 0x4,		/* has a UID form */
 	NO_EXPUNGE = 0x8,	/* by sequence number: hold EXPUNGE back */
 	NO_ARGS = 0x10,		/* takes no arguments (but its UID form) */
+	NO_VIEW = 0x20,		/* needs no view of the selected mailbox
+				 * (it may stay the store's, imapd_view.c) */
 };
 
 static const struct imapd_cmd_def {
@@ -297,29 +299,29 @@ static const struct imapd_cmd_def {
 	void (*run)(struct imapd *s, const struct imap_cmd *cmd);
 	unsigned how;
 } imapd_cmds[] = {
-	{ "CAPABILITY", cmd_capability, ST_ANY | NO_ARGS },
-	{ "NOOP", cmd_noop, ST_ANY | NO_ARGS },
-	{ "LOGOUT", cmd_logout, ST_ANY | NO_ARGS },
-	{ "ENABLE", cmd_enable, ST_AUTH },
-	{ "ID", cmd_id, ST_ANY },
-	{ "NAMESPACE", cmd_namespace, ST_ANY | NO_ARGS },
-	{ "COMPRESS", cmd_compress, ST_ANY },
-	{ "LOGIN", cmd_already, ST_ANY },
-	{ "AUTHENTICATE", cmd_already, ST_ANY },
-	{ "STARTTLS", cmd_already, ST_ANY },
-	{ "SELECT", cmd_select, ST_ANY },
-	{ "EXAMINE", cmd_select, ST_ANY },
-	{ "CREATE", imapd_cmd_create, ST_ANY },
+	{ "CAPABILITY", cmd_capability, ST_ANY | NO_ARGS | NO_VIEW },
+	{ "NOOP", cmd_noop, ST_ANY | NO_ARGS | NO_VIEW },
+	{ "LOGOUT", cmd_logout, ST_ANY | NO_ARGS | NO_VIEW },
+	{ "ENABLE", cmd_enable, ST_AUTH | NO_VIEW },
+	{ "ID", cmd_id, ST_ANY | NO_VIEW },
+	{ "NAMESPACE", cmd_namespace, ST_ANY | NO_ARGS | NO_VIEW },
+	{ "COMPRESS", cmd_compress, ST_ANY | NO_VIEW },
+	{ "LOGIN", cmd_already, ST_ANY | NO_VIEW },
+	{ "AUTHENTICATE", cmd_already, ST_ANY | NO_VIEW },
+	{ "STARTTLS", cmd_already, ST_ANY | NO_VIEW },
+	{ "SELECT", cmd_select, ST_ANY | NO_VIEW },
+	{ "EXAMINE", cmd_select, ST_ANY | NO_VIEW },
+	{ "CREATE", imapd_cmd_create, ST_ANY | NO_VIEW },
 	{ "DELETE", imapd_cmd_delete, ST_ANY },
 	{ "RENAME", imapd_cmd_rename, ST_ANY },
-	{ "SUBSCRIBE", cmd_subscribe, ST_ANY },
-	{ "UNSUBSCRIBE", cmd_subscribe, ST_ANY },
-	{ "LIST", cmd_list, ST_ANY },
-	{ "LSUB", cmd_list, ST_ANY },
-	{ "STATUS", imapd_cmd_status, ST_ANY },
+	{ "SUBSCRIBE", cmd_subscribe, ST_ANY | NO_VIEW },
+	{ "UNSUBSCRIBE", cmd_subscribe, ST_ANY | NO_VIEW },
+	{ "LIST", cmd_list, ST_ANY | NO_VIEW },
+	{ "LSUB", cmd_list, ST_ANY | NO_VIEW },
+	{ "STATUS", imapd_cmd_status, ST_ANY | NO_VIEW },
 	{ "APPEND", imapd_cmd_append, ST_ANY },
-	{ "IDLE", cmd_idle, ST_ANY | NO_ARGS },
-	{ "CHECK", cmd_noop, ST_SEL | NO_ARGS },
+	{ "IDLE", cmd_idle, ST_ANY | NO_ARGS | NO_VIEW },
+	{ "CHECK", cmd_noop, ST_SEL | NO_ARGS | NO_VIEW },
 	{ "CLOSE", cmd_close, ST_SEL | NO_ARGS },
 	{ "UNSELECT", cmd_close, ST_SEL | NO_ARGS },
 	{ "EXPUNGE", cmd_expunge, ST_SEL | UID_OK | NO_ARGS },
@@ -332,9 +334,9 @@ static const struct imapd_cmd_def {
 	{ "COPY", cmd_copy, ST_SEL | UID_OK },
 	{ "MOVE", cmd_copy, ST_SEL | UID_OK },
 	{ "NOTIFY", imapd_cmd_notify, ST_ANY },
-	{ "GETQUOTA", imapd_cmd_getquota, ST_ANY },
-	{ "GETQUOTAROOT", imapd_cmd_getquotaroot, ST_ANY },
-	{ "SETQUOTA", imapd_cmd_setquota, ST_ANY },
+	{ "GETQUOTA", imapd_cmd_getquota, ST_ANY | NO_VIEW },
+	{ "GETQUOTAROOT", imapd_cmd_getquotaroot, ST_ANY | NO_VIEW },
+	{ "SETQUOTA", imapd_cmd_setquota, ST_ANY | NO_VIEW },
 };
 
 void imapd_command(struct imapd *s, const struct imap_cmd *cmd)
@@ -354,8 +356,11 @@ void imapd_command(struct imapd *s, const struct imap_cmd *cmd)
 	else if ((def->how & NO_ARGS) && !cmd->uid && cmd->nargs > 0)
 		/* RFC 3501 9: "NOOP x" is not a NOOP. */
 		imapd_tagged(s, cmd->tag, "BAD Unexpected arguments.");
-	else
+	else {
+		if (s->folder != NULL && !(def->how & NO_VIEW))
+			imapd_view_materialize(s);
 		def->run(s, cmd);
+	}
 	if (def != NULL && (def->how & NO_EXPUNGE) && !cmd->uid)
 		mode = IMAPD_SYNC_NO_EXPUNGE;
 	/* What others changed is reported after the command ran on the

@@ -23,6 +23,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "imapd.h"
@@ -42,9 +43,10 @@ void imapd_condstore_enable(struct imapd *s)
 
 void imapd_fetch_modseq_flags(struct imapd *s, size_t i)
 {
-	struct imapd_view *v = &s->view[i];
+	struct imapd_view entry, *v = &entry;
 	struct str flags = STR_INIT;
 
+	imapd_view_entry(s, i, &entry);
 	imapd_format_flags(s, v, &flags);
 	imapd_printf(s, "* %zu FETCH (", i + 1);
 	/* RFC 9051 and RFC 7162 3.2.4: unsolicited FETCH has the UID. */
@@ -75,7 +77,7 @@ static void imapd_missing_uids(struct imapd *s,
 	for (size_t i = 0; i < f->count; i++)
 		imap_seqset_add(&present, f->msgs[i].uid);
 	for (size_t i = 0; i < s->nview; i++)
-		imap_seqset_add(&present, s->view[i].uid);
+		imap_seqset_add(&present, imapd_view_uid(s, i));
 	imap_seqset_normalise(&present);
 	for (unsigned r = 0; r < wanted->count; r++) {
 		uint64_t lo = wanted->ranges[r].lo, hi = wanted->ranges[r].hi;
@@ -101,31 +103,28 @@ static void imapd_missing_uids(struct imapd *s,
 
 /* The ranges of a and b (normalised) in both, without the UIDs still in
  * the session's view (their expunge is reported as VANISHED when the
- * session may), into out: linear in ranges and view, whatever the
- * ranges' sizes. */
+ * session may), into out: linear in ranges and in the view's messages
+ * inside them (found by binary search), whatever the ranges' sizes. */
 static void imapd_intersect_gone(struct imapd *s, const struct imap_seqset *a,
 				 const struct imap_seqset *b,
 				 struct imap_seqset *out)
 {
-	size_t v = 0;
-
 	for (unsigned i = 0, j = 0; i < a->count && j < b->count;) {
 		uint64_t lo = a->ranges[i].lo > b->ranges[j].lo ?
 			a->ranges[i].lo : b->ranges[j].lo;
 		uint64_t hi = a->ranges[i].hi < b->ranges[j].hi ?
 			a->ranges[i].hi : b->ranges[j].hi;
+		size_t v = lo <= hi ? imapd_view_lower(s, (uint32_t)lo) : 0;
 
 		/* The view's UIDs in [lo, hi] cut the range. */
-		while (lo <= hi && v < s->nview && s->view[v].uid <= hi) {
-			if (s->view[v].uid >= lo) {
-				uint32_t cut = s->view[v].uid;
+		for (; lo <= hi && v < s->nview &&
+		       imapd_view_uid(s, v) <= hi; v++) {
+			uint32_t cut = imapd_view_uid(s, v);
 
-				if (cut > lo)
-					imap_seqset_add_range(out, (uint32_t)lo,
-							      cut - 1);
-				lo = (uint64_t)cut + 1;
-			}
-			v++;
+			if (cut > lo)
+				imap_seqset_add_range(out, (uint32_t)lo,
+						      cut - 1);
+			lo = (uint64_t)cut + 1;
 		}
 		if (lo <= hi)
 			imap_seqset_add_range(out, (uint32_t)lo, (uint32_t)hi);
@@ -149,7 +148,7 @@ static uint32_t imapd_match_floor(struct imapd *s,
 	imap_seqset_iter_init(&ui, uids);
 	while (imap_seqset_iter_next(&si, &seq) &&
 	       imap_seqset_iter_next(&ui, &uid))
-		if (seq <= s->nview && s->view[seq - 1].uid == uid)
+		if (seq <= s->nview && imapd_view_uid(s, seq - 1) == uid)
 			floor = uid;
 	return floor;
 }
@@ -216,10 +215,27 @@ void imapd_qresync_select(struct imapd *s,
 	imapd_vanished_earlier(s, known, p->modseq,
 			       p->has_match ? &p->match_seqs : NULL,
 			       p->has_match ? &p->match_uids : NULL);
-	for (size_t i = 0; i < s->nview; i++)
-		if (s->view[i].modseq > p->modseq &&
-		    (!p->has_known_uids ||
-		     imap_seqset_contains(known, s->view[i].uid)))
-			imapd_fetch_modseq_flags(s, i);
+	if (s->view_shared) {
+		/* The view is the store's array: the store finds what
+		 * changed (store_changed_since), not a walk over the
+		 * whole folder. */
+		uint32_t *uids;
+		size_t n = store_changed_since(s->folder, p->modseq, &uids);
+
+		for (size_t i = 0; i < n; i++) {
+			long at = imapd_view_find(s, uids[i]);
+
+			if (at >= 0 && (!p->has_known_uids ||
+					imap_seqset_contains(known, uids[i])))
+				imapd_fetch_modseq_flags(s, (size_t)at);
+		}
+		mem_free(uids);
+	} else {
+		for (size_t i = 0; i < s->nview; i++)
+			if (s->view[i].modseq > p->modseq &&
+			    (!p->has_known_uids ||
+			     imap_seqset_contains(known, s->view[i].uid)))
+				imapd_fetch_modseq_flags(s, i);
+	}
 	imap_seqset_release(&all);
 }

@@ -322,13 +322,39 @@ static int imapd_fetch_cached(struct imapd *s, uint32_t uid,
 	return ret;
 }
 
+/* A number in decimal onto out (FETCH 1:* writes two per message:
+ * printf's parsing was a fifth of the time). */
+static void imapd_append_num(struct str *out, uint64_t v)
+{
+	char buf[24];
+	size_t at = sizeof(buf);
+
+	do {
+		buf[--at] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	str_append_n(out, buf + at, sizeof(buf) - at);
+}
+
+/* The store's message for view entry seq: the same position when the
+ * view is in step with the store (the common case), else a search. */
+static const struct store_msg *imapd_fetch_msg(struct imapd *s, size_t seq,
+					       uint32_t uid)
+{
+	const struct store_folder *f = s->folder;
+
+	if (seq < f->count && f->msgs[seq].uid == uid)
+		return &f->msgs[seq];
+	return store_lookup(f, uid, NULL);
+}
+
 /* One message's FETCH response into out: 1 sent, -1 gone, 0 bad CTE. */
 static int imapd_fetch_one(struct imapd *s, size_t seq, bool uid_cmd,
 			   const struct imap_fetch *fetch,
 			   struct imapd_msgdata *md, struct str *out)
 {
 	struct imapd_view *v = &s->view[seq];
-	const struct store_msg *m = store_lookup(s->folder, v->uid, NULL);
+	const struct store_msg *m = imapd_fetch_msg(s, seq, v->uid);
 	bool set_seen = false, has_flags = false, has_uid = false;
 	bool has_modseq = false;
 	unsigned flag_utf8 = s->utf8 ? MIME_IMAP_UTF8 : 0;
@@ -364,10 +390,15 @@ static int imapd_fetch_one(struct imapd *s, size_t seq, bool uid_cmd,
 		set_seen = false;
 	}
 	str_clear(out);
-	str_printf(out, "* %zu FETCH (", seq + 1);
+	str_append(out, "* ");
+	imapd_append_num(out, seq + 1);
+	str_append(out, " FETCH (");
 	/* QRESYNC: every FETCH response names its UID (RFC 7162 3.2.4). */
-	if ((uid_cmd || s->qresync) && !has_uid)
-		str_printf(out, "UID %u ", v->uid);
+	if ((uid_cmd || s->qresync) && !has_uid) {
+		str_append(out, "UID ");
+		imapd_append_num(out, v->uid);
+		str_append_c(out, ' ');
+	}
 	for (unsigned i = 0; i < fetch->count; i++) {
 		const struct imap_fetch_item *it = &fetch->items[i];
 
@@ -375,7 +406,8 @@ static int imapd_fetch_one(struct imapd *s, size_t seq, bool uid_cmd,
 			str_append_c(out, ' ');
 		switch (it->type) {
 		case IMAP_FETCH_UID:
-			str_printf(out, "UID %u", v->uid);
+			str_append(out, "UID ");
+			imapd_append_num(out, v->uid);
 			break;
 		case IMAP_FETCH_MODSEQ:
 			str_printf(out, "MODSEQ (%llu)", (unsigned long long)
@@ -597,7 +629,7 @@ void imapd_cmd_fetch(struct imapd *s, const struct imap_cmd *cmd)
 			continue;
 		if (mods.changedsince_set && !s->view[i].expunged) {
 			const struct store_msg *m =
-				store_lookup(s->folder, s->view[i].uid, NULL);
+				imapd_fetch_msg(s, i, s->view[i].uid);
 
 			if (m != NULL && m->modseq <= mods.changedsince)
 				continue;

@@ -95,6 +95,13 @@ long imapd_view_find(const struct imapd *s, uint32_t uid)
 {
 	size_t lo = 0, hi = s->nview;
 
+	if (s->view_shared) {
+		size_t at;
+
+		return store_lookup(s->folder, uid, &at) != NULL ?
+		       (long)at : -1;
+	}
+
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -168,6 +175,12 @@ void imapd_claim_recent(struct imapd *s)
 
 		if (at < 0)
 			continue;
+		if (s->view_shared) {
+			/* The view is the store: its modseq is the one
+			 * the claim gave. */
+			imapd_view_add_recent(s, uids[i]);
+			continue;
+		}
 		s->view[at].recent = true;
 		/* Taking it changed its modseq, not what the client
 		 * knows of it. */
@@ -181,11 +194,7 @@ void imapd_claim_recent(struct imapd *s)
 
 static unsigned imapd_recent_count(const struct imapd *s)
 {
-	unsigned n = 0;
-
-	for (size_t i = 0; i < s->nview; i++)
-		n += s->view[i].recent;
-	return n;
+	return imapd_view_recent_count(s);
 }
 
 static void imapd_format_all_flags(struct imapd *s, struct str *out,
@@ -223,8 +232,7 @@ void imapd_close_mailbox(struct imapd *s, bool expunge)
 	store_folder_free(&s->folder);
 	store_emailids_free(&s->emailids);
 	mem_free(s->mailbox);
-	mem_free(s->view);
-	s->nview = s->capview = 0;
+	imapd_view_release(s);
 	imap_seqset_clear(&s->saved);
 }
 
@@ -264,18 +272,9 @@ bool imapd_select(struct imapd *s, const char *tag, const char *name,
 	}
 	s->mailbox = mem_strdup(imap_mailbox_is_inbox(name) ? "INBOX" : name);
 	s->readonly = readonly;
-	if (s->folder->count > s->capview) {	/* one allocation */
-		s->capview = s->folder->count;
-		s->view = mem_array_realloc(s->view, s->capview,
-					    sizeof(*s->view));
-	}
-	for (size_t i = 0; i < s->folder->count; i++) {
-		struct imapd_view *v = imapd_view_add(s, &s->folder->msgs[i]);
-
-		v->recent = readonly && (s->folder->msgs[i].in_new ||
-					 (s->folder->msgs[i].flags &
-					  STORE_F_RECENT));
-	}
+	/* No copy: the view is the store's array until it differs
+	 * (imapd_view.c). */
+	imapd_view_share(s);
 	imapd_claim_recent(s);
 	s->folder->nchanges = 0;
 	s->announced_keywords = ~0u;
@@ -284,7 +283,7 @@ bool imapd_select(struct imapd *s, const char *tag, const char *name,
 	if (!s->rev2)	/* RFC 9051 has no \Recent */
 		imapd_printf(s, "* %u RECENT\r\n", imapd_recent_count(s));
 	for (size_t i = 0; i < s->nview && unseen == 0; i++)
-		if (!(s->view[i].flags & STORE_F_SEEN))
+		if (!(s->folder->msgs[i].flags & STORE_F_SEEN))
 			unseen = (unsigned)i + 1;
 	if (unseen > 0 && !s->rev2)
 		imapd_printf(s, "* OK [UNSEEN %u] First unseen.\r\n", unseen);
@@ -329,6 +328,7 @@ static void imapd_view_update(struct imapd *s)
 	struct store_folder *f = s->folder;
 	bool appended = false;
 
+	imapd_view_materialize(s);	/* from the notes, if shared */
 	for (size_t c = 0; c < f->nchanges; c++) {
 		uint32_t uid = f->changes[c].uid;
 		const struct store_msg *m;
@@ -392,11 +392,32 @@ void imapd_sync(struct imapd *s, enum imapd_sync_mode mode)
 {
 	struct str error = STR_INIT, flags = STR_INIT;
 	struct imap_seqset vanished = IMAP_SEQSET_INIT;
-	size_t removed = 0, keep = 0, before = s->nview, fresh = 0;
+	size_t removed = 0, keep = 0, before, fresh = 0;
 	bool held = false;
 
+	/* NOTIFY's MessageNew FETCHes are made from the session's own
+	 * view (imapd_fetch_items). */
+	if (s->notify != NULL)
+		imapd_view_materialize(s);
+	before = s->nview;
 	if (!store_folder_refresh(s->folder, &error))
 		msg_warn("%s: %s: %s", s->user, s->mailbox, str_c(&error));
+	if (s->view_shared && imapd_view_shared_sync(s)) {
+		/* Nothing changed but new messages: the view is still the
+		 * store's. */
+		imapd_announce_keywords(s);
+		if (s->exists_changed) {
+			imapd_printf(s, "* %zu EXISTS\r\n", s->nview);
+			if (!s->rev2)
+				imapd_printf(s, "* %u RECENT\r\n",
+					     imapd_recent_count(s));
+			s->exists_changed = false;
+		}
+		s->view_modseq = s->folder->highestmodseq;
+		str_release(&error);
+		return;
+	}
+	imapd_view_materialize(s);
 	imapd_view_update(s);
 	imapd_announce_keywords(s);
 	/* In the order a client can follow: EXPUNGEs, then EXISTS (so
@@ -490,6 +511,7 @@ bool imapd_uidset(struct imapd *s, const char *text, bool uid,
 	bool ok = false;
 
 	imap_seqset_clear(uids_r);
+	imapd_view_materialize(s);
 	if (!imap_seqset_parse(&set, text, IMAP_SEQSET_ALLOW_DOLLAR, 0,
 			       error_r))
 		goto out;

@@ -47,7 +47,7 @@ void imapd_email_id(struct imapd *s, const struct store_msg *m,
 		store_emailids_refresh(&s->emailids, s->folder->dir);
 		s->emailids_cmd = s->cmd_seq;
 	}
-	store_email_id(s->emailids, m->name, id_r);
+	store_email_id(s->emailids, store_msg_name(s->folder, m), id_r);
 }
 
 void imapd_copied_id_add(struct imapd *s, struct imapd_copied_ids *c,
@@ -72,7 +72,8 @@ bool imapd_copied_ids_write(struct imapd_copied_ids *c,
 
 		/* Expunged already: nothing to keep. */
 		if (m != NULL)
-			(void)store_email_id_record(&records, m->name,
+			(void)store_email_id_record(&records,
+						    store_msg_name(dst, m),
 						    c->ids[i]);
 	}
 	if (ok)

@@ -311,9 +311,12 @@ static void imapd_park_state_of(struct imapd *s, const char *tag,
 		st->mailbox = mem_strdup(s->mailbox);
 		st->uidvalidity = s->folder->uidvalidity;
 		for (size_t i = 0; i < s->nview; i++) {
-			imap_seqset_add(&st->uids, s->view[i].uid);
-			if (s->view[i].recent)
-				imap_seqset_add(&st->recent, s->view[i].uid);
+			struct imapd_view v;
+
+			imapd_view_entry(s, i, &v);	/* shared or not */
+			imap_seqset_add(&st->uids, v.uid);
+			if (v.recent)
+				imap_seqset_add(&st->recent, v.uid);
 		}
 		st->modseq = s->view_modseq;
 		st->keywords = s->announced_keywords;
@@ -346,7 +349,7 @@ static bool imapd_park_possible(const struct imapd *s)
 	if (s->park_fd < 0 || s->zlib != NULL || s->ncontexts > 0 ||
 	    s->notify != NULL || s->in.len > 0 || s->exists_changed)
 		return false;
-	for (size_t i = 0; i < s->nview; i++)
+	for (size_t i = 0; i < s->nview && !s->view_shared; i++)
 		if (s->view[i].expunged || s->view[i].flags_changed)
 			return false;
 	return true;

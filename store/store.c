@@ -93,12 +93,7 @@ bool store_folder_path(const char *root, const char *folder,
 
 void store_folder_clear(struct store_folder *f)
 {
-	for (size_t i = 0; i < f->count; i++)
-		store_name_free(f, f->msgs[i].name);
-	mem_free(f->msgs);
-	mem_free(f->names);
-	f->names_size = 0;
-	f->count = f->cap = 0;
+	store_msgs_release(f);
 	for (unsigned i = 0; i < f->nkeywords; i++)
 		mem_free(f->keywords[i]);
 	f->nkeywords = 0;
@@ -108,7 +103,7 @@ void store_folder_clear(struct store_folder *f)
 	f->new_mtime_ns = f->cur_mtime_ns = 0;
 	f->log_records = 0;
 	f->log_gen = 0;
-	f->snapshot_text = false;
+	f->snapshot_old = false;
 	store_vanished_clear(f);
 }
 
@@ -154,7 +149,7 @@ void store_msg_path(const struct store_folder *f,
 {
 	str_clear(path_r);
 	str_printf(path_r, "%s/%s/%s", f->dir, msg->in_new ? "new" : "cur",
-		   msg->name);
+		   store_msg_name(f, msg));
 }
 
 /* A UIDVALIDITY never given before in this user's Maildir++ tree: the
@@ -218,12 +213,13 @@ static bool store_index_build(struct store_folder *f, struct str *error_r)
 }
 
 /* Whether the log has grown long enough that a new snapshot is worth
- * writing: replaying a text record costs several times as much as
- * loading a snapshot's. */
+ * writing: replaying a text record costs far more than using a
+ * snapshot's in place. */
 static bool store_log_long(const struct store_folder *f)
 {
 	return f->log_records > STORE_COMPACT_RECORDS &&
-	       f->log_records > f->count / 8;
+	       (f->log_records > f->count / 8 ||
+		f->log_records > STORE_COMPACT_MAX);
 }
 
 /* Lock held: catch up, and scan if the directories changed. */
@@ -254,7 +250,7 @@ struct store_folder *store_folder_open(const char *dir, bool create,
 	ret = store_index_load(f, false, error_r);
 	if (ret < 0)
 		goto fail;
-	if (ret == 1 && store_dirs_clean(f) && !f->snapshot_text &&
+	if (ret == 1 && store_dirs_clean(f) && !f->snapshot_old &&
 	    !store_log_long(f))
 		return f;
 	lock = store_lock(dir, error_r);
@@ -268,7 +264,7 @@ struct store_folder *store_folder_open(const char *dir, bool create,
 		goto fail;
 	/* A text snapshot (migration) or a long log (after a build or a
 	 * big scan): a binary snapshot makes the next open fast. */
-	if ((f->snapshot_text || store_log_long(f)) &&
+	if ((f->snapshot_old || store_log_long(f)) &&
 	    !store_index_write(f, error_r))
 		msg_warn("%s: cannot compact the index: %s", dir,
 			 str_c(error_r));
@@ -404,15 +400,18 @@ int store_keyword(struct store_folder *f, const char *name,
 }
 
 /* The name msg should have with flags: cur/ and ":2,LETTERS". */
-static void store_flagged_name(const struct store_msg *m, uint32_t flags,
+static void store_flagged_name(const struct store_folder *f,
+			       const struct store_msg *m, uint32_t flags,
 			       struct str *name_r)
 {
+	const char *old = store_msg_name(f, m);
+
 	str_clear(name_r);
-	str_append_n(name_r, m->name, store_base_len(m->name));
+	str_append_n(name_r, old, store_base_len(old));
 	str_append(name_r, ":2,");
 	store_flags_letters(flags, name_r);
 	/* Letters of other tools we do not know stay. */
-	const char *info = strstr(m->name, ":2,");
+	const char *info = strstr(old, ":2,");
 	if (info != NULL)
 		for (info += 3; *info != '\0'; info++)
 			if (strchr("DFPRST", *info) == NULL &&
@@ -474,8 +473,8 @@ int store_change_flags_unchanged(struct store_folder *f, uint32_t uid,
 		keywords = m->keywords & ~keywords;
 	}
 	flags = (flags & STORE_F_ALL) | (m->flags & STORE_F_RECENT);
-	store_flagged_name(m, flags & STORE_F_ALL, &name);
-	if (!m->in_new && strcmp(str_c(&name), m->name) == 0 &&
+	store_flagged_name(f, m, flags & STORE_F_ALL, &name);
+	if (!m->in_new && strcmp(str_c(&name), store_msg_name(f, m)) == 0 &&
 	    m->keywords == keywords && m->flags == flags) {
 		ret = 1;	/* nothing to change */
 		goto out;
@@ -823,26 +822,30 @@ int store_claim_new(struct store_folder *f, uint32_t **uids_r,
 	struct str from = STR_INIT, name = STR_INIT;
 	struct store_batch b;
 	uint32_t *uids = NULL;
+	size_t ncap = 0, first, left;
 	bool clean = false;
 	int lock, n = 0;
 
 	*uids_r = NULL;
-	/* The common case, nothing new: no lock, no write. */
-	for (size_t i = 0; i < f->count && !clean; i++)
-		clean = f->msgs[i].in_new ||
-			(f->msgs[i].flags & STORE_F_RECENT);
-	if (!clean)
+	/* The common case, nothing new: no lock, no write (and no look
+	 * at every message: the folder counts them). */
+	if (f->unclaimed == 0)
 		return 0;
 	lock = store_change_begin(f, &clean, error_r);
 	if (lock < 0)
 		return -1;
 	store_batch_init(&b, f);
-	for (size_t i = 0; i < f->count; i++) {
+	/* Unclaimed messages are nearly always the newest: find the
+	 * oldest of the counted ones from the end, then take them in UID
+	 * order (their modseqs follow it). */
+	for (first = f->count, left = f->unclaimed; first > 0 && left > 0;)
+		left -= store_msg_unclaimed(&f->msgs[--first]);
+	for (size_t i = first; i < f->count; i++) {
 		struct store_msg *m = &f->msgs[i];
 
 		if (!m->in_new && !(m->flags & STORE_F_RECENT))
 			continue;
-		store_flagged_name(m, m->flags & STORE_F_ALL, &name);
+		store_flagged_name(f, m, m->flags & STORE_F_ALL, &name);
 		if (m->in_new) {
 			store_msg_path(f, m, &from);
 			str_clear(&rec.name);
@@ -857,7 +860,7 @@ int store_claim_new(struct store_folder *f, uint32_t **uids_r,
 				continue;
 			}
 		} else {
-			str_set(&name, m->name);
+			str_set(&name, store_msg_name(f, m));
 		}
 		store_rec_reset(&rec);
 		rec.kind = 'F';
@@ -867,7 +870,10 @@ int store_claim_new(struct store_folder *f, uint32_t **uids_r,
 		rec.in_new = false;
 		str_set(&rec.name, str_c(&name));
 		store_batch_add(&b, &rec);
-		uids = mem_array_realloc(uids, (size_t)n + 1, sizeof(*uids));
+		if ((size_t)n == ncap) {
+			ncap = ncap == 0 ? 64 : ncap * 2;
+			uids = mem_array_realloc(uids, ncap, sizeof(*uids));
+		}
 		uids[n++] = m->uid;
 	}
 	if (!store_change_end(f, lock, clean, &b, error_r)) {

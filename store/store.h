@@ -57,6 +57,11 @@
  * mask is the folder's keyword i). */
 #define STORE_MAX_KEYWORDS	64
 
+/* One message of a folder. This is also the layout of a message
+ * record in the snapshot file (store_snapshot.c), so a folder's array
+ * can be the snapshot's records mapped in place: fixed-width fields,
+ * no pointers, no padding. The file name is reached through
+ * store_msg_name(). */
 struct store_msg {
 	uint32_t uid;
 	uint32_t flags;		/* STORE_F_* */
@@ -65,16 +70,22 @@ struct store_msg {
 	int64_t internaldate;	/* seconds since the epoch */
 	uint64_t size;		/* bytes of the file (LF line ends) */
 	uint64_t vsize;		/* with CRLF line ends (RFC822.SIZE) */
-	char *name;		/* file name in new/ or cur/ */
-	bool in_new;		/* new/ rather than cur/ */
+	uint32_t name_ref;	/* the file name (store_msg_name) */
+	uint32_t in_new;	/* 1: new/ rather than cur/ */
 };
 
 /* What a refresh learned, for sessions that report changes (IMAP
  * EXISTS/EXPUNGE/FETCH FLAGS): kind 'A' (appended), 'E' (expunged), 'F'
- * (flags or keywords changed) and the UID. */
+ * (flags or keywords changed) and the UID; for 'E' and 'F' the
+ * message's flags, keywords and modseq before the change (a session
+ * whose view is the store's array itself learns from them what its
+ * client was last told). */
 struct store_change {
 	char kind;
 	uint32_t uid;
+	uint32_t flags;
+	uint64_t keywords;
+	uint64_t modseq;
 };
 
 struct store_cache;
@@ -113,11 +124,34 @@ struct store_folder {
 	int64_t new_mtime_ns, cur_mtime_ns;	/* at the last scan */
 	uint64_t log_records;	/* records in the log (for compaction) */
 	struct store_vanished vanished;
-	bool snapshot_text;	/* loaded from a text snapshot (migrate) */
-	/* The names of the messages loaded from the snapshot, in one
-	 * block (store_name_free() knows them). */
-	char *names;
-	size_t names_size;
+	bool snapshot_old;	/* loaded from a former format (migrate) */
+	/* Where msgs and the names live (store_snapshot.c, store_int.h):
+	 * msgs may be the snapshot's records mapped copy-on-write (the
+	 * log's changes touch only the pages they change), the names of
+	 * the snapshot's messages stay in the snapshot, and names given
+	 * since are in xnames. */
+	void *msgs_map;		/* msgs's mapping, or NULL (heap) */
+	size_t msgs_map_len;
+	void *snap;		/* the snapshot, mapped read-only */
+	size_t snap_len;
+	bool snap_heap;		/* snap is a heap copy, not a mapping */
+	const char *snap_names;	/* its names, each NUL-terminated */
+	size_t snap_names_len;
+	char **xnames;		/* names given since the snapshot */
+	uint32_t nxnames, xnames_cap;
+	uint32_t *xfree;	/* free slots of xnames */
+	uint32_t nxfree;
+	/* The snapshot's own records (read-only) and their positions in
+	 * modseq order, and the UIDs added or changed since it was loaded
+	 * (store_changed_since); touched_all: too many, walk instead. */
+	const struct store_msg *snap_msgs;
+	const uint32_t *snap_bymodseq;
+	size_t snap_count;
+	uint32_t *touched;
+	size_t ntouched, touched_cap;
+	bool touched_all;
+	/* Messages in new/ or marked \Recent (store_claim_new). */
+	size_t unclaimed;
 	struct store_cache *cache;	/* store_cache.c, loaded when used */
 };
 
@@ -149,6 +183,11 @@ uint64_t store_folder_stamp(const char *dir);
  * index_r (may be NULL). */
 struct store_msg *store_lookup(const struct store_folder *f, uint32_t uid,
 			       size_t *index_r);
+
+/* The file name of msg (in new/ or cur/); valid until msg's name or
+ * the folder's index changes. */
+const char *store_msg_name(const struct store_folder *f,
+			   const struct store_msg *msg);
 
 /* The path of msg's file into path_r. */
 void store_msg_path(const struct store_folder *f,
@@ -219,6 +258,14 @@ int store_index_uidvalidity(const char *dir, uint32_t *uidvalidity_r);
 typedef void store_vanished_fn(void *ctx, uint32_t lo, uint32_t hi);
 bool store_vanished_since(const struct store_folder *f, uint64_t modseq,
 			  store_vanished_fn *fn, void *ctx);
+
+/* The UIDs of the messages whose modseq is above modseq (RFC 7162
+ * CHANGEDSINCE, QRESYNC), in increasing order, into *uids_r (mem_free
+ * it); their number. A folder opened from its snapshot answers without
+ * looking at every message: the snapshot indexes its messages by
+ * modseq, and the folder notes what changed since. */
+size_t store_changed_since(const struct store_folder *f, uint64_t modseq,
+			   uint32_t **uids_r);
 
 /* Set the flags as store_change_flags does, only if the message's modseq
  * is at most unchangedsince (RFC 7162 STORE UNCHANGEDSINCE): 2 when it

@@ -306,16 +306,25 @@ void store_batch_release(struct store_batch *b)
 	str_release(&b->out);
 }
 
-void store_note(struct store_folder *f, char kind, uint32_t uid)
+void store_note(struct store_folder *f, char kind, uint32_t uid,
+		const struct store_msg *before)
 {
+	struct store_change *c;
+
 	if (f->nchanges == f->changes_cap) {
 		f->changes_cap = f->changes_cap == 0 ? 16 : f->changes_cap * 2;
 		f->changes = mem_array_realloc(f->changes, f->changes_cap,
 					       sizeof(*f->changes));
 	}
-	f->changes[f->nchanges].kind = kind;
-	f->changes[f->nchanges].uid = uid;
-	f->nchanges++;
+	c = &f->changes[f->nchanges++];
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->uid = uid;
+	if (before != NULL) {
+		c->flags = before->flags;
+		c->keywords = before->keywords;
+		c->modseq = before->modseq;
+	}
 }
 
 static void store_msg_set(struct store_folder *f, struct store_msg *m,
@@ -325,8 +334,7 @@ static void store_msg_set(struct store_folder *f, struct store_msg *m,
 	m->keywords = rec->keywords;
 	m->modseq = rec->modseq;
 	m->in_new = rec->in_new;
-	store_name_free(f, m->name);
-	m->name = mem_strdup(str_c(&rec->name));
+	store_msg_set_name(f, m, str_c(&rec->name));
 }
 
 static bool store_apply_add(struct store_folder *f,
@@ -337,10 +345,7 @@ static bool store_apply_add(struct store_folder *f,
 
 	if (store_lookup(f, rec->uid, NULL) != NULL)
 		return false;
-	if (f->count == f->cap) {
-		f->cap = f->cap == 0 ? 64 : f->cap * 2;
-		f->msgs = mem_array_realloc(f->msgs, f->cap, sizeof(*f->msgs));
-	}
+	store_msgs_reserve(f, f->count + 1);
 	/* Records come in uid order; anything else is inserted in place. */
 	at = f->count;
 	while (at > 0 && f->msgs[at - 1].uid > rec->uid)
@@ -355,11 +360,13 @@ static bool store_apply_add(struct store_folder *f,
 	m->size = rec->size;
 	m->vsize = rec->vsize;
 	store_msg_set(f, m, rec);
+	f->unclaimed += store_msg_unclaimed(m);
+	store_msgs_touch(f, m->uid);
 	if ((uint64_t)rec->uid >= f->uidnext)
 		f->uidnext = rec->uid + 1 > UINT32_MAX ? UINT32_MAX :
 			     rec->uid + 1;
 	if (note)
-		store_note(f, 'A', rec->uid);
+		store_note(f, 'A', rec->uid, NULL);
 	return true;
 }
 
@@ -389,20 +396,24 @@ bool store_apply(struct store_folder *f, const struct store_rec *rec,
 		m = store_lookup(f, rec->uid, NULL);
 		if (m == NULL)
 			return true;	/* expunged meanwhile */
-		store_msg_set(f, m, rec);
 		if (note)
-			store_note(f, 'F', rec->uid);
+			store_note(f, 'F', rec->uid, m);
+		f->unclaimed -= store_msg_unclaimed(m);
+		store_msg_set(f, m, rec);
+		f->unclaimed += store_msg_unclaimed(m);
+		store_msgs_touch(f, m->uid);
 		return true;
 	case 'E':
 		m = store_lookup(f, rec->uid, &i);
 		if (m == NULL)
 			return true;
 		store_vanished_note(f, rec->uid, rec->modseq);
-		store_name_free(f, m->name);
+		if (note)
+			store_note(f, 'E', rec->uid, m);
+		f->unclaimed -= store_msg_unclaimed(m);
+		store_msg_drop_name(f, m);
 		memmove(m, m + 1, (f->count - i - 1) * sizeof(*m));
 		f->count--;
-		if (note)
-			store_note(f, 'E', rec->uid);
 		return true;
 	case 'K':
 		if (rec->idx != f->nkeywords && rec->idx >= f->nkeywords)
@@ -540,7 +551,7 @@ static int store_snapshot_load(struct store_folder *f, struct str *error_r)
 	ret = 0;
 	/* The text form of before store_snapshot.c: read, and rewritten
 	 * by the next open (store_folder_open). */
-	f->snapshot_text = true;
+	f->snapshot_old = true;
 	while (off < buf.len && !end &&
 	       (nl = memchr(buf.data + off, '\n', buf.len - off)) != NULL) {
 		size_t n = (size_t)(nl - (buf.data + off));
@@ -683,36 +694,31 @@ int store_index_load(struct store_folder *f, bool locked,
 static bool store_index_reload(struct store_folder *f, bool locked,
 			       struct str *error_r)
 {
-	struct store_msg *old = f->msgs;
-	struct store_folder names = { .names = f->names,
-				      .names_size = f->names_size };
-	size_t nold = f->count, i = 0, j = 0;
+	struct store_folder was;	/* the messages we had */
+	size_t i = 0, j = 0;
 	bool ok;
 
-	f->msgs = NULL;
-	f->count = f->cap = 0;
-	f->names = NULL;	/* the old names stay until compared */
-	f->names_size = 0;
+	store_msgs_move(&was, f);
 	ok = store_index_load(f, locked, error_r) == 1;
 	if (!ok && error_r->len == 0)
 		str_printf(error_r, "index of %s changed unreadably", f->dir);
-	while (ok && (i < nold || j < f->count)) {
+	while (ok && (i < was.count || j < f->count)) {
+		const struct store_msg *old = was.msgs;
+
 		if (j == f->count ||
-		    (i < nold && old[i].uid < f->msgs[j].uid)) {
-			store_note(f, 'E', old[i++].uid);
-		} else if (i == nold || f->msgs[j].uid < old[i].uid) {
-			store_note(f, 'A', f->msgs[j++].uid);
+		    (i < was.count && old[i].uid < f->msgs[j].uid)) {
+			store_note(f, 'E', old[i].uid, &old[i]);
+			i++;
+		} else if (i == was.count || f->msgs[j].uid < old[i].uid) {
+			store_note(f, 'A', f->msgs[j++].uid, NULL);
 		} else {
 			if (old[i].modseq != f->msgs[j].modseq)
-				store_note(f, 'F', f->msgs[j].uid);
+				store_note(f, 'F', f->msgs[j].uid, &old[i]);
 			i++;
 			j++;
 		}
 	}
-	for (i = 0; i < nold; i++)
-		store_name_free(&names, old[i].name);
-	free(names.names);
-	free(old);
+	store_msgs_release(&was);
 	return ok;
 }
 
@@ -807,7 +813,7 @@ bool store_index_write(struct store_folder *f, struct str *error_r)
 			   strerror(errno));
 		goto out;
 	}
-	f->snapshot_text = false;
+	f->snapshot_old = false;
 	/* The snapshot is in place: its generation supersedes the log. */
 	f->log_gen++;
 	if (!store_log_create(f, error_r) ||

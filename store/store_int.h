@@ -18,8 +18,14 @@
 #define STORE_CACHE_FILE	"correo-cache"
 
 /* The log is compacted into a new snapshot when it holds more records
- * than this and more than an eighth of the folder's messages. */
+ * than this and more than an eighth of the folder's messages, or more
+ * than STORE_COMPACT_MAX whatever the folder's size: every open replays
+ * the log's text records (about a microsecond each), while a snapshot
+ * is used in place, so a 100,000-message folder is better rewritten
+ * (10 MB) every few thousand changes than replayed 12,500 records deep
+ * at every SELECT. */
 #define STORE_COMPACT_RECORDS	1024
+#define STORE_COMPACT_MAX	2048
 /* Ranges of expunged UIDs a snapshot keeps (store_vanished.c). */
 #define STORE_VANISHED_MAX	4096
 /* Index files larger than this are refused (a rebuild follows). */
@@ -117,13 +123,17 @@ bool store_index_write(struct store_folder *f, struct str *error_r);
 /* The binary snapshot (store_snapshot.c). Format f's state as a
  * snapshot of generation gen onto out (false if too large); whether
  * data is one; its generation and UIDVALIDITY from its first bytes;
- * load one into f (empty; data is changed): false if damaged. */
+ * load one into f (empty; data is copied): false if damaged. */
 bool store_snapshot_format(struct store_folder *f, uint64_t gen,
 			   struct str *out);
 bool store_snapshot_is_binary(const char *data, size_t len);
+/* The check a current snapshot of len bytes carries at byte 120 (the
+ * fuzz target makes its inputs' right). */
+uint64_t store_snapshot_check(const char *data, size_t len);
 bool store_snapshot_header(const char *data, size_t len, uint64_t *gen_r,
 			   uint32_t *uidvalidity_r);
-bool store_snapshot_parse(struct store_folder *f, char *data, size_t len);
+bool store_snapshot_parse(struct store_folder *f, const char *data,
+			  size_t len);
 /* Load dir's snapshot into f (empty) if it is a binary one: 1 loaded,
  * 0 missing or damaged, 2 not binary (a text one: read it as such),
  * -1 error. */
@@ -138,13 +148,34 @@ bool store_dir_mtimes(const char *dir, int64_t *new_ns, int64_t *cur_ns);
 /* Whether the directories are as last recorded. */
 bool store_dirs_clean(const struct store_folder *f);
 
-/* Free a message's name unless it is in f's block of names. */
-static inline void store_name_free(const struct store_folder *f, char *name)
+/*
+ * The messages' memory (store_msgs.c). f->msgs is a heap array, or the
+ * snapshot's records mapped privately (copy-on-write) at the start of a
+ * larger reservation of address space, so appends need no copy until
+ * the reservation is full. A name_ref with STORE_NAME_HEAP set is an
+ * index in f->xnames; otherwise an offset in the snapshot's names.
+ */
+#define STORE_NAME_HEAP		0x80000000u
+/* Give m a copy of name, releasing the one it had in xnames. */
+void store_msg_set_name(struct store_folder *f, struct store_msg *m,
+			const char *name);
+/* Release m's name (m leaves the folder). */
+void store_msg_drop_name(struct store_folder *f, struct store_msg *m);
+/* Room for n messages in f->msgs (copied to the heap if the mapping's
+ * reservation is too small). */
+void store_msgs_reserve(struct store_folder *f, size_t n);
+/* Note uid as added or changed since the snapshot was loaded. */
+void store_msgs_touch(struct store_folder *f, uint32_t uid);
+/* Whether m is still to be taken as \Recent (store_claim_new). */
+static inline bool store_msg_unclaimed(const struct store_msg *m)
 {
-	if (f->names == NULL || (uintptr_t)name < (uintptr_t)f->names ||
-	    (uintptr_t)name >= (uintptr_t)f->names + f->names_size)
-		free(name);
+	return m->in_new || (m->flags & STORE_F_RECENT);
 }
+/* Release the messages, the snapshot and the names. */
+void store_msgs_release(struct store_folder *f);
+/* Move f's messages, snapshot and names to to (cleared), leaving f
+ * with none. */
+void store_msgs_move(struct store_folder *to, struct store_folder *f);
 
 /* The expunged-UID record (store_vanished.c). */
 void store_vanished_note(struct store_folder *f, uint32_t uid,
@@ -159,7 +190,10 @@ void store_vanished_clear(struct store_folder *f);
 
 /* Base name: the part of a Maildir file name before ':'. */
 size_t store_base_len(const char *name);
-void store_note(struct store_folder *f, char kind, uint32_t uid);
+/* Note a change of kind to uid in f->changes; before: the message as it
+ * was (NULL for 'A'). */
+void store_note(struct store_folder *f, char kind, uint32_t uid,
+		const struct store_msg *before);
 void store_folder_clear(struct store_folder *f);
 
 /*

@@ -15,7 +15,7 @@
 int64_t store_msg_savedate(const struct store_folder *f,
 			   const struct store_msg *msg)
 {
-	const char *p = msg->name;
+	const char *p = store_msg_name(f, msg);
 	int64_t t = 0;
 	size_t n = 0;
 	struct str path = STR_INIT;

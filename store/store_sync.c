@@ -265,9 +265,10 @@ bool store_sync_scan(struct store_folder *f, struct str *error_r)
 	}
 	for (size_t i = 0; i < known; i++) {
 		const struct store_msg *m = &f->msgs[i];
+		const char *name = store_msg_name(f, m);
 		struct store_file *fl;
 
-		fl = store_scan_find(&sc, m->name, store_base_len(m->name));
+		fl = store_scan_find(&sc, name, store_base_len(name));
 		store_rec_reset(&rec);
 		rec.uid = m->uid;
 		if (fl == NULL) {
@@ -276,7 +277,7 @@ bool store_sync_scan(struct store_folder *f, struct str *error_r)
 			continue;
 		}
 		fl->used = true;
-		if (strcmp(fl->name, m->name) == 0 && fl->in_new == m->in_new)
+		if (strcmp(fl->name, name) == 0 && fl->in_new == (m->in_new != 0))
 			continue;
 		rec.kind = 'F';
 		rec.flags = store_flags_from_name(fl->name) |

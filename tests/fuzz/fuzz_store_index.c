@@ -4,8 +4,10 @@
  *
  * Input: the body of a folder's change log, written after a valid
  * header of the snapshot's generation into a private Maildir holding
- * two messages; or, after a 'B', a binary snapshot (store_snapshot.c)
- * whose magic and whole-file check are made right. Opening the folder must always succeed (a damaged log
+ * two messages; or, after a 'B', a snapshot of the former binary form
+ * (CORREOI2), or after a 'C', one of the current form, whose records
+ * are used in place (store_snapshot.c), each with its magic and
+ * whole-file check made right. Opening the folder must always succeed (a damaged log
  * is cut or the index rebuilt), see exactly the two messages, keep uids
  * increasing and below uidnext, and a second open must agree with the
  * first (the repair is stable).
@@ -90,6 +92,51 @@ static void binary_snapshot(const uint8_t *data, size_t size)
 	str_release(&error);
 }
 
+/* Input starting with 'C': a snapshot of the current form, padded to
+ * the records' page, with its magic, record size, byte order mark and
+ * check made right; the names and the modseq order are then used. */
+static void current_snapshot(const uint8_t *data, size_t size)
+{
+	struct str path = STR_INIT, snap = STR_INIT, error = STR_INIT;
+	struct store_folder *f;
+	uint32_t v;
+	uint64_t sum;
+	uint32_t *uids;
+
+	str_append_n(&snap, data, size);
+	while (snap.len < 4096)
+		str_append_c(&snap, '\0');
+	memcpy(snap.data, "CORREOI3", 8);
+	v = sizeof(struct store_msg);	/* little-endian hosts */
+	memcpy(snap.data + 72, &v, 4);
+	v = 0x01020304u;
+	memcpy(snap.data + 76, &v, 4);
+	sum = store_snapshot_check(snap.data, snap.len);
+	memcpy(snap.data + 120, &sum, 8);
+	str_printf(&path, "%s/%s", md, STORE_INDEX_FILE);
+	if (!safe_write_file(str_c(&path), snap.data, snap.len, 0600))
+		abort();
+	f = store_folder_open(md, false, &error);
+	if (f == NULL)
+		abort();
+	check(f);
+	for (size_t i = 0; i < f->count; i++)
+		if (strchr(store_msg_name(f, &f->msgs[i]), '/') != NULL)
+			abort();
+	for (uint64_t m = 0; m < 4; m++) {
+		size_t n = store_changed_since(f, m, &uids);
+
+		for (size_t i = 1; i < n; i++)
+			if (uids[i] <= uids[i - 1])
+				abort();
+		free(uids);
+	}
+	store_folder_free(&f);
+	str_release(&path);
+	str_release(&snap);
+	str_release(&error);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct store_rec rec = { .kind = 'H', .has_g = true, .has_v = true };
@@ -99,6 +146,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 0 && data[0] == 'B') {
 		binary_snapshot(data + 1, size - 1);
+		return 0;
+	}
+	if (size > 0 && data[0] == 'C') {
+		current_snapshot(data + 1, size - 1);
 		return 0;
 	}
 	/* The snapshot's generation, so the log is read, not discarded. */

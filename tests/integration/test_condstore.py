@@ -378,7 +378,7 @@ class CondstoreTest(harness.TestCase):
                                                ""))
         with open(os.path.join(self.md, "correo-index"), "rb") as f:
             snap = f.read()
-        self.assertEqual(snap[:8], b"CORREOI2")
+        self.assertEqual(snap[:8], b"CORREOI3")
         # The expunged ranges: the section's count in the header.
         self.assertGreater(struct.unpack_from("<I", snap, 60)[0], 0)
         with open(os.path.join(self.md, "correo-index.log")) as f:
@@ -416,16 +416,40 @@ class CondstoreTest(harness.TestCase):
     def add_floor(self, floor):
         """Set the expunge record's floor in the (binary) snapshot, as a
         trimmed record leaves it (store/store_snapshot.c: the floor at
-        byte 64, the whole-file check at 72)."""
+        byte 64, the check at 120); replaced by rename, as correo's
+        writers do (open sessions keep the file they mapped)."""
         path = os.path.join(self.md, "correo-index")
         with open(path, "rb") as f:
             snap = bytearray(f.read())
-        self.assertEqual(snap[:8], b"CORREOI2")
+        self.assertEqual(snap[:8], b"CORREOI3")
         struct.pack_into("<Q", snap, 64, floor)
-        struct.pack_into("<Q", snap, 72, 0)
-        struct.pack_into("<Q", snap, 72, store_hash64(bytes(snap)))
-        with open(path, "wb") as f:
+        struct.pack_into("<Q", snap, 120, snap_check(bytes(snap)))
+        with open(path + ".new", "wb") as f:
             f.write(snap)
+        os.rename(path + ".new", path)
+
+
+def snap_check(data):
+    """store/store_snapshot.c's check: four lanes over what follows the
+    128-byte header, folded with the header's first 120 bytes."""
+    m = (1 << 64) - 1
+    body = data[128:]
+    n = len(body)
+    h = [0x9e3779b97f4a7c15 ^ n, 0xc2b2ae3d27d4eb4f, 0x165667b19e3779f9,
+         0x27d4eb2f165667c5]
+    full = n - n % 32
+    for i in range(0, full, 32):
+        for lane in range(4):
+            w = int.from_bytes(body[i + 8 * lane:i + 8 * lane + 8], "little")
+            h[lane] ^= w
+            h[lane] = (h[lane] * 0xff51afd7ed558ccd) & m
+            h[lane] ^= h[lane] >> 32
+
+    def rotl(v, k):
+        return ((v << k) | (v >> (64 - k))) & m
+    w = h[0] ^ rotl(h[1], 17) ^ rotl(h[2], 31) ^ rotl(h[3], 47)
+    return store_hash64(data[:120], store_hash64(body[full:], w))
+
 
 def store_hash64(data, seed=0):
     """store/store_cache.c's store_hash64, which checks snapshots."""

@@ -143,7 +143,7 @@ START_TEST(deliver_assigns_uids)
 	ck_assert(!f->msgs[2].in_new);
 	/* Saved with flags into cur/: recent until a session takes it. */
 	ck_assert_uint_eq(f->msgs[2].flags, STORE_F_SEEN | STORE_F_RECENT);
-	ck_assert_ptr_nonnull(strstr(f->msgs[2].name, ":2,S"));
+	ck_assert_ptr_nonnull(strstr(store_msg_name(f, &f->msgs[2]), ":2,S"));
 	store_msg_path(f, &f->msgs[1], &path);
 	ck_assert(safe_read_file(str_c(&path), &got, 4096));
 	ck_assert_str_eq(str_c(&got), "Subject: 2\n\ntwo\n");
@@ -178,7 +178,7 @@ START_TEST(sessions_see_each_other)
 	kw = 1u << idx;
 	ck_assert_int_eq(store_set_flags(a, 1, STORE_F_SEEN |
 					 STORE_F_ANSWERED, kw, &error), 1);
-	ck_assert_ptr_nonnull(strstr(a->msgs[0].name, ":2,RS"));
+	ck_assert_ptr_nonnull(strstr(store_msg_name(a, &a->msgs[0]), ":2,RS"));
 	ck_assert(!a->msgs[0].in_new);
 	refresh(b);
 	ck_assert_uint_eq(b->count, 2);
@@ -217,14 +217,14 @@ START_TEST(foreign_changes_found)
 		      0600);
 	store_msg_path(f, &f->msgs[0], &from);
 	str_printf(&to, "%s/cur/%.*s:2,FS", md,
-		   (int)store_base_len(f->msgs[0].name), f->msgs[0].name);
+		   (int)store_base_len(store_msg_name(f, &f->msgs[0])), store_msg_name(f, &f->msgs[0]));
 	ck_assert_int_eq(rename(str_c(&from), str_c(&to)), 0);
 	refresh(f);
 	ck_assert_uint_eq(f->count, 2);
 	ck_assert_uint_eq(f->msgs[0].flags & STORE_F_ALL,
 			  STORE_F_SEEN | STORE_F_FLAGGED);
 	ck_assert_uint_eq(f->msgs[1].uid, 2);
-	ck_assert_str_eq(f->msgs[1].name, "1999999999.foreign.host");
+	ck_assert_str_eq(store_msg_name(f, &f->msgs[1]), "1999999999.foreign.host");
 	ck_assert_uint_eq(f->msgs[1].vsize, 3);
 	/* A foreign removal is an expunge. */
 	usleep(20000);

@@ -591,7 +591,7 @@ START_TEST(progress_between_batches)
 	ck_assert_int_eq(store_fts_search(fts, STORE_FTS_BODY, "NEEDLE4321",
 					  uids, f->count, v, &error), 0);
 	for (size_t i = 0; i < f->count; i++)
-		ck_assert_int_eq(v[i], strstr(f->msgs[i].name, "M4321P") ?
+		ck_assert_int_eq(v[i], strstr(store_msg_name(f, &f->msgs[i]), "M4321P") ?
 				 STORE_FTS_YES : STORE_FTS_NO);
 	free(v);
 	free(uids);
