@@ -94,6 +94,17 @@ struct imapd {
 	bool condstore, qresync;	/* enabled */
 	uint64_t view_modseq;	/* HIGHESTMODSEQ the client may cache */
 	bool tag_modseq;	/* the tagged OK carries [HIGHESTMODSEQ] */
+
+	/* Parking (imapd_park.c): the connection to the user's park
+	 * process or -1, the delay before an IDLE is parked (ms; -2 not
+	 * yet known, -1 never), whether this process handed its client
+	 * over; and what a resumed session needs from the login. */
+	int park_fd;
+	int park_delay;
+	bool parked;
+	char *quota_rule;
+	char *addr;
+	bool tls;
 };
 
 /* What a command may be answered with now: may untagged EXPUNGE
@@ -141,6 +152,34 @@ void imapd_close_mailbox(struct imapd *s, bool expunge);
 void imapd_sync(struct imapd *s, enum imapd_sync_mode mode);
 bool imapd_expunge(struct imapd *s, const struct imap_seqset *uids);
 void imapd_idle(struct imapd *s, const char *tag);
+/* IDLE's loop after "+ idling" (resumed: also after a park): report
+ * changes until DONE, a timeout or the end of the connection. */
+void imapd_idle_loop(struct imapd *s, const char *tag);
+/* Add m to the end of the view; take what is in new/ as recent. */
+struct imapd_view *imapd_view_add(struct imapd *s, const struct store_msg *m);
+void imapd_claim_recent(struct imapd *s);
+
+/* imapd_park.c: idle sessions handed to the user's park process. */
+/* In the spawner's child, as the user (login_spawn_spec.prepare):
+ * connect to the user's park process, starting it if it is not
+ * running, as LOGIN_MAIL_PARK_FD. */
+void imapd_park_prepare(const char *user, const char *mailbox,
+			const char *exe, char **envp);
+/* At the start of a mail process, before it opens anything: is fd 3
+ * (LOGIN_MAIL_HOLD_FD) an anvil hold to take along when parking? */
+void imapd_park_note_hold(void);
+/* In IDLE, nothing happening for the park delay: hand the client to
+ * the park process. True if it took it (the process then exits
+ * without a word to the client). */
+bool imapd_park_idle(struct imapd *s, const char *tag, int watch_fd);
+/* Between commands, nothing from the client for the park delay: hand
+ * the client to the park process (which wakes only for the client).
+ * True if it took it. */
+bool imapd_park_quiet(struct imapd *s);
+/* The park process's main loop (imap-park). */
+void imapd_park_main(void) __attribute__((noreturn));
+/* A session resumed by the park process (imapd --mail-resume). */
+void imapd_resume_main(void) __attribute__((noreturn));
 /* Resolve a sequence set given as an argument into a normalised set of
  * UIDs of the view (uid: the set is of UIDs). NULL error_r on success. */
 bool imapd_uidset(struct imapd *s, const char *text, bool uid,

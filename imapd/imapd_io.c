@@ -47,6 +47,8 @@ void imapd_init(struct imapd *s, int in_fd, int out_fd, const char *user,
 	s->user = user;
 	s->root = mem_strdup(root);
 	s->parser = imap_parser_create(&limits);
+	s->park_fd = -1;
+	s->park_delay = -1;
 }
 
 void imapd_deinit(struct imapd *s)
@@ -61,6 +63,8 @@ void imapd_deinit(struct imapd *s)
 	str_release(&s->zbuf);
 	imap_zlib_free(&s->zlib);
 	mem_free(s->root);
+	mem_free(s->quota_rule);
+	mem_free(s->addr);
 }
 
 void imapd_append(struct imapd *s, const char *data, size_t len)
@@ -271,19 +275,26 @@ static void imapd_parse_error(struct imapd *s, bool fatal)
 void imapd_serve(struct imapd *s, const char *greeting)
 {
 	unsigned bad = 0;
+	bool between = true;	/* no byte of a next command parsed yet */
 
-	imapd_printf(s, "%s\r\n", greeting);
+	if (greeting != NULL)	/* NULL: a resumed session */
+		imapd_printf(s, "%s\r\n", greeting);
 	(void)imapd_flush(s);
 	while (!s->logout) {
 		size_t used = 0;
 		enum imap_parse_result r;
 
+		between &= s->in.len == 0;
 		r = imap_parser_feed(s->parser, s->in.data == NULL ? "" :
 				     s->in.data, s->in.len, &used);
 		str_consume(&s->in, used);
 		switch (r) {
 		case IMAP_PARSE_MORE:
-			if (!imapd_flush(s) || !imapd_fill(s, IMAPD_TIMEOUT))
+			/* A quiet session between commands may be parked
+			 * (imapd_park.c). */
+			if (!imapd_flush(s) ||
+			    (between && imapd_park_quiet(s)) ||
+			    !imapd_fill(s, IMAPD_TIMEOUT))
 				s->logout = true;
 			break;
 		case IMAP_PARSE_CONT:
@@ -297,6 +308,7 @@ void imapd_serve(struct imapd *s, const char *greeting)
 			bad = 0;
 			imapd_command(s, imap_parser_cmd(s->parser));
 			imap_parser_reset(s->parser);
+			between = true;
 			if (s->zlib_start)
 				imapd_compress_start(s);
 			break;

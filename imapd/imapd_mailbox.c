@@ -115,8 +115,7 @@ long imapd_view_find(const struct imapd *s, uint32_t uid)
 	return -1;
 }
 
-static struct imapd_view *imapd_view_add(struct imapd *s,
-					 const struct store_msg *m)
+struct imapd_view *imapd_view_add(struct imapd *s, const struct store_msg *m)
 {
 	struct imapd_view *v;
 
@@ -158,7 +157,7 @@ void imapd_announce_keywords(struct imapd *s)
 }
 
 /* Take the messages still in new/ as this session's recent ones. */
-static void imapd_claim_recent(struct imapd *s)
+void imapd_claim_recent(struct imapd *s)
 {
 	struct str error = STR_INIT;
 	uint32_t *uids = NULL;
@@ -548,6 +547,8 @@ out:
 	return ok;
 }
 
+static void imapd_idle_run(struct imapd *s, const char *tag, int fd);
+
 /* An inotify descriptor watching the selected folder, or -1. */
 static int imapd_watch(struct imapd *s)
 {
@@ -572,13 +573,35 @@ static int imapd_watch(struct imapd *s)
 
 void imapd_idle(struct imapd *s, const char *tag)
 {
-	struct str line = STR_INIT;
-	char buf[4096];
-	int fd = imapd_watch(s), r;
+	int fd = imapd_watch(s);
 
 	imapd_printf(s, "+ idling\r\n");
 	(void)imapd_flush(s);
+	imapd_idle_run(s, tag, fd);
+	if (fd >= 0)
+		close(fd);
+}
+
+void imapd_idle_loop(struct imapd *s, const char *tag)
+{
+	int fd = imapd_watch(s);
+
+	imapd_idle_run(s, tag, fd);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void imapd_idle_run(struct imapd *s, const char *tag, int fd)
+{
+	struct str line = STR_INIT;
+	char buf[4096];
+	int r;
+
 	for (;;) {
+		/* Quiet for the park delay: to the park process
+		 * (imapd_park.c); else what comes first. */
+		if (imapd_park_idle(s, tag, fd))
+			break;
 		r = imapd_read_line(s, fd, IMAPD_IDLE_MAX, &line);
 		if (r == 0) {
 			/* Let a burst of changes settle, then report. */
@@ -604,7 +627,5 @@ void imapd_idle(struct imapd *s, const char *tag)
 			imapd_tagged(s, tag, "BAD Expected DONE.");
 		break;
 	}
-	if (fd >= 0)
-		close(fd);
 	str_release(&line);
 }

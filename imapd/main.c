@@ -25,6 +25,7 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 
 #include "imapd.h"
 #include "login_spawn.h"
+#include "mem.h"
 #include "msg.h"
 #include "sandbox.h"
 #include "server.h"
@@ -42,13 +44,14 @@ static const struct login_spawn_spec imapd_spawn = {
 	.service = "imap",
 	.mail_name = "imapd",
 	.timeout_key = "imap_timeout",
+	.prepare = imapd_park_prepare,
 };
 
 /* Serve one session on in/out; tag NULL: PREAUTH. */
 static void imapd_session(int in, int out, const char *user,
 			  const char *maildir, const char *tag,
 			  const char *quota, const char *input,
-			  size_t input_len)
+			  size_t input_len, const struct login_mail *m)
 {
 	struct str greeting = STR_INIT, caps = STR_INIT;
 	struct imapd s;
@@ -56,6 +59,16 @@ static void imapd_session(int in, int out, const char *user,
 	signal(SIGPIPE, SIG_IGN);
 	imapd_init(&s, in, out, user, maildir);
 	imapd_quota_init(&s, quota);
+	if (m != NULL) {
+		/* What a parked session takes along (imapd_park.c). */
+		s.quota_rule = quota != NULL ? mem_strdup(quota) : NULL;
+		s.addr = mem_strdup(m->addr);
+		s.tls = m->tls;
+		if (fcntl(LOGIN_MAIL_PARK_FD, F_GETFD) >= 0) {
+			s.park_fd = LOGIN_MAIL_PARK_FD;
+			s.park_delay = -2;	/* in the park's hello */
+		}
+	}
 	if (input != NULL)
 		str_append_n(&s.in, input, input_len);
 	imapd_special_use_create(&s);
@@ -67,10 +80,12 @@ static void imapd_session(int in, int out, const char *user,
 		str_printf(&greeting, "* PREAUTH [CAPABILITY %s] Logged in "
 			   "as %s", str_c(&caps), user);
 	imapd_serve(&s, str_c(&greeting));
-	msg_info("imap(%s)<%d>: Logged out in=%llu out=%llu deleted=%u "
-		 "expunged=%u", user, (int)getpid(),
-		 (unsigned long long)s.in_bytes,
-		 (unsigned long long)s.out_bytes, s.deleted, s.expunged);
+	if (!s.parked)
+		msg_info("imap(%s)<%d>: Logged out in=%llu out=%llu deleted=%u "
+			 "expunged=%u", user, (int)getpid(),
+			 (unsigned long long)s.in_bytes,
+			 (unsigned long long)s.out_bytes, s.deleted,
+			 s.expunged);
 	imapd_deinit(&s);
 	str_release(&greeting);
 	str_release(&caps);
@@ -82,6 +97,7 @@ static void imapd_mail_main(void)
 	struct str dir = STR_INIT;
 	const char *error;
 
+	imapd_park_note_hold();
 	login_mail_init("imapd", &m);
 	str_set(&dir, m.mailbox);
 	while (dir.len > 1 && dir.data[dir.len - 1] == '/')
@@ -95,7 +111,7 @@ static void imapd_mail_main(void)
 	 * be opened, not even on the way down from "/". */
 	imapd_session(LOGIN_MAIL_CLIENT_FD, LOGIN_MAIL_CLIENT_FD, m.user, ".",
 		      m.data != NULL ? m.data : "*", m.quota, m.input,
-		      m.input_len);
+		      m.input_len, &m);
 	str_release(&dir);
 	exit(0);
 }
@@ -114,6 +130,8 @@ int main(int argc, char **argv)
 
 	if (login_mail_is_session(argc, argv))
 		imapd_mail_main();
+	if (argc == 2 && strcmp(argv[1], "--mail-resume") == 0)
+		imapd_resume_main();
 	if (argc > 1 && strcmp(argv[1], "-m") != 0 &&
 	    strcmp(argv[1], "-u") != 0 && strcmp(argv[1], "-t") != 0 &&
 	    strcmp(argv[1], "-q") != 0)
@@ -150,6 +168,6 @@ int main(int argc, char **argv)
 		usage();
 	if (user == NULL)
 		user = getenv("USER") != NULL ? getenv("USER") : "-";
-	imapd_session(0, 1, user, maildir, tag, quota, NULL, 0);
+	imapd_session(0, 1, user, maildir, tag, quota, NULL, 0, NULL);
 	return 0;
 }

@@ -208,9 +208,12 @@ static bool login_spawn_redeem(struct login_spawn_conn *c,
 
 /* The child: keep the client, the parameters and the log; become the
  * user; exec. Never returns. */
-static void login_spawn_child(int client, int params, int hold, uid_t uid,
-			      gid_t gid, const char *name)
+static void login_spawn_child(const struct login_spawn_spec *spec,
+			      int client, int params, int hold, uid_t uid,
+			      gid_t gid, const char *user,
+			      const char *mailbox)
 {
+	const char *name = spec->mail_name;
 	/* LD_PRELOAD and CORREO_FAULT reach here only when the admin put
 	 * them in import_environment: the fault-injection suite
 	 * (tests/fault) loads its shim into the mail processes that way. */
@@ -264,6 +267,8 @@ static void login_spawn_child(int client, int params, int hold, uid_t uid,
 		if (uid == 0 || !priv_drop(NULL, uid, gid, &error))
 			_exit(77);
 	}
+	if (spec->prepare != NULL)
+		spec->prepare(user, mailbox, login_spawn_exe, envp);
 	execve(login_spawn_exe, argv, envp);
 	_exit(126);
 }
@@ -365,8 +370,9 @@ static void login_spawn_login(struct login_spawn_conn *c,
 		goto fail;
 	}
 	if (pid == 0)
-		login_spawn_child(client, pfd[0], hold, (uid_t)uid,
-				  (gid_t)gid, c->spec->mail_name);
+		login_spawn_child(c->spec, client, pfd[0], hold, (uid_t)uid,
+				  (gid_t)gid,
+				  attr_get(&verdict, PROTO_ATTR_USER), mailbox);
 	close(pfd[0]);
 	if (hold >= 0)
 		close(hold);	/* the session has it */

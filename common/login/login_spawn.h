@@ -23,6 +23,12 @@ struct login_spawn_spec {
 	const char *service;		/* auth service: "pop3" */
 	const char *mail_name;		/* argv[0] of the mail process */
 	const char *timeout_key;	/* its idle timeout: "pop3_timeout" */
+	/* Run in the child, as the user, just before the mail program is
+	 * exec'd (descriptors 0..3 in place, nothing above): may open
+	 * LOGIN_MAIL_PARK_FD (IMAP's park process, imapd_park.c). NULL:
+	 * nothing. */
+	void (*prepare)(const char *user, const char *mailbox,
+			const char *exe, char **envp);
 };
 
 /* Server callbacks; ctx is the const struct login_spawn_spec. */
@@ -42,6 +48,9 @@ void login_spawn_serve(int fd, void *ctx);
  * mail_max_userip_connections, when there is one: the mail process
  * keeps it open and never touches it. */
 #define LOGIN_MAIL_HOLD_FD 3
+/* IMAP: a connection to the user's park process (imapd_park.c), when
+ * there is one. */
+#define LOGIN_MAIL_PARK_FD 4
 
 struct login_mail {
 	const char *user;

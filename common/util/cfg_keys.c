@@ -394,6 +394,10 @@ const struct cfg_key cfg_keys[] = {
 	  "except on loopback, see login_plaintext_loopback)" },
 	{ "imap_timeout", CFG_TIME, "30m",
 	  "Idle time after which a logged-in IMAP client is disconnected" },
+	{ "imap_hibernate_timeout", CFG_TIME, "10s",
+	  "Time in IDLE or between commands after which a session is handed "
+	  "to its user's park process and its mail process exits (0: "
+	  "never)" },
 	{ "imap_tls_wrapper", CFG_BOOL, "no",
 	  "Start TLS at connect (port 993) instead of waiting for STARTTLS" },
 

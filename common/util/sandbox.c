@@ -329,6 +329,8 @@ int sandbox_landlock(const struct sandbox_path *paths, const char **error_r)
 		       -1;
 	for (; ret == 0 && paths->path != NULL; paths++) {
 		access = paths->access == SANDBOX_FS_RW ? SANDBOX_LL_RW :
+			 paths->access == SANDBOX_FS_EXEC ?
+			 SANDBOX_LL_RO | LANDLOCK_ACCESS_FS_EXECUTE :
 			 SANDBOX_LL_RO;
 		if (strcmp(paths->path, "@tables") == 0)
 			ret = sandbox_ll_tables(ruleset, attr.handled_access_fs,
@@ -433,6 +435,11 @@ static const int sandbox_exec[] = {
 
 static const int sandbox_notify[] = {
 	SB(inotify_init1), SB(inotify_add_watch), SB(inotify_rm_watch),
+};
+
+/* Unix sockets only, unless INET allows more socket families. */
+static const int sandbox_listen[] = {
+	SB(bind), SB(listen),
 };
 
 static const int sandbox_setid[] = {
@@ -569,6 +576,9 @@ static int sandbox_build(scmp_filter_ctx ctx, unsigned allow)
 	if (ret == 0 && (allow & SANDBOX_ALLOW_NOTIFY))
 		ret = sandbox_allow_list(ctx, sandbox_notify,
 					 SANDBOX_N(sandbox_notify));
+	if (ret == 0 && (allow & SANDBOX_ALLOW_LISTEN))
+		ret = sandbox_allow_list(ctx, sandbox_listen,
+					 SANDBOX_N(sandbox_listen));
 	if (ret == 0 && (allow & SANDBOX_ALLOW_SETID))
 		ret = sandbox_allow_list(ctx, sandbox_setid,
 					 SANDBOX_N(sandbox_setid));

@@ -31,11 +31,16 @@
 #define SANDBOX_ALLOW_STACK	(1u << 7)
 /* NOTIFY: inotify (imapd's IDLE). */
 #define SANDBOX_ALLOW_NOTIFY	(1u << 8)
+/* LISTEN: bind and listen (with UNIX: a Unix socket of one's own; the
+ * IMAP spawner's child makes the user's park socket). */
+#define SANDBOX_ALLOW_LISTEN	(1u << 9)
 
 /* Landlock access granted to one directory (and everything below it). */
 enum sandbox_fs_access {
 	SANDBOX_FS_RO,		/* read files, list directories */
 	SANDBOX_FS_RW,		/* also create, write, rename, remove */
+	SANDBOX_FS_EXEC,	/* read, and execute programs (the IMAP park
+				 * process starts imapd) */
 };
 
 struct sandbox_path {

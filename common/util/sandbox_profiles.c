@@ -202,13 +202,16 @@ const struct sandbox_profile sandbox_login = {
  * only CAP_SETUID/CAP_SETGID kept by master's drop rules, connecting to
  * auth, forking and exec'ing the mail program, which inherits this
  * filter (and adds its own): so it also allows what the mail processes
- * do in a Maildir. No Landlock: mailboxes may be anywhere. */
+ * do in a Maildir. No Landlock: mailboxes may be anywhere. LISTEN: the
+ * IMAP spawner's child, as the user, makes the user's park socket in
+ * the Maildir (imapd_park.c) and the park process it starts inherits
+ * this filter. */
 const struct sandbox_profile sandbox_spawner = {
 	.name = "mail-process spawner",
 	.allow = SANDBOX_ALLOW_FS_WRITE | SANDBOX_ALLOW_UNIX |
 		 SANDBOX_ALLOW_FORK | SANDBOX_ALLOW_EXEC |
 		 SANDBOX_ALLOW_SETID | SANDBOX_ALLOW_STACK |
-		 SANDBOX_ALLOW_NOTIFY,
+		 SANDBOX_ALLOW_NOTIFY | SANDBOX_ALLOW_LISTEN,
 	.paths = NULL,
 	.secret = true,
 };

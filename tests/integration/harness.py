@@ -504,8 +504,12 @@ def proc_info(pid):
         root = os.readlink("/proc/%d/root" % pid)
     except OSError:
         root = None
+    try:
+        cwd = os.readlink("/proc/%d/cwd" % pid)
+    except OSError:
+        cwd = None
     return dict(pid=pid, ppid=int(fields[1]), uid=uid, user=user,
-                comm=comm, argv=argv, root=root)
+                comm=comm, argv=argv, root=root, cwd=cwd)
 
 
 def all_processes():
