@@ -77,6 +77,34 @@
 #define INIT_PORT_STEP 1000
 #define INIT_WEBMAIL_OFFSET 80
 
+/* Ports above 1023 that Chromium and Firefox refuse to open
+ * (ERR_UNSAFE_PORT): a webmail there could not be reached. (Most ports
+ * below 1024 are refused too; an instance's ports are above.) */
+static const long init_browser_refused[] = {
+	1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566,
+	6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+};
+
+static bool init_browser_refuses(long port)
+{
+	for (size_t i = 0; i < sizeof(init_browser_refused) /
+	     sizeof(*init_browser_refused); i++)
+		if (init_browser_refused[i] == port)
+			return true;
+	return false;
+}
+
+/* The webmail's port for a base: BASE + 80, or the next one a browser
+ * opens. */
+static long init_webmail_port(long base)
+{
+	long port = base + INIT_WEBMAIL_OFFSET;
+
+	while (init_browser_refuses(port))
+		port++;
+	return port;
+}
+
 /* Offsets from BASE: smtp first, then the rows kept for later issues. */
 static const int init_port_offsets[] = { 25, 587, 465, 110, 143, 993, 995 };
 #define INIT_NPORTS (sizeof(init_port_offsets) / sizeof(init_port_offsets[0]))
@@ -163,6 +191,13 @@ static bool init_parse(struct init *in, int argc, char **argv,
 					      "port number", v);
 				return false;
 			}
+			if (init_browser_refuses(in->webmail_port)) {
+				tool_complain("--webmail-port %s: browsers "
+					      "refuse to open that port "
+					      "(ERR_UNSAFE_PORT): choose "
+					      "another", v);
+				return false;
+			}
 		}
 		else if ((v = init_opt("--ports", argc, argv, &i)) != NULL) {
 			if (!str_to_long(v, 1, 65535 - 995, &in->port_base)) {
@@ -214,7 +249,7 @@ static long init_pick_ports(const char *addr, bool webmail)
 					    init_port_offsets[j]))
 				break;
 		if (j == INIT_NPORTS && (!webmail ||
-		    init_port_free(addr, (int)base + INIT_WEBMAIL_OFFSET)))
+		    init_port_free(addr, (int)init_webmail_port(base))))
 			return base;
 	}
 	return 0;
@@ -779,7 +814,7 @@ static bool init_webmail(struct init *in)
 	bool ok;
 
 	if (in->webmail_port == 0)
-		in->webmail_port = in->port_base + INIT_WEBMAIL_OFFSET;
+		in->webmail_port = init_webmail_port(in->port_base);
 	w.web_port = in->webmail_port;
 	if (!init_port_free(in->listen, (int)w.web_port)) {
 		tool_complain("webmail port %ld on %s is in use: choose "

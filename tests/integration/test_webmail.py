@@ -29,6 +29,7 @@ import email
 import email.policy
 import imaplib
 import os
+import re
 import shutil
 import smtplib
 import ssl
@@ -65,6 +66,13 @@ def output_dir():
     return d
 
 
+
+def webmail_port(inst):
+    """The port correo init gave the webmail (BASE + 80, or the next one
+    browsers open: they refuse 10080 and a few others)."""
+    with open(os.path.join(inst.dir, "webmail", "lighttpd.conf")) as f:
+        return int(re.search(r"(?m)^server\.port = (\d+)", f.read()).group(1))
+
 class WebmailTest(harness.TestCase):
 
     @classmethod
@@ -84,7 +92,7 @@ class WebmailTest(harness.TestCase):
         inst = self.instance(init=False)
         inst.init(config=CONFIG, extra_args=["--webmail"])
         self.inst = inst
-        self.url = "http://127.0.0.1:%d/" % inst.port(80)
+        self.url = "http://127.0.0.1:%d/" % webmail_port(inst)
         # One certificate for both names Roundcube and mbsync check.
         self.cert = inst.make_cert(
             cn="mail.demo.test",
@@ -102,7 +110,7 @@ class WebmailTest(harness.TestCase):
         r = inst.correo("webmail", "start")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.addCleanup(inst.correo, "webmail", "stop")
-        inst.wait_for_port(inst.port(80))
+        inst.wait_for_port(webmail_port(inst))
         self.work = tempfile.mkdtemp(prefix="correo-webmail-")
         self.addCleanup(shutil.rmtree, self.work, True)
         self.downloads = os.path.join(self.work, "downloads")
@@ -484,11 +492,11 @@ class WebmailRootTest(harness.TestCase):
         r = inst.correo("webmail", "start")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.addCleanup(inst.correo, "webmail", "stop")
-        inst.wait_for_port(inst.port(80))
+        inst.wait_for_port(webmail_port(inst))
         import pwd
         import urllib.request
         with urllib.request.urlopen("http://127.0.0.1:%d/" %
-                                    inst.port(80), timeout=30) as page:
+                                    webmail_port(inst), timeout=30) as page:
             self.assertIn(b"rcmloginuser", page.read())
         web = pwd.getpwnam("correo-web").pw_uid
         pidfile = os.path.join(inst.dir, "webmail", "lighttpd.pid")
@@ -511,6 +519,32 @@ class WebmailRootTest(harness.TestCase):
         harness.wait_for(lambda: not harness.pid_alive(pid), 10,
                          what="lighttpd gone")
 
+
+
+class WebmailPortTest(harness.TestCase):
+    """correo init gives the webmail a port browsers open."""
+
+    def test_browser_refused_ports(self):
+        harness.require_daemons(self, "master")
+        inst = self.instance(init=False)
+        r = inst.run([inst.correo_path(), "init", inst.dir, "--ports",
+                      str(inst.base), "--webmail", "--webmail-port",
+                      "10080"])
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("browsers refuse to open that port", r.stderr)
+        self.assertFalse(os.path.exists(inst.dir))
+        # BASE 10000: 10080 is refused, so 10081.
+        if not all(harness.port_is_free(10000 + n)
+                   for n in list(range(0, 1000, 1)) + [1080, 1081]
+                   if 10000 + n < 11000):
+            self.skipTest("ports 10000-10999 in use")
+        r = inst.run([inst.correo_path(), "init", inst.dir, "--ports",
+                      "10000", "--webmail"])
+        if r.returncode != 0 and "in use" in r.stderr:
+            self.skipTest(r.stderr)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(webmail_port(inst), 10081)
+        self.assertIn("http://127.0.0.1:10081/", r.stdout + r.stderr)
 
 if __name__ == "__main__":
     harness.main()
