@@ -974,6 +974,23 @@ class TestCase(unittest.TestCase):
         self.addCleanup(inst.cleanup)
         return inst
 
+    def imap_instance(self, user, password):
+        """A started instance with user, its IMAP port waited for, and an
+        imaplib session logged in as user (logged out at cleanup):
+        sets self.inst and self.port, returns the session."""
+        import imaplib
+        require_daemons(self, "imap-login", "imapd", "auth")
+        inst = self.instance(init=True)
+        inst.add_user(user, password)
+        inst.start()
+        self.inst, self.port = inst, inst.port(143)
+        inst.wait_for_port(self.port)
+        m = imaplib.IMAP4("127.0.0.1", self.port, timeout=30)
+        self.addCleanup(m.logout)
+        typ, data = m.login(user, password)
+        self.assertEqual(typ, "OK", data)
+        return m
+
     def assertRuns(self, result, msg=None):
         """Assert a CompletedProcess exited 0, showing its output if not."""
         if result.returncode != 0:

@@ -11,7 +11,6 @@ absolute URL, URLAUTH and a broken section get NO [BADURL url]; a
 CATENATE to a missing mailbox gets NO [TRYCREATE]; a synchronizing
 literal inside the CATENATE list gets its continuation.
 """
-import imaplib
 import os
 import re
 import shlex
@@ -52,16 +51,7 @@ def lit(data):
 class CatenateTest(harness.TestCase):
 
     def setUp(self):
-        harness.require_daemons(self, "imap-login", "imapd", "auth")
-        inst = self.instance(init=True)
-        inst.add_user(USER, PASSWORD)
-        inst.start()
-        self.port = inst.port(143)
-        inst.wait_for_port(self.port)
-        self.inst = inst
-        m = imaplib.IMAP4("127.0.0.1", self.port, timeout=30)
-        self.addCleanup(m.logout)
-        self.ok(m.login(USER, PASSWORD))
+        m = self.imap_instance(USER, PASSWORD)
         self.assertIn("CATENATE", self.ok(m.capability())[0].decode())
         self.ok(m.create("Built"))
         self.ok(m.create("Other"))

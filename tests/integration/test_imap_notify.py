@@ -9,7 +9,6 @@ initial STATUS of NOTIFY SET STATUS; nothing for mailboxes and events
 not asked for, nor after NOTIFY NONE; BAD and NO [BADEVENT] for what
 the RFC refuses or correo does not offer.
 """
-import imaplib
 import re
 
 import harness
@@ -26,16 +25,7 @@ def msg(subject):
 class NotifyTest(harness.TestCase):
 
     def setUp(self):
-        harness.require_daemons(self, "imap-login", "imapd", "auth")
-        inst = self.instance(init=True)
-        inst.add_user(USER, PASSWORD)
-        inst.start()
-        self.port = inst.port(143)
-        inst.wait_for_port(self.port)
-        self.inst = inst
-        other = imaplib.IMAP4("127.0.0.1", self.port, timeout=30)
-        self.addCleanup(other.logout)
-        self.ok(other.login(USER, PASSWORD))
+        other = self.imap_instance(USER, PASSWORD)
         for name in ("Lists", "Lists.python", "Other"):
             self.ok(other.create(name))
         self.other = other
