@@ -830,6 +830,42 @@ int openat64(int dfd, const char *path, int flags, ...)
 	FAULT(a, -1, real_openat64(dfd, path, flags, mode));
 }
 
+/* glibc's mkstemp family opens its file through an internal call that
+ * no wrapper above sees, so it gets its own: correo's atomic writes
+ * (common/util/safe_file.c, the store's index and log) create their
+ * temporary files this way. Unrecorded, such a file's inode number,
+ * reused from a file removed earlier, made the power-cut replay write
+ * the new file's bytes into the old one. */
+int mkostemp(char *template, int flags)
+{
+	REAL(mkostemp, int, char *, int);
+	enum action a;
+
+	if (recording()) {
+		int fd = real_mkostemp(template, flags);
+
+		rec_open(AT_FDCWD, template, O_CREAT, fd);
+		return fd;
+	}
+	a = hit(K_CREATE, template);
+	FAULT(a, -1, real_mkostemp(template, flags));
+}
+
+int mkstemp(char *template)
+{
+	REAL(mkstemp, int, char *);
+	enum action a;
+
+	if (recording()) {
+		int fd = real_mkstemp(template);
+
+		rec_open(AT_FDCWD, template, O_CREAT, fd);
+		return fd;
+	}
+	a = hit(K_CREATE, template);
+	FAULT(a, -1, real_mkstemp(template));
+}
+
 /* correo issues some fsyncs through Linux AIO (common/util/bgsync.c:
  * io_submit of IOCB_CMD_FSYNC), which no libc wrapper here can see.
  * Refusing io_setup makes bgsync fall back to fsync and fdatasync, so

@@ -157,6 +157,13 @@ def generations(ops, snap_files):
     reuse = {}
     out = []
     for ts, op, f in ops:
+        if op == "R" and f[0] not in key:
+            # A file under the instance renamed without a recorded
+            # creation: the shim missed how it was made, and its inode
+            # number may be shared with a file removed before it, so
+            # every state built from here on would be wrong.
+            raise RuntimeError("recording hole: %s renamed to %s was "
+                               "never seen created" % (f[1], f[2]))
         if op == "C":
             ino, path = f
             if actual.get(path) != ino:     # a new file
