@@ -36,6 +36,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,12 +51,14 @@
 
 #include "fdpass.h"
 #include "imap_mailbox.h"
+#include "imap_park_push.h"
 #include "imap_park_state.h"
 #include "imapd.h"
 #include "login_spawn.h"
 #include "mem.h"
 #include "msg.h"
 #include "sandbox.h"
+#include "store.h"
 #include "str.h"
 
 #define PARK_SOCKET "correo-park"
@@ -91,6 +94,8 @@ struct park_client {
 	char *dir;		/* the folder, when polled (no inotify) */
 	long long stamp;	/* its change stamp when last polled */
 	long long due;		/* resume at (ms; 0: not due) */
+	bool input;		/* due for the client's input or hang-up */
+	uint64_t told;		/* folder stamp when last told (0: never) */
 	long long deadline;	/* BYE at (ms) */
 };
 
@@ -230,18 +235,25 @@ static long long park_stamp(const char *dir)
 	return h;
 }
 
+/* The folder of mailbox, relative to the Maildir, into dir. */
+static bool park_folder_dir(const char *mailbox, struct str *dir)
+{
+	const char *error;
+
+	str_append(dir, ".");
+	if (imap_mailbox_is_inbox(mailbox))
+		return true;
+	str_append_c(dir, '/');
+	return imap_mailbox_to_dir(mailbox, dir, &error);
+}
+
 static void park_watch(struct park_client *c, const char *mailbox)
 {
 	static const char *const subs[] = { "", "/new", "/cur" };
 	struct str dir = STR_INIT, path = STR_INIT;
-	const char *error;
 
-	str_append(&dir, ".");
-	if (!imap_mailbox_is_inbox(mailbox)) {
-		str_append_c(&dir, '/');
-		if (!imap_mailbox_to_dir(mailbox, &dir, &error))
-			goto out;
-	}
+	if (!park_folder_dir(mailbox, &dir))
+		goto out;
 	if (park.notify < 0) {
 		c->dir = mem_strdup(str_c(&dir));
 		c->stamp = park_stamp(c->dir);
@@ -435,6 +447,91 @@ static void park_resume(struct park_client *c)
 	park_client_free(c, true);
 	if (!park_session_flush(s))
 		park_session_free(s);
+}
+
+/* Write all of text to the client, which reads nothing of what it
+ * gets only after a wait; false if it could not be written whole. */
+static bool park_client_write(struct park_client *c, const struct str *text)
+{
+	size_t done = 0;
+
+	while (done < text->len) {
+		ssize_t n = send(c->fd, text->data + done, text->len - done,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && done > 0) {
+			/* Half a line is out: the rest must follow, so wait
+			 * for the client (a second at most). */
+			struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+
+			if (poll(&p, 1, 1000) == 1)
+				continue;
+		}
+		return false;
+	}
+	return true;
+}
+
+/* What park_push did with a client. */
+enum park_pushed { PARK_STAYS, PARK_TO_RESUME, PARK_GONE };
+
+/* A parked IDLE woken by its folder: tell it of new mail here if that
+ * is all there is (imap_park_push.c). */
+static enum park_pushed park_push(struct park_client *c)
+{
+	struct imap_park_state st;
+	struct store_folder *f = NULL;
+	struct str dir = STR_INIT, out = STR_INIT, error = STR_INIT;
+	enum imap_park_push r = IMAP_PARK_PUSH_RESUME;
+	const char *why;
+	uint64_t stamp;
+
+	if (c->input || !c->idle ||
+	    !imap_park_state_parse(c->state.data, c->state.len, &st, &why))
+		return PARK_TO_RESUME;
+	if (st.mailbox == NULL || !park_folder_dir(st.mailbox, &dir))
+		goto out;
+	/* The stamp before the look: a change during it wakes us again. */
+	stamp = store_folder_stamp(str_c(&dir));
+	if (stamp != 0 && stamp == c->told) {
+		r = IMAP_PARK_PUSH_NOTHING;	/* our own claim, a cache */
+		goto out;
+	}
+	f = store_folder_open(str_c(&dir), false, &error);
+	if (f == NULL)
+		goto out;
+	r = imap_park_push(f, &st, &out);
+	if (r == IMAP_PARK_PUSH_TOLD) {
+		st.out_bytes += out.len;
+		if (!park_client_write(c, &out)) {
+			/* Perhaps half of it went: only an end is safe. */
+			msg_info("park: user=<%s>: cannot write to a parked "
+				 "client: %m", park.user);
+			r = IMAP_PARK_PUSH_RESUME;
+			park_client_free(c, true);
+			c = NULL;
+			goto out;
+		}
+		str_clear(&c->state);
+		imap_park_state_write(&st, &c->state);
+	}
+	if (r != IMAP_PARK_PUSH_RESUME)
+		c->told = stamp;
+out:
+	if (f != NULL)
+		store_folder_free(&f);
+	imap_park_state_release(&st);
+	str_release(&dir);
+	str_release(&out);
+	str_release(&error);
+	return c == NULL ? PARK_GONE : r == IMAP_PARK_PUSH_RESUME ?
+	       PARK_TO_RESUME : PARK_STAYS;
 }
 
 static void park_bye(struct park_client *c)
@@ -696,6 +793,7 @@ static void park_event(struct epoll_event *ev)
 		/* Input or a hang-up: an imapd answers it (even the end of
 		 * the connection is its to log). */
 		((struct park_client *)item)->due = park_now();
+		((struct park_client *)item)->input = true;
 		break;
 	}
 }
@@ -739,7 +837,15 @@ void imapd_park_main(void)
 			struct park_client *c = park.clients[i];
 
 			if (c->due != 0 && c->due <= now) {
-				park_resume(c);
+				enum park_pushed p = park_push(c);
+
+				if (p == PARK_STAYS) {
+					c->due = 0;
+					i++;
+					continue;
+				}
+				if (p == PARK_TO_RESUME)
+					park_resume(c);
 			} else if (c->deadline <= now) {
 				park_bye(c);
 			} else {

@@ -7,8 +7,10 @@ second hands its client to the user's park process and its imapd exits
 a real instance on loopback:
 
   - a message delivered over SMTP is announced (* N EXISTS, * N RECENT)
-    to the parked client, DONE gets its OK, and the session goes on
-    (FETCH, STORE, another IDLE that parks again);
+    to the parked client by the park process itself (no imapd is
+    started for new mail; \\Recent goes to one read-write session, as
+    with an imapd), DONE gets its OK, and the session goes on (FETCH,
+    STORE, another IDLE that parks again);
   - flag changes and expunges made by another session of the user
     reach the parked client as FETCH and EXPUNGE; with QRESYNC enabled
     as VANISHED;
@@ -258,6 +260,54 @@ class ImapParkTest(harness.TestCase):
         self.assertFalse(os.path.exists(
             os.path.join(self.maildir(USERS[0]), "correo-park")))
         self.assertIn("Logged out in=", self.inst.log())
+
+    def test_new_mail_told_by_the_park(self):
+        """New mail only: the park process tells a parked IDLE itself,
+        no imapd is started, and the session's view (UIDs, \\Recent)
+        is what the client was told when an imapd takes over."""
+        self.deliver(n=2)
+        r = self.login()
+        ro = self.login(select=None)
+        ro.ok("EXAMINE INBOX")
+        r.idle()
+        ro.idle()
+        self.wait_parked()
+        for n in (3, 4):
+            self.deliver()
+            self.assertEqual(r.until(rb"EXISTS$")[-1], b"* %d EXISTS" % n)
+            # The read-write session takes each new message as \Recent.
+            self.assertEqual(r.line(), b"* %d RECENT" % n)
+            self.assertEqual(ro.until(rb"EXISTS$")[-1],
+                             b"* %d EXISTS" % n)
+            # The read-only one sees them recent, as EXAMINE does, but
+            # the other session took them: not any more once it has.
+            self.assertRegex(ro.line(), rb"^\* \d RECENT$")
+            self.assertEqual(self.mail_processes(), [],
+                             "an imapd was started for new mail")
+        # Another session's flag change needs an imapd: reported so.
+        other = self.login()
+        other.ok("STORE 4 +FLAGS (\\Flagged)")
+        other.ok("LOGOUT")
+        seen = r.until(rb"^\* 4 FETCH ")
+        self.assertRegex(seen[-1], rb"^\* 4 FETCH \(FLAGS \(\\Flagged "
+                         rb"\\Recent\)\)$")
+        r.done()
+        untagged = r.ok("FETCH 1:* (UID FLAGS)")
+        self.assertEqual(len(untagged), 4, untagged)
+        self.assertRegex(untagged[2], rb"^\* 3 FETCH \(UID 3 FLAGS "
+                         rb"\(\\Recent\)\)$")
+        # The next delivery after a resume and a new park: told again.
+        r.idle()
+        self.wait_parked()
+        self.deliver()
+        self.assertEqual(r.until(rb"EXISTS$")[-1], b"* 5 EXISTS")
+        self.assertEqual(r.line(), b"* 5 RECENT")
+        r.done()
+        untagged = r.ok("UID SEARCH RECENT")
+        self.assertEqual(untagged, [b"* SEARCH 1 2 3 4 5"])
+        ro.done()
+        untagged = ro.ok("FETCH 5 (UID)")
+        self.assertEqual(untagged, [b"* 5 FETCH (UID 5)"])
 
     def test_changes_by_another_session(self):
         self.deliver(n=3)
