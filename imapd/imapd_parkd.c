@@ -7,9 +7,11 @@
  * its anvil hold (so mail_max_userip_connections keeps counting it)
  * and the few hundred bytes of its state (imap_park_state.h). For a
  * parked IDLE it watches the folder with inotify (new/, cur/ and the
- * index files); when the client sends something, hangs up, or the
- * folder changes (after 20 ms for a burst to settle) it forks and execs
- * imapd --mail-resume afresh with the client, the hold and a new
+ * index files). When the folder has only gained messages (after 20 ms
+ * for a burst to settle) it tells the client itself, "* N EXISTS" as an
+ * imapd would, and keeps it (imap_park_push.c). When the client sends
+ * something, hangs up, or the folder changed otherwise, it forks and
+ * execs imapd --mail-resume afresh with the client, the hold and a new
  * session connection on which it writes the state; that imapd reports
  * what changed and goes on. An IDLE parked for 30 minutes is ended with
  * the BYE an imapd would send.
