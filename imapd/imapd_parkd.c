@@ -804,6 +804,7 @@ void imapd_park_main(void)
 {
 	struct epoll_event evs[64];
 	long long polled = 0;
+	bool pushed;
 
 	park_init();
 	for (;;) {
@@ -835,12 +836,14 @@ void imapd_park_main(void)
 			}
 			polled = now;
 		}
+		pushed = false;
 		for (size_t i = 0; i < park.nclients;) {
 			struct park_client *c = park.clients[i];
 
 			if (c->due != 0 && c->due <= now) {
 				enum park_pushed p = park_push(c);
 
+				pushed = true;
 				if (p == PARK_STAYS) {
 					c->due = 0;
 					i++;
@@ -857,5 +860,8 @@ void imapd_park_main(void)
 			/* The array changed under i: start again. */
 			i = 0;
 		}
+		/* Opening folders took heap an idle user should not keep. */
+		if (pushed)
+			(void)malloc_trim(0);
 	}
 }
