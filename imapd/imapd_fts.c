@@ -6,8 +6,9 @@
  * keys, the string keys the index can answer (BODY, TEXT and HEADER
  * with a needle store_fts_usable accepts) are looked up once. The
  * index of the selected folder first takes in every message of the
- * view it lacks (the catch-up), so what it holds is the view, and a
- * message it cannot take stays a MAYBE that the matcher reads. The
+ * view it lacks (the catch-up, for at most IMAPD_FTS_CATCH_UP_MS per
+ * SEARCH), and a message it does not hold (not yet, or it cannot take
+ * it) stays a MAYBE that the matcher reads. The
  * evaluator then asks for each message and key: NO and YES are final,
  * MAYBE runs the matcher on the message as before. An index that fails
  * is removed (it is rebuilt at the next SEARCH) and this one runs
@@ -19,6 +20,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 #include "imapd.h"
 #include "imapd_fts.h"
@@ -62,16 +64,39 @@ static void imapd_fts_collect(const struct imap_search_key *k,
 	}
 }
 
+/* How long one SEARCH spends adding messages to the index, at most
+ * (checked after each transaction of a few thousand). Indexing a
+ * message costs about ten times what reading it costs the matcher, so
+ * the first SEARCH of a big folder nobody searched before would be
+ * slower than no index at all if it indexed everything first; instead
+ * each SEARCH adds this much and the matcher reads what is not in the
+ * index yet, and the index fills over the next searches. */
+#define IMAPD_FTS_CATCH_UP_MS 1000
+
+struct imapd_fts_progress {
+	struct imapd *s;
+	long long start;	/* ms */
+};
+
+static long long imapd_fts_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* A catch-up of thousands of messages takes seconds: say so between
  * its transactions (an untagged OK, as Dovecot does while it searches),
- * so a client sees the session alive. */
-static void imapd_fts_progress(void *ctx, size_t done, size_t total)
+ * so a client sees the session alive; stop once the budget is spent. */
+static bool imapd_fts_progress(void *ctx, size_t done, size_t total)
 {
-	struct imapd *s = ctx;
+	struct imapd_fts_progress *p = ctx;
 
-	imapd_printf(s, "* OK Indexed %zu of %zu messages for SEARCH.\r\n",
-		     done, total);
-	(void)imapd_flush(s);
+	imapd_printf(p->s, "* OK Indexed %zu of %zu messages for "
+		     "SEARCH.\r\n", done, total);
+	(void)imapd_flush(p->s);
+	return imapd_fts_now() - p->start < IMAPD_FTS_CATCH_UP_MS;
 }
 
 static enum store_fts_col imapd_fts_col(const struct imap_search_key *k)
@@ -85,6 +110,7 @@ struct imapd_fts *imapd_fts_prepare(struct imapd *s,
 				    const struct imap_search_key *root)
 {
 	const struct imap_search_key **keys = NULL;
+	struct imapd_fts_progress progress;
 	struct str error = STR_INIT;
 	struct store_fts *fts = NULL;
 	struct imapd_fts *x = NULL;
@@ -104,7 +130,9 @@ struct imapd_fts *imapd_fts_prepare(struct imapd *s,
 	for (size_t i = 0; i < s->nview; i++)
 		if (!s->view[i].expunged)
 			uids[n++] = s->view[i].uid;
-	store_fts_set_progress(fts, imapd_fts_progress, s);
+	progress.s = s;
+	progress.start = imapd_fts_now();
+	store_fts_set_progress(fts, imapd_fts_progress, &progress);
 	if (store_fts_catch_up(fts, s->folder, uids, n, &error) < 0)
 		goto fail;
 	for (size_t i = 0; i < s->nview; i++)

@@ -586,9 +586,10 @@ long store_fts_catch_up(struct store_fts *fts, struct store_folder *f,
 			batch = 0;
 			if ((rc = store_fts_commit(fts)) != SQLITE_OK)
 				goto fail;
-			if (fts->progress != NULL)
-				fts->progress(fts->progress_ctx, i + 1,
-					      nmissing);
+			if (fts->progress != NULL &&
+			    !fts->progress(fts->progress_ctx, i + 1,
+					   nmissing))
+				break;
 		}
 	}
 	if ((rc = store_fts_commit(fts)) != SQLITE_OK)

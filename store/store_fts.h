@@ -74,8 +74,9 @@ void store_fts_normalize(const char *text, size_t len, struct str *out);
 int store_fts_add(struct store_fts *fts, uint32_t uid,
 		  const struct store_fts_doc *doc, struct str *error_r);
 /* Called by store_fts_catch_up after each transaction of a catch-up
- * bigger than one (done of total messages looked at). */
-typedef void store_fts_progress_fn(void *ctx, size_t done, size_t total);
+ * bigger than one (done of total messages looked at). False stops the
+ * catch-up there: what it added stays, the rest is not held (MAYBE). */
+typedef bool store_fts_progress_fn(void *ctx, size_t done, size_t total);
 void store_fts_set_progress(struct store_fts *fts, store_fts_progress_fn *fn,
 			    void *ctx);
 /* Index the messages of f among uids[0..n) the index does not hold yet

@@ -544,22 +544,24 @@ START_TEST(symlink_not_followed)
 }
 END_TEST
 
-static void note_progress(void *ctx, size_t done, size_t total)
+static bool note_progress(void *ctx, size_t done, size_t total)
 {
 	size_t *calls = ctx;
 
 	ck_assert_uint_eq(done, 5000 * (calls[0] + 1));
 	calls[0]++;
 	calls[1] = total;
+	return calls[2] == 0;	/* calls[2]: stop at the first report */
 }
 
-/* A catch-up of more than one transaction reports between them. */
+/* A catch-up of more than one transaction reports between them, and
+ * stops where the report says so. */
 START_TEST(progress_between_batches)
 {
 	struct store_folder *f;
 	struct store_fts *fts;
 	struct str error = STR_INIT, name = STR_INIT;
-	size_t calls[2] = { 0, 0 };
+	size_t calls[3] = { 0, 0, 0 };
 	uint32_t *uids;
 	uint8_t *v;
 
@@ -583,11 +585,28 @@ START_TEST(progress_between_batches)
 	uids = calloc(f->count, sizeof(*uids));
 	for (size_t i = 0; i < f->count; i++)
 		uids[i] = f->msgs[i].uid;
+	/* Stopped at its first report: one transaction's worth is kept,
+	 * the rest is not held (MAYBE: read by the matcher). */
+	calls[2] = 1;
 	ck_assert_int_eq(store_fts_catch_up(fts, f, uids, f->count, &error),
-			 5005);
+			 5000);
 	ck_assert_uint_eq(calls[0], 1);
 	ck_assert_uint_eq(calls[1], 5005);
 	v = calloc(f->count, 1);
+	ck_assert_int_eq(store_fts_search(fts, STORE_FTS_BODY, "hay", uids,
+					  f->count, v, &error), 0);
+	{
+		size_t maybe = 0;
+
+		for (size_t i = 0; i < f->count; i++)
+			maybe += v[i] == STORE_FTS_MAYBE;
+		ck_assert_uint_eq(maybe, 5);
+	}
+	/* The next one takes the rest, in one transaction (no report). */
+	calls[0] = calls[1] = calls[2] = 0;
+	ck_assert_int_eq(store_fts_catch_up(fts, f, uids, f->count, &error),
+			 5);
+	ck_assert_uint_eq(calls[0], 0);
 	ck_assert_int_eq(store_fts_search(fts, STORE_FTS_BODY, "NEEDLE4321",
 					  uids, f->count, v, &error), 0);
 	for (size_t i = 0; i < f->count; i++)
