@@ -559,6 +559,29 @@ static bool imapd_append_store(struct imapd *s, const struct imap_cmd *cmd,
 	return true;
 }
 
+/* A MULTIAPPEND that failed at a later message: the n stored before it
+ * are removed again, so the NO means none was appended (RFC 3502). No
+ * session was told of them yet (EXISTS comes only with a sync). */
+static void imapd_append_undo(struct imapd *s, const char *name,
+			      const char *dir, const uint32_t *uids, size_t n)
+{
+	struct str error = STR_INIT;
+	struct store_folder *f;
+
+	if (n == 0)
+		return;
+	f = store_folder_open(dir, false, &error);
+	if (f == NULL || store_expunge(f, uids, n, &error) != (int)n)
+		msg_warn("%s: append to %s: cannot remove the %zu message(s) "
+			 "stored before the failure: %s", s->user, name, n,
+			 str_c(&error));
+	else
+		msg_info("%s: append to %s: removed the %zu message(s) "
+			 "stored before the failure", s->user, name, n);
+	store_folder_free(&f);
+	str_release(&error);
+}
+
 void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 {
 	struct str name = STR_INIT, dir = STR_INIT, uidlist = STR_INIT;
@@ -566,7 +589,7 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 	struct imapd_append_msg *msgs = NULL;
 	struct imapd_catenate_cache *cache = NULL;
 	const char *why = "Invalid arguments.";
-	uint32_t validity = 0, uid;
+	uint32_t validity = 0, uid, *stored = NULL;
 	uint64_t bytes = 0;
 	size_t n = 0, built = 0;
 
@@ -600,16 +623,22 @@ void imapd_cmd_append(struct imapd *s, const struct imap_cmd *cmd)
 		imapd_quota_refuse(s, cmd->tag);
 		goto out;
 	}
+	stored = mem_array(n, sizeof(*stored));
 	for (size_t i = 0; i < n; i++) {
 		if (!imapd_append_store(s, cmd, str_c(&name), str_c(&dir),
-					&msgs[i], &uid))
+					&msgs[i], &uid)) {
+			imapd_append_undo(s, str_c(&name), str_c(&dir), stored,
+					  i);
 			goto out;
+		}
+		stored[i] = uid;
 		str_printf(&uidlist, "%s%u", i > 0 ? "," : "", uid);
 	}
 	(void)store_index_uidvalidity(str_c(&dir), &validity);
 	imapd_tagged(s, cmd->tag, "OK [APPENDUID %u %s] Append completed.",
 		     validity, str_c(&uidlist));
 out:
+	mem_free(stored);
 	imapd_catenate_cache_free(&cache);
 	imapd_append_msgs_free(msgs, n);
 	str_release(&name);

@@ -8,7 +8,8 @@ own (tmpfs, mounted by the test; root only), filled up under correo:
   250, and nothing half-written stays in the queue; smtpd serves on;
 - a full mailbox file system: local defers (4.2.2), qmgr keeps the
   message (never a bounce), also while the queue's own file system is
-  full; IMAP APPEND answers NO [OVERQUOTA];
+  full; IMAP APPEND answers NO [OVERQUOTA], and a MULTIAPPEND whose
+  second message does not fit stores none;
 - space back: everything resumes by itself and every acknowledged
   message arrives.
 """
@@ -163,6 +164,41 @@ class FullDiskTest(harness.TestCase):
         harness.wait_for(lambda: 5 in self.delivered(), 30,
                          what="message 5 delivered after space came back")
         self.assertNotIn("status=bounced", inst.log())
+
+    def test_multiappend_all_or_none(self):
+        """A MULTIAPPEND whose second message does not fit: NO, and the
+        first, stored already, is removed again (RFC 3502)."""
+        inst = self.inst
+        self.send(7)
+        harness.wait_for(lambda: 7 in self.delivered(), 30,
+                         what="message 7 delivered")
+        before = sorted(os.listdir(os.path.join(self.demo, "cur")) +
+                        os.listdir(os.path.join(self.demo, "new")))
+        filler = fill(self.mail_fs, 60000)
+        self.addCleanup(os.unlink, filler)
+        small, big = message(8, 2000), message(9, 90000)
+        cmd = [harness.libexec("imapd"), "-m", self.demo, "-u", "demo"]
+        if inst.user is not None:
+            cmd = ["setpriv", "--reuid=%d" % inst.user.pw_uid,
+                   "--regid=%d" % inst.user.pw_gid, "--clear-groups"] + cmd
+        script = (b"a1 APPEND INBOX {%d+}\r\n%s {%d+}\r\n%s\r\n"
+                  b"a2 SELECT INBOX\r\na3 LOGOUT\r\n" %
+                  (len(small), small, len(big), big))
+        done = subprocess.run(cmd, input=script, capture_output=True,
+                              timeout=60)
+        out = done.stdout
+        lines = out.split(b"\r\n")
+        tagged = [l for l in lines if l.startswith(b"a1 ")]
+        self.assertEqual(len(tagged), 1, out[-2000:])
+        self.assertTrue(tagged[0].startswith(b"a1 NO"), tagged)
+        self.assertIn(b"* 1 EXISTS", lines)
+        after = sorted(os.listdir(os.path.join(self.demo, "cur")) +
+                       os.listdir(os.path.join(self.demo, "new")))
+        self.assertEqual(len(after), len(before), (before, after))
+        self.assertNotIn(8, self.delivered())
+        self.assertRegex(inst.log() + done.stderr.decode(errors="replace"),
+                         r"removed the 1 message\(s\) stored before the "
+                         r"failure")
 
 
 if __name__ == "__main__":
