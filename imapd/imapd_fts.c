@@ -20,8 +20,8 @@
 #include "config.h"
 
 #include <stdlib.h>
-#include <time.h>
 
+#include "ev.h"
 #include "imapd.h"
 #include "imapd_fts.h"
 #include "mem.h"
@@ -78,14 +78,6 @@ struct imapd_fts_progress {
 	long long start;	/* ms */
 };
 
-static long long imapd_fts_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A catch-up of thousands of messages takes seconds: say so between
  * its transactions (an untagged OK, as Dovecot does while it searches),
  * so a client sees the session alive; stop once the budget is spent. */
@@ -96,7 +88,7 @@ static bool imapd_fts_progress(void *ctx, size_t done, size_t total)
 	imapd_printf(p->s, "* OK Indexed %zu of %zu messages for "
 		     "SEARCH.\r\n", done, total);
 	(void)imapd_flush(p->s);
-	return imapd_fts_now() - p->start < IMAPD_FTS_CATCH_UP_MS;
+	return ev_now_ms() - p->start < IMAPD_FTS_CATCH_UP_MS;
 }
 
 static enum store_fts_col imapd_fts_col(const struct imap_search_key *k)
@@ -131,7 +123,7 @@ struct imapd_fts *imapd_fts_prepare(struct imapd *s,
 		if (!s->view[i].expunged)
 			uids[n++] = s->view[i].uid;
 	progress.s = s;
-	progress.start = imapd_fts_now();
+	progress.start = ev_now_ms();
 	store_fts_set_progress(fts, imapd_fts_progress, &progress);
 	if (store_fts_catch_up(fts, s->folder, uids, n, &error) < 0)
 		goto fail;

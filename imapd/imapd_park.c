@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "ev.h"
 #include "fdpass.h"
 #include "imap_park_state.h"
 #include "imapd.h"
@@ -259,21 +260,13 @@ static bool imapd_park_hello(struct imapd *s)
 	return ok;
 }
 
-static long long imapd_park_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait in IDLE until the park delay has passed with nothing from the
  * client and no change: true if it has. The park's hello (a session
  * the spawner started reads it at its first IDLE) is waited for in the
  * same poll, so the client is never kept waiting for it. */
 static bool imapd_park_wait(struct imapd *s, int watch_fd)
 {
-	long long start = imapd_park_now(), now;
+	long long start = ev_now_ms(), now;
 
 	for (;;) {
 		struct pollfd p[3] = {
@@ -285,7 +278,7 @@ static bool imapd_park_wait(struct imapd *s, int watch_fd)
 		long long wait;
 		int r;
 
-		now = imapd_park_now();
+		now = ev_now_ms();
 		if (hello && now - start > 10000)
 			return false;	/* no park process after all */
 		wait = hello ? 10000 - (now - start) :

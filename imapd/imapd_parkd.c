@@ -51,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ev.h"
 #include "fdpass.h"
 #include "imap_mailbox.h"
 #include "imap_park_push.h"
@@ -114,14 +115,6 @@ static struct {
 	size_t nclients;
 	uint64_t next_id;
 } park;
-
-static long long park_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void park_epoll(int op, int fd, uint32_t events, void *item)
 {
@@ -301,7 +294,7 @@ static void park_take(struct park_session *s, const char *state, size_t len)
 	c->wd[0] = c->wd[1] = c->wd[2] = -1;
 	str_append_n(&c->state, state, len);
 	c->idle = st.idle_tag != NULL;
-	c->deadline = park_now() + (long long)(c->idle ? IMAPD_IDLE_MAX :
+	c->deadline = ev_now_ms() + (long long)(c->idle ? IMAPD_IDLE_MAX :
 					       IMAPD_TIMEOUT) * 1000;
 	if (c->idle && st.mailbox != NULL)
 		park_watch(c, st.mailbox);
@@ -341,7 +334,7 @@ static bool park_session_input(struct park_session *s)
 					park_client_by_id(s->last);
 
 				if (c != NULL && c->due == 0)
-					c->due = park_now() + PARK_SETTLE_MS;
+					c->due = ev_now_ms() + PARK_SETTLE_MS;
 				continue;
 			}
 			if (s->stage == 0 && mark == 'C' && fd >= 0) {
@@ -427,7 +420,7 @@ static void park_resume(struct park_client *c)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		msg_warn("park: socketpair: %m");
-		c->due = park_now() + 1000;
+		c->due = ev_now_ms() + 1000;
 		return;
 	}
 	pid = fork();
@@ -437,7 +430,7 @@ static void park_resume(struct park_client *c)
 	if (pid < 0) {
 		msg_warn("park: fork: %m");
 		close(sv[0]);
-		c->due = park_now() + 1000;
+		c->due = ev_now_ms() + 1000;
 		return;
 	}
 	(void)fcntl(sv[0], F_SETFL, O_NONBLOCK);
@@ -549,7 +542,7 @@ static void park_bye(struct park_client *c)
 /* The folder of watch wd changed (name: the entry, or NULL). */
 static void park_changed(int wd, const char *name)
 {
-	long long due = park_now() + PARK_SETTLE_MS;
+	long long due = ev_now_ms() + PARK_SETTLE_MS;
 
 	for (size_t i = 0; i < park.nclients; i++) {
 		struct park_client *c = park.clients[i];
@@ -579,7 +572,7 @@ static void park_notify_input(void)
 					if (park.clients[i]->idle &&
 					    park.clients[i]->due == 0)
 						park.clients[i]->due =
-							park_now();
+							ev_now_ms();
 			} else {
 				park_changed(ev->wd, ev->len > 0 ?
 					     ev->name : NULL);
@@ -794,7 +787,7 @@ static void park_event(struct epoll_event *ev)
 	case PARK_CLIENT:
 		/* Input or a hang-up: an imapd answers it (even the end of
 		 * the connection is its to log). */
-		((struct park_client *)item)->due = park_now();
+		((struct park_client *)item)->due = ev_now_ms();
 		((struct park_client *)item)->input = true;
 		break;
 	}
@@ -808,7 +801,7 @@ void imapd_park_main(void)
 
 	park_init();
 	for (;;) {
-		long long now = park_now();
+		long long now = ev_now_ms();
 		int n;
 
 		if (park.nsessions == 0 && park.nclients == 0 &&
@@ -822,7 +815,7 @@ void imapd_park_main(void)
 			msg_fatal("park: epoll_wait: %m");
 		for (int i = 0; i < n; i++)
 			park_event(&evs[i]);
-		now = park_now();
+		now = ev_now_ms();
 		if (now - polled >= 1000) {
 			for (size_t i = 0; i < park.nclients; i++) {
 				struct park_client *c = park.clients[i];

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ev.h"
 #include "flow.h"
 
 #define FLOW_CHUNK 512
@@ -58,14 +59,6 @@ static bool flow_read_one(int fd)
 	return n == 1;
 }
 
-static long flow_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool flow_take(int fd, long delay_ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -75,10 +68,10 @@ bool flow_take(int fd, long delay_ms)
 		return false;
 	if (flow_read_one(fd))
 		return true;
-	deadline = flow_now_ms() + delay_ms;
+	deadline = ev_now_ms() + delay_ms;
 	/* Several processes may wake for one token: the losers of the
 	 * read wait on until their own deadline. */
-	while ((left = deadline - flow_now_ms()) > 0) {
+	while ((left = deadline - ev_now_ms()) > 0) {
 		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
 			return false;
 		if (flow_read_one(fd))

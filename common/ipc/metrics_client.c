@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ev.h"
 #include "metrics_client.h"
 
 #define METRICS_PENDING_MAX 4096
@@ -48,31 +49,23 @@ void metrics_set_path(const char *path)
 		memcpy(metrics_addr.sun_path, path, strlen(path) + 1);
 }
 
-static long long metrics_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void metrics_drop_connection(void)
 {
 	if (metrics_fd >= 0)
 		close(metrics_fd);
 	metrics_fd = -1;
 	metrics_npending = 0;
-	metrics_retry_at = metrics_now_ms() + METRICS_RETRY_MS;
+	metrics_retry_at = ev_now_ms() + METRICS_RETRY_MS;
 }
 
 void metrics_open(void)
 {
-	if (metrics_fd >= 0 || metrics_now_ms() < metrics_retry_at)
+	if (metrics_fd >= 0 || ev_now_ms() < metrics_retry_at)
 		return;
 	metrics_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
 			    SOCK_CLOEXEC, 0);
 	if (metrics_fd < 0) {
-		metrics_retry_at = metrics_now_ms() + METRICS_RETRY_MS;
+		metrics_retry_at = ev_now_ms() + METRICS_RETRY_MS;
 		return;
 	}
 	/* A Unix stream connect completes at once or fails (EAGAIN: the
@@ -82,7 +75,7 @@ void metrics_open(void)
 		/* Nothing was sent: what is pending waits for the next. */
 		close(metrics_fd);
 		metrics_fd = -1;
-		metrics_retry_at = metrics_now_ms() + METRICS_RETRY_MS;
+		metrics_retry_at = ev_now_ms() + METRICS_RETRY_MS;
 	}
 }
 

@@ -335,14 +335,6 @@ static void server_setup_signals(void)
 	server_signal(SIGALRM, server_watchdog, SA_RESETHAND);
 }
 
-static long long server_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One ppoll with SIGUSR1 let in only while waiting, so a graceful stop
  * can neither be lost between the check and the wait nor interrupt a
  * client. Returns ppoll's result (-1 with EINTR for a signal). */
@@ -362,7 +354,7 @@ static int server_ppoll(struct pollfd *pfd, int n, long long deadline)
 		return -1;
 	}
 	if (deadline > 0) {
-		left = deadline - server_now_ms();
+		left = deadline - ev_now_ms();
 		if (left < 0)
 			left = 0;
 		ts.tv_sec = (time_t)(left / 1000);
@@ -403,7 +395,7 @@ static int server_wait(struct pollfd *pfd, int n, long max_idle)
 	int ret, fd;
 
 	if (max_idle > 0)
-		deadline = server_now_ms() + (long long)max_idle * 1000;
+		deadline = ev_now_ms() + (long long)max_idle * 1000;
 	for (;;) {
 		ret = server_ppoll(pfd, n, deadline);
 		if (ret < 0 && errno == EINTR) {

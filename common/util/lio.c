@@ -48,6 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ev.h"
 #include "lio.h"
 #include "mem.h"
 
@@ -78,20 +79,12 @@ struct lio {
 	enum lio_status error;	/* LIO_OK, or the sticky failure */
 };
 
-static long long lio_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The deadline for one call; -1 means none. */
 static long long lio_deadline(const struct lio *lio)
 {
 	if (lio->timeout <= 0)
 		return -1;
-	return lio_now_ms() + (long long)lio->timeout * 1000;
+	return ev_now_ms() + (long long)lio->timeout * 1000;
 }
 
 static enum lio_kind lio_kind_of(int fd)
@@ -175,7 +168,7 @@ static enum lio_status lio_wait(struct lio *lio, short events,
 	for (;;) {
 		left = -1;
 		if (deadline >= 0) {
-			left = deadline - lio_now_ms();
+			left = deadline - ev_now_ms();
 			if (left <= 0)
 				return lio_fail(lio, LIO_TIMEOUT);
 		}
@@ -616,14 +609,14 @@ static int lio_set_nonblock(int fd, bool on)
 static int lio_connect_wait(int fd, int timeout)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	long long deadline = lio_now_ms() + (long long)timeout * 1000;
+	long long deadline = ev_now_ms() + (long long)timeout * 1000;
 	long long left = -1;
 	socklen_t len = sizeof(int);
 	int n, err = 0;
 
 	for (;;) {
 		if (timeout > 0) {
-			left = deadline - lio_now_ms();
+			left = deadline - ev_now_ms();
 			if (left <= 0) {
 				errno = ETIMEDOUT;
 				return -1;
