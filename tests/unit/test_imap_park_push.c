@@ -35,20 +35,13 @@ static void teardown(void)
 	tu_rmtree(tmpdir);
 }
 
-static bool write_text(int fd, void *ctx)
-{
-	const char *text = ctx;
-
-	return safe_write_all(fd, text, strlen(text));
-}
-
 static void deliver(int n)
 {
 	for (int i = 0; i < n; i++) {
 		struct str error = STR_INIT;
 		const char *dsn;
 
-		ck_assert_msg(store_deliver(md, 0, 0, write_text,
+		ck_assert_msg(store_deliver(md, 0, 0, tu_write_text,
 					    (void *)"Subject: x\n\nbody\n", 0,
 					    NULL, &error, &dsn) == MAILDIR_OK,
 			      "deliver: %s", str_c(&error));

@@ -37,20 +37,13 @@ static void teardown(void)
 	tu_rmtree(tmpdir);
 }
 
-static bool write_text(int fd, void *ctx)
-{
-	const char *text = ctx;
-
-	return safe_write_all(fd, text, strlen(text));
-}
-
 static uint32_t deliver(const char *dir, const char *text, uint32_t flags)
 {
 	struct str error = STR_INIT;
 	const char *dsn;
 	uint32_t uid = 0;
 
-	ck_assert_msg(store_deliver(dir, flags, 0, write_text, (void *)text,
+	ck_assert_msg(store_deliver(dir, flags, 0, tu_write_text, (void *)text,
 				    0, &uid, &error, &dsn) == MAILDIR_OK,
 		      "deliver: %s", str_c(&error));
 	str_release(&error);
@@ -415,7 +408,7 @@ START_TEST(concurrent_deliveries)
 				const char *dsn;
 				uint32_t uid;
 
-				if (store_deliver(md, 0, 0, write_text,
+				if (store_deliver(md, 0, 0, tu_write_text,
 						  "m\n", 0, &uid, &error,
 						  &dsn) != MAILDIR_OK ||
 				    uid == 0)

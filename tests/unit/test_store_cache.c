@@ -47,7 +47,7 @@ struct text {
 	size_t len;
 };
 
-static bool write_text(int fd, void *ctx)
+static bool write_data(int fd, void *ctx)
 {
 	const struct text *t = ctx;
 
@@ -61,7 +61,7 @@ static uint32_t deliver_n(const char *dir, const char *data, size_t len)
 	const char *dsn;
 	uint32_t uid = 0;
 
-	ck_assert_msg(store_deliver(dir, 0, 0, write_text, &t, 0, &uid,
+	ck_assert_msg(store_deliver(dir, 0, 0, write_data, &t, 0, &uid,
 				    &error, &dsn) == MAILDIR_OK,
 		      "deliver: %s", str_c(&error));
 	str_release(&error);

@@ -182,7 +182,7 @@ static bool matcher(const char *data, size_t len, enum store_fts_col col,
 	return found;
 }
 
-static bool write_text(int fd, void *ctx)
+static bool write_data(int fd, void *ctx)
 {
 	const struct str *t = ctx;
 
@@ -195,7 +195,7 @@ static uint32_t deliver(const char *dir, const struct str *text)
 	const char *dsn;
 	uint32_t uid = 0;
 
-	ck_assert_msg(store_deliver(dir, 0, 0, write_text, (void *)text, 0,
+	ck_assert_msg(store_deliver(dir, 0, 0, write_data, (void *)text, 0,
 				    &uid, &error, &dsn) == MAILDIR_OK,
 		      "deliver: %s", str_c(&error));
 	str_release(&error);

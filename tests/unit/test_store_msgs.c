@@ -39,11 +39,6 @@ static void teardown(void)
 	tu_rmtree(tmpdir);
 }
 
-static bool write_text(int fd, void *ctx)
-{
-	return safe_write_all(fd, ctx, strlen(ctx));
-}
-
 static struct store_folder *open_folder(void)
 {
 	struct str error = STR_INIT;
@@ -60,7 +55,7 @@ static void deliver(int n, uint32_t flags)
 	const char *dsn;
 
 	for (int i = 0; i < n; i++)
-		ck_assert(store_deliver(md, flags, 1700000000 + i, write_text,
+		ck_assert(store_deliver(md, flags, 1700000000 + i, tu_write_text,
 					"Subject: x\n\nbody\n", 0, NULL,
 					&error, &dsn) == MAILDIR_OK);
 	str_release(&error);

@@ -36,13 +36,6 @@ static void teardown(void)
 	tu_rmtree(tmpdir);
 }
 
-static bool write_text(int fd, void *ctx)
-{
-	const char *text = ctx;
-
-	return safe_write_all(fd, text, strlen(text));
-}
-
 static struct store_folder *deliver_and_open(const char *text,
 					     uint32_t *uid_r)
 {
@@ -50,7 +43,7 @@ static struct store_folder *deliver_and_open(const char *text,
 	struct store_folder *f;
 	const char *dsn;
 
-	ck_assert(store_deliver(md, 0, 0, write_text, (void *)text, 0, uid_r,
+	ck_assert(store_deliver(md, 0, 0, tu_write_text, (void *)text, 0, uid_r,
 				&error, &dsn) == MAILDIR_OK);
 	f = store_folder_open(md, false, &error);
 	ck_assert_msg(f != NULL, "%s", str_c(&error));

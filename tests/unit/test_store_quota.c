@@ -38,20 +38,13 @@ static void teardown(void)
 	tu_rmtree(tmpdir);
 }
 
-static bool write_text(int fd, void *ctx)
-{
-	const char *text = ctx;
-
-	return safe_write_all(fd, text, strlen(text));
-}
-
 static uint32_t deliver(const char *dir, const char *text)
 {
 	struct str error = STR_INIT;
 	const char *dsn;
 	uint32_t uid = 0;
 
-	ck_assert_msg(store_deliver(dir, 0, 0, write_text, (void *)text, 0,
+	ck_assert_msg(store_deliver(dir, 0, 0, tu_write_text, (void *)text, 0,
 				    &uid, &error, &dsn) == MAILDIR_OK,
 		      "deliver: %s", str_c(&error));
 	str_release(&error);

@@ -37,11 +37,6 @@ static void teardown(void)
 	tu_rmtree(tmpdir);
 }
 
-static bool write_text(int fd, void *ctx)
-{
-	return safe_write_all(fd, ctx, strlen(ctx));
-}
-
 static struct store_folder *open_folder(void)
 {
 	struct str error = STR_INIT;
@@ -63,7 +58,7 @@ static void populate(void)
 
 	for (int i = 0; i < 6; i++)
 		ck_assert(store_deliver(md, i % 3 == 0 ? 0 : STORE_F_SEEN,
-					1700000000 + i, write_text,
+					1700000000 + i, tu_write_text,
 					"Subject: x\n\nbody\n", 0, &uid,
 					&error, &dsn) == MAILDIR_OK);
 	f = open_folder();

@@ -124,3 +124,10 @@ int tu_run_suite(Suite *s)
 	srunner_free(sr);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+bool tu_write_text(int fd, void *ctx)
+{
+	const char *text = ctx;
+
+	return safe_write_all(fd, text, strlen(text));
+}

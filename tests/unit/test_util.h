@@ -2,6 +2,7 @@
 #define TESTS_UNIT_TEST_UTIL_H
 
 #include <check.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -27,6 +28,9 @@ int tu_count_entries(const char *dir);
 /* Write text (NUL-terminated) to path atomically with safe_write_file(),
  * creating it with mode. */
 void tu_write_file(const char *path, const char *text, mode_t mode);
+/* A maildir_write_fn (store_deliver, maildir_deliver) writing the
+ * NUL-terminated text ctx. */
+bool tu_write_text(int fd, void *ctx);
 
 /* Wait for the child pid; return its exit status, or 100 + the signal
  * number if a signal killed it. */
