@@ -18,10 +18,10 @@
  *
  * It also keeps a connection from every live imapd of the user (made
  * by the spawner's child, or the one it made when resuming), so it
- * knows when none is left: with no session and no parked client it
- * takes the start lock (correo-park.lock), checks that no connection
- * is waiting, removes its socket and exits. A login that comes later
- * starts a new one.
+ * knows when none is left: with no session and no parked client for
+ * the park delay ($imap_hibernate_timeout) it takes the start lock
+ * (correo-park.lock), checks that no connection is waiting, removes
+ * its socket and exits. A login that comes later starts a new one.
  *
  * SECURITY: runs as the mailbox owner, started by that user's own
  * spawner child, in that user's Maildir; its socket there is mode 0600
@@ -98,6 +98,7 @@ struct park_client {
 	long long stamp;	/* its change stamp when last polled */
 	long long due;		/* resume at (ms; 0: not due) */
 	bool input;		/* due for the client's input or hang-up */
+	bool readonly;		/* its mailbox was EXAMINEd */
 	uint64_t told;		/* folder stamp when last told (0: never) */
 	long long deadline;	/* BYE at (ms) */
 };
@@ -294,6 +295,7 @@ static void park_take(struct park_session *s, const char *state, size_t len)
 	c->wd[0] = c->wd[1] = c->wd[2] = -1;
 	str_append_n(&c->state, state, len);
 	c->idle = st.idle_tag != NULL;
+	c->readonly = (st.flags & IMAP_PARK_READONLY) != 0;
 	c->deadline = ev_now_ms() + (long long)(c->idle ? IMAPD_IDLE_MAX :
 					       IMAPD_TIMEOUT) * 1000;
 	if (c->idle && st.mailbox != NULL)
@@ -793,24 +795,74 @@ static void park_event(struct epoll_event *ev)
 	}
 }
 
+/* Push to or resume the clients that are due (read-only ones only if
+ * readonly), end those past their deadline. True if any was looked
+ * at. */
+static bool park_run_due(long long now, bool readonly)
+{
+	bool looked = false;
+
+	for (size_t i = 0; i < park.nclients;) {
+		struct park_client *c = park.clients[i];
+
+		if (c->due != 0 && c->due <= now && c->readonly == readonly) {
+			enum park_pushed p = park_push(c);
+
+			looked = true;
+			if (p == PARK_STAYS) {
+				c->due = 0;
+				i++;
+				continue;
+			}
+			if (p == PARK_TO_RESUME)
+				park_resume(c);
+		} else if (readonly && c->deadline <= now) {
+			park_bye(c);
+		} else {
+			i++;
+			continue;
+		}
+		/* The array changed under i: start again. */
+		i = 0;
+	}
+	return looked;
+}
+
 void imapd_park_main(void)
 {
 	struct epoll_event evs[64];
-	long long polled = 0;
+	long long polled = 0, empty_since = 0;
 	bool pushed;
+	int timeout;
 
 	park_init();
 	for (;;) {
 		long long now = ev_now_ms();
 		int n;
 
-		if (park.nsessions == 0 && park.nclients == 0 &&
-		    park_try_exit()) {
-			msg_debug("park: user=<%s>: no sessions left",
-				  park.user);
-			exit(0);
+		/* With nothing left it lingers for the park delay: a
+		 * client that logs in again soon (phones reconnect all
+		 * day; imaptest logs in and out) finds it and spares the
+		 * start of a new one. */
+		timeout = park_timeout(now);
+		if (park.nsessions == 0 && park.nclients == 0) {
+			if (empty_since == 0)
+				empty_since = now;
+			if (now - empty_since >= park.delay &&
+			    park_try_exit()) {
+				msg_debug("park: user=<%s>: no sessions left",
+					  park.user);
+				exit(0);
+			}
+			if (timeout < 0 ||
+			    timeout > empty_since + park.delay - now)
+				timeout = (int)(empty_since + park.delay - now);
+			if (timeout < 0)
+				timeout = 0;
+		} else {
+			empty_since = 0;
 		}
-		n = epoll_wait(park.epoll, evs, 64, park_timeout(now));
+		n = epoll_wait(park.epoll, evs, 64, timeout);
 		if (n < 0 && errno != EINTR)
 			msg_fatal("park: epoll_wait: %m");
 		for (int i = 0; i < n; i++)
@@ -829,30 +881,12 @@ void imapd_park_main(void)
 			}
 			polled = now;
 		}
-		pushed = false;
-		for (size_t i = 0; i < park.nclients;) {
-			struct park_client *c = park.clients[i];
-
-			if (c->due != 0 && c->due <= now) {
-				enum park_pushed p = park_push(c);
-
-				pushed = true;
-				if (p == PARK_STAYS) {
-					c->due = 0;
-					i++;
-					continue;
-				}
-				if (p == PARK_TO_RESUME)
-					park_resume(c);
-			} else if (c->deadline <= now) {
-				park_bye(c);
-			} else {
-				i++;
-				continue;
-			}
-			/* The array changed under i: start again. */
-			i = 0;
-		}
+		/* Read-write sessions first: the first of them takes new
+		 * mail as its \Recent, and a read-only one told before that
+		 * would see the taking as a change to a message it knows
+		 * (and need an imapd to report it). */
+		pushed = park_run_due(now, false);
+		pushed |= park_run_due(now, true);
 		/* Opening folders took heap an idle user should not keep. */
 		if (pushed)
 			(void)malloc_trim(0);
