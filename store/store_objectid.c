@@ -30,10 +30,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "mem.h"
 #include "safe_file.h"
+#include "sha256.h"
 #include "store_objectid.h"
 
 #define STORE_MAILBOXID_FILE "correo-mailboxid"
@@ -247,8 +247,7 @@ void store_email_id(const struct store_emailids *e, const char *name,
 		    char id_r[STORE_OBJECTID_MAX])
 {
 	size_t len = store_base_len(name);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[SHA256_LEN];
 
 	if (e != NULL && e->count > 0) {
 		size_t lo = 0, hi = e->count;
@@ -274,9 +273,7 @@ void store_email_id(const struct store_emailids *e, const char *name,
 			return;
 		}
 	}
-	if (EVP_Digest(name, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
-	    mdlen < 12)
-		msg_fatal("SHA-256 failed");
+	sha256(name, len, md);
 	id_r[0] = 'M';
 	store_hex(md, 12, id_r + 1);
 }
