@@ -497,7 +497,8 @@ static enum park_pushed park_push(struct park_client *c)
 	/* The stamp before the look: a change during it wakes us again. */
 	stamp = store_folder_stamp(str_c(&dir));
 	if (stamp != 0 && stamp == c->told) {
-		r = IMAP_PARK_PUSH_NOTHING;	/* our own claim, a cache */
+		/* Nothing the stamp sees changed (a cache write, a lock). */
+		r = IMAP_PARK_PUSH_NOTHING;
 		goto out;
 	}
 	f = store_folder_open(str_c(&dir), false, &error);
