@@ -188,6 +188,8 @@ static void login_accept(int lfd, unsigned events, void *ctx)
 				msg_warn("accept: %m");
 			return;
 		}
+		/* The mail process inherits it with the socket. */
+		lio_tcp_nodelay(fd);
 		login_client_accept(fd);
 	}
 }

@@ -37,6 +37,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -561,6 +563,14 @@ static int lio_set_sndtimeo(int fd, int seconds)
 	struct timeval tv = { .tv_sec = seconds, .tv_usec = 0 };
 
 	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+void lio_tcp_nodelay(int fd)
+{
+	int on = 1;
+
+	/* ENOTSUP/EOPNOTSUPP on a Unix socket: nothing to do. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
 int lio_connect_unix(const char *path, int timeout)

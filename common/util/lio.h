@@ -84,6 +84,10 @@ void lio_wipe_output(struct lio *lio);
 enum lio_status lio_error(const struct lio *lio);
 
 /* Connect helpers returning a connected fd or -1 (errno set). */
+/* Send each write at once (no Nagle delay) on a TCP socket; a no-op on
+ * others. For servers that already write whole answers: a small answer
+ * behind a big one otherwise waits for the peer's delayed ACK (40 ms). */
+void lio_tcp_nodelay(int fd);
 int lio_connect_unix(const char *path, int timeout);
 int lio_connect_tcp(const char *host, const char *port, int timeout);
 
