@@ -233,6 +233,39 @@ START_TEST(foreign_changes_found)
 }
 END_TEST
 
+/* Files no program of ours delivered get UIDs in delivery order: the
+ * leading seconds as numbers, then the rest with numbers as numbers;
+ * names without a leading number last. */
+START_TEST(scan_order)
+{
+	static const char *const names[] = {
+		"999.M5P1.h", "1700.M95P1.h", "1700.M123P1.h",
+		"1701.M1P1.h", "10000.M1P1.h", "foreign.h",
+	};
+	static const char *const order[] = { "cur/foreign.h:2,S",
+		"cur/1700.M123P1.h:2,", "new/10000.M1P1.h", "cur/999.M5P1.h:2,",
+		"new/1701.M1P1.h", "cur/1700.M95P1.h:2,S" };
+	struct store_folder *f;
+
+	ck_assert_int_eq(mkdir(md, 0700), 0);
+	ck_assert_int_eq(mkdir(tu_path(md, "cur"), 0700), 0);
+	ck_assert_int_eq(mkdir(tu_path(md, "new"), 0700), 0);
+	ck_assert_int_eq(mkdir(tu_path(md, "tmp"), 0700), 0);
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		tu_write_file(tu_path(md, order[i]), "x\n", 0600);
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 6);
+	for (size_t i = 0; i < f->count; i++) {
+		const char *name = store_msg_name(f, &f->msgs[i]);
+
+		ck_assert_uint_eq(f->msgs[i].uid, i + 1);
+		ck_assert_int_eq(strncmp(name, names[i], strlen(names[i])), 0);
+		ck_assert_uint_eq(f->msgs[i].vsize, 3);
+	}
+	store_folder_free(&f);
+}
+END_TEST
+
 /* \Recent: a session claims what is in new/ or saved with flags; a
  * second session claims nothing. */
 START_TEST(claim_recent_once)
@@ -632,6 +665,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, deliver_assigns_uids);
 	tcase_add_test(tc, sessions_see_each_other);
 	tcase_add_test(tc, foreign_changes_found);
+	tcase_add_test(tc, scan_order);
 	tcase_add_test(tc, claim_recent_once);
 	tcase_add_test(tc, compaction_keeps_state);
 	tcase_add_test(tc, log_truncated_everywhere);
