@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "clean_env.h"
 #include "ev.h"
 #include "fdpass.h"
 #include "imap_park_state.h"
@@ -151,9 +152,8 @@ static bool imapd_park_start(const char *user, const char *mailbox,
 	}
 	(void)waitpid(pid, &status, 0);
 	str_printf(&params, "%s\n%s\n%s\n%ld\n%s\n%d\n%d\n", user, mailbox,
-		   exe, delay_ms, msg_file_fd() >= 0 ||
-		   fcntl(LOGIN_MAIL_LOG_FD, F_GETFD) >= 0 ? "file" :
-		   "syslog", msg_verbose, sandbox_enabled() ? 1 : 0);
+		   exe, delay_ms, msg_file_fd() >= 0 ? "file" : "syslog",
+		   msg_verbose, sandbox_enabled() ? 1 : 0);
 	/* A few hundred bytes: the pipe takes them without waiting. */
 	if (write(p[1], params.data, params.len) != (ssize_t)params.len)
 		msg_warn("user=<%s>: park parameters: %m", user);
@@ -584,6 +584,7 @@ void imapd_resume_main(void)
 		msg_open_fd(LOGIN_MAIL_LOG_FD);
 	else
 		msg_open_syslog();
+	std_fds_reserve();
 	msg_set_verbose(verbose);
 	if (geteuid() == 0 || getuid() == 0)
 		msg_fatal("user=<%s>: a mail process never runs as root",

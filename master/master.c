@@ -395,18 +395,6 @@ static void master_cleanup(struct master *m)
 	master_self = NULL;
 }
 
-/* Make sure fds 0-2 are open, so nothing master opens lands there and
- * is mistaken for stdio by a child. */
-static void master_std_fds(void)
-{
-	int fd;
-
-	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= STDERR_FILENO)
-		;
-	if (fd > STDERR_FILENO)
-		close(fd);
-}
-
 static void master_init(struct master *m, const struct master_opts *opts)
 {
 	char resolved[PATH_MAX];
@@ -444,7 +432,7 @@ int master_main(const struct master_opts *opts)
 	char *error;
 	int ready_fd = -1;
 
-	master_std_fds();
+	std_fds_reserve();	/* nothing master opens is mistaken for stdio */
 	msg_set_name("master");
 	msg_set_verbose(opts->verbose);
 	master_init(&m, opts);

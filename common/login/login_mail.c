@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "attr.h"
+#include "clean_env.h"
 #include "lio.h"
 #include "msg.h"
 #include "proto.h"
@@ -60,6 +61,8 @@ void login_mail_init(const char *name, struct login_mail *m)
 		msg_open_fd(LOGIN_MAIL_LOG_FD);
 	else
 		msg_open_syslog();
+	/* The pipe's descriptor (1), and the log's (2) with syslog. */
+	std_fds_reserve();
 	if (attr_get_long(&m->params, PROTO_ATTR_VERBOSE, &verbose))
 		msg_set_verbose((int)verbose);
 	m->user = attr_get(&m->params, PROTO_ATTR_USER);

@@ -17,8 +17,10 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clean_env.h"
 #include "mem.h"
@@ -77,4 +79,14 @@ bool clean_env(char *const *list, const char **bad_r)
 	}
 	free(keep);
 	return true;
+}
+
+void std_fds_reserve(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= STDERR_FILENO)
+		;
+	if (fd > STDERR_FILENO)
+		close(fd);
 }

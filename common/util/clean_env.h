@@ -11,4 +11,10 @@
  * entry whose NAME is not [A-Za-z_][A-Za-z0-9_]*. */
 bool clean_env(char *const *list, const char **bad_r);
 
+/* Put /dev/null on whichever of descriptors 0-2 are closed, so that no
+ * file opened later lands there (and is written to as stdio, or refused:
+ * SQLite will not keep a database on them). Call it before a sandbox
+ * hides /dev/null. */
+void std_fds_reserve(void);
+
 #endif
