@@ -19,13 +19,17 @@
  */
 #include "config.h"
 
+#include <poll.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "ev.h"
 #include "imapd.h"
 #include "imapd_fts.h"
 #include "mem.h"
 #include "msg.h"
+#include "imap_zlib.h"
+#include "store.h"
 #include "store_fts.h"
 
 /* How long a SEARCH waits for another process writing the index (a
@@ -184,4 +188,105 @@ void imapd_fts_free(struct imapd_fts **x)
 	mem_free((*x)->keys);
 	mem_free(*x);
 	*x = NULL;
+}
+
+/* Messages per transaction of the idle-time catch-up: tens of
+ * milliseconds, the longest a command arriving meanwhile waits. */
+#define IMAPD_FTS_IDLE_SLICE 200
+/* A busy index: how long one attempt waits for it, and how often it is
+ * tried again (IMAPD_FTS_IDLE_RETRY_MS apart, watching the client). */
+#define IMAPD_FTS_IDLE_BUSY_MS 50
+#define IMAPD_FTS_IDLE_ATTEMPTS 20
+#define IMAPD_FTS_IDLE_RETRY_MS 500
+
+/* Whether the client (or watch_fd) has something for us, waiting for
+ * it at most wait_ms. */
+static bool imapd_fts_idle_interrupted(const struct imapd *s, int watch_fd,
+				       int wait_ms)
+{
+	struct pollfd p[2] = {
+		{ .fd = s->in_fd, .events = POLLIN },
+		{ .fd = watch_fd, .events = POLLIN },
+	};
+
+	if (s->in.len > 0 ||
+	    (s->zlib != NULL && imap_zlib_pending(s->zlib)))
+		return true;
+	return poll(p, watch_fd >= 0 ? 2 : 1, wait_ms) != 0;
+}
+
+/* Whether the folder has an index: idle time never creates one (a
+ * folder nobody searches costs no index). */
+static bool imapd_fts_exists(const struct store_folder *f)
+{
+	struct str path = STR_INIT;
+	bool exists;
+
+	str_printf(&path, "%s/%s", f->dir, STORE_FTS_FILE);
+	exists = access(str_c(&path), F_OK) == 0;
+	str_release(&path);
+	return exists;
+}
+
+/* One pass from fts_idle_uid to the end: 1 done or interrupted, 0 the
+ * index was busy or failed (error says why). */
+static int imapd_fts_idle_pass(struct imapd *s, int watch_fd,
+			       struct str *error)
+{
+	struct store_folder *f = s->folder;
+	struct store_fts *fts;
+	uint32_t uids[IMAPD_FTS_IDLE_SLICE];
+	size_t i = 0, n;
+	int ret = 1;
+
+	fts = store_fts_open(f->dir, f->uidvalidity, IMAPD_FTS_IDLE_BUSY_MS,
+			     false, error);
+	if (fts == NULL)
+		return 0;
+	while (i < f->count && f->msgs[i].uid < s->fts_idle_uid)
+		i++;
+	while (i < f->count && !imapd_fts_idle_interrupted(s, watch_fd, 0)) {
+		for (n = 0; n < IMAPD_FTS_IDLE_SLICE && i < f->count; i++)
+			uids[n++] = f->msgs[i].uid;
+		if (store_fts_catch_up(fts, f, uids, n, error) < 0) {
+			ret = 0;
+			break;
+		}
+		s->fts_idle_uid = uids[n - 1] + 1;
+	}
+	store_fts_close(&fts);
+	return ret;
+}
+
+void imapd_fts_idle(struct imapd *s, int watch_fd)
+{
+	struct store_folder *f = s->folder;
+	struct str error = STR_INIT;
+
+	if (f == NULL || f->count == 0)
+		return;
+	if (s->fts_idle_dir != f->dir ||
+	    s->fts_idle_validity != f->uidvalidity) {
+		s->fts_idle_dir = f->dir;
+		s->fts_idle_validity = f->uidvalidity;
+		s->fts_idle_uid = 0;
+	}
+	if (f->msgs[f->count - 1].uid < s->fts_idle_uid ||
+	    imapd_fts_idle_interrupted(s, watch_fd, 0) ||
+	    !imapd_fts_exists(f))
+		return;
+	/* Busy (a delivery, another session's catch-up, a reader
+	 * recovering the WAL): try again a little later, unless the client
+	 * speaks first. A damaged index is left to the next SEARCH, which
+	 * removes and rebuilds it. */
+	for (int attempt = 0; attempt < IMAPD_FTS_IDLE_ATTEMPTS; attempt++) {
+		str_clear(&error);
+		if (imapd_fts_idle_pass(s, watch_fd, &error) ||
+		    imapd_fts_idle_interrupted(s, watch_fd,
+					       IMAPD_FTS_IDLE_RETRY_MS))
+			break;
+	}
+	if (error.len > 0)
+		msg_debug("%s: idle indexing: %s", f->dir, str_c(&error));
+	str_release(&error);
 }

@@ -25,4 +25,12 @@ int imapd_fts_verdict(const struct imapd_fts *x,
 		      const struct imap_search_key *k, size_t i);
 void imapd_fts_free(struct imapd_fts **x);
 
+/* While the client is quiet (between commands, in IDLE): add what the
+ * selected folder's index lacks, a slice at a time, until the client
+ * sends something, watch_fd (or -1) turns readable, or the index holds
+ * every message. Only a folder that has an index (someone searched it):
+ * it then stays current with deliveries, and the next SEARCH finds the
+ * work done. */
+void imapd_fts_idle(struct imapd *s, int watch_fd);
+
 #endif

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "imapd.h"
+#include "imapd_fts.h"
 #include "mem.h"
 #include "msg.h"
 
@@ -290,10 +291,16 @@ void imapd_serve(struct imapd *s, const char *greeting)
 		str_consume(&s->in, used);
 		switch (r) {
 		case IMAP_PARSE_MORE:
-			/* A quiet session between commands may be parked
+			/* A quiet session between commands indexes for
+			 * SEARCH (imapd_fts.c), then may be parked
 			 * (imapd_park.c). */
-			if (!imapd_flush(s) ||
-			    (between && imapd_park_quiet(s)) ||
+			if (!imapd_flush(s)) {
+				s->logout = true;
+				break;
+			}
+			if (between)
+				imapd_fts_idle(s, -1);
+			if ((between && imapd_park_quiet(s)) ||
 			    !imapd_fill(s, IMAPD_TIMEOUT))
 				s->logout = true;
 			break;

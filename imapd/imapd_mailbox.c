@@ -32,6 +32,7 @@
 #include "imap_flags.h"
 #include "imap_mailbox.h"
 #include "imapd.h"
+#include "imapd_fts.h"
 #include "mem.h"
 #include "msg.h"
 
@@ -598,8 +599,11 @@ static void imapd_idle_run(struct imapd *s, const char *tag, int fd)
 	int r;
 
 	for (;;) {
-		/* Quiet for the park delay: to the park process
-		 * (imapd_park.c); else what comes first. */
+		/* Index what arrived for SEARCH while nothing else
+		 * happens (imapd_fts.c); quiet for the park delay: to
+		 * the park process (imapd_park.c); else what comes
+		 * first. */
+		imapd_fts_idle(s, fd);
 		if (imapd_park_idle(s, tag, fd))
 			break;
 		r = imapd_read_line(s, fd, IMAPD_IDLE_MAX, &line);
