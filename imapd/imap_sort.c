@@ -1,16 +1,14 @@
 /*
  * imap_sort: SORT's program, keys and comparison (imap_sort.h), and the
- * base subject and i;unicode-casemap that THREAD shares.
+ * base subject that THREAD shares.
  *
  * Keys are computed once per message (casemapped strings, dates as
  * instants) and the sort compares them with qsort_r; the sequence number
  * as the last key makes the order total, so qsort's instability never
  * shows.
  *
- * i;unicode-casemap uses libunistring's Unicode tables: uc_totitle()
- * per character and u8_normalize(UNINORM_NFKD). Pure ASCII, most of what
- * real headers hold, takes a fast path (titlecase is upper case, NFKD
- * changes nothing).
+ * i;unicode-casemap is the MIME library's (mime_casemap, which SEARCH
+ * and the full-text index share).
  *
  * SECURITY: header values come from messages anyone can send. Every
  * loop moves forward over a NUL-terminated buffer; the address and
@@ -21,10 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <unicase.h>
-#include <uninorm.h>
-#include <unistr.h>
 
 #include "mem.h"
 #include "mime.h"
@@ -110,51 +104,6 @@ unsigned imap_sort_program_headers(const struct imap_sort_program *program)
 			if (imap_sort_keys[i].key == program->crit[c].key)
 				mask |= imap_sort_keys[i].headers;
 	return mask;
-}
-
-void imap_casemap(const char *utf8, size_t len, struct str *out)
-{
-	struct str clean = STR_INIT, title = STR_INIT;
-	const uint8_t *p, *end;
-	uint8_t *norm;
-	size_t i, nlen = 0;
-	bool ascii = true;
-
-	for (i = 0; i < len && ascii; i++)
-		ascii = (unsigned char)utf8[i] < 0x80 && utf8[i] != '\0';
-	if (ascii) {
-		str_reserve(out, len);
-		for (i = 0; i < len; i++) {
-			char c = utf8[i];
-
-			str_append_c(out, c >= 'a' && c <= 'z' ?
-				     (char)(c - 'a' + 'A') : c);
-		}
-		return;
-	}
-	mime_utf8_sanitize(utf8, len, &clean);
-	p = (const uint8_t *)str_c(&clean);
-	end = p + clean.len;
-	while (p < end) {
-		ucs4_t uc;
-		uint8_t buf[6];
-		int n = u8_mbtouc(&uc, p, (size_t)(end - p)), w;
-
-		p += n > 0 ? n : 1;
-		w = u8_uctomb(buf, uc_totitle(uc), sizeof(buf));
-		if (w > 0)
-			str_append_n(&title, buf, (size_t)w);
-	}
-	norm = u8_normalize(UNINORM_NFKD, (const uint8_t *)str_c(&title),
-			    title.len, NULL, &nlen);
-	if (norm != NULL) {
-		str_append_n(out, norm, nlen);
-		free(norm);
-	} else {
-		str_append_n(out, str_c(&title), title.len);
-	}
-	str_release(&clean);
-	str_release(&title);
 }
 
 /*
@@ -277,7 +226,7 @@ bool imap_base_subject(const char *value, struct str *out)
 	if (value == NULL)
 		return false;
 	mime_header_decode(value, strlen(value), &decoded);
-	imap_casemap(str_c(&decoded), decoded.len, &mapped);
+	mime_casemap(str_c(&decoded), decoded.len, &mapped);
 	/* Step 1: tabs and line ends to spaces, runs to one space. */
 	buf = w = mem_strdup(str_c(&mapped));
 	for (const char *r = buf; *r != '\0'; r++) {
@@ -327,7 +276,7 @@ void imap_sort_addr_key(const char *value, bool display, struct str *out)
 		else if (text.len == 0 && *mbox != '\0')
 			str_printf(&text, "%s%s%s", mbox, *dom ? "@" : "", dom);
 	}
-	imap_casemap(str_c(&text), text.len, out);
+	mime_casemap(str_c(&text), text.len, out);
 	str_release(&text);
 	mime_pool_free(&pool);
 }

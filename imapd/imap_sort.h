@@ -107,10 +107,6 @@ void imap_sort_msg_release(struct imap_sort_msg *msg);
 void imap_sort(struct imap_sort_msg *msgs, size_t n,
 	       const struct imap_sort_program *program);
 
-/* i;unicode-casemap (RFC 5051) of len bytes of UTF-8, appended to out.
- * Invalid UTF-8 sequences become U+FFFD first. */
-void imap_casemap(const char *utf8, size_t len, struct str *out);
-
 /* The base subject (RFC 5256 2.1) of a Subject: value as written (NULL:
  * none, which is ""): RFC 2047 words decoded, casemapped, white space
  * collapsed, "Re:", "Fwd:", "Fw:", "[blob]" leaders, "(fwd)" trailers and

@@ -13,7 +13,8 @@
  * BODY, TEXT and HEADER keys of three characters or more are first put
  * to the folder's full-text index (imapd_fts.c), which answers for the
  * messages it holds exactly and leaves the others to the matcher here.
- * XXX: case folding covers ASCII only, not all of i;unicode-casemap.
+ * Both sides are compared under i;unicode-casemap (RFC 5051, as Dovecot
+ * does): "müller" finds "MÜLLER", and "e" finds "é" (NFKD).
  *
  * SECURITY: runs as the mailbox owner; message files are parsed by the
  * MIME parser with its limits.
@@ -106,17 +107,20 @@ static bool imapd_search_load(struct imapd_search_msg *sm)
 	return true;
 }
 
-/* Case-insensitive (ASCII) substring. */
+/* Substring under i;unicode-casemap (mime_casemap, which the full-text
+ * index applies too: store_fts_normalize). */
 static bool imapd_contains(const char *hay, size_t len, const char *needle)
 {
-	size_t nl = strlen(needle);
+	static struct str mhay = STR_INIT, mneedle = STR_INIT;
 
-	if (nl == 0)
+	if (needle[0] == '\0')
 		return true;
-	for (size_t i = 0; i + nl <= len; i++)
-		if (strncasecmp(hay + i, needle, nl) == 0)
-			return true;
-	return false;
+	str_clear(&mneedle);
+	mime_casemap(needle, strlen(needle), &mneedle);
+	str_clear(&mhay);
+	mime_casemap(hay, len, &mhay);
+	return memmem(mhay.data == NULL ? "" : mhay.data, mhay.len,
+		      mneedle.data, mneedle.len) != NULL;
 }
 
 static bool imapd_contains_fn(void *ctx, const char *text, size_t len)

@@ -7,7 +7,7 @@
  *   meta   format version and the folder's UIDVALIDITY
  *   done   one row per message indexed (uid, exact)
  *   text   FTS5, contentless, trigram tokenizer (case-sensitive: the
- *          case folding is ours, ASCII only, as imapd's matcher), two
+ *          case mapping is ours, mime_casemap, as imapd's matcher), two
  *          columns: hdr (the header texts) and body (the part texts)
  *
  * A message's done row and its text row are written in one transaction,
@@ -46,7 +46,7 @@
 
 /* Bumped whenever the texts or their normalization change: an index of
  * another version is started anew. */
-#define STORE_FTS_VERSION 1
+#define STORE_FTS_VERSION 2	/* 2: i;unicode-casemap, was ASCII only */
 /* Messages per transaction in a catch-up (a kill loses at most these),
  * and FTS5's in-memory buffer before it writes a segment: big ones
  * mean fewer small segments to merge later (100,000 small messages:
@@ -304,25 +304,30 @@ void store_fts_close(struct store_fts **fts)
 void store_fts_normalize(const char *text, size_t len, struct str *out)
 {
 	static const char replacement[] = "\xef\xbf\xbd";
+	struct str clean = STR_INIT;
 	size_t i = 0, n;
 	unsigned char c;
+	bool plain = true;
 
-	str_reserve(out, len);
-	while (i < len) {
+	for (i = 0; i < len && plain; i++)
+		plain = text[i] != '\0' && (unsigned char)text[i] < 0x80;
+	if (plain) {
+		mime_casemap(text, len, out);
+		return;
+	}
+	str_reserve(&clean, len);
+	for (i = 0; i < len; i += n) {
 		c = (unsigned char)text[i];
-		if (c >= 0x80 &&
-		    (n = mime_utf8_char_len(text + i, len - i)) > 0) {
-			str_append_n(out, text + i, n);
-			i += n;
+		n = c >= 0x80 ? mime_utf8_char_len(text + i, len - i) : 1;
+		if (n > 0 && c != 0) {
+			str_append_n(&clean, text + i, n);
 			continue;
 		}
-		if (c == 0 || c >= 0x80)
-			str_append_n(out, replacement, 3);
-		else
-			str_append_c(out, (c >= 'A' && c <= 'Z') ?
-				     (char)(c - 'A' + 'a') : (char)c);
-		i++;
+		str_append_n(&clean, replacement, 3);
+		n = 1;
 	}
+	mime_casemap(clean.data, clean.len, out);
+	str_release(&clean);
 }
 
 struct store_fts_acc {

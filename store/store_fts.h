@@ -15,7 +15,8 @@ struct store_folder;
  * with an FTS5 table on the trigram tokenizer, keyed by UID, for the
  * folder's UIDVALIDITY. It holds, for each message, the texts IMAP
  * SEARCH compares its keys with (mime_text_header, mime_text_body),
- * ASCII letters lower-cased and bytes that are not UTF-8 replaced, so a
+ * case-mapped (i;unicode-casemap, mime_casemap) with the bytes that are
+ * not UTF-8 replaced, so a
  * phrase query of a key is the matcher's case-insensitive substring
  * test. It is a cache: a message it does not hold, or holds only in
  * part, is read by the caller as before; a damaged index is removed and
@@ -65,9 +66,9 @@ bool store_fts_remove(const char *dir, struct str *error_r);
 void store_fts_extract(const char *data, size_t len,
 		       struct store_fts_doc *doc);
 void store_fts_doc_release(struct store_fts_doc *doc);
-/* Append text[0..len) as the index keeps it: ASCII lower-cased, NUL and
- * every byte that does not start a valid UTF-8 sequence replaced by
- * U+FFFD (which also separates texts). */
+/* Append text[0..len) as the index keeps it: NUL and every byte that
+ * does not start a valid UTF-8 sequence replaced by U+FFFD (which also
+ * separates texts), then i;unicode-casemap (mime_casemap). */
 void store_fts_normalize(const char *text, size_t len, struct str *out);
 
 /* Add the message with uid: 1 added, 0 held already, -1 error. */

@@ -324,6 +324,12 @@ void mime_utf8_sanitize(const char *s, size_t len, struct str *out);
 /* Length of the valid UTF-8 sequence at s (at most left bytes: 1 for
  * ASCII), 0 if it is not one (the rule mime_utf8_sanitize applies). */
 size_t mime_utf8_char_len(const char *s, size_t left);
+/* i;unicode-casemap (RFC 5051) of len bytes of UTF-8, appended to out:
+ * each character titlecased, then NFKD; "MÜLLER" and "müller" map alike,
+ * and so do "é" and "e" followed by U+0301. Invalid UTF-8 sequences
+ * become U+FFFD first; ASCII (no NUL) is upper-cased in place of both.
+ * Links libunistring (UNISTRING_LIBS). mime_casemap.c. */
+void mime_casemap(const char *utf8, size_t len, struct str *out);
 /* The number of conversions done through iconv(3) so far in this
  * process: their result depends on the iconv modules the process can
  * load, so the full-text index notes the messages that needed one. */

@@ -26,6 +26,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+import unicodedata
 
 import harness
 
@@ -174,8 +175,13 @@ class Corpus:
 
 
 def fold_ci(b):
-    """imapd's case folding: ASCII letters only."""
-    return b.lower()
+    """imapd's comparison form, i;unicode-casemap (RFC 5051), computed
+    here with Python's own Unicode tables: invalid UTF-8 replaced, each
+    character's (simple) titlecase, then NFKD."""
+    if isinstance(b, bytes):
+        b = b.decode("utf-8", "replace")
+    title = "".join(c.title() if len(c.title()) == 1 else c for c in b)
+    return unicodedata.normalize("NFKD", title).encode("utf-8")
 
 
 def contains(texts, needle):

@@ -15,6 +15,7 @@
 #include "imap_date.h"
 #include "imap_parse.h"
 #include "imap_sort.h"
+#include "mime.h"
 #include "test_util.h"
 
 static struct imap_parser *parser;
@@ -153,7 +154,7 @@ static char *mapped(const char *in)
 {
 	struct str out = STR_INIT;
 
-	imap_casemap(in, strlen(in), &out);
+	mime_casemap(in, strlen(in), &out);
 	str_append(&out, "");
 	return str_steal(&out);
 }
