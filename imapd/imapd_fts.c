@@ -19,8 +19,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include "ev.h"
@@ -102,6 +105,18 @@ static enum store_fts_col imapd_fts_col(const struct imap_search_key *k)
 					     STORE_FTS_HEADER;
 }
 
+/* Whether the folder has an index (a SEARCH made it). */
+static bool imapd_fts_exists(const struct store_folder *f)
+{
+	struct str path = STR_INIT;
+	bool exists;
+
+	str_printf(&path, "%s/%s", f->dir, STORE_FTS_FILE);
+	exists = access(str_c(&path), F_OK) == 0;
+	str_release(&path);
+	return exists;
+}
+
 struct imapd_fts *imapd_fts_prepare(struct imapd *s,
 				    const struct imap_search_key *root)
 {
@@ -112,14 +127,22 @@ struct imapd_fts *imapd_fts_prepare(struct imapd *s,
 	struct imapd_fts *x = NULL;
 	uint32_t *uids = NULL;
 	size_t nkeys = 0, n = 0;
+	bool fresh;
 
 	imapd_fts_collect(root, &keys, &nkeys);
 	if (nkeys == 0 || s->folder == NULL || s->nview == 0)
 		goto out;
+	fresh = !imapd_fts_exists(s->folder);
 	fts = store_fts_open(s->folder->dir, s->folder->uidvalidity,
 			     IMAPD_FTS_BUSY_MS, true, &error);
 	if (fts == NULL)
 		goto fail;
+	/* The first SEARCH of a folder makes its index and reads the
+	 * messages, as a scan: filling it first would only make this
+	 * answer slower. The session fills it while its client is quiet
+	 * (imapd_fts_idle), later SEARCHes too. */
+	if (fresh)
+		goto out;
 	/* The catch-up takes the messages still there, the search is
 	 * asked about the whole view (the evaluator skips the rest). */
 	uids = mem_array(s->nview, sizeof(*uids));
@@ -199,40 +222,82 @@ void imapd_fts_free(struct imapd_fts **x)
 #define IMAPD_FTS_IDLE_ATTEMPTS 20
 #define IMAPD_FTS_IDLE_RETRY_MS 500
 
-/* Whether the client (or watch_fd) has something for us, waiting for
- * it at most wait_ms. */
-static bool imapd_fts_idle_interrupted(const struct imapd *s, int watch_fd,
-				       int wait_ms)
-{
-	struct pollfd p[2] = {
-		{ .fd = s->in_fd, .events = POLLIN },
-		{ .fd = watch_fd, .events = POLLIN },
-	};
+/* The idle pass's state: the IDLE watch (or -1), and whether it saw a
+ * change that was not the index's own files. */
+struct imapd_fts_idle {
+	struct imapd *s;
+	int watch_fd;
+	bool changed;
+};
 
-	if (s->in.len > 0 ||
-	    (s->zlib != NULL && imap_zlib_pending(s->zlib)))
-		return true;
-	return poll(p, watch_fd >= 0 ? 2 : 1, wait_ms) != 0;
+/* Read the IDLE watch's pending events: true if one is about something
+ * else than the index's own files. Opening and closing the index
+ * creates and removes its -wal and -shm files in the watched folder: a
+ * pass that stopped for those would stop for its own writes forever. */
+static bool imapd_fts_idle_foreign(int watch_fd)
+{
+	union {
+		struct inotify_event ev;
+		char buf[4096];
+	} u;
+	size_t plen = strlen(STORE_FTS_FILE);
+	bool foreign = false;
+	ssize_t n;
+
+	while ((n = read(watch_fd, u.buf, sizeof(u.buf))) > 0) {
+		for (ssize_t at = 0; at + (ssize_t)sizeof(u.ev) <= n;) {
+			const struct inotify_event *ev =
+				(const void *)(u.buf + at);
+
+			if (ev->len == 0 ||
+			    strncmp(ev->name, STORE_FTS_FILE, plen) != 0)
+				foreign = true;
+			at += (ssize_t)(sizeof(*ev) + ev->len);
+		}
+	}
+	return foreign;
 }
 
-/* Whether the folder has an index: idle time never creates one (a
- * folder nobody searches costs no index). */
-static bool imapd_fts_exists(const struct store_folder *f)
+/* Whether the client, or a change the IDLE watch saw (then
+ * id->changed), wants us; waiting for it at most wait_ms. */
+static bool imapd_fts_idle_interrupted(struct imapd_fts_idle *id,
+				       int wait_ms)
 {
-	struct str path = STR_INIT;
-	bool exists;
+	const struct imapd *s = id->s;
+	long long until = ev_now_ms() + wait_ms;
 
-	str_printf(&path, "%s/%s", f->dir, STORE_FTS_FILE);
-	exists = access(str_c(&path), F_OK) == 0;
-	str_release(&path);
-	return exists;
+	if (id->changed || s->in.len > 0 ||
+	    (s->zlib != NULL && imap_zlib_pending(s->zlib)))
+		return true;
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = s->in_fd, .events = POLLIN },
+			{ .fd = id->watch_fd, .events = POLLIN },
+		};
+		long long left = until - ev_now_ms();
+		int r = poll(p, id->watch_fd >= 0 ? 2 : 1,
+			     left > 0 ? (int)left : 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0;
+		if (p[0].revents != 0)
+			return true;
+		if (imapd_fts_idle_foreign(id->watch_fd)) {
+			id->changed = true;
+			return true;
+		}
+		if (left <= 0)
+			return false;
+	}
 }
 
 /* One pass from fts_idle_uid to the end: 1 done or interrupted, 0 the
  * index was busy or failed (error says why). */
-static int imapd_fts_idle_pass(struct imapd *s, int watch_fd,
-			       struct str *error)
+static int imapd_fts_idle_pass(struct imapd_fts_idle *id, struct str *error)
 {
+	struct imapd *s = id->s;
 	struct store_folder *f = s->folder;
 	struct store_fts *fts;
 	uint32_t uids[IMAPD_FTS_IDLE_SLICE];
@@ -245,7 +310,7 @@ static int imapd_fts_idle_pass(struct imapd *s, int watch_fd,
 		return 0;
 	while (i < f->count && f->msgs[i].uid < s->fts_idle_uid)
 		i++;
-	while (i < f->count && !imapd_fts_idle_interrupted(s, watch_fd, 0)) {
+	while (i < f->count && !imapd_fts_idle_interrupted(id, 0)) {
 		for (n = 0; n < IMAPD_FTS_IDLE_SLICE && i < f->count; i++)
 			uids[n++] = f->msgs[i].uid;
 		if (store_fts_catch_up(fts, f, uids, n, error) < 0) {
@@ -258,13 +323,14 @@ static int imapd_fts_idle_pass(struct imapd *s, int watch_fd,
 	return ret;
 }
 
-void imapd_fts_idle(struct imapd *s, int watch_fd)
+bool imapd_fts_idle(struct imapd *s, int watch_fd)
 {
+	struct imapd_fts_idle id = { s, watch_fd, false };
 	struct store_folder *f = s->folder;
 	struct str error = STR_INIT;
 
 	if (f == NULL || f->count == 0)
-		return;
+		return false;
 	if (s->fts_idle_dir != f->dir ||
 	    s->fts_idle_validity != f->uidvalidity) {
 		s->fts_idle_dir = f->dir;
@@ -272,21 +338,20 @@ void imapd_fts_idle(struct imapd *s, int watch_fd)
 		s->fts_idle_uid = 0;
 	}
 	if (f->msgs[f->count - 1].uid < s->fts_idle_uid ||
-	    imapd_fts_idle_interrupted(s, watch_fd, 0) ||
-	    !imapd_fts_exists(f))
-		return;
+	    imapd_fts_idle_interrupted(&id, 0) || !imapd_fts_exists(f))
+		return id.changed;
 	/* Busy (a delivery, another session's catch-up, a reader
 	 * recovering the WAL): try again a little later, unless the client
 	 * speaks first. A damaged index is left to the next SEARCH, which
 	 * removes and rebuilds it. */
 	for (int attempt = 0; attempt < IMAPD_FTS_IDLE_ATTEMPTS; attempt++) {
 		str_clear(&error);
-		if (imapd_fts_idle_pass(s, watch_fd, &error) ||
-		    imapd_fts_idle_interrupted(s, watch_fd,
-					       IMAPD_FTS_IDLE_RETRY_MS))
+		if (imapd_fts_idle_pass(&id, &error) ||
+		    imapd_fts_idle_interrupted(&id, IMAPD_FTS_IDLE_RETRY_MS))
 			break;
 	}
 	if (error.len > 0)
 		msg_debug("%s: idle indexing: %s", f->dir, str_c(&error));
 	str_release(&error);
+	return id.changed;
 }

@@ -1,6 +1,7 @@
 #ifndef IMAPD_IMAPD_FTS_H
 #define IMAPD_IMAPD_FTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "imap_search.h"
@@ -27,10 +28,12 @@ void imapd_fts_free(struct imapd_fts **x);
 
 /* While the client is quiet (between commands, in IDLE): add what the
  * selected folder's index lacks, a slice at a time, until the client
- * sends something, watch_fd (or -1) turns readable, or the index holds
- * every message. Only a folder that has an index (someone searched it):
- * it then stays current with deliveries, and the next SEARCH finds the
- * work done. */
-void imapd_fts_idle(struct imapd *s, int watch_fd);
+ * sends something, the IDLE inotify watch_fd (or -1) reports a change
+ * (other than the index's own files), or the index holds every
+ * message. Only a folder that has an index (a SEARCH made it): it then
+ * stays current with deliveries, and the next SEARCH finds the work
+ * done. True if it read a change from watch_fd (its events are gone:
+ * the caller syncs as if the watch had fired). */
+bool imapd_fts_idle(struct imapd *s, int watch_fd);
 
 #endif

@@ -299,7 +299,7 @@ void imapd_serve(struct imapd *s, const char *greeting)
 				break;
 			}
 			if (between)
-				imapd_fts_idle(s, -1);
+				(void)imapd_fts_idle(s, -1);
 			if ((between && imapd_park_quiet(s)) ||
 			    !imapd_fill(s, IMAPD_TIMEOUT))
 				s->logout = true;

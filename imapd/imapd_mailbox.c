@@ -603,10 +603,13 @@ static void imapd_idle_run(struct imapd *s, const char *tag, int fd)
 		 * happens (imapd_fts.c); quiet for the park delay: to
 		 * the park process (imapd_park.c); else what comes
 		 * first. */
-		imapd_fts_idle(s, fd);
-		if (imapd_park_idle(s, tag, fd))
-			break;
-		r = imapd_read_line(s, fd, IMAPD_IDLE_MAX, &line);
+		if (imapd_fts_idle(s, fd)) {
+			r = 0;	/* it read the watch: a change */
+		} else {
+			if (imapd_park_idle(s, tag, fd))
+				break;
+			r = imapd_read_line(s, fd, IMAPD_IDLE_MAX, &line);
+		}
 		if (r == 0) {
 			/* Let a burst of changes settle, then report. */
 			usleep(20000);

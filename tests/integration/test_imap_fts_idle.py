@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """imapd indexes for SEARCH while its client is quiet.
 
-Once a folder has a full-text index (someone searched it), a session
+The first SEARCH of a folder makes its full-text index and answers by
+reading the messages; from then on a session
 that waits for its client (between commands, or in IDLE) adds what the
 index lacks, a slice at a time, and stops when the client speaks. Over
 a real login (imap-login, imapd in its sandbox): messages APPENDed by
@@ -56,6 +57,27 @@ class ImapFtsIdleTest(harness.TestCase):
                 f.write(message(i, word))
             os.rename(tmp, os.path.join(self.inbox, "new", name))
 
+    def imapd_pids(self):
+        """The mail processes working in this user's Maildir."""
+        out = []
+        for pid in os.listdir("/proc"):
+            try:
+                if (pid.isdigit() and os.readlink("/proc/%s/cwd" % pid)
+                        == self.inbox):
+                    out.append(int(pid))
+            except OSError:
+                pass
+        return out
+
+    @staticmethod
+    def cpu_ticks(pid):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+        except OSError:
+            return 0
+
     def indexed(self):
         if not os.path.exists(self.db):
             return None
@@ -84,7 +106,9 @@ class ImapFtsIdleTest(harness.TestCase):
         self.assertEqual(self.m.select("INBOX")[0], "OK")
         typ, data = self.m.uid("SEARCH", "BODY", "zebra")
         self.assertEqual(data[0].split(), [b"1", b"2", b"3", b"4", b"5"])
-        self.assertEqual(self.indexed(), 5)
+        # That SEARCH made the index and scanned; the quiet session
+        # fills it.
+        self.wait_indexed(5)
         # Another program adds 300; nothing searches them.
         self.drop(5, 300, "lion")
         self.assertEqual(self.indexed(), 5)
@@ -99,13 +123,23 @@ class ImapFtsIdleTest(harness.TestCase):
         self.append(other, 0, 1, "first")
         self.assertEqual(self.m.select("INBOX")[0], "OK")
         self.m.uid("SEARCH", "BODY", "zebra")
-        self.assertEqual(self.indexed(), 1)
+        self.wait_indexed(1)
         s = self.m
         tag = s._new_tag()
         s.send(tag + b" IDLE\r\n")
         self.assertTrue(s.readline().startswith(b"+"))
         self.append(other, 1, 40, "tiger")
         self.wait_indexed(41)
+        # Done, the session rests: its own writes to the index (in the
+        # watched folder) must not wake it again and again.
+        pids = self.imapd_pids()
+        self.assertTrue(pids, "no imapd in %s" % self.inbox)
+        before = sum(self.cpu_ticks(p) for p in pids)
+        time.sleep(2)
+        spent = (sum(self.cpu_ticks(p) for p in pids) - before) / \
+            os.sysconf("SC_CLK_TCK")
+        self.assertLess(spent, 0.5, "IDLE sessions used %.2f s of CPU "
+                        "in 2 s" % spent)
         s.send(b"DONE\r\n")
         while True:
             line = s.readline()
@@ -133,7 +167,7 @@ class ImapFtsIdleTest(harness.TestCase):
         # The first SEARCH of a user's first session makes the index
         # (it once could not: SQLite refused the descriptor the
         # parameter pipe had left free, and /dev/null was out of reach).
-        self.assertEqual(self.indexed(), 1)
+        self.wait_indexed(1)
         want = []
         for k in range(3):
             first = 1 + k * 400
