@@ -5,10 +5,12 @@
  * Before a SEARCH (or SORT, THREAD, a CONTEXT update) evaluates its
  * keys, the string keys the index can answer (BODY, TEXT and HEADER
  * with a needle store_fts_usable accepts) are looked up once. The
- * index of the selected folder first takes in every message of the
- * view it lacks (the catch-up, for at most IMAPD_FTS_CATCH_UP_MS per
+ * first SEARCH of a folder only makes its index (and the matcher reads
+ * every message, as a scan); later ones first add messages of the view
+ * the index lacks (the catch-up, for at most IMAPD_FTS_CATCH_UP_MS per
  * SEARCH), and a message it does not hold (not yet, or it cannot take
- * it) stays a MAYBE that the matcher reads. The
+ * it) stays a MAYBE that the matcher reads. While the client is quiet,
+ * imapd_fts_idle fills the index of the selected folder. The
  * evaluator then asks for each message and key: NO and YES are final,
  * MAYBE runs the matcher on the message as before. An index that fails
  * is removed (it is rebuilt at the next SEARCH) and this one runs
