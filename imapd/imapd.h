@@ -77,8 +77,10 @@ struct imapd {
 	uint32_t *recent_uids;
 	size_t nrecent, recent_cap;
 	/* Idle-time indexing (imapd_fts_idle): of the folder of this
-	 * UIDVALIDITY and directory, UIDs below fts_idle_uid were seen. */
-	uint32_t fts_idle_uid, fts_idle_validity;
+	 * UIDVALIDITY and directory, with the index file of this inode,
+	 * UIDs below fts_idle_uid were seen. */
+	uint64_t fts_idle_uid, fts_idle_ino;
+	uint32_t fts_idle_validity;
 	const char *fts_idle_dir;
 	bool exists_changed;
 	unsigned announced_keywords;	/* in the last FLAGS response */

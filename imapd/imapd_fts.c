@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ev.h"
@@ -107,15 +108,19 @@ static enum store_fts_col imapd_fts_col(const struct imap_search_key *k)
 					     STORE_FTS_HEADER;
 }
 
-/* Whether the folder has an index (a SEARCH made it). */
-static bool imapd_fts_exists(const struct store_folder *f)
+/* Whether the folder has an index (a SEARCH made it); its inode
+ * number into *ino_r (an index made anew is another file). */
+static bool imapd_fts_exists(const struct store_folder *f, uint64_t *ino_r)
 {
 	struct str path = STR_INIT;
+	struct stat st;
 	bool exists;
 
 	str_printf(&path, "%s/%s", f->dir, STORE_FTS_FILE);
-	exists = access(str_c(&path), F_OK) == 0;
+	exists = stat(str_c(&path), &st) == 0;
 	str_release(&path);
+	if (exists && ino_r != NULL)
+		*ino_r = (uint64_t)st.st_ino;
 	return exists;
 }
 
@@ -134,7 +139,7 @@ struct imapd_fts *imapd_fts_prepare(struct imapd *s,
 	imapd_fts_collect(root, &keys, &nkeys);
 	if (nkeys == 0 || s->folder == NULL || s->nview == 0)
 		goto out;
-	fresh = !imapd_fts_exists(s->folder);
+	fresh = !imapd_fts_exists(s->folder, NULL);
 	fts = store_fts_open(s->folder->dir, s->folder->uidvalidity,
 			     IMAPD_FTS_BUSY_MS, true, &error);
 	if (fts == NULL)
@@ -215,9 +220,12 @@ void imapd_fts_free(struct imapd_fts **x)
 	*x = NULL;
 }
 
-/* Messages per transaction of the idle-time catch-up: tens of
- * milliseconds, the longest a command arriving meanwhile waits. */
-#define IMAPD_FTS_IDLE_SLICE 200
+/* The idle-time catch-up works in transactions of about this many ms
+ * (the longest a command arriving meanwhile waits, give or take one
+ * message: the index takes at most 1 MB of a message's text), of at
+ * most IMAPD_FTS_IDLE_SLICE messages. */
+#define IMAPD_FTS_IDLE_SLICE_MS 25
+#define IMAPD_FTS_IDLE_SLICE 256
 /* A busy index: how long one attempt waits for it, and how often it is
  * tried again (IMAPD_FTS_IDLE_RETRY_MS apart, watching the client). */
 #define IMAPD_FTS_IDLE_BUSY_MS 50
@@ -303,7 +311,7 @@ static int imapd_fts_idle_pass(struct imapd_fts_idle *id, struct str *error)
 	struct store_folder *f = s->folder;
 	struct store_fts *fts;
 	uint32_t uids[IMAPD_FTS_IDLE_SLICE];
-	size_t i = 0, n;
+	size_t i = 0, n, slice = 4;
 	int ret = 1;
 
 	fts = store_fts_open(f->dir, f->uidvalidity, IMAPD_FTS_IDLE_BUSY_MS,
@@ -313,13 +321,23 @@ static int imapd_fts_idle_pass(struct imapd_fts_idle *id, struct str *error)
 	while (i < f->count && f->msgs[i].uid < s->fts_idle_uid)
 		i++;
 	while (i < f->count && !imapd_fts_idle_interrupted(id, 0)) {
-		for (n = 0; n < IMAPD_FTS_IDLE_SLICE && i < f->count; i++)
+		long long start = ev_now_ms(), took;
+
+		for (n = 0; n < slice && i < f->count; i++)
 			uids[n++] = f->msgs[i].uid;
 		if (store_fts_catch_up(fts, f, uids, n, error) < 0) {
 			ret = 0;
 			break;
 		}
-		s->fts_idle_uid = uids[n - 1] + 1;
+		s->fts_idle_uid = (uint64_t)uids[n - 1] + 1;
+		/* Keep a slice near IMAPD_FTS_IDLE_SLICE_MS whatever the
+		 * messages' size: the client waits for at most one. */
+		took = ev_now_ms() - start;
+		if (took < IMAPD_FTS_IDLE_SLICE_MS / 2 &&
+		    slice < IMAPD_FTS_IDLE_SLICE)
+			slice *= 2;
+		else if (took > IMAPD_FTS_IDLE_SLICE_MS * 2 && slice > 1)
+			slice /= 2;
 	}
 	store_fts_close(&fts);
 	return ret;
@@ -330,6 +348,7 @@ bool imapd_fts_idle(struct imapd *s, int watch_fd)
 	struct imapd_fts_idle id = { s, watch_fd, false };
 	struct store_folder *f = s->folder;
 	struct str error = STR_INIT;
+	uint64_t ino = 0;
 
 	if (f == NULL || f->count == 0)
 		return false;
@@ -339,8 +358,15 @@ bool imapd_fts_idle(struct imapd *s, int watch_fd)
 		s->fts_idle_validity = f->uidvalidity;
 		s->fts_idle_uid = 0;
 	}
-	if (f->msgs[f->count - 1].uid < s->fts_idle_uid ||
-	    imapd_fts_idle_interrupted(&id, 0) || !imapd_fts_exists(f))
+	if (imapd_fts_idle_interrupted(&id, 0) || !imapd_fts_exists(f, &ino))
+		return id.changed;
+	/* Removed and made anew (damage, `correo mailbox rebuild`): all
+	 * of the folder again. */
+	if (ino != s->fts_idle_ino) {
+		s->fts_idle_ino = ino;
+		s->fts_idle_uid = 0;
+	}
+	if (f->msgs[f->count - 1].uid < s->fts_idle_uid)
 		return id.changed;
 	/* Busy (a delivery, another session's catch-up, a reader
 	 * recovering the WAL): try again a little later, unless the client

@@ -580,11 +580,11 @@ void imapd_resume_main(void)
 	    !imapd_park_line(LOGIN_MAIL_PARK_FD, &maildir, 10000) ||
 	    !imapd_park_read(LOGIN_MAIL_PARK_FD, &data, (size_t)len, 10000))
 		_exit(75);
+	std_fds_reserve();	/* before syslog's socket */
 	if (strcmp(log, "file") == 0)
 		msg_open_fd(LOGIN_MAIL_LOG_FD);
 	else
 		msg_open_syslog();
-	std_fds_reserve();
 	msg_set_verbose(verbose);
 	if (geteuid() == 0 || getuid() == 0)
 		msg_fatal("user=<%s>: a mail process never runs as root",

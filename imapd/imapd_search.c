@@ -111,16 +111,25 @@ static bool imapd_search_load(struct imapd_search_msg *sm)
  * index applies too: store_fts_normalize). */
 static bool imapd_contains(const char *hay, size_t len, const char *needle)
 {
-	static struct str mhay = STR_INIT, mneedle = STR_INIT;
+	/* The needle's mapping is kept for the next text (the same key,
+	 * thousands of messages); a big text's buffer is not. */
+	static struct str mhay = STR_INIT, raw = STR_INIT, mneedle = STR_INIT;
+	bool found;
 
 	if (needle[0] == '\0')
 		return true;
-	str_clear(&mneedle);
-	mime_casemap(needle, strlen(needle), &mneedle);
+	if (raw.data == NULL || strcmp(raw.data, needle) != 0) {
+		str_set(&raw, needle);
+		str_clear(&mneedle);
+		mime_casemap(needle, strlen(needle), &mneedle);
+	}
 	str_clear(&mhay);
 	mime_casemap(hay, len, &mhay);
-	return memmem(mhay.data == NULL ? "" : mhay.data, mhay.len,
-		      mneedle.data, mneedle.len) != NULL;
+	found = memmem(mhay.data == NULL ? "" : mhay.data, mhay.len,
+		       mneedle.data, mneedle.len) != NULL;
+	if (mhay.cap > (1u << 20))
+		str_release(&mhay);
+	return found;
 }
 
 static bool imapd_contains_fn(void *ctx, const char *text, size_t len)

@@ -624,8 +624,11 @@ enum store_fts_use store_fts_usable(const char *needle)
 
 	for (size_t i = 0; i < len; i += n) {
 		n = mime_utf8_char_len(needle + i, len - i);
-		if (n == 0 || (n == 3 && memcmp(needle + i, "\xef\xbf\xbd",
-						3) == 0))
+		/* U+FFFD separates texts and stands for bad bytes; FTS5's
+		 * trigram tokenizer also turns U+FFFE and U+FFFF into it. */
+		if (n == 0 || (n == 3 && memcmp(needle + i, "\xef\xbf",
+						2) == 0 &&
+			       (unsigned char)needle[i + 2] >= 0xbd))
 			return STORE_FTS_SCAN;
 		chars++;
 	}

@@ -91,7 +91,8 @@ enum store_fts_use {
 	STORE_FTS_EXACT,	/* the index answers for what it holds */
 };
 /* Whether the index can answer a search for needle: it must be UTF-8
- * of at least 3 characters (trigrams) without NUL or U+FFFD. */
+ * of at least 3 characters (trigrams) without NUL, U+FFFD, U+FFFE or
+ * U+FFFF (the tokenizer makes the last two U+FFFD). */
 enum store_fts_use store_fts_usable(const char *needle);
 
 #define STORE_FTS_NO		0	/* does not contain needle */

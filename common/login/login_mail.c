@@ -57,12 +57,13 @@ void login_mail_init(const char *name, struct login_mail *m)
 	if (attr_read(lio, &m->params, login_mail_spec, &error) != LIO_OK)
 		msg_fatal("mail process parameters: %s", error);
 	lio_free(&lio);		/* closes the pipe */
+	/* The pipe's descriptor (1), and the log's (2) with syslog: taken
+	 * before syslog's socket could take one and free it again. */
+	std_fds_reserve();
 	if (strcmp(attr_get(&m->params, PROTO_ATTR_LOG), "file") == 0)
 		msg_open_fd(LOGIN_MAIL_LOG_FD);
 	else
 		msg_open_syslog();
-	/* The pipe's descriptor (1), and the log's (2) with syslog. */
-	std_fds_reserve();
 	if (attr_get_long(&m->params, PROTO_ATTR_VERBOSE, &verbose))
 		msg_set_verbose((int)verbose);
 	m->user = attr_get(&m->params, PROTO_ATTR_USER);

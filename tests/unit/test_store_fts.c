@@ -86,6 +86,10 @@ START_TEST(usable)
 			 STORE_FTS_EXACT);
 	ck_assert_int_eq(store_fts_usable("ab\xff"), STORE_FTS_SCAN);
 	ck_assert_int_eq(store_fts_usable("ab\xef\xbf\xbd"), STORE_FTS_SCAN);
+	/* The trigram tokenizer makes U+FFFE and U+FFFF U+FFFD. */
+	ck_assert_int_eq(store_fts_usable("z\xef\xbf\xbe" "a"), STORE_FTS_SCAN);
+	ck_assert_int_eq(store_fts_usable("q\xef\xbf\xbfr"), STORE_FTS_SCAN);
+	ck_assert_int_eq(store_fts_usable("q\xef\xbf\xbcr"), STORE_FTS_EXACT);
 	ck_assert_int_eq(store_fts_usable("a \"b\" c"), STORE_FTS_EXACT);
 }
 END_TEST
