@@ -896,63 +896,96 @@ static bool store_first_line(const char *dir, const char *name,
 	return true;
 }
 
-#define STORE_PEEK_TAIL 65536
+/* A delivery needs only the log's last counters, found in its last
+ * records: a small tail first, a bigger one if some counter is not in
+ * it (a delivery's records carry all three). */
+static const size_t store_peek_tails[] = { 4096, 65536 };
 
-int store_index_peek(struct store_folder *f, struct str *error_r)
+enum { PEEK_M = 1, PEEK_N = 2, PEEK_T = 4, PEEK_ALL = 7 };
+
+/* Parse the log's last tail bytes (of size bytes) into f's counters: the
+ * counters found (PEEK_*), the end of the last good line in *good_r, and
+ * whether any line was good in *have_r. -1 if unreadable. */
+static int store_peek_tail(struct store_folder *f, int fd, uint64_t size,
+			   size_t tail, struct store_rec *rec,
+			   uint64_t *good_r, bool *have_r)
 {
-	struct store_rec rec = { 0 };
 	struct str buf = STR_INIT;
-	struct stat st;
-	uint64_t gen, start, good_end = 0;
-	uint32_t uidvalidity;
+	uint64_t start = size > tail ? size - tail : 0;
 	const char *p, *end, *nl;
-	bool have = false;
+	int found = 0;
 	ssize_t n;
-	int fd = -1, ret = 0;
 
-	store_folder_clear(f);
-	if (!store_snapshot_gen(f->dir, &gen, &uidvalidity))
-		goto out;
-	if (!store_first_line(f->dir, STORE_LOG_FILE, &rec, &fd, &st) ||
-	    rec.gen != gen)
-		goto out;
-	store_apply(f, &rec, false);
-	f->log_gen = gen;
-	good_end = 0;
-	start = (uint64_t)st.st_size > STORE_PEEK_TAIL ?
-		(uint64_t)st.st_size - STORE_PEEK_TAIL : 0;
-	str_reserve(&buf, (size_t)((uint64_t)st.st_size - start) + 1);
-	n = pread(fd, buf.data, (size_t)((uint64_t)st.st_size - start),
-		  (off_t)start);
+	*have_r = false;
+	str_reserve(&buf, (size_t)(size - start) + 1);
+	n = pread(fd, buf.data, (size_t)(size - start), (off_t)start);
 	if (n < 0) {
-		str_printf(error_r, "read index log of %s: %s", f->dir,
-			   strerror(errno));
-		ret = -1;
-		goto out;
+		str_release(&buf);
+		return -1;
 	}
 	p = buf.data;
 	end = buf.data + n;
 	if (start > 0) {	/* skip the partial first line */
 		nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL)
-			goto out;
-		p = nl + 1;
+		p = nl != NULL ? nl + 1 : end;
 	}
 	for (; p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL;
 	     p = nl + 1) {
-		if (!store_rec_parse(p, (size_t)(nl - p), &rec))
+		if (!store_rec_parse(p, (size_t)(nl - p), rec))
 			break;
-		have = true;
-		if (rec.has_m)
-			f->highestmodseq = rec.modseq;
-		if (rec.has_n)
-			f->uidnext = (uint32_t)(rec.uidnext > UINT32_MAX ?
-						UINT32_MAX : rec.uidnext);
-		if (rec.has_t) {
-			f->new_mtime_ns = rec.new_ns;
-			f->cur_mtime_ns = rec.cur_ns;
+		*have_r = true;
+		if (rec->has_m) {
+			f->highestmodseq = rec->modseq;
+			found |= PEEK_M;
 		}
-		good_end = start + (uint64_t)(nl + 1 - buf.data);
+		if (rec->has_n) {
+			f->uidnext = (uint32_t)(rec->uidnext > UINT32_MAX ?
+						UINT32_MAX : rec->uidnext);
+			found |= PEEK_N;
+		}
+		if (rec->has_t) {
+			f->new_mtime_ns = rec->new_ns;
+			f->cur_mtime_ns = rec->cur_ns;
+			found |= PEEK_T;
+		}
+		*good_r = start + (uint64_t)(nl + 1 - buf.data);
+	}
+	str_release(&buf);
+	return start == 0 ? PEEK_ALL : found;
+}
+
+int store_index_peek(struct store_folder *f, struct str *error_r)
+{
+	struct store_rec rec = { 0 }, head = { 0 };
+	struct stat st;
+	uint64_t gen, good_end = 0;
+	uint32_t uidvalidity;
+	bool have = false;
+	int fd = -1, ret = 0, found = 0;
+
+	store_folder_clear(f);
+	if (!store_snapshot_gen(f->dir, &gen, &uidvalidity))
+		goto out;
+	if (!store_first_line(f->dir, STORE_LOG_FILE, &head, &fd, &st) ||
+	    head.gen != gen)
+		goto out;
+	for (size_t i = 0; i < sizeof(store_peek_tails) /
+			       sizeof(store_peek_tails[0]) &&
+			   found != PEEK_ALL; i++) {
+		/* Counters start from the header at each try. */
+		store_folder_clear(f);
+		store_apply(f, &head, false);
+		f->log_gen = gen;
+		good_end = 0;
+		found = store_peek_tail(f, fd, (uint64_t)st.st_size,
+					store_peek_tails[i], &rec, &good_end,
+					&have);
+		if (found < 0) {
+			str_printf(error_r, "read index log of %s: %s",
+				   f->dir, strerror(errno));
+			ret = -1;
+			goto out;
+		}
 	}
 	if (!have)
 		goto out;
@@ -960,8 +993,8 @@ int store_index_peek(struct store_folder *f, struct str *error_r)
 out:
 	if (fd >= 0)
 		close(fd);
-	str_release(&buf);
 	str_release(&rec.name);
+	str_release(&head.name);
 	return ret;
 }
 

@@ -423,6 +423,50 @@ START_TEST(uidlist_migrated)
 }
 END_TEST
 
+/* A deliverer reads only the log's tail for the folder's counters: the
+ * directories' mtimes come from the last T record even when more than
+ * the first window's worth of records follows it. */
+START_TEST(peek_reads_tail)
+{
+	struct store_folder *f, p = { .log_fd = -1 };
+	struct store_batch b;
+	struct store_rec rec = { 0 };
+	struct str error = STR_INIT;
+
+	for (int i = 0; i < 100; i++)	/* a log longer than 4 kB */
+		deliver(md, "m\n", 0);
+	f = open_folder(md);
+	ck_assert(f->new_mtime_ns != 0);
+	store_batch_init(&b, f);
+	for (int i = 0; i < 300; i++) {	/* 300 flag records, no T */
+		store_rec_reset(&rec);
+		rec.kind = 'F';
+		rec.uid = 1;
+		rec.flags = i % 2 ? STORE_F_SEEN : 0;
+		str_set(&rec.name, store_msg_name(f, &f->msgs[0]));
+		store_batch_add(&b, &rec);
+	}
+	ck_assert(b.out.len > 8192);
+	ck_assert_msg(store_log_append(f, &b.out, &error), "%s",
+		      str_c(&error));
+	p.dir = (char *)md;
+	ck_assert_int_eq(store_index_peek(&p, &error), 1);
+	ck_assert_uint_eq(p.highestmodseq, f->highestmodseq);
+	ck_assert_uint_eq(p.uidnext, 101);
+	ck_assert(p.new_mtime_ns == f->new_mtime_ns);
+	ck_assert(p.cur_mtime_ns == f->cur_mtime_ns);
+	ck_assert(store_dirs_clean(&p));
+	if (p.log_fd >= 0)
+		close(p.log_fd);
+	store_batch_release(&b);
+	store_folder_free(&f);
+	/* Deliveries after it go on numbering. */
+	ck_assert_uint_eq(deliver(md, "m\n", 0), 101);
+	str_release(&rec.name);
+	str_release(&error);
+}
+END_TEST
+
 /* Several processes deliver into one folder at once: every message
  * gets its own UID, none lost. */
 START_TEST(concurrent_deliveries)
@@ -677,6 +721,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, vanished_bounded);
 	tcase_add_test(tc, vanished_torn_log);
 	tcase_add_test(tc, flags_unchanged_since);
+	tcase_add_test(tc, peek_reads_tail);
 	suite_add_tcase(s, tc);
 	return s;
 }
