@@ -906,22 +906,19 @@ static bool store_first_line(const char *dir, const char *name,
  * tail only if no whole record fits in the small one. */
 static const size_t store_peek_tails[] = { 4096, 65536 };
 
-enum { PEEK_M = 1, PEEK_N = 2, PEEK_T = 4, PEEK_ALL = 7 };
-
-/* Parse the log's last tail bytes (of size bytes) into f's counters: the
- * counters found (PEEK_*), the end of the last good line in *good_r, and
- * whether any line was good in *have_r. -1 if unreadable. */
+/* Parse the log's last tail bytes (of size bytes) into f's counters and
+ * the end of the last good line into *good_r: 1 if a line was good, 0
+ * if none, -1 if unreadable. */
 static int store_peek_tail(struct store_folder *f, int fd, uint64_t size,
 			   size_t tail, struct store_rec *rec,
-			   uint64_t *good_r, bool *have_r)
+			   uint64_t *good_r)
 {
 	struct str buf = STR_INIT;
 	uint64_t start = size > tail ? size - tail : 0;
 	const char *p, *end, *nl;
-	int found = 0;
+	bool have = false, have_t = false;
 	ssize_t n;
 
-	*have_r = false;
 	str_reserve(&buf, (size_t)(size - start) + 1);
 	n = pread(fd, buf.data, (size_t)(size - start), (off_t)start);
 	if (n < 0) {
@@ -938,27 +935,23 @@ static int store_peek_tail(struct store_folder *f, int fd, uint64_t size,
 	     p = nl + 1) {
 		if (!store_rec_parse(p, (size_t)(nl - p), rec))
 			break;
-		*have_r = true;
-		if (rec->has_m) {
+		have = true;
+		if (rec->has_m)
 			f->highestmodseq = rec->modseq;
-			found |= PEEK_M;
-		}
-		if (rec->has_n) {
+		if (rec->has_n)
 			f->uidnext = (uint32_t)(rec->uidnext > UINT32_MAX ?
 						UINT32_MAX : rec->uidnext);
-			found |= PEEK_N;
-		}
 		if (rec->has_t) {
 			f->new_mtime_ns = rec->new_ns;
 			f->cur_mtime_ns = rec->cur_ns;
-			found |= PEEK_T;
+			have_t = true;
 		}
 		*good_r = start + (uint64_t)(nl + 1 - buf.data);
 	}
 	str_release(&buf);
-	if (!(found & PEEK_T) && start > 0)	/* not clean, see above */
+	if (!have_t && start > 0)	/* not clean, see above */
 		f->new_mtime_ns = f->cur_mtime_ns = INT64_MIN;
-	return start == 0 ? PEEK_ALL : found | PEEK_T;
+	return have ? 1 : 0;
 }
 
 int store_index_peek(struct store_folder *f, struct str *error_r)
@@ -967,8 +960,7 @@ int store_index_peek(struct store_folder *f, struct str *error_r)
 	struct stat st;
 	uint64_t gen, good_end = 0;
 	uint32_t uidvalidity;
-	bool have = false;
-	int fd = -1, ret = 0, found = 0;
+	int fd = -1, ret = 0, have = 0;
 
 	store_folder_clear(f);
 	if (!store_snapshot_gen(f->dir, &gen, &uidvalidity))
@@ -976,25 +968,22 @@ int store_index_peek(struct store_folder *f, struct str *error_r)
 	if (!store_first_line(f->dir, STORE_LOG_FILE, &head, &fd, &st) ||
 	    head.gen != gen)
 		goto out;
-	for (size_t i = 0; i < sizeof(store_peek_tails) /
-			       sizeof(store_peek_tails[0]) &&
-			   found != PEEK_ALL; i++) {
+	for (size_t i = 0; have == 0 && i < sizeof(store_peek_tails) /
+					      sizeof(store_peek_tails[0]); i++) {
 		/* Counters start from the header at each try. */
 		store_folder_clear(f);
 		store_apply(f, &head, false);
 		f->log_gen = gen;
-		good_end = 0;
-		found = store_peek_tail(f, fd, (uint64_t)st.st_size,
-					store_peek_tails[i], &rec, &good_end,
-					&have);
-		if (found < 0) {
+		have = store_peek_tail(f, fd, (uint64_t)st.st_size,
+				       store_peek_tails[i], &rec, &good_end);
+		if (have < 0) {
 			str_printf(error_r, "read index log of %s: %s",
 				   f->dir, strerror(errno));
 			ret = -1;
 			goto out;
 		}
 	}
-	if (!have)
+	if (have == 0)
 		goto out;
 	ret = store_log_adopt(f, &fd, &st, good_end, true, error_r);
 out:
