@@ -419,7 +419,8 @@ static int imapd_fetch_one(struct imapd *s, size_t seq, bool uid_cmd,
 			break;
 		case IMAP_FETCH_INTERNALDATE:
 			str_append(out, "INTERNALDATE ");
-			imap_date_format((time_t)m->internaldate, 0, out);
+			imap_date_format((time_t)store_msg_date(s->folder, m), 0,
+					 out);
 			break;
 		case IMAP_FETCH_RFC822_SIZE:
 			str_printf(out, "RFC822.SIZE %llu",

@@ -244,11 +244,11 @@ static bool imapd_key_match(struct imapd_search_msg *sm,
 				return (v->keywords & (1ULL << i)) != 0;
 		return false;
 	case IMAP_SEARCH_BEFORE:
-		return m->internaldate / 86400 < key_day;
+		return store_msg_date(sm->s->folder, m) / 86400 < key_day;
 	case IMAP_SEARCH_ON:
-		return m->internaldate / 86400 == key_day;
+		return store_msg_date(sm->s->folder, m) / 86400 == key_day;
 	case IMAP_SEARCH_SINCE:
-		return m->internaldate / 86400 >= key_day;
+		return store_msg_date(sm->s->folder, m) / 86400 >= key_day;
 	case IMAP_SEARCH_SENTBEFORE:
 	case IMAP_SEARCH_SENTON:
 	case IMAP_SEARCH_SENTSINCE:
@@ -261,9 +261,9 @@ static bool imapd_key_match(struct imapd_search_msg *sm,
 		       k->type == IMAP_SEARCH_SENTON ? day == key_day :
 		       day >= key_day;
 	case IMAP_SEARCH_OLDER:
-		return m->internaldate <= (int64_t)sm->now - (int64_t)k->size;
+		return store_msg_date(sm->s->folder, m) <= (int64_t)sm->now - (int64_t)k->size;
 	case IMAP_SEARCH_YOUNGER:
-		return m->internaldate > (int64_t)sm->now - (int64_t)k->size;
+		return store_msg_date(sm->s->folder, m) > (int64_t)sm->now - (int64_t)k->size;
 	case IMAP_SEARCH_MODSEQ:
 		return m->modseq >= k->size;
 	case IMAP_SEARCH_EMAILID: {

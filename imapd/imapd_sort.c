@@ -291,7 +291,7 @@ static size_t imapd_sort_msgs(struct imapd *s,
 
 		msgs[i].seq = idx[i] + 1;
 		msgs[i].number = uid ? v->uid : idx[i] + 1;
-		msgs[i].arrival = m != NULL ? m->internaldate : 0;
+		msgs[i].arrival = m != NULL ? store_msg_date(s->folder, m) : 0;
 		msgs[i].size = m != NULL ? m->vsize : 0;
 		imapd_sort_headers_get(s, v->uid, mask, &h);
 		imap_sort_msg_fill(&msgs[i], program, &h);

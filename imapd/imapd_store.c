@@ -283,12 +283,17 @@ void imapd_cmd_copy(struct imapd *s, const struct imap_cmd *cmd, bool move)
 
 		if (v->expunged || !imap_seqset_contains(&uids, v->uid))
 			continue;
-		m = store_lookup(s->folder, v->uid, NULL);
-		src.fd = m == NULL ? -1 :
-			 store_msg_open(s->folder, v->uid, &error);
-		if (src.fd < 0)
+		/* The lookup after the open: an open that finds the file
+		 * renamed refreshes the folder, which may move its array. */
+		src.fd = store_msg_open(s->folder, v->uid, &error);
+		m = src.fd < 0 ? NULL : store_lookup(s->folder, v->uid, NULL);
+		if (m == NULL) {
+			if (src.fd >= 0)
+				close(src.fd);
 			continue;	/* expunged meanwhile */
-		if (store_deliver(str_c(&dir), m->flags, m->internaldate,
+		}
+		if (store_deliver(str_c(&dir), m->flags,
+				  store_msg_date(s->folder, m),
 				  imapd_copy_write, &src, 0, &uid, &error,
 				  &dsn) != MAILDIR_OK || uid == 0) {
 			failed = true;
@@ -389,7 +394,7 @@ bool imapd_move_all(struct store_folder *src, const char *dst_dir,
 				close(cs.fd);
 			continue;	/* expunged meanwhile */
 		}
-		ok = store_deliver(dst_dir, m->flags, m->internaldate,
+		ok = store_deliver(dst_dir, m->flags, store_msg_date(src, m),
 				   imapd_copy_write, &cs, 0, &uid, error_r,
 				   &dsn) == MAILDIR_OK && uid != 0;
 		close(cs.fd);

@@ -57,7 +57,8 @@ void imapd_cmd_thread(struct imapd *s, const struct imap_cmd *cmd)
 		msgs[i].seq = idx[i] + 1;
 		msgs[i].number = cmd->uid ? v->uid : idx[i] + 1;
 		msgs[i].date = imap_sort_sent_date(hdrs[i].date, m != NULL ?
-						   m->internaldate : 0);
+						   store_msg_date(s->folder,
+								  m) : 0);
 		msgs[i].subject = hdrs[i].subject;
 		msgs[i].message_id = hdrs[i].message_id;
 		msgs[i].references = hdrs[i].references;

@@ -151,6 +151,35 @@ void store_msg_path(const struct store_folder *f,
 		   store_msg_name(f, msg));
 }
 
+int64_t store_msg_date(const struct store_folder *f,
+		       const struct store_msg *msg)
+{
+	struct str path = STR_INIT;
+	struct stat st;
+	const char *name;
+	int64_t secs = 0;
+
+	if (msg->internaldate != STORE_DATE_UNKNOWN)
+		return msg->internaldate;
+	store_msg_path(f, msg, &path);
+	if (stat(str_c(&path), &st) == 0) {
+		str_release(&path);
+		/* msg is in f's own array (copy-on-write or heap), which
+		 * the views hand out as const. */
+		((struct store_msg *)msg)->internaldate = (int64_t)st.st_mtime;
+		return msg->internaldate;
+	}
+	str_release(&path);
+	/* Gone or renamed since the view was read: the delivery time a
+	 * Maildir name starts with, for now (not kept: the next refresh
+	 * may find the file under its new name). */
+	name = store_msg_name(f, msg);
+	for (const char *p = name; *p >= '0' && *p <= '9' &&
+	     secs < INT64_MAX / 20; p++)
+		secs = secs * 10 + (*p - '0');
+	return secs;
+}
+
 /* A UIDVALIDITY never given before in this user's Maildir++ tree: the
  * time, or one more than the last one handed out (a folder deleted and
  * created again within a second must not get its old value back). Kept

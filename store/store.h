@@ -193,6 +193,17 @@ const char *store_msg_name(const struct store_folder *f,
 void store_msg_path(const struct store_folder *f,
 		    const struct store_msg *msg, struct str *path_r);
 
+/* The INTERNALDATE of a message whose file a scan found and did not
+ * stat (its name gave the sizes): store_msg_date reads the file's mtime
+ * when it is first asked for, as Dovecot does. */
+#define STORE_DATE_UNKNOWN	(-INT64_MAX)
+
+/* msg's INTERNALDATE: the index's, or the file's mtime for a date the
+ * index does not know yet, kept in msg from then on (a compaction
+ * writes it into the snapshot). */
+int64_t store_msg_date(const struct store_folder *f,
+		       const struct store_msg *msg);
+
 /* Open msg's file read-only; if it is gone (renamed by another session
  * or program), refresh once and retry. -1 with a reason: the message is
  * gone (errno ENOENT) or unreadable. */

@@ -680,7 +680,7 @@ static int store_cache_entry(struct store_folder *f, uint32_t uid,
 		str_release(&data);
 		return m == NULL ? 0 : -1;
 	}
-	store_cache_compute(str_c(&data), data.len, m->internaldate,
+	store_cache_compute(str_c(&data), data.len, store_msg_date(f, m),
 			    payload);
 	str_release(&data);
 	if (payload->len <= STORE_CACHE_MAX_PAYLOAD)

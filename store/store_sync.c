@@ -40,6 +40,7 @@ struct store_file {
 	char *name;
 	size_t base_len;
 	uint64_t secs;		/* the name's leading number: sorts first */
+	unsigned char type;	/* readdir's d_type */
 	bool in_new;
 	bool used;
 };
@@ -137,6 +138,7 @@ static bool store_scan_dir(struct store_scan *sc, const char *dir,
 		for (const char *p = fl->name;
 		     *p >= '0' && *p <= '9' && fl->secs < UINT64_MAX / 20; p++)
 			fl->secs = fl->secs * 10 + (uint64_t)(*p - '0');
+		fl->type = de->d_type;
 		fl->in_new = in_new;
 		fl->used = false;
 	}
@@ -210,6 +212,16 @@ static bool store_file_info(const struct store_folder *f,
 	struct stat st;
 	bool ok;
 
+	/* A regular file whose name states both sizes (",S=...,W=...", as
+	 * local and Dovecot name them) needs no stat: its date is read
+	 * when a client asks for it (store_msg_date). The stat was half
+	 * of a first SELECT of a Maildir no index knew. */
+	if (fl->type == DT_REG &&
+	    uidlist_name_field(fl->name, fl->base_len, 'S', &rec->size) &&
+	    uidlist_name_field(fl->name, fl->base_len, 'W', &rec->vsize)) {
+		rec->idate = STORE_DATE_UNKNOWN;
+		return true;
+	}
 	/* Relative to the directory: no walk of the folder's path for each
 	 * of 100,000 files. */
 	if (fstatat(sc->dfd[fl->in_new], fl->name, &st, 0) < 0 ||

@@ -259,27 +259,31 @@ bool uidlist_vsize(const char *path, uint64_t *vsize_r)
 	return true;
 }
 
-bool uidlist_name_vsize(const char *name, size_t len, uint64_t *vsize_r)
+bool uidlist_name_field(const char *name, size_t len, char key,
+			uint64_t *value_r)
 {
 	const char *p = memchr(name, ',', len), *end = name + len;
 	uint64_t v;
-	bool is_w;
 
-	/* ",KEY=VALUE" fields follow the unique part; only W matters. */
+	/* ",KEY=VALUE" fields follow the unique part. */
 	while (p != NULL && p < end) {
 		p++;
-		is_w = end - p > 2 && p[0] == 'W' && p[1] == '=';
-		if (is_w) {
+		if (end - p > 2 && p[0] == key && p[1] == '=') {
 			p += 2;
 			if (!uidlist_number(&p, end, UIDLIST_NAME_SIZE_MAX,
 					    &v) || (p != end && *p != ','))
 				return false;
-			*vsize_r = v;
+			*value_r = v;
 			return true;
 		}
 		p = memchr(p, ',', (size_t)(end - p));
 	}
 	return false;
+}
+
+bool uidlist_name_vsize(const char *name, size_t len, uint64_t *vsize_r)
+{
+	return uidlist_name_field(name, len, 'W', vsize_r);
 }
 
 struct uidlist_rec *uidlist_lookup(const struct uidlist *ul, uint32_t uid)

@@ -74,6 +74,9 @@ bool uidlist_vsize(const char *path, uint64_t *vsize_r);
  * the size, false if the name has no such field or a bad one (the
  * caller then reads the file). */
 bool uidlist_name_vsize(const char *name, size_t len, uint64_t *vsize_r);
+/* Any such field: key 'S' is the file's size, 'W' the size above. */
+bool uidlist_name_field(const char *name, size_t len, char key,
+			uint64_t *value_r);
 
 /* Synchronize ul with maildir as described above; on success every
  * record has its current file. lock_timeout is in seconds. False with a

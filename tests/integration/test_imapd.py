@@ -185,6 +185,71 @@ class ImapdTest(harness.TestCase):
         typ, data = m._simple_command("SEARCH", "CHARSET", "KOI8-R", "ALL")
         self.assertEqual(typ, "NO")
 
+    def test_foreign_files_dates(self):
+        # Files another program put in cur/ with Dovecot-style names
+        # (,S= and ,W=): indexed without a stat, their INTERNALDATE read
+        # from the mtime when asked for: FETCH, SEARCH, SORT, COPY; the
+        # same after the index is rebuilt from scratch.
+        self.deliver(1, 1)
+        st = os.stat(self.md)
+        text = b"Subject: foreign\n\nbody\n"
+        mtimes = {2: 1500000000, 3: 1600000000, 4: 1400000000}
+        for uid, mtime in mtimes.items():
+            name = "%d.M1P1.other,S=%d,W=%d:2," % (
+                1700000000 + uid, len(text), len(text) + 3)
+            path = os.path.join(self.md, "cur", name)
+            with open(path, "wb") as f:
+                f.write(text)
+            os.chown(path, st.st_uid, st.st_gid)
+            os.utime(path, (mtime, mtime))
+        want = {2: b"14-Jul-2017 02:40:00 +0000",
+                3: b"13-Sep-2020 12:26:40 +0000",
+                4: b"13-May-2014 16:53:20 +0000"}
+
+        def check(m, uid_of):
+            # uid_of: the UID each of the files above has (by mtimes'
+            # key), and the delivered message under key 1.
+            key_of = {u: k for k, u in uid_of.items()}
+            self.assertEqual(self.ok(m.select("INBOX")), [b"4"])
+            data = self.ok(m.uid("FETCH", "1:*",
+                                 "(INTERNALDATE RFC822.SIZE)"))
+            seen = 0
+            for line in data:
+                uid = int(re.search(rb"UID (\d+)", line).group(1))
+                if key_of[uid] == 1:
+                    continue
+                seen += 1
+                self.assertIn(b'INTERNALDATE "%s"' % want[key_of[uid]],
+                              line)
+                self.assertIn(b"RFC822.SIZE %d" % (len(text) + 3), line)
+            self.assertEqual(seen, 3)
+
+            def uids(*keys):
+                return [" ".join(str(uid_of[k]) for k in keys).encode()]
+            self.assertEqual(self.ok(m.uid("SEARCH", "BEFORE",
+                                           "1-Jan-2016")), uids(4))
+            self.assertEqual(self.ok(m.uid("SEARCH", "SINCE", "1-Jan-2020")),
+                             [b" ".join(sorted(
+                                 uids(3, 1)[0].split(), key=int))])
+            self.assertEqual(self.ok(m.uid("SORT", "(ARRIVAL)", "UTF-8",
+                                           "ALL")), uids(4, 2, 3, 1))
+
+        m = self.session()
+        check(m, {1: 1, 2: 2, 3: 3, 4: 4})
+        typ, data = m.uid("COPY", "4", "Archive")
+        self.assertEqual(typ, "OK", data)
+        self.ok(m.select("Archive"))
+        self.assertIn(b'INTERNALDATE "%s"' % want[4],
+                      self.ok(m.fetch("1", "(INTERNALDATE)"))[0])
+        m.logout()
+        self.sessions.remove(m)
+        # The index made anew: every file found by the scan, in the
+        # order of the names' leading seconds (the delivered one last).
+        for name in os.listdir(self.md):
+            if name.startswith("correo-index"):
+                os.unlink(os.path.join(self.md, name))
+        check(self.session(), {2: 1, 3: 2, 4: 3, 1: 4})
+
     def test_two_sessions_and_delivery(self):
         for n in (1, 2, 3):
             self.deliver(n, n)

@@ -266,6 +266,68 @@ START_TEST(scan_order)
 }
 END_TEST
 
+/* A file whose name states both sizes is indexed without a stat: its
+ * date is read from its mtime when first asked for, and kept; a name
+ * without the sizes is stat'ed at the scan; a compaction keeps a date
+ * once read. */
+START_TEST(scan_date_lazy)
+{
+	static const char text[] = "Subject: x\n\nbody\n";
+	struct timespec ts[2] = { { 1500000000, 0 }, { 1500000000, 0 } };
+	struct str path = STR_INIT, error = STR_INIT;
+	struct store_folder *f, *g;
+	char sized[128];
+
+	ck_assert_int_eq(mkdir(md, 0700), 0);
+	ck_assert_int_eq(mkdir(tu_path(md, "cur"), 0700), 0);
+	ck_assert_int_eq(mkdir(tu_path(md, "new"), 0700), 0);
+	ck_assert_int_eq(mkdir(tu_path(md, "tmp"), 0700), 0);
+	snprintf(sized, sizeof(sized), "cur/1700000000.M1P1.h,S=%zu,W=%zu:2,S",
+		 strlen(text), strlen(text) + 4);
+	tu_write_file(tu_path(md, sized), text, 0600);
+	ck_assert_int_eq(utimensat(AT_FDCWD, tu_path(md, sized), ts, 0), 0);
+	tu_write_file(tu_path(md, "cur/1700000001.M1P1.h:2,"), text, 0600);
+	ts[0].tv_sec = ts[1].tv_sec = 1600000000;
+	ck_assert_int_eq(utimensat(AT_FDCWD,
+				   tu_path(md, "cur/1700000001.M1P1.h:2,"),
+				   ts, 0), 0);
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 2);
+	/* Sizes from the name; the date not read yet. */
+	ck_assert_int_eq(f->msgs[0].internaldate, STORE_DATE_UNKNOWN);
+	ck_assert_uint_eq(f->msgs[0].size, strlen(text));
+	ck_assert_uint_eq(f->msgs[0].vsize, strlen(text) + 4);
+	/* No sizes in the name: stat'ed at the scan. */
+	ck_assert_int_eq(f->msgs[1].internaldate, 1600000000);
+	ck_assert_uint_eq(f->msgs[1].vsize, strlen(text) + 3);
+	ck_assert_int_eq(store_msg_date(f, &f->msgs[0]), 1500000000);
+	ck_assert_int_eq(f->msgs[0].internaldate, 1500000000);
+	/* Kept: a later mtime change is not the INTERNALDATE. */
+	ts[0].tv_sec = ts[1].tv_sec = 1400000000;
+	ck_assert_int_eq(utimensat(AT_FDCWD, tu_path(md, sized), ts, 0), 0);
+	ck_assert_int_eq(store_msg_date(f, &f->msgs[0]), 1500000000);
+	/* A compaction writes what was read. */
+	ck_assert_msg(store_compact(f, &error), "compact: %s",
+		      str_c(&error));
+	g = open_folder(md);
+	ck_assert_int_eq(g->msgs[0].internaldate, 1500000000);
+	store_folder_free(&g);
+	/* A file gone before its date was read: the name's seconds. */
+	store_folder_free(&f);
+	ck_assert_int_eq(unlink(tu_path(md, "correo-index")), 0);
+	ck_assert_int_eq(unlink(tu_path(md, "correo-index.log")), 0);
+	f = open_folder(md);
+	ck_assert_int_eq(f->msgs[0].internaldate, STORE_DATE_UNKNOWN);
+	store_msg_path(f, &f->msgs[0], &path);
+	ck_assert_int_eq(unlink(str_c(&path)), 0);
+	ck_assert_int_eq(store_msg_date(f, &f->msgs[0]), 1700000000);
+	ck_assert_int_eq(f->msgs[0].internaldate, STORE_DATE_UNKNOWN);
+	store_folder_free(&f);
+	str_release(&path);
+	str_release(&error);
+}
+END_TEST
+
 /* \Recent: a session claims what is in new/ or saved with flags; a
  * second session claims nothing. */
 START_TEST(claim_recent_once)
@@ -729,6 +791,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, sessions_see_each_other);
 	tcase_add_test(tc, foreign_changes_found);
 	tcase_add_test(tc, scan_order);
+	tcase_add_test(tc, scan_date_lazy);
 	tcase_add_test(tc, claim_recent_once);
 	tcase_add_test(tc, compaction_keeps_state);
 	tcase_add_test(tc, log_truncated_everywhere);
