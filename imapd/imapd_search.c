@@ -261,9 +261,11 @@ static bool imapd_key_match(struct imapd_search_msg *sm,
 		       k->type == IMAP_SEARCH_SENTON ? day == key_day :
 		       day >= key_day;
 	case IMAP_SEARCH_OLDER:
-		return store_msg_date(sm->s->folder, m) <= (int64_t)sm->now - (int64_t)k->size;
+		return store_msg_date(sm->s->folder, m) <=
+		       (int64_t)sm->now - (int64_t)k->size;
 	case IMAP_SEARCH_YOUNGER:
-		return store_msg_date(sm->s->folder, m) > (int64_t)sm->now - (int64_t)k->size;
+		return store_msg_date(sm->s->folder, m) >
+		       (int64_t)sm->now - (int64_t)k->size;
 	case IMAP_SEARCH_MODSEQ:
 		return m->modseq >= k->size;
 	case IMAP_SEARCH_EMAILID: {

@@ -156,8 +156,7 @@ int64_t store_msg_date(const struct store_folder *f,
 {
 	struct str path = STR_INIT;
 	struct stat st;
-	const char *name;
-	int64_t secs = 0;
+	uint64_t secs;
 
 	if (msg->internaldate != STORE_DATE_UNKNOWN)
 		return msg->internaldate;
@@ -173,11 +172,8 @@ int64_t store_msg_date(const struct store_folder *f,
 	/* Gone or renamed since the view was read: the delivery time a
 	 * Maildir name starts with, for now (not kept: the next refresh
 	 * may find the file under its new name). */
-	name = store_msg_name(f, msg);
-	for (const char *p = name; *p >= '0' && *p <= '9' &&
-	     secs < INT64_MAX / 20; p++)
-		secs = secs * 10 + (*p - '0');
-	return secs;
+	secs = store_name_secs(store_msg_name(f, msg));
+	return secs <= INT64_MAX ? (int64_t)secs : 0;
 }
 
 /* A UIDVALIDITY never given before in this user's Maildir++ tree: the

@@ -190,6 +190,11 @@ void store_vanished_clear(struct store_folder *f);
 
 /* Base name: the part of a Maildir file name before ':'. */
 size_t store_base_len(const char *name);
+
+/* The number a Maildir name starts with (its delivery time in seconds),
+ * 0 if it starts with none; capped, never overflowing. */
+uint64_t store_name_secs(const char *name);
+
 /* Note a change of kind to uid in f->changes; before: the message as it
  * was (NULL for 'A'). */
 void store_note(struct store_folder *f, char kind, uint32_t uid,

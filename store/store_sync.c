@@ -53,6 +53,16 @@ struct store_scan {
 	int dfd[2];		/* cur/ and new/, for fstatat: [in_new] */
 };
 
+uint64_t store_name_secs(const char *name)
+{
+	uint64_t secs = 0;
+
+	for (const char *p = name;
+	     *p >= '0' && *p <= '9' && secs < UINT64_MAX / 20; p++)
+		secs = secs * 10 + (uint64_t)(*p - '0');
+	return secs;
+}
+
 size_t store_base_len(const char *name)
 {
 	const char *colon = strchr(name, ':');
@@ -134,10 +144,7 @@ static bool store_scan_dir(struct store_scan *sc, const char *dir,
 		/* No leading number: after those with one, as strverscmp
 		 * would sort it. */
 		fl->secs = de->d_name[0] >= '0' && de->d_name[0] <= '9' ?
-			   0 : UINT64_MAX;
-		for (const char *p = fl->name;
-		     *p >= '0' && *p <= '9' && fl->secs < UINT64_MAX / 20; p++)
-			fl->secs = fl->secs * 10 + (uint64_t)(*p - '0');
+			   store_name_secs(fl->name) : UINT64_MAX;
 		fl->type = de->d_type;
 		fl->in_new = in_new;
 		fl->used = false;
