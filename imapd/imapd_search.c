@@ -57,6 +57,17 @@ struct imapd_search_msg {
 
 static bool imapd_search_load(struct imapd_search_msg *sm);
 
+/* After anything that may have opened the message's file: an open that
+ * finds it renamed refreshes the folder, which may move or shift its
+ * array (store_msg_open). False if the message is gone. */
+static bool imapd_search_relookup(struct imapd_search_msg *sm)
+{
+	sm->m = store_lookup(sm->s->folder, sm->v->uid, NULL);
+	if (sm->m == NULL)
+		sm->gone = sm->loaded = true;
+	return sm->m != NULL;
+}
+
 /* The message to run a key on field (NULL: any field) against: the
  * cached header fields when they hold field, else the message file.
  * NULL if the message is gone. */
@@ -72,6 +83,8 @@ static const struct mime_message *imapd_search_header_msg(
 					    &sm->hdr) == 1)
 				sm->hdr_mime = mime_parse(str_c(&sm->hdr),
 							  sm->hdr.len, NULL);
+			if (!imapd_search_relookup(sm))
+				return NULL;
 		}
 		if (sm->hdr_mime != NULL)
 			return sm->hdr_mime;
@@ -92,6 +105,10 @@ static bool imapd_search_load(struct imapd_search_msg *sm)
 	str_release(&error);
 	if (fd < 0) {
 		sm->gone = true;
+		return false;
+	}
+	if (!imapd_search_relookup(sm)) {
+		close(fd);
 		return false;
 	}
 	do {
@@ -211,6 +228,8 @@ static bool imapd_key_match(struct imapd_search_msg *sm,
 	long day, key_day = (long)(k->date / 86400);
 	int n;
 
+	if (m == NULL)		/* gone while the keys before read it */
+		return false;
 	switch (k->type) {
 	case IMAP_SEARCH_ALL:
 		return true;
@@ -347,7 +366,8 @@ size_t imapd_search_run(struct imapd *s, struct imap_search *search,
 		if (s->view[i].expunged)
 			continue;
 		sm.m = store_lookup(s->folder, s->view[i].uid, NULL);
-		if (sm.m != NULL && imapd_key_match(&sm, search->root))
+		if (sm.m != NULL && imapd_key_match(&sm, search->root) &&
+		    sm.m != NULL)
 			idx[n++] = (uint32_t)i;
 		mime_message_free(&sm.mime);
 		str_release(&sm.raw);

@@ -250,6 +250,50 @@ class ImapdTest(harness.TestCase):
                 os.unlink(os.path.join(self.md, name))
         check(self.session(), {2: 1, 3: 2, 4: 3, 1: 4})
 
+    def test_refresh_in_mid_command(self):
+        # Another session renames message 2's file and expunges message
+        # 1 between our commands. Our FETCH then finds the file gone,
+        # and the open refreshes the folder, which shifts its array
+        # under the message being answered: the items after the body
+        # must still be message 2's.
+        for n, body in ((1, "a"), (2, "b" * 200), (3, "c" * 4000)):
+            self.deliver(n, n, body=body)
+        a = self.session()
+        self.ok(a.select("INBOX"))
+        sizes = {}
+        for line in self.ok(a.uid("FETCH", "1:*", "(RFC822.SIZE)")):
+            uid = int(re.search(rb"UID (\d+)", line).group(1))
+            sizes[uid] = int(re.search(rb"RFC822.SIZE (\d+)", line).group(1))
+        self.assertEqual(len(set(sizes.values())), 3, sizes)
+        b = self.session()
+        self.ok(b.select("INBOX"))
+        self.ok(b.uid("STORE", "2", "+FLAGS", r"(\Flagged)"))
+        self.ok(b.uid("STORE", "1", "+FLAGS", r"(\Deleted)"))
+        self.ok(b.expunge())
+        data = self.ok(a.uid("FETCH", "2", "(BODY.PEEK[] RFC822.SIZE)"))
+        line = b"".join(x if isinstance(x, bytes) else x[0] + x[1]
+                        for x in data)
+        self.assertIn(b"RFC822.SIZE %d" % sizes[2], line)
+        self.assertIn(b"b" * 200, line)
+        # The same for SEARCH: the key after the body is message 2's.
+        b.logout()
+        self.sessions.remove(b)
+        a.logout()
+        self.sessions.remove(a)
+        self.deliver(4, 3, body="d")
+        a = self.session()
+        self.ok(a.select("INBOX"))
+        b = self.session()
+        self.ok(b.select("INBOX"))
+        self.ok(b.uid("STORE", "3", "+FLAGS", r"(\Flagged)"))
+        self.ok(b.uid("STORE", "2", "+FLAGS", r"(\Deleted)"))
+        self.ok(b.expunge())
+        # Message 3 is 4 kB; the one after it is small.
+        self.assertEqual(self.ok(a.uid("SEARCH", "UID", "3", "BODY", "cc",
+                                       "SMALLER", "1000")), [b""])
+        self.assertEqual(self.ok(a.uid("SEARCH", "UID", "3", "LARGER",
+                                       "1000")), [b"3"])
+
     def test_two_sessions_and_delivery(self):
         for n in (1, 2, 3):
             self.deliver(n, n)
