@@ -50,10 +50,12 @@ void imapd_cmd_thread(struct imapd *s, const struct imap_cmd *cmd)
 	hdrs = mem_array(n + 1, sizeof(*hdrs));
 	for (size_t i = 0; i < n; i++) {
 		const struct imapd_view *v = &s->view[idx[i]];
-		const struct store_msg *m = store_lookup(s->folder, v->uid,
-							 NULL);
+		const struct store_msg *m;
 
+		/* The lookup after the headers: reading them may open the
+		 * file and refresh the folder (store_msg_open). */
 		imapd_sort_headers_get(s, v->uid, mask, &hdrs[i]);
+		m = store_lookup(s->folder, v->uid, NULL);
 		msgs[i].seq = idx[i] + 1;
 		msgs[i].number = cmd->uid ? v->uid : idx[i] + 1;
 		msgs[i].date = imap_sort_sent_date(hdrs[i].date, m != NULL ?
