@@ -83,15 +83,18 @@ bool imapd_preview(struct imapd *s, const struct store_msg *m,
 		   const struct mime_message *mime, struct str *out)
 {
 	struct imapd_msgdata md = { STR_INIT, NULL, false };
+	/* Taken now: reading the cache may refresh the folder, and m
+	 * with it (store_msg_open). */
+	uint32_t uid = m->uid;
 
 	/* The folder cache holds mime_preview's text (filled at delivery,
 	 * APPEND, COPY, or here on first use). */
 	if (mime == NULL &&
-	    store_cache_get(s->folder, m->uid, STORE_CACHE_PREVIEW, out) == 1)
+	    store_cache_get(s->folder, uid, STORE_CACHE_PREVIEW, out) == 1)
 		return true;
 	str_clear(out);
 	if (mime == NULL) {
-		if (!imapd_load(s, m->uid, &md)) {
+		if (!imapd_load(s, uid, &md)) {
 			str_release(&md.raw);
 			return false;
 		}
