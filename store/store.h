@@ -206,7 +206,10 @@ int64_t store_msg_date(const struct store_folder *f,
 
 /* Open msg's file read-only; if it is gone (renamed by another session
  * or program), refresh once and retry. -1 with a reason: the message is
- * gone (errno ENOENT) or unreadable. */
+ * gone (errno ENOENT) or unreadable. The refresh may shift or move f's
+ * array: a struct store_msg pointer taken before this call (or before
+ * anything that may call it, such as store_cache_get) must be looked up
+ * again by UID after it. */
 int store_msg_open(struct store_folder *f, uint32_t uid,
 		   struct str *error_r);
 
