@@ -292,10 +292,17 @@ class WebmailTest(harness.TestCase):
         b.find("#composebody").send_keys(body)
         b.find("input[type=file]").send_keys(attach)
         name = os.path.basename(attach)
-        b.wait(lambda: [e for e in b.find_all("#attachment-list li")
-                        if name in e.text and
-                        "uploading" not in (e.attr("class") or "")],
-               timeout=30)
+        # The upload goes through Chromium and Roundcube's PHP: 30 s
+        # was once too short in a fresh root beside other work.
+        try:
+            b.wait(lambda: [e for e in b.find_all("#attachment-list li")
+                            if name in e.text and
+                            "uploading" not in (e.attr("class") or "")],
+                   timeout=90)
+        except TimeoutError:
+            self.shot("attachment-not-uploaded")
+            self.fail("attachment %s not uploaded: %s\n%s" % (
+                name, b.text()[:500], self.web_log()))
 
     def mbsync(self):
         """Sync the whole account into a local Maildir (the second
