@@ -405,13 +405,15 @@ static int imapd_fetch_one(struct imapd *s, size_t seq, bool uid_cmd,
 	for (unsigned i = 0; i < fetch->count; i++) {
 		const struct imap_fetch_item *it = &fetch->items[i];
 
-		/* An item before may have opened the file, and an open
-		 * that finds it renamed refreshes the folder, which may
-		 * move or shift its array (store_msg_open). */
-		if (i > 0 && (m = imapd_fetch_msg(s, seq, v->uid)) == NULL)
-			return -1;
-		if (i > 0)
+		if (i > 0) {
+			/* An item before may have opened the file, and an
+			 * open that finds it renamed refreshes the folder,
+			 * which may move or shift its array. */
+			m = imapd_fetch_msg(s, seq, v->uid);
+			if (m == NULL)
+				return -1;
 			str_append_c(out, ' ');
+		}
 		switch (it->type) {
 		case IMAP_FETCH_UID:
 			str_append(out, "UID ");

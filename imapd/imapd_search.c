@@ -366,6 +366,7 @@ size_t imapd_search_run(struct imapd *s, struct imap_search *search,
 		if (s->view[i].expunged)
 			continue;
 		sm.m = store_lookup(s->folder, s->view[i].uid, NULL);
+		/* sm.m again after: a key may have found the message gone. */
 		if (sm.m != NULL && imapd_key_match(&sm, search->root) &&
 		    sm.m != NULL)
 			idx[n++] = (uint32_t)i;

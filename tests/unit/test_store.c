@@ -37,6 +37,15 @@ static void teardown(void)
 	tu_rmtree(tmpdir);
 }
 
+/* An empty Maildir at md, for files written by hand. */
+static void make_maildir(void)
+{
+	ck_assert_int_eq(mkdir(md, 0700), 0);
+	ck_assert_int_eq(mkdir(tu_path(md, "cur"), 0700), 0);
+	ck_assert_int_eq(mkdir(tu_path(md, "new"), 0700), 0);
+	ck_assert_int_eq(mkdir(tu_path(md, "tmp"), 0700), 0);
+}
+
 static uint32_t deliver(const char *dir, const char *text, uint32_t flags)
 {
 	struct str error = STR_INIT;
@@ -247,10 +256,7 @@ START_TEST(scan_order)
 		"new/1701.M1P1.h", "cur/1700.M95P1.h:2,S" };
 	struct store_folder *f;
 
-	ck_assert_int_eq(mkdir(md, 0700), 0);
-	ck_assert_int_eq(mkdir(tu_path(md, "cur"), 0700), 0);
-	ck_assert_int_eq(mkdir(tu_path(md, "new"), 0700), 0);
-	ck_assert_int_eq(mkdir(tu_path(md, "tmp"), 0700), 0);
+	make_maildir();
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
 		tu_write_file(tu_path(md, order[i]), "x\n", 0600);
 	f = open_folder(md);
@@ -278,10 +284,7 @@ START_TEST(scan_date_lazy)
 	struct store_folder *f, *g;
 	char sized[128];
 
-	ck_assert_int_eq(mkdir(md, 0700), 0);
-	ck_assert_int_eq(mkdir(tu_path(md, "cur"), 0700), 0);
-	ck_assert_int_eq(mkdir(tu_path(md, "new"), 0700), 0);
-	ck_assert_int_eq(mkdir(tu_path(md, "tmp"), 0700), 0);
+	make_maildir();
 	snprintf(sized, sizeof(sized), "cur/1700000000.M1P1.h,S=%zu,W=%zu:2,S",
 		 strlen(text), strlen(text) + 4);
 	tu_write_file(tu_path(md, sized), text, 0600);
