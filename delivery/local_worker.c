@@ -6,8 +6,8 @@
  * cost more CPU than everything else local does (fork, exit, wait, and
  * initgroups reading the group file each time). So the first delivery
  * for an owner forks a worker that drops to that owner once and then
- * serves deliveries over a socketpair: per delivery, the queue file
- * descriptor (read-only, SCM_RIGHTS with a marker byte) and one
+ * serves deliveries over a socketpair: per delivery, a sealed memory
+ * file with the message's content (SCM_RIGHTS with a marker byte) and one
  * attribute list naming the target; one attribute list back with the
  * status, DSN and reason.
  *
@@ -28,7 +28,8 @@
  * with the owner's uid, gid and groups (priv_drop verifies), and having
  * changed credentials it is not dumpable, so the owner cannot ptrace it.
  * It only ever receives deliveries whose target belongs to its owner,
- * with a read-only descriptor of that one queue file. Root trusts
+ * with a copy of that one message, never the queue file: its inode is
+ * reused for later messages (queue_spare.c). Root trusts
  * nothing from a worker but a status in range, a DSN of the form
  * "D.D.D" and a reason text; a worker that breaks the protocol is killed
  * and the delivery deferred.
@@ -36,9 +37,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -373,23 +376,46 @@ out:
 	return ok;
 }
 
+/* The message's content in a sealed memory file of its own: a worker
+ * never holds the queue file, whose inode carries the next message once
+ * qmgr has put it back in the spare pool (queue_spare.c). -1 with errno
+ * set on failure. */
+static int local_worker_content(struct queue_msg *msg)
+{
+	int fd = memfd_create("correo-message", MFD_CLOEXEC |
+			      MFD_ALLOW_SEALING);
+
+	if (fd < 0)
+		return -1;
+	if (!queue_msg_content_copy(msg, fd) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+		  F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+		int saved = errno;
+
+		(void)close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 /* Send one delivery. *sent says whether the worker may have seen it. */
 static bool local_worker_send(struct local_worker *w,
-			      const struct local_content *c,
+			      const struct local_content *c, int fd,
 			      const struct resolve_delivery *d, bool *sent)
 {
 	struct attr_list req = ATTR_LIST_INIT;
 	bool ok;
 
 	*sent = false;
-	if (!fdpass_send(lio_fd(w->lio), 'D', c->msg->fd))
+	if (!fdpass_send(lio_fd(w->lio), 'D', fd))
 		return false;
 	*sent = true;
 	attr_add_long(&req, LW_KIND, (long)d->kind);
 	attr_add(&req, LW_PATH, d->path != NULL ? d->path : "");
 	attr_add(&req, PROTO_ATTR_SENDER, c->sender);
 	attr_add(&req, PROTO_ATTR_RECIPIENT, c->rcpt);
-	attr_add_long(&req, LW_OFFSET, (long)c->msg->content_offset);
+	attr_add_long(&req, LW_OFFSET, 0L);
 	attr_add_long(&req, LW_LENGTH, (long)c->msg->content_len);
 	if (c->quota != NULL)
 		attr_add(&req, LW_QUOTA, c->quota);
@@ -405,23 +431,31 @@ void local_worker_write(const struct local_content *c,
 {
 	struct local_worker *w;
 	bool sent = false;
+	int fd;
 
+	if ((fd = local_worker_content(c->msg)) < 0) {
+		local_result_set(res, LOCAL_DEFER, "4.3.0",
+				 "cannot copy the message for delivery: %m");
+		return;
+	}
 	/* A worker that went away while idle never saw the request: one
 	 * more try with a fresh one. Once it may have seen it, a failure
 	 * defers (never a second delivery of the same message). */
 	for (int attempt = 0; attempt < 2 && !sent; attempt++) {
 		w = local_worker_slot(d->user);
 		if (w->user == NULL && !local_worker_start(w, d->user, res))
-			return;
+			goto out;
 		w->used = time(NULL);
 		w->uses++;
-		if (local_worker_send(w, c, d, &sent) &&
+		if (local_worker_send(w, c, fd, d, &sent) &&
 		    local_worker_result(w, res))
-			return;
+			goto out;
 		local_worker_stop(w);
 	}
 	local_result_set(res, LOCAL_DEFER, "4.3.0",
 			 "delivery process for %s failed", d->path);
+out:
+	(void)close(fd);
 }
 
 pid_t local_worker_pid(const char *owner)

@@ -153,6 +153,7 @@ void qmgr_event_init(struct ev_loop *loop, const int *fds, int nfds,
 	    (qmgr.flow_fd = flow_open(FLOW_PATH)) < 0)
 		msg_warn("open %s: %m (no inflow control)", FLOW_PATH);
 	trigger_listen(loop, fds, nfds, qmgr_trigger, NULL);
+	queue_spare_clear();	/* nothing from before this start is reused */
 	qmgr_scan_recover();
 	qmgr_scan_sweep(true);
 	qmgr_schedule_scan(true, false);

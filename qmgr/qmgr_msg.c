@@ -375,7 +375,11 @@ static void qmgr_msg_finish(struct qmgr_msg *m)
 	if (qmgr_msg_mark_bounced(m) && queue_msg_todo(m->qm) > 0)
 		qmgr_msg_sync(m);
 	if (queue_msg_todo(m->qm) == 0) {
-		if (unlink(m->qm->path) != 0 && errno != ENOENT) {
+		/* Kept for the next message where the pool has room
+		 * (queue_spare.c), else removed. */
+		if (!queue_spare_put(m->qm->path, m->qm->content_offset +
+				     m->qm->content_len) &&
+		    unlink(m->qm->path) != 0 && errno != ENOENT) {
 			msg_warn("%s: remove %s: %m", id, m->qm->path);
 		} else {
 			msg_info("%s: removed", id);

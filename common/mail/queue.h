@@ -15,7 +15,9 @@
  * A queue file lives in incoming/, active/, deferred/, hold/ or corrupt/
  * under its queue ID. While smtpd or pickup writes it, it is named
  * incoming/.ID (qmgr ignores dot files); commit writes, fsyncs, renames
- * it to incoming/ID and fsyncs incoming/.
+ * it to incoming/ID and fsyncs incoming/. A finished one is kept in
+ * incoming/.spare/ and written again for a later message
+ * (queue_spare.c).
  *
  * Layout (see queue_file.c for the byte-level record grammar):
  *   a fixed-width header line: magic, version, content offset and length,
@@ -40,6 +42,10 @@
 /* In incoming/: the group commit state of its fsyncs (group_sync.h);
  * a dot file, so no scan takes it for a message. */
 #define QUEUE_SYNC_FILE	".group-sync"
+/* In incoming/: finished queue files kept for reuse (queue_spare.c). */
+#define QUEUE_SPARE	"incoming/.spare"
+#define QUEUE_SPARE_MAX	256
+#define QUEUE_SPARE_SIZE_MAX (1024 * 1024)
 #define QUEUE_PUBLIC	"public"
 #define QUEUE_PID	"pid"
 #define QUEUE_DEFER	"defer"		/* deferral reasons (qmgr, correo queue) */
@@ -114,6 +120,17 @@ bool queue_writer_commit(struct queue_writer *w);
 /* Remove the partial file and free. */
 void queue_writer_abort(struct queue_writer **w);
 void queue_writer_free(struct queue_writer **w);
+
+/* The spare pool (queue_spare.c). take: rename a spare to the path
+ * to (a writer's ".ID") and open it for writing with the given mode;
+ * the fd, with the file's old size in *old_size_r, or -1 when there is
+ * none fit to take (then create a file). put (qmgr): keep a finished
+ * queue file of size bytes instead of removing it; false means it was
+ * not kept (the caller unlinks it). clear (qmgr, at start): create the
+ * pool, or empty it of anything left from before. */
+int queue_spare_take(const char *to, unsigned mode, off_t *old_size_r);
+bool queue_spare_put(const char *path, off_t size);
+void queue_spare_clear(void);
 
 /* Reading (qmgr, delivery agents, "correo queue"). */
 struct queue_msg {

@@ -135,6 +135,7 @@ struct queue_writer {
 	off_t content_offset;	/* 0 until the envelope is ended */
 	size_t content_len;
 	size_t nrcpt;
+	off_t old_size;		/* a reused spare's size before (queue_spare.c) */
 	int error;		/* errno of the first failure, or 0 */
 	bool have_sender;
 	bool done;		/* committed or removed: nothing to unlink */
@@ -274,8 +275,12 @@ struct queue_writer *queue_writer_create_in(const char *dir, unsigned mode)
 		if (!str_snprintf(w->tmp_path, sizeof(w->tmp_path), "%s/.%s",
 				  w->dir, w->id))
 			msg_panic("queue_writer: path overflow");
-		w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL |
-			     O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
+		w->old_size = 0;
+		w->fd = strcmp(dir, QUEUE_INCOMING) == 0 ?
+			queue_spare_take(w->tmp_path, mode, &w->old_size) : -1;
+		if (w->fd < 0)
+			w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL |
+				     O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
 		if (w->fd >= 0 || errno != EEXIST)
 			break;
 	}
@@ -401,6 +406,11 @@ static bool qw_finish(struct queue_writer *w)
 	if (header_flushed &&
 	    pwrite(w->fd, header, sizeof(header), 0) != sizeof(header)) {
 		qw_fail(w, errno != 0 ? errno : EIO);
+		return false;
+	}
+	/* A reused spare: cut what is left of the message before. */
+	if (w->old_size > w->flushed && ftruncate(w->fd, w->flushed) != 0) {
+		qw_fail(w, errno);
 		return false;
 	}
 	return true;

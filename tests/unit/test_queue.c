@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1016,6 +1018,177 @@ START_TEST(test_move_scan)
 }
 END_TEST
 
+/*
+ * The spare pool (queue_spare.c).
+ */
+
+static unsigned spare_entries(void)
+{
+	return (unsigned)tu_count_entries(QUEUE_SPARE);
+}
+
+/* The path of the one file in the pool. */
+static const char *only_spare(void)
+{
+	static char path[64];
+	struct dirent *de;
+	DIR *d = opendir(QUEUE_SPARE);
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' && de->d_name[1] >= '0' &&
+		    de->d_name[1] <= '9') {
+			ck_assert(str_snprintf(path, sizeof(path), "%s/%s",
+					       QUEUE_SPARE, de->d_name));
+			n++;
+		}
+	}
+	closedir(d);
+	ck_assert_int_eq(n, 1);
+	return path;
+}
+
+static const char *commit_content(const char *content, size_t len)
+{
+	struct queue_writer *w = queue_writer_create();
+
+	ck_assert_ptr_nonnull(w);
+	queue_writer_sender(w, "s@x.test");
+	queue_writer_rcpt(w, "a@x.test", NULL, 0);
+	queue_writer_rcpt(w, "b@x.test", NULL, 0);
+	ck_assert(queue_writer_content(w, content, len));
+	return commit(w);
+}
+
+static ino_t inode_of(const char *path)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_ino;
+}
+
+START_TEST(test_spare_reuse)
+{
+	size_t big = 200000, i;
+	char *data = mem_alloc(big), path_a[64], path_c[64];
+	struct queue_msg *msg;
+	struct str s = STR_INIT;
+	struct stat st;
+	ino_t ino;
+
+	queue_spare_clear();
+	ck_assert_uint_eq(spare_entries(), 0);
+	for (i = 0; i < big; i++)
+		data[i] = (char)('a' + i % 26);
+	memcpy(path_a, commit_content(data, big), sizeof(path_a));
+	ino = inode_of(path_a);
+	msg = open_ok(path_a, false);
+	ck_assert(queue_spare_put(path_a, msg->content_offset +
+				  msg->content_len));
+	queue_msg_free(&msg);
+	ck_assert_int_ne(access(path_a, F_OK), 0);
+	ck_assert_uint_eq(spare_entries(), 1);
+
+	/* The next writer takes it: same inode, only the new message; and
+	 * young while written, or qmgr's sweep of ".ID" files would take
+	 * it for a dead writer's. */
+	{
+		struct timeval old[2] = { { 1000000000, 0 },
+					  { 1000000000, 0 } };
+		struct queue_writer *w;
+		char tmp[64];
+
+		ck_assert_int_eq(utimes(only_spare(), old), 0);
+		w = queue_writer_create();
+		ck_assert_ptr_nonnull(w);
+		ck_assert(str_snprintf(tmp, sizeof(tmp), "incoming/.%s",
+				       queue_writer_id(w)));
+		ck_assert_int_eq(stat(tmp, &st), 0);
+		ck_assert_uint_eq(st.st_ino, ino);
+		ck_assert(time(NULL) - st.st_mtime < 60);
+		queue_writer_sender(w, "s@x.test");
+		queue_writer_rcpt(w, "a@x.test", NULL, 0);
+		queue_writer_rcpt(w, "b@x.test", NULL, 0);
+		ck_assert(queue_writer_content(w, "short\n", 6));
+		msg = open_ok(commit(w), false);
+	}
+	ck_assert_uint_eq(inode_of(msg->path), ino);
+	ck_assert_uint_eq(spare_entries(), 0);
+	ck_assert_int_eq(msg->content_len, 6);
+	ck_assert(queue_msg_content(msg, &s, 100));
+	ck_assert_uint_eq(s.len, 6);
+	ck_assert(memcmp(s.data, "short\n", 6) == 0);
+	ck_assert_int_eq(fstat(msg->fd, &st), 0);
+	ck_assert_int_eq(st.st_size, msg->content_offset + 6);
+	ck_assert_uint_eq(msg->nrcpt, 2);
+	ck_assert_str_eq(msg->rcpts[1].address, "b@x.test");
+
+	/* Its mode is the writer's, whatever it was before (qmgr keeps
+	 * the delay warning in the owner execute bit). */
+	ck_assert_int_eq(fchmod(msg->fd, 0700), 0);
+	ck_assert(queue_spare_put(msg->path, st.st_size));
+	queue_msg_free(&msg);
+	memcpy(path_c, commit_content(data, 1000), sizeof(path_c));
+	ck_assert_uint_eq(inode_of(path_c), ino);
+	ck_assert_int_eq(stat(path_c, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+
+	/* A name with a second link (a crash left a spare's entry beside
+	 * a committed message's) is never written through. */
+	ck_assert_int_eq(link(path_c, QUEUE_SPARE "/.7"), 0);
+	msg = open_ok(commit_content("other\n", 6), false);
+	ck_assert_uint_ne(inode_of(msg->path), ino);
+	queue_msg_free(&msg);
+	msg = open_ok(path_c, false);
+	ck_assert_int_eq(msg->content_len, 1000);
+	str_clear(&s);
+	ck_assert(queue_msg_content(msg, &s, 2000));
+	ck_assert(memcmp(s.data, data, 1000) == 0);
+	queue_msg_free(&msg);
+	ck_assert_int_eq(stat(path_c, &st), 0);
+	ck_assert_uint_eq(st.st_nlink, 1);
+
+	/* Anything not a regular file is dropped, not taken. */
+	ck_assert_int_eq(mkfifo(QUEUE_SPARE "/.8", 0600), 0);
+	msg = open_ok(commit_content("third\n", 6), false);
+	queue_msg_free(&msg);
+	ck_assert_uint_eq(spare_entries(), 0);
+
+	str_release(&s);
+	mem_free(data);
+}
+END_TEST
+
+START_TEST(test_spare_bounds)
+{
+	char name[64];
+	unsigned kept = 0;
+	int fd;
+
+	queue_spare_clear();
+	/* Too big to keep. */
+	ck_assert(!queue_spare_put("incoming/none", QUEUE_SPARE_SIZE_MAX + 1));
+	/* At most QUEUE_SPARE_MAX, then the caller unlinks. */
+	for (unsigned i = 0; i < QUEUE_SPARE_MAX + 10; i++) {
+		ck_assert(str_snprintf(name, sizeof(name), "active/f%u", i));
+		fd = open(name, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		ck_assert_int_ge(fd, 0);
+		close(fd);
+		if (queue_spare_put(name, 0))
+			kept++;
+		else
+			ck_assert_int_eq(unlink(name), 0);
+	}
+	ck_assert_uint_eq(kept, QUEUE_SPARE_MAX);
+	ck_assert_uint_eq(spare_entries(), QUEUE_SPARE_MAX);
+	/* A start empties the pool: nothing from before is reused. */
+	queue_spare_clear();
+	ck_assert_uint_eq(spare_entries(), 0);
+}
+END_TEST
+
 static Suite *queue_suite(void)
 {
 	Suite *s = suite_create("queue");
@@ -1045,6 +1218,8 @@ static Suite *queue_suite(void)
 	tcase_add_test(tc, test_not_regular);
 	tcase_add_test(tc, test_golden);
 	tcase_add_test(tc, test_move_scan);
+	tcase_add_test(tc, test_spare_reuse);
+	tcase_add_test(tc, test_spare_bounds);
 	suite_add_tcase(s, tc);
 
 	/* A panic skips a checked teardown, so these share one directory

@@ -1,0 +1,184 @@
+/*
+ * queue_spare: finished queue files kept for the next message (queue.h).
+ *
+ * A mail system creates one queue file per message and removes it a
+ * moment later. On Linux file systems that is an inode allocation, an
+ * unlink, an eviction that frees the blocks (and discards them where
+ * the file system is mounted with discard), per message; on ext4
+ * without a journal every allocation also walks past each inode of its
+ * group freed in the last minute. So qmgr does not unlink a finished
+ * queue file: it renames it into incoming/.spare/ (at most
+ * QUEUE_SPARE_MAX of them, each at most QUEUE_SPARE_SIZE_MAX bytes),
+ * and smtpd, pickup and qmgr's own bounces take one from there instead
+ * of creating a file: rename to incoming/.ID, overwrite from offset 0,
+ * cut to the new length before commit (queue_file.c).
+ *
+ * Names are ".N", N below QUEUE_SPARE_MAX: qmgr puts with
+ * RENAME_NOREPLACE at the slot after its last one (the pool's size is
+ * bounded without counting); a writer lists the directory once in a
+ * while and takes names by rename (exactly one writer wins a name; the
+ * others get ENOENT and try the next).
+ *
+ * Crash safety. Putting is a rename that is never synced, like the
+ * unlink it replaces: after a crash a finished message may be back in
+ * active/ and delivered again (at least once, never lost). A writer's
+ * commit syncs the file and incoming/ before anything is acknowledged,
+ * as for a new file; before that, a crash may leave the old message's
+ * bytes under the new name, which is the same repeated delivery. What
+ * must never happen is a committed message overwritten through a spare
+ * name that a crash left behind: qmgr empties the pool when it starts
+ * (so nothing from before a crash or restart is reused), and a writer
+ * takes only a regular file it owns with exactly one link.
+ *
+ * SECURITY: a reused inode carries the next message, so no process may
+ * keep a descriptor of a queue file past its delivery: local hands its
+ * per-owner workers a copy of the content (local_worker.c), never the
+ * queue file; the smtp and lmtp clients run as the mail owner, who can
+ * read the queue anyway. The pool is in incoming/ (mode 0700, the mail
+ * owner's), which smtpd's sandbox already allows.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "msg.h"
+#include "queue.h"
+#include "str.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+
+#define SPARE_PUT_TRIES	4	/* occupied slots tried before an unlink */
+#define SPARE_TAKE_TRIES 8	/* names tried before creating a file */
+#define SPARE_NAME_MAX	8	/* ".255" and a NUL fit */
+
+/* A writer's list of names seen in the pool: spare_count names, taken
+ * from spare_first on (wrapping), spare_taken of them so far. */
+static char spare_names[QUEUE_SPARE_MAX][SPARE_NAME_MAX];
+static int spare_count, spare_first, spare_taken;
+
+static bool spare_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	return name[0] == '.' && len >= 2 && len < SPARE_NAME_MAX &&
+		strspn(name + 1, "0123456789") == len - 1;
+}
+
+/* Refill the list from the directory. Writers that list at the same
+ * moment start at different names (by pid). */
+static void spare_list(void)
+{
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	spare_count = spare_taken = 0;
+	if ((d = opendir(QUEUE_SPARE)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && n < QUEUE_SPARE_MAX) {
+		if (spare_name_valid(de->d_name))
+			memcpy(spare_names[n++], de->d_name,
+			       strlen(de->d_name) + 1);
+	}
+	(void)closedir(d);
+	spare_count = n;
+	spare_first = n > 0 ? (int)(getpid() % n) : 0;
+}
+
+int queue_spare_take(const char *to, unsigned mode, off_t *old_size_r)
+{
+	char from[sizeof(QUEUE_SPARE) + SPARE_NAME_MAX + 1];
+	bool listed = false;
+	struct stat st;
+	int fd;
+
+	for (int tries = 0; tries < SPARE_TAKE_TRIES; tries++) {
+		if (spare_taken == spare_count) {
+			if (listed)
+				return -1;
+			spare_list();
+			listed = true;
+			if (spare_count == 0)
+				return -1;
+		}
+		if (!str_snprintf(from, sizeof(from), "%s/%s", QUEUE_SPARE,
+				  spare_names[(spare_first + spare_taken++) %
+					      spare_count]) ||
+		    rename(from, to) != 0)
+			continue;	/* another writer took it */
+		fd = open(to, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0) {
+			(void)unlink(to);
+			continue;
+		}
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    st.st_nlink != 1 || st.st_uid != geteuid() ||
+		    ((st.st_mode & 07777) != (mode & 07777) &&
+		     fchmod(fd, (mode_t)mode) != 0)) {
+			(void)close(fd);
+			(void)unlink(to);
+			continue;
+		}
+		/* Young again: qmgr sweeps ".ID" files by their age
+		 * (a small message writes nothing before its commit). */
+		(void)futimens(fd, NULL);
+		*old_size_r = st.st_size;
+		return fd;
+	}
+	return -1;
+}
+
+bool queue_spare_put(const char *path, off_t size)
+{
+	static unsigned slot;
+	char to[sizeof(QUEUE_SPARE) + SPARE_NAME_MAX + 1];
+
+	if (size < 0 || size > QUEUE_SPARE_SIZE_MAX)
+		return false;
+	for (int tries = 0; tries < SPARE_PUT_TRIES; tries++) {
+		slot = (slot + 1) % QUEUE_SPARE_MAX;
+		if (!str_snprintf(to, sizeof(to), "%s/.%u", QUEUE_SPARE, slot))
+			return false;
+		if (renameat2(AT_FDCWD, path, AT_FDCWD, to,
+			      RENAME_NOREPLACE) == 0)
+			return true;
+		if (errno != EEXIST)
+			return false;
+	}
+	return false;
+}
+
+void queue_spare_clear(void)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if (mkdir(QUEUE_SPARE, 0700) != 0 && errno != EEXIST) {
+		msg_warn("mkdir %s: %m", QUEUE_SPARE);
+		return;
+	}
+	if ((fd = open(QUEUE_SPARE, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		       O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL) {
+		msg_warn("open %s: %m", QUEUE_SPARE);
+		if (fd >= 0)
+			(void)close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(fd, de->d_name, 0) != 0 && errno != ENOENT)
+			msg_warn("remove %s/%s: %m", QUEUE_SPARE, de->d_name);
+	}
+	(void)closedir(d);
+}
