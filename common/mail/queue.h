@@ -45,7 +45,7 @@
 /* In incoming/: finished queue files kept for reuse (queue_spare.c). */
 #define QUEUE_SPARE	"incoming/.spare"
 #define QUEUE_SPARE_MAX	256
-#define QUEUE_SPARE_SIZE_MAX (1024 * 1024)
+#define QUEUE_SPARE_SIZE_MAX (128 * 1024)	/* 32 MiB at most in all */
 #define QUEUE_PUBLIC	"public"
 #define QUEUE_PID	"pid"
 #define QUEUE_DEFER	"defer"		/* deferral reasons (qmgr, correo queue) */

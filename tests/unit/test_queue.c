@@ -1071,7 +1071,7 @@ static ino_t inode_of(const char *path)
 
 START_TEST(test_spare_reuse)
 {
-	size_t big = 200000, i;
+	size_t big = 100000, i;
 	char *data = mem_alloc(big), path_a[64], path_c[64];
 	struct queue_msg *msg;
 	struct str s = STR_INIT;
