@@ -431,9 +431,11 @@ void local_worker_write(const struct local_content *c,
 {
 	struct local_worker *w;
 	bool sent = false;
-	int fd;
+	int fd = -1;
 
-	if ((fd = local_worker_content(c->msg)) < 0) {
+	/* Reading a .forward needs no message. */
+	if ((int)d->kind != LOCAL_KIND_FORWARD &&
+	    (fd = local_worker_content(c->msg)) < 0) {
 		local_result_set(res, LOCAL_DEFER, "4.3.0",
 				 "cannot copy the message for delivery: %m");
 		return;
@@ -455,7 +457,8 @@ void local_worker_write(const struct local_content *c,
 	local_result_set(res, LOCAL_DEFER, "4.3.0",
 			 "delivery process for %s failed", d->path);
 out:
-	(void)close(fd);
+	if (fd >= 0)
+		(void)close(fd);
 }
 
 pid_t local_worker_pid(const char *owner)
