@@ -104,6 +104,38 @@ class ForwardTest(harness.TestCase):
             self.assertIn("Subject: one", f.read())
         inst.wait_for_log(r"forwarded as \w+ to 1 address")
 
+    def test_worker_holds_a_copy_never_the_queue_file(self):
+        """Queue files are reused for later messages (queue_spare.c),
+        so the owner's worker gets a sealed memfd copy of the content:
+        while a |command runs, its descriptors name no queue file."""
+        inst = self.start()
+        write_forward(self.a, "\"|sleep 4\"\n")
+        self.send(inst, USERS[0], "held")
+
+        def worker_fds():
+            for p in inst.processes():
+                if p["uid"] != self.a.pw_uid or p["comm"] in ("sleep",
+                                                              "sh"):
+                    continue
+                links = []
+                d = "/proc/%d/fd" % p["pid"]
+                try:
+                    for n in os.listdir(d):
+                        links.append(os.readlink(os.path.join(d, n)))
+                except OSError:
+                    continue
+                if any(x.startswith("/memfd:") for x in links):
+                    return links
+            return None
+        links = wait_for(worker_fds, 20, what="a worker in a delivery" +
+                         inst.log_tail())
+        self.assertIn("/memfd:correo-message (deleted)", links)
+        queue = os.path.realpath(inst.queue)
+        for x in links:
+            for sub in ("incoming", "active", "deferred", "hold"):
+                self.assertFalse(x.startswith(os.path.join(queue, sub)),
+                                 links)
+
     def test_loop_between_two_forwards_bounces(self):
         inst = self.start()
         write_forward(self.a, USERS[1] + "\n")
