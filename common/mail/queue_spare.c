@@ -150,8 +150,14 @@ bool queue_spare_put(const char *path, off_t size)
 		if (renameat2(AT_FDCWD, path, AT_FDCWD, to,
 			      RENAME_NOREPLACE) == 0)
 			return true;
-		if (errno != EEXIST)
-			return false;
+		if (errno == EEXIST)
+			continue;	/* that slot is taken */
+		/* ENOENT: the file is gone already (correo queue
+		 * delete), or the pool is (its start said so). */
+		if (errno != ENOENT)
+			msg_warn("keep %s as %s: %m (removing it instead)",
+				 path, to);
+		return false;
 	}
 	return false;
 }
