@@ -290,15 +290,31 @@ class WebmailTest(harness.TestCase):
         b.wait_for(".recipient-input input").send_keys(to + ", ")
         b.find("#compose-subject").send_keys(subject)
         b.find("#composebody").send_keys(body)
-        b.find("input[type=file]").send_keys(attach)
         name = os.path.basename(attach)
+
+        def entries():
+            return [e for e in b.find_all("#attachment-list li")
+                    if name in e.text]
+
+        def uploaded():
+            return [e for e in entries()
+                    if "uploading" not in (e.attr("class") or "")]
         # The upload goes through Chromium and Roundcube's PHP: 30 s
-        # was once too short in a fresh root beside other work.
+        # was once too short in a fresh root beside other work, and
+        # once (2026-12-03, a fresh root's normal build, nothing else
+        # running) the file was chosen but no upload ever started: no
+        # entry at all in 90 s. So the file is chosen again while
+        # nothing shows, up to three times; an upload that has
+        # started is waited for.
+        for attempt in range(3):
+            b.find("input[type=file]").send_keys(attach)
+            try:
+                b.wait(entries, timeout=30)     # started, or done
+                break
+            except TimeoutError:
+                self.shot("attachment-not-started-%d" % attempt)
         try:
-            b.wait(lambda: [e for e in b.find_all("#attachment-list li")
-                            if name in e.text and
-                            "uploading" not in (e.attr("class") or "")],
-                   timeout=90)
+            b.wait(uploaded, timeout=90)
         except TimeoutError:
             self.shot("attachment-not-uploaded")
             self.fail("attachment %s not uploaded: %s\n%s" % (
