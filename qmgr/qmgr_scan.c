@@ -107,12 +107,9 @@ static void qmgr_sweep_dir(const char *dir, time_t now)
 	DIR *d;
 	int fd;
 
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		       O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			(void)close(fd);
+	if ((d = queue_dir_open(dir)) == NULL)
 		return;
-	}
+	fd = dirfd(d);
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] != '.' || !queue_id_valid(de->d_name + 1))
 			continue;

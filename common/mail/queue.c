@@ -149,6 +149,22 @@ bool queue_move(const char *id, const char *from_dir, const char *to_dir)
 	return safe_fsync_dir(to_dir);
 }
 
+DIR *queue_dir_open(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL) {
+		int saved = errno;
+
+		(void)close(fd);
+		errno = saved;
+	}
+	return d;
+}
+
 int queue_scan(const char *dir, bool (*cb)(const char *id, void *ctx),
 	       void *ctx)
 {

@@ -1,6 +1,7 @@
 #ifndef COMMON_QUEUE_H
 #define COMMON_QUEUE_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -181,6 +182,9 @@ bool queue_move(const char *id, const char *from_dir, const char *to_dir);
 /* Call cb for every valid queue ID in dir (dot files and other names
  * are skipped) until cb returns false. Returns the number of IDs seen
  * or -1 (errno). No order is guaranteed: sort if you need one. */
+/* dir opened for reading through a descriptor that did not follow a
+ * symlink (dirfd() gives it, for *at calls); NULL with errno set. */
+DIR *queue_dir_open(const char *dir);
 int queue_scan(const char *dir, bool (*cb)(const char *id, void *ctx),
 	       void *ctx);
 

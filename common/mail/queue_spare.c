@@ -172,13 +172,11 @@ void queue_spare_clear(void)
 		msg_warn("mkdir %s: %m", QUEUE_SPARE);
 		return;
 	}
-	if ((fd = open(QUEUE_SPARE, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		       O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL) {
+	if ((d = queue_dir_open(QUEUE_SPARE)) == NULL) {
 		msg_warn("open %s: %m", QUEUE_SPARE);
-		if (fd >= 0)
-			(void)close(fd);
 		return;
 	}
+	fd = dirfd(d);
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
