@@ -17,7 +17,11 @@
  * RENAME_NOREPLACE at the slot after its last one (the pool's size is
  * bounded without counting); a writer lists the directory once in a
  * while and takes names by rename (exactly one writer wins a name; the
- * others get ENOENT and try the next).
+ * others get ENOENT and try the next). With many writers the pool turns
+ * over faster than one writer's list: a name is looked up before it is
+ * renamed (a rename between directories takes the file system's rename
+ * lock, a lookup of a name another writer took costs a dentry), and a
+ * run of names found gone means the list is stale, so it is read again.
  *
  * Crash safety. Putting is a rename that is never synced, like the
  * unlink it replaces: after a crash a finished message may be back in
@@ -56,13 +60,16 @@
 #endif
 
 #define SPARE_PUT_TRIES	4	/* occupied slots tried before an unlink */
-#define SPARE_TAKE_TRIES 8	/* names tried before creating a file */
+#define SPARE_TAKE_TRIES 8	/* renames tried before creating a file */
+#define SPARE_MISSES	4	/* names found gone before a new list */
+#define SPARE_LISTS	3	/* lists read by one take at most */
 #define SPARE_NAME_MAX	8	/* ".255" and a NUL fit */
 
 /* A writer's list of names seen in the pool: spare_count names, taken
  * from spare_first on (wrapping), spare_taken of them so far. */
 static char spare_names[QUEUE_SPARE_MAX][SPARE_NAME_MAX];
 static int spare_count, spare_first, spare_taken;
+static unsigned spare_lists;	/* varies where the next list starts */
 
 static bool spare_name_valid(const char *name)
 {
@@ -90,30 +97,40 @@ static void spare_list(void)
 	}
 	(void)closedir(d);
 	spare_count = n;
-	spare_first = n > 0 ? (int)(getpid() % n) : 0;
+	spare_first = n > 0 ? (int)((getpid() + spare_lists++) % n) : 0;
 }
 
 int queue_spare_take(const char *to, unsigned mode, off_t *old_size_r)
 {
 	char from[sizeof(QUEUE_SPARE) + SPARE_NAME_MAX + 1];
-	bool listed = false;
+	int renames = 0, lists = 0, misses = 0;
 	struct stat st;
 	int fd;
 
-	for (int tries = 0; tries < SPARE_TAKE_TRIES; tries++) {
-		if (spare_taken == spare_count) {
-			if (listed)
+	while (renames < SPARE_TAKE_TRIES) {
+		if (spare_taken == spare_count || misses == SPARE_MISSES) {
+			if (lists++ == SPARE_LISTS)
 				return -1;
 			spare_list();
-			listed = true;
+			misses = 0;
 			if (spare_count == 0)
 				return -1;
 		}
 		if (!str_snprintf(from, sizeof(from), "%s/%s", QUEUE_SPARE,
 				  spare_names[(spare_first + spare_taken++) %
-					      spare_count]) ||
-		    rename(from, to) != 0)
-			continue;	/* another writer took it */
+					      spare_count]))
+			return -1;
+		/* Gone already: another writer took it since the list. */
+		if (fstatat(AT_FDCWD, from, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			misses++;
+			continue;
+		}
+		renames++;
+		if (rename(from, to) != 0) {
+			misses++;	/* taken between the look and now */
+			continue;
+		}
+		misses = 0;
 		fd = open(to, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 		if (fd < 0) {
 			(void)unlink(to);
