@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,30 @@ static size_t msg_stamp(char *buf, size_t size)
 	return cached_len;
 }
 
+/* The pid for log lines, asked once per process (glibc does not cache
+ * it, and a busy daemon logs a few lines a message); fork(3) forgets it
+ * in the child. */
+static pid_t msg_pid;
+
+static void msg_pid_forget(void)
+{
+	msg_pid = 0;
+}
+
+static long msg_getpid(void)
+{
+	static bool hooked;
+
+	if (!hooked) {
+		hooked = pthread_atfork(NULL, NULL, msg_pid_forget) == 0;
+		if (!hooked)
+			return (long)getpid();
+	}
+	if (msg_pid == 0)
+		msg_pid = getpid();
+	return (long)msg_pid;
+}
+
 void msg_vlog(enum msg_level level, const char *fmt, va_list ap)
 {
 	char text[2048];
@@ -202,7 +227,7 @@ void msg_vlog(enum msg_level level, const char *fmt, va_list ap)
 	    msg_stderr_copy) {
 		msg_stamp(stamp, sizeof(stamp));
 		n = snprintf(line, sizeof(line), "%s correo/%s[%ld]: %s%s\n",
-			     stamp, msg_name, (long)getpid(),
+			     stamp, msg_name, msg_getpid(),
 			     msg_level_prefix(level), text);
 		if (n < 0)
 			n = 0;
