@@ -234,7 +234,8 @@ static void smtpd_queue_finish(struct smtpd_session *s, const char *error)
 	} else {
 		queue_writer_free(&s->qw);
 		smtpd_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
-		if (!server_trigger(QUEUE_PRIVATE "/qmgr", PROTO_TRIGGER_SCAN))
+		if (!server_trigger_kept(QUEUE_PRIVATE "/qmgr",
+					 PROTO_TRIGGER_SCAN))
 			msg_warn("%s: cannot wake up qmgr: %s", s->queue_id,
 				 strerror(errno));
 	}

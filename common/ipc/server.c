@@ -567,23 +567,27 @@ int server_main(int argc, char **argv, const struct server_spec *spec)
 	return 0;
 }
 
-bool server_trigger(const char *socket_path, char code)
+/* A non-blocking connection to the trigger socket at path in *fd_r.
+ * 1 connected, 0 the backlog is full (a wake-up is pending there), -1
+ * error (errno set). */
+static int server_trigger_connect(const char *socket_path, int *fd_r)
 {
 	struct sockaddr_un sun;
 	int fd, saved;
 
+	*fd_r = -1;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (!str_snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
 			  socket_path)) {
 		errno = ENAMETOOLONG;
-		return false;
+		return -1;
 	}
 	/* Non-blocking: a full backlog means the service is busy, and a
 	 * trigger is never worth waiting for. */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return false;
+		return -1;
 	/* A full backlog (EAGAIN) means triggers are already waiting to be
 	 * read; the service acts on them after this moment, so a wake-up is
 	 * pending and this one is not needed (Postfix treats it so). */
@@ -591,8 +595,19 @@ bool server_trigger(const char *socket_path, char code)
 		saved = errno;
 		close(fd);
 		errno = saved;
-		return saved == EAGAIN;
+		return saved == EAGAIN ? 0 : -1;
 	}
+	*fd_r = fd;
+	return 1;
+}
+
+bool server_trigger(const char *socket_path, char code)
+{
+	int fd, ret, saved;
+
+	ret = server_trigger_connect(socket_path, &fd);
+	if (ret <= 0)
+		return ret == 0;
 	if (send(fd, &code, 1, MSG_NOSIGNAL) != 1) {
 		saved = errno;
 		close(fd);
@@ -601,6 +616,37 @@ bool server_trigger(const char *socket_path, char code)
 	}
 	close(fd);
 	return true;
+}
+
+bool server_trigger_kept(const char *socket_path, char code)
+{
+	static int fd = -1;
+	static char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	ssize_t n;
+	int ret;
+
+	if (fd >= 0 && strcmp(path, socket_path) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	/* A second round only after the kept connection failed: the
+	 * service restarted or closed it (its cap on kept clients). */
+	for (int round = 0; round < 2; round++) {
+		if (fd < 0) {
+			ret = server_trigger_connect(socket_path, &fd);
+			if (ret <= 0)
+				return ret == 0;
+			(void)str_snprintf(path, sizeof(path), "%s",
+					   socket_path);
+		}
+		n = send(fd, &code, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		/* A full buffer holds unread triggers: one is pending. */
+		if (n == 1 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+			return true;
+		close(fd);
+		fd = -1;
+	}
+	return false;
 }
 
 void server_attr_serve(int fd, const struct server_attr_service *svc)

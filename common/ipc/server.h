@@ -115,5 +115,9 @@ void server_attr_serve(int fd, const struct server_attr_service *svc);
  * A full backlog counts as sent: triggers are already pending there.
  * Returns false with errno set. */
 bool server_trigger(const char *socket_path, char code);
+/* The same over one connection the process keeps (reconnecting when the
+ * service went away), for a process that triggers once a message: a
+ * full socket buffer counts as sent too. */
+bool server_trigger_kept(const char *socket_path, char code);
 
 #endif

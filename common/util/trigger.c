@@ -3,16 +3,20 @@
  *
  * qmgr and pickup are woken by master's timer, by sendmail, by smtpd and
  * by the admin tools through one small write to a Unix socket. Each
- * listening socket is accepted from in the event loop; each client is
- * read once per readiness and closed after a short read, so a client
- * that writes and goes away costs nothing more, and one that connects
- * and idles is closed at its first short read or its end of file.
+ * listening socket is accepted from in the event loop. A client may
+ * write and go away (it is closed at its end of file) or keep its
+ * connection and write a byte per wake-up (smtpd does, once a message:
+ * server_trigger_kept), so a connection stays open until its end of
+ * file. Up to TRIGGER_KEPT_MAX connections stay open at once; beyond
+ * that one is read once and closed, as every one was before, so idle
+ * clients can cost descriptors only up to that bound.
  *
  * Interface: trigger_listen.
  *
  * SECURITY: a trigger client is anyone who may connect to the socket
  * (for pickup, the setgid group); its bytes only go to the callback,
- * at most 16 at a time, and nothing is written back.
+ * at most 16 at a time, and nothing is written back. Kept connections
+ * are bounded (above).
  */
 #include "config.h"
 
@@ -25,12 +29,24 @@
 #include "msg.h"
 #include "trigger.h"
 
+#define TRIGGER_KEPT_MAX	256
+
 /* One per trigger_listen call, for the daemon's life. */
 struct trigger {
 	struct ev_loop *loop;
 	trigger_cb *cb;
 	void *ctx;
 };
+
+/* Connections open now, over every listener of the process. */
+static int trigger_kept;
+
+static void trigger_close(struct ev_loop *loop, int fd)
+{
+	ev_io_del(loop, fd);
+	close(fd);
+	trigger_kept--;
+}
 
 static void trigger_read(int fd, unsigned events, void *ctx)
 {
@@ -42,10 +58,22 @@ static void trigger_read(int fd, unsigned events, void *ctx)
 		return;
 	if (n > 0)
 		t->cb(buf, (size_t)n, t->ctx);
-	if (n <= 0 || n < (ssize_t)sizeof(buf)) {
-		ev_io_del(t->loop, fd);
-		close(fd);
-	}
+	if (n <= 0)
+		trigger_close(t->loop, fd);
+}
+
+/* Beyond the bound: read once, then closed whatever it says. */
+static void trigger_read_once(int fd, unsigned events, void *ctx)
+{
+	struct trigger *t = ctx;
+	char buf[16];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0)
+		t->cb(buf, (size_t)n, t->ctx);
+	trigger_close(t->loop, fd);
 }
 
 static void trigger_accept(int lfd, unsigned events, void *ctx)
@@ -59,7 +87,9 @@ static void trigger_accept(int lfd, unsigned events, void *ctx)
 			msg_warn("accept trigger: %m");
 		return;
 	}
-	ev_io_add(t->loop, fd, EV_READ, trigger_read, t);
+	ev_io_add(t->loop, fd, EV_READ, trigger_kept < TRIGGER_KEPT_MAX ?
+		  trigger_read : trigger_read_once, t);
+	trigger_kept++;
 }
 
 void trigger_listen(struct ev_loop *loop, const int *fds, int nfds,

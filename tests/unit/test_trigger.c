@@ -2,21 +2,28 @@
  * Unit tests for server_trigger() (common/ipc/server.c): a trigger
  * reaches a listening service; a full backlog counts as a pending
  * wake-up, not an error (smtpd logged one warning per message for it);
- * a missing service is an error.
+ * a missing service is an error. server_trigger_kept() sends over one
+ * connection and connects again when the service closed it; the
+ * listener (common/util/trigger.c) keeps a connection until its end of
+ * file and reads every byte written to it.
  */
 #include "config.h"
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ev.h"
 #include "server.h"
 #include "str.h"
 #include "test_util.h"
+#include "trigger.h"
 
 static char tmpdir[64];
 
@@ -83,6 +90,112 @@ START_TEST(missing_service_fails)
 }
 END_TEST
 
+START_TEST(kept_uses_one_connection)
+{
+	const char *path = tu_path(tmpdir, "kept");
+	int lfd = listen_at(path, 4), cfd, cfd2;
+	char buf[8];
+
+	ck_assert(server_trigger_kept(path, 'S'));
+	ck_assert(server_trigger_kept(path, 'T'));
+	cfd = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(cfd, 0);
+	ck_assert_int_eq(read(cfd, buf, sizeof(buf)), 2);
+	ck_assert(buf[0] == 'S' && buf[1] == 'T');
+	/* No second connection was made. */
+	ck_assert_int_eq(fcntl(lfd, F_SETFL, O_NONBLOCK), 0);
+	ck_assert_int_lt(accept(lfd, NULL, NULL), 0);
+	ck_assert_int_eq(errno, EAGAIN);
+	/* The service closes it (a restart): the next trigger connects
+	 * again and still arrives. */
+	close(cfd);
+	ck_assert(server_trigger_kept(path, 'U'));
+	cfd2 = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(cfd2, 0);
+	ck_assert_int_eq(read(cfd2, buf, sizeof(buf)), 1);
+	ck_assert_int_eq(buf[0], 'U');
+	close(cfd2);
+	close(lfd);
+}
+END_TEST
+
+START_TEST(kept_full_buffer_is_pending)
+{
+	const char *path = tu_path(tmpdir, "kfull");
+	int lfd = listen_at(path, 4), n;
+
+	/* Never read: once the buffer is full a trigger is pending. */
+	for (n = 0; n < 300000; n++)
+		ck_assert_msg(server_trigger_kept(path, 'S'),
+			      "trigger %d failed: %s", n, strerror(errno));
+	close(lfd);
+}
+END_TEST
+
+static size_t heard;
+
+static void count_bytes(const char *buf, size_t n, void *ctx)
+{
+	(void)buf;
+	(void)ctx;
+	heard += n;
+}
+
+/* Open trigger connections of this process (the listener's included). */
+static int open_sockets(void)
+{
+	char link[64], target[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		ssize_t len;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len > 0 && strncmp(target, "socket:", 7) == 0)
+			n++;
+	}
+	return n;
+}
+
+START_TEST(listener_keeps_until_eof)
+{
+	const char *path = tu_path(tmpdir, "listen");
+	struct ev_loop *loop = ev_create();
+	int lfd = listen_at(path, 16), cfd, before;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+	trigger_listen(loop, &lfd, 1, count_bytes, NULL);
+	before = open_sockets();
+	cfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert(str_snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
+			       path));
+	ck_assert_int_eq(connect(cfd, (struct sockaddr *)&sun,
+				 sizeof(sun)), 0);
+	heard = 0;
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(write(cfd, "S", 1), 1);
+		for (int r = 0; r < 10 && heard < (size_t)i + 1; r++)
+			ev_run_once(loop, 100);
+		ck_assert_uint_eq(heard, (size_t)i + 1);
+	}
+	/* The client and the accepted end: still open after three. */
+	ck_assert_int_eq(open_sockets(), before + 2);
+	close(cfd);
+	for (int r = 0; r < 10 && open_sockets() > before; r++)
+		ev_run_once(loop, 100);
+	ck_assert_int_eq(open_sockets(), before);
+	/* A one-shot client: connect, write, close. */
+	ck_assert(server_trigger(path, 'S'));
+	for (int r = 0; r < 10 && (heard < 4 || open_sockets() > before); r++)
+		ev_run_once(loop, 100);
+	ck_assert_uint_eq(heard, 4);
+	ck_assert_int_eq(open_sockets(), before);
+	ev_free(&loop);
+	close(lfd);
+}
+END_TEST
+
 static Suite *trigger_suite(void)
 {
 	Suite *s = suite_create("trigger");
@@ -92,6 +205,9 @@ static Suite *trigger_suite(void)
 	tcase_add_test(tc, trigger_delivers_byte);
 	tcase_add_test(tc, full_backlog_is_pending);
 	tcase_add_test(tc, missing_service_fails);
+	tcase_add_test(tc, kept_uses_one_connection);
+	tcase_add_test(tc, kept_full_buffer_is_pending);
+	tcase_add_test(tc, listener_keeps_until_eof);
 	suite_add_tcase(s, tc);
 	return s;
 }
