@@ -48,17 +48,28 @@ static void trigger_close(struct ev_loop *loop, int fd)
 	trigger_kept--;
 }
 
-static void trigger_read(int fd, unsigned events, void *ctx)
+/* One read, its bytes to the callback: what read returned, with EAGAIN
+ * and EINTR as TRIGGER_LATER. */
+#define TRIGGER_LATER	(-2)
+
+static ssize_t trigger_take(int fd, struct trigger *t)
 {
-	struct trigger *t = ctx;
 	char buf[16];
 	ssize_t n = read(fd, buf, sizeof(buf));
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
+		return TRIGGER_LATER;
 	if (n > 0)
 		t->cb(buf, (size_t)n, t->ctx);
-	if (n <= 0)
+	return n;
+}
+
+static void trigger_read(int fd, unsigned events, void *ctx)
+{
+	struct trigger *t = ctx;
+	ssize_t n = trigger_take(fd, t);
+
+	if (n == 0 || n == -1)
 		trigger_close(t->loop, fd);
 }
 
@@ -66,14 +77,9 @@ static void trigger_read(int fd, unsigned events, void *ctx)
 static void trigger_read_once(int fd, unsigned events, void *ctx)
 {
 	struct trigger *t = ctx;
-	char buf[16];
-	ssize_t n = read(fd, buf, sizeof(buf));
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n > 0)
-		t->cb(buf, (size_t)n, t->ctx);
-	trigger_close(t->loop, fd);
+	if (trigger_take(fd, t) != TRIGGER_LATER)
+		trigger_close(t->loop, fd);
 }
 
 static void trigger_accept(int lfd, unsigned events, void *ctx)

@@ -52,6 +52,28 @@ static int listen_at(const char *path, int backlog)
 	return fd;
 }
 
+/* Accept one connection on lfd and read what it holds into buf: the
+ * count; the connection in *cfd_r. */
+static ssize_t accept_read(int lfd, char *buf, size_t size, int *cfd_r)
+{
+	*cfd_r = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(*cfd_r, 0);
+	return read(*cfd_r, buf, size);
+}
+
+/* n triggers through fn to a listener never accepted or read from: a
+ * full backlog or buffer counts as a pending wake-up, so each is sent. */
+static void all_sent(const char *path, int backlog,
+		     bool (*fn)(const char *, char), int n)
+{
+	int lfd = listen_at(path, backlog);
+
+	for (int i = 0; i < n; i++)
+		ck_assert_msg(fn(path, 'S'), "trigger %d failed: %s", i,
+			      strerror(errno));
+	close(lfd);
+}
+
 START_TEST(trigger_delivers_byte)
 {
 	const char *path = tu_path(tmpdir, "svc");
@@ -59,9 +81,7 @@ START_TEST(trigger_delivers_byte)
 	char c = 0;
 
 	ck_assert(server_trigger(path, 'S'));
-	cfd = accept(lfd, NULL, NULL);
-	ck_assert_int_ge(cfd, 0);
-	ck_assert_int_eq(read(cfd, &c, 1), 1);
+	ck_assert_int_eq(accept_read(lfd, &c, 1, &cfd), 1);
 	ck_assert_int_eq(c, 'S');
 	close(cfd);
 	close(lfd);
@@ -70,15 +90,9 @@ END_TEST
 
 START_TEST(full_backlog_is_pending)
 {
-	const char *path = tu_path(tmpdir, "busy");
-	int lfd = listen_at(path, 0), n;
-
-	/* Fill the backlog: the first triggers queue up, later connects
-	 * find it full (EAGAIN) and still report success. */
-	for (n = 0; n < 64; n++)
-		ck_assert_msg(server_trigger(path, 'S'),
-			      "trigger %d failed: %s", n, strerror(errno));
-	close(lfd);
+	/* The first connects queue up, later ones find the backlog full
+	 * (EAGAIN). */
+	all_sent(tu_path(tmpdir, "busy"), 0, server_trigger, 64);
 }
 END_TEST
 
@@ -98,9 +112,7 @@ START_TEST(kept_uses_one_connection)
 
 	ck_assert(server_trigger_kept(path, 'S'));
 	ck_assert(server_trigger_kept(path, 'T'));
-	cfd = accept(lfd, NULL, NULL);
-	ck_assert_int_ge(cfd, 0);
-	ck_assert_int_eq(read(cfd, buf, sizeof(buf)), 2);
+	ck_assert_int_eq(accept_read(lfd, buf, sizeof(buf), &cfd), 2);
 	ck_assert(buf[0] == 'S' && buf[1] == 'T');
 	/* No second connection was made. */
 	ck_assert_int_eq(fcntl(lfd, F_SETFL, O_NONBLOCK), 0);
@@ -110,9 +122,8 @@ START_TEST(kept_uses_one_connection)
 	 * again and still arrives. */
 	close(cfd);
 	ck_assert(server_trigger_kept(path, 'U'));
-	cfd2 = accept(lfd, NULL, NULL);
-	ck_assert_int_ge(cfd2, 0);
-	ck_assert_int_eq(read(cfd2, buf, sizeof(buf)), 1);
+	ck_assert_int_eq(fcntl(lfd, F_SETFL, 0), 0);
+	ck_assert_int_eq(accept_read(lfd, buf, sizeof(buf), &cfd2), 1);
 	ck_assert_int_eq(buf[0], 'U');
 	close(cfd2);
 	close(lfd);
@@ -121,14 +132,8 @@ END_TEST
 
 START_TEST(kept_full_buffer_is_pending)
 {
-	const char *path = tu_path(tmpdir, "kfull");
-	int lfd = listen_at(path, 4), n;
-
-	/* Never read: once the buffer is full a trigger is pending. */
-	for (n = 0; n < 300000; n++)
-		ck_assert_msg(server_trigger_kept(path, 'S'),
-			      "trigger %d failed: %s", n, strerror(errno));
-	close(lfd);
+	/* One connection, never read: once its buffer is full. */
+	all_sent(tu_path(tmpdir, "kfull"), 4, server_trigger_kept, 300000);
 }
 END_TEST
 
