@@ -143,5 +143,39 @@ class InflowTest(harness.TestCase):
                             max(delays), held))
 
 
+    def test_kept_trigger_survives_qmgr_restart(self):
+        self.start({"in_flow_tokens": "100"})
+        c = harness.SmtpRaw(self.inst.smtp_port, timeout=60)
+        try:
+            self.assertEqual(c.cmd("HELO t")[0], 250)
+            self.send_one(c, 0)
+            self.inst.wait_for_maildir("demo.test/demo", 1, timeout=10)
+            # The session's smtpd now holds a connection to this qmgr.
+            os.kill(self.qmgr, signal.SIGKILL)
+            procs = wait_for(lambda: [p for p in self.inst.children("qmgr")
+                                      if p["pid"] != self.qmgr],
+                             timeout=30, what="a new qmgr")
+            self.qmgr = procs[0]["pid"]
+            wait_for(lambda: self.tokens() > 0, what="the new qmgr's tokens")
+            # Past the new qmgr's start-up scan: only a trigger finds
+            # the next message before the hourly queue run.
+            time.sleep(1)
+            sent = time.monotonic()
+            self.send_one(c, 1)
+            self.inst.wait_for_maildir("demo.test/demo", 2, timeout=20)
+            self.assertLess(time.monotonic() - sent, 10)
+            c.cmd("QUIT")
+        finally:
+            c.close()
+        self.assertNotIn("cannot wake up qmgr", self.inst.log())
+
+    def send_one(self, c, n):
+        self.assertEqual(c.cmd("MAIL FROM:<a@example.org>")[0], 250)
+        self.assertEqual(c.cmd("RCPT TO:<demo@demo.test>")[0], 250)
+        self.assertEqual(c.cmd("DATA")[0], 354)
+        c.send(message(n).replace("\n", "\r\n").encode() + b".\r\n")
+        self.assertEqual(c.reply()[0], 250)
+
+
 if __name__ == "__main__":
     harness.main()
