@@ -12,9 +12,10 @@
 typedef void trigger_cb(const char *buf, size_t n, void *ctx);
 
 /* Make each of the nfds listening sockets non-blocking and accept
- * trigger clients on them in loop; cb gets what they write. A client is
- * closed at end of file, on an error or after a short read (a trigger
- * is one small write), so none can hold a descriptor for long. */
+ * trigger clients on them in loop, for the loop's life; cb gets what
+ * they write. A client is closed at its end of file or on an error; it
+ * may keep its connection for later triggers, up to a bound on such
+ * connections, beyond which one is read once and closed. */
 void trigger_listen(struct ev_loop *loop, const int *fds, int nfds,
 		    trigger_cb *cb, void *ctx);
 
