@@ -11,7 +11,7 @@
  * that one is read once and closed, as every one was before, so idle
  * clients can cost descriptors only up to that bound.
  *
- * Interface: trigger_listen.
+ * Interface: trigger_listen, trigger_free.
  *
  * SECURITY: a trigger client is anyone who may connect to the socket
  * (for pickup, the setgid group); its bytes only go to the callback,
@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -98,8 +99,8 @@ static void trigger_accept(int lfd, unsigned events, void *ctx)
 	trigger_kept++;
 }
 
-void trigger_listen(struct ev_loop *loop, const int *fds, int nfds,
-		    trigger_cb *cb, void *ctx)
+struct trigger *trigger_listen(struct ev_loop *loop, const int *fds,
+			       int nfds, trigger_cb *cb, void *ctx)
 {
 	struct trigger *t = mem_alloc(sizeof(*t));
 
@@ -110,4 +111,10 @@ void trigger_listen(struct ev_loop *loop, const int *fds, int nfds,
 		(void)fcntl(fds[i], F_SETFL, O_NONBLOCK);
 		ev_io_add(loop, fds[i], EV_READ, trigger_accept, t);
 	}
+	return t;
+}
+
+void trigger_free(struct trigger **t)
+{
+	mem_free(*t);
 }

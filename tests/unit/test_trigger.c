@@ -163,18 +163,15 @@ static int open_sockets(void)
 	return n;
 }
 
-/* The listener lives as long as its loop (a daemon's): kept here, so
- * that LeakSanitizer sees both as in use. */
-static struct ev_loop *listener_loop;
-
 START_TEST(listener_keeps_until_eof)
 {
 	const char *path = tu_path(tmpdir, "listen");
-	struct ev_loop *loop = listener_loop = ev_create();
+	struct ev_loop *loop = ev_create();
+	struct trigger *t;
 	int lfd = listen_at(path, 16), cfd, before;
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 
-	trigger_listen(loop, &lfd, 1, count_bytes, NULL);
+	t = trigger_listen(loop, &lfd, 1, count_bytes, NULL);
 	before = open_sockets();
 	cfd = socket(AF_UNIX, SOCK_STREAM, 0);
 	ck_assert(str_snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
@@ -200,6 +197,8 @@ START_TEST(listener_keeps_until_eof)
 		ev_run_once(loop, 100);
 	ck_assert_uint_eq(heard, 4);
 	ck_assert_int_eq(open_sockets(), before);
+	ev_free(&loop);
+	trigger_free(&t);
 	close(lfd);
 }
 END_TEST
