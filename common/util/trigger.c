@@ -32,7 +32,8 @@
 
 #define TRIGGER_KEPT_MAX	256
 
-/* One per trigger_listen call, for the daemon's life. */
+/* One per trigger_listen call: a daemon keeps it for its life, a test
+ * frees it (trigger_free) after its loop. */
 struct trigger {
 	struct ev_loop *loop;
 	trigger_cb *cb;
