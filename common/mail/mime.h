@@ -228,6 +228,12 @@ void mime_header_fields(const struct mime_message *msg,
 int mime_part_decode(const struct mime_message *msg,
 		     const struct mime_part *part, struct str *out,
 		     const char **error_r);
+/* The same, stopping once at least max bytes are decoded (or the part
+ * ends): what a preview needs of a long part, without decoding all of
+ * it. The bytes decoded are those mime_part_decode starts with. */
+int mime_part_decode_prefix(const struct mime_message *msg,
+			    const struct mime_part *part, size_t max,
+			    struct str *out, const char **error_r);
 
 /*
  * IMAP rendering (mime_imap.c). flags: MIME_IMAP_UTF8 lets quoted strings

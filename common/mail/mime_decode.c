@@ -127,9 +127,24 @@ void mime_qp_decode(const char *in, size_t len, struct str *out)
 	}
 }
 
-int mime_part_decode(const struct mime_message *msg,
-		     const struct mime_part *part, struct str *out,
-		     const char **error_r)
+/* The end of the encoded input that decodes to at least max bytes: the
+ * end of the line at or after per_byte * max (base64 never gives less
+ * than one byte for two of input, line breaks included, and
+ * quoted-printable never less than one for four). */
+static size_t mime_decode_input_len(const char *body, size_t len,
+				    size_t max, size_t per_byte)
+{
+	const char *lf;
+
+	if (max > len / per_byte)
+		return len;
+	lf = memchr(body + max * per_byte, '\n', len - max * per_byte);
+	return lf == NULL ? len : (size_t)(lf - body) + 1;
+}
+
+int mime_part_decode_prefix(const struct mime_message *msg,
+			    const struct mime_part *part, size_t max,
+			    struct str *out, const char **error_r)
 {
 	const char *e = part->encoding;
 	const char *body = msg->data + part->body.off;
@@ -139,23 +154,32 @@ int mime_part_decode(const struct mime_message *msg,
 	/* Binary content is bytes, not lines: no CRLF view (RFC 3516). */
 	if ((part->flags & (MIME_PART_MULTIPART | MIME_PART_MESSAGE)) == 0 &&
 	    e != NULL && strcasecmp(e, "binary") == 0) {
-		str_append_n(out, body, len);
+		str_append_n(out, body, len < max ? len : max);
 		return 1;
 	}
 	if ((part->flags & (MIME_PART_MULTIPART | MIME_PART_MESSAGE)) != 0 ||
 	    e == NULL || strcasecmp(e, "7bit") == 0 ||
 	    strcasecmp(e, "8bit") == 0) {
-		mime_range_write(msg, &r, 0, SIZE_MAX, out);
+		mime_range_write(msg, &r, 0, max, out);
 		return 1;
 	}
 	if (strcasecmp(e, "base64") == 0) {
-		mime_base64_decode(body, len, out);
+		mime_base64_decode(body, mime_decode_input_len(body, len, max,
+							       2), out);
 		return 1;
 	}
 	if (strcasecmp(e, "quoted-printable") == 0) {
-		mime_qp_decode(body, len, out);
+		mime_qp_decode(body, mime_decode_input_len(body, len, max, 4),
+			       out);
 		return 1;
 	}
 	*error_r = "unknown Content-Transfer-Encoding";
 	return -1;
+}
+
+int mime_part_decode(const struct mime_message *msg,
+		     const struct mime_part *part, struct str *out,
+		     const char **error_r)
+{
+	return mime_part_decode_prefix(msg, part, SIZE_MAX, out, error_r);
 }

@@ -30,6 +30,7 @@
 /* Decoded bytes looked at: enough for 256 characters after HTML
  * markup in all but absurd messages. */
 #define MIME_PREVIEW_SCAN (64 * 1024)
+#define MIME_PREVIEW_SHORT_SCAN 4096
 
 static bool mime_preview_attachment(const struct mime_part *p)
 {
@@ -214,8 +215,9 @@ static void mime_preview_html(const char *s, size_t len, struct str *out)
 }
 
 /* Collapse white space and controls into single spaces, trim, and keep
- * at most max characters of the UTF-8 text. */
-static void mime_preview_collapse(const char *s, size_t len, size_t max,
+ * at most max characters of the UTF-8 text. True if it stopped at max
+ * with text left over (more text would not change the result). */
+static bool mime_preview_collapse(const char *s, size_t len, size_t max,
 				  struct str *out)
 {
 	size_t chars = 0, start = out->len;
@@ -243,9 +245,9 @@ static void mime_preview_collapse(const char *s, size_t len, size_t max,
 		else if (c >= 0xc0)
 			n = 2;
 		if (i + n > len)
-			break;
+			return false;
 		if (chars + space + 1 > max)
-			break;
+			return true;
 		if (space) {
 			str_append_c(out, ' ');
 			chars++;
@@ -255,21 +257,35 @@ static void mime_preview_collapse(const char *s, size_t len, size_t max,
 		chars++;
 		i += n;
 	}
+	return false;
 }
 
-void mime_preview(const struct mime_message *msg, struct str *out)
+/* The preview of part from its first scan decoded bytes, cut back to
+ * the last line end (or ASCII byte) when the part goes on, so no
+ * character, entity or shift sequence is split at the cut. True if the
+ * preview filled up before the end of what was scanned: a longer scan
+ * would make the same. */
+static bool mime_preview_scan(const struct mime_message *msg,
+				const struct mime_part *part, size_t scan,
+				struct str *out)
 {
-	const struct mime_part *part = mime_preview_find(msg->root);
 	struct str data = STR_INIT, utf8 = STR_INIT, text = STR_INIT;
 	const struct mime_param *cs;
 	const char *error;
+	bool full = false;
+	size_t cut;
 
-	if (part == NULL)
-		return;
-	if (mime_part_decode(msg, part, &data, &error) < 0)
+	if (mime_part_decode_prefix(msg, part, scan + 1, &data, &error) < 0)
 		goto out;	/* an encoding we cannot undo: no preview */
-	if (data.len > MIME_PREVIEW_SCAN)
-		str_truncate(&data, MIME_PREVIEW_SCAN);
+	if (data.len > scan) {
+		for (cut = scan; cut > 0 && data.data[cut - 1] != '\n'; cut--)
+			;
+		for (cut = cut > 0 ? cut : scan;
+		     cut > 0 && (unsigned char)data.data[cut - 1] >= 0x80;
+		     cut--)
+			;
+		str_truncate(&data, cut > 0 ? cut : scan);
+	}
 	cs = mime_params_find(&part->params, "charset");
 	if (cs == NULL || !mime_charset_to_utf8(cs->value, data.data == NULL ?
 						"" : data.data, data.len,
@@ -280,10 +296,28 @@ void mime_preview(const struct mime_message *msg, struct str *out)
 		mime_preview_html(str_c(&utf8), utf8.len, &text);
 	else
 		str_append_n(&text, str_c(&utf8), utf8.len);
-	mime_preview_collapse(str_c(&text), text.len, MIME_PREVIEW_CHARS,
-			      out);
+	full = mime_preview_collapse(str_c(&text), text.len,
+				     MIME_PREVIEW_CHARS, out);
 out:
 	str_release(&data);
 	str_release(&utf8);
 	str_release(&text);
+	return full;
+}
+
+void mime_preview(const struct mime_message *msg, struct str *out)
+{
+	const struct mime_part *part = mime_preview_find(msg->root);
+	size_t start = out->len;
+
+	if (part == NULL)
+		return;
+	/* Plain text nearly always fills the preview from its first lines:
+	 * a short scan first, and the long one only if it fell short
+	 * (markup can hide the first words far down). */
+	if (!mime_part_is_type(part, "text", "html") &&
+	    mime_preview_scan(msg, part, MIME_PREVIEW_SHORT_SCAN, out))
+		return;
+	str_truncate(out, start);
+	(void)mime_preview_scan(msg, part, MIME_PREVIEW_SCAN, out);
 }

@@ -14,8 +14,9 @@
  * cut to the new length before commit (queue_file.c).
  *
  * Names are ".N", N below QUEUE_SPARE_MAX: qmgr puts with
- * RENAME_NOREPLACE at the slot after its last one (the pool's size is
- * bounded without counting); a writer lists the directory once in a
+ * RENAME_NOREPLACE at a slot it believes free (it keeps a picture of
+ * the slots, read from the directory when it runs out: the pool's size
+ * is bounded without counting); a writer lists the directory once in a
  * while and takes names by rename (exactly one writer wins a name; the
  * others get ENOENT and try the next). With many writers the pool turns
  * over faster than one writer's list: a name is looked up before it is
@@ -47,6 +48,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,6 +62,8 @@
 #endif
 
 #define SPARE_PUT_TRIES	4	/* occupied slots tried before an unlink */
+#define SPARE_PUT_FEW	8	/* free slots after a list: nearly full */
+#define SPARE_PUT_SKIP	32	/* puts that unlink after a nearly full list */
 #define SPARE_TAKE_TRIES 8	/* renames tried before creating a file */
 #define SPARE_MISSES	4	/* names found gone before a new list */
 #define SPARE_LISTS	3	/* lists read by one take at most */
@@ -153,22 +157,90 @@ int queue_spare_take(const char *to, unsigned mode, off_t *old_size_r)
 	return -1;
 }
 
+/* qmgr's picture of the pool's slots. qmgr is the only process that
+ * puts, and writers only ever take names away, so a slot clear here is
+ * free unless a list is due: a put finds a free slot at once instead of
+ * trying occupied ones (each a failed rename under the file system's
+ * rename lock). When every slot looks taken the directory is read
+ * again; if it is still (nearly) full, the next puts remove their files
+ * without looking, for a while. */
+static unsigned char spare_used[QUEUE_SPARE_MAX];
+static bool spare_used_known;
+static unsigned spare_slot, spare_skip;
+
+static void spare_used_list(void)
+{
+	struct dirent *de;
+	DIR *d;
+
+	memset(spare_used, 0, sizeof(spare_used));
+	spare_used_known = true;
+	if ((d = opendir(QUEUE_SPARE)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (spare_name_valid(de->d_name)) {
+			unsigned long n = strtoul(de->d_name + 1, NULL, 10);
+
+			if (n < QUEUE_SPARE_MAX)
+				spare_used[n] = 1;
+		}
+	(void)closedir(d);
+}
+
+/* The next slot believed free after the last one used, and how many
+ * are; -1 if none. */
+static int spare_free_slot(unsigned *nfree_r)
+{
+	int found = -1;
+
+	*nfree_r = 0;
+	for (unsigned i = 1; i <= QUEUE_SPARE_MAX; i++) {
+		unsigned s = (spare_slot + i) % QUEUE_SPARE_MAX;
+
+		if (spare_used[s])
+			continue;
+		if (found < 0)
+			found = (int)s;
+		++*nfree_r;
+	}
+	return found;
+}
+
 bool queue_spare_put(const char *path, off_t size)
 {
-	static unsigned slot;
 	char to[sizeof(QUEUE_SPARE) + SPARE_NAME_MAX + 1];
+	unsigned nfree;
+	int slot;
 
 	if (size < 0 || size > QUEUE_SPARE_SIZE_MAX)
 		return false;
+	if (spare_skip > 0) {
+		spare_skip--;
+		return false;
+	}
 	for (int tries = 0; tries < SPARE_PUT_TRIES; tries++) {
-		slot = (slot + 1) % QUEUE_SPARE_MAX;
-		if (!str_snprintf(to, sizeof(to), "%s/.%u", QUEUE_SPARE, slot))
+		slot = spare_used_known ? spare_free_slot(&nfree) : -1;
+		if (slot < 0) {
+			spare_used_list();
+			slot = spare_free_slot(&nfree);
+			if (nfree < SPARE_PUT_FEW)
+				spare_skip = SPARE_PUT_SKIP;
+			if (slot < 0)
+				return false;
+		}
+		spare_slot = (unsigned)slot;
+		if (!str_snprintf(to, sizeof(to), "%s/.%d", QUEUE_SPARE, slot))
 			return false;
 		if (renameat2(AT_FDCWD, path, AT_FDCWD, to,
-			      RENAME_NOREPLACE) == 0)
+			      RENAME_NOREPLACE) == 0) {
+			spare_used[slot] = 1;
 			return true;
-		if (errno == EEXIST)
-			continue;	/* that slot is taken */
+		}
+		if (errno == EEXIST) {
+			/* Put by someone else: the picture is stale. */
+			spare_used_known = false;
+			continue;
+		}
 		/* ENOENT: the file is gone already (correo queue
 		 * delete), or the pool is (its start said so). */
 		if (errno != ENOENT)
@@ -202,4 +274,6 @@ void queue_spare_clear(void)
 			msg_warn("remove %s/%s: %m", QUEUE_SPARE, de->d_name);
 	}
 	(void)closedir(d);
+	spare_used_known = false;
+	spare_skip = 0;
 }

@@ -128,6 +128,100 @@ START_TEST(test_cut)
 }
 END_TEST
 
+/* msg's first part decoded whole and decoded to at least max bytes:
+ * the second is a prefix of the first, at least max long (or all). */
+static void ck_decode_prefix(const char *msg, size_t max)
+{
+	struct mime_message *m = mime_parse(msg, strlen(msg), NULL);
+	struct str all = STR_INIT, some = STR_INIT;
+	const char *error;
+
+	ck_assert_int_eq(mime_part_decode(m, m->root, &all, &error), 1);
+	ck_assert_int_eq(mime_part_decode_prefix(m, m->root, max, &some,
+						 &error), 1);
+	ck_assert_uint_ge(some.len, (all.len < max ? all.len : max));
+	ck_assert_uint_le(some.len, all.len);
+	ck_assert(memcmp(str_c(&all), str_c(&some), some.len) == 0);
+	str_release(&all);
+	str_release(&some);
+	mime_message_free(&m);
+}
+
+/* Long parts: the preview comes from their start, whatever it takes. */
+START_TEST(test_long_parts)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		"0123456789+/";
+	struct str msg = STR_INIT, text = STR_INIT, want = STR_INIT;
+	unsigned v = 0;
+	int bits = 0;
+	char *p;
+
+	/* More than the short scan of white space, then the words. */
+	str_append(&msg, "Subject: x\n\n");
+	for (int i = 0; i < 3000; i++)
+		str_append(&msg, " \n");
+	str_append(&msg, "late words\n");
+	ck_preview(str_c(&msg), "late words");
+	/* A two-byte character across the short scan's end, with fewer
+	 * than 256 characters before it. */
+	str_clear(&msg);
+	str_append(&msg, "Content-Type: text/plain; charset=utf-8\n\n");
+	for (int i = 0; i < 3587; i++)
+		str_append_c(&msg, ' ');
+	for (int i = 0; i < 300; i++)
+		str_append(&msg, "\xc3\xa9");
+	for (int i = 0; i < 256; i++)
+		str_append(&want, "\xc3\xa9");
+	ck_preview(str_c(&msg), str_c(&want));
+	/* 100 KB of base64 text in 76-character lines. */
+	for (int i = 0; text.len < 100000; i++)
+		str_printf(&text, "word%d ", i % 10);
+	str_clear(&msg);
+	str_append(&msg, "Content-Transfer-Encoding: base64\n\n");
+	for (size_t i = 0, col = 0; i < text.len; i++) {
+		v = v << 8 | (unsigned char)str_c(&text)[i];
+		for (bits += 8; bits >= 6; bits -= 6) {
+			str_append_c(&msg, b64[(v >> (bits - 6)) & 63]);
+			if (++col == 76) {
+				str_append_c(&msg, '\n');
+				col = 0;
+			}
+		}
+	}
+	if (bits > 0)
+		str_append_c(&msg, b64[(v << (6 - bits)) & 63]);
+	str_append(&msg, "==\n");
+	p = preview(str_c(&msg));
+	ck_assert_uint_eq(strlen(p), 256);
+	ck_assert(strncmp(p, str_c(&text), 255) == 0);
+	free(p);
+	ck_decode_prefix(str_c(&msg), 4096);
+	ck_decode_prefix(str_c(&msg), 1);
+	ck_decode_prefix(str_c(&msg), 10 * 1000 * 1000);
+	/* Quoted-printable made only of escapes. */
+	str_clear(&msg);
+	str_append(&msg, "Content-Transfer-Encoding: quoted-printable\n\n");
+	for (int i = 0; i < 20000; i++)
+		str_append(&msg, i % 25 == 24 ? "=41=\n" : "=41");
+	ck_decode_prefix(str_c(&msg), 4096);
+	ck_decode_prefix(str_c(&msg), 65536);
+	/* 7bit with bare line feeds: the CRLF view's prefix. */
+	ck_decode_prefix(str_c(&text), 4096);
+	/* HTML whose text starts after 10 KB of style. */
+	str_clear(&msg);
+	str_append(&msg, "Content-Type: text/html\n\n<style>\n");
+	for (int i = 0; i < 1000; i++)
+		str_append(&msg, "p { x: y }\n");
+	str_append(&msg, "</style><p>Hello there</p>\n");
+	ck_preview(str_c(&msg), "Hello there");
+	str_release(&msg);
+	str_release(&text);
+	str_release(&want);
+}
+END_TEST
+
 static Suite *mime_preview_suite(void)
 {
 	Suite *s = suite_create("mime_preview");
@@ -138,6 +232,7 @@ static Suite *mime_preview_suite(void)
 	tcase_add_test(tc, test_html);
 	tcase_add_test(tc, test_part_choice);
 	tcase_add_test(tc, test_cut);
+	tcase_add_test(tc, test_long_parts);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1190,6 +1190,91 @@ START_TEST(test_spare_bounds)
 }
 END_TEST
 
+/* A new file active/NAME; false if it cannot be made. */
+static bool spare_new_file(const char *name, const char *data)
+{
+	int fd = open(name, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, data, strlen(data)) == (ssize_t)strlen(data);
+	return close(fd) == 0 && ok;
+}
+
+/* qmgr's picture of the slots: a slot filled behind its back is never
+ * replaced, and slots that writers emptied are used again. */
+START_TEST(test_spare_put_picture)
+{
+	char name[64], data[16];
+	unsigned kept = 0;
+	int fd;
+
+	queue_spare_clear();
+	for (unsigned i = 0; i < 3; i++) {
+		ck_assert(str_snprintf(name, sizeof(name), "active/p%u", i));
+		ck_assert(spare_new_file(name, ""));
+		ck_assert(queue_spare_put(name, 0));
+	}
+	ck_assert_uint_eq(spare_entries(), 3);
+	/* Every other slot, filled by hand: each put must go around. */
+	for (unsigned i = 0; i < QUEUE_SPARE_MAX; i += 2) {
+		ck_assert(str_snprintf(name, sizeof(name), "%s/.%u",
+				       QUEUE_SPARE, i));
+		fd = open(name, O_WRONLY | O_CREAT, 0600);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(write(fd, "X", 1), 1);
+		close(fd);
+	}
+	for (unsigned i = 3; kept < 8; i++) {
+		ck_assert_uint_lt(i, 64);
+		ck_assert(str_snprintf(name, sizeof(name), "active/p%u", i));
+		ck_assert(spare_new_file(name, "new"));
+		if (queue_spare_put(name, 3))
+			kept++;
+		else
+			ck_assert_int_eq(unlink(name), 0);
+	}
+	/* No hand-made slot was replaced. */
+	for (unsigned i = 0; i < QUEUE_SPARE_MAX; i += 2) {
+		ck_assert(str_snprintf(name, sizeof(name), "%s/.%u",
+				       QUEUE_SPARE, i));
+		fd = open(name, O_RDONLY);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(read(fd, data, sizeof(data)), 1);
+		close(fd);
+	}
+	/* .2 was one of the three. */
+	ck_assert_uint_eq(spare_entries(), QUEUE_SPARE_MAX / 2 + 2 + 8);
+	/* Fill it up, then empty two slots as writers do: after the puts
+	 * that unlink while the pool was seen full, they are used again. */
+	for (unsigned i = 100; spare_entries() < QUEUE_SPARE_MAX; i++) {
+		ck_assert_uint_lt(i, 100 + QUEUE_SPARE_MAX);
+		ck_assert(str_snprintf(name, sizeof(name), "active/p%u", i));
+		ck_assert(spare_new_file(name, ""));
+		if (!queue_spare_put(name, 0))
+			ck_assert_int_eq(unlink(name), 0);
+	}
+	ck_assert(str_snprintf(name, sizeof(name), "%s/.1", QUEUE_SPARE));
+	ck_assert_int_eq(unlink(name), 0);
+	ck_assert(str_snprintf(name, sizeof(name), "%s/.3", QUEUE_SPARE));
+	ck_assert_int_eq(unlink(name), 0);
+	kept = 0;
+	for (unsigned i = 400; i < 500 && kept < 2; i++) {
+		ck_assert(str_snprintf(name, sizeof(name), "active/p%u", i));
+		ck_assert(spare_new_file(name, ""));
+		if (queue_spare_put(name, 0))
+			kept++;
+		else
+			ck_assert_int_eq(unlink(name), 0);
+	}
+	ck_assert_uint_eq(kept, 2);
+	ck_assert_uint_eq(spare_entries(), QUEUE_SPARE_MAX);
+	queue_spare_clear();
+	ck_assert_uint_eq(spare_entries(), 0);
+}
+END_TEST
+
 static Suite *queue_suite(void)
 {
 	Suite *s = suite_create("queue");
@@ -1221,6 +1306,7 @@ static Suite *queue_suite(void)
 	tcase_add_test(tc, test_move_scan);
 	tcase_add_test(tc, test_spare_reuse);
 	tcase_add_test(tc, test_spare_bounds);
+	tcase_add_test(tc, test_spare_put_picture);
 	suite_add_tcase(s, tc);
 
 	/* A panic skips a checked teardown, so these share one directory
