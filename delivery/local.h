@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "maildir.h"
 #include "queue.h"
 #include "resolve.h"
 #include "str.h"
@@ -59,9 +60,17 @@ struct local_content {
 	const char *sender;	/* "" for the null sender */
 	const char *rcpt;	/* Delivered-To */
 	const char *quota;	/* the mailbox's quota rule, or NULL */
+	const char *data;	/* the content in memory, or NULL */
 };
 /* Return-Path + Delivered-To + the content (maildir_write_fn shape). */
 bool local_content_write(int fd, void *ctx);
+/* Deliver into the store's folder dir: from c->data when the content
+ * is in memory (written at once, sizes and cache entry without reading
+ * the file back), else through local_content_write. */
+enum maildir_status local_content_store(const struct local_content *c,
+					const char *dir, long long size_limit,
+					struct str *error_r,
+					const char **dsn_r);
 /* The same as an mbox entry: From_ line, ">From " quoting, blank line. */
 bool local_content_write_mbox(int fd, void *ctx);
 /* 1 if the message header has "Delivered-To: rcpt" (a loop), 0 if not,

@@ -7,7 +7,8 @@
  * the message header for a Delivered-To naming the same recipient, the
  * way Postfix's local stops forwarding loops.
  *
- * Interface: local_content_write, local_content_write_mbox,
+ * Interface: local_content_write, local_content_store,
+ * local_content_write_mbox,
  * local_content_loop.
  *
  * SECURITY: reads the queue file through the fd qmgr's request led local
@@ -20,10 +21,12 @@
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "local.h"
 #include "safe_file.h"
+#include "store.h"
 #include "str.h"
 
 /* Most header bytes scanned for Delivered-To. */
@@ -58,6 +61,30 @@ bool local_content_write(int fd, void *ctx)
 		queue_msg_content_copy(c->msg, fd);
 	str_release(&head);
 	return ok;
+}
+
+enum maildir_status local_content_store(const struct local_content *c,
+					const char *dir, long long size_limit,
+					struct str *error_r,
+					const char **dsn_r)
+{
+	struct str head = STR_INIT;
+	struct iovec iov[2];
+	enum maildir_status st;
+
+	if (c->data == NULL)
+		return store_deliver(dir, 0, 0, local_content_write,
+				     (void *)c, size_limit, NULL, error_r,
+				     dsn_r);
+	local_headers(&head, c);
+	iov[0].iov_base = head.data;
+	iov[0].iov_len = head.len;
+	iov[1].iov_base = (void *)c->data;
+	iov[1].iov_len = (size_t)c->msg->content_len;
+	st = store_deliver_iov(dir, 0, 0, iov, 2, size_limit, NULL, error_r,
+			       dsn_r);
+	str_release(&head);
+	return st;
 }
 
 /* Write buf's complete lines with ">From " quoting; keep the partial

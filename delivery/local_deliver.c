@@ -101,9 +101,8 @@ void local_write(const struct local_content *c,
 			break;
 		/* Through the mailbox store: the message gets its UID
 		 * now, so no reader ever scans the folder for it. */
-		st = store_deliver(d->path, 0, 0, local_content_write,
-				   (void *)c, local_state.size_limit, NULL,
-				   &error, &dsn);
+		st = local_content_store(c, d->path, local_state.size_limit,
+					 &error, &dsn);
 		if (st == MAILDIR_OK)
 			local_result_set(res, LOCAL_OK, "2.0.0",
 					 "delivered to maildir");
@@ -184,7 +183,8 @@ void local_deliver(struct queue_msg *msg, const struct local_rcpt *rcpt,
 		   struct local_result *res)
 {
 	struct resolve_delivery d;
-	struct local_content c = { msg, msg->sender, rcpt->address, NULL };
+	struct local_content c = { msg, msg->sender, rcpt->address, NULL,
+				   NULL };
 	struct str quota = STR_INIT;
 	const char *error = "";
 	int loop;

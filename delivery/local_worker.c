@@ -38,6 +38,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,8 @@
 #define LOCAL_WORKER_MAX	8
 #define LOCAL_WORKER_USES	1000
 #define LOCAL_WORKER_IDLE	60
+/* Messages up to this size are read into the worker's memory whole. */
+#define LOCAL_WORKER_MEM_MAX	(16L * 1024 * 1024)
 
 #define LW_KIND		"kind"
 #define LW_PATH		"path"
@@ -106,6 +109,7 @@ static void local_worker_one(const struct attr_list *req, int fd,
 	struct resolve_delivery d;
 	struct queue_msg msg;
 	struct local_content c;
+	struct str data = STR_INIT;
 	long kind, off, len;
 
 	memset(&d, 0, sizeof(d));
@@ -118,7 +122,8 @@ static void local_worker_one(const struct attr_list *req, int fd,
 	if (fd < 0 || !attr_get_long(req, LW_KIND, &kind) ||
 	    !attr_get_long(req, LW_OFFSET, &off) ||
 	    !attr_get_long(req, LW_LENGTH, &len) || kind < RESOLVE_MAILDIR ||
-	    kind > RESOLVE_FILE || off < 0 || len < 0) {
+	    kind > RESOLVE_FILE || off < 0 || len < 0 ||
+	    off > LONG_MAX - len) {
 		local_result_set(res, LOCAL_DEFER, "4.3.0",
 				 "malformed worker request");
 		return;
@@ -131,9 +136,16 @@ static void local_worker_one(const struct attr_list *req, int fd,
 	c.sender = msg.sender;
 	c.rcpt = attr_get(req, PROTO_ATTR_RECIPIENT);
 	c.quota = attr_get(req, LW_QUOTA);
+	/* The copy read into memory at once: a Maildir delivery writes it
+	 * in one call and counts it as it is (local_content_store). If it
+	 * cannot be read whole, the delivery reads the file itself. */
+	c.data = len <= LOCAL_WORKER_MEM_MAX &&
+		queue_msg_content(&msg, &data, LOCAL_WORKER_MEM_MAX) ?
+		str_c(&data) : NULL;
 	d.kind = (enum resolve_kind)kind;
 	d.path = (char *)attr_get(req, LW_PATH);
 	local_write(&c, &d, res);
+	str_release(&data);
 }
 
 static void local_worker_reply(struct lio *lio, const struct local_result *r)

@@ -27,6 +27,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "bgsync.h"
@@ -702,11 +703,44 @@ static void store_deliver_cache_entry(const char *path, struct str *payload)
 	str_release(&data);
 }
 
-enum maildir_status store_deliver(const char *dir, uint32_t flags,
-				  int64_t internaldate,
-				  maildir_write_fn *write_fn, void *ctx,
-				  long long size_limit, uint32_t *uid_r,
-				  struct str *error_r, const char **dsn_r)
+/* The message's cache entry from the buffers holding it. */
+static void store_deliver_cache_iov(const struct iovec *iov, int iovcnt,
+				    struct str *payload)
+{
+	struct str data = STR_INIT;
+	size_t len = 0;
+
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	if (len > STORE_CACHE_MAX_MESSAGE)
+		return;
+	if (iovcnt == 1) {
+		store_cache_compute(iov[0].iov_base, len, (int64_t)time(NULL),
+				    payload);
+	} else {
+		str_reserve(&data, len);
+		for (int i = 0; i < iovcnt; i++)
+			str_append_n(&data, iov[i].iov_base, iov[i].iov_len);
+		store_cache_compute(str_c(&data), data.len,
+				    (int64_t)time(NULL), payload);
+	}
+	if (payload->len > STORE_CACHE_MAX_PAYLOAD)
+		str_clear(payload);
+	str_release(&data);
+}
+
+/* store_deliver and store_deliver_iov: the message from write_fn, or
+ * (write_fn NULL) from iov. */
+static enum maildir_status store_deliver_src(const char *dir,
+					     uint32_t flags,
+					     int64_t internaldate,
+					     maildir_write_fn *write_fn,
+					     void *ctx,
+					     const struct iovec *iov,
+					     int iovcnt, long long size_limit,
+					     uint32_t *uid_r,
+					     struct str *error_r,
+					     const char **dsn_r)
 {
 	struct store_folder f = { .log_fd = -1 };
 	struct maildir_tmp t = MAILDIR_TMP_INIT;
@@ -723,8 +757,11 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 		*uid_r = 0;
 	f.dir = (char *)dir;
 	store_folder_clear(&f);
-	status = maildir_write_tmp(dir, NULL, write_fn, ctx, size_limit, &t,
-				   error_r, dsn_r);
+	status = write_fn != NULL ?
+		maildir_write_tmp(dir, NULL, write_fn, ctx, size_limit, &t,
+				  error_r, dsn_r) :
+		maildir_write_tmp_iov(dir, NULL, iov, iovcnt, size_limit, &t,
+				      error_r, dsn_r);
 	if (status != MAILDIR_OK)
 		goto out;
 	if (internaldate > 0) {
@@ -733,9 +770,12 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 
 		(void)utimensat(AT_FDCWD, str_c(&t.tmp), ts, 0);
 	}
-	/* The cache entry, from the file just written (in the page cache),
-	 * before the index is locked. */
-	store_deliver_cache_entry(str_c(&t.tmp), &payload);
+	/* The cache entry, from the message in memory or the file just
+	 * written (in the page cache), before the index is locked. */
+	if (write_fn != NULL)
+		store_deliver_cache_entry(str_c(&t.tmp), &payload);
+	else
+		store_deliver_cache_iov(iov, iovcnt, &payload);
 	flags &= STORE_F_ALL;
 	if (flags != 0) {
 		/* With flags the file goes to cur/ with its info part. */
@@ -810,6 +850,27 @@ out:
 		close(f.log_fd);
 	free(f.changes);
 	return status;
+}
+
+enum maildir_status store_deliver(const char *dir, uint32_t flags,
+				  int64_t internaldate,
+				  maildir_write_fn *write_fn, void *ctx,
+				  long long size_limit, uint32_t *uid_r,
+				  struct str *error_r, const char **dsn_r)
+{
+	return store_deliver_src(dir, flags, internaldate, write_fn, ctx,
+				 NULL, 0, size_limit, uid_r, error_r, dsn_r);
+}
+
+enum maildir_status store_deliver_iov(const char *dir, uint32_t flags,
+				      int64_t internaldate,
+				      const struct iovec *iov, int iovcnt,
+				      long long size_limit, uint32_t *uid_r,
+				      struct str *error_r,
+				      const char **dsn_r)
+{
+	return store_deliver_src(dir, flags, internaldate, NULL, NULL, iov,
+				 iovcnt, size_limit, uid_r, error_r, dsn_r);
 }
 
 int store_claim_new(struct store_folder *f, uint32_t **uids_r,

@@ -223,6 +223,16 @@ enum maildir_status store_deliver(const char *dir, uint32_t flags,
 				  maildir_write_fn *write_fn, void *ctx,
 				  long long size_limit, uint32_t *uid_r,
 				  struct str *error_r, const char **dsn_r);
+/* The same for a message in memory (maildir_write_tmp_iov): its sizes
+ * and its cache entry come from the buffers, not from reading the file
+ * back. */
+struct iovec;
+enum maildir_status store_deliver_iov(const char *dir, uint32_t flags,
+				      int64_t internaldate,
+				      const struct iovec *iov, int iovcnt,
+				      long long size_limit, uint32_t *uid_r,
+				      struct str *error_r,
+				      const char **dsn_r);
 
 /* Set the flags and keywords of the message with uid (renaming its file
  * so the name carries the flags) and give it a new modseq. Returns 1

@@ -10,7 +10,8 @@
  * A Maildir or folder missing on first delivery is created (0700).
  * The name in new/ carries ",S=<size>,W=<size with CRLF line ends>"
  * (Dovecot's fields, read by uidlist and by Dovecot), counted by reading
- * the written file back before the fsync.
+ * the written file back before the fsync, or, for a message given in
+ * memory, while it is written.
  *
  * Interface: maildir_unique_name, maildir_create, maildir_deliver,
  * maildir_errno_status.
@@ -28,6 +29,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -72,7 +74,7 @@ void maildir_unique_name(struct str *name)
 	gettimeofday(&tv, NULL);
 	str_clear(name);
 	str_printf(name, "%lld.M%ldP%ldQ%lu.", (long long)tv.tv_sec,
-		   (long)tv.tv_usec, (long)getpid(), ++maildir_counter);
+		   (long)tv.tv_usec, msg_getpid(), ++maildir_counter);
 	maildir_host(name);
 }
 
@@ -178,6 +180,23 @@ static int maildir_open_tmp(const char *maildir, const char *folder,
 	return fd;
 }
 
+/* Count into *size and *lfs the bytes of buf and its LFs not preceded
+ * by CR; *prev_cr carries the last byte over to the next buffer. */
+static void maildir_count(const char *buf, size_t n, bool *prev_cr,
+			  unsigned long long *size, unsigned long long *lfs)
+{
+	const char *p, *end, *lf;
+
+	if (n == 0)
+		return;
+	*size += n;
+	for (p = buf, end = buf + n;
+	     (lf = memchr(p, '\n', (size_t)(end - p))) != NULL; p = lf + 1)
+		if (!(lf > buf ? lf[-1] == '\r' : *prev_cr))
+			++*lfs;
+	*prev_cr = buf[n - 1] == '\r';
+}
+
 /* The file's size and its size with CRLF line ends (one more byte per
  * LF not preceded by CR), read back from the page cache: the write
  * function may have copied in the kernel (copy_file_range). */
@@ -187,7 +206,6 @@ static bool maildir_sizes(int fd, unsigned long long *size_r,
 	char buf[MAILDIR_SIZE_CHUNK];
 	unsigned long long size = 0, lfs = 0;
 	bool prev_cr = false;
-	const char *p, *end, *lf;
 	ssize_t n;
 
 	while ((n = pread(fd, buf, sizeof(buf), (off_t)size)) != 0) {
@@ -196,14 +214,37 @@ static bool maildir_sizes(int fd, unsigned long long *size_r,
 				continue;
 			return false;
 		}
-		size += (unsigned long long)n;
-		for (p = buf, end = buf + n;
-		     (lf = memchr(p, '\n', (size_t)(end - p))) != NULL;
-		     p = lf + 1)
-			if (!(lf > buf ? lf[-1] == '\r' : prev_cr))
-				lfs++;
-		prev_cr = buf[n - 1] == '\r';
+		maildir_count(buf, (size_t)n, &prev_cr, &size, &lfs);
 	}
+	*size_r = size;
+	*vsize_r = size + lfs;
+	return true;
+}
+
+/* Where a message comes from: a write function, or buffers in memory
+ * (whose sizes are counted without reading the file back). */
+struct maildir_src {
+	maildir_write_fn *write_fn;
+	void *ctx;
+	const struct iovec *iov;
+	int iovcnt;
+};
+
+static bool maildir_src_write(int fd, const struct maildir_src *src,
+			      unsigned long long *size_r,
+			      unsigned long long *vsize_r)
+{
+	unsigned long long size = 0, lfs = 0;
+	bool prev_cr = false;
+
+	if (src->write_fn != NULL)
+		return src->write_fn(fd, src->ctx) &&
+			maildir_sizes(fd, size_r, vsize_r);
+	if (!safe_writev_all(fd, src->iov, src->iovcnt))
+		return false;
+	for (int i = 0; i < src->iovcnt; i++)
+		maildir_count(src->iov[i].iov_base, src->iov[i].iov_len,
+			      &prev_cr, &size, &lfs);
 	*size_r = size;
 	*vsize_r = size + lfs;
 	return true;
@@ -211,13 +252,13 @@ static bool maildir_sizes(int fd, unsigned long long *size_r,
 
 /* Write, check the size, fsync, close; the sizes into size_r and
  * vsize_r. */
-static bool maildir_fill(int fd, maildir_write_fn *write_fn, void *ctx,
+static bool maildir_fill(int fd, const struct maildir_src *src,
 			 long long size_limit, unsigned long long *size_r,
 			 unsigned long long *vsize_r)
 {
 	int saved;
 
-	if (!write_fn(fd, ctx) || !maildir_sizes(fd, size_r, vsize_r))
+	if (!maildir_src_write(fd, src, size_r, vsize_r))
 		goto fail;
 	if (size_limit > 0 && *size_r > (unsigned long long)size_limit) {
 		errno = EFBIG;
@@ -253,12 +294,13 @@ static enum maildir_status maildir_failed(const char *maildir,
 	return status;
 }
 
-enum maildir_status maildir_write_tmp(const char *maildir,
-				      const char *folder,
-				      maildir_write_fn *write_fn, void *ctx,
-				      long long size_limit,
-				      struct maildir_tmp *t,
-				      struct str *error_r, const char **dsn_r)
+static enum maildir_status maildir_write_src(const char *maildir,
+					     const char *folder,
+					     const struct maildir_src *src,
+					     long long size_limit,
+					     struct maildir_tmp *t,
+					     struct str *error_r,
+					     const char **dsn_r)
 {
 	struct str dir = STR_INIT, name = STR_INIT;
 	enum maildir_status status = MAILDIR_OK;
@@ -278,8 +320,7 @@ enum maildir_status maildir_write_tmp(const char *maildir,
 	if (fd < 0)
 		goto fail;
 	step = "write";
-	if (!maildir_fill(fd, write_fn, ctx, size_limit, &t->size,
-			  &t->vsize)) {
+	if (!maildir_fill(fd, src, size_limit, &t->size, &t->vsize)) {
 		saved = errno;
 		unlink(str_c(&t->tmp));
 		errno = saved;
@@ -296,6 +337,33 @@ out:
 	str_release(&dir);
 	str_release(&name);
 	return status;
+}
+
+enum maildir_status maildir_write_tmp(const char *maildir,
+				      const char *folder,
+				      maildir_write_fn *write_fn, void *ctx,
+				      long long size_limit,
+				      struct maildir_tmp *t,
+				      struct str *error_r, const char **dsn_r)
+{
+	struct maildir_src src = { write_fn, ctx, NULL, 0 };
+
+	return maildir_write_src(maildir, folder, &src, size_limit, t,
+				 error_r, dsn_r);
+}
+
+enum maildir_status maildir_write_tmp_iov(const char *maildir,
+					  const char *folder,
+					  const struct iovec *iov, int iovcnt,
+					  long long size_limit,
+					  struct maildir_tmp *t,
+					  struct str *error_r,
+					  const char **dsn_r)
+{
+	struct maildir_src src = { NULL, NULL, iov, iovcnt };
+
+	return maildir_write_src(maildir, folder, &src, size_limit, t,
+				 error_r, dsn_r);
 }
 
 enum maildir_status maildir_link_tmp(const char *maildir, const char *folder,

@@ -62,6 +62,16 @@ enum maildir_status maildir_write_tmp(const char *maildir,
 				      long long size_limit,
 				      struct maildir_tmp *t,
 				      struct str *error_r, const char **dsn_r);
+/* write_tmp for a message in memory: the iovcnt buffers in order (at
+ * most SAFE_IOV_MAX), written at once and counted as they are. */
+struct iovec;
+enum maildir_status maildir_write_tmp_iov(const char *maildir,
+					  const char *folder,
+					  const struct iovec *iov, int iovcnt,
+					  long long size_limit,
+					  struct maildir_tmp *t,
+					  struct str *error_r,
+					  const char **dsn_r);
 enum maildir_status maildir_commit_tmp(const char *maildir,
 				       const char *folder,
 				       struct maildir_tmp *t,

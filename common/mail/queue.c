@@ -96,7 +96,7 @@ void queue_id_new(char id[QUEUE_ID_SIZE])
 		seq = 0;
 	}
 	queue_id_put(id, last_usec, QUEUE_ID_TIME_LEN);
-	queue_id_put(id + QUEUE_ID_TIME_LEN, (uint64_t)getpid(),
+	queue_id_put(id + QUEUE_ID_TIME_LEN, (uint64_t)msg_getpid(),
 		     QUEUE_ID_PID_LEN);
 	queue_id_put(id + QUEUE_ID_TIME_LEN + QUEUE_ID_PID_LEN, seq,
 		     QUEUE_ID_SEQ_LEN);

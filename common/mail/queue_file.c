@@ -1026,9 +1026,15 @@ static bool content_copy_rw(struct queue_msg *msg, off_t pos, int out_fd)
 
 bool queue_msg_content_copy(struct queue_msg *msg, int out_fd)
 {
+	/* Once the kernel said it cannot copy between these file systems
+	 * (local copies a queue file into a memory file for every
+	 * delivery), this process does not ask again. */
+	static bool cfr_unusable;
 	off_t in = msg->content_offset, end = in + msg->content_len;
 	ssize_t n;
 
+	if (cfr_unusable)
+		return content_copy_rw(msg, 0, out_fd);
 	while (in < end) {
 		n = copy_file_range(msg->fd, &in, out_fd, NULL,
 				    (size_t)(end - in), 0);
@@ -1041,9 +1047,12 @@ bool queue_msg_content_copy(struct queue_msg *msg, int out_fd)
 		if (errno == EINTR)
 			continue;
 		if (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-		    errno == EOPNOTSUPP || errno == EBADF || errno == EPERM)
+		    errno == EOPNOTSUPP || errno == EBADF || errno == EPERM) {
+			cfr_unusable = errno == EXDEV || errno == ENOSYS ||
+				errno == EOPNOTSUPP;
 			return content_copy_rw(msg, in - msg->content_offset,
 					       out_fd);
+		}
 		return false;
 	}
 	return true;

@@ -101,7 +101,7 @@ static void spare_list(void)
 	}
 	(void)closedir(d);
 	spare_count = n;
-	spare_first = n > 0 ? (int)((getpid() + spare_lists++) % n) : 0;
+	spare_first = n > 0 ? (int)((msg_getpid() + spare_lists++) % n) : 0;
 }
 
 int queue_spare_take(const char *to, unsigned mode, off_t *old_size_r)

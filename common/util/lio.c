@@ -9,8 +9,9 @@
  * replies to pipelined commands go out together, and a request/response
  * exchange cannot deadlock on an unflushed request).
  *
- * Every public read or flush gets one deadline (now + timeout) and all
- * waiting inside that call counts against it. Sockets are used with
+ * Every public read or flush gets one deadline (timeout seconds from
+ * its first wait: a call that finds its data ready reads no clock) and
+ * all waiting inside that call counts against it. Sockets are used with
  * MSG_DONTWAIT, so blocking and non-blocking sockets behave the same and
  * the common case (data ready) costs one system call; other fds are
  * polled first when a timeout is set. A timeout or an I/O error is
@@ -81,12 +82,15 @@ struct lio {
 	enum lio_status error;	/* LIO_OK, or the sticky failure */
 };
 
-/* The deadline for one call; -1 means none. */
+/* The deadline for one call: LIO_NO_DEADLINE, or LIO_DEADLINE_LATER,
+ * which the call's first wait turns into now + timeout (most calls
+ * never wait, and need not read the clock). */
+#define LIO_NO_DEADLINE		(-1LL)
+#define LIO_DEADLINE_LATER	(-2LL)
+
 static long long lio_deadline(const struct lio *lio)
 {
-	if (lio->timeout <= 0)
-		return -1;
-	return ev_now_ms() + (long long)lio->timeout * 1000;
+	return lio->timeout <= 0 ? LIO_NO_DEADLINE : LIO_DEADLINE_LATER;
 }
 
 static enum lio_kind lio_kind_of(int fd)
@@ -161,7 +165,7 @@ static enum lio_status lio_fail(struct lio *lio, enum lio_status status)
  * includes errors and hang-ups: the following read or write reports
  * them. */
 static enum lio_status lio_wait(struct lio *lio, short events,
-				long long deadline)
+				long long *deadline)
 {
 	struct pollfd pfd = { .fd = lio->fd, .events = events };
 	long long left;
@@ -169,8 +173,11 @@ static enum lio_status lio_wait(struct lio *lio, short events,
 
 	for (;;) {
 		left = -1;
-		if (deadline >= 0) {
-			left = deadline - ev_now_ms();
+		if (*deadline == LIO_DEADLINE_LATER)
+			*deadline = ev_now_ms() +
+				(long long)lio->timeout * 1000;
+		if (*deadline >= 0) {
+			left = *deadline - ev_now_ms();
 			if (left <= 0)
 				return lio_fail(lio, LIO_TIMEOUT);
 		}
@@ -199,11 +206,11 @@ static ssize_t lio_raw_read(struct lio *lio, void *buf, size_t len,
 	return read(lio->fd, buf, len);
 }
 
-static enum lio_status lio_flush_until(struct lio *lio, long long deadline);
+static enum lio_status lio_flush_until(struct lio *lio, long long *deadline);
 
 /* Before waiting for the peer, send what it may be waiting for. */
 static enum lio_status lio_flush_before_wait(struct lio *lio,
-					     long long deadline)
+					     long long *deadline)
 {
 	if (lio->out.len == lio->out_pos)
 		return LIO_OK;
@@ -212,7 +219,7 @@ static enum lio_status lio_flush_before_wait(struct lio *lio,
 
 /* Read at least one byte into buf (up to len); LIO_EOF at end of input. */
 static enum lio_status lio_read_some(struct lio *lio, void *buf, size_t len,
-				     long long deadline, size_t *got_r)
+				     long long *deadline, size_t *got_r)
 {
 	bool want_write, poll_first;
 	ssize_t n;
@@ -226,7 +233,7 @@ static enum lio_status lio_read_some(struct lio *lio, void *buf, size_t len,
 	poll_first = lio->ops == NULL && lio->kind != LIO_KIND_SOCKET;
 	if (poll_first && lio_flush_before_wait(lio, deadline) != LIO_OK)
 		return lio->error;
-	poll_first = poll_first && deadline >= 0;
+	poll_first = poll_first && *deadline != LIO_NO_DEADLINE;
 	want_write = false;
 	for (;;) {
 		if (poll_first) {
@@ -255,7 +262,7 @@ static enum lio_status lio_read_some(struct lio *lio, void *buf, size_t len,
 }
 
 /* Refill the (empty) input buffer. */
-static enum lio_status lio_fill(struct lio *lio, long long deadline)
+static enum lio_status lio_fill(struct lio *lio, long long *deadline)
 {
 	enum lio_status st;
 	size_t got;
@@ -287,7 +294,7 @@ enum lio_status lio_read_line(struct lio *lio, struct str *line, size_t max)
 		return lio->error;
 	for (;;) {
 		if (lio_buffered(lio) == 0) {
-			st = lio_fill(lio, deadline);
+			st = lio_fill(lio, &deadline);
 			if (st == LIO_EOF && line->len > 0)
 				return LIO_OK;
 			if (st != LIO_OK)
@@ -310,7 +317,7 @@ enum lio_status lio_read_line(struct lio *lio, struct str *line, size_t max)
 
 /* Large reads skip the buffer and land in out directly. */
 static enum lio_status lio_read_direct(struct lio *lio, struct str *out,
-				       size_t want, long long deadline,
+				       size_t want, long long *deadline,
 				       size_t *got_r)
 {
 	enum lio_status st;
@@ -336,14 +343,14 @@ enum lio_status lio_read_exact(struct lio *lio, struct str *out, size_t len)
 		n = lio_buffered(lio);
 		if (n == 0 && len >= LIO_CHUNK) {
 			st = lio_read_direct(lio, out, len < LIO_OUT_MAX ?
-					     len : LIO_OUT_MAX, deadline, &n);
+					     len : LIO_OUT_MAX, &deadline, &n);
 			if (st != LIO_OK)
 				return st;
 			len -= n;
 			continue;
 		}
 		if (n == 0) {
-			st = lio_fill(lio, deadline);
+			st = lio_fill(lio, &deadline);
 			if (st != LIO_OK)
 				return st;
 			n = lio_buffered(lio);
@@ -359,13 +366,14 @@ enum lio_status lio_read_exact(struct lio *lio, struct str *out, size_t len)
 
 enum lio_status lio_read_avail(struct lio *lio, struct str *out, size_t max)
 {
+	long long deadline = lio_deadline(lio);
 	enum lio_status st;
 	size_t n;
 
 	if (lio->error != LIO_OK)
 		return lio->error;
 	if (lio_buffered(lio) == 0) {
-		st = lio_fill(lio, lio_deadline(lio));
+		st = lio_fill(lio, &deadline);
 		if (st != LIO_OK)
 			return st;
 	}
@@ -448,7 +456,7 @@ static ssize_t lio_raw_write(struct lio *lio, const void *buf, size_t len,
 
 /* Write all of buf before the deadline. */
 static enum lio_status lio_write_all(struct lio *lio, const char *buf,
-				     size_t len, long long deadline)
+				     size_t len, long long *deadline)
 {
 	bool want_read, must_poll;
 	size_t chunk;
@@ -457,7 +465,7 @@ static enum lio_status lio_write_all(struct lio *lio, const char *buf,
 	/* Only sockets and layers can be written without blocking. Once
 	 * poll says a pipe is writable, PIPE_BUF bytes fit without it. */
 	must_poll = lio->ops == NULL && lio->kind != LIO_KIND_SOCKET &&
-		    deadline >= 0;
+		    *deadline != LIO_NO_DEADLINE;
 	while (len > 0) {
 		chunk = len;
 		if (must_poll) {
@@ -483,7 +491,7 @@ static enum lio_status lio_write_all(struct lio *lio, const char *buf,
 	return LIO_OK;
 }
 
-static enum lio_status lio_flush_until(struct lio *lio, long long deadline)
+static enum lio_status lio_flush_until(struct lio *lio, long long *deadline)
 {
 	enum lio_status st;
 
@@ -500,11 +508,13 @@ static enum lio_status lio_flush_until(struct lio *lio, long long deadline)
 
 enum lio_status lio_flush(struct lio *lio)
 {
+	long long deadline = lio_deadline(lio);
+
 	if (lio->error != LIO_OK)
 		return lio->error;
 	if (lio->out.len == lio->out_pos)
 		return LIO_OK;
-	return lio_flush_until(lio, lio_deadline(lio));
+	return lio_flush_until(lio, &deadline);
 }
 
 size_t lio_output_pending(const struct lio *lio)
@@ -525,9 +535,10 @@ void lio_write(struct lio *lio, const void *data, size_t len)
 	if (lio->error != LIO_OK)
 		return;
 	if (len >= LIO_OUT_MAX) {
+		long long deadline = lio_deadline(lio);
+
 		if (lio_flush(lio) == LIO_OK)
-			(void)lio_write_all(lio, data, len,
-					    lio_deadline(lio));
+			(void)lio_write_all(lio, data, len, &deadline);
 		return;
 	}
 	str_append_n(&lio->out, data, len);

@@ -196,7 +196,7 @@ static void msg_pid_forget(void)
 	msg_pid = 0;
 }
 
-static long msg_getpid(void)
+long msg_getpid(void)
 {
 	static bool hooked;
 

@@ -51,6 +51,11 @@ void msg_fatal(const char *fmt, ...) MSG_PRINTF(1, 2)
 void msg_panic(const char *fmt, ...) MSG_PRINTF(1, 2)
 	__attribute__((noreturn));
 void msg_debug(const char *fmt, ...) MSG_PRINTF(1, 2);
+/* This process's pid, asked of the kernel once and again after a fork
+ * (glibc does not cache it; log lines, queue IDs and Maildir names
+ * want it per message). */
+long msg_getpid(void);
+
 void msg_vlog(enum msg_level level, const char *fmt, va_list ap);
 
 /* Run before exit in msg_fatal (e.g. to flush or remove a pid file).

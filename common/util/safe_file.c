@@ -46,6 +46,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "mem.h"
@@ -70,6 +71,42 @@ bool safe_write_all(int fd, const void *data, size_t len)
 		}
 		p += n;
 		len -= (size_t)n;
+	}
+	return true;
+}
+
+bool safe_writev_all(int fd, const struct iovec *iov, int iovcnt)
+{
+	struct iovec left[SAFE_IOV_MAX];
+	int first = 0;
+
+	if (iovcnt < 0 || iovcnt > SAFE_IOV_MAX) {
+		errno = EINVAL;
+		return false;
+	}
+	memcpy(left, iov, (size_t)iovcnt * sizeof(*iov));
+	while (first < iovcnt) {
+		ssize_t n = writev(fd, left + first, iovcnt - first);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		if (n == 0 && left[first].iov_len > 0) {
+			errno = EIO;
+			return false;
+		}
+		/* Skip what was written, the empty parts with it. */
+		for (size_t done = (size_t)n; first < iovcnt; first++) {
+			if (left[first].iov_len > done) {
+				left[first].iov_base =
+					(char *)left[first].iov_base + done;
+				left[first].iov_len -= done;
+				break;
+			}
+			done -= left[first].iov_len;
+		}
 	}
 	return true;
 }

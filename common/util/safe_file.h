@@ -12,6 +12,10 @@
 
 /* Write all of data to fd, retrying short writes and EINTR. */
 bool safe_write_all(int fd, const void *data, size_t len);
+/* The same for iovcnt buffers in order (at most SAFE_IOV_MAX). */
+#define SAFE_IOV_MAX 8
+struct iovec;
+bool safe_writev_all(int fd, const struct iovec *iov, int iovcnt);
 /* fsync the directory holding path (or path itself if it is a dir). */
 bool safe_fsync_dir(const char *path);
 /* rename(from, to), then fsync to's directory (and from's, if different).

@@ -125,7 +125,7 @@ START_TEST(content_headers)
 	struct queue_msg *msg = queue("alice@a.test",
 				      "Subject: x\n\nFrom me\nbody\n");
 	struct local_content c = { msg, "alice@a.test", "demo@virt.test",
-				     NULL };
+				     NULL, NULL };
 	struct str got = STR_INIT;
 	int fd = open(path_in("out"), O_WRONLY | O_CREAT, 0600);
 
@@ -153,7 +153,7 @@ START_TEST(mbox_quoting)
 {
 	struct queue_msg *msg = queue("", "Subject: x\n\nFrom me\n"
 				      ">From you\nlast line no newline");
-	struct local_content c = { msg, "", "box@virt.test", NULL };
+	struct local_content c = { msg, "", "box@virt.test", NULL, NULL };
 	struct local_result res = { LOCAL_DEFER, NULL, STR_INIT };
 	struct str got = STR_INIT;
 
@@ -200,7 +200,7 @@ START_TEST(commands)
 {
 	struct queue_msg *msg = queue("a@b.test", "Subject: c\n\nhello\n");
 	struct local_content c = { msg, "a@b.test", "pipe@virt.test",
-				     NULL };
+				     NULL, NULL };
 	struct local_result res = { LOCAL_DEFER, NULL, STR_INIT };
 	struct str cmd = STR_INIT, got = STR_INIT;
 

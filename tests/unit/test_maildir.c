@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "maildir.h"
@@ -340,6 +341,40 @@ START_TEST(deliver_names_sizes)
 }
 END_TEST
 
+/* A message in memory: written whole, with the sizes counted over the
+ * buffers (a CR at the end of one, its LF at the start of the next). */
+START_TEST(deliver_from_memory)
+{
+	struct maildir_tmp t = MAILDIR_TMP_INIT;
+	struct str error = STR_INIT, back = STR_INIT;
+	struct iovec iov[4] = { { "Return-Path: <>\r", 16 }, { "\n", 1 },
+				{ "", 0 }, { "a\nb\r\nc\n", 8 } };
+	const char *dsn = NULL;
+
+	ck_assert_int_eq(maildir_write_tmp_iov(path_in("Maildir"), NULL, iov,
+					       4, 0, &t, &error, &dsn),
+			 MAILDIR_OK);
+	ck_assert_uint_eq(t.size, 25);
+	ck_assert_uint_eq(t.vsize, 27);
+	ck_assert_msg(has_suffix(str_c(&t.dst), ",S=25,W=27"), "%s",
+		      str_c(&t.dst));
+	ck_assert(safe_read_file(str_c(&t.tmp), &back, 1024));
+	ck_assert_str_eq(str_c(&back), "Return-Path: <>\r\na\nb\r\nc\n");
+	ck_assert_int_eq(maildir_commit_tmp(path_in("Maildir"), NULL, &t,
+					    &error, &dsn), MAILDIR_OK);
+	ck_assert_int_eq(count_entries(path_in("Maildir/new")), 1);
+	maildir_tmp_release(&t);
+	/* Over the size limit: refused, nothing left in tmp/. */
+	ck_assert_int_eq(maildir_write_tmp_iov(path_in("Maildir"), NULL, iov,
+					       4, 10, &t, &error, &dsn),
+			 MAILDIR_BOUNCE);
+	ck_assert_int_eq(count_entries(path_in("Maildir/tmp")), 0);
+	maildir_tmp_release(&t);
+	str_release(&error);
+	str_release(&back);
+}
+END_TEST
+
 static Suite *maildir_suite(void)
 {
 	Suite *s = suite_create("maildir");
@@ -356,6 +391,7 @@ static Suite *maildir_suite(void)
 	tcase_add_test(tc, unwritable_defers);
 	tcase_add_test(tc, errno_classes);
 	tcase_add_test(tc, deliver_names_sizes);
+	tcase_add_test(tc, deliver_from_memory);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "mem.h"
@@ -149,6 +150,54 @@ START_TEST(test_write_all_short_writes)
 	ck_assert(!safe_write_all(-1, "x", 1));
 	ck_assert_int_eq(errno, EBADF);
 	ck_assert(safe_write_all(-1, "", 0));
+}
+END_TEST
+
+/* writev: short writes resume mid-buffer, empty buffers are skipped. */
+START_TEST(test_writev_all_short_writes)
+{
+	size_t len = 300000, got = 0, want = 0;
+	char *data = mem_alloc(len), buf[4096];
+	struct iovec iov[5];
+	unsigned long sum = 0, want_sum = 0;
+	int fds[2], status;
+	pid_t pid;
+	ssize_t n;
+
+	for (size_t i = 0; i < len; i++)
+		data[i] = (char)('a' + i % 23);
+	iov[0] = (struct iovec){ data, 100 };
+	iov[1] = (struct iovec){ data, 0 };
+	iov[2] = (struct iovec){ data + 100, 150000 };
+	iov[3] = (struct iovec){ data + 150100, 0 };
+	iov[4] = (struct iovec){ data + 150100, len - 150100 };
+	for (size_t i = 0; i < len; i++)
+		want_sum = want_sum * 31 + (unsigned char)data[i];
+	want = len;
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(fds[0]);
+		_exit(safe_writev_all(fds[1], iov, 5) ? 0 : 1);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			sum = sum * 31 + (unsigned char)buf[i];
+		got += (size_t)n;
+	}
+	close(fds[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_uint_eq(got, want);
+	ck_assert(sum == want_sum);
+	free(data);
+	errno = 0;
+	ck_assert(!safe_writev_all(-1, iov, 1));
+	ck_assert_int_eq(errno, EBADF);
+	ck_assert(!safe_writev_all(1, iov, SAFE_IOV_MAX + 1));
+	ck_assert_int_eq(errno, EINVAL);
 }
 END_TEST
 
@@ -464,6 +513,7 @@ static Suite *safe_file_suite(void)
 	tcase_add_test(tc, test_write_file_atomic_for_readers);
 	tcase_add_test(tc, test_write_file_failures_leave_nothing);
 	tcase_add_test(tc, test_write_all_short_writes);
+	tcase_add_test(tc, test_writev_all_short_writes);
 	tcase_add_test(tc, test_write_all_broken_pipe);
 	tcase_add_test(tc, test_read_file_max);
 	tcase_add_test(tc, test_mkdir_p);
