@@ -128,11 +128,13 @@ static void qmgr_queue_run(void *ctx)
 {
 	qmgr.run_timer = ev_timer_add(qmgr.loop, qmgr.run_delay * 1000,
 				      qmgr_queue_run, NULL);
+	qmgr.wakeups++;
 	qmgr_schedule_scan(true, false);
 }
 
 static void qmgr_trigger(const char *buf, size_t n, void *ctx)
 {
+	qmgr.wakeups++;
 	for (size_t i = 0; i < n; i++) {
 		if (buf[i] == PROTO_TRIGGER_WAKEUP)
 			qmgr_schedule_scan(true, false);

@@ -127,6 +127,10 @@ struct qmgr {
 	bool scan_deferred;	/* the pending scan includes deferred/ */
 	bool flush;		/* ... and ignores next-attempt times */
 	bool incoming_left;	/* incoming/ had more than we took */
+	/* Wake-ups that may announce new files (triggers, queue runs):
+	 * a listing of incoming/ made before the last of them is stale
+	 * once used up (qmgr_scan). */
+	unsigned long wakeups;
 	/* Settings. */
 	long active_limit, local_limit, batch_limit;
 	long min_backoff, max_backoff, queue_lifetime, bounce_lifetime;

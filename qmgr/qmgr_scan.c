@@ -217,6 +217,7 @@ bool qmgr_scan(bool deferred, bool flush)
 	 * away meanwhile fail to move (ENOENT) and are skipped, newer ones
 	 * are in the next listing. */
 	static struct qmgr_idlist in;
+	static unsigned long in_wakeups;	/* qmgr.wakeups at its listing */
 	bool more;
 
 	/* Deferred first so old mail is not starved by a flood of new. */
@@ -226,10 +227,15 @@ bool qmgr_scan(bool deferred, bool flush)
 	}
 	if (in.next >= in.count) {
 		qmgr_idlist_free(&in);
+		in_wakeups = qmgr.wakeups;
 		qmgr_list(&in, QUEUE_INCOMING, false);
 	}
 	qmgr_take_some(&in, QUEUE_INCOMING, QMGR_SCAN_BATCH);
-	more = in.next < in.count;
+	/* A wake-up that came while the listing was older than the file
+	 * it announced was spent on this listing: once it is used up, list
+	 * again, or that file waits for the next wake-up (with nothing
+	 * else arriving, the periodic queue run). */
+	more = in.next < in.count || in_wakeups != qmgr.wakeups;
 	qmgr.incoming_pending = in.count - in.next;
 	/* Stopped by the active limit: a finished message rescans. */
 	qmgr.incoming_left = more &&

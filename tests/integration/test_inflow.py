@@ -10,6 +10,11 @@
    message, and once qmgr runs again every message is delivered within
    a bound far below the periodic queue run (set to an hour here), as
    read from the delay= of each delivery in the log.
+3. A stale listing: with qmgr_message_active_limit = 2, qmgr works
+   through an old listing of incoming/ while new messages arrive; the
+   wake-ups for the last of them come while that listing still has
+   names, and must still make qmgr list incoming/ again once it is
+   used up (a bench run once found two messages there 192 s later).
 """
 
 import array
@@ -142,6 +147,21 @@ class InflowTest(harness.TestCase):
                         "largest delay=%.1f s, qmgr stopped %.1f s" % (
                             max(delays), held))
 
+
+    def test_stale_listing_loses_no_message(self):
+        self.start({"in_flow_tokens": "10000",
+                    "qmgr_message_active_limit": "2"})
+        accepted, lock = [], threading.Lock()
+        senders = [threading.Thread(target=self.sender,
+                                    args=(i * 30, 30, accepted, lock))
+                   for i in range(8)]
+        for t in senders:
+            t.start()
+        for t in senders:
+            t.join(120)
+        self.assertEqual(len(accepted), 240)
+        # A message left in incoming/ would wait for the hourly run.
+        self.inst.wait_for_maildir("demo.test/demo", 240, timeout=60)
 
     def test_kept_trigger_survives_qmgr_restart(self):
         self.start({"in_flow_tokens": "100"})
