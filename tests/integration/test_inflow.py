@@ -116,20 +116,24 @@ class InflowTest(harness.TestCase):
             with lock:
                 accepted.append(n)
 
+    def send_from_threads(self, threads, each):
+        """threads senders of each messages at once; all accepted."""
+        accepted, lock = [], threading.Lock()
+        senders = [threading.Thread(target=self.sender,
+                                    args=(i * each, each, accepted, lock))
+                   for i in range(threads)]
+        for t in senders:
+            t.start()
+        for t in senders:
+            t.join(120)
+        self.assertEqual(len(accepted), threads * each)
+
     def test_trigger_flood_loses_no_wakeup(self):
         # Enough tokens that inflow control does not hold the senders.
         self.start({"in_flow_tokens": "10000"})
         os.kill(self.qmgr, signal.SIGSTOP)
         stopped = time.monotonic()
-        accepted, lock = [], threading.Lock()
-        senders = [threading.Thread(target=self.sender,
-                                    args=(i * 40, 40, accepted, lock))
-                   for i in range(20)]
-        for t in senders:
-            t.start()
-        for t in senders:
-            t.join(120)
-        self.assertEqual(len(accepted), 800)
+        self.send_from_threads(20, 40)
         held = time.monotonic() - stopped
         self.resume_qmgr()
         self.inst.wait_for_maildir("demo.test/demo", 800, timeout=120)
@@ -151,15 +155,7 @@ class InflowTest(harness.TestCase):
     def test_stale_listing_loses_no_message(self):
         self.start({"in_flow_tokens": "10000",
                     "qmgr_message_active_limit": "2"})
-        accepted, lock = [], threading.Lock()
-        senders = [threading.Thread(target=self.sender,
-                                    args=(i * 30, 30, accepted, lock))
-                   for i in range(8)]
-        for t in senders:
-            t.start()
-        for t in senders:
-            t.join(120)
-        self.assertEqual(len(accepted), 240)
+        self.send_from_threads(8, 30)
         # A message left in incoming/ would wait for the hourly run.
         self.inst.wait_for_maildir("demo.test/demo", 240, timeout=60)
 
