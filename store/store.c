@@ -689,43 +689,43 @@ static enum maildir_status store_deliver_sync(struct store_folder *f,
 	return maildir_errno_status(errno, dsn_r);
 }
 
-/* The message cache's entry for the message in the file at path (empty
- * if it cannot be read or is too big to cache); saved now. */
-static void store_deliver_cache_entry(const char *path, struct str *payload)
-{
-	struct str data = STR_INIT;
-
-	if (safe_read_file(path, &data, STORE_CACHE_MAX_MESSAGE))
-		store_cache_compute(str_c(&data), data.len,
-				    (int64_t)time(NULL), payload);
-	if (payload->len > STORE_CACHE_MAX_PAYLOAD)
-		str_clear(payload);
-	str_release(&data);
-}
-
-/* The message's cache entry from the buffers holding it. */
+/* The message cache's entry for the message in iov (iovcnt buffers,
+ * gathered into one when there are more; empty if it is too big to
+ * cache). */
 static void store_deliver_cache_iov(const struct iovec *iov, int iovcnt,
 				    struct str *payload)
 {
 	struct str data = STR_INIT;
+	const char *msg = iovcnt == 1 ? iov[0].iov_base : NULL;
 	size_t len = 0;
 
 	for (int i = 0; i < iovcnt; i++)
 		len += iov[i].iov_len;
 	if (len > STORE_CACHE_MAX_MESSAGE)
 		return;
-	if (iovcnt == 1) {
-		store_cache_compute(iov[0].iov_base, len, (int64_t)time(NULL),
-				    payload);
-	} else {
+	if (msg == NULL) {
 		str_reserve(&data, len);
 		for (int i = 0; i < iovcnt; i++)
 			str_append_n(&data, iov[i].iov_base, iov[i].iov_len);
-		store_cache_compute(str_c(&data), data.len,
-				    (int64_t)time(NULL), payload);
+		msg = str_c(&data);
 	}
+	store_cache_compute(msg, len, (int64_t)time(NULL), payload);
 	if (payload->len > STORE_CACHE_MAX_PAYLOAD)
 		str_clear(payload);
+	str_release(&data);
+}
+
+/* The same for the message in the file at path (empty if it cannot be
+ * read); saved now. */
+static void store_deliver_cache_entry(const char *path, struct str *payload)
+{
+	struct str data = STR_INIT;
+
+	if (safe_read_file(path, &data, STORE_CACHE_MAX_MESSAGE)) {
+		struct iovec iov = { (void *)str_c(&data), data.len };
+
+		store_deliver_cache_iov(&iov, 1, payload);
+	}
 	str_release(&data);
 }
 

@@ -83,25 +83,36 @@ static bool spare_name_valid(const char *name)
 		strspn(name + 1, "0123456789") == len - 1;
 }
 
+/* Call fn for each pool name in the directory; false if it cannot be
+ * read. */
+static bool spare_walk(void (*fn)(const char *name, void *ctx), void *ctx)
+{
+	struct dirent *de;
+	DIR *d = opendir(QUEUE_SPARE);
+
+	if (d == NULL)
+		return false;
+	while ((de = readdir(d)) != NULL)
+		if (spare_name_valid(de->d_name))
+			fn(de->d_name, ctx);
+	(void)closedir(d);
+	return true;
+}
+
+static void spare_list_one(const char *name, void *ctx)
+{
+	if (spare_count < QUEUE_SPARE_MAX)
+		memcpy(spare_names[spare_count++], name, strlen(name) + 1);
+}
+
 /* Refill the list from the directory. Writers that list at the same
  * moment start at different names (by pid). */
 static void spare_list(void)
 {
-	struct dirent *de;
-	DIR *d;
-	int n = 0;
-
 	spare_count = spare_taken = 0;
-	if ((d = opendir(QUEUE_SPARE)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL && n < QUEUE_SPARE_MAX) {
-		if (spare_name_valid(de->d_name))
-			memcpy(spare_names[n++], de->d_name,
-			       strlen(de->d_name) + 1);
-	}
-	(void)closedir(d);
-	spare_count = n;
-	spare_first = n > 0 ? (int)((msg_getpid() + spare_lists++) % n) : 0;
+	(void)spare_walk(spare_list_one, NULL);
+	spare_first = spare_count > 0 ?
+		(int)((msg_getpid() + spare_lists++) % spare_count) : 0;
 }
 
 int queue_spare_take(const char *to, unsigned mode, off_t *old_size_r)
@@ -168,48 +179,43 @@ static unsigned char spare_used[QUEUE_SPARE_MAX];
 static bool spare_used_known;
 static unsigned spare_slot, spare_skip;
 
-static void spare_used_list(void)
+static void spare_used_one(const char *name, void *ctx)
 {
-	struct dirent *de;
-	DIR *d;
+	unsigned long n = strtoul(name + 1, NULL, 10);
+	unsigned *nfree = ctx;
+
+	if (n < QUEUE_SPARE_MAX && !spare_used[n]) {
+		spare_used[n] = 1;
+		--*nfree;
+	}
+}
+
+/* Read the picture from the directory; the number of free slots. */
+static unsigned spare_used_list(void)
+{
+	unsigned nfree = QUEUE_SPARE_MAX;
 
 	memset(spare_used, 0, sizeof(spare_used));
 	spare_used_known = true;
-	if ((d = opendir(QUEUE_SPARE)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL)
-		if (spare_name_valid(de->d_name)) {
-			unsigned long n = strtoul(de->d_name + 1, NULL, 10);
-
-			if (n < QUEUE_SPARE_MAX)
-				spare_used[n] = 1;
-		}
-	(void)closedir(d);
+	(void)spare_walk(spare_used_one, &nfree);
+	return nfree;
 }
 
-/* The next slot believed free after the last one used, and how many
- * are; -1 if none. */
-static int spare_free_slot(unsigned *nfree_r)
+/* The next slot believed free after the last one used; -1 if none. */
+static int spare_free_slot(void)
 {
-	int found = -1;
-
-	*nfree_r = 0;
 	for (unsigned i = 1; i <= QUEUE_SPARE_MAX; i++) {
 		unsigned s = (spare_slot + i) % QUEUE_SPARE_MAX;
 
-		if (spare_used[s])
-			continue;
-		if (found < 0)
-			found = (int)s;
-		++*nfree_r;
+		if (!spare_used[s])
+			return (int)s;
 	}
-	return found;
+	return -1;
 }
 
 bool queue_spare_put(const char *path, off_t size)
 {
 	char to[sizeof(QUEUE_SPARE) + SPARE_NAME_MAX + 1];
-	unsigned nfree;
 	int slot;
 
 	if (size < 0 || size > QUEUE_SPARE_SIZE_MAX)
@@ -219,12 +225,11 @@ bool queue_spare_put(const char *path, off_t size)
 		return false;
 	}
 	for (int tries = 0; tries < SPARE_PUT_TRIES; tries++) {
-		slot = spare_used_known ? spare_free_slot(&nfree) : -1;
+		slot = spare_used_known ? spare_free_slot() : -1;
 		if (slot < 0) {
-			spare_used_list();
-			slot = spare_free_slot(&nfree);
-			if (nfree < SPARE_PUT_FEW)
+			if (spare_used_list() < SPARE_PUT_FEW)
 				spare_skip = SPARE_PUT_SKIP;
+			slot = spare_free_slot();
 			if (slot < 0)
 				return false;
 		}
