@@ -121,6 +121,7 @@ struct store_folder {
 	uint64_t log_gen;
 	uint64_t log_off;	/* end of the last good record read */
 	uint64_t log_ino;
+	uint64_t log_synced;	/* the log is durable up to here */
 	int64_t new_mtime_ns, cur_mtime_ns;	/* at the last scan */
 	uint64_t log_records;	/* records in the log (for compaction) */
 	struct store_vanished vanished;

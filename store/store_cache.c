@@ -7,7 +7,7 @@
  *   header  "CORREOC1", uidvalidity (u32), version (u32), salt (u64),
  *           check (u64, of the 24 bytes before it)       32 bytes
  *   record  magic "CCR1", uid (u32), payload length (u32),
- *           payload check (u32), header check (u32), 0 (u32),
+ *           payload check (u32), header check (u32), name check (u32),
  *           payload, zero padding to a multiple of 8
  *
  * (numbers little-endian). Both checks are a hash keyed with the file's
@@ -19,6 +19,13 @@
  * inside a payload cannot pass for a record, since the sender does not
  * know the salt. The last good record of a UID wins (two sessions may
  * fill one message at once; the values are the same).
+ *
+ * The name check is a keyed hash of the message file's base name (0 in
+ * records of older versions: not checked). A delivery's index record is
+ * synced only when its UID is first shown (store_log_durable), so after
+ * a crash the cache may hold a record for a UID the index lost and the
+ * next scan gives to another message: the name check makes that record
+ * a miss instead of another message's envelope.
  *
  * Nothing is fsync'd but the header of a new file: a lost record is
  * computed again from the message when next asked for. Writers append
@@ -68,6 +75,7 @@ struct store_cache_ent {
 	uint32_t uid;
 	uint32_t len;
 	uint32_t check;		/* of the payload */
+	uint32_t name;		/* store_cache_name_check, 0: none */
 	uint64_t off;		/* of the payload */
 };
 
@@ -155,8 +163,19 @@ static bool store_cache_header_ok(const unsigned char *h,
 	return true;
 }
 
-void store_cache_record(uint64_t salt, uint32_t uid, const char *payload,
-			size_t len, struct str *out)
+uint32_t store_cache_name_check(uint64_t salt, const char *name)
+{
+	uint32_t check;
+
+	if (name == NULL)
+		return 0;
+	check = (uint32_t)store_hash64(salt ^ STORE_CACHE_NAME_SEED, name,
+				       store_base_len(name));
+	return check != 0 ? check : 1;
+}
+
+void store_cache_record(uint64_t salt, uint32_t uid, uint32_t name,
+			const char *payload, size_t len, struct str *out)
 {
 	unsigned char h[STORE_CACHE_REC];
 	static const char zeros[8];
@@ -166,7 +185,7 @@ void store_cache_record(uint64_t salt, uint32_t uid, const char *payload,
 	store_le32(h + 8, (uint32_t)len);
 	store_le32(h + 12, (uint32_t)store_hash64(salt, payload, len));
 	store_le32(h + 16, (uint32_t)store_hash64(salt, h, 16));
-	store_le32(h + 20, 0);
+	store_le32(h + 20, name);
 	str_append_n(out, h, sizeof(h));
 	str_append_n(out, payload, len);
 	str_append_n(out, zeros, (8 - len % 8) % 8);
@@ -176,7 +195,7 @@ void store_cache_record(uint64_t salt, uint32_t uid, const char *payload,
 static bool store_cache_rec_ok(const unsigned char *p, uint64_t salt,
 			       uint32_t *uid_r, uint32_t *len_r)
 {
-	if (memcmp(p, "CCR1", 4) != 0 || store_get32(p + 20) != 0 ||
+	if (memcmp(p, "CCR1", 4) != 0 ||
 	    store_get32(p + 16) != (uint32_t)store_hash64(salt, p, 16))
 		return false;
 	*uid_r = store_get32(p + 4);
@@ -279,6 +298,8 @@ static void store_cache_scan(struct store_cache *c)
 		c->ents[c->count].len = len;
 		c->ents[c->count].check = store_get32(buf + (off - boff) +
 						      12);
+		c->ents[c->count].name = store_get32(buf + (off - boff) +
+						     20);
 		c->ents[c->count].off = off + STORE_CACHE_REC;
 		c->count++;
 		off += STORE_CACHE_REC + len + (8 - len % 8) % 8;
@@ -345,6 +366,19 @@ static struct store_cache_ent *store_cache_find(struct store_cache *c,
 	return NULL;
 }
 
+/* Whether a record's name check fits uid's message in f. */
+static bool store_cache_name_ok(const struct store_folder *f, uint64_t salt,
+				uint32_t uid, uint32_t name)
+{
+	const struct store_msg *m;
+
+	if (name == 0)
+		return true;
+	m = store_lookup(f, uid, NULL);
+	return m != NULL &&
+	       store_cache_name_check(salt, store_msg_name(f, m)) == name;
+}
+
 /* The payload of uid's record into payload_r: true if there is a good
  * one. Looks at records appended or a compacted file when it misses. */
 static bool store_cache_lookup(struct store_folder *f, uint32_t uid,
@@ -374,7 +408,7 @@ static bool store_cache_lookup(struct store_folder *f, uint32_t uid,
 		str_release(&path);
 		e = store_cache_find(c, uid);
 	}
-	if (e == NULL)
+	if (e == NULL || !store_cache_name_ok(f, c->salt, uid, e->name))
 		return false;
 	str_clear(payload_r);
 	str_reserve(payload_r, (size_t)e->len + 1);
@@ -464,13 +498,14 @@ static int store_cache_lock(const char *dir, uint32_t uidvalidity,
 
 /* Append one record under the lock; a short write is cut. */
 static bool store_cache_write(int fd, uint64_t salt, uint32_t uid,
-			      const struct str *payload)
+			      const char *name, const struct str *payload)
 {
 	struct str rec = STR_INIT;
 	struct stat st;
 	bool ok;
 
-	store_cache_record(salt, uid, payload->data, payload->len, &rec);
+	store_cache_record(salt, uid, store_cache_name_check(salt, name),
+			   payload->data, payload->len, &rec);
 	ok = fstat(fd, &st) == 0 && st.st_size + (off_t)rec.len <=
 	     STORE_CACHE_MAX_FILE;
 	if (ok && write(fd, rec.data, rec.len) != (ssize_t)rec.len) {
@@ -483,7 +518,7 @@ static bool store_cache_write(int fd, uint64_t salt, uint32_t uid,
 }
 
 bool store_cache_add(const char *dir, uint32_t uidvalidity, uint32_t uid,
-		     const struct str *payload)
+		     const char *name, const struct str *payload)
 {
 	uint64_t salt;
 	int fd;
@@ -494,7 +529,7 @@ bool store_cache_add(const char *dir, uint32_t uidvalidity, uint32_t uid,
 	fd = store_cache_lock(dir, uidvalidity, &salt);
 	if (fd < 0)
 		return false;
-	ok = store_cache_write(fd, salt, uid, payload);
+	ok = store_cache_write(fd, salt, uid, name, payload);
 	close(fd);
 	return ok;
 }
@@ -507,20 +542,24 @@ static void store_cache_add_folder(struct store_folder *f, uint32_t uid,
 				   const struct str *payload)
 {
 	struct store_cache *c = f->cache;
+	const struct store_msg *m = store_lookup(f, uid, NULL);
+	const char *name = m != NULL ? store_msg_name(f, m) : NULL;
 	struct str path = STR_INIT, rec = STR_INIT;
 	struct stat st, pst;
 	bool done = false;
 
 	if (c == NULL || c->fd < 0 || flock(c->fd, LOCK_EX) != 0) {
-		(void)store_cache_add(f->dir, f->uidvalidity, uid, payload);
+		(void)store_cache_add(f->dir, f->uidvalidity, uid, name,
+				      payload);
 		return;
 	}
 	store_cache_path(f->dir, &path);
 	if (fstat(c->fd, &st) == 0 && stat(str_c(&path), &pst) == 0 &&
 	    st.st_ino == pst.st_ino &&
 	    st.st_size + (off_t)payload->len + 64 <= STORE_CACHE_MAX_FILE) {
-		store_cache_record(c->salt, uid, payload->data, payload->len,
-				   &rec);
+		store_cache_record(c->salt, uid,
+				   store_cache_name_check(c->salt, name),
+				   payload->data, payload->len, &rec);
 		if (write(c->fd, rec.data, rec.len) == (ssize_t)rec.len) {
 			done = true;
 			if ((uint64_t)st.st_size == c->scanned) {
@@ -538,6 +577,8 @@ static void store_cache_add_folder(struct store_folder *f, uint32_t uid,
 				c->ents[c->count].check = (uint32_t)
 					store_hash64(c->salt, payload->data,
 						     payload->len);
+				c->ents[c->count].name =
+					store_cache_name_check(c->salt, name);
 				c->ents[c->count].off =
 					(uint64_t)st.st_size +
 					STORE_CACHE_REC;
@@ -552,7 +593,8 @@ static void store_cache_add_folder(struct store_folder *f, uint32_t uid,
 	}
 	(void)flock(c->fd, LOCK_UN);
 	if (!done)
-		(void)store_cache_add(f->dir, f->uidvalidity, uid, payload);
+		(void)store_cache_add(f->dir, f->uidvalidity, uid, name,
+				      payload);
 	str_release(&path);
 	str_release(&rec);
 }
@@ -595,8 +637,8 @@ static bool store_cache_rewrite(const struct store_folder *f,
 		    e->check)
 			continue;	/* damaged: recomputed when asked */
 		payload.len = e->len;
-		store_cache_record(c->salt, e->uid, payload.data, payload.len,
-				   &out);
+		store_cache_record(c->salt, e->uid, e->name, payload.data,
+				   payload.len, &out);
 		if (out.len >= STORE_CACHE_BUF || i + 1 == c->count) {
 			ok = write(fd, out.data, out.len) == (ssize_t)out.len;
 			str_clear(&out);

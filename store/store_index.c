@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "group_sync.h"
 #include "mem.h"
 #include "msg.h"
 #include "safe_file.h"
@@ -627,6 +628,7 @@ static int store_log_adopt(struct store_folder *f, int *fd,
 	*fd = -1;
 	f->log_off = good;
 	f->log_ino = (uint64_t)st->st_ino;
+	f->log_synced = 0;	/* store_log_durable asks the marker */
 	return 1;
 }
 
@@ -795,6 +797,148 @@ bool store_log_write(struct store_folder *f, const struct str *records,
 	if (bad || good != records->len)
 		msg_panic("%s: index record of our own rejected", f->dir);
 	f->log_off += good;
+	if (sync)
+		store_log_synced(f);
+	return true;
+}
+
+/* The marker (STORE_LOGSYNC_FILE): the log's inode, the length synced,
+ * the boot id of the process that wrote it, and a check of the rest (a
+ * torn or edited marker claims nothing). */
+#define STORE_LOGSYNC_LEN	48
+#define STORE_LOGSYNC_SEED	0x636f7272656f4c53ULL
+
+static void store_logsync_put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t store_logsync_get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void store_logsync_make(unsigned char *m, uint64_t ino, uint64_t off)
+{
+	const unsigned char *boot = group_sync_boot_id();
+
+	memset(m, 0, STORE_LOGSYNC_LEN);
+	store_logsync_put64(m, ino);
+	store_logsync_put64(m + 8, off);
+	if (boot != NULL)
+		memcpy(m + 16, boot, 16);
+	store_logsync_put64(m + 32, store_hash64(STORE_LOGSYNC_SEED, m, 32));
+}
+
+/* The marker's length for the log inode ino (0: none, or another log);
+ * whether it was written since this boot. */
+static uint64_t store_logsync_read(int fd, uint64_t ino, bool *this_boot_r)
+{
+	const unsigned char *boot = group_sync_boot_id();
+	unsigned char m[STORE_LOGSYNC_LEN];
+
+	*this_boot_r = false;
+	if (pread(fd, m, sizeof(m), 0) != (ssize_t)sizeof(m) ||
+	    store_hash64(STORE_LOGSYNC_SEED, m, 32) !=
+	    store_logsync_get64(m + 32))
+		return 0;
+	*this_boot_r = boot != NULL && memcmp(m + 16, boot, 16) == 0;
+	return store_logsync_get64(m) == ino ? store_logsync_get64(m + 8) : 0;
+}
+
+static int store_logsync_open(const struct store_folder *f)
+{
+	struct str path = STR_INIT;
+	int fd;
+
+	str_printf(&path, "%s/%s", f->dir, STORE_LOGSYNC_FILE);
+	fd = open(str_c(&path), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	str_release(&path);
+	return fd;
+}
+
+/* Record that f's log is durable up to f->log_off, unless the marker
+ * already says as much. The marker itself is not synced: lost, it only
+ * costs the next reader a sync. */
+static void store_logsync_note(const struct store_folder *f, int fd)
+{
+	unsigned char m[STORE_LOGSYNC_LEN];
+	bool this_boot;
+
+	if (fd < 0 || (store_logsync_read(fd, f->log_ino, &this_boot) >=
+		       f->log_off && this_boot))
+		return;
+	store_logsync_make(m, f->log_ino, f->log_off);
+	(void)pwrite(fd, m, sizeof(m), 0);
+}
+
+bool store_log_rescan(const struct store_folder *f)
+{
+	bool this_boot = false;
+	int fd;
+
+	if (group_sync_boot_id() == NULL)
+		return false;	/* cannot tell: trust the mtimes */
+	fd = store_logsync_open(f);
+	if (fd < 0)
+		return false;
+	(void)store_logsync_read(fd, f->log_ino, &this_boot);
+	close(fd);
+	return !this_boot;
+}
+
+void store_log_synced(struct store_folder *f)
+{
+	int fd;
+
+	f->log_synced = f->log_off;
+	fd = store_logsync_open(f);
+	if (fd >= 0) {
+		store_logsync_note(f, fd);
+		close(fd);
+	}
+}
+
+bool store_log_durable(struct store_folder *f, struct str *error_r)
+{
+	uint64_t synced = 0;
+	bool this_boot = false;
+	int fd;
+
+	if (f->log_fd < 0 || f->log_synced >= f->log_off)
+		return true;
+	fd = store_logsync_open(f);
+	if (fd >= 0)
+		synced = store_logsync_read(fd, f->log_ino, &this_boot);
+	if (synced >= f->log_off) {
+		/* Synced in an earlier boot: on disk, but say so for this
+		 * boot (store_log_rescan). */
+		f->log_synced = synced;
+		if (!this_boot)
+			store_logsync_note(f, fd);
+		close(fd);
+		return true;
+	}
+	if (fdatasync(f->log_fd) != 0) {
+		int saved = errno;
+
+		str_printf(error_r, "sync index log of %s: %s", f->dir,
+			   strerror(saved));
+		if (fd >= 0)
+			close(fd);
+		errno = saved;
+		return false;
+	}
+	f->log_synced = f->log_off;
+	store_logsync_note(f, fd);
+	if (fd >= 0)
+		close(fd);
 	return true;
 }
 

@@ -14,6 +14,7 @@
 #define STORE_LOG_FILE		"correo-index.log"
 #define STORE_LOCK_FILE		"correo-index.lock"
 #define STORE_SYNC_FILE		"correo-sync"	/* group_sync.h state */
+#define STORE_LOGSYNC_FILE	"correo-index.synced"	/* store_log_durable */
 #define STORE_UIDLIST_FILE	"correo-uidlist"
 #define STORE_CACHE_FILE	"correo-cache"
 
@@ -92,11 +93,24 @@ bool store_apply(struct store_folder *f, const struct store_rec *rec,
  * to date), fdatasync, and apply them. */
 bool store_log_append(struct store_folder *f, const struct str *records,
 		      struct str *error_r);
-/* store_log_append without the fdatasync when sync is false: the caller
- * syncs the log itself before it acknowledges the change (a delivery's
- * group commit, store_deliver). */
+/* store_log_append without the fdatasync when sync is false: a
+ * delivery's record, made durable by whoever first shows its UID
+ * (store_log_durable). */
 bool store_log_write(struct store_folder *f, const struct str *records,
 		     bool sync, struct str *error_r);
+/* Make the log durable up to f->log_off before f's records are shown to
+ * anyone (a UID must never name two messages, even across a crash): a
+ * no-op when this process or another (STORE_LOGSYNC_FILE) already synced
+ * that far, else an fdatasync. False with a reason if the sync failed. */
+bool store_log_durable(struct store_folder *f, struct str *error_r);
+/* The log was just synced up to f->log_off: note it for store_log_durable
+ * here and in other processes. */
+void store_log_synced(struct store_folder *f);
+/* Whether f's folder must be scanned whatever the directories' mtimes
+ * say: nobody has synced its log since the machine booted, so a crash
+ * may have lost delivery records whose files the mtimes cannot reveal
+ * (a file linked in the same clock tick as the last recorded mtime). */
+bool store_log_rescan(const struct store_folder *f);
 /* The counters of the folder in dir from the snapshot's header and the
  * log's tail only (for deliveries to big folders): f gets uidvalidity,
  * uidnext, highestmodseq, the last recorded mtimes (0 if not in the
@@ -219,9 +233,13 @@ uint64_t store_hash64(uint64_t seed, const void *data, size_t len);
 /* The entry of a message: data[0, len) parsed, savedate (seconds). */
 void store_cache_compute(const char *data, size_t len, int64_t savedate,
 			 struct str *payload);
+/* The name check of a record for the message in file name (its base
+ * name, keyed with the file's salt; 0 for NULL: not checked). */
+#define STORE_CACHE_NAME_SEED	0x6e616d65ULL
+uint32_t store_cache_name_check(uint64_t salt, const char *name);
 /* One record for the cache file (header, payload, padding) onto out. */
-void store_cache_record(uint64_t salt, uint32_t uid, const char *payload,
-			size_t len, struct str *out);
+void store_cache_record(uint64_t salt, uint32_t uid, uint32_t name,
+			const char *payload, size_t len, struct str *out);
 /* The value of field id in an entry (no copy). */
 bool store_cache_field_find(const char *payload, size_t len,
 			    enum store_cache_field id, const char **value_r,
@@ -232,10 +250,10 @@ bool store_cache_payload_valid(const char *payload, size_t len);
 void store_cache_filter_fields(const char *headers, size_t len,
 			       const char *const *names, size_t n,
 			       struct str *out);
-/* Append uid's entry to the cache of the folder in dir (best effort:
- * false if it could not). */
+/* Append uid's entry to the cache of the folder in dir, for the message
+ * in file name (best effort: false if it could not). */
 bool store_cache_add(const char *dir, uint32_t uidvalidity, uint32_t uid,
-		     const struct str *payload);
+		     const char *name, const struct str *payload);
 /* Drop f's cache state (store_folder_free). */
 void store_cache_release(struct store_folder *f);
 

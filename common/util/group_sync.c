@@ -80,6 +80,12 @@ void group_sync_prepare(void)
 		gs_boot_state = 1;
 }
 
+const unsigned char *group_sync_boot_id(void)
+{
+	group_sync_prepare();
+	return gs_boot_state == 1 ? gs_boot : NULL;
+}
+
 /* A failing state file only costs syncs (each commit syncs alone), but
  * the I/O error behind it is worth a word: once per process, not per
  * message. */

@@ -30,6 +30,9 @@
  * first group_sync_run reads it otherwise. */
 void group_sync_prepare(void);
 
+/* The kernel's boot id (16 bytes), or NULL where it cannot be read. */
+const unsigned char *group_sync_boot_id(void);
+
 /* Open (creating it, mode 0600) the state file name in directory dirfd
  * (AT_FDCWD: relative to the working directory), never following a
  * symlink. -1 with errno set on failure: callers then sync alone. */

@@ -152,7 +152,7 @@ static void reader(const uint8_t *data, size_t size)
 		if (raw)
 			str_append_n(&file, data + off, n);
 		else
-			store_cache_record(salt, f->msgs[n % 2].uid,
+			store_cache_record(salt, f->msgs[n % 2].uid, 0,
 					   (const char *)data + off, n, &file);
 		raw = !raw;
 		off += n;

@@ -782,6 +782,130 @@ START_TEST(folder_names)
 }
 END_TEST
 
+/* Deliver text the way local does: nobody is shown the UID. */
+static void deliver_unseen(const char *dir, const char *text)
+{
+	struct str error = STR_INIT;
+	const char *dsn;
+
+	ck_assert_msg(store_deliver(dir, 0, 0, tu_write_text, (void *)text,
+				    0, NULL, &error, &dsn) == MAILDIR_OK,
+		      "deliver: %s", str_c(&error));
+	str_release(&error);
+}
+
+/* The length correo-index.synced claims for the log (0: none). */
+static uint64_t marker_length(const char *dir)
+{
+	struct str path = STR_INIT, data = STR_INIT;
+	struct stat st;
+	uint64_t ino = 0, off = 0;
+
+	str_printf(&path, "%s/correo-index.log", dir);
+	ck_assert_int_eq(stat(str_c(&path), &st), 0);
+	str_clear(&path);
+	str_printf(&path, "%s/correo-index.synced", dir);
+	if (safe_read_file(str_c(&path), &data, 64) && data.len == 48) {
+		for (int i = 7; i >= 0; i--) {
+			ino = ino << 8 | (unsigned char)data.data[i];
+			off = off << 8 | (unsigned char)data.data[8 + i];
+		}
+	}
+	str_release(&path);
+	str_release(&data);
+	return ino == (uint64_t)st.st_ino ? off : 0;
+}
+
+static uint64_t log_length(const char *dir)
+{
+	struct str path = STR_INIT;
+	struct stat st;
+
+	str_printf(&path, "%s/correo-index.log", dir);
+	ck_assert_int_eq(stat(str_c(&path), &st), 0);
+	str_release(&path);
+	return (uint64_t)st.st_size;
+}
+
+/* A delivery nobody is shown leaves its log record unsynced; whoever
+ * shows it (an open, a refresh, a delivery that returns the UID) syncs
+ * the log first and says so in the marker, so the next one need not. */
+START_TEST(log_synced_before_shown)
+{
+	struct store_folder *f;
+	struct str error = STR_INIT;
+	uint64_t len;
+
+	f = open_folder(md);
+	store_folder_free(&f);
+	deliver_unseen(md, "Subject: one\n\nx\n");
+	len = log_length(md);
+	ck_assert_uint_lt(marker_length(md), len);
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 1);
+	ck_assert_uint_eq(marker_length(md), len);
+	ck_assert_uint_eq(f->log_synced, len);
+
+	deliver_unseen(md, "Subject: two\n\nx\n");
+	ck_assert_uint_lt(marker_length(md), log_length(md));
+	ck_assert(store_folder_refresh(f, &error));
+	ck_assert_uint_eq(f->count, 2);
+	ck_assert_uint_eq(marker_length(md), log_length(md));
+
+	/* A delivery that returns its UID syncs the record itself. */
+	deliver(md, "Subject: three\n\nx\n", 0);
+	ck_assert_uint_eq(marker_length(md), log_length(md));
+	/* A flag change is synced as it is written. */
+	ck_assert(store_folder_refresh(f, &error));
+	ck_assert_int_eq(store_set_flags(f, f->msgs[0].uid, STORE_F_SEEN, 0,
+					 &error), 1);
+	ck_assert_uint_eq(marker_length(md), log_length(md));
+	store_folder_free(&f);
+	str_release(&error);
+}
+END_TEST
+
+/* A file linked into new/ in the same clock tick as the mtime the index
+ * recorded is invisible to the mtimes; after a crash that lost its
+ * record only a scan finds it. The first open after a boot scans. */
+START_TEST(first_open_after_boot_scans)
+{
+	struct store_folder *f;
+	struct str path = STR_INIT;
+	struct stat st;
+	struct timespec ts[2];
+
+	deliver_unseen(md, "Subject: one\n\nx\n");
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 1);
+	store_folder_free(&f);
+	/* The lost record: a file in new/, the directory's mtime as the
+	 * index recorded it. */
+	str_printf(&path, "%s/new", md);
+	ck_assert_int_eq(stat(str_c(&path), &st), 0);
+	ts[0] = st.st_atim;
+	ts[1] = st.st_mtim;
+	str_append(&path, "/1700000000.M1P1.host,S=17");
+	ck_assert(safe_write_file(str_c(&path), "Subject: two\n\nx\n", 17,
+				  0600));
+	str_truncate(&path, path.len - strlen("/1700000000.M1P1.host,S=17"));
+	ck_assert_int_eq(utimensat(AT_FDCWD, str_c(&path), ts, 0), 0);
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 1);		/* the mtimes say clean */
+	store_folder_free(&f);
+	/* Another boot: the marker is not of this one. */
+	str_clear(&path);
+	str_printf(&path, "%s/correo-index.synced", md);
+	ck_assert_int_eq(unlink(str_c(&path)), 0);
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 2);
+	store_folder_free(&f);
+	/* Once per boot: the marker is back. */
+	ck_assert_uint_eq(marker_length(md), log_length(md));
+	str_release(&path);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -807,6 +931,8 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, vanished_torn_log);
 	tcase_add_test(tc, flags_unchanged_since);
 	tcase_add_test(tc, peek_reads_tail);
+	tcase_add_test(tc, log_synced_before_shown);
+	tcase_add_test(tc, first_open_after_boot_scans);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -646,6 +646,75 @@ START_TEST(other_uidvalidity_ignored)
 }
 END_TEST
 
+/* A crash after local's deliveries can lose their index records (synced
+ * only when first shown): the next scan gives the UIDs out again, maybe
+ * to other messages. The cache records of the lost UIDs must not be
+ * served for those. */
+START_TEST(lost_index_records_not_served)
+{
+	struct store_folder *f;
+	struct str error = STR_INIT, v = STR_INIT, path = STR_INIT;
+	struct str data = STR_INIT;
+	struct iovec iov;
+	const char *dsn, *first;
+	uint64_t kept;
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+
+	f = open_folder(md);
+	store_folder_free(&f);
+	str_printf(&path, "%s/correo-index.log", md);
+	ck_assert_int_eq(stat(str_c(&path), &st), 0);
+	kept = (uint64_t)st.st_size;
+	for (int i = 0; i < 2; i++) {
+		str_clear(&v);
+		str_printf(&v, "Subject: message %d\n\ntext\n", i);
+		iov.iov_base = v.data;
+		iov.iov_len = v.len;
+		ck_assert_msg(store_deliver_iov(md, 0, 0, &iov, 1, 0, NULL,
+						&error, &dsn) == MAILDIR_OK,
+			      "deliver: %s", str_c(&error));
+	}
+	/* The crash: the log as synced before, the marker of the boot
+	 * before, and the first message's file gone (the scan then gives
+	 * its UID to the second). */
+	ck_assert_int_eq(truncate(str_c(&path), (off_t)kept), 0);
+	str_clear(&path);
+	str_printf(&path, "%s/correo-index.synced", md);
+	ck_assert_int_eq(unlink(str_c(&path)), 0);
+	str_clear(&path);
+	str_printf(&path, "%s/new", md);
+	d = opendir(str_c(&path));
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL) {
+		struct str file = STR_INIT;
+
+		if (de->d_name[0] == '.')
+			continue;
+		str_printf(&file, "%s/%s", str_c(&path), de->d_name);
+		str_clear(&data);
+		ck_assert(safe_read_file(str_c(&file), &data, 4096));
+		if (strstr(str_c(&data), "message 0") != NULL)
+			ck_assert_int_eq(unlink(str_c(&file)), 0);
+		str_release(&file);
+	}
+	closedir(d);
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 1);
+	ck_assert_uint_eq(f->msgs[0].uid, 1);	/* message 0's UID */
+	ck_assert_int_eq(store_cache_header(f, f->msgs[0].uid, "subject",
+					    &v), 1);
+	first = str_c(&v);
+	ck_assert_str_eq(first, " message 1");
+	store_folder_free(&f);
+	str_release(&error);
+	str_release(&v);
+	str_release(&path);
+	str_release(&data);
+}
+END_TEST
+
 static Suite *store_cache_suite(void)
 {
 	Suite *s = suite_create("store_cache");
@@ -660,6 +729,7 @@ static Suite *store_cache_suite(void)
 	tcase_add_test(tc, compaction_drops_expunged);
 	tcase_add_test(tc, concurrent_appenders);
 	tcase_add_test(tc, other_uidvalidity_ignored);
+	tcase_add_test(tc, lost_index_records_not_served);
 	suite_add_tcase(s, tc);
 	return s;
 }
