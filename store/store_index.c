@@ -835,20 +835,41 @@ static void store_logsync_make(unsigned char *m, uint64_t ino, uint64_t off)
 	store_logsync_put64(m + 32, store_hash64(STORE_LOGSYNC_SEED, m, 32));
 }
 
-/* The marker's length for the log inode ino (0: none, or another log);
+/* A marker that cannot be read or written only costs syncs (every open
+ * syncs the log), but the I/O error behind it is worth a word: once per
+ * process. */
+static void store_logsync_warn(const char *what, const char *dir)
+{
+	static bool warned;
+
+	if (warned)
+		return;
+	warned = true;
+	msg_warn("%s: %s %s: %m (the log is synced at every open)", dir,
+		 what, STORE_LOGSYNC_FILE);
+}
+
+/* The marker's length for f's log (0: none, or of another log file);
  * whether it was written since this boot. */
-static uint64_t store_logsync_read(int fd, uint64_t ino, bool *this_boot_r)
+static uint64_t store_logsync_read(const struct store_folder *f, int fd,
+				   bool *this_boot_r)
 {
 	const unsigned char *boot = group_sync_boot_id();
 	unsigned char m[STORE_LOGSYNC_LEN];
 
+	ssize_t n;
+
 	*this_boot_r = false;
-	if (pread(fd, m, sizeof(m), 0) != (ssize_t)sizeof(m) ||
+	n = pread(fd, m, sizeof(m), 0);
+	if (n < 0)
+		store_logsync_warn("read", f->dir);
+	if (n != (ssize_t)sizeof(m) ||
 	    store_hash64(STORE_LOGSYNC_SEED, m, 32) !=
 	    store_logsync_get64(m + 32))
 		return 0;
 	*this_boot_r = boot != NULL && memcmp(m + 16, boot, 16) == 0;
-	return store_logsync_get64(m) == ino ? store_logsync_get64(m + 8) : 0;
+	return store_logsync_get64(m) == f->log_ino ?
+	       store_logsync_get64(m + 8) : 0;
 }
 
 static int store_logsync_open(const struct store_folder *f)
@@ -859,6 +880,8 @@ static int store_logsync_open(const struct store_folder *f)
 	str_printf(&path, "%s/%s", f->dir, STORE_LOGSYNC_FILE);
 	fd = open(str_c(&path), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 		  0600);
+	if (fd < 0)
+		store_logsync_warn("open", f->dir);
 	str_release(&path);
 	return fd;
 }
@@ -870,12 +893,18 @@ static void store_logsync_note(const struct store_folder *f, int fd)
 {
 	unsigned char m[STORE_LOGSYNC_LEN];
 	bool this_boot;
+	ssize_t n;
 
-	if (fd < 0 || (store_logsync_read(fd, f->log_ino, &this_boot) >=
+	if (fd < 0 || (store_logsync_read(f, fd, &this_boot) >=
 		       f->log_off && this_boot))
 		return;
 	store_logsync_make(m, f->log_ino, f->log_off);
-	(void)pwrite(fd, m, sizeof(m), 0);
+	n = pwrite(fd, m, sizeof(m), 0);
+	if (n != (ssize_t)sizeof(m)) {
+		if (n >= 0)
+			errno = ENOSPC;	/* a short write: the disk is full */
+		store_logsync_warn("write", f->dir);
+	}
 }
 
 bool store_log_rescan(const struct store_folder *f)
@@ -888,7 +917,7 @@ bool store_log_rescan(const struct store_folder *f)
 	fd = store_logsync_open(f);
 	if (fd < 0)
 		return false;
-	(void)store_logsync_read(fd, f->log_ino, &this_boot);
+	(void)store_logsync_read(f, fd, &this_boot);
 	close(fd);
 	return !this_boot;
 }
@@ -915,7 +944,7 @@ bool store_log_durable(struct store_folder *f, struct str *error_r)
 		return true;
 	fd = store_logsync_open(f);
 	if (fd >= 0)
-		synced = store_logsync_read(fd, f->log_ino, &this_boot);
+		synced = store_logsync_read(f, fd, &this_boot);
 	if (synced >= f->log_off) {
 		/* Synced in an earlier boot: on disk, but say so for this
 		 * boot (store_log_rescan). */
