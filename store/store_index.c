@@ -856,7 +856,6 @@ static uint64_t store_logsync_read(const struct store_folder *f, int fd,
 {
 	const unsigned char *boot = group_sync_boot_id();
 	unsigned char m[STORE_LOGSYNC_LEN];
-
 	ssize_t n;
 
 	*this_boot_r = false;
