@@ -122,6 +122,11 @@ struct store_folder {
 	uint64_t log_off;	/* end of the last good record read */
 	uint64_t log_ino;
 	uint64_t log_synced;	/* the log is durable up to here */
+	/* What store_log_rescan read from STORE_LOGSYNC_FILE, for the
+	 * store_log_durable of the same open (one read, not two). */
+	uint64_t logsync_len;
+	bool logsync_this_boot;
+	bool logsync_fresh;
 	int64_t new_mtime_ns, cur_mtime_ns;	/* at the last scan */
 	uint64_t log_records;	/* records in the log (for compaction) */
 	struct store_vanished vanished;

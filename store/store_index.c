@@ -629,6 +629,7 @@ static int store_log_adopt(struct store_folder *f, int *fd,
 	f->log_off = good;
 	f->log_ino = (uint64_t)st->st_ino;
 	f->log_synced = 0;	/* store_log_durable asks the marker */
+	f->logsync_fresh = false;	/* read for another log file */
 	return 1;
 }
 
@@ -886,16 +887,15 @@ static int store_logsync_open(const struct store_folder *f)
 }
 
 /* Record that f's log is durable up to f->log_off, unless the marker
- * already says as much. The marker itself is not synced: lost, it only
- * costs the next reader a sync. */
-static void store_logsync_note(const struct store_folder *f, int fd)
+ * already said as much when it was read (len, this_boot). The marker
+ * itself is not synced: lost, it only costs the next reader a sync. */
+static void store_logsync_note(const struct store_folder *f, int fd,
+			       uint64_t len, bool this_boot)
 {
 	unsigned char m[STORE_LOGSYNC_LEN];
-	bool this_boot;
 	ssize_t n;
 
-	if (fd < 0 || (store_logsync_read(f, fd, &this_boot) >=
-		       f->log_off && this_boot))
+	if (fd < 0 || (len >= f->log_off && this_boot))
 		return;
 	store_logsync_make(m, f->log_ino, f->log_off);
 	n = pwrite(fd, m, sizeof(m), 0);
@@ -906,29 +906,34 @@ static void store_logsync_note(const struct store_folder *f, int fd)
 	}
 }
 
-bool store_log_rescan(const struct store_folder *f)
+bool store_log_rescan(struct store_folder *f)
 {
-	bool this_boot = false;
 	int fd;
 
+	f->logsync_fresh = false;
 	if (group_sync_boot_id() == NULL)
 		return false;	/* cannot tell: trust the mtimes */
 	fd = store_logsync_open(f);
 	if (fd < 0)
 		return false;
-	(void)store_logsync_read(f, fd, &this_boot);
+	f->logsync_len = store_logsync_read(f, fd, &f->logsync_this_boot);
+	f->logsync_fresh = true;
 	close(fd);
-	return !this_boot;
+	return !f->logsync_this_boot;
 }
 
 void store_log_synced(struct store_folder *f)
 {
+	uint64_t len;
+	bool this_boot;
 	int fd;
 
 	f->log_synced = f->log_off;
+	f->logsync_fresh = false;
 	fd = store_logsync_open(f);
 	if (fd >= 0) {
-		store_logsync_note(f, fd);
+		len = store_logsync_read(f, fd, &this_boot);
+		store_logsync_note(f, fd, len, this_boot);
 		close(fd);
 	}
 }
@@ -936,21 +941,31 @@ void store_log_synced(struct store_folder *f)
 bool store_log_durable(struct store_folder *f, struct str *error_r)
 {
 	uint64_t synced = 0;
-	bool this_boot = false;
-	int fd;
+	bool this_boot = false, fresh = f->logsync_fresh;
+	int fd = -1;
 
+	f->logsync_fresh = false;
 	if (f->log_fd < 0 || f->log_synced >= f->log_off)
 		return true;
-	fd = store_logsync_open(f);
-	if (fd >= 0)
+	if (fresh) {
+		/* Read by store_log_rescan in this open: a marker moved on
+		 * since then only costs a sync. */
+		synced = f->logsync_len;
+		this_boot = f->logsync_this_boot;
+	} else if ((fd = store_logsync_open(f)) >= 0) {
 		synced = store_logsync_read(f, fd, &this_boot);
+	}
 	if (synced >= f->log_off) {
 		/* Synced in an earlier boot: on disk, but say so for this
 		 * boot (store_log_rescan). */
 		f->log_synced = synced;
-		if (!this_boot)
-			store_logsync_note(f, fd);
-		close(fd);
+		if (!this_boot) {
+			if (fd < 0)
+				fd = store_logsync_open(f);
+			store_logsync_note(f, fd, synced, this_boot);
+		}
+		if (fd >= 0)
+			close(fd);
 		return true;
 	}
 	if (fdatasync(f->log_fd) != 0) {
@@ -964,7 +979,9 @@ bool store_log_durable(struct store_folder *f, struct str *error_r)
 		return false;
 	}
 	f->log_synced = f->log_off;
-	store_logsync_note(f, fd);
+	if (fd < 0)
+		fd = store_logsync_open(f);
+	store_logsync_note(f, fd, synced, this_boot);
 	if (fd >= 0)
 		close(fd);
 	return true;

@@ -110,7 +110,7 @@ void store_log_synced(struct store_folder *f);
  * say: nobody has synced its log since the machine booted, so a crash
  * may have lost delivery records whose files the mtimes cannot reveal
  * (a file linked in the same clock tick as the last recorded mtime). */
-bool store_log_rescan(const struct store_folder *f);
+bool store_log_rescan(struct store_folder *f);
 /* The counters of the folder in dir from the snapshot's header and the
  * log's tail only (for deliveries to big folders): f gets uidvalidity,
  * uidnext, highestmodseq, the last recorded mtimes (0 if not in the
