@@ -644,6 +644,7 @@ static int store_deliver_lock(struct store_folder *f, struct str *error_r)
 
 struct store_sync_ctx {
 	const char *path;	/* the delivered file: its directory */
+	int dir_fd;		/* that directory open, or -1 */
 	int log_fd;
 };
 
@@ -657,7 +658,8 @@ static bool store_sync_delivery(void *ctx)
 
 	if (c->log_fd >= 0)
 		bgsync_start(&bg, c->log_fd, true);
-	ok = safe_fsync_dir(c->path);
+	ok = c->dir_fd >= 0 ? fsync(c->dir_fd) == 0 :
+		safe_fsync_dir(c->path);
 	saved = errno;
 	if (c->log_fd >= 0 && !bgsync_wait(&bg))
 		return false;
@@ -684,21 +686,26 @@ static enum maildir_status store_deliver_sync(struct store_folder *f,
 					      struct str *error_r,
 					      const char **dsn_r)
 {
-	struct store_sync_ctx c = { str_c(&t->dst),
+	struct store_sync_ctx c = { str_c(&t->dst), -1,
 				    expose && !group ? f->log_fd : -1 };
 	uint64_t mark = group_sync_mark();
 	struct str path = STR_INIT;
-	int state = -1;
+	int state = -1, own = -1;
 	bool ok;
 
 	if (group) {
+		/* new/ and the state file as the peek keeps them open. */
+		c.dir_fd = store_index_peek_new_fd(f);
+		state = store_index_peek_sync_fd(f);
+	}
+	if (group && state < 0) {
 		str_printf(&path, "%s/%s", f->dir, STORE_SYNC_FILE);
-		state = group_sync_open(AT_FDCWD, str_c(&path));
+		state = own = group_sync_open(AT_FDCWD, str_c(&path));
 		str_release(&path);
 	}
 	ok = group_sync_run(state, mark, store_sync_delivery, &c, NULL);
-	if (state >= 0)
-		close(state);
+	if (own >= 0)
+		close(own);
 	if (ok && c.log_fd >= 0)
 		store_log_synced(f);
 	else if (ok && expose && !store_log_durable(f, error_r))

@@ -1143,6 +1143,193 @@ static int store_peek_tail(struct store_folder *f, int fd, uint64_t size,
 	return have ? 1 : 0;
 }
 
+/* What a delivering process knows of the folder it delivered to last.
+ * A local worker delivers to the same folders over and over, and a
+ * full peek opens and reads the snapshot's header and the log's last
+ * 4 kB every time, under the folder's lock. So the peek keeps both
+ * files open here (their inodes cannot be reused while they are) with
+ * the log's counters as of end, a record boundary: while the folder's
+ * snapshot and log are still those files (the same inodes under their
+ * names) and the log has not shrunk below end, only what was appended
+ * since is read. Anything else (a compaction, a removed or recreated
+ * folder, a torn or unparsable tail, a cut) misses, and the full peek
+ * takes the picture anew. */
+static struct store_peek_pic {
+	char *dir;
+	int snap_fd, log_fd;
+	int new_fd, sync_fd;	/* new/, STORE_SYNC_FILE (or -1) */
+	struct stat snap_st, log_st, new_st;
+	uint64_t gen, end, modseq;
+	uint32_t uidvalidity, uidnext;
+	int64_t new_ns, cur_ns;
+} peek_pic = { .snap_fd = -1, .log_fd = -1, .new_fd = -1, .sync_fd = -1 };
+
+#define STORE_PEEK_PIC_READ	(256 * 1024)	/* more: a full peek */
+
+static void store_peek_pic_drop(void)
+{
+	struct store_peek_pic *p = &peek_pic;
+
+	mem_free(p->dir);
+	p->dir = NULL;
+	if (p->snap_fd >= 0)
+		close(p->snap_fd);
+	if (p->log_fd >= 0)
+		close(p->log_fd);
+	if (p->new_fd >= 0)
+		close(p->new_fd);
+	if (p->sync_fd >= 0)
+		close(p->sync_fd);
+	p->snap_fd = p->log_fd = p->new_fd = p->sync_fd = -1;
+}
+
+void store_index_peek_forget(void)
+{
+	store_peek_pic_drop();
+}
+
+static bool store_same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Take the picture after a full peek of f (the log in f->log_fd, read
+ * through f->log_off). */
+static void store_peek_pic_take(const struct store_folder *f)
+{
+	struct store_peek_pic *p = &peek_pic;
+	struct str path = STR_INIT;
+
+	store_peek_pic_drop();
+	str_printf(&path, "%s/%s", f->dir, STORE_INDEX_FILE);
+	p->snap_fd = open(str_c(&path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	str_release(&path);
+	p->log_fd = fcntl(f->log_fd, F_DUPFD_CLOEXEC, 0);
+	if (p->snap_fd < 0 || p->log_fd < 0 ||
+	    fstat(p->snap_fd, &p->snap_st) != 0 ||
+	    fstat(p->log_fd, &p->log_st) != 0) {
+		store_peek_pic_drop();
+		return;
+	}
+	/* For the delivery's sync (store_deliver_sync); without them it
+	 * opens its own. */
+	str_printf(&path, "%s/new", f->dir);
+	p->new_fd = open(str_c(&path), O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			 O_CLOEXEC);
+	if (p->new_fd >= 0 && fstat(p->new_fd, &p->new_st) != 0) {
+		close(p->new_fd);
+		p->new_fd = -1;
+	}
+	str_clear(&path);
+	str_printf(&path, "%s/%s", f->dir, STORE_SYNC_FILE);
+	p->sync_fd = group_sync_open(AT_FDCWD, str_c(&path));
+	str_release(&path);
+	p->dir = mem_strdup(f->dir);
+	p->gen = f->log_gen;
+	p->end = f->log_off;
+	p->modseq = f->highestmodseq;
+	p->uidvalidity = f->uidvalidity;
+	p->uidnext = f->uidnext;
+	p->new_ns = f->new_mtime_ns;
+	p->cur_ns = f->cur_mtime_ns;
+}
+
+/* Read the records appended to the log since the picture's end (all
+ * of them whole and good, else false). */
+static bool store_peek_pic_catch_up(uint64_t size)
+{
+	struct store_peek_pic *p = &peek_pic;
+	struct store_rec rec = { 0 };
+	struct str buf = STR_INIT;
+	const char *at, *end, *nl;
+	size_t len = (size_t)(size - p->end);
+	bool ok = true;
+
+	if (len == 0)
+		return true;
+	if (len > STORE_PEEK_PIC_READ)
+		return false;
+	str_reserve(&buf, len + 1);
+	if (pread(p->log_fd, buf.data, len, (off_t)p->end) != (ssize_t)len) {
+		str_release(&buf);
+		return false;
+	}
+	end = buf.data + len;
+	for (at = buf.data; ok && at < end; at = nl + 1) {
+		nl = memchr(at, '\n', (size_t)(end - at));
+		ok = nl != NULL && store_rec_parse(at, (size_t)(nl - at), &rec);
+		if (!ok)
+			break;
+		/* The counters as store_peek_tail takes them. */
+		if (rec.has_m)
+			p->modseq = rec.modseq;
+		if (rec.has_n)
+			p->uidnext = (uint32_t)(rec.uidnext > UINT32_MAX ?
+						UINT32_MAX : rec.uidnext);
+		if (rec.has_t) {
+			p->new_ns = rec.new_ns;
+			p->cur_ns = rec.cur_ns;
+		}
+	}
+	if (ok)
+		p->end = size;
+	str_release(&rec.name);
+	str_release(&buf);
+	return ok;
+}
+
+/* The picture of f->dir brought up to date into f: 1, 0 on a miss. */
+static int store_peek_pic_use(struct store_folder *f, struct str *error_r)
+{
+	struct store_peek_pic *p = &peek_pic;
+	struct str path = STR_INIT;
+	struct stat snap, log, dir;
+	bool same;
+	int fd;
+
+	if (p->dir == NULL || strcmp(p->dir, f->dir) != 0)
+		return 0;
+	/* new/ too: its open descriptor is what the delivery syncs. */
+	str_printf(&path, "%s/new", f->dir);
+	same = p->new_fd < 0 || (lstat(str_c(&path), &dir) == 0 &&
+				 store_same_file(&dir, &p->new_st));
+	str_clear(&path);
+	str_printf(&path, "%s/%s", f->dir, STORE_INDEX_FILE);
+	same = same && lstat(str_c(&path), &snap) == 0 &&
+		store_same_file(&snap, &p->snap_st);
+	str_clear(&path);
+	str_printf(&path, "%s/%s", f->dir, STORE_LOG_FILE);
+	same = same && lstat(str_c(&path), &log) == 0 &&
+		store_same_file(&log, &p->log_st) &&
+		(uint64_t)log.st_size >= p->end &&
+		store_peek_pic_catch_up((uint64_t)log.st_size);
+	str_release(&path);
+	if (!same)
+		return 0;
+	fd = fcntl(p->log_fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	f->uidvalidity = p->uidvalidity;
+	f->log_gen = p->gen;
+	f->highestmodseq = p->modseq;
+	f->uidnext = p->uidnext;
+	f->new_mtime_ns = p->new_ns;
+	f->cur_mtime_ns = p->cur_ns;
+	return store_log_adopt(f, &fd, &log, p->end, false, error_r);
+}
+
+int store_index_peek_new_fd(const struct store_folder *f)
+{
+	return peek_pic.dir != NULL && strcmp(peek_pic.dir, f->dir) == 0 ?
+		peek_pic.new_fd : -1;
+}
+
+int store_index_peek_sync_fd(const struct store_folder *f)
+{
+	return peek_pic.dir != NULL && strcmp(peek_pic.dir, f->dir) == 0 ?
+		peek_pic.sync_fd : -1;
+}
+
 int store_index_peek(struct store_folder *f, struct str *error_r)
 {
 	struct store_rec rec = { 0 }, head = { 0 };
@@ -1152,6 +1339,10 @@ int store_index_peek(struct store_folder *f, struct str *error_r)
 	int fd = -1, ret = 0, have = 0;
 
 	store_folder_clear(f);
+	if (store_peek_pic_use(f, error_r) == 1)
+		return 1;
+	store_folder_clear(f);
+	store_peek_pic_drop();
 	if (!store_snapshot_gen(f->dir, &gen, &uidvalidity))
 		goto out;
 	if (!store_first_line(f->dir, STORE_LOG_FILE, &head, &fd, &st) ||
@@ -1175,6 +1366,8 @@ int store_index_peek(struct store_folder *f, struct str *error_r)
 	if (have == 0)
 		goto out;
 	ret = store_log_adopt(f, &fd, &st, good_end, true, error_r);
+	if (ret == 1)
+		store_peek_pic_take(f);
 out:
 	if (fd >= 0)
 		close(fd);

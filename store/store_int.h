@@ -113,10 +113,19 @@ void store_log_synced(struct store_folder *f);
 bool store_log_rescan(struct store_folder *f);
 /* The counters of the folder in dir from the snapshot's header and the
  * log's tail only (for deliveries to big folders): f gets uidvalidity,
- * uidnext, highestmodseq, the last recorded mtimes (0 if not in the
- * tail) and the open log. 1 done, 0 the index needs a full open, -1
- * error. Lock held. */
+ * uidnext, highestmodseq, the last recorded mtimes (INT64_MIN if not in
+ * the tail) and the open log. 1 done, 0 the index needs a full open, -1
+ * error. Lock held. The process keeps its picture of the last folder
+ * peeked and next time reads only what was appended since. */
 int store_index_peek(struct store_folder *f, struct str *error_r);
+/* Forget what store_index_peek keeps of the last folder it read (its
+ * open files and counters): the next peek reads the folder afresh. */
+void store_index_peek_forget(void);
+/* The open new/ directory and STORE_SYNC_FILE of f's folder as the last
+ * store_index_peek of it left them, or -1: for that delivery's sync,
+ * not to be closed. */
+int store_index_peek_new_fd(const struct store_folder *f);
+int store_index_peek_sync_fd(const struct store_folder *f);
 
 /* Index files (store_index.c). */
 int store_lock(const char *dir, struct str *error_r);

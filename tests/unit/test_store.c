@@ -531,6 +531,14 @@ START_TEST(peek_reads_tail)
 	ck_assert(b.out.len > 8192);
 	ck_assert_msg(store_log_append(f, &b.out, &error), "%s",
 		      str_c(&error));
+	/* The deliveries' picture read every record since: it knows the
+	 * last T, and the folder is clean. */
+	peek(&p);
+	ck_assert_uint_eq(p.highestmodseq, f->highestmodseq);
+	ck_assert_uint_eq(p.uidnext, 101);
+	ck_assert(store_dirs_clean(&p));
+	/* A process without one reads the tail only: no T in it. */
+	store_index_peek_forget();
 	peek(&p);
 	ck_assert_uint_eq(p.highestmodseq, f->highestmodseq);
 	ck_assert_uint_eq(p.uidnext, 101);
@@ -547,6 +555,59 @@ START_TEST(peek_reads_tail)
 	ck_assert(store_dirs_clean(&p));
 	ck_assert_uint_eq(deliver(md, "m\n", 0), 102);
 	str_release(&rec.name);
+	str_release(&error);
+}
+END_TEST
+
+/* A delivering process keeps its picture of the folder from one
+ * delivery to the next (store_index_peek): it must follow what other
+ * processes append, a compaction, a torn tail and a folder removed and
+ * made anew. */
+START_TEST(peek_picture_follows_folder)
+{
+	struct store_folder *f;
+	struct str error = STR_INIT;
+	int status, fd;
+	pid_t pid;
+
+	ck_assert_uint_eq(deliver(md, "a\n", 0), 1);
+	ck_assert_uint_eq(deliver(md, "b\n", 0), 2);
+	/* Another process delivers, another session changes a flag. */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(deliver(md, "c\n", 0) == 3 ? 0 : 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	f = open_folder(md);
+	ck_assert_int_eq(store_set_flags(f, 1, STORE_F_SEEN, 0, &error), 1);
+	ck_assert_uint_eq(deliver(md, "d\n", 0), 4);
+	refresh(f);
+	ck_assert_uint_eq(f->count, 4);
+	ck_assert_uint_gt(f->msgs[3].modseq, f->msgs[0].modseq);
+	ck_assert_uint_eq(f->highestmodseq, f->msgs[3].modseq);
+	/* A compaction puts a new snapshot and log in place. */
+	ck_assert(store_compact(f, &error));
+	ck_assert_uint_eq(deliver(md, "e\n", 0), 5);
+	/* A torn record at the log's end: cut before the next record. */
+	fd = open(tu_path(md, STORE_LOG_FILE), O_WRONLY | O_APPEND);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "A M99 N99 U9", 12), 12);
+	close(fd);
+	ck_assert_uint_eq(deliver(md, "f\n", 0), 6);
+	refresh(f);
+	ck_assert_uint_eq(f->count, 6);
+	ck_assert_uint_eq(f->uidnext, 7);
+	store_folder_free(&f);
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 6);
+	store_folder_free(&f);
+	/* The folder removed and made anew: its UIDs start over. */
+	tu_rmtree(md);
+	ck_assert_uint_eq(deliver(md, "g\n", 0), 1);
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 1);
+	store_folder_free(&f);
 	str_release(&error);
 }
 END_TEST
@@ -931,6 +992,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, vanished_torn_log);
 	tcase_add_test(tc, flags_unchanged_since);
 	tcase_add_test(tc, peek_reads_tail);
+	tcase_add_test(tc, peek_picture_follows_folder);
 	tcase_add_test(tc, log_synced_before_shown);
 	tcase_add_test(tc, first_open_after_boot_scans);
 	suite_add_tcase(s, tc);
