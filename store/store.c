@@ -706,6 +706,14 @@ static enum maildir_status store_deliver_sync(struct store_folder *f,
 	ok = group_sync_run(state, mark, store_sync_delivery, &c, NULL);
 	if (own >= 0)
 		close(own);
+	/* After an I/O error the next delivery starts from fresh
+	 * descriptors. */
+	if (!ok) {
+		int saved = errno;
+
+		store_index_peek_forget();
+		errno = saved;
+	}
 	if (ok && c.log_fd >= 0)
 		store_log_synced(f);
 	else if (ok && expose && !store_log_durable(f, error_r))
