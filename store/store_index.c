@@ -1143,35 +1143,42 @@ static int store_peek_tail(struct store_folder *f, int fd, uint64_t size,
 	return have ? 1 : 0;
 }
 
-/* What a delivering process knows of the folder it delivered to last.
- * A local worker delivers to the same folders over and over, and a
- * full peek opens and reads the snapshot's header and the log's last
- * 4 kB every time, under the folder's lock. So the peek keeps both
- * files open here (their inodes cannot be reused while they are) with
- * the log's counters as of end, a record boundary: while the folder's
- * snapshot and log are still those files (the same inodes under their
- * names) and the log has not shrunk below end, only what was appended
- * since is read. Anything else (a compaction, a removed or recreated
- * folder, a torn or unparsable tail, a cut) misses, and the full peek
- * takes the picture anew. */
-static struct store_peek_pic {
-	char *dir;
+/* What a delivering process knows of the folders it delivered to
+ * lately. A local worker delivers to the same folders over and over
+ * (one owner's, or every virtual user's of one mail owner), and a full
+ * peek opens and reads the snapshot's header and the log's last 4 kB
+ * every time, under the folder's lock. So the peek keeps, for the last
+ * STORE_PEEK_PICS folders, both files open (their inodes cannot be
+ * reused while they are) with the log's counters as of end, a record
+ * boundary: while a folder's snapshot and log are still those files
+ * (the same inodes under their names) and the log has not shrunk below
+ * end, only what was appended since is read. Anything else (a
+ * compaction, a removed or recreated folder, a torn or unparsable
+ * tail, a cut) misses, and the full peek takes the picture anew. new/
+ * and the group-sync state file stay open too, for the delivery's
+ * sync (store_deliver_sync). */
+struct store_peek_pic {
+	char *dir;		/* NULL: a free slot */
 	int snap_fd, log_fd;
 	int new_fd, sync_fd;	/* new/, STORE_SYNC_FILE (or -1) */
 	struct stat snap_st, log_st, new_st;
 	uint64_t gen, end, modseq;
 	uint32_t uidvalidity, uidnext;
 	int64_t new_ns, cur_ns;
-} peek_pic = { .snap_fd = -1, .log_fd = -1, .new_fd = -1, .sync_fd = -1 };
+	uint64_t used;		/* when last used, for eviction */
+};
 
+#define STORE_PEEK_PICS		16
 #define STORE_PEEK_PIC_READ	(256 * 1024)	/* more: a full peek */
 
-static void store_peek_pic_drop(void)
-{
-	struct store_peek_pic *p = &peek_pic;
+static struct store_peek_pic peek_pics[STORE_PEEK_PICS];
+static uint64_t peek_clock;
 
+static void store_peek_pic_drop(struct store_peek_pic *p)
+{
+	if (p->dir == NULL)
+		return;
 	mem_free(p->dir);
-	p->dir = NULL;
 	if (p->snap_fd >= 0)
 		close(p->snap_fd);
 	if (p->log_fd >= 0)
@@ -1180,12 +1187,23 @@ static void store_peek_pic_drop(void)
 		close(p->new_fd);
 	if (p->sync_fd >= 0)
 		close(p->sync_fd);
-	p->snap_fd = p->log_fd = p->new_fd = p->sync_fd = -1;
+	memset(p, 0, sizeof(*p));
 }
 
 void store_index_peek_forget(void)
 {
-	store_peek_pic_drop();
+	for (size_t i = 0; i < STORE_PEEK_PICS; i++)
+		store_peek_pic_drop(&peek_pics[i]);
+}
+
+/* The picture of dir, or NULL. */
+static struct store_peek_pic *store_peek_pic_find(const char *dir)
+{
+	for (size_t i = 0; i < STORE_PEEK_PICS; i++)
+		if (peek_pics[i].dir != NULL &&
+		    strcmp(peek_pics[i].dir, dir) == 0)
+			return &peek_pics[i];
+	return NULL;
 }
 
 static bool store_same_file(const struct stat *a, const struct stat *b)
@@ -1194,25 +1212,32 @@ static bool store_same_file(const struct stat *a, const struct stat *b)
 }
 
 /* Take the picture after a full peek of f (the log in f->log_fd, read
- * through f->log_off). */
+ * through f->log_off), in a free slot or the least recently used. */
 static void store_peek_pic_take(const struct store_folder *f)
 {
-	struct store_peek_pic *p = &peek_pic;
+	struct store_peek_pic *p = &peek_pics[0];
 	struct str path = STR_INIT;
 
-	store_peek_pic_drop();
+	for (size_t i = 0; i < STORE_PEEK_PICS && p->dir != NULL; i++)
+		if (peek_pics[i].dir == NULL || peek_pics[i].used < p->used)
+			p = &peek_pics[i];
+	store_peek_pic_drop(p);
+	p->snap_fd = p->log_fd = p->new_fd = p->sync_fd = -1;
 	str_printf(&path, "%s/%s", f->dir, STORE_INDEX_FILE);
 	p->snap_fd = open(str_c(&path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	str_release(&path);
 	p->log_fd = fcntl(f->log_fd, F_DUPFD_CLOEXEC, 0);
 	if (p->snap_fd < 0 || p->log_fd < 0 ||
 	    fstat(p->snap_fd, &p->snap_st) != 0 ||
 	    fstat(p->log_fd, &p->log_st) != 0) {
-		store_peek_pic_drop();
+		if (p->snap_fd >= 0)
+			close(p->snap_fd);
+		if (p->log_fd >= 0)
+			close(p->log_fd);
+		memset(p, 0, sizeof(*p));
+		str_release(&path);
 		return;
 	}
-	/* For the delivery's sync (store_deliver_sync); without them it
-	 * opens its own. */
+	str_clear(&path);
 	str_printf(&path, "%s/new", f->dir);
 	p->new_fd = open(str_c(&path), O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 			 O_CLOEXEC);
@@ -1232,13 +1257,13 @@ static void store_peek_pic_take(const struct store_folder *f)
 	p->uidnext = f->uidnext;
 	p->new_ns = f->new_mtime_ns;
 	p->cur_ns = f->cur_mtime_ns;
+	p->used = ++peek_clock;
 }
 
-/* Read the records appended to the log since the picture's end (all
- * of them whole and good, else false). */
-static bool store_peek_pic_catch_up(uint64_t size)
+/* Read the records appended to p's log since its end (all of them
+ * whole and good, else false). */
+static bool store_peek_pic_catch_up(struct store_peek_pic *p, uint64_t size)
 {
-	struct store_peek_pic *p = &peek_pic;
 	struct store_rec rec = { 0 };
 	struct str buf = STR_INIT;
 	const char *at, *end, *nl;
@@ -1278,16 +1303,17 @@ static bool store_peek_pic_catch_up(uint64_t size)
 	return ok;
 }
 
-/* The picture of f->dir brought up to date into f: 1, 0 on a miss. */
+/* f->dir's picture brought up to date into f: 1; 0 on a miss (the
+ * picture is dropped). */
 static int store_peek_pic_use(struct store_folder *f, struct str *error_r)
 {
-	struct store_peek_pic *p = &peek_pic;
+	struct store_peek_pic *p = store_peek_pic_find(f->dir);
 	struct str path = STR_INIT;
 	struct stat snap, log, dir;
 	bool same;
-	int fd;
+	int fd = -1;
 
-	if (p->dir == NULL || strcmp(p->dir, f->dir) != 0)
+	if (p == NULL)
 		return 0;
 	/* new/ too: its open descriptor is what the delivery syncs. */
 	str_printf(&path, "%s/new", f->dir);
@@ -1302,13 +1328,15 @@ static int store_peek_pic_use(struct store_folder *f, struct str *error_r)
 	same = same && lstat(str_c(&path), &log) == 0 &&
 		store_same_file(&log, &p->log_st) &&
 		(uint64_t)log.st_size >= p->end &&
-		store_peek_pic_catch_up((uint64_t)log.st_size);
+		store_peek_pic_catch_up(p, (uint64_t)log.st_size);
 	str_release(&path);
-	if (!same)
+	if (same)
+		fd = fcntl(p->log_fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0) {
+		store_peek_pic_drop(p);
 		return 0;
-	fd = fcntl(p->log_fd, F_DUPFD_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
+	}
+	p->used = ++peek_clock;
 	f->uidvalidity = p->uidvalidity;
 	f->log_gen = p->gen;
 	f->highestmodseq = p->modseq;
@@ -1320,14 +1348,16 @@ static int store_peek_pic_use(struct store_folder *f, struct str *error_r)
 
 int store_index_peek_new_fd(const struct store_folder *f)
 {
-	return peek_pic.dir != NULL && strcmp(peek_pic.dir, f->dir) == 0 ?
-		peek_pic.new_fd : -1;
+	const struct store_peek_pic *p = store_peek_pic_find(f->dir);
+
+	return p != NULL ? p->new_fd : -1;
 }
 
 int store_index_peek_sync_fd(const struct store_folder *f)
 {
-	return peek_pic.dir != NULL && strcmp(peek_pic.dir, f->dir) == 0 ?
-		peek_pic.sync_fd : -1;
+	const struct store_peek_pic *p = store_peek_pic_find(f->dir);
+
+	return p != NULL ? p->sync_fd : -1;
 }
 
 int store_index_peek(struct store_folder *f, struct str *error_r)
@@ -1342,7 +1372,6 @@ int store_index_peek(struct store_folder *f, struct str *error_r)
 	if (store_peek_pic_use(f, error_r) == 1)
 		return 1;
 	store_folder_clear(f);
-	store_peek_pic_drop();
 	if (!store_snapshot_gen(f->dir, &gen, &uidvalidity))
 		goto out;
 	if (!store_first_line(f->dir, STORE_LOG_FILE, &head, &fd, &st) ||

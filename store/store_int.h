@@ -115,7 +115,7 @@ bool store_log_rescan(struct store_folder *f);
  * log's tail only (for deliveries to big folders): f gets uidvalidity,
  * uidnext, highestmodseq, the last recorded mtimes (INT64_MIN if not in
  * the tail) and the open log. 1 done, 0 the index needs a full open, -1
- * error. Lock held. The process keeps its picture of the last folder
+ * error. Lock held. The process keeps its picture of the last folders
  * peeked and next time reads only what was appended since. */
 int store_index_peek(struct store_folder *f, struct str *error_r);
 /* Forget what store_index_peek keeps of the last folder it read (its

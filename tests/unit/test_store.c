@@ -612,6 +612,51 @@ START_TEST(peek_picture_follows_folder)
 }
 END_TEST
 
+/* Pictures of several folders at once (a worker serving every virtual
+ * user of one mail owner): deliveries alternate among more folders
+ * than it keeps pictures of, another process delivers in between, and
+ * every folder still numbers on without a gap or a repeat. */
+START_TEST(peek_pictures_of_many_folders)
+{
+	enum { FOLDERS = 20, ROUNDS = 3 };
+	char dirs[FOLDERS][128];
+	struct store_folder *f;
+	int status;
+	pid_t pid;
+
+	for (int i = 0; i < FOLDERS; i++)
+		snprintf(dirs[i], sizeof(dirs[i]), "%s/u%d", tmpdir, i);
+	for (int r = 0; r < ROUNDS; r++) {
+		/* Every third folder, most recent first, then the rest. */
+		for (int i = FOLDERS - 1; i >= 0; i -= 3)
+			ck_assert_uint_eq(deliver(dirs[i], "m\n", 0),
+					  (uint32_t)(2 * r + 1));
+		for (int i = 0; i < FOLDERS; i++)
+			if ((FOLDERS - 1 - i) % 3 != 0)
+				ck_assert_uint_eq(deliver(dirs[i], "m\n", 0),
+						  (uint32_t)(2 * r + 1));
+		/* Another process, one more into each. */
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			for (int i = 0; i < FOLDERS; i++)
+				if (deliver(dirs[i], "m\n", 0) !=
+				    (uint32_t)(2 * r + 2))
+					_exit(1);
+			_exit(0);
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	for (int i = 0; i < FOLDERS; i++) {
+		f = open_folder(dirs[i]);
+		ck_assert_uint_eq(f->count, 2 * ROUNDS);
+		ck_assert_uint_eq(f->uidnext, 2 * ROUNDS + 1);
+		store_folder_free(&f);
+	}
+}
+END_TEST
+
 /* Several processes deliver into one folder at once: every message
  * gets its own UID, none lost. */
 START_TEST(concurrent_deliveries)
@@ -993,6 +1038,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, flags_unchanged_since);
 	tcase_add_test(tc, peek_reads_tail);
 	tcase_add_test(tc, peek_picture_follows_folder);
+	tcase_add_test(tc, peek_pictures_of_many_folders);
 	tcase_add_test(tc, log_synced_before_shown);
 	tcase_add_test(tc, first_open_after_boot_scans);
 	suite_add_tcase(s, tc);
