@@ -695,8 +695,7 @@ static enum maildir_status store_deliver_sync(struct store_folder *f,
 
 	if (group) {
 		/* new/ and the state file as the peek keeps them open. */
-		c.dir_fd = store_index_peek_new_fd(f);
-		state = store_index_peek_sync_fd(f);
+		store_index_peek_fds(f, &c.dir_fd, &state);
 	}
 	if (group && state < 0) {
 		str_printf(&path, "%s/%s", f->dir, STORE_SYNC_FILE);

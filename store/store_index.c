@@ -1095,6 +1095,31 @@ static bool store_first_line(const char *dir, const char *name,
  * tail only if no whole record fits in the small one. */
 static const size_t store_peek_tails[] = { 4096, 65536 };
 
+/* The counters a delivery needs, as the log's records leave them: the
+ * last M, N and T seen (every record carries M and N, a clean change's
+ * batch ends with T). */
+struct store_peek_counts {
+	uint64_t modseq;
+	uint32_t uidnext;
+	int64_t new_ns, cur_ns;
+	bool have_t;
+};
+
+static void store_peek_count(struct store_peek_counts *c,
+			     const struct store_rec *rec)
+{
+	if (rec->has_m)
+		c->modseq = rec->modseq;
+	if (rec->has_n)
+		c->uidnext = (uint32_t)(rec->uidnext > UINT32_MAX ?
+					UINT32_MAX : rec->uidnext);
+	if (rec->has_t) {
+		c->new_ns = rec->new_ns;
+		c->cur_ns = rec->cur_ns;
+		c->have_t = true;
+	}
+}
+
 /* Parse the log's last tail bytes (of size bytes) into f's counters and
  * the end of the last good line into *good_r: 1 if a line was good, 0
  * if none, -1 if unreadable. */
@@ -1103,9 +1128,12 @@ static int store_peek_tail(struct store_folder *f, int fd, uint64_t size,
 			   uint64_t *good_r)
 {
 	struct str buf = STR_INIT;
+	struct store_peek_counts c = { f->highestmodseq, f->uidnext,
+				       f->new_mtime_ns, f->cur_mtime_ns,
+				       false };
 	uint64_t start = size > tail ? size - tail : 0;
 	const char *p, *end, *nl;
-	bool have = false, have_t = false;
+	bool have = false;
 	ssize_t n;
 
 	str_reserve(&buf, (size_t)(size - start) + 1);
@@ -1125,20 +1153,15 @@ static int store_peek_tail(struct store_folder *f, int fd, uint64_t size,
 		if (!store_rec_parse(p, (size_t)(nl - p), rec))
 			break;
 		have = true;
-		if (rec->has_m)
-			f->highestmodseq = rec->modseq;
-		if (rec->has_n)
-			f->uidnext = (uint32_t)(rec->uidnext > UINT32_MAX ?
-						UINT32_MAX : rec->uidnext);
-		if (rec->has_t) {
-			f->new_mtime_ns = rec->new_ns;
-			f->cur_mtime_ns = rec->cur_ns;
-			have_t = true;
-		}
+		store_peek_count(&c, rec);
 		*good_r = start + (uint64_t)(nl + 1 - buf.data);
 	}
 	str_release(&buf);
-	if (!have_t && start > 0)	/* not clean, see above */
+	f->highestmodseq = c.modseq;
+	f->uidnext = c.uidnext;
+	f->new_mtime_ns = c.new_ns;
+	f->cur_mtime_ns = c.cur_ns;
+	if (!c.have_t && start > 0)	/* not clean, see above */
 		f->new_mtime_ns = f->cur_mtime_ns = INT64_MIN;
 	return have ? 1 : 0;
 }
@@ -1162,9 +1185,9 @@ struct store_peek_pic {
 	int snap_fd, log_fd;
 	int new_fd, sync_fd;	/* new/, STORE_SYNC_FILE (or -1) */
 	struct stat snap_st, log_st, new_st;
-	uint64_t gen, end, modseq;
-	uint32_t uidvalidity, uidnext;
-	int64_t new_ns, cur_ns;
+	uint64_t gen, end;
+	uint32_t uidvalidity;
+	struct store_peek_counts counts;	/* as of end */
 	uint64_t used;		/* when last used, for eviction */
 };
 
@@ -1222,41 +1245,31 @@ static void store_peek_pic_take(const struct store_folder *f)
 		if (peek_pics[i].dir == NULL || peek_pics[i].used < p->used)
 			p = &peek_pics[i];
 	store_peek_pic_drop(p);
-	p->snap_fd = p->log_fd = p->new_fd = p->sync_fd = -1;
+	p->dir = mem_strdup(f->dir);
 	str_printf(&path, "%s/%s", f->dir, STORE_INDEX_FILE);
 	p->snap_fd = open(str_c(&path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	p->log_fd = fcntl(f->log_fd, F_DUPFD_CLOEXEC, 0);
-	if (p->snap_fd < 0 || p->log_fd < 0 ||
-	    fstat(p->snap_fd, &p->snap_st) != 0 ||
-	    fstat(p->log_fd, &p->log_st) != 0) {
-		if (p->snap_fd >= 0)
-			close(p->snap_fd);
-		if (p->log_fd >= 0)
-			close(p->log_fd);
-		memset(p, 0, sizeof(*p));
-		str_release(&path);
-		return;
-	}
 	str_clear(&path);
 	str_printf(&path, "%s/new", f->dir);
 	p->new_fd = open(str_c(&path), O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 			 O_CLOEXEC);
-	if (p->new_fd >= 0 && fstat(p->new_fd, &p->new_st) != 0) {
-		close(p->new_fd);
-		p->new_fd = -1;
-	}
 	str_clear(&path);
 	str_printf(&path, "%s/%s", f->dir, STORE_SYNC_FILE);
 	p->sync_fd = group_sync_open(AT_FDCWD, str_c(&path));
 	str_release(&path);
-	p->dir = mem_strdup(f->dir);
+	if (p->snap_fd < 0 || p->log_fd < 0 ||
+	    fstat(p->snap_fd, &p->snap_st) != 0 ||
+	    fstat(p->log_fd, &p->log_st) != 0 ||
+	    (p->new_fd >= 0 && fstat(p->new_fd, &p->new_st) != 0)) {
+		store_peek_pic_drop(p);
+		return;
+	}
 	p->gen = f->log_gen;
 	p->end = f->log_off;
-	p->modseq = f->highestmodseq;
 	p->uidvalidity = f->uidvalidity;
-	p->uidnext = f->uidnext;
-	p->new_ns = f->new_mtime_ns;
-	p->cur_ns = f->cur_mtime_ns;
+	p->counts = (struct store_peek_counts){ f->highestmodseq, f->uidnext,
+						f->new_mtime_ns,
+						f->cur_mtime_ns, false };
 	p->used = ++peek_clock;
 }
 
@@ -1280,21 +1293,12 @@ static bool store_peek_pic_catch_up(struct store_peek_pic *p, uint64_t size)
 		return false;
 	}
 	end = buf.data + len;
-	for (at = buf.data; ok && at < end; at = nl + 1) {
+	for (at = buf.data; at < end; at = nl + 1) {
 		nl = memchr(at, '\n', (size_t)(end - at));
 		ok = nl != NULL && store_rec_parse(at, (size_t)(nl - at), &rec);
 		if (!ok)
 			break;
-		/* The counters as store_peek_tail takes them. */
-		if (rec.has_m)
-			p->modseq = rec.modseq;
-		if (rec.has_n)
-			p->uidnext = (uint32_t)(rec.uidnext > UINT32_MAX ?
-						UINT32_MAX : rec.uidnext);
-		if (rec.has_t) {
-			p->new_ns = rec.new_ns;
-			p->cur_ns = rec.cur_ns;
-		}
+		store_peek_count(&p->counts, &rec);
 	}
 	if (ok)
 		p->end = size;
@@ -1339,25 +1343,20 @@ static int store_peek_pic_use(struct store_folder *f, struct str *error_r)
 	p->used = ++peek_clock;
 	f->uidvalidity = p->uidvalidity;
 	f->log_gen = p->gen;
-	f->highestmodseq = p->modseq;
-	f->uidnext = p->uidnext;
-	f->new_mtime_ns = p->new_ns;
-	f->cur_mtime_ns = p->cur_ns;
+	f->highestmodseq = p->counts.modseq;
+	f->uidnext = p->counts.uidnext;
+	f->new_mtime_ns = p->counts.new_ns;
+	f->cur_mtime_ns = p->counts.cur_ns;
 	return store_log_adopt(f, &fd, &log, p->end, false, error_r);
 }
 
-int store_index_peek_new_fd(const struct store_folder *f)
+void store_index_peek_fds(const struct store_folder *f, int *new_fd_r,
+			  int *sync_fd_r)
 {
 	const struct store_peek_pic *p = store_peek_pic_find(f->dir);
 
-	return p != NULL ? p->new_fd : -1;
-}
-
-int store_index_peek_sync_fd(const struct store_folder *f)
-{
-	const struct store_peek_pic *p = store_peek_pic_find(f->dir);
-
-	return p != NULL ? p->sync_fd : -1;
+	*new_fd_r = p != NULL ? p->new_fd : -1;
+	*sync_fd_r = p != NULL ? p->sync_fd : -1;
 }
 
 int store_index_peek(struct store_folder *f, struct str *error_r)
@@ -1371,7 +1370,6 @@ int store_index_peek(struct store_folder *f, struct str *error_r)
 	store_folder_clear(f);
 	if (store_peek_pic_use(f, error_r) == 1)
 		return 1;
-	store_folder_clear(f);
 	if (!store_snapshot_gen(f->dir, &gen, &uidvalidity))
 		goto out;
 	if (!store_first_line(f->dir, STORE_LOG_FILE, &head, &fd, &st) ||

@@ -118,14 +118,14 @@ bool store_log_rescan(struct store_folder *f);
  * error. Lock held. The process keeps its picture of the last folders
  * peeked and next time reads only what was appended since. */
 int store_index_peek(struct store_folder *f, struct str *error_r);
-/* Forget what store_index_peek keeps of the last folder it read (its
- * open files and counters): the next peek reads the folder afresh. */
+/* Forget what store_index_peek keeps of the folders it read (their
+ * open files and counters): the next peek reads each afresh. */
 void store_index_peek_forget(void);
 /* The open new/ directory and STORE_SYNC_FILE of f's folder as the last
- * store_index_peek of it left them, or -1: for that delivery's sync,
- * not to be closed. */
-int store_index_peek_new_fd(const struct store_folder *f);
-int store_index_peek_sync_fd(const struct store_folder *f);
+ * store_index_peek of it left them (each -1 if none): for that
+ * delivery's sync, not to be closed. */
+void store_index_peek_fds(const struct store_folder *f, int *new_fd_r,
+			  int *sync_fd_r);
 
 /* Index files (store_index.c). */
 int store_lock(const char *dir, struct str *error_r);

@@ -559,6 +559,13 @@ START_TEST(peek_reads_tail)
 }
 END_TEST
 
+/* A child's delivery into md: 0 if it took UID 3. */
+static int deliver_third(void *arg)
+{
+	(void)arg;
+	return deliver(md, "c\n", 0) == 3 ? 0 : 1;
+}
+
 /* A delivering process keeps its picture of the folder from one
  * delivery to the next (store_index_peek): it must follow what other
  * processes append, a compaction, a torn tail and a folder removed and
@@ -567,18 +574,12 @@ START_TEST(peek_picture_follows_folder)
 {
 	struct store_folder *f;
 	struct str error = STR_INIT;
-	int status, fd;
-	pid_t pid;
+	int fd;
 
 	ck_assert_uint_eq(deliver(md, "a\n", 0), 1);
 	ck_assert_uint_eq(deliver(md, "b\n", 0), 2);
 	/* Another process delivers, another session changes a flag. */
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		_exit(deliver(md, "c\n", 0) == 3 ? 0 : 1);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(tu_run_child(deliver_third, NULL), 0);
 	f = open_folder(md);
 	ck_assert_int_eq(store_set_flags(f, 1, STORE_F_SEEN, 0, &error), 1);
 	ck_assert_uint_eq(deliver(md, "d\n", 0), 4);
@@ -612,17 +613,35 @@ START_TEST(peek_picture_follows_folder)
 }
 END_TEST
 
+enum { PIC_FOLDERS = 20, PIC_ROUNDS = 3 };
+
+/* The folders of peek_pictures_of_many_folders, and the UID a child's
+ * delivery into each must take. */
+struct pic_round {
+	char (*dirs)[128];
+	uint32_t uid;
+};
+
+static int deliver_each(void *arg)
+{
+	const struct pic_round *pr = arg;
+
+	for (int i = 0; i < PIC_FOLDERS; i++)
+		if (deliver(pr->dirs[i], "m\n", 0) != pr->uid)
+			return 1;
+	return 0;
+}
+
 /* Pictures of several folders at once (a worker serving every virtual
  * user of one mail owner): deliveries alternate among more folders
  * than it keeps pictures of, another process delivers in between, and
  * every folder still numbers on without a gap or a repeat. */
 START_TEST(peek_pictures_of_many_folders)
 {
-	enum { FOLDERS = 20, ROUNDS = 3 };
+	enum { FOLDERS = PIC_FOLDERS, ROUNDS = PIC_ROUNDS };
 	char dirs[FOLDERS][128];
+	struct pic_round pr = { dirs, 0 };
 	struct store_folder *f;
-	int status;
-	pid_t pid;
 
 	for (int i = 0; i < FOLDERS; i++)
 		snprintf(dirs[i], sizeof(dirs[i]), "%s/u%d", tmpdir, i);
@@ -636,17 +655,8 @@ START_TEST(peek_pictures_of_many_folders)
 				ck_assert_uint_eq(deliver(dirs[i], "m\n", 0),
 						  (uint32_t)(2 * r + 1));
 		/* Another process, one more into each. */
-		pid = fork();
-		ck_assert_int_ge(pid, 0);
-		if (pid == 0) {
-			for (int i = 0; i < FOLDERS; i++)
-				if (deliver(dirs[i], "m\n", 0) !=
-				    (uint32_t)(2 * r + 2))
-					_exit(1);
-			_exit(0);
-		}
-		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		pr.uid = (uint32_t)(2 * r + 2);
+		ck_assert_int_eq(tu_run_child(deliver_each, &pr), 0);
 	}
 	for (int i = 0; i < FOLDERS; i++) {
 		f = open_folder(dirs[i]);
