@@ -78,6 +78,7 @@ struct lio {
 
 	struct str out;
 	size_t out_pos;		/* bytes of out already written */
+	bool wrote;		/* written to since the last read */
 
 	enum lio_status error;	/* LIO_OK, or the sticky failure */
 };
@@ -234,6 +235,13 @@ static enum lio_status lio_read_some(struct lio *lio, void *buf, size_t len,
 	if (poll_first && lio_flush_before_wait(lio, deadline) != LIO_OK)
 		return lio->error;
 	poll_first = poll_first && *deadline != LIO_NO_DEADLINE;
+	/* A plain socket we just wrote to (or are about to): the answer to
+	 * that cannot be there yet, so wait for it instead of trying a read
+	 * that fails with EAGAIN (one system call a request or command;
+	 * data that came earlier makes the poll return at once). */
+	if (lio->ops == NULL && lio->kind == LIO_KIND_SOCKET &&
+	    (lio->wrote || lio->out.len > lio->out_pos))
+		poll_first = true;
 	want_write = false;
 	for (;;) {
 		if (poll_first) {
@@ -244,6 +252,7 @@ static enum lio_status lio_read_some(struct lio *lio, void *buf, size_t len,
 		}
 		n = lio_raw_read(lio, buf, len, &want_write);
 		if (n > 0) {
+			lio->wrote = false;
 			*got_r = (size_t)n;
 			return LIO_OK;
 		}
@@ -476,6 +485,7 @@ static enum lio_status lio_write_all(struct lio *lio, const char *buf,
 		}
 		n = lio_raw_write(lio, buf, chunk, &want_read);
 		if (n >= 0) {
+			lio->wrote = true;
 			buf += n;
 			len -= (size_t)n;
 			continue;

@@ -468,25 +468,37 @@ START_TEST(test_printf_and_read_flushes)
 	ck_assert_uint_eq(lio_output_pending(lio), 24);
 	/* Nothing is sent before a flush... */
 	ck_assert_int_eq(recv(peer, buf, sizeof(buf), MSG_DONTWAIT), -1);
-	/* ...nor by a read that finds input already there (pipelining:
-	 * replies go out together)... */
-	peer_write("NOOP\r\n", 6);
+	/* ...a read that needs the socket sends it first (as Postfix's
+	 * smtpd, which flushes when its own buffer is empty)... */
+	peer_write("NOOP\r\nRSET\r\n", 12);
 	EXPECT(lio, &line, 100, LIO_OK, "NOOP\r\n");
-	ck_assert_uint_eq(lio_output_pending(lio), 24);
+	ck_assert_uint_eq(lio_output_pending(lio), 0);
+	ck_assert_int_eq(recv(peer, buf, sizeof(buf), MSG_DONTWAIT), 24);
+	ck_assert(memcmp(buf, "250-mx.test 42\r\n250 OK\r\n", 24) == 0);
+	/* ...but not one that finds its line in the buffer (pipelining:
+	 * replies to commands read together go out together). */
+	lio_puts(lio, "250 2\r\n");
+	EXPECT(lio, &line, 100, LIO_OK, "RSET\r\n");
+	lio_puts(lio, "250 3\r\n");
+	ck_assert_uint_eq(lio_output_pending(lio), 14);
 	ck_assert_int_eq(recv(peer, buf, sizeof(buf), MSG_DONTWAIT), -1);
-	/* ...but a read that has to wait for the peer sends it first. */
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		n = read(peer, buf, sizeof(buf));
-		if (n != 24 || memcmp(buf, "250-mx.test 42\r\n250 OK\r\n",
-				      24) != 0)
+		if (n != 14 || memcmp(buf, "250 2\r\n250 3\r\n", 14) != 0)
 			_exit(1);
 		_exit(write(peer, "QUIT\r\n", 6) == 6 ? 0 : 1);
 	}
 	EXPECT(lio, &line, 100, LIO_OK, "QUIT\r\n");
 	ck_assert_uint_eq(lio_output_pending(lio), 0);
 	reap(pid);
+	/* After a write, a read waits for the answer in poll rather than
+	 * failing a read first, and still gets data sent before it. */
+	peer_write("LATE\r\n", 6);
+	lio_puts(lio, "250 4\r\n");
+	EXPECT(lio, &line, 100, LIO_OK, "LATE\r\n");
+	ck_assert_int_eq(recv(peer, buf, sizeof(buf), MSG_DONTWAIT), 7);
 	str_release(&line);
 	lio_free(&lio);
 	peer_close();
