@@ -613,21 +613,35 @@ bool store_compact(struct store_folder *f, struct str *error_r)
 	return ok;
 }
 
+/* Release store_deliver_lock's lock. */
+static void store_deliver_unlock(const char *dir, int *lock, bool kept)
+{
+	if (kept)
+		store_index_peek_lock_put(dir, lock);
+	else
+		store_unlock(lock);
+}
+
 /* Lock dir's index and read its counters (building the index first if
- * it has none). -1 with a reason. */
-static int store_deliver_lock(struct store_folder *f, struct str *error_r)
+ * it has none). -1 with a reason; *kept_r says whether the lock is the
+ * picture's descriptor (store_deliver_unlock). */
+static int store_deliver_lock(struct store_folder *f, bool *kept_r,
+			      struct str *error_r)
 {
 	struct store_folder *full;
 	int lock, ret;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
-		lock = store_lock(f->dir, error_r);
+		lock = attempt == 0 ? store_index_peek_lock_take(f->dir) : -1;
+		*kept_r = lock >= 0;
+		if (lock < 0)
+			lock = store_lock(f->dir, error_r);
 		if (lock < 0)
 			return -1;
 		ret = store_index_peek(f, error_r);
 		if (ret == 1)
 			return lock;
-		store_unlock(&lock);
+		store_deliver_unlock(f->dir, &lock, *kept_r);
 		if (ret < 0 || attempt > 0)
 			break;
 		/* No index yet, or one that needs repair: a full open
@@ -786,7 +800,7 @@ static enum maildir_status store_deliver_src(const char *dir,
 	enum maildir_status status;
 	const char *slash;
 	uint32_t cache_uid = 0, added_uid = 0;
-	bool clean, added = false;
+	bool clean, added = false, kept = false;
 	int lock = -1, qlock = -1;
 
 	if (uid_r != NULL)
@@ -823,7 +837,7 @@ static enum maildir_status store_deliver_src(const char *dir,
 	}
 	/* The quota lock before the index lock (store_quota.h). */
 	qlock = store_quota_lock(dir, false);
-	lock = store_deliver_lock(&f, error_r);
+	lock = store_deliver_lock(&f, &kept, error_r);
 	if (lock < 0) {
 		unlink(str_c(&t.tmp));
 		status = maildir_errno_status(EAGAIN, dsn_r);
@@ -869,12 +883,12 @@ static enum maildir_status store_deliver_src(const char *dir,
 		*uid_r = cache_uid;
 	str_clear(error_r);
 	store_batch_release(&b);
-	store_unlock(&lock);
+	store_deliver_unlock(dir, &lock, kept);
 	store_quota_unlock(&qlock);
 	status = store_deliver_sync(&f, &t, flags == 0, uid_r != NULL,
 				    error_r, dsn_r);
 out:
-	store_unlock(&lock);
+	store_deliver_unlock(dir, &lock, kept);
 	store_quota_unlock(&qlock);
 	if (cache_uid != 0 && payload.len > 0)
 		(void)store_cache_add(dir, f.uidvalidity, cache_uid,

@@ -517,20 +517,126 @@ static bool store_cache_write(int fd, uint64_t salt, uint32_t uid,
 	return ok;
 }
 
+/* The cache files a writer appended to lately, kept open: a local
+ * worker appends to the same folders over and over, and while a name
+ * still leads to the file kept (the open descriptor keeps its inode
+ * from being reused), an append is flock, stat, write and unlock,
+ * without the open, the header read and the close. A file's header is
+ * written once, before its first record, so the same file has the same
+ * salt; a compaction or a replacement puts another file under the name,
+ * and the append reopens. */
+struct store_cache_kept {
+	char *dir;		/* NULL: a free slot */
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	uint32_t uidvalidity;
+	uint64_t salt;
+	uint64_t used;		/* when last used, for eviction */
+};
+
+#define STORE_CACHE_KEPT	16
+
+static struct store_cache_kept cache_kept[STORE_CACHE_KEPT];
+static uint64_t cache_kept_clock;
+
+static void store_cache_kept_drop(struct store_cache_kept *k)
+{
+	if (k->dir == NULL)
+		return;
+	mem_free(k->dir);
+	close(k->fd);
+	memset(k, 0, sizeof(*k));
+}
+
+void store_cache_forget(void)
+{
+	for (size_t i = 0; i < STORE_CACHE_KEPT; i++)
+		store_cache_kept_drop(&cache_kept[i]);
+}
+
+/* dir's kept cache file, locked, when the name still leads to it and it
+ * is for uidvalidity; -1 otherwise (and it is no longer kept). */
+static int store_cache_kept_lock(const char *dir, uint32_t uidvalidity,
+				 uint64_t *salt_r)
+{
+	struct store_cache_kept *k = NULL;
+	struct str path = STR_INIT;
+	struct stat st;
+	bool same;
+
+	for (size_t i = 0; i < STORE_CACHE_KEPT && k == NULL; i++)
+		if (cache_kept[i].dir != NULL &&
+		    strcmp(cache_kept[i].dir, dir) == 0)
+			k = &cache_kept[i];
+	if (k == NULL)
+		return -1;
+	if (k->uidvalidity != uidvalidity) {
+		store_cache_kept_drop(k);
+		return -1;
+	}
+	while (flock(k->fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			store_cache_kept_drop(k);
+			return -1;
+		}
+	}
+	store_cache_path(dir, &path);
+	same = lstat(str_c(&path), &st) == 0 && st.st_dev == k->dev &&
+	       st.st_ino == k->ino;
+	str_release(&path);
+	if (!same) {
+		store_cache_kept_drop(k);	/* the close unlocks */
+		return -1;
+	}
+	k->used = ++cache_kept_clock;
+	*salt_r = k->salt;
+	return k->fd;
+}
+
+/* Keep fd (dir's cache file as store_cache_lock gave it, locked) for
+ * the next append, unlocked; in a free slot or the least recently
+ * used. */
+static void store_cache_kept_put(const char *dir, int fd,
+				 uint32_t uidvalidity, uint64_t salt)
+{
+	struct store_cache_kept *k = &cache_kept[0];
+	struct stat st;
+
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return;
+	}
+	for (size_t i = 0; i < STORE_CACHE_KEPT && k->dir != NULL; i++)
+		if (cache_kept[i].dir == NULL || cache_kept[i].used < k->used)
+			k = &cache_kept[i];
+	store_cache_kept_drop(k);
+	(void)flock(fd, LOCK_UN);
+	*k = (struct store_cache_kept){ mem_strdup(dir), fd, st.st_dev,
+					st.st_ino, uidvalidity, salt,
+					++cache_kept_clock };
+}
+
 bool store_cache_add(const char *dir, uint32_t uidvalidity, uint32_t uid,
 		     const char *name, const struct str *payload)
 {
 	uint64_t salt;
 	int fd;
-	bool ok;
+	bool ok, kept;
 
 	if (payload->len > STORE_CACHE_MAX_PAYLOAD || uid == 0)
 		return false;
-	fd = store_cache_lock(dir, uidvalidity, &salt);
+	fd = store_cache_kept_lock(dir, uidvalidity, &salt);
+	kept = fd >= 0;
+	if (!kept)
+		fd = store_cache_lock(dir, uidvalidity, &salt);
 	if (fd < 0)
 		return false;
 	ok = store_cache_write(fd, salt, uid, name, payload);
-	close(fd);
+	if (kept)
+		(void)flock(fd, LOCK_UN);
+	else
+		store_cache_kept_put(dir, fd, uidvalidity, salt);
 	return ok;
 }
 

@@ -1179,12 +1179,15 @@ static int store_peek_tail(struct store_folder *f, int fd, uint64_t size,
  * compaction, a removed or recreated folder, a torn or unparsable
  * tail, a cut) misses, and the full peek takes the picture anew. new/
  * and the group-sync state file stay open too, for the delivery's
- * sync (store_deliver_sync). */
+ * sync (store_deliver_sync), and so does the lock file, which the next
+ * delivery locks through it (store_index_peek_lock_take) instead of
+ * opening and closing it. */
 struct store_peek_pic {
 	char *dir;		/* NULL: a free slot */
 	int snap_fd, log_fd;
 	int new_fd, sync_fd;	/* new/, STORE_SYNC_FILE (or -1) */
-	struct stat snap_st, log_st, new_st;
+	int lock_fd;		/* STORE_LOCK_FILE; -1 if none or taken */
+	struct stat snap_st, log_st, new_st, lock_st;
 	uint64_t gen, end;
 	uint32_t uidvalidity;
 	struct store_peek_counts counts;	/* as of end */
@@ -1210,6 +1213,8 @@ static void store_peek_pic_drop(struct store_peek_pic *p)
 		close(p->new_fd);
 	if (p->sync_fd >= 0)
 		close(p->sync_fd);
+	if (p->lock_fd >= 0)
+		close(p->lock_fd);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -1256,6 +1261,15 @@ static void store_peek_pic_take(const struct store_folder *f)
 	str_clear(&path);
 	str_printf(&path, "%s/%s", f->dir, STORE_SYNC_FILE);
 	p->sync_fd = group_sync_open(AT_FDCWD, str_c(&path));
+	str_clear(&path);
+	/* The lock is held (through another descriptor, or this process
+	 * would not be peeking): the file is there. */
+	str_printf(&path, "%s/%s", f->dir, STORE_LOCK_FILE);
+	p->lock_fd = open(str_c(&path), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (p->lock_fd >= 0 && fstat(p->lock_fd, &p->lock_st) != 0) {
+		close(p->lock_fd);
+		p->lock_fd = -1;
+	}
 	str_release(&path);
 	if (p->snap_fd < 0 || p->log_fd < 0 ||
 	    fstat(p->snap_fd, &p->snap_st) != 0 ||
@@ -1348,6 +1362,52 @@ static int store_peek_pic_use(struct store_folder *f, struct str *error_r)
 	f->new_mtime_ns = p->counts.new_ns;
 	f->cur_mtime_ns = p->counts.cur_ns;
 	return store_log_adopt(f, &fd, &log, p->end, false, error_r);
+}
+
+int store_index_peek_lock_take(const char *dir)
+{
+	struct store_peek_pic *p = store_peek_pic_find(dir);
+	struct str path = STR_INIT;
+	struct stat st;
+	int fd;
+
+	if (p == NULL || p->lock_fd < 0)
+		return -1;
+	fd = p->lock_fd;
+	p->lock_fd = -1;
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	}
+	/* Still the file the name leads to? A folder removed and made
+	 * anew has another, and the old one excludes nobody. */
+	str_printf(&path, "%s/%s", dir, STORE_LOCK_FILE);
+	if (lstat(str_c(&path), &st) != 0 ||
+	    !store_same_file(&st, &p->lock_st)) {
+		close(fd);	/* releases the flock */
+		fd = -1;
+	}
+	str_release(&path);
+	return fd;
+}
+
+void store_index_peek_lock_put(const char *dir, int *fd)
+{
+	struct store_peek_pic *p;
+
+	if (*fd < 0)
+		return;
+	(void)flock(*fd, LOCK_UN);
+	/* Back into the picture, unless the picture was taken anew
+	 * meanwhile (it opened its own) or dropped. */
+	p = store_peek_pic_find(dir);
+	if (p != NULL && p->lock_fd < 0)
+		p->lock_fd = *fd;
+	else
+		close(*fd);
+	*fd = -1;
 }
 
 void store_index_peek_fds(const struct store_folder *f, int *new_fd_r,

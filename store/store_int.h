@@ -126,6 +126,13 @@ void store_index_peek_forget(void);
  * delivery's sync, not to be closed. */
 void store_index_peek_fds(const struct store_folder *f, int *new_fd_r,
 			  int *sync_fd_r);
+/* dir's index lock through the lock file its picture keeps open: the
+ * descriptor, locked and taken out of the picture (no other code may
+ * close it while the lock is held), or -1 if there is none or the name
+ * leads to another file now (then use store_lock). Unlock with
+ * store_index_peek_lock_put, which gives it back. */
+int store_index_peek_lock_take(const char *dir);
+void store_index_peek_lock_put(const char *dir, int *fd);
 
 /* Index files (store_index.c). */
 int store_lock(const char *dir, struct str *error_r);
@@ -260,9 +267,12 @@ void store_cache_filter_fields(const char *headers, size_t len,
 			       const char *const *names, size_t n,
 			       struct str *out);
 /* Append uid's entry to the cache of the folder in dir, for the message
- * in file name (best effort: false if it could not). */
+ * in file name (best effort: false if it could not). The process keeps
+ * the file open for the next append to the same folder. */
 bool store_cache_add(const char *dir, uint32_t uidvalidity, uint32_t uid,
 		     const char *name, const struct str *payload);
+/* Close the cache files store_cache_add keeps open. */
+void store_cache_forget(void);
 /* Drop f's cache state (store_folder_free). */
 void store_cache_release(struct store_folder *f);
 

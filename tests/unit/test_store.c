@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "safe_file.h"
@@ -613,6 +614,59 @@ START_TEST(peek_picture_follows_folder)
 }
 END_TEST
 
+static int deliver_first(void *arg)
+{
+	(void)arg;
+	return deliver(md, "new\n", 0) == 1 ? 0 : 1;
+}
+
+static long long ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The picture keeps the folder's lock file open and locks through it:
+ * once the folder is removed and made anew by another process, that
+ * file excludes nobody, so a delivery must wait for whoever holds the
+ * new folder's lock. */
+START_TEST(peek_lock_follows_folder)
+{
+	struct str error = STR_INIT;
+	int sync[2], lock;
+	long long t0, waited;
+	char c;
+	pid_t pid;
+
+	ck_assert_uint_eq(deliver(md, "a\n", 0), 1);
+	ck_assert_uint_eq(deliver(md, "b\n", 0), 2);
+	tu_rmtree(md);
+	ck_assert_int_eq(tu_run_child(deliver_first, NULL), 0);
+	ck_assert_int_eq(pipe(sync), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		lock = store_lock(md, &error);
+		if (lock < 0 || write(sync[1], "l", 1) != 1)
+			_exit(1);
+		usleep(400 * 1000);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(sync[0], &c, 1), 1);
+	t0 = ms_now();
+	ck_assert_uint_eq(deliver(md, "c\n", 0), 2);
+	waited = ms_now() - t0;
+	ck_assert_msg(waited >= 300, "delivered after %lld ms, while another"
+		      " process held the folder's lock", waited);
+	ck_assert_int_eq(tu_wait(pid), 0);
+	close(sync[0]);
+	close(sync[1]);
+	str_release(&error);
+}
+END_TEST
+
 enum { PIC_FOLDERS = 20, PIC_ROUNDS = 3 };
 
 /* The folders of peek_pictures_of_many_folders, and the UID a child's
@@ -1049,6 +1103,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, peek_reads_tail);
 	tcase_add_test(tc, peek_picture_follows_folder);
 	tcase_add_test(tc, peek_pictures_of_many_folders);
+	tcase_add_test(tc, peek_lock_follows_folder);
 	tcase_add_test(tc, log_synced_before_shown);
 	tcase_add_test(tc, first_open_after_boot_scans);
 	suite_add_tcase(s, tc);
