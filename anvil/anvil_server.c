@@ -173,6 +173,7 @@ static bool anvil_conn_serve(struct anvil_conn *c)
 	bool ok = true;
 
 	while (ok && !c->held && attr_frame_next(&c->fr)) {
+		lio_ready(c->lio);	/* a whole frame is there */
 		if (attr_read(c->lio, &req, anvil_request_spec, &error) !=
 		    LIO_OK) {
 			msg_warn("anvil: bad request: %s",

@@ -384,6 +384,7 @@ static bool auth_conn_request(struct auth_conn *c)
 	const char *error = "";
 	bool ok;
 
+	lio_ready(c->lio);	/* called when a whole request is there */
 	if (attr_read(c->lio, &list, proto_auth_request_spec, &error) !=
 	    LIO_OK)
 		ok = auth_conn_error(c, error);

@@ -294,6 +294,7 @@ static void qmgr_conn_readable(int fd, unsigned events, void *ctx)
 		qmgr_conn_close(c);
 		return;
 	}
+	lio_ready(c->lio);
 	do {	/* the reply to a pipelined job may be buffered already */
 		st = attr_read(c->lio, &reply, NULL, &error);
 		if (st != LIO_OK) {

@@ -405,6 +405,11 @@ bool lio_push_input(struct lio *lio, const void *data, size_t len)
 	return true;
 }
 
+void lio_ready(struct lio *lio)
+{
+	lio->wrote = false;
+}
+
 size_t lio_pending(const struct lio *lio)
 {
 	size_t n = lio_buffered(lio);

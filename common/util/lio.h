@@ -68,6 +68,10 @@ bool lio_push_input(struct lio *lio, const void *data, size_t len);
 /* Bytes received but not yet consumed by a read call (plus bytes pending
  * in the ops layer). Used to detect pipelined input. */
 size_t lio_pending(const struct lio *lio);
+/* The caller knows input is waiting (its event loop said the fd is
+ * readable): the next read tries at once. Without it, a read from a
+ * socket just written to waits in poll first (lio.c). */
+void lio_ready(struct lio *lio);
 /* Forget buffered input (after STARTTLS: CVE-2011-0411). */
 void lio_discard_input(struct lio *lio);
 
