@@ -1065,8 +1065,8 @@ static bool store_first_line(const char *dir, const char *name,
 	int fd;
 
 	str_printf(&path, "%s/%s", dir, name);
-	fd = open(str_c(&path), (fd_r != NULL ? O_RDWR : O_RDONLY) |
-		  O_NOFOLLOW | O_CLOEXEC);
+	fd = safe_open_noatime(AT_FDCWD, str_c(&path), (fd_r != NULL ?
+			       O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC, 0);
 	str_release(&path);
 	if (fd < 0)
 		return false;

@@ -907,8 +907,9 @@ int queue_msg_open(const char *path, bool for_update,
 	*error_r = NULL;
 	/* O_NONBLOCK: a FIFO planted in maildrop/ must not hang pickup
 	 * (it is then refused as "not a regular file"). */
-	msg->fd = open(path, (for_update ? O_RDWR : O_RDONLY) | O_CLOEXEC |
-		       O_NOFOLLOW | O_NONBLOCK);
+	msg->fd = safe_open_noatime(AT_FDCWD, path, (for_update ? O_RDWR :
+				    O_RDONLY) | O_CLOEXEC | O_NOFOLLOW |
+				    O_NONBLOCK, 0);
 	if (msg->fd < 0) {
 		saved = errno;
 		mem_free(msg);

@@ -38,6 +38,7 @@
 
 #include "group_sync.h"
 #include "msg.h"
+#include "safe_file.h"
 #include "str.h"
 
 #define GS_MAGIC "GSYNC1\n"	/* 8 bytes with its NUL */
@@ -102,8 +103,8 @@ static void gs_warn(const char *what, const char *name)
 
 int group_sync_open(int dirfd, const char *name)
 {
-	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW |
-			O_CLOEXEC, 0600);
+	int fd = safe_open_noatime(dirfd, name, O_RDWR | O_CREAT |
+				   O_NOFOLLOW | O_CLOEXEC, 0600);
 
 	if (fd < 0 && errno != ENOENT)
 		gs_warn("open", name);

@@ -142,6 +142,15 @@ static bool safe_fsync_one_dir(const char *dir)
 	return close(fd) == 0;
 }
 
+int safe_open_noatime(int dirfd, const char *path, int flags, mode_t mode)
+{
+	int fd = openat(dirfd, path, flags | O_NOATIME, mode);
+
+	if (fd < 0 && errno == EPERM)
+		fd = openat(dirfd, path, flags, mode);
+	return fd;
+}
+
 bool safe_fsync_dir(const char *path)
 {
 	struct str dir = STR_INIT;

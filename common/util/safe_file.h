@@ -16,6 +16,12 @@ bool safe_write_all(int fd, const void *data, size_t len);
 #define SAFE_IOV_MAX 8
 struct iovec;
 bool safe_writev_all(int fd, const struct iovec *iov, int iovcnt);
+/* openat(dirfd, path, flags | O_NOATIME, mode), or without O_NOATIME
+ * where the caller may not ask it (EPERM: not the file's owner). For
+ * files read over and over right after they change (queue files, index
+ * logs, group-sync state), where relatime would dirty the inode at each
+ * read. */
+int safe_open_noatime(int dirfd, const char *path, int flags, mode_t mode);
 /* fsync the directory holding path (or path itself if it is a dir). */
 bool safe_fsync_dir(const char *path);
 /* rename(from, to), then fsync to's directory (and from's, if different).

@@ -50,6 +50,42 @@ static void assert_content(const char *path, const char *expect)
 	str_release(&s);
 }
 
+/* safe_open_noatime: a read leaves atime alone (relatime would move an
+ * atime older than the mtime); a process that does not own the file
+ * gets it opened without O_NOATIME rather than EPERM. */
+static int open_as_nobody(void *arg)
+{
+	int fd;
+
+	if (setgid(65534) != 0 || setuid(65534) != 0)
+		return 2;
+	fd = safe_open_noatime(AT_FDCWD, arg, O_RDONLY | O_CLOEXEC, 0);
+	return fd >= 0 ? 0 : 1;
+}
+
+START_TEST(test_open_noatime)
+{
+	struct timespec ts[2] = { { 1000000, 0 }, { 0, UTIME_OMIT } };
+	struct stat st;
+	char path[128], buf[8];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/f", tmpdir);
+	tu_write_file(path, "text\n", 0644);
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+	fd = safe_open_noatime(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 5);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(st.st_atim.tv_sec, 1000000);
+	close(fd);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+		ck_assert_int_eq(tu_run_child(open_as_nobody, path), 0);
+	}
+}
+END_TEST
+
 START_TEST(test_write_file_replaces)
 {
 	const char *p = path_in("file");
@@ -521,6 +557,7 @@ static Suite *safe_file_suite(void)
 	tcase_add_test(tc, test_mkdir_at_refuses_symlinks);
 	tcase_add_test(tc, test_open_regular);
 	tcase_add_test(tc, test_fsync_dir_and_rename);
+	tcase_add_test(tc, test_open_noatime);
 	tcase_add_test(tc, test_lock_file);
 	tcase_add_test(tc, test_lock_dies_with_holder);
 	suite_add_tcase(s, tc);
