@@ -13,8 +13,12 @@
  * its first wait: a call that finds its data ready reads no clock) and
  * all waiting inside that call counts against it. Sockets are used with
  * MSG_DONTWAIT, so blocking and non-blocking sockets behave the same and
- * the common case (data ready) costs one system call; other fds are
- * polled first when a timeout is set. A timeout or an I/O error is
+ * the common case (data ready) costs one system call. A read from a
+ * plain socket written to since the last read (a request, or replies
+ * flushed because the input buffer ran dry) polls first instead: the
+ * answer cannot be there yet, and a read would fail with EAGAIN; an
+ * event loop that saw the fd readable says so with lio_ready. Other
+ * fds are polled first when a timeout is set. A timeout or an I/O error is
  * sticky: every later read, write or flush fails fast with the same
  * status. End of file is sticky for reads only.
  *
