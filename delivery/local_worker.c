@@ -6,10 +6,13 @@
  * cost more CPU than everything else local does (fork, exit, wait, and
  * initgroups reading the group file each time). So the first delivery
  * for an owner forks a worker that drops to that owner once and then
- * serves deliveries over a socketpair: per delivery, a sealed memory
- * file with the message's content (SCM_RIGHTS with a marker byte) and one
- * attribute list naming the target; one attribute list back with the
- * status, DSN and reason.
+ * serves deliveries over a socketpair: per delivery, a marker byte, one
+ * attribute list naming the target and the message's content; one
+ * attribute list back with the status, DSN and reason. The content of a
+ * Maildir delivery up to LOCAL_WORKER_INLINE_MAX bytes follows the list
+ * on the socket (marker 'I': a memory file cost a creation, a seal, a
+ * descriptor passed and two closes a message); anything else comes as
+ * a sealed memory file passed with the marker 'D' (SCM_RIGHTS).
  *
  * A worker retires after LOCAL_WORKER_USES deliveries, when it has been
  * idle LOCAL_WORKER_IDLE seconds (checked at the next delivery), when
@@ -64,6 +67,8 @@
 #define LOCAL_WORKER_IDLE	60
 /* Messages up to this size are read into the worker's memory whole. */
 #define LOCAL_WORKER_MEM_MAX	(16L * 1024 * 1024)
+/* Maildir deliveries up to this size send the content on the socket. */
+#define LOCAL_WORKER_INLINE_MAX	(64L * 1024)
 
 #define LW_KIND		"kind"
 #define LW_PATH		"path"
@@ -102,8 +107,10 @@ static const struct attr_spec local_worker_reply_spec[] = {
 
 /* ---- The worker side (runs as the owner) ---- */
 
-/* One delivery: the message is rebuilt around the received fd. */
+/* One delivery: the message is rebuilt around the received fd, or from
+ * the content that came inline (then fd is -1). */
 static void local_worker_one(const struct attr_list *req, int fd,
+			     const struct str *inline_data,
 			     struct local_result *res)
 {
 	struct resolve_delivery d;
@@ -119,11 +126,14 @@ static void local_worker_one(const struct attr_list *req, int fd,
 		local_forward_read(attr_get(req, LW_PATH), res);
 		return;
 	}
-	if (fd < 0 || !attr_get_long(req, LW_KIND, &kind) ||
+	if ((fd < 0) == (inline_data == NULL) ||
+	    !attr_get_long(req, LW_KIND, &kind) ||
 	    !attr_get_long(req, LW_OFFSET, &off) ||
 	    !attr_get_long(req, LW_LENGTH, &len) || kind < RESOLVE_MAILDIR ||
 	    kind > RESOLVE_FILE || off < 0 || len < 0 ||
-	    off > LONG_MAX - len) {
+	    off > LONG_MAX - len ||
+	    (inline_data != NULL && (kind != RESOLVE_MAILDIR ||
+				     (size_t)len != inline_data->len))) {
 		local_result_set(res, LOCAL_DEFER, "4.3.0",
 				 "malformed worker request");
 		return;
@@ -139,9 +149,12 @@ static void local_worker_one(const struct attr_list *req, int fd,
 	/* The copy read into memory at once: a Maildir delivery writes it
 	 * in one call and counts it as it is (local_content_store). If it
 	 * cannot be read whole, the delivery reads the file itself. */
-	c.data = len <= LOCAL_WORKER_MEM_MAX &&
-		queue_msg_content(&msg, &data, LOCAL_WORKER_MEM_MAX) ?
-		str_c(&data) : NULL;
+	if (inline_data != NULL)
+		c.data = str_c(inline_data);
+	else
+		c.data = len <= LOCAL_WORKER_MEM_MAX &&
+			queue_msg_content(&msg, &data, LOCAL_WORKER_MEM_MAX) ?
+			str_c(&data) : NULL;
 	d.kind = (enum resolve_kind)kind;
 	d.path = (char *)attr_get(req, LW_PATH);
 	local_write(&c, &d, res);
@@ -165,20 +178,30 @@ static void local_worker_serve(struct lio *lio)
 	int sock = lio_fd(lio);
 	struct attr_list req = ATTR_LIST_INIT;
 	struct local_result res = { LOCAL_OK, "2.0.0", STR_INIT };
+	struct str data = STR_INIT;
 	const char *error;
 	char byte;
+	long len;
 	int fd;
 
 	for (unsigned n = 0; n < LOCAL_WORKER_USES; n++) {
 		if (fdpass_recv(sock, &byte, &fd) <= 0)
 			break;
-		if (attr_read(lio, &req, local_worker_req_spec,
+		if ((byte == 'I' && fd >= 0) ||
+		    attr_read(lio, &req, local_worker_req_spec,
 			      &error) != LIO_OK) {
 			if (fd >= 0)
 				close(fd);
 			break;
 		}
-		local_worker_one(&req, fd, &res);
+		/* Inline content: exactly the length the list says. */
+		str_clear(&data);
+		if (byte == 'I' &&
+		    (!attr_get_long(&req, LW_LENGTH, &len) || len < 0 ||
+		     len > LOCAL_WORKER_INLINE_MAX ||
+		     lio_read_exact(lio, &data, (size_t)len) != LIO_OK))
+			break;
+		local_worker_one(&req, fd, byte == 'I' ? &data : NULL, &res);
 		if (fd >= 0)
 			close(fd);
 		local_worker_reply(lio, &res);
@@ -411,16 +434,20 @@ static int local_worker_content(struct queue_msg *msg)
 	return fd;
 }
 
-/* Send one delivery. *sent says whether the worker may have seen it. */
+/* Send one delivery: the content in fd, or inline (data; fd -1). *sent
+ * says whether the worker may have seen it. */
 static bool local_worker_send(struct local_worker *w,
 			      const struct local_content *c, int fd,
+			      const struct str *data,
 			      const struct resolve_delivery *d, bool *sent)
 {
 	struct attr_list req = ATTR_LIST_INIT;
 	bool ok;
 
 	*sent = false;
-	if (!fdpass_send(lio_fd(w->lio), 'D', fd))
+	if (data != NULL)
+		lio_write(w->lio, "I", 1);
+	else if (!fdpass_send(lio_fd(w->lio), 'D', fd))
 		return false;
 	*sent = true;
 	attr_add_long(&req, LW_KIND, (long)d->kind);
@@ -432,6 +459,8 @@ static bool local_worker_send(struct local_worker *w,
 	if (c->quota != NULL)
 		attr_add(&req, LW_QUOTA, c->quota);
 	attr_write(w->lio, &req);
+	if (data != NULL)
+		lio_write(w->lio, data->data, data->len);
 	ok = lio_flush(w->lio) == LIO_OK;
 	attr_list_clear(&req);
 	return ok;
@@ -442,11 +471,20 @@ void local_worker_write(const struct local_content *c,
 			struct local_result *res)
 {
 	struct local_worker *w;
-	bool sent = false;
+	struct str data = STR_INIT;
+	bool sent = false, inline_ok;
 	int fd = -1;
 
+	inline_ok = d->kind == RESOLVE_MAILDIR &&
+		c->msg->content_len <= LOCAL_WORKER_INLINE_MAX;
+	if (inline_ok &&
+	    !queue_msg_content(c->msg, &data, LOCAL_WORKER_INLINE_MAX)) {
+		local_result_set(res, LOCAL_DEFER, "4.3.0",
+				 "cannot read queue file: %m");
+		return;
+	}
 	/* Reading a .forward needs no message. */
-	if ((int)d->kind != LOCAL_KIND_FORWARD &&
+	if (!inline_ok && (int)d->kind != LOCAL_KIND_FORWARD &&
 	    (fd = local_worker_content(c->msg)) < 0) {
 		local_result_set(res, LOCAL_DEFER, "4.3.0",
 				 "cannot copy the message for delivery: %m");
@@ -461,7 +499,8 @@ void local_worker_write(const struct local_content *c,
 			goto out;
 		w->used = time(NULL);
 		w->uses++;
-		if (local_worker_send(w, c, fd, d, &sent) &&
+		if (local_worker_send(w, c, fd, inline_ok ? &data : NULL, d,
+				      &sent) &&
 		    local_worker_result(w, res))
 			goto out;
 		local_worker_stop(w);
@@ -471,6 +510,7 @@ void local_worker_write(const struct local_content *c,
 out:
 	if (fd >= 0)
 		(void)close(fd);
+	str_release(&data);
 }
 
 pid_t local_worker_pid(const char *owner)

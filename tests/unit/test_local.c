@@ -425,6 +425,30 @@ static uid_t new_file_owner(const char *dir)
 	return uid;
 }
 
+/* How many files in dir hold text. */
+static int files_with(const char *dir, const char *text)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct str path = STR_INIT, data = STR_INIT;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		str_clear(&path);
+		str_clear(&data);
+		str_printf(&path, "%s/%s", dir, e->d_name);
+		ck_assert(safe_read_file(str_c(&path), &data, 1 << 20));
+		n += strstr(str_c(&data), text) != NULL;
+	}
+	closedir(d);
+	str_release(&path);
+	str_release(&data);
+	return n;
+}
+
 START_TEST(deliver_as_owner)
 {
 	struct passwd *pw = getpwnam("nobody");
@@ -432,7 +456,8 @@ START_TEST(deliver_as_owner)
 	struct local_rcpt rcpt = { "demo@virt.test", "demo@virt.test", NULL,
 				   0 };
 	const char *newdir = path_in("vmail/virt.test/demo/new");
-	struct queue_msg *msg;
+	struct queue_msg *msg, *big;
+	struct str text = STR_INIT;
 	pid_t pid, pid2;
 
 	if (geteuid() != 0 || pw == NULL || pw->pw_uid == 0) {
@@ -452,6 +477,9 @@ START_TEST(deliver_as_owner)
 	ck_assert_str_eq(res.dsn, "2.0.0");
 	ck_assert_int_eq(count_new(newdir), 1);
 	ck_assert_int_eq(new_file_owner(newdir), pw->pw_uid);
+	/* A small message travels with the request (inline). */
+	ck_assert_int_eq(files_with(newdir, "Delivered-To: demo@virt.test\n"
+				    "Subject: o\n\nbody\n"), 1);
 	pid = local_worker_pid("nobody");
 	ck_assert_int_gt(pid, 0);
 	ck_assert(runs_as(pid, pw->pw_uid));
@@ -461,12 +489,23 @@ START_TEST(deliver_as_owner)
 	ck_assert_int_eq(count_new(newdir), 2);
 	ck_assert_int_eq(local_worker_pid("nobody"), pid);
 
-	/* Killed while idle: the next delivery gets a new worker. */
+	/* Killed while idle: the next delivery gets a new worker. This
+	 * one is past the inline limit: it goes in a memory file. */
 	ck_assert_int_eq(kill(pid, SIGKILL), 0);
 	wait_zombie(pid);
-	local_deliver(msg, &rcpt, &res);
+	str_append(&text, "Subject: big\n\n");
+	for (int i = 0; i < 2000; i++)
+		str_printf(&text, "line %d of a message bigger than 64 kB\n",
+			   i);
+	str_append(&text, "the last line\n");
+	big = queue("a@b.test", str_c(&text));
+	local_deliver(big, &rcpt, &res);
 	ck_assert_msg(res.status == LOCAL_OK, "%s", str_c(&res.reason));
 	ck_assert_int_eq(count_new(newdir), 3);
+	ck_assert_int_eq(files_with(newdir, "line 1999 of a message bigger "
+				    "than 64 kB\nthe last line\n"), 1);
+	queue_msg_free(&big);
+	str_release(&text);
 	pid2 = local_worker_pid("nobody");
 	ck_assert_int_gt(pid2, 0);
 	ck_assert_int_ne(pid2, pid);
