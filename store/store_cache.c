@@ -549,12 +549,6 @@ static void store_cache_kept_drop(struct store_cache_kept *k)
 	memset(k, 0, sizeof(*k));
 }
 
-void store_cache_forget(void)
-{
-	for (size_t i = 0; i < STORE_CACHE_KEPT; i++)
-		store_cache_kept_drop(&cache_kept[i]);
-}
-
 /* dir's kept cache file, locked, when the name still leads to it and it
  * is for uidvalidity; -1 otherwise (and it is no longer kept). */
 static int store_cache_kept_lock(const char *dir, uint32_t uidvalidity,

@@ -271,8 +271,6 @@ void store_cache_filter_fields(const char *headers, size_t len,
  * the file open for the next append to the same folder. */
 bool store_cache_add(const char *dir, uint32_t uidvalidity, uint32_t uid,
 		     const char *name, const struct str *payload);
-/* Close the cache files store_cache_add keeps open. */
-void store_cache_forget(void);
 /* Drop f's cache state (store_folder_free). */
 void store_cache_release(struct store_folder *f);
 
