@@ -359,7 +359,7 @@ static bool store_change_end(struct store_folder *f, int lock, bool clean,
 
 	/* Nothing changed: nothing to write (and no fdatasync). */
 	if (clean && b->out.len > 0 &&
-	    store_dir_mtimes(f->dir, &rec.new_ns, &rec.cur_ns))
+	    store_dir_mtimes_record(f->dir, &rec.new_ns, &rec.cur_ns))
 		store_batch_add(b, &rec);
 	ok = store_log_append(f, &b->out, error_r);
 	if (ok && store_log_long(f) &&
@@ -739,6 +739,127 @@ static enum maildir_status store_deliver_sync(struct store_folder *f,
 	return maildir_errno_status(errno, dsn_r);
 }
 
+/* Folders delivered to without indexing (store_deliver_plain): new/
+ * and the group-sync state file, kept open as a pair while new/ is the
+ * same directory (a folder made anew has another new/, and a sync of
+ * the old one covers nothing in it). */
+#define STORE_PLAIN_DIRS 16
+struct store_plain_dir {
+	char *dir;
+	int new_fd, state_fd;
+	dev_t dev;
+	ino_t ino;
+};
+static struct store_plain_dir store_plain_dirs[STORE_PLAIN_DIRS];
+static unsigned int store_plain_next;
+
+static void store_plain_drop(struct store_plain_dir *p)
+{
+	if (p->dir == NULL)
+		return;
+	free(p->dir);
+	p->dir = NULL;
+	if (p->new_fd >= 0)
+		close(p->new_fd);
+	if (p->state_fd >= 0)
+		close(p->state_fd);
+	p->new_fd = p->state_fd = -1;
+}
+
+/* dir's new/ (-1 if it cannot be opened: the sync then goes by name)
+ * and its group-sync state (-1: sync alone). */
+static struct store_plain_dir *store_plain_get(const char *dir)
+{
+	struct str path = STR_INIT;
+	struct store_plain_dir *p = NULL;
+	struct stat st;
+	bool found = false;
+
+	str_printf(&path, "%s/new", dir);
+	if (lstat(str_c(&path), &st) == 0) {
+		for (size_t i = 0; i < STORE_PLAIN_DIRS && !found; i++) {
+			p = &store_plain_dirs[i];
+			found = p->dir != NULL && strcmp(p->dir, dir) == 0 &&
+				p->dev == st.st_dev && p->ino == st.st_ino;
+		}
+	}
+	if (found) {
+		str_release(&path);
+		return p;
+	}
+	for (size_t i = 0; i < STORE_PLAIN_DIRS; i++)
+		if (store_plain_dirs[i].dir != NULL &&
+		    strcmp(store_plain_dirs[i].dir, dir) == 0)
+			store_plain_drop(&store_plain_dirs[i]);
+	p = &store_plain_dirs[store_plain_next++ % STORE_PLAIN_DIRS];
+	store_plain_drop(p);
+	p->new_fd = open(str_c(&path), O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			 O_CLOEXEC);
+	if (p->new_fd >= 0 && fstat(p->new_fd, &st) == 0) {
+		p->dev = st.st_dev;
+		p->ino = st.st_ino;
+		str_clear(&path);
+		str_printf(&path, "%s/%s", dir, STORE_SYNC_FILE);
+		p->state_fd = group_sync_open(AT_FDCWD, str_c(&path));
+		p->dir = mem_strdup(dir);
+	} else {
+		if (p->new_fd >= 0)
+			close(p->new_fd);
+		p->new_fd = p->state_fd = -1;
+	}
+	str_release(&path);
+	return p;
+}
+
+/* A delivery into new/ without a UID for the caller (local's): the
+ * file is linked and its entry synced (with the folder's group, as
+ * store_deliver_sync), and nothing else. The first reader's scan
+ * indexes it (store_dir_mtimes_record keeps new/ looking changed until
+ * its mtime has settled, so one linked in the same clock tick as a
+ * scan is not missed), as Dovecot does for mail Postfix's local
+ * delivered; the cache entry is computed at the first FETCH that needs
+ * it. Indexing at delivery (the lock, the log's tail, the record and
+ * the cache entry) was 6-12% of the machine's CPU a message in a
+ * receive run (bench/RESULTS.md). */
+static enum maildir_status store_deliver_plain(const char *dir,
+					       struct maildir_tmp *t,
+					       struct str *error_r,
+					       const char **dsn_r)
+{
+	struct store_plain_dir *p;
+	struct store_sync_ctx c = { str_c(&t->dst), -1, -1 };
+	enum maildir_status status;
+	int qlock;
+	bool ok;
+
+	qlock = store_quota_lock(dir, false);
+	status = maildir_link_tmp(dir, NULL, t, error_r, dsn_r);
+	if (status != MAILDIR_OK) {
+		store_quota_unlock(&qlock);
+		return status;
+	}
+	store_quota_note(dir, (int64_t)t->size, 1);
+	store_quota_unlock(&qlock);
+	p = store_plain_get(dir);
+	c.dir_fd = p->new_fd;
+	ok = group_sync_run(p->state_fd, group_sync_mark(),
+			    store_sync_delivery, &c, NULL);
+	if (ok)
+		return MAILDIR_OK;
+	/* After an I/O error the next delivery starts from fresh
+	 * descriptors. */
+	{
+		int saved = errno;
+
+		store_plain_drop(p);
+		errno = saved;
+	}
+	str_clear(error_r);
+	str_printf(error_r, "maildir delivery failed: fsync %s: %s",
+		   str_c(&t->dst), strerror(errno));
+	return maildir_errno_status(errno, dsn_r);
+}
+
 /* The message cache's entry for the message in iov (iovcnt buffers,
  * gathered into one when there are more; empty if it is too big to
  * cache). */
@@ -814,6 +935,10 @@ static enum maildir_status store_deliver_src(const char *dir,
 				      error_r, dsn_r);
 	if (status != MAILDIR_OK)
 		goto out;
+	if (flags == 0 && uid_r == NULL && internaldate <= 0) {
+		status = store_deliver_plain(dir, &t, error_r, dsn_r);
+		goto out;
+	}
 	if (internaldate > 0) {
 		struct timespec ts[2] = { { internaldate, 0 },
 					  { internaldate, 0 } };
@@ -869,7 +994,7 @@ static enum maildir_status store_deliver_src(const char *dir,
 		store_rec_reset(&rec);
 		rec.kind = 'T';
 		rec.has_t = true;
-		if (store_dir_mtimes(dir, &rec.new_ns, &rec.cur_ns))
+		if (store_dir_mtimes_record(dir, &rec.new_ns, &rec.cur_ns))
 			store_batch_add(&b, &rec);
 	}
 	if (!store_log_write(&f, &b.out, false, error_r))

@@ -221,9 +221,13 @@ int store_msg_open(struct store_folder *f, uint32_t uid,
 
 /* Deliver a message into the folder in dir (created if missing): the
  * file is written by write_fn into tmp/, fsync'd, renamed into new/
- * (cur/ with flags when flags != 0) and its directory fsync'd, then the
- * index gets its record (UID assigned, log fsync'd). The UID into
- * uid_r (may be NULL). Status and DSN as maildir_deliver. */
+ * (cur/ with flags when flags != 0) and its directory fsync'd. When the
+ * caller wants the UID (uid_r not NULL: APPEND, COPY), sets flags or an
+ * internal date, the index gets its record and the cache its entry
+ * too; a plain delivery (local's: uid_r NULL, no flags, no date) writes
+ * only the Maildir file, and the next reader's scan of new/ gives it
+ * its UID, as for a file any other program delivered. Status and DSN
+ * as maildir_deliver. */
 enum maildir_status store_deliver(const char *dir, uint32_t flags,
 				  int64_t internaldate,
 				  maildir_write_fn *write_fn, void *ctx,

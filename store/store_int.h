@@ -175,6 +175,16 @@ int store_snapshot_read(struct store_folder *f, struct str *error_r);
 bool store_sync_scan(struct store_folder *f, struct str *error_r);
 /* Current mtimes of new/ and cur/; false with errno. */
 bool store_dir_mtimes(const char *dir, int64_t *new_ns, int64_t *cur_ns);
+/* The same, to be recorded in a T record: new/'s is STORE_MTIME_UNSET
+ * while it is less than STORE_MTIME_SETTLE_NS old, since a delivery
+ * (which takes no index lock and writes no record) within the same
+ * clock tick would leave it unchanged. The next reader then scans new/
+ * again, until it has settled. */
+#define STORE_MTIME_UNSET	0
+#define STORE_MTIME_SETTLE_NS	2000000000LL
+extern int64_t store_mtime_settle_ns;	/* unit tests set it to 0 */
+bool store_dir_mtimes_record(const char *dir, int64_t *new_ns,
+			     int64_t *cur_ns);
 /* Whether the directories are as last recorded. */
 bool store_dirs_clean(const struct store_folder *f);
 

@@ -14,9 +14,12 @@
  * which other Maildir tools change by renaming). A file the index does
  * not know gets the next UID, in name order with numbers compared as
  * numbers (delivery order for names that start with the time). An index entry whose file is gone is
- * expunged. XXX: a file dropped by another program within the same
- * mtime tick as a recorded change of ours is found only at the next
- * change of that directory.
+ * expunged. When only new/ changed (local's deliveries write no index
+ * record), cur/ is not read. new/'s mtime is recorded only once it is
+ * two seconds old (store_dir_mtimes_record), so a delivery within the
+ * same clock tick as a scan is found by the next one. XXX: a file
+ * dropped into cur/ by another program within the same mtime tick as a
+ * recorded change of ours is found only at the next change of cur/.
  *
  * SECURITY: runs as the mailbox owner on the owner's folder. Names come
  * from readdir (no '/'); dot files are skipped.
@@ -30,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mem.h"
@@ -92,6 +96,27 @@ bool store_dir_mtimes(const char *dir, int64_t *new_ns, int64_t *cur_ns)
 		*cur_ns = store_ns(&st);
 	str_release(&path);
 	return ok;
+}
+
+int64_t store_mtime_settle_ns = STORE_MTIME_SETTLE_NS;
+
+bool store_dir_mtimes_record(const char *dir, int64_t *new_ns,
+			     int64_t *cur_ns)
+{
+	struct timespec now;
+	int64_t settled;
+
+	if (!store_dir_mtimes(dir, new_ns, cur_ns))
+		return false;
+	/* A file linked into new/ later within the same clock tick would
+	 * leave this mtime as it is: only a settled one is recorded. */
+	if (clock_gettime(CLOCK_REALTIME, &now) == 0) {
+		settled = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec -
+			  store_mtime_settle_ns;
+		if (*new_ns > settled)
+			*new_ns = STORE_MTIME_UNSET;
+	}
+	return true;
 }
 
 bool store_dirs_clean(const struct store_folder *f)
@@ -290,12 +315,22 @@ bool store_sync_scan(struct store_folder *f, struct str *error_r)
 	struct store_batch b;
 	int64_t new_ns, cur_ns;
 	size_t nfresh = 0, known;
-	bool ok = false;
+	bool ok = false, new_only;
 
 	store_batch_init(&b, f);
-	if (!store_dir_mtimes(f->dir, &new_ns, &cur_ns) ||
-	    !store_scan_dir(&sc, f->dir, "new", true) ||
-	    !store_scan_dir(&sc, f->dir, "cur", false)) {
+	if (!store_dir_mtimes_record(f->dir, &new_ns, &cur_ns)) {
+		str_printf(error_r, "scan %s: %s", f->dir, strerror(errno));
+		goto out;
+	}
+	/* Only new/ changed (deliveries, which do not index: store.h):
+	 * cur/ need not be read, and a message the index has in cur/ is
+	 * still there (a message that left new/ for cur/ changed cur/);
+	 * every known name is still looked up, so a file in new/ the
+	 * index places elsewhere keeps its UID. */
+	new_only = cur_ns == f->cur_mtime_ns && f->cur_mtime_ns != 0 &&
+		   f->count > 0;
+	if (!store_scan_dir(&sc, f->dir, "new", true) ||
+	    (!new_only && !store_scan_dir(&sc, f->dir, "cur", false))) {
 		str_printf(error_r, "scan %s: %s", f->dir, strerror(errno));
 		goto out;
 	}
@@ -316,6 +351,8 @@ bool store_sync_scan(struct store_folder *f, struct str *error_r)
 		fl = store_scan_find(&sc, name, store_base_len(name));
 		store_rec_reset(&rec);
 		rec.uid = m->uid;
+		if (fl == NULL && new_only && !m->in_new)
+			continue;	/* in cur/, not read */
 		if (fl == NULL) {
 			rec.kind = 'E';
 			store_batch_add(&b, &rec);

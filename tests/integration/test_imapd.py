@@ -189,8 +189,14 @@ class ImapdTest(harness.TestCase):
         # Files another program put in cur/ with Dovecot-style names
         # (,S= and ,W=): indexed without a stat, their INTERNALDATE read
         # from the mtime when asked for: FETCH, SEARCH, SORT, COPY; the
-        # same after the index is rebuilt from scratch.
+        # same after the index is rebuilt from scratch. A session looks
+        # at the delivered message first (local does not index: the
+        # first reader gives it UID 1).
         self.deliver(1, 1)
+        first = self.session()
+        self.assertEqual(self.ok(first.select("INBOX")), [b"1"])
+        first.logout()
+        self.sessions.remove(first)
         st = os.stat(self.md)
         text = b"Subject: foreign\n\nbody\n"
         mtimes = {2: 1500000000, 3: 1600000000, 4: 1400000000}

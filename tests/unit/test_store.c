@@ -31,6 +31,10 @@ static void setup(void)
 {
 	tu_tmpdir(tmpdir, sizeof(tmpdir), "test_store");
 	md = tu_path(tmpdir, "Maildir");
+	/* Mtimes count as settled at once, so that a test may record one
+	 * right after a change; the tests of plain deliveries set it
+	 * back. */
+	store_mtime_settle_ns = 0;
 }
 
 static void teardown(void)
@@ -953,13 +957,18 @@ START_TEST(folder_names)
 END_TEST
 
 /* Deliver text the way local does: nobody is shown the UID. */
-static void deliver_unseen(const char *dir, const char *text)
+/* A delivery whose UID nobody asks for: with flags 0, local's plain
+ * one (the Maildir file only); with flags, indexed but its record not
+ * synced. */
+static void deliver_unseen(const char *dir, const char *text,
+			   uint32_t flags)
 {
 	struct str error = STR_INIT;
 	const char *dsn;
 
-	ck_assert_msg(store_deliver(dir, 0, 0, tu_write_text, (void *)text,
-				    0, NULL, &error, &dsn) == MAILDIR_OK,
+	ck_assert_msg(store_deliver(dir, flags, 0, tu_write_text,
+				    (void *)text, 0, NULL, &error,
+				    &dsn) == MAILDIR_OK,
 		      "deliver: %s", str_c(&error));
 	str_release(&error);
 }
@@ -1008,7 +1017,7 @@ START_TEST(log_synced_before_shown)
 
 	f = open_folder(md);
 	store_folder_free(&f);
-	deliver_unseen(md, "Subject: one\n\nx\n");
+	deliver_unseen(md, "Subject: one\n\nx\n", STORE_F_SEEN);
 	len = log_length(md);
 	ck_assert_uint_lt(marker_length(md), len);
 	f = open_folder(md);
@@ -1016,7 +1025,7 @@ START_TEST(log_synced_before_shown)
 	ck_assert_uint_eq(marker_length(md), len);
 	ck_assert_uint_eq(f->log_synced, len);
 
-	deliver_unseen(md, "Subject: two\n\nx\n");
+	deliver_unseen(md, "Subject: two\n\nx\n", STORE_F_SEEN);
 	ck_assert_uint_lt(marker_length(md), log_length(md));
 	ck_assert(store_folder_refresh(f, &error));
 	ck_assert_uint_eq(f->count, 2);
@@ -1045,7 +1054,7 @@ START_TEST(first_open_after_boot_scans)
 	struct stat st;
 	struct timespec ts[2];
 
-	deliver_unseen(md, "Subject: one\n\nx\n");
+	deliver_unseen(md, "Subject: one\n\nx\n", 0);
 	f = open_folder(md);
 	ck_assert_uint_eq(f->count, 1);
 	store_folder_free(&f);
@@ -1073,6 +1082,138 @@ START_TEST(first_open_after_boot_scans)
 	/* Once per boot: the marker is back. */
 	ck_assert_uint_eq(marker_length(md), log_length(md));
 	str_release(&path);
+}
+END_TEST
+
+/* The mtime of md's sub/ (sub "new" or "cur"), and setting it back. */
+static struct timespec dir_mtime(const char *sub)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(tu_path(md, sub), &st), 0);
+	return st.st_mtim;
+}
+
+static void set_dir_mtime(const char *sub, struct timespec mtime)
+{
+	struct timespec ts[2] = { mtime, mtime };
+
+	ck_assert_int_eq(utimensat(AT_FDCWD, tu_path(md, sub), ts, 0), 0);
+}
+
+/* A plain delivery (local's) writes the Maildir file and nothing of the
+ * index; the first reader gives the messages their UIDs in delivery
+ * order, and a reader that is open finds the next ones. */
+START_TEST(plain_delivery_indexed_by_reader)
+{
+	struct store_folder *f;
+	struct str error = STR_INIT, value = STR_INIT;
+
+	store_mtime_settle_ns = STORE_MTIME_SETTLE_NS;
+	deliver(md, "Subject: zero\n\nx\n", 0);	/* the index exists */
+	store_index_peek_forget();
+	deliver_unseen(md, "Subject: one\n\nx\n", 0);
+	deliver_unseen(md, "Subject: two\n\nx\n", 0);
+	/* No record: the log holds the first delivery's only. */
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 3);
+	for (uint32_t i = 0; i < 3; i++)
+		ck_assert_uint_eq(f->msgs[i].uid, i + 1);
+	/* Delivery order; the cache entry computed when asked. */
+	ck_assert_int_eq(store_cache_header(f, 2, "Subject", &value), 1);
+	ck_assert_str_eq(str_c(&value), " one");
+	str_clear(&value);
+	ck_assert_int_eq(store_cache_header(f, 3, "Subject", &value), 1);
+	ck_assert_str_eq(str_c(&value), " two");
+	str_release(&value);
+	deliver_unseen(md, "Subject: three\n\nx\n", 0);
+	ck_assert(store_folder_refresh(f, &error));
+	ck_assert_uint_eq(f->count, 4);
+	ck_assert_uint_eq(f->msgs[3].uid, 4);
+	ck_assert_uint_eq(f->uidnext, 5);
+	store_folder_free(&f);
+	str_release(&error);
+}
+END_TEST
+
+/* A delivery within the same clock tick as the scan before it leaves
+ * new/'s mtime as the scan saw it: an mtime that has not settled is not
+ * recorded, so the next reader scans new/ again and finds the file. */
+START_TEST(same_tick_delivery_found)
+{
+	struct store_folder *f;
+	struct str error = STR_INIT;
+	struct timespec seen;
+
+	store_mtime_settle_ns = STORE_MTIME_SETTLE_NS;
+	deliver_unseen(md, "Subject: one\n\nx\n", 0);
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 1);
+	ck_assert_int_eq(f->new_mtime_ns, STORE_MTIME_UNSET);
+	seen = dir_mtime("new");
+	deliver_unseen(md, "Subject: two\n\nx\n", 0);
+	set_dir_mtime("new", seen);		/* the same tick */
+	ck_assert(!store_dirs_clean(f));
+	ck_assert(store_folder_refresh(f, &error));
+	ck_assert_uint_eq(f->count, 2);
+	store_folder_free(&f);
+	/* Settled (ten seconds old): recorded, and the folder is clean
+	 * until the next change. */
+	seen.tv_sec -= 10;
+	set_dir_mtime("new", seen);
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 2);
+	ck_assert(f->new_mtime_ns != STORE_MTIME_UNSET);
+	ck_assert(store_dirs_clean(f));
+	deliver_unseen(md, "Subject: three\n\nx\n", 0);
+	ck_assert(!store_dirs_clean(f));
+	ck_assert(store_folder_refresh(f, &error));
+	ck_assert_uint_eq(f->count, 3);
+	store_folder_free(&f);
+	str_release(&error);
+}
+END_TEST
+
+/* When only new/ changed, a scan reads new/ alone: cur/ (where a big
+ * folder's messages are) is not listed again. A file dropped into cur/
+ * behind its mtime's back is therefore not seen, while the deliveries
+ * and a removal in new/ are. */
+START_TEST(scan_of_new_only)
+{
+	struct store_folder *f;
+	struct str error = STR_INIT, gone = STR_INIT;
+	struct timespec cur;
+	const char *hidden;
+
+	deliver(md, "Subject: a\n\nx\n", STORE_F_SEEN);	/* cur/ */
+	deliver(md, "Subject: b\n\nx\n", STORE_F_SEEN);
+	deliver_unseen(md, "Subject: c\n\nx\n", 0);		/* new/ */
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 3);
+	ck_assert(f->msgs[2].in_new);
+	cur = dir_mtime("cur");
+	hidden = tu_path(md, "cur/1700000000.M1P1.host:2,S");
+	ck_assert(safe_write_file(hidden, "Subject: d\n\nx\n", 15, 0600));
+	set_dir_mtime("cur", cur);
+	deliver_unseen(md, "Subject: e\n\nx\n", 0);
+	ck_assert(store_folder_refresh(f, &error));
+	ck_assert_uint_eq(f->count, 4);
+	ck_assert_uint_eq(f->msgs[3].uid, 4);
+	ck_assert(f->msgs[3].in_new);
+	/* The message in new/ removed by another program: expunged. */
+	str_printf(&gone, "%s/new/%s", md, store_msg_name(f, &f->msgs[2]));
+	ck_assert_int_eq(unlink(str_c(&gone)), 0);
+	str_release(&gone);
+	ck_assert(store_folder_refresh(f, &error));
+	ck_assert_uint_eq(f->count, 3);
+	ck_assert_uint_eq(f->msgs[2].uid, 4);
+	store_folder_free(&f);
+	/* A change of cur/ makes the next scan read both. */
+	ck_assert_int_eq(unlink(hidden), 0);
+	f = open_folder(md);
+	ck_assert_uint_eq(f->count, 3);
+	store_folder_free(&f);
+	str_release(&error);
 }
 END_TEST
 
@@ -1106,6 +1247,9 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, peek_lock_follows_folder);
 	tcase_add_test(tc, log_synced_before_shown);
 	tcase_add_test(tc, first_open_after_boot_scans);
+	tcase_add_test(tc, plain_delivery_indexed_by_reader);
+	tcase_add_test(tc, same_tick_delivery_found);
+	tcase_add_test(tc, scan_of_new_only);
 	suite_add_tcase(s, tc);
 	return s;
 }
