@@ -389,6 +389,15 @@ bool store_sync_scan(struct store_folder *f, struct str *error_r)
 		str_set(&rec.name, fresh[i]->name);
 		store_batch_add(&b, &rec);
 	}
+	/* Nothing found and the mtimes recorded as they are (new/'s not
+	 * settled yet): nothing to write. Appending the same T again would
+	 * wake every session idling on the folder, whose refresh would
+	 * scan and append it again, until new/'s mtime settles. */
+	if (b.apply_to == NULL && b.out.len == 0 &&
+	    new_ns == f->new_mtime_ns && cur_ns == f->cur_mtime_ns) {
+		ok = true;
+		goto out;
+	}
 	store_rec_reset(&rec);
 	rec.kind = 'T';
 	rec.has_t = true;
