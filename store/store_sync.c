@@ -222,6 +222,48 @@ static void store_scan_free(struct store_scan *sc)
 			close(sc->dfd[i]);
 }
 
+static size_t store_scan_unused(const struct store_scan *sc)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sc->count; i++)
+		n += !sc->files[i].used;
+	return n;
+}
+
+/* Match the known message m against the scan: an E record if its file
+ * is gone (unless absent_ok: it is in cur/, which was not read), an F
+ * record if its name or directory changed. */
+static void store_scan_match(const struct store_folder *f,
+			     struct store_scan *sc, const struct store_msg *m,
+			     bool absent_ok, struct store_batch *b,
+			     struct store_rec *rec)
+{
+	const char *name = store_msg_name(f, m);
+	struct store_file *fl = store_scan_find(sc, name,
+						store_base_len(name));
+
+	store_rec_reset(rec);
+	rec->uid = m->uid;
+	if (fl == NULL) {
+		if (!absent_ok) {
+			rec->kind = 'E';
+			store_batch_add(b, rec);
+		}
+		return;
+	}
+	fl->used = true;
+	if (strcmp(fl->name, name) == 0 && fl->in_new == (m->in_new != 0))
+		return;
+	rec->kind = 'F';
+	rec->flags = store_flags_from_name(fl->name) |
+		     (m->flags & STORE_F_RECENT);
+	rec->keywords = m->keywords;
+	rec->in_new = fl->in_new;
+	str_set(&rec->name, fl->name);
+	store_batch_add(b, rec);
+}
+
 static int store_file_cmp(const void *a, const void *b)
 {
 	const struct store_file *x = *(struct store_file *const *)a;
@@ -343,31 +385,19 @@ bool store_sync_scan(struct store_folder *f, struct str *error_r)
 		b.apply_to = f;
 		store_migrate_uidlist(f, &sc, &b, &rec);
 	}
-	for (size_t i = 0; i < known; i++) {
-		const struct store_msg *m = &f->msgs[i];
-		const char *name = store_msg_name(f, m);
-		struct store_file *fl;
-
-		fl = store_scan_find(&sc, name, store_base_len(name));
-		store_rec_reset(&rec);
-		rec.uid = m->uid;
-		if (fl == NULL && new_only && !m->in_new)
-			continue;	/* in cur/, not read */
-		if (fl == NULL) {
-			rec.kind = 'E';
-			store_batch_add(&b, &rec);
-			continue;
-		}
-		fl->used = true;
-		if (strcmp(fl->name, name) == 0 && fl->in_new == (m->in_new != 0))
-			continue;
-		rec.kind = 'F';
-		rec.flags = store_flags_from_name(fl->name) |
-			    (m->flags & STORE_F_RECENT);
-		rec.keywords = m->keywords;
-		rec.in_new = fl->in_new;
-		str_set(&rec.name, fl->name);
-		store_batch_add(&b, &rec);
+	/* A new/-only scan looks up the messages the index has in new/
+	 * (a flag test each: a refresh that finds nothing new costs no
+	 * lookup of a big folder's names); only when new/ holds a name
+	 * none of them has are the others looked up, so that a file the
+	 * index places in cur/ keeps its UID. */
+	for (int pass = 0; pass < (new_only ? 2 : 1); pass++) {
+		if (pass == 1 && store_scan_unused(&sc) == 0)
+			break;
+		for (size_t i = 0; i < known; i++)
+			if (!new_only || (pass == 0) == (f->msgs[i].in_new != 0))
+				store_scan_match(f, &sc, &f->msgs[i],
+						 new_only && pass == 1, &b,
+						 &rec);
 	}
 	fresh = mem_array(sc.count + 1, sizeof(*fresh));
 	for (size_t i = 0; i < sc.count; i++)
