@@ -178,7 +178,15 @@ class WebmailTest(harness.TestCase):
         def listed():
             self.open_folder(folder)
             return any(subject in t for t in self.list_subjects())
-        self.browser.wait(listed, timeout=timeout, interval=1)
+        try:
+            self.browser.wait(listed, timeout=timeout, interval=1)
+        except TimeoutError:
+            # Seen once in a fresh root (2026-12-04): what Roundcube
+            # and imapd said (imap_debug) is the clue.
+            self.shot("not-listed")
+            self.fail("%r not listed in %s within %ds: %s\n%s" % (
+                subject, folder, timeout, self.list_subjects(),
+                self.web_log() + self.inst.log_tail(40)))
 
     def list_subjects(self):
         return [r.text for r in self.browser.find_all(
