@@ -681,6 +681,19 @@ static bool store_sync_delivery(void *ctx)
 	return ok;
 }
 
+/* A delivery's sync failed (errno): its reason and status. */
+static enum maildir_status store_sync_failed(const struct maildir_tmp *t,
+					     struct str *error_r,
+					     const char **dsn_r)
+{
+	int err = errno;
+
+	str_clear(error_r);
+	str_printf(error_r, "maildir delivery failed: fsync %s: %s",
+		   str_c(&t->dst), strerror(err));
+	return maildir_errno_status(err, dsn_r);
+}
+
 /* Make a delivery durable: its directory entry, and the log record
  * when the caller shows the UID (expose). One process at a time syncs
  * new/ for every delivery to the folder finished before it started
@@ -733,10 +746,7 @@ static enum maildir_status store_deliver_sync(struct store_folder *f,
 		return maildir_errno_status(errno, dsn_r);
 	if (ok)
 		return MAILDIR_OK;
-	str_clear(error_r);
-	str_printf(error_r, "maildir delivery failed: fsync %s: %s",
-		   str_c(&t->dst), strerror(errno));
-	return maildir_errno_status(errno, dsn_r);
+	return store_sync_failed(t, error_r, dsn_r);
 }
 
 /* Folders delivered to without indexing (store_deliver_plain): new/
@@ -846,18 +856,11 @@ static enum maildir_status store_deliver_plain(const char *dir,
 			    store_sync_delivery, &c, NULL);
 	if (ok)
 		return MAILDIR_OK;
+	status = store_sync_failed(t, error_r, dsn_r);
 	/* After an I/O error the next delivery starts from fresh
 	 * descriptors. */
-	{
-		int saved = errno;
-
-		store_plain_drop(p);
-		errno = saved;
-	}
-	str_clear(error_r);
-	str_printf(error_r, "maildir delivery failed: fsync %s: %s",
-		   str_c(&t->dst), strerror(errno));
-	return maildir_errno_status(errno, dsn_r);
+	store_plain_drop(p);
+	return status;
 }
 
 /* The message cache's entry for the message in iov (iovcnt buffers,

@@ -366,9 +366,7 @@ bool store_sync_scan(struct store_folder *f, struct str *error_r)
 	}
 	/* Only new/ changed (deliveries, which do not index: store.h):
 	 * cur/ need not be read, and a message the index has in cur/ is
-	 * still there (a message that left new/ for cur/ changed cur/);
-	 * every known name is still looked up, so a file in new/ the
-	 * index places elsewhere keeps its UID. */
+	 * still there (a message that left new/ for cur/ changed cur/). */
 	new_only = cur_ns == f->cur_mtime_ns && f->cur_mtime_ns != 0 &&
 		   f->count > 0;
 	if (!store_scan_dir(&sc, f->dir, "new", true) ||
