@@ -146,6 +146,8 @@ struct queue_msg {
 	size_t nrcpt;
 	off_t content_offset;
 	off_t content_len;
+	char *whole;		/* the whole file, when a read-only open's
+				 * first read held it all; else NULL */
 };
 
 /* Open and parse a queue file. Returns -1 on I/O error (errno), 0 when

@@ -346,6 +346,9 @@ START_TEST(test_roundtrip)
 	}
 	ck_assert_uint_eq(queue_msg_todo(msg), 3);
 	ck_assert_int_eq(msg->content_len, sizeof(binary));
+	/* Small and read-only: the first read held it all, and the
+	 * content is served from it. */
+	ck_assert_ptr_nonnull(msg->whole);
 
 	ck_assert(queue_msg_content(msg, &s, sizeof(binary)));
 	ck_assert_uint_eq(s.len, sizeof(binary));
@@ -432,6 +435,7 @@ START_TEST(test_large)
 	}
 	path = commit(w);
 	msg = open_ok(path, true);
+	ck_assert_ptr_null(msg->whole);
 	ck_assert_uint_eq(msg->nrcpt, nrcpt);
 	ck_assert_str_eq(msg->rcpts[4999].address, "user4999@x.test");
 	ck_assert(msg->content_offset > 65536);
@@ -459,6 +463,11 @@ START_TEST(test_large)
 	msg = open_ok(path, false);
 	ck_assert_int_eq(msg->rcpts[4999].status, QUEUE_RCPT_DONE);
 	ck_assert_uint_eq(queue_msg_todo(msg), nrcpt - 1);
+	/* Read-only but larger than the first read: from the file. */
+	ck_assert_ptr_null(msg->whole);
+	str_clear(&s);
+	ck_assert(queue_msg_content(msg, &s, size));
+	ck_assert(s.len == size && memcmp(s.data, data, size) == 0);
 	queue_msg_free(&msg);
 	str_release(&s);
 	mem_free(data);
