@@ -92,6 +92,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -1072,6 +1073,41 @@ static bool content_copy_rw(struct queue_msg *msg, off_t pos, int out_fd)
 	return ok;
 }
 
+/* The content from pos on with sendfile: one copy in the kernel, where
+ * copy_file_range refuses (between file systems: a queue file into
+ * local's memory file, 100 KB copied through user space cost local's
+ * root process two copies a message). */
+static bool content_copy_sendfile(struct queue_msg *msg, off_t pos,
+				  int out_fd)
+{
+	static bool unusable;
+	off_t in = msg->content_offset + pos;
+	off_t end = msg->content_offset + msg->content_len;
+	ssize_t n;
+
+	if (msg->whole != NULL || unusable)
+		return content_copy_rw(msg, pos, out_fd);
+	while (in < end) {
+		n = sendfile(out_fd, msg->fd, &in, (size_t)(end - in));
+		if (n > 0)
+			continue;
+		if (n == 0) {
+			errno = EIO;
+			return false;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EINVAL || errno == ENOSYS) {
+			/* EINVAL may be this out_fd's alone (O_APPEND) */
+			unusable = errno == ENOSYS;
+			return content_copy_rw(msg, in - msg->content_offset,
+					       out_fd);
+		}
+		return false;
+	}
+	return true;
+}
+
 bool queue_msg_content_copy(struct queue_msg *msg, int out_fd)
 {
 	/* Once the kernel said it cannot copy between these file systems
@@ -1082,7 +1118,7 @@ bool queue_msg_content_copy(struct queue_msg *msg, int out_fd)
 	ssize_t n;
 
 	if (cfr_unusable)
-		return content_copy_rw(msg, 0, out_fd);
+		return content_copy_sendfile(msg, 0, out_fd);
 	while (in < end) {
 		n = copy_file_range(msg->fd, &in, out_fd, NULL,
 				    (size_t)(end - in), 0);
@@ -1098,8 +1134,9 @@ bool queue_msg_content_copy(struct queue_msg *msg, int out_fd)
 		    errno == EOPNOTSUPP || errno == EBADF || errno == EPERM) {
 			cfr_unusable = errno == EXDEV || errno == ENOSYS ||
 				errno == EOPNOTSUPP;
-			return content_copy_rw(msg, in - msg->content_offset,
-					       out_fd);
+			return content_copy_sendfile(msg, in -
+						     msg->content_offset,
+						     out_fd);
 		}
 		return false;
 	}

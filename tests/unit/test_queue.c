@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -458,6 +459,18 @@ START_TEST(test_large)
 	read_whole("copy", &s);
 	ck_assert_uint_eq(s.len, size + 5);
 	ck_assert(memcmp(s.data + 5, data, size) == 0);
+	/* Into a memory file, as local copies for its workers: another
+	 * file system, where copy_file_range refuses and sendfile copies. */
+	fd = memfd_create("test-queue", MFD_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(queue_msg_content_copy(msg, fd));
+	ck_assert(queue_msg_content_copy(msg, fd));	/* appends */
+	str_clear(&s);
+	str_reserve(&s, 2 * size);
+	ck_assert_int_eq(pread(fd, s.data, 2 * size, 0), (ssize_t)(2 * size));
+	ck_assert(memcmp(s.data, data, size) == 0);
+	ck_assert(memcmp(s.data + size, data, size) == 0);
+	close(fd);
 	ck_assert(queue_msg_mark(msg, 4999, QUEUE_RCPT_DONE));
 	queue_msg_free(&msg);
 	msg = open_ok(path, false);
