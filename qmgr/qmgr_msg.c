@@ -377,7 +377,8 @@ static void qmgr_msg_finish(struct qmgr_msg *m)
 	if (queue_msg_todo(m->qm) == 0) {
 		/* Kept for the next message where the pool has room
 		 * (queue_spare.c), else removed. */
-		if (!queue_spare_put(m->qm->path, m->qm->content_offset +
+		if (!queue_spare_put(m->qm->path, m->qm->fd,
+				     m->qm->content_offset +
 				     m->qm->content_len) &&
 		    unlink(m->qm->path) != 0 && errno != ENOENT) {
 			msg_warn("%s: remove %s: %m", id, m->qm->path);

@@ -13,12 +13,15 @@
  * tens of milliseconds while they sat idle.
  *
  * A writer that dies while it writes (smtpd or sendmail killed, a disk
- * that fails) leaves its temporary file, ".ID", in incoming/ or
- * maildrop/. Nothing was acknowledged for it (a queue file counts once it
- * is renamed to its ID), so a sweep at start and then every
- * QMGR_SWEEP_EVERY seconds removes those older than QMGR_TEMP_MAX_AGE,
- * far longer than any live writer takes (smtpd's DATA and pickup's
- * copy both run under their own timeouts), and logs each.
+ * that fails) leaves its unfinished file: in incoming/ an ID in the
+ * writing mode (queue_file.c), in maildrop/ a ".ID". Nothing was
+ * acknowledged for it (a queue file counts once it is committed), so a
+ * sweep at start and then every QMGR_SWEEP_EVERY seconds removes those
+ * older than QMGR_TEMP_MAX_AGE, far longer than any live writer takes
+ * (smtpd's DATA and pickup's copy both run under their own timeouts),
+ * and logs each. One in incoming/ is removed only if its lock is free:
+ * a live writer, however slow, holds it until its commit is done, so
+ * the sweep can never remove a file whose commit is under way.
  *
  * Interface: qmgr_scan_recover, qmgr_scan, qmgr_scan_sweep.
  *
@@ -34,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,8 +101,38 @@ static void qmgr_list(struct qmgr_idlist *l, const char *dir, bool due_only)
 		qsort(l->ids, l->count, sizeof(*l->ids), qmgr_idcmp);
 }
 
-/* Remove dir's temporary files older than QMGR_TEMP_MAX_AGE. Only
- * ".ID" names (ID a valid queue ID) are looked at, through the
+/* A file name a dead writer may have left in dir: ".ID" anywhere, and
+ * in incoming/ an ID still in the writing mode (queue_file.c). */
+static bool qmgr_sweep_name(const char *dir, int dir_fd, const char *name)
+{
+	if (name[0] == '.')
+		return queue_id_valid(name + 1);
+	return strcmp(dir, QUEUE_INCOMING) == 0 && queue_id_valid(name) &&
+		queue_file_writing(dir_fd, name);
+}
+
+/* Is the unfinished file name in dir_fd its writer's still? A writer in
+ * incoming/ holds a lock on its file from before the name is there
+ * until its commit is done; a dead one's lock went with it. Other
+ * writers (sendmail's maildrop/ files) are judged by age alone. */
+static bool qmgr_sweep_live(int dir_fd, const char *name)
+{
+	int fd;
+	bool live;
+
+	if (name[0] == '.')
+		return false;
+	fd = openat(dir_fd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC);
+	if (fd < 0)
+		return true;	/* gone, or not ours: leave it */
+	live = flock(fd, LOCK_EX | LOCK_NB) != 0;
+	(void)close(fd);
+	return live;
+}
+
+/* Remove dir's unfinished files older than QMGR_TEMP_MAX_AGE whose
+ * writer is gone. Only names of queue IDs are looked at, through the
  * directory's descriptor, never following a symlink. */
 static void qmgr_sweep_dir(const char *dir, time_t now)
 {
@@ -111,17 +145,18 @@ static void qmgr_sweep_dir(const char *dir, time_t now)
 		return;
 	fd = dirfd(d);
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] != '.' || !queue_id_valid(de->d_name + 1))
+		if (!qmgr_sweep_name(dir, fd, de->d_name))
 			continue;
 		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !S_ISREG(st.st_mode) ||
-		    now - st.st_mtime < QMGR_TEMP_MAX_AGE)
+		    now - st.st_mtime < QMGR_TEMP_MAX_AGE ||
+		    qmgr_sweep_live(fd, de->d_name))
 			continue;
 		if (unlinkat(fd, de->d_name, 0) == 0)
 			msg_info("%s: removed %s/%s, a temporary file left by a"
 				 " writer that did not finish (%lld s old)",
-				 de->d_name + 1, dir, de->d_name,
-				 (long long)(now - st.st_mtime));
+				 de->d_name + (de->d_name[0] == '.'), dir,
+				 de->d_name, (long long)(now - st.st_mtime));
 		else if (errno != ENOENT)
 			msg_warn("remove %s/%s: %m", dir, de->d_name);
 	}

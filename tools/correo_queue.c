@@ -216,6 +216,11 @@ static int qop_one(const struct qop *op, const char *id)
 		tool_complain("%s: no such message in the queue", id);
 		return -1;
 	}
+	if (queue == queue_admin_receiving) {
+		tool_complain("%s: message is still being received; try "
+			      "again in a moment", id);
+		return -1;
+	}
 	if (strcmp(queue, QUEUE_ACTIVE) == 0) {
 		tool_complain("%s: message is being delivered (active); try "
 			      "again in a moment", id);

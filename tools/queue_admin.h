@@ -32,5 +32,8 @@ int correo_queue_flush(const char *prog);
 /* The queue directory holding id among incoming, active, deferred and
  * hold (then maildrop, corrupt), or NULL. */
 const char *queue_admin_locate(const char *id);
+/* What queue_admin_locate returns for a file in incoming/ that its
+ * writer has not committed yet: not a message to act on. */
+extern const char queue_admin_receiving[];
 
 #endif

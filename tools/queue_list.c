@@ -32,6 +32,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,8 @@ struct list_state {
 	unsigned long long bytes;
 };
 
+const char queue_admin_receiving[] = "receiving";
+
 const char *queue_admin_locate(const char *id)
 {
 	static const char *const dirs[] = {
@@ -81,8 +84,12 @@ const char *queue_admin_locate(const char *id)
 	for (i = 0; dirs[i] != NULL; i++) {
 		if (!str_snprintf(path, sizeof(path), "%s/%s", dirs[i], id))
 			continue;
-		if (access(path, F_OK) == 0)
-			return dirs[i];
+		if (access(path, F_OK) != 0)
+			continue;
+		if (strcmp(dirs[i], QUEUE_INCOMING) == 0 &&
+		    queue_file_writing(AT_FDCWD, path))
+			return queue_admin_receiving;
+		return dirs[i];
 	}
 	return NULL;
 }
@@ -428,6 +435,11 @@ int queue_list_show(FILE *out, const char *prog, const char *id)
 	if (queue == NULL) {
 		fprintf(stderr, "%s: %s: no such message in the queue\n",
 			prog, id);
+		return 1;
+	}
+	if (queue == queue_admin_receiving) {
+		fprintf(stderr, "%s: %s: message is still being received; "
+			"try again in a moment\n", prog, id);
 		return 1;
 	}
 	if (!str_snprintf(path, sizeof(path), "%s/%s", queue, id))

@@ -165,9 +165,18 @@ DIR *queue_dir_open(const char *dir)
 	return d;
 }
 
+bool queue_file_writing(int dir_fd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		(st.st_mode & 07777) == QUEUE_MODE_WRITING;
+}
+
 int queue_scan(const char *dir, bool (*cb)(const char *id, void *ctx),
 	       void *ctx)
 {
+	bool incoming = strcmp(dir, QUEUE_INCOMING) == 0;
 	DIR *d;
 	struct dirent *de;
 	int saved, n = 0;
@@ -179,6 +188,9 @@ int queue_scan(const char *dir, bool (*cb)(const char *id, void *ctx),
 		if ((de = readdir(d)) == NULL)
 			break;
 		if (!queue_id_valid(de->d_name))
+			continue;
+		/* Still being written: not a message yet. */
+		if (incoming && queue_file_writing(dirfd(d), de->d_name))
 			continue;
 		n++;
 		if (!cb(de->d_name, ctx)) {

@@ -93,7 +93,8 @@ struct queue_rcpt {
 /* Writing (smtpd, pickup, bounces). */
 struct queue_writer;
 
-/* Create incoming/.ID. Returns NULL with errno set. */
+/* Create incoming/ID, in mode QUEUE_MODE_WRITING until its commit
+ * makes it 0600 (queue_file.c). Returns NULL with errno set. */
 struct queue_writer *queue_writer_create(void);
 /* The same in another directory (sendmail: "maildrop", or an absolute
  * path), with file mode mode (subject to the umask): the file is
@@ -115,23 +116,31 @@ bool queue_writer_content(struct queue_writer *w, const void *data,
 			  size_t len);
 /* Content bytes appended so far (for message_size_limit). */
 size_t queue_writer_size(const struct queue_writer *w);
-/* Finish: header, fsync, rename to incoming/ID, fsync incoming/. False
- * with errno set; the file is then removed. */
+/* Finish: header, the committed mode (incoming/) or the rename to
+ * DIR/ID (elsewhere), fsync, fsync of DIR. False with errno set; the
+ * file is then removed. */
 bool queue_writer_commit(struct queue_writer *w);
 /* Remove the partial file and free. */
 void queue_writer_abort(struct queue_writer **w);
 void queue_writer_free(struct queue_writer **w);
 
-/* The spare pool (queue_spare.c). take: rename a spare to the path
- * to (a writer's ".ID") and open it for writing with the given mode;
- * the fd, with the file's old size in *old_size_r, or -1 when there is
- * none fit to take (then create a file). put (qmgr): keep a finished
- * queue file of size bytes instead of removing it; false means it was
- * not kept (the caller unlinks it). clear (qmgr, at start): create the
+/* The spare pool (queue_spare.c). take: a spare, opened for writing
+ * and locked (flock), renamed to the path to (a writer's incoming/ID,
+ * in QUEUE_MODE_WRITING); the fd, with the file's old size in
+ * *old_size_r, or -1 when there is none fit to take (then create a
+ * file). put (qmgr): keep a finished queue file (path, and its open fd
+ * or -1) of size bytes instead of removing it; false means it was not
+ * kept (the caller unlinks it). clear (qmgr, at start): create the
  * pool, or empty it of anything left from before. */
-int queue_spare_take(const char *to, unsigned mode, off_t *old_size_r);
-bool queue_spare_put(const char *path, off_t size);
+int queue_spare_take(const char *to, off_t *old_size_r);
+bool queue_spare_put(const char *path, int fd, off_t size);
 void queue_spare_clear(void);
+
+/* The mode of a file in incoming/ while its writer writes it, under
+ * its final name and locked (flock); committed, it is 0600 (0700 with
+ * qmgr's delay-warning bit). Every reader of incoming/ skips it
+ * (queue_scan, queue_file_writing). */
+#define QUEUE_MODE_WRITING 0200
 
 /* Reading (qmgr, delivery agents, "correo queue"). */
 struct queue_msg {
@@ -181,12 +190,16 @@ bool queue_msg_content_copy(struct queue_msg *msg, int out_fd);
 
 /* Move a queue file between queue directories (rename + fsync). */
 bool queue_move(const char *id, const char *from_dir, const char *to_dir);
-/* Call cb for every valid queue ID in dir (dot files and other names
- * are skipped) until cb returns false. Returns the number of IDs seen
- * or -1 (errno). No order is guaranteed: sort if you need one. */
 /* dir opened for reading through a descriptor that did not follow a
  * symlink (dirfd() gives it, for *at calls); NULL with errno set. */
 DIR *queue_dir_open(const char *dir);
+/* Is name in the directory dir_fd a queue file its writer has not
+ * committed yet (QUEUE_MODE_WRITING)? */
+bool queue_file_writing(int dir_fd, const char *name);
+/* Call cb for every valid queue ID in dir (dot files, other names and,
+ * in incoming/, files still being written are skipped) until cb
+ * returns false. Returns the number of IDs seen or -1 (errno). No
+ * order is guaranteed: sort if you need one. */
 int queue_scan(const char *dir, bool (*cb)(const char *id, void *ctx),
 	       void *ctx);
 

@@ -62,10 +62,18 @@
  *    file size must equal content offset + content length exactly.
  *
  * The writer buffers 64 KB at a time, so a small message is created
- * with one write(2) and a 100 KB one with two or three; commit adds a
- * rename, an fsync of the file and an fsync of incoming/ (in that
- * order: see queue_writer_commit). The last is a group commit shared
- * by the writers committing at the same moment (qw_sync_dir).
+ * with one write(2) and a 100 KB one with two or three.
+ *
+ * In incoming/ the file has its final name, incoming/ID, from its
+ * creation on, in mode QUEUE_MODE_WRITING (0200) and locked (flock) by
+ * its writer; the commit gives it mode 0600, which makes it a message:
+ * every reader of incoming/ skips a file in the writing mode
+ * (queue_scan), and qmgr's sweep removes one only once it is an hour
+ * old and its lock is free (its writer is dead). Elsewhere (sendmail's
+ * maildrop/) the file is ".ID" until the commit renames it. Then the
+ * commit fsyncs the file and incoming/ (see queue_writer_commit); the
+ * directory's is a group commit shared by the writers (qw_sync_dir),
+ * usually done by another writer before this one commits.
  *
  * The reader reads the header and envelope with one or two pread(2)s
  * (the content is left on disk for delivery agents to read through
@@ -92,6 +100,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -129,7 +138,7 @@ struct queue_writer {
 	int fd;
 	char id[QUEUE_ID_SIZE];
 	char dir[QUEUE_DIR_NAME_MAX + 1];	/* incoming, or maildrop */
-	char tmp_path[QUEUE_DIR_NAME_MAX + QUEUE_ID_SIZE + 2];
+	char path[QUEUE_DIR_NAME_MAX + QUEUE_ID_SIZE + 2];	/* its name now */
 	char *buf;
 	size_t buf_len;
 	off_t flushed;		/* bytes written to fd so far */
@@ -140,6 +149,9 @@ struct queue_writer {
 	int error;		/* errno of the first failure, or 0 */
 	bool have_sender;
 	bool done;		/* committed or removed: nothing to unlink */
+	bool in_place;		/* under its final name from the start */
+	unsigned mode;		/* the committed file's mode */
+	uint64_t mark;		/* group_sync_mark() once the name was there */
 };
 
 /*
@@ -271,20 +283,36 @@ struct queue_writer *queue_writer_create_in(const char *dir, unsigned mode)
 
 	if (!str_snprintf(w->dir, sizeof(w->dir), "%s", dir))
 		msg_panic("queue_writer: directory name too long: %s", dir);
+	/* In incoming/ the file has its final name from the start, in
+	 * the writing mode (see the top of this file); elsewhere
+	 * (sendmail's maildrop/, which pickup lists) it is ".ID" until
+	 * the commit renames it. */
+	w->in_place = strcmp(dir, QUEUE_INCOMING) == 0;
+	w->mode = mode;
 	for (tries = 0; tries < 10; tries++) {
 		queue_id_new(w->id);
-		if (!str_snprintf(w->tmp_path, sizeof(w->tmp_path), "%s/.%s",
+		if (!str_snprintf(w->path, sizeof(w->path),
+				  w->in_place ? "%s/%s" : "%s/.%s",
 				  w->dir, w->id))
 			msg_panic("queue_writer: path overflow");
 		w->old_size = 0;
-		w->fd = strcmp(dir, QUEUE_INCOMING) == 0 ?
-			queue_spare_take(w->tmp_path, mode, &w->old_size) : -1;
-		if (w->fd < 0)
-			w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL |
-				     O_CLOEXEC | O_NOFOLLOW, (mode_t)mode);
+		w->fd = w->in_place ?
+			queue_spare_take(w->path, &w->old_size) : -1;
+		if (w->fd < 0) {
+			w->fd = open(w->path, O_WRONLY | O_CREAT | O_EXCL |
+				     O_CLOEXEC | O_NOFOLLOW, (mode_t)(w->in_place
+				     ? QUEUE_MODE_WRITING : mode));
+			/* Born young: qmgr's sweep needs an hour-old file
+			 * before it even tries the lock. */
+			if (w->fd >= 0 && w->in_place)
+				(void)flock(w->fd, LOCK_EX | LOCK_NB);
+		}
 		if (w->fd >= 0 || errno != EEXIST)
 			break;
 	}
+	/* The name is in the directory from here on: a directory sync
+	 * that begins later covers the commit (qw_sync_dir). */
+	w->mark = group_sync_mark();
 	if (w->fd < 0) {
 		int saved = errno;
 
@@ -433,12 +461,14 @@ static bool qw_fsync_dir(void *ctx)
 
 /* The directory fsync of a commit. Into incoming/ it is a group commit
  * (group_sync.h) with every smtpd and pickup committing at the same
- * moment: one fsync of incoming/ that began after our rename covers
- * us, whoever ran it. */
+ * moment: one fsync of incoming/ that began after our name was there
+ * covers us, whoever ran it. The name came when the file was created
+ * (taken from the pool), a whole SMTP transaction before the commit,
+ * so another writer's sync has usually covered it by then. */
 static bool qw_sync_dir(struct queue_writer *w, bool *covered_r)
 {
 	static int state = -2;	/* not opened yet */
-	uint64_t mark = group_sync_mark();
+	uint64_t mark = w->in_place ? w->mark : group_sync_mark();
 
 	*covered_r = false;
 	if (strcmp(w->dir, QUEUE_INCOMING) != 0)
@@ -455,8 +485,8 @@ static bool qw_busy;
 
 bool queue_writer_commit(struct queue_writer *w)
 {
-	char final[sizeof(w->tmp_path)];
-	const char *remove = w->tmp_path;
+	char final[sizeof(w->path)];
+	const char *remove = w->path;
 	struct bgsync bg;
 	bool dir_ok, covered;
 	int dir_errno;
@@ -472,19 +502,33 @@ bool queue_writer_commit(struct queue_writer *w)
 		goto fail;
 	if (!str_snprintf(final, sizeof(final), "%s/%s", w->dir, w->id))
 		msg_panic("queue_writer: path overflow");
-	if (rename(w->tmp_path, final) < 0) {
+	if (w->in_place) {
+		struct stat st;
+
+		/* Committed: qmgr may take it from here on. Still linked,
+		 * or "correo queue delete" took it while it was written. */
+		if (fchmod(w->fd, (mode_t)w->mode) < 0 ||
+		    fstat(w->fd, &st) < 0) {
+			qw_fail(w, errno);
+			goto fail;
+		}
+		if (st.st_nlink == 0) {
+			qw_fail(w, ENOENT);
+			goto fail;
+		}
+	} else if (rename(w->path, final) < 0) {
 		qw_fail(w, errno);
 		goto fail;
 	}
 	remove = final;
-	/* The rename comes before the fsyncs so that one journal commit
-	 * carries the data, the inode and the directory entry; the
-	 * directory fsync then usually has nothing left to write (on ext4
-	 * this halves the latency of a commit). Nothing is acknowledged
-	 * until both fsyncs return, so a crash in between loses no
-	 * accepted mail: qmgr finds the file complete, or incomplete and
-	 * quarantines it. A reader that opens it early sees it whole: all
-	 * of it was written before the rename. */
+	/* The mode or the rename comes before the fsyncs so that one
+	 * journal commit carries the data, the inode and (renamed) the
+	 * directory entry; the directory fsync then usually has nothing
+	 * left to write (on ext4 this halves the latency of a commit).
+	 * Nothing is acknowledged until both fsyncs return, so a crash in
+	 * between loses no accepted mail: qmgr finds the file complete,
+	 * or incomplete and quarantines it. A reader that opens it early
+	 * sees it whole: all of it was written before. */
 	/* Alone, the file's fsync runs beside the directory's: the disk
 	 * merges their cache flushes (bgsync.h). When the last commit was
 	 * covered by another process's directory sync, others are
@@ -542,7 +586,7 @@ void queue_writer_free(struct queue_writer **wp)
 	if (w == NULL)
 		return;
 	if (!w->done)
-		(void)unlink(w->tmp_path);
+		(void)unlink(w->path);
 	if (w->fd >= 0)
 		(void)close(w->fd);
 	mem_free(w->buf);

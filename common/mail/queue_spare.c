@@ -10,15 +10,20 @@
  * queue file: it renames it into incoming/.spare/ (at most
  * QUEUE_SPARE_MAX of them, each at most QUEUE_SPARE_SIZE_MAX bytes),
  * and smtpd, pickup and qmgr's own bounces take one from there instead
- * of creating a file: rename to incoming/.ID, overwrite from offset 0,
- * cut to the new length before commit (queue_file.c).
+ * of creating a file: lock it, rename it to incoming/ID, overwrite from
+ * offset 0, cut to the new length before commit (queue_file.c). qmgr
+ * puts a file in the writing mode (QUEUE_MODE_WRITING), so a taken one
+ * is an unfinished file from the moment its name is in incoming/; a
+ * writer drops from the pool anything else it finds there.
  *
  * Names are ".N", N below QUEUE_SPARE_MAX: qmgr puts with
  * RENAME_NOREPLACE at a slot it believes free (it keeps a picture of
  * the slots, read from the directory when it runs out: the pool's size
  * is bounded without counting); a writer lists the directory once in a
- * while and takes names by rename (exactly one writer wins a name; the
- * others get ENOENT and try the next). With many writers the pool turns
+ * while and takes a name by opening it, locking it (flock, LOCK_NB:
+ * exactly one writer gets the lock; the others try the next name) and
+ * renaming it (a name gone meanwhile: the next). With many writers the
+ * pool turns
  * over faster than one writer's list: a name is looked up before it is
  * renamed (a rename between directories takes the file system's rename
  * lock, a lookup of a name another writer took costs a dentry), and a
@@ -50,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -115,7 +121,7 @@ static void spare_list(void)
 		(int)((msg_getpid() + spare_lists++) % spare_count) : 0;
 }
 
-int queue_spare_take(const char *to, unsigned mode, off_t *old_size_r)
+int queue_spare_take(const char *to, off_t *old_size_r)
 {
 	char from[sizeof(QUEUE_SPARE) + SPARE_NAME_MAX + 1];
 	int renames = 0, lists = 0, misses = 0;
@@ -140,26 +146,43 @@ int queue_spare_take(const char *to, unsigned mode, off_t *old_size_r)
 			misses++;
 			continue;
 		}
+		/* Only what qmgr puts, a regular file in the writing mode,
+		 * is taken; anything else is dropped from the pool. */
+		if (!S_ISREG(st.st_mode) ||
+		    (st.st_mode & 07777) != QUEUE_MODE_WRITING) {
+			(void)unlink(from);
+			continue;
+		}
+		/* Locked before it is renamed: under its final name it is
+		 * a live writer's (qmgr's sweep leaves it alone), and a
+		 * writer that finds it locked leaves it to its taker. */
+		fd = open(from, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0) {
+			misses++;
+			continue;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			(void)close(fd);
+			misses++;
+			continue;
+		}
+		/* And of ours, with one link (a crash may leave a spare's
+		 * name beside a committed message's). */
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    st.st_nlink != 1 || st.st_uid != geteuid() ||
+		    (st.st_mode & 07777) != QUEUE_MODE_WRITING) {
+			(void)close(fd);
+			(void)unlink(from);
+			continue;
+		}
 		renames++;
 		if (rename(from, to) != 0) {
-			misses++;	/* taken between the look and now */
+			(void)close(fd);
+			misses++;	/* the pool was emptied meanwhile */
 			continue;
 		}
 		misses = 0;
-		fd = open(to, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-		if (fd < 0) {
-			(void)unlink(to);
-			continue;
-		}
-		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-		    st.st_nlink != 1 || st.st_uid != geteuid() ||
-		    ((st.st_mode & 07777) != (mode & 07777) &&
-		     fchmod(fd, (mode_t)mode) != 0)) {
-			(void)close(fd);
-			(void)unlink(to);
-			continue;
-		}
-		/* Young again: qmgr sweeps ".ID" files by their age
+		/* Young again: qmgr sweeps unfinished files by their age
 		 * (a small message writes nothing before its commit). */
 		(void)futimens(fd, NULL);
 		*old_size_r = st.st_size;
@@ -213,7 +236,7 @@ static int spare_free_slot(void)
 	return -1;
 }
 
-bool queue_spare_put(const char *path, off_t size)
+bool queue_spare_put(const char *path, int fd, off_t size)
 {
 	char to[sizeof(QUEUE_SPARE) + SPARE_NAME_MAX + 1];
 	int slot;
@@ -224,6 +247,11 @@ bool queue_spare_put(const char *path, off_t size)
 		spare_skip--;
 		return false;
 	}
+	/* The pool holds only files in the writing mode: a taken one is
+	 * under its final name in incoming/ at once (queue_file.c). */
+	if ((fd >= 0 ? fchmod(fd, QUEUE_MODE_WRITING) :
+	     chmod(path, QUEUE_MODE_WRITING)) != 0)
+		return false;
 	for (int tries = 0; tries < SPARE_PUT_TRIES; tries++) {
 		slot = spare_used_known ? spare_free_slot() : -1;
 		if (slot < 0) {

@@ -200,15 +200,13 @@ class InstancePath:
         return os.path.join(inst.mail_dir, "demo.test", who)
 
     def queue_files(self, inst):
-        out = []
-        for d in ("incoming", "active", "deferred", "hold", "maildrop"):
-            p = os.path.join(inst.queue, d)
-            for root, _, files in os.walk(p):
-                # ".ID": a writer's temporary file, never acknowledged;
-                # qmgr sweeps it once it is an hour old.
-                out += [os.path.join(root, f) for f in files
-                        if not f.startswith(".")]
-        return out
+        # Not ".ID" nor, in incoming/, an ID in the writing mode: a
+        # writer's unfinished file, never acknowledged; qmgr sweeps it
+        # once it is an hour old.
+        return [os.path.join(inst.queue, d, qid)
+                for d in ("incoming", "active", "deferred", "hold",
+                          "maildrop")
+                for qid in harness.queue_ids(inst.queue, d)]
 
     def settle(self, inst, want, timeout=20):
         """Restarted clean: flush until the queue is empty and want()."""

@@ -603,6 +603,30 @@ class AttrClient:
         self.close()
 
 
+def queue_ids(queue, sub):
+    """The IDs of the messages in one queue directory (queue/sub): not
+    dot files (".spare/", ".group-sync", sendmail's ".ID"), and in
+    incoming/ not a file its writer has not committed yet (mode 0200,
+    queue_file.c). Sorted; a missing directory is empty."""
+    d = os.path.join(queue, sub)
+    try:
+        names = os.listdir(d)
+    except FileNotFoundError:
+        return []
+    out = []
+    for n in names:
+        if n.startswith("."):
+            continue
+        if sub == "incoming":
+            try:
+                if os.lstat(os.path.join(d, n)).st_mode & 0o7777 == 0o200:
+                    continue
+            except FileNotFoundError:
+                continue
+        out.append(n)
+    return sorted(out)
+
+
 def echo_request(client, attrs):
     """Handshake with an echod and send one request; the reply list."""
     client.hello("echo")

@@ -70,11 +70,8 @@ class CrashTest(harness.TestCase):
         return counts
 
     def queue_empty(self):
-        for sub in ("incoming", "active", "deferred"):
-            d = os.path.join(self.inst.queue, sub)
-            if [n for n in os.listdir(d) if not n.startswith(".")]:
-                return False
-        return True
+        return not any(harness.queue_ids(self.inst.queue, sub)
+                       for sub in ("incoming", "active", "deferred"))
 
     def test_kill_qmgr_and_local_under_load(self):
         inst = self.inst

@@ -151,11 +151,7 @@ class DeliveryTest(harness.TestCase):
         self.inst.start()
 
     def queue_ids(self, sub):
-        try:
-            return [n for n in os.listdir(os.path.join(self.inst.queue, sub))
-                    if not n.startswith(".")]
-        except FileNotFoundError:
-            return []
+        return harness.queue_ids(self.inst.queue, sub)
 
     def test_limit_above_process_limit(self):
         # Jobs sent on connections local never accepted used to wait

@@ -81,11 +81,8 @@ class GroupCommitCrashTest(harness.TestCase):
         return counts
 
     def queue_empty(self):
-        for sub in ("incoming", "active", "deferred"):
-            d = os.path.join(self.inst.queue, sub)
-            if [n for n in os.listdir(d) if not n.startswith(".")]:
-                return False
-        return True
+        return not any(harness.queue_ids(self.inst.queue, sub)
+                       for sub in ("incoming", "active", "deferred"))
 
     def examine_inbox(self):
         md = os.path.join(self.inst.mail_dir, "demo.test/demo")

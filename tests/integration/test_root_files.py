@@ -107,7 +107,7 @@ class QueueAdminSymlinkTest(harness.TestCase):
         inst.send_mail("a@example.org", ["demo@" + inst.domain],
                        "Subject: x\n\nbody\n")
         incoming = os.path.join(inst.queue, "incoming")
-        qid = [n for n in os.listdir(incoming) if not n.startswith(".")][0]
+        qid = harness.queue_ids(inst.queue, "incoming")[0]
         os.unlink(os.path.join(incoming, qid))
         target = os.path.join(inst.tmp, "rootfile")
         with open(target, "w") as f:

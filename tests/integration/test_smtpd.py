@@ -34,11 +34,7 @@ BASE_CONFIG = {
 
 
 def queue_files(inst, sub="incoming"):
-    d = os.path.join(inst.queue, sub)
-    try:
-        return sorted(n for n in os.listdir(d) if not n.startswith("."))
-    except FileNotFoundError:
-        return []
+    return harness.queue_ids(inst.queue, sub)
 
 
 def read_queue_file(inst, name, sub="incoming"):

@@ -166,8 +166,7 @@ class SubmissionTest(harness.TestCase):
         self.before = set(self.queue_files())
 
     def queue_files(self):
-        d = os.path.join(self.inst.queue, "incoming")
-        return sorted(n for n in os.listdir(d) if not n.startswith("."))
+        return harness.queue_ids(self.inst.queue, "incoming")
 
     def new_files(self):
         return sorted(set(self.queue_files()) - self.before)

@@ -192,8 +192,7 @@ class HostInstance(harness.Instance):
     def queue_ids(self):
         ids = []
         for sub in ("incoming", "active", "deferred", "hold", "maildrop"):
-            for _, _, files in os.walk(os.path.join(self.queue, sub)):
-                ids.extend(f for f in files if not f.startswith("."))
+            ids.extend(harness.queue_ids(self.queue, sub))
         return ids
 
     def wait_for_empty_queue(self, timeout=20):

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -526,6 +527,68 @@ START_TEST(test_mark)
 	msg = open_ok(path, false);
 	ck_assert_uint_eq(queue_msg_todo(msg), 1);
 	queue_msg_free(&msg);
+}
+END_TEST
+
+static struct queue_writer *writer_with(const char *content, size_t len);
+
+static bool scan_has(const char *id, void *ctx)
+{
+	if (strcmp(id, ctx) == 0)
+		((char *)ctx)[0] = '\0';	/* seen */
+	return true;
+}
+
+static bool listed(const char *dir, const char *id)
+{
+	char want[QUEUE_ID_SIZE];
+
+	memcpy(want, id, strlen(id) + 1);
+	ck_assert_int_ge(queue_scan(dir, scan_has, want), 0);
+	return want[0] == '\0';
+}
+
+/* While written, incoming/ID is in the writing mode and locked by its
+ * writer: no reader lists it, and qmgr's sweep cannot take the lock.
+ * The commit gives it the mode 0600 that makes it a message. */
+START_TEST(test_writing_mode)
+{
+	struct queue_writer *w = writer_with("hello\n", 6);
+	char path[64], id[QUEUE_ID_SIZE];
+	struct stat st;
+	int fd;
+
+	memcpy(id, queue_writer_id(w), sizeof(id));
+	ck_assert(str_snprintf(path, sizeof(path), "incoming/%s", id));
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, QUEUE_MODE_WRITING);
+	ck_assert(queue_file_writing(AT_FDCWD, path));
+	ck_assert(!listed(QUEUE_INCOMING, id));
+	fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ne(flock(fd, LOCK_EX | LOCK_NB), 0);
+	ck_assert_int_eq(errno, EWOULDBLOCK);
+
+	ck_assert(queue_writer_commit(w));
+	queue_writer_free(&w);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert(!queue_file_writing(AT_FDCWD, path));
+	ck_assert(listed(QUEUE_INCOMING, id));
+	/* Done writing: the lock went with the writer's descriptor. */
+	ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+	close(fd);
+
+	/* Removed while written ("correo queue delete"): the commit
+	 * fails, nothing is acknowledged. */
+	w = writer_with("x\n", 2);
+	ck_assert(str_snprintf(path, sizeof(path), "incoming/%s",
+			       queue_writer_id(w)));
+	ck_assert_int_eq(unlink(path), 0);
+	errno = 0;
+	ck_assert(!queue_writer_commit(w));
+	ck_assert_int_eq(errno, ENOENT);
+	queue_writer_free(&w);
 }
 END_TEST
 
@@ -1105,6 +1168,7 @@ START_TEST(test_spare_reuse)
 	struct str s = STR_INIT;
 	struct stat st;
 	ino_t ino;
+	int fd;
 
 	queue_spare_clear();
 	ck_assert_uint_eq(spare_entries(), 0);
@@ -1113,15 +1177,15 @@ START_TEST(test_spare_reuse)
 	memcpy(path_a, commit_content(data, big), sizeof(path_a));
 	ino = inode_of(path_a);
 	msg = open_ok(path_a, false);
-	ck_assert(queue_spare_put(path_a, msg->content_offset +
+	ck_assert(queue_spare_put(path_a, -1, msg->content_offset +
 				  msg->content_len));
 	queue_msg_free(&msg);
 	ck_assert_int_ne(access(path_a, F_OK), 0);
 	ck_assert_uint_eq(spare_entries(), 1);
 
 	/* The next writer takes it: same inode, only the new message; and
-	 * young while written, or qmgr's sweep of ".ID" files would take
-	 * it for a dead writer's. */
+	 * young while written, in the writing mode, under its final name
+	 * (qmgr's sweep looks at a file's age first). */
 	{
 		struct timeval old[2] = { { 1000000000, 0 },
 					  { 1000000000, 0 } };
@@ -1130,11 +1194,12 @@ START_TEST(test_spare_reuse)
 
 		ck_assert_int_eq(utimes(only_spare(), old), 0);
 		w = writer_with("short\n", 6);	/* buffered: not written */
-		ck_assert(str_snprintf(tmp, sizeof(tmp), "incoming/.%s",
+		ck_assert(str_snprintf(tmp, sizeof(tmp), "incoming/%s",
 				       queue_writer_id(w)));
 		ck_assert_int_eq(stat(tmp, &st), 0);
 		ck_assert_uint_eq(st.st_ino, ino);
 		ck_assert(time(NULL) - st.st_mtime < 60);
+		ck_assert_uint_eq(st.st_mode & 07777, QUEUE_MODE_WRITING);
 		msg = open_ok(commit(w), false);
 	}
 	ck_assert_uint_eq(inode_of(msg->path), ino);
@@ -1151,7 +1216,7 @@ START_TEST(test_spare_reuse)
 	/* Its mode is the writer's, whatever it was before (qmgr keeps
 	 * the delay warning in the owner execute bit). */
 	ck_assert_int_eq(fchmod(msg->fd, 0700), 0);
-	ck_assert(queue_spare_put(msg->path, st.st_size));
+	ck_assert(queue_spare_put(msg->path, -1, st.st_size));
 	queue_msg_free(&msg);
 	memcpy(path_c, commit_content(data, 1000), sizeof(path_c));
 	ck_assert_uint_eq(inode_of(path_c), ino);
@@ -1179,6 +1244,18 @@ START_TEST(test_spare_reuse)
 	queue_msg_free(&msg);
 	ck_assert_uint_eq(spare_entries(), 0);
 
+	/* So is a file not in the writing mode: renamed into incoming/,
+	 * it would look committed before its writer wrote a byte. */
+	ck_assert(queue_spare_put(path_c, -1, 1000));
+	ck_assert_int_eq(chmod(only_spare(), 0600), 0);
+	fd = open(only_spare(), O_RDONLY);	/* keeps its inode number */
+	ck_assert_int_ge(fd, 0);
+	msg = open_ok(commit_content("fourth\n", 7), false);
+	ck_assert_uint_ne(inode_of(msg->path), ino);
+	queue_msg_free(&msg);
+	ck_assert_uint_eq(spare_entries(), 0);
+	close(fd);
+
 	str_release(&s);
 	mem_free(data);
 }
@@ -1192,14 +1269,14 @@ START_TEST(test_spare_bounds)
 
 	queue_spare_clear();
 	/* Too big to keep. */
-	ck_assert(!queue_spare_put("incoming/none", QUEUE_SPARE_SIZE_MAX + 1));
+	ck_assert(!queue_spare_put("incoming/none", -1, QUEUE_SPARE_SIZE_MAX + 1));
 	/* At most QUEUE_SPARE_MAX, then the caller unlinks. */
 	for (unsigned i = 0; i < QUEUE_SPARE_MAX + 10; i++) {
 		ck_assert(str_snprintf(name, sizeof(name), "active/f%u", i));
 		fd = open(name, O_WRONLY | O_CREAT | O_EXCL, 0600);
 		ck_assert_int_ge(fd, 0);
 		close(fd);
-		if (queue_spare_put(name, 0))
+		if (queue_spare_put(name, -1, 0))
 			kept++;
 		else
 			ck_assert_int_eq(unlink(name), 0);
@@ -1236,7 +1313,7 @@ START_TEST(test_spare_put_picture)
 	for (unsigned i = 0; i < 3; i++) {
 		ck_assert(str_snprintf(name, sizeof(name), "active/p%u", i));
 		ck_assert(spare_new_file(name, ""));
-		ck_assert(queue_spare_put(name, 0));
+		ck_assert(queue_spare_put(name, -1, 0));
 	}
 	ck_assert_uint_eq(spare_entries(), 3);
 	/* Every other slot, filled by hand: each put must go around. */
@@ -1252,7 +1329,7 @@ START_TEST(test_spare_put_picture)
 		ck_assert_uint_lt(i, 64);
 		ck_assert(str_snprintf(name, sizeof(name), "active/p%u", i));
 		ck_assert(spare_new_file(name, "new"));
-		if (queue_spare_put(name, 3))
+		if (queue_spare_put(name, -1, 3))
 			kept++;
 		else
 			ck_assert_int_eq(unlink(name), 0);
@@ -1274,7 +1351,7 @@ START_TEST(test_spare_put_picture)
 		ck_assert_uint_lt(i, 100 + QUEUE_SPARE_MAX);
 		ck_assert(str_snprintf(name, sizeof(name), "active/p%u", i));
 		ck_assert(spare_new_file(name, ""));
-		if (!queue_spare_put(name, 0))
+		if (!queue_spare_put(name, -1, 0))
 			ck_assert_int_eq(unlink(name), 0);
 	}
 	ck_assert(str_snprintf(name, sizeof(name), "%s/.1", QUEUE_SPARE));
@@ -1285,7 +1362,7 @@ START_TEST(test_spare_put_picture)
 	for (unsigned i = 400; i < 500 && kept < 2; i++) {
 		ck_assert(str_snprintf(name, sizeof(name), "active/p%u", i));
 		ck_assert(spare_new_file(name, ""));
-		if (queue_spare_put(name, 0))
+		if (queue_spare_put(name, -1, 0))
 			kept++;
 		else
 			ck_assert_int_eq(unlink(name), 0);
@@ -1316,6 +1393,7 @@ static Suite *queue_suite(void)
 	tcase_add_test(tc, test_null_sender_empty_content);
 	tcase_add_test(tc, test_large);
 	tcase_add_test(tc, test_mark);
+	tcase_add_test(tc, test_writing_mode);
 	tcase_add_test(tc, test_abort_and_failed_commit);
 	tcase_add_test(tc, test_write_error);
 	tcase_add_test(tc, test_handmade_good);
