@@ -49,6 +49,8 @@
  *   TS L DEV:INO TO          link
  *   TS U PATH                unlink
  *   TS M DEV:INO PATH        mkdir
+ *   TS N DEV:INO MODE        the mode a created file has (octal)
+ *   TS P DEV:INO MODE        chmod/fchmod of a file (octal)
  *
  * Paths are absolute (resolved through /proc/self/cwd and fd links), so
  * record mode needs "sandbox = no" too.
@@ -213,6 +215,17 @@ static off_t rec_offset(int fd)
 	return lseek(fd, 0, SEEK_CUR);
 }
 
+/* A file's mode now: at its creation (N) or after a chmod (P). */
+static void rec_mode(char kind, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		rec_line("%c %lu:%lu %o", kind, (unsigned long)st.st_dev,
+			 (unsigned long)st.st_ino,
+			 (unsigned)(st.st_mode & 07777));
+}
+
 static void rec_open(int dfd, const char *path, int flags, int fd)
 {
 	char ino[64], abs[1024];
@@ -225,6 +238,7 @@ static void rec_open(int dfd, const char *path, int flags, int fd)
 	rec_line("%c %s %s", (flags & O_TRUNC) ? 'T' : 'C', ino, abs);
 	if (flags & O_TRUNC)
 		rec_line("T %s 0", ino);
+	rec_mode('N', fd);
 }
 
 static void rec_sync(int fd)
@@ -678,6 +692,34 @@ int unlinkat(int fd, const char *path, int flags)
 	a = hit(K_UNLINK, path);
 
 	FAULT(a, -1, real_unlinkat(fd, path, flags));
+}
+
+/* Recorded only (the queue's commit sets a file's mode: power loss
+ * must know whether that reached the disk); never faulted. */
+int fchmod(int fd, mode_t mode)
+{
+	REAL(fchmod, int, int, mode_t);
+	int r = real_fchmod(fd, mode);
+
+	if (r == 0 && recording())
+		rec_mode('P', fd);
+	return r;
+}
+
+int chmod(const char *path, mode_t mode)
+{
+	REAL(chmod, int, const char *, mode_t);
+	int r = real_chmod(path, mode);
+
+	if (r == 0 && recording()) {
+		int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+		if (fd >= 0) {
+			rec_mode('P', fd);
+			close(fd);
+		}
+	}
+	return r;
 }
 
 int mkdir(const char *path, mode_t mode)

@@ -145,6 +145,8 @@ def parse(path, root, t0):
             r = rel(f[1])
             if r is not None:
                 out.append((ts, "M", (f[0], r)))
+        elif op in ("N", "P") and len(f) == 2:
+            out.append((ts, op, (f[0], int(f[1], 8))))
     return out
 
 
@@ -174,7 +176,7 @@ def generations(ops, snap_files):
                     key[ino] = ino
             actual[path] = ino
             f = (key[ino], path)
-        elif op in ("W", "T", "S"):
+        elif op in ("W", "T", "S", "N", "P"):
             f = (key.get(f[0], f[0]),) + tuple(f[1:])
         elif op == "R":
             actual.pop(f[1], None)
@@ -190,8 +192,11 @@ def generations(ops, snap_files):
 
 
 def crash_state(snap_files, snap_dirs, ops, cut):
-    """The files ({relpath: bytes}) and directories a power cut at time
-    cut may leave, by the rules in the module doc."""
+    """The files ({relpath: bytes}), directories and file modes
+    ({relpath: mode}, where known) a power cut at time cut may leave, by
+    the rules in the module doc: a file is born with its creation mode,
+    and a chmod survives as its bytes do, if an fsync of the file came
+    after it."""
     # Which directory (by path) and which file (by inode) was synced
     # when: a change at t survives if a sync in (t, cut] covers it.
     dir_syncs, file_syncs = {}, {}
@@ -217,6 +222,7 @@ def crash_state(snap_files, snap_dirs, ops, cut):
         return any(t < s <= cut for s in file_syncs.get(ino, ()))
 
     content = {ino: bytearray(data) for ino, data in snap_files.values()}
+    modes = {}
     names = {p: ino for p, (ino, _) in snap_files.items()}
     dirs = set(snap_dirs)
     for ts, op, f in ops:
@@ -247,14 +253,19 @@ def crash_state(snap_files, snap_dirs, ops, cut):
             names.pop(f[0], None)
         elif op == "M" and dir_synced(f[1], ts):
             dirs.add(f[1])
+        elif op == "N" or (op == "P" and data_synced(f[0], ts)):
+            modes[f[0]] = f[1]
     files = {p: bytes(content[ino]) for p, ino in names.items()
              if os.path.dirname(p) in dirs or os.path.dirname(p) == ""}
-    return files, dirs
+    file_modes = {p: modes[ino] for p, ino in names.items()
+                  if p in files and ino in modes}
+    return files, dirs, file_modes
 
 
-def materialize(snapshot, target, files, dirs):
+def materialize(snapshot, target, files, dirs, modes):
     """Make target hold exactly files/dirs, owned and moded like the
-    snapshot's (new entries like their directory)."""
+    snapshot's (new entries like their directory), files in modes with
+    the mode given there."""
     if os.path.exists(target):
         shutil.rmtree(target)
     copy_tree(snapshot, target)
@@ -286,6 +297,8 @@ def materialize(snapshot, target, files, dirs):
             parent = os.stat(os.path.dirname(p))
             os.chown(p, parent.st_uid, parent.st_gid)
             os.chmod(p, 0o600)
+        if r in modes:
+            os.chmod(p, modes[r])
 
 
 def record_run(inst, log):
@@ -384,8 +397,9 @@ def run(report=print, every=1):
         for i, cut in enumerate(cuts):
             if i % every != 0 and i != len(cuts) - 1:
                 continue
-            files, dirs = crash_state(snap_files, snap_dirs, ops, cut)
-            materialize(snapshot, inst.dir, files, dirs)
+            files, dirs, modes = crash_state(snap_files, snap_dirs, ops,
+                                             cut)
+            materialize(snapshot, inst.dir, files, dirs, modes)
             if inst.user is not None:
                 os.chown(inst.dir, inst.user.pw_uid, inst.user.pw_gid)
             problems, dups, acked = audit(inst, acks, cut)
