@@ -267,8 +267,9 @@ static void metrics_render_def(struct str *out, const struct metrics_def *d)
 	}
 }
 
-/* Queue files in one folder: names not starting with "." (a file
- * being written is incoming/.ID). -1 if the folder cannot be read. */
+/* Queue files in one folder: names not starting with "." and, in
+ * incoming/, not a file still being written (queue_file_writing). -1
+ * if the folder cannot be read. */
 static long metrics_count_dir(int queue_fd, const char *name)
 {
 	int fd = openat(queue_fd, name, O_RDONLY | O_DIRECTORY |
@@ -285,7 +286,9 @@ static long metrics_count_dir(int queue_fd, const char *name)
 		return -1;
 	}
 	while ((e = readdir(dir)) != NULL)
-		if (e->d_name[0] != '.')
+		if (e->d_name[0] != '.' &&
+		    !(strcmp(name, QUEUE_INCOMING) == 0 &&
+		      queue_file_writing(dirfd(dir), e->d_name)))
 			n++;
 	closedir(dir);
 	return n;
