@@ -1117,72 +1117,59 @@ static bool content_copy_rw(struct queue_msg *msg, off_t pos, int out_fd)
 	return ok;
 }
 
-/* The content from pos on with sendfile: one copy in the kernel, where
- * copy_file_range refuses (between file systems: a queue file into
- * local's memory file, 100 KB copied through user space cost local's
- * root process two copies a message). */
-static bool content_copy_sendfile(struct queue_msg *msg, off_t pos,
-				  int out_fd)
+/* Copy the content from *in (a file offset) to its end with one kernel
+ * call after another: copy_file_range, or sendfile. 1 when done, -1 on
+ * failure, 0 when the kernel refuses this pair of files (errno says
+ * why; *in is where it stopped, for another way to go on from). */
+static int content_copy_kernel(struct queue_msg *msg, bool use_sendfile,
+			       off_t *in, int out_fd)
 {
-	static bool unusable;
-	off_t in = msg->content_offset + pos;
 	off_t end = msg->content_offset + msg->content_len;
 	ssize_t n;
 
-	if (msg->whole != NULL || unusable)
-		return content_copy_rw(msg, pos, out_fd);
-	while (in < end) {
-		n = sendfile(out_fd, msg->fd, &in, (size_t)(end - in));
+	while (*in < end) {
+		n = use_sendfile ?
+			sendfile(out_fd, msg->fd, in, (size_t)(end - *in)) :
+			copy_file_range(msg->fd, in, out_fd, NULL,
+					(size_t)(end - *in), 0);
 		if (n > 0)
 			continue;
 		if (n == 0) {
 			errno = EIO;
-			return false;
+			return -1;
 		}
 		if (errno == EINTR)
 			continue;
-		if (errno == EINVAL || errno == ENOSYS) {
-			/* EINVAL may be this out_fd's alone (O_APPEND) */
-			unusable = errno == ENOSYS;
-			return content_copy_rw(msg, in - msg->content_offset,
-					       out_fd);
-		}
-		return false;
+		if (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+		    errno == EOPNOTSUPP || errno == EBADF || errno == EPERM)
+			return 0;
+		return -1;
 	}
-	return true;
+	return 1;
 }
 
 bool queue_msg_content_copy(struct queue_msg *msg, int out_fd)
 {
 	/* Once the kernel said it cannot copy between these file systems
 	 * (local copies a queue file into a memory file for every
-	 * delivery), this process does not ask again. */
-	static bool cfr_unusable;
-	off_t in = msg->content_offset, end = in + msg->content_len;
-	ssize_t n;
+	 * delivery: copy_file_range refuses, sendfile does it), this
+	 * process does not ask again. EINVAL and the like may be this
+	 * out_fd's alone (O_APPEND). Content already in memory is
+	 * written from there. */
+	static bool cfr_unusable, sendfile_unusable;
+	off_t in = msg->content_offset;
+	int r;
 
-	if (cfr_unusable)
-		return content_copy_sendfile(msg, 0, out_fd);
-	while (in < end) {
-		n = copy_file_range(msg->fd, &in, out_fd, NULL,
-				    (size_t)(end - in), 0);
-		if (n > 0)
-			continue;
-		if (n == 0) {
-			errno = EIO;
-			return false;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-		    errno == EOPNOTSUPP || errno == EBADF || errno == EPERM) {
-			cfr_unusable = errno == EXDEV || errno == ENOSYS ||
-				errno == EOPNOTSUPP;
-			return content_copy_sendfile(msg, in -
-						     msg->content_offset,
-						     out_fd);
-		}
-		return false;
+	if (msg->whole == NULL && !cfr_unusable) {
+		if ((r = content_copy_kernel(msg, false, &in, out_fd)) != 0)
+			return r > 0;
+		cfr_unusable = errno == EXDEV || errno == ENOSYS ||
+			errno == EOPNOTSUPP;
 	}
-	return true;
+	if (msg->whole == NULL && !sendfile_unusable) {
+		if ((r = content_copy_kernel(msg, true, &in, out_fd)) != 0)
+			return r > 0;
+		sendfile_unusable = errno == ENOSYS;
+	}
+	return content_copy_rw(msg, in - msg->content_offset, out_fd);
 }
