@@ -14,9 +14,11 @@
  *
  * Every path here is relative to $queue_directory (daemons chdir there).
  * A queue file lives in incoming/, active/, deferred/, hold/ or corrupt/
- * under its queue ID. While smtpd or pickup writes it, it is named
- * incoming/.ID (qmgr ignores dot files); commit writes, fsyncs, renames
- * it to incoming/ID and fsyncs incoming/. A finished one is kept in
+ * under its queue ID. While smtpd, pickup or a bounce writes it, it is
+ * incoming/ID in mode QUEUE_MODE_WRITING (0200), locked by its writer,
+ * and every reader skips it; commit writes, makes it 0600, fsyncs it
+ * and (unless another writer's sync covered it) incoming/. sendmail's
+ * maildrop/.ID is renamed to its ID instead. A finished one is kept in
  * incoming/.spare/ and written again for a later message
  * (queue_spare.c).
  *

@@ -1075,7 +1075,7 @@ START_TEST(test_move_scan)
 	queue_writer_sender(w, "a@b");
 	queue_writer_rcpt(w, "c@d", NULL, 0);
 	(void)commit(w);
-	w = queue_writer_create();	/* in progress: .ID, not scanned */
+	w = queue_writer_create();	/* in progress (0200): not scanned */
 	write_whole("incoming/junk", "", 0);
 	ck_assert_int_eq(queue_scan("incoming", scan_collect, &s), 1);
 	ck_assert_uint_eq(s.len, QUEUE_ID_LEN + 1);
