@@ -102,12 +102,17 @@ class AuthPoolTest(harness.TestCase):
         # The flood was still being hashed when the first good login
         # ended (else this measured nothing).
         self.assertGreater(pending[0], 0)
+        # The middle one of the good logins made while bad ones were
+        # waiting: a good login queued behind the flood would take all
+        # of them, a scheduler hiccup on a busy machine only one (once
+        # 0.117s against 0.032s for the other two, in a fresh root
+        # running the whole suite).
         under = [t for t, p in zip(loaded, pending) if p > 0]
-        worst = max(under)
-        self.assertLess(worst, MAX_RATIO * alone,
+        typical = statistics.median(under)
+        self.assertLess(typical, MAX_RATIO * alone,
                         "good login took %.3fs under a flood of %d bad "
                         "ones, %.3fs alone (all: %s)"
-                        % (worst, FLOOD, alone, loaded))
+                        % (typical, FLOOD, alone, loaded))
 
 
 if __name__ == "__main__":
