@@ -73,7 +73,7 @@
  * maildrop/) the file is ".ID" until the commit renames it. Then the
  * commit fsyncs the file and incoming/ (see queue_writer_commit); the
  * directory's is a group commit shared by the writers (qw_sync_dir),
- * usually done by another writer before this one commits.
+ * often done by another writer before this one commits.
  *
  * The reader reads the header and envelope with one or two pread(2)s
  * (the content is left on disk for delivery agents to read through
@@ -463,8 +463,8 @@ static bool qw_fsync_dir(void *ctx)
  * (group_sync.h) with every smtpd and pickup committing at the same
  * moment: one fsync of incoming/ that began after our name was there
  * covers us, whoever ran it. The name came when the file was created
- * (taken from the pool), a whole SMTP transaction before the commit,
- * so another writer's sync has usually covered it by then. */
+ * (taken from the pool), at DATA, before the message came in, so
+ * another writer's sync often covers it by the commit. */
 static bool qw_sync_dir(struct queue_writer *w, bool *covered_r)
 {
 	static int state = -2;	/* not opened yet */
