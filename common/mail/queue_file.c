@@ -310,8 +310,8 @@ struct queue_writer *queue_writer_create_in(const char *dir, unsigned mode)
 		if (w->fd >= 0 || errno != EEXIST)
 			break;
 	}
-	/* The name is in the directory from here on: a directory sync
-	 * that begins later covers the commit (qw_sync_dir). */
+	/* The name is in incoming/ from here on: a directory sync that
+	 * begins later covers the commit (qw_sync_dir). */
 	w->mark = group_sync_mark();
 	if (w->fd < 0) {
 		int saved = errno;
@@ -468,15 +468,15 @@ static bool qw_fsync_dir(void *ctx)
 static bool qw_sync_dir(struct queue_writer *w, bool *covered_r)
 {
 	static int state = -2;	/* not opened yet */
-	uint64_t mark = w->in_place ? w->mark : group_sync_mark();
 
 	*covered_r = false;
-	if (strcmp(w->dir, QUEUE_INCOMING) != 0)
+	if (!w->in_place)	/* maildrop/: the rename just now */
 		return safe_fsync_dir(w->dir);
 	if (state == -2)
 		state = group_sync_open(AT_FDCWD,
 					QUEUE_INCOMING "/" QUEUE_SYNC_FILE);
-	return group_sync_run(state, mark, qw_fsync_dir, w->dir, covered_r);
+	return group_sync_run(state, w->mark, qw_fsync_dir, w->dir,
+			      covered_r);
 }
 
 /* Whether this process's last commit was covered by another's
